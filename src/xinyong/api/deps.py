@@ -1,0 +1,53 @@
+"""Request dependencies shared by every router: the store session, the pack, the caller."""
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.keys.service import Caller, authenticate
+from xinyong.policy import Pack
+
+
+def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    return factory
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with get_sessionmaker(request)() as session:
+        yield session
+
+
+def get_pack(request: Request) -> Pack:
+    pack: Pack = request.app.state.pack
+    return pack
+
+
+def require_role(*roles: str) -> Callable[..., Caller]:
+    """A dependency that admits only a valid ``Authorization: Bearer`` key of one of ``roles``."""
+
+    def dependency(
+        session: Annotated[Session, Depends(get_session)],
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> Caller:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(
+                401,
+                "send an API key as 'Authorization: Bearer <key>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        caller = authenticate(session, token.strip())
+        if caller is None:
+            raise HTTPException(
+                401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if caller.role not in roles:
+            raise HTTPException(
+                403, f"this route is for {' or '.join(roles)} keys, not {caller.role}"
+            )
+        return caller
+
+    return dependency

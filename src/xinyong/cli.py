@@ -1,0 +1,103 @@
+"""The ``xinyong`` command line. Each feature owns its commands; this module assembles them."""
+
+import runpy
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xinyong import __version__
+from xinyong.demo import demo_command
+from xinyong.enforcement.cli import check_command, evaluate_command
+from xinyong.identifiers.cli import id_command
+from xinyong.ingest.cli import ingest_command
+from xinyong.keys.cli import app as keys_app
+from xinyong.ledger.cli import app as ledger_app
+from xinyong.policy.cli import app as policy_app
+from xinyong.subjects.cli import subject_command
+from xinyong.synth.cli import synth_command
+
+app = typer.Typer(
+    name="xinyong",
+    help="xinyong 信用: a public credit information platform on law, in the open, with redress.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xinyong {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
+    ] = False,
+) -> None:
+    """Settings come from the environment: XINYONG_DATABASE_URL (default: a SQLite file under ./var/)."""
+
+
+@app.command("init")
+def init_command() -> None:
+    """Create or upgrade the store's schema and publish the national policy pack."""
+    from xinyong.config import get_settings
+    from xinyong.policy import load_shipped
+    from xinyong.store.publish import publish_pack
+    from xinyong.store.runtime import open_store
+
+    settings = get_settings()
+    factory = open_store(settings)
+    pack = load_shipped("national")
+    with factory.begin() as session:
+        published = publish_pack(session, pack)
+    typer.echo(f"store ready at {settings.resolved_database_url()}")
+    typer.echo(
+        f"policy pack {pack.name} {pack.version} "
+        + ("published" if published else "already current")
+        + f" (digest {pack.digest[:16]}…)"
+    )
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API and pages with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("xinyong.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command("bench")
+def bench_command(
+    quick: Annotated[bool, typer.Option("--quick", help="small sizes, for a smoke run")] = False,
+) -> None:
+    """Run the benchmarks in ./benchmarks and write docs/performance.md and .json."""
+    runner = Path("benchmarks/run.py")
+    if not runner.is_file():
+        typer.echo("run this from a source checkout: benchmarks/run.py is not here", err=True)
+        raise typer.Exit(2)
+    sys.argv = [str(runner), *(["--quick"] if quick else [])]
+    runpy.run_path(str(runner), run_name="__main__")
+
+
+app.command("id")(id_command)
+app.command("ingest")(ingest_command)
+app.command("subject")(subject_command)
+app.command("synth")(synth_command)
+app.command("demo")(demo_command)
+app.command("evaluate")(evaluate_command)
+app.command("check")(check_command)
+app.add_typer(policy_app, name="policy")
+app.add_typer(keys_app, name="keys")
+app.add_typer(ledger_app, name="ledger")
+
+
+def main() -> None:
+    app()

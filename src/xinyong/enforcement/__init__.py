@@ -1,0 +1,1 @@
+"""Joint enforcement: list entries derived from records, the measures index, and checks."""

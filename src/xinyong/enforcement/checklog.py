@@ -1,0 +1,125 @@
+"""The check log: who asked about which subject, why, for what, and the answer.
+
+The subject sees this log. Rows are buffered and written in batches (by a background thread
+in the API, at once by the CLI), because one INSERT per check would cost more than the check:
+a crash loses at most the last ``interval`` seconds of rows, which is documented in
+``docs/enforcement.md``. A request's decisions share who asked, why, when and under which
+policy, so the buffer keeps those once per request and four strings per decision.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.enforcement.decisions import Decision
+from xinyong.enforcement.models import CheckLogRow
+from xinyong.store.base import Base
+from xinyong.store.bulk import BulkTable
+
+TABLE = Base.metadata.tables[CheckLogRow.__tablename__]
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asked: the API key id (``cli`` from the command line) and its label."""
+
+    key_id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    shared: dict[str, Any]
+    """Column -> value common to every decision of the request."""
+    decisions: list[tuple[str, str, str, str]]
+    """(decision id, subject, action, effect) per decision."""
+
+
+class CheckLog:
+    """A buffer of check-log rows, flushed to the store in batches."""
+
+    def __init__(self, factory: sessionmaker[Session], *, max_rows: int = 50_000) -> None:
+        self.factory = factory
+        self.max_rows = max_rows
+        self._pending: list[_Request] = []
+        self._rows = 0
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add_all(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
+        """Log the decisions of one request (one instant for all of them)."""
+        if not decisions:
+            return
+        first = decisions[0]
+        request = _Request(
+            {
+                "checked_at": datetime.now(UTC),
+                "relying_party": asker.key_id,
+                "relying_party_label": asker.label,
+                "purpose": purpose,
+                "as_of": first.as_of,
+                "policy_version": first.policy_version,
+            },
+            [
+                (decision.decision_id, decision.subject_id, decision.action, decision.effect)
+                for decision in decisions
+            ],
+        )
+        with self._lock:
+            self._pending.append(request)
+            self._rows += len(decisions)
+            full = self._rows >= self.max_rows
+        if full:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write the buffered rows; returns how many."""
+        with self._flushing:
+            with self._lock:
+                pending, self._pending, self._rows = self._pending, [], 0
+            if not pending:
+                return 0
+            rows = [
+                {
+                    **request.shared,
+                    "decision_id": decision_id,
+                    "subject": subject,
+                    "action": action,
+                    "effect": effect,
+                }
+                for request in pending
+                for decision_id, subject, action, effect in request.decisions
+            ]
+            with self.factory.begin() as session:
+                BulkTable(session.connection(), TABLE, omit=("id",)).insert(rows)
+            return len(rows)
+
+    def start(self, interval: float = 0.2) -> None:
+        """Flush every ``interval`` seconds from a daemon thread, until ``stop``."""
+        if self._thread is not None:
+            return
+
+        def run() -> None:
+            while not self._stop.wait(interval):
+                self.flush()
+
+        self._thread = threading.Thread(target=run, name="check-log", daemon=True)
+        self._thread.start()
+        # A worker that shuts down normally writes what it still holds.
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.flush()

@@ -1,0 +1,156 @@
+"""``xinyong evaluate`` (rebuild every entry and the index) and ``xinyong check SUBJECT ACTION``."""
+
+from __future__ import annotations
+
+import getpass
+import time
+from datetime import date
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from xinyong.enforcement.checklog import Asker, CheckLog
+from xinyong.enforcement.index import MeasuresIndex
+from xinyong.enforcement.models import EntryRow, MeasureIndexRow
+from xinyong.enforcement.refresh import rebuild_all, today_in_china
+from xinyong.enforcement.service import UnknownAction, check_in_store
+from xinyong.policy import load_shipped
+from xinyong.store.models import Subject
+from xinyong.store.runtime import open_store
+
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="the day to report on (YYYY-MM-DD); default today")
+]
+JsonOutput = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+
+
+def _day(value: str | None) -> date:
+    if value is None:
+        return today_in_china()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"not a date (YYYY-MM-DD): {value!r}", param_hint="--as-of"
+        ) from None
+
+
+def evaluate_command(as_of: AsOf = None, json_output: JsonOutput = False) -> None:
+    """Rebuild every list entry and the measures index from the records (reference rules)."""
+    day = _day(as_of)
+    pack = load_shipped("national")
+    factory = open_store()
+    started = time.perf_counter()
+    with factory() as session:
+        subjects = session.scalar(select(func.count()).select_from(Subject)) or 0
+    with (
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            disable=json_output,
+        ) as progress,
+        factory.begin() as session,
+    ):
+        task = progress.add_task("evaluating subjects", total=subjects)
+        summary = rebuild_all(session, pack, progress=lambda done: progress.advance(task, done))
+    with factory() as session:
+        active: dict[str, int] = {
+            code: count
+            for code, count in session.execute(
+                select(EntryRow.list_code, func.count())
+                .where(EntryRow.started_on <= day, EntryRow.ended_on > day)
+                .group_by(EntryRow.list_code)
+            )
+        }
+        indexed = session.scalar(select(func.count()).select_from(MeasureIndexRow)) or 0
+    result: dict[str, Any] = {
+        "as_of": day.isoformat(),
+        "policy_version": pack.policy_version,
+        "subjects": summary.subjects,
+        "entries_started": summary.started,
+        "entries_changed": summary.changed,
+        "entries_ended": summary.ended,
+        "index_rows_written": summary.index_rows,
+        "index_rows": indexed,
+        "active_entries": {code: active.get(code, 0) for code in pack.lists},
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if json_output:
+        typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return
+    console = Console()
+    table = Table(title=f"active entries on {day.isoformat()}")
+    table.add_column("list")
+    table.add_column("kind")
+    table.add_column("entries", justify="right")
+    for code, credit_list in pack.lists.items():
+        table.add_row(code, credit_list.kind.value, str(active.get(code, 0)))
+    console.print(table)
+    console.print(
+        f"{summary.subjects} subjects evaluated in {result['seconds']} s: "
+        f"{summary.started} entries started, {summary.changed} changed, "
+        f"{summary.ended} ended; {summary.index_rows} index rows written ({indexed} in all); "
+        f"policy {pack.policy_version}"
+    )
+
+
+def check_command(
+    subject: Annotated[str, typer.Argument(help="resident identity number or USCC")],
+    action: Annotated[str, typer.Argument(help="action code, e.g. buy_air_ticket")],
+    as_of: AsOf = None,
+    purpose: Annotated[
+        str, typer.Option(help="why you ask; logged and shown to the subject")
+    ] = "operator check from the command line",
+    json_output: JsonOutput = False,
+) -> None:
+    """Decide whether SUBJECT may do ACTION, with measures, entries and legal basis."""
+    day = _day(as_of)
+    pack = load_shipped("national")
+    factory = open_store()
+    with factory() as session:
+        try:
+            decision = check_in_store(session, MeasuresIndex(pack), subject, action, day)
+        except UnknownAction as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
+    log = CheckLog(factory)
+    log.add_all([decision], Asker("cli", getpass.getuser()), purpose)
+    log.flush()
+    result = decision.as_dict()
+    if json_output:
+        typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return
+    console = Console()
+    colour = {"deny": "red", "review": "yellow"}.get(decision.effect, "green")
+    known = "" if decision.known else " (subject unknown to the platform)"
+    console.print(
+        f"[bold {colour}]{decision.effect}[/]  {decision.subject_id} {action} on "
+        f"{day.isoformat()}{known}"
+    )
+    if decision.benefits:
+        console.print(f"benefits: {', '.join(decision.benefits)}")
+    for measure in decision.measures:
+        basis = "; ".join(
+            f"{item['title']} {item.get('article', '')}".strip() for item in measure["legal_basis"]
+        )
+        via = f" (as legal representative of {measure['via']})" if measure["via"] else ""
+        console.print(
+            f"- {measure['effect']}: {measure['name']['zh']} ({measure['name']['en']}){via}\n"
+            f"  basis: {basis}\n  implemented by: {measure['implemented_by']['zh']}"
+        )
+    for entry in decision.entries:
+        console.print(
+            f"entry {entry['id']}: {entry['list']} from {entry['started_on']} "
+            f"until {entry['ends_on']}"
+        )
+    console.print(
+        f"policy {decision.policy_version}; valid until {decision.valid_until}; "
+        f"decision {decision.decision_id}"
+    )

@@ -1,0 +1,192 @@
+"""The in-memory measures index: one snapshot per process, kept fresh by a change counter.
+
+The store holds the index (``measure_index``, one row per subject with grants, and a counter
+in ``measure_index_state`` that every refresh bumps). A process loads it once, then polls the
+counter at most every ``poll_seconds`` and loads only the rows changed since; a check is two
+dictionary look-ups and a short scan of one subject's grants, never a query.
+
+Whether a subject is known at all (``known: false`` for an identifier the platform has never
+seen) is answered from a sorted array of 64-bit hashes of every identifier in the store, plus
+a set of those added since: 8 bytes per subject instead of a Python string each. The hashes
+are the process's own string hashes, so the array is never shared between processes.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.enforcement.bundles import build_bundles
+from xinyong.enforcement.decisions import Decision, DecisionMaker
+from xinyong.enforcement.grants import Grant
+from xinyong.enforcement.models import IndexState, MeasureIndexRow
+from xinyong.policy import Pack
+from xinyong.store.models import Subject
+
+CHUNK = 50_000
+
+
+def identifier_hash(identifier: str) -> int:
+    # Python's own string hash: 64 bits, cached on the string, and stable within the process
+    # that builds and queries the array (each process builds its own).
+    return hash(identifier)
+
+
+class KnownSubjects:
+    """Membership of identifiers by 64-bit hash: a stranger passes for known with odds ~10^-12."""
+
+    def __init__(self, identifiers: Iterable[str] = ()) -> None:
+        self._sorted = array("q", sorted(identifier_hash(code) for code in identifiers))
+        self._recent: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._recent)
+
+    def add(self, identifier: str) -> None:
+        value = identifier_hash(identifier)
+        if value not in self:
+            self._recent.add(value)
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int):
+            return False
+        position = bisect_left(self._sorted, value)
+        found = position < len(self._sorted) and self._sorted[position] == value
+        return found or value in self._recent
+
+    def knows(self, identifier: str) -> bool:
+        return identifier_hash(identifier) in self
+
+
+class MeasuresIndex:
+    """Subject identifier -> grants, and the decisions made from them."""
+
+    def __init__(self, pack: Pack) -> None:
+        self.pack = pack
+        self.bundles = build_bundles(pack)
+        self.maker = DecisionMaker(pack, self.bundles)
+        self.grants: dict[str, tuple[Grant, ...]] = {}
+        self.known = KnownSubjects()
+        self.seq = 0
+        self.max_subject_id = 0
+        # Grants share their dates: one object per distinct day keeps the snapshot small.
+        self._days: dict[str, date] = {}
+
+    def put(self, identifier: str, rows: Sequence[Sequence[object]]) -> None:
+        """Replace one subject's grants (from the JSON of its index row)."""
+        if rows:
+            self.grants[identifier] = tuple(self._grant(row) for row in rows)
+        else:
+            self.grants.pop(identifier, None)
+
+    def _grant(self, row: Sequence[object]) -> Grant:
+        day = self._day
+        bundle, start, stop, entry_id, list_code, started, ended, via = row
+        assert isinstance(bundle, str) and isinstance(entry_id, int) and isinstance(list_code, str)
+        assert via is None or isinstance(via, str)
+        return Grant(
+            bundle, day(start), day(stop), entry_id, list_code, day(started), day(ended), via
+        )
+
+    def _day(self, text: object) -> date:
+        assert isinstance(text, str)
+        found = self._days.get(text)
+        if found is None:
+            found = self._days[text] = date.fromisoformat(text)
+        return found
+
+    def decide(self, subject_id: str, action: str, as_of: date) -> Decision:
+        grants = self.grants.get(subject_id, ())
+        known = bool(grants) or self.known.knows(subject_id)
+        return self.maker.decide(subject_id, known, grants, action, as_of)
+
+    def load(self, session: Session) -> None:
+        """Read the whole index and every known identifier from the store."""
+        self.seq = session.scalar(select(IndexState.seq)) or 0
+        last = 0
+        while True:
+            rows = session.execute(
+                select(
+                    MeasureIndexRow.subject_id, MeasureIndexRow.identifier, MeasureIndexRow.grants
+                )
+                .where(MeasureIndexRow.subject_id > last)
+                .order_by(MeasureIndexRow.subject_id)
+                .limit(CHUNK)
+            ).all()
+            for subject_id, identifier, grants in rows:
+                self.put(identifier, _json_list(grants))
+                last = subject_id
+            if len(rows) < CHUNK:
+                break
+        self.max_subject_id = session.scalar(select(Subject.id).order_by(Subject.id.desc())) or 0
+        self.known = KnownSubjects(session.scalars(select(Subject.identifier)))
+
+    def catch_up(self, session: Session) -> int:
+        """Load the rows changed since the last load; returns how many."""
+        seq = session.scalar(select(IndexState.seq)) or 0
+        changed = 0
+        if seq != self.seq:
+            for identifier, grants in session.execute(
+                select(MeasureIndexRow.identifier, MeasureIndexRow.grants).where(
+                    MeasureIndexRow.seq > self.seq
+                )
+            ):
+                self.put(identifier, _json_list(grants))
+                changed += 1
+            self.seq = seq
+        for subject_id, identifier in session.execute(
+            select(Subject.id, Subject.identifier).where(Subject.id > self.max_subject_id)
+        ):
+            self.known.add(identifier)
+            self.max_subject_id = max(self.max_subject_id, subject_id)
+        return changed
+
+
+def _json_list(value: object) -> list[list[object]]:
+    # SQLAlchemy's JSON type decodes on both backends; raw text comes from driver-level reads.
+    if isinstance(value, str | bytes):
+        value = orjson.loads(value)
+    assert isinstance(value, list)
+    return value
+
+
+class FreshIndex:
+    """A process's snapshot of the index, caught up with the store at most every ``poll_seconds``."""
+
+    def __init__(self, pack: Pack, factory: sessionmaker[Session], poll_seconds: float = 1.0):
+        self.factory = factory
+        self.poll_seconds = poll_seconds
+        self.index = MeasuresIndex(pack)
+        self._lock = threading.Lock()
+        self._next_poll = 0.0
+        self._loaded = False
+
+    def current(self) -> MeasuresIndex:
+        """The snapshot, loaded on first use and caught up when the poll interval has passed."""
+        now = time.monotonic()
+        if now >= self._next_poll and self._lock.acquire(blocking=not self._loaded):
+            try:
+                with self.factory() as session:
+                    if self._loaded:
+                        changed = self.index.catch_up(session)
+                    else:
+                        self.index.load(session)
+                        self._loaded = True
+                        changed = len(self.index.grants)
+                if changed:
+                    # The snapshot lives as long as the process: keep the cyclic garbage
+                    # collector from walking its millions of objects on every full pass.
+                    gc.freeze()
+                self._next_poll = time.monotonic() + self.poll_seconds
+            finally:
+                self._lock.release()
+        return self.index

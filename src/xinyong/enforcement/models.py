@@ -1,0 +1,92 @@
+"""Tables of joint enforcement: entries, the measures index and its change counter, the check log.
+
+``entries`` and ``measure_index`` are derived from records by the reference evaluator and can
+be rebuilt at any time (``xinyong evaluate``); ``check_log`` is primary data, kept for the
+subject to see who asked about them.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xinyong.store.base import Base
+
+
+class EntryRow(Base):
+    """A subject on a list: the record that put it there, from when, until when, and why it ended.
+
+    ``period_ends_on`` is the end the list rule sets (duration, extension, the record's own
+    maximum period); ``ended_on`` is the actual end, earlier when a record removed the entry
+    or the grounding decision was withdrawn. Both are exclusive: the entry holds on
+    ``started_on <= day < ended_on``.
+    """
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        UniqueConstraint("list_code", "document_key"),
+        Index(None, "subject_id"),
+        Index(None, "list_code", "ended_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    list_code: Mapped[str] = mapped_column(String(80))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    document_key: Mapped[str] = mapped_column(String(300))
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    started_on: Mapped[date] = mapped_column(Date)
+    period_ends_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date] = mapped_column(Date)
+    end_reason: Mapped[str] = mapped_column(String(10))  # period | removed | withdrawn
+    ended_by_record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MeasureIndexRow(Base):
+    """One subject's grants: its entries and those it is bound by as a legal representative.
+
+    ``grants`` is a compact JSON list (see ``xinyong.enforcement.index.Grant``); a subject
+    that no longer has any keeps an empty row, so a reader that loads rows changed since its
+    last ``seq`` also learns of removals.
+    """
+
+    __tablename__ = "measure_index"
+    __table_args__ = (Index(None, "seq"),)
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(18), unique=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    grants: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class IndexState(Base):
+    """The change counter of the measures index: one row, bumped by every refresh."""
+
+    __tablename__ = "measure_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    policy_version: Mapped[str] = mapped_column(String(120))
+    """The pack the index was built under; a different pack needs ``xinyong evaluate``."""
+
+
+class CheckLogRow(Base):
+    """One check: who asked, why, about whom, for which action, and the answer."""
+
+    __tablename__ = "check_log"
+    __table_args__ = (Index(None, "subject", "checked_at"), Index(None, "relying_party"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(String(32), unique=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    relying_party: Mapped[str] = mapped_column(String(32))
+    """The API key id (or ``cli``) of the asker."""
+    relying_party_label: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(18))
+    """The identifier asked about, as normalised; known or not."""
+    action: Mapped[str] = mapped_column(String(80))
+    as_of: Mapped[date] = mapped_column(Date)
+    effect: Mapped[str] = mapped_column(String(10))
+    policy_version: Mapped[str] = mapped_column(String(120))

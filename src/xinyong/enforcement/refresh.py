@@ -1,0 +1,408 @@
+"""Keeping entries and the measures index in step with records, inside the writer's transaction.
+
+``refresh_subjects`` re-derives the entries of the subjects whose records changed (by the
+reference rules), stores the difference, logs ``entry.started`` / ``entry.changed`` /
+``entry.ended`` on the ledger, and rewrites the index rows that depend on them: the subjects'
+own, and those of every person who represents or represented a touched organisation (the
+legal-representative extension). The index counter is bumped under a row lock, so readers
+that poll it see changes in commit order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from xinyong.enforcement.bundles import build_bundles
+from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
+from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
+from xinyong.enforcement.rules import EndReason, Entry, RecordFacts, derive_entries
+from xinyong.ledger import LeafInput, append
+from xinyong.policy import Pack
+from xinyong.store.base import Base
+from xinyong.store.bulk import BulkTable, allocate_ids
+from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
+
+CHUNK = 500
+STATE_ID = 1
+CHINA = timezone(timedelta(hours=8))
+"""Dates of decisions and entries are calendar days in China (UTC+8, no daylight saving)."""
+
+ENTRIES = Base.metadata.tables[EntryRow.__tablename__]
+INDEX = Base.metadata.tables[MeasureIndexRow.__tablename__]
+
+
+def today_in_china() -> date:
+    return datetime.now(CHINA).date()
+
+
+@dataclass
+class RefreshSummary:
+    subjects: int = 0
+    started: int = 0
+    changed: int = 0
+    ended: int = 0
+    index_rows: int = 0
+
+
+def refresh_subjects(
+    session: Session, pack: Pack, subject_ids: Collection[int], *, today: date | None = None
+) -> RefreshSummary:
+    """Bring the entries of ``subject_ids`` and every index row depending on them up to date."""
+    summary = RefreshSummary(subjects=len(subject_ids))
+    if not subject_ids:
+        return summary
+    connection = session.connection()
+    day = today or today_in_china()
+    now = datetime.now(UTC)
+    ids = sorted(subject_ids)
+    identifiers = _identifiers(connection, ids)
+    derived = _derive(connection, pack, ids)
+    stored = _stored_entries(connection, ids)
+    leaves: list[LeafInput] = []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for subject_id in ids:
+        current = {(entry.list_code, entry.document_key): entry for entry in derived[subject_id]}
+        previous = stored.get(subject_id, {})
+        for key, entry in current.items():
+            before = previous.get(key)
+            if before is None:
+                inserts.append(_row(subject_id, entry, now))
+            elif before[1] != entry:
+                updates.append({"b_id": before[0], **_values(entry, now)})
+                kind = "entry.ended" if entry.end_reason != EndReason.PERIOD else "entry.changed"
+                leaves.append(_leaf(kind, before[0], identifiers[subject_id], entry))
+                summary.ended += kind == "entry.ended"
+                summary.changed += kind == "entry.changed"
+        for key, (entry_id, entry) in previous.items():
+            if key not in current and entry.end_reason != EndReason.CORRECTED:
+                # The grounding record was corrected out of the list's rule: the entry ends
+                # from today, not retroactively, since it did hold until the correction.
+                ended = _corrected(entry, day)
+                updates.append({"b_id": entry_id, **_values(ended, now)})
+                leaves.append(_leaf("entry.ended", entry_id, identifiers[subject_id], ended))
+                summary.ended += 1
+    # The first write takes SQLite's write lock, so the ids allocated next cannot collide.
+    seq = _bump(connection, pack)
+    if inserts:
+        new_ids = allocate_ids(connection, ENTRIES, len(inserts))
+        for entry_id, row in zip(new_ids, inserts, strict=True):
+            row["id"] = entry_id
+            leaves.append(
+                _leaf("entry.started", entry_id, identifiers[row["subject_id"]], row["_entry"])
+            )
+        BulkTable(connection, ENTRIES).insert(inserts)
+        summary.started = len(inserts)
+    if updates:
+        connection.execute(
+            update(ENTRIES)
+            .where(ENTRIES.c.id == bindparam("b_id"))
+            .values({name: bindparam(name) for name in _values_names()}),
+            updates,
+        )
+    append(session, leaves)
+    summary.index_rows = _rewrite_index(connection, pack, ids, seq)
+    return summary
+
+
+def rebuild_all(
+    session: Session, pack: Pack, *, batch: int = 2_000, progress: Any = None
+) -> RefreshSummary:
+    """The reference rebuild: every subject with records or representatives, batch by batch."""
+    connection = session.connection()
+    total = RefreshSummary()
+    ids = [row[0] for row in connection.execute(select(Subject.id).order_by(Subject.id))]
+    for start in range(0, len(ids), batch):
+        part = ids[start : start + batch]
+        result = refresh_subjects(session, pack, part)
+        total.subjects += result.subjects
+        total.started += result.started
+        total.changed += result.changed
+        total.ended += result.ended
+        total.index_rows += result.index_rows
+        if progress is not None:
+            progress(len(part))
+    return total
+
+
+def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _identifiers(connection: Connection, ids: Sequence[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        for subject_id, identifier in connection.execute(
+            select(Subject.id, Subject.identifier).where(Subject.id.in_(chunk))
+        ):
+            found[subject_id] = identifier
+    return found
+
+
+def _relevant_types(pack: Pack) -> list[str]:
+    types = {rule.record_type for credit_list in pack.lists.values() for rule in credit_list.entry}
+    for credit_list in pack.lists.values():
+        if credit_list.removal is not None:
+            types.update(credit_list.removal.record_types)
+    return sorted(types)
+
+
+def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int, list[Entry]]:
+    """The entries the reference rules give each subject, from its current record versions."""
+    facts: dict[int, list[RecordFacts]] = defaultdict(list)
+    types = _relevant_types(pack)
+    for chunk in _chunks(ids):
+        rows = connection.execute(
+            select(
+                Record.id,
+                Record.subject_id,
+                Record.document_key,
+                Record.record_type,
+                Record.decided_on,
+                Record.effective_on,
+                Record.severity,
+                Record.amount,
+                Record.fields,
+                RecordHead.status,
+            )
+            .join(RecordHead, RecordHead.record_id == Record.id)
+            .where(RecordHead.subject_id.in_(chunk), Record.record_type.in_(types))
+        ).all()
+        withdrawn_ids = [row.id for row in rows if row.status == "withdrawn"]
+        withdrawn_on = _withdrawal_days(connection, withdrawn_ids)
+        for row in rows:
+            fields = row.fields if isinstance(row.fields, dict) else orjson.loads(row.fields)
+            facts[row.subject_id].append(
+                RecordFacts(
+                    row.id,
+                    row.document_key,
+                    row.record_type,
+                    row.decided_on,
+                    row.effective_on,
+                    row.severity,
+                    row.amount,
+                    fields,
+                    withdrawn_on.get(row.id) if row.status == "withdrawn" else None,
+                )
+            )
+    return {subject_id: derive_entries(pack, facts.get(subject_id, [])) for subject_id in ids}
+
+
+def _withdrawal_days(connection: Connection, record_ids: Sequence[int]) -> dict[int, date]:
+    days: dict[int, date] = {}
+    for chunk in _chunks(record_ids):
+        for record_id, occurred_at in connection.execute(
+            select(RecordEvent.record_id, func.max(RecordEvent.occurred_at))
+            .where(RecordEvent.record_id.in_(chunk), RecordEvent.kind == "withdrawn")
+            .group_by(RecordEvent.record_id)
+        ):
+            at = occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC)
+            days[record_id] = at.astimezone(CHINA).date()
+    return days
+
+
+def _stored_entries(
+    connection: Connection, ids: Sequence[int]
+) -> dict[int, dict[tuple[str, str], tuple[int, Entry]]]:
+    stored: dict[int, dict[tuple[str, str], tuple[int, Entry]]] = defaultdict(dict)
+    for chunk in _chunks(ids):
+        for row in connection.execute(select(ENTRIES).where(ENTRIES.c.subject_id.in_(chunk))):
+            stored[row.subject_id][(row.list_code, row.document_key)] = (row.id, _entry(row))
+    return stored
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(
+        row.list_code,
+        row.document_key,
+        row.record_id,
+        row.started_on,
+        row.period_ends_on,
+        row.ended_on,
+        EndReason(row.end_reason),
+        row.ended_by_record_id,
+    )
+
+
+def _corrected(entry: Entry, day: date) -> Entry:
+    end = min(entry.ended_on, max(entry.started_on, day))
+    return Entry(
+        entry.list_code,
+        entry.document_key,
+        entry.record_id,
+        entry.started_on,
+        entry.period_ends_on,
+        end,
+        EndReason.CORRECTED,
+        None,
+    )
+
+
+def _values_names() -> tuple[str, ...]:
+    return (
+        "record_id",
+        "started_on",
+        "period_ends_on",
+        "ended_on",
+        "end_reason",
+        "ended_by_record_id",
+        "updated_at",
+    )
+
+
+def _values(entry: Entry, now: datetime) -> dict[str, Any]:
+    return {
+        "record_id": entry.record_id,
+        "started_on": entry.started_on,
+        "period_ends_on": entry.period_ends_on,
+        "ended_on": entry.ended_on,
+        "end_reason": entry.end_reason.value,
+        "ended_by_record_id": entry.ended_by_record_id,
+        "updated_at": now,
+    }
+
+
+def _row(subject_id: int, entry: Entry, now: datetime) -> dict[str, Any]:
+    return {
+        "list_code": entry.list_code,
+        "subject_id": subject_id,
+        "document_key": entry.document_key,
+        **_values(entry, now),
+        "_entry": entry,
+    }
+
+
+def _leaf(kind: str, entry_id: int, identifier: str, entry: Entry) -> LeafInput:
+    payload = {
+        "entry": entry_id,
+        "list": entry.list_code,
+        "subject": identifier,
+        "document_key": entry.document_key,
+        "record": entry.record_id,
+        "started_on": entry.started_on.isoformat(),
+        "period_ends_on": entry.period_ends_on.isoformat(),
+        "ended_on": entry.ended_on.isoformat(),
+        "end_reason": entry.end_reason.value,
+        "ended_by_record": entry.ended_by_record_id,
+    }
+    return LeafInput(kind, str(entry_id), orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
+
+
+def _bump(connection: Connection, pack: Pack) -> int:
+    # The row lock orders concurrent refreshes on PostgreSQL; SQLite has one writer anyway.
+    seq = connection.execute(
+        select(IndexState.seq).where(IndexState.id == STATE_ID).with_for_update()
+    ).scalar()
+    if seq is None:
+        connection.execute(
+            insert(IndexState).values(id=STATE_ID, seq=1, policy_version=pack.policy_version)
+        )
+        return 1
+    connection.execute(
+        update(IndexState)
+        .where(IndexState.id == STATE_ID)
+        .values(seq=seq + 1, policy_version=pack.policy_version)
+    )
+    return int(seq) + 1
+
+
+def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: int) -> int:
+    """Rewrite the index rows of ``ids`` and of their organisations' representatives."""
+    affected = set(ids)
+    for chunk in _chunks(ids):
+        affected.update(
+            connection.execute(
+                select(LegalRepresentative.person_id).where(
+                    LegalRepresentative.organisation_id.in_(chunk)
+                )
+            ).scalars()
+        )
+    by_list = bundles_by_list(build_bundles(pack))
+    rows = sorted(affected)
+    representations = _representations(connection, rows)
+    entry_subjects = set(rows) | {
+        organisation for held in representations.values() for organisation, *_ in held
+    }
+    entries = _entries_by_subject(connection, sorted(entry_subjects))
+    identifiers = _identifiers(connection, sorted(entry_subjects))
+    existing: dict[int, Any] = {}
+    for chunk in _chunks(rows):
+        for subject_id, grants in connection.execute(
+            select(INDEX.c.subject_id, INDEX.c.grants).where(INDEX.c.subject_id.in_(chunk))
+        ):
+            existing[subject_id] = grants
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for subject_id in rows:
+        held = [
+            Representation(identifiers[organisation], started, ended, entries.get(organisation, []))
+            for organisation, started, ended in representations.get(subject_id, [])
+        ]
+        grants = [
+            grant.as_json() for grant in subject_grants(entries.get(subject_id, []), held, by_list)
+        ]
+        if subject_id not in existing:
+            if grants:
+                inserts.append(
+                    {
+                        "subject_id": subject_id,
+                        "identifier": identifiers[subject_id],
+                        "seq": seq,
+                        "grants": grants,
+                    }
+                )
+        elif _decoded(existing[subject_id]) != grants:
+            updates.append({"b_subject": subject_id, "b_seq": seq, "b_grants": grants})
+    BulkTable(connection, INDEX).insert(inserts)
+    if updates:
+        connection.execute(
+            update(INDEX)
+            .where(INDEX.c.subject_id == bindparam("b_subject"))
+            .values(seq=bindparam("b_seq"), grants=bindparam("b_grants")),
+            updates,
+        )
+    return len(inserts) + len(updates)
+
+
+def _decoded(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _representations(
+    connection: Connection, person_ids: Sequence[int]
+) -> dict[int, list[tuple[int, date, date | None]]]:
+    held: dict[int, list[tuple[int, date, date | None]]] = defaultdict(list)
+    for chunk in _chunks(person_ids):
+        for person_id, organisation_id, started, ended in connection.execute(
+            select(
+                LegalRepresentative.person_id,
+                LegalRepresentative.organisation_id,
+                LegalRepresentative.started_on,
+                LegalRepresentative.ended_on,
+            ).where(LegalRepresentative.person_id.in_(chunk))
+        ):
+            held[person_id].append((organisation_id, started, ended))
+    return held
+
+
+def _entries_by_subject(
+    connection: Connection, ids: Iterable[int]
+) -> dict[int, list[tuple[int, Entry]]]:
+    found: dict[int, list[tuple[int, Entry]]] = defaultdict(list)
+    for chunk in _chunks(list(ids)):
+        for row in connection.execute(
+            select(ENTRIES)
+            .where(ENTRIES.c.subject_id.in_(chunk), ENTRIES.c.ended_on > ENTRIES.c.started_on)
+            .order_by(ENTRIES.c.id)
+        ):
+            found[row.subject_id].append((row.id, _entry(row)))
+    return found

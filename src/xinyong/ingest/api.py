@@ -1,0 +1,169 @@
+"""``POST /v1/submissions``: an authority submits records as a JSON array or as NDJSON."""
+
+import hashlib
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.api.deps import get_pack, get_sessionmaker, require_role
+from xinyong.ingest.readers import ReadItem
+from xinyong.ingest.service import IngestJob
+from xinyong.keys.service import Caller
+from xinyong.policy import Pack
+
+router = APIRouter(prefix="/v1", tags=["submissions"])
+MAX_ROWS = 10_000
+MAX_BYTES = 32 * 1024 * 1024
+
+
+class SubmittedRecord(BaseModel):
+    """One record as an authority submits it (DESIGN §5); CSV and Parquet use the same names."""
+
+    op: Literal["submit", "correct", "withdraw"] = "submit"
+    record_type: str = Field(examples=["court.defaulter_listing"])
+    subject_id: str = Field(examples=["11010519491231002X"])
+    subject_name: str | None = Field(default=None, examples=["张三"])
+    authority: str | None = Field(default=None, description="defaults to the key's authority")
+    document_no: str = Field(examples=["(2024)京0105执1234号"])
+    decided_on: date | None = None
+    effective_on: date | None = None
+    severity: str | None = Field(default=None, examples=["serious"])
+    amount: float | None = Field(default=None, examples=[120000.0])
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class RowResult(BaseModel):
+    row: int
+    status: Literal["accepted", "corrected", "withdrawn", "duplicate", "rejected"]
+    record_id: int | None = None
+    version: int | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+class SubmissionResult(BaseModel):
+    submission_id: int
+    accepted: int
+    duplicates: int
+    corrected: int
+    withdrawn: int
+    rejected: int
+    rows: list[RowResult]
+
+
+def _items(body: bytes, content_type: str) -> list[ReadItem]:
+    stripped = body.lstrip()
+    if not stripped:
+        raise HTTPException(400, "the body is empty: send a JSON array of records or NDJSON")
+    items: list[ReadItem] = []
+    if stripped.startswith(b"[") and "ndjson" not in content_type:
+        try:
+            values = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(400, f"the body is not valid JSON: {error}") from None
+        if not isinstance(values, list):
+            raise HTTPException(400, "send a JSON array of records or NDJSON")
+        for row_no, value in enumerate(values, start=1):
+            raw = orjson.dumps(value).decode()
+            items.append(
+                (
+                    row_no,
+                    raw,
+                    value if isinstance(value, dict) else "each record must be a JSON object",
+                )
+            )
+    else:
+        lines = [line for line in body.splitlines() if line.strip()]
+        for row_no, line in enumerate(lines, start=1):
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                items.append((row_no, line.decode("utf-8", "replace"), f"not valid JSON: {error}"))
+                continue
+            items.append(
+                (
+                    row_no,
+                    line.decode(),
+                    value if isinstance(value, dict) else "each record must be a JSON object",
+                )
+            )
+    if len(items) > MAX_ROWS:
+        raise HTTPException(
+            413, f"at most {MAX_ROWS} records per request; split the submission or use bulk files"
+        )
+    return items
+
+
+@router.post(
+    "/submissions",
+    response_model=SubmissionResult,
+    summary="Submit, correct or withdraw records",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": SubmittedRecord.model_json_schema(
+                            ref_template="#/components/schemas/{model}"
+                        ),
+                        "maxItems": MAX_ROWS,
+                    }
+                },
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+    responses={
+        400: {"description": "unreadable body"},
+        401: {"description": "no valid key"},
+        403: {"description": "not an authority key"},
+        413: {"description": "too many rows"},
+    },
+)
+async def submit(
+    request: Request,
+    caller: Annotated[Caller, Depends(require_role("authority"))],
+    factory: Annotated[sessionmaker[Session], Depends(get_sessionmaker)],
+    pack: Annotated[Pack, Depends(get_pack)],
+) -> SubmissionResult:
+    """Each row is validated against the catalogue; bad rows are quarantined with a reason and
+    the good rows are stored. Submitting the same rows again changes nothing (duplicates)."""
+    body = await request.body()
+    if len(body) > MAX_BYTES:
+        raise HTTPException(413, f"the body is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    items = _items(body, request.headers.get("content-type", ""))
+    job = IngestJob(factory, pack, authority=caller.authority)
+    # The store work is blocking; run it off the event loop so other requests keep flowing.
+    summary = await run_in_threadpool(
+        job.run_rows,
+        items,
+        source_name=f"api:{caller.key_id}",
+        digest=hashlib.sha256(body).hexdigest(),
+        key_id=caller.key_id,
+    )
+    return SubmissionResult(
+        submission_id=summary.submission_id,
+        accepted=summary.accepted,
+        duplicates=summary.duplicates,
+        corrected=summary.corrected,
+        withdrawn=summary.withdrawn,
+        rejected=summary.rejected,
+        rows=[
+            RowResult(
+                row=o.row_no,
+                status=o.status,
+                record_id=o.record_id,
+                version=o.version,
+                field=o.field,
+                reason=o.reason,
+            )
+            for o in summary.outcomes
+        ],
+    )

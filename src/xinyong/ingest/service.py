@@ -1,0 +1,285 @@
+"""Ingest jobs: read, validate, and store submissions in batches that commit one at a time.
+
+Each batch commits its records, events, quarantined rows and the submission's progress counter in
+one transaction. A job killed part way leaves every committed batch in place and a ``running``
+submission; running the same file again resumes after the last committed row, so every row is
+stored exactly once.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.enforcement.refresh import refresh_subjects
+from xinyong.ingest.readers import ReadItem, read_rows
+from xinyong.ingest.rows import Rejection, ValidRow
+from xinyong.ingest.validate import RowValidator
+from xinyong.ingest.writer import BatchResult, BatchWriter, RowOutcome, Source
+from xinyong.policy import Pack
+from xinyong.store.models import QuarantinedRow, Submission
+
+COUNTS = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")
+STATUS_COUNTER = {
+    "accepted": "accepted",
+    "duplicate": "duplicates",
+    "corrected": "corrected",
+    "withdrawn": "withdrawn",
+    "rejected": "rejected",
+}
+
+
+@dataclass
+class IngestSummary:
+    submission_id: int
+    source: str
+    rows: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    corrected: int = 0
+    withdrawn: int = 0
+    rejected: int = 0
+    resumed_after: int = 0
+    skipped: bool = False
+    rejection_report: str | None = None
+    seconds: float = 0.0
+    outcomes: list[RowOutcome] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["outcomes"]
+        return data
+
+    def add(self, result: BatchResult) -> None:
+        for outcome in result.outcomes:
+            counter = STATUS_COUNTER[outcome.status]
+            setattr(self, counter, getattr(self, counter) + 1)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def scan_file(path: Path) -> tuple[str, int]:
+    """SHA-256 of the file and its number of lines, in one pass (the progress bar's total)."""
+    digest = hashlib.sha256()
+    lines = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+    return digest.hexdigest(), lines
+
+
+class IngestJob:
+    """One submission: the rows of a file or of an API request, stored batch by batch."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        pack: Pack,
+        *,
+        today: date | None = None,
+        authority: str | None = None,
+        batch_size: int = 5000,
+    ) -> None:
+        self.factory = factory
+        self.pack = pack
+        self.authority = authority
+        self.batch_size = batch_size
+        self.today = today or date.today()
+        self.validator = RowValidator(pack, self.today, authority=authority)
+
+    def run_file(
+        self,
+        path: Path,
+        *,
+        digest: str,
+        report_dir: Path,
+        progress: Callable[[int], None] | None = None,
+        skip_complete: bool = False,
+    ) -> IngestSummary:
+        started = now_utc()
+        items = read_rows(path)  # refuses an unreadable file before anything is written
+        with self.factory.begin() as session:
+            if skip_complete and session.scalar(
+                select(Submission.id).where(
+                    Submission.source_digest == digest, Submission.status == "complete"
+                )
+            ):
+                return IngestSummary(0, str(path), skipped=True)
+            submission = session.scalars(
+                select(Submission)
+                .where(Submission.source_digest == digest, Submission.status == "running")
+                .order_by(Submission.id.desc())
+            ).first()
+            if submission is None:
+                submission = Submission(
+                    channel="file",
+                    source=str(path),
+                    source_digest=digest,
+                    authority=self.authority,
+                    status="running",
+                    started_at=started,
+                    rows_done=0,
+                    **dict.fromkeys(COUNTS, 0),
+                )
+                session.add(submission)
+                session.flush()
+            summary = IngestSummary(submission.id, str(path), resumed_after=submission.rows_done)
+            for counter in COUNTS:
+                setattr(summary, counter, getattr(submission, counter))
+        source = Source(summary.submission_id, path.name, digest)
+        remaining = _skip(items, summary.resumed_after, progress)
+        for batch in _batches(remaining, self.batch_size):
+            with self.factory.begin() as session:
+                result = self._apply(session, batch, source)
+            summary.add(result)
+            if progress is not None:
+                progress(len(batch))
+        with self.factory.begin() as session:
+            submission_row = session.get_one(Submission, summary.submission_id)
+            submission_row.status = "complete"
+            submission_row.finished_at = now_utc()
+            summary.rows = submission_row.rows_done
+        summary.seconds = (now_utc() - started).total_seconds()
+        if summary.rejected:
+            summary.rejection_report = str(self._report(source, report_dir))
+        return summary
+
+    def run_rows(
+        self, items: Iterable[ReadItem], *, source_name: str, digest: str, key_id: str
+    ) -> IngestSummary:
+        """Store an API request's rows as one submission in one transaction."""
+        started = now_utc()
+        batch = list(items)
+        with self.factory.begin() as session:
+            submission = Submission(
+                channel="api",
+                source=source_name,
+                source_digest=digest,
+                authority=self.authority,
+                api_key_id=key_id,
+                status="running",
+                started_at=started,
+                rows_done=0,
+                **dict.fromkeys(COUNTS, 0),
+            )
+            session.add(submission)
+            session.flush()
+            summary = IngestSummary(submission.id, source_name)
+            result = self._apply(session, batch, Source(submission.id, source_name, digest))
+            submission.status, submission.finished_at = "complete", now_utc()
+        summary.add(result)
+        summary.rows = len(batch)
+        summary.outcomes = result.outcomes
+        summary.seconds = (now_utc() - started).total_seconds()
+        return summary
+
+    def _apply(self, session: Session, batch: list[ReadItem], source: Source) -> BatchResult:
+        now = now_utc()
+        # The first write takes SQLite's write lock, so the ids allocated below cannot collide.
+        session.execute(
+            update(Submission)
+            .where(Submission.id == source.submission_id)
+            .values(rows_done=Submission.rows_done + len(batch))
+        )
+        valid: list[ValidRow] = []
+        refused: list[Rejection] = []
+        # A row this source already had refused stays refused: replaying a file must not let an
+        # early correction apply just because its document now exists.
+        settled = self._already_refused(session, source.digest, [item[0] for item in batch])
+        for row_no, raw, item in batch:
+            if row_no in settled:
+                field, reason = settled[row_no]
+                refused.append(Rejection(row_no, field, reason, raw, self.authority))
+                continue
+            if isinstance(item, str):
+                refused.append(Rejection(row_no, None, item, raw, self.authority))
+                continue
+            checked = self.validator.validate(row_no, item, raw)
+            (valid if isinstance(checked, ValidRow) else refused).append(checked)  # type: ignore[arg-type]
+        result = BatchWriter(session, source).apply(valid, refused, now)
+        refresh_subjects(session, self.pack, result.subjects_touched, today=self.today)
+        increments = {STATUS_COUNTER[status]: 0 for status in STATUS_COUNTER}
+        for outcome in result.outcomes:
+            increments[STATUS_COUNTER[outcome.status]] += 1
+        session.execute(
+            update(Submission)
+            .where(Submission.id == source.submission_id)
+            .values(
+                **{name: getattr(Submission, name) + value for name, value in increments.items()},
+            )
+        )
+        return result
+
+    @staticmethod
+    def _already_refused(
+        session: Session, digest: str, row_numbers: list[int]
+    ) -> dict[int, tuple[str | None, str]]:
+        if not row_numbers:
+            return {}
+        rows = session.execute(
+            select(QuarantinedRow.row_no, QuarantinedRow.field, QuarantinedRow.reason).where(
+                QuarantinedRow.source_digest == digest,
+                QuarantinedRow.row_no.between(min(row_numbers), max(row_numbers)),
+            )
+        )
+        return {row_no: (field, reason) for row_no, field, reason in rows}
+
+    def _report(self, source: Source, report_dir: Path) -> Path:
+        """Every quarantined row of this file, as JSON Lines a clerk can work through."""
+        report_dir.mkdir(parents=True, exist_ok=True)
+        path = report_dir / f"rejections-{source.submission_id}.jsonl"
+        with self.factory() as session, path.open("wb") as out:
+            rows = session.execute(
+                select(
+                    QuarantinedRow.row_no,
+                    QuarantinedRow.field,
+                    QuarantinedRow.reason,
+                    QuarantinedRow.raw,
+                )
+                .where(QuarantinedRow.source_digest == source.digest)
+                .order_by(QuarantinedRow.row_no)
+            )
+            for row_no, field_name, reason, raw in rows:
+                out.write(
+                    orjson.dumps(
+                        {
+                            "file": source.name,
+                            "row": row_no,
+                            "field": field_name,
+                            "reason": reason,
+                            "received": raw,
+                        }
+                    )
+                    + b"\n"
+                )
+        return path
+
+
+def _skip(
+    items: Iterator[ReadItem], resume_after: int, progress: Callable[[int], None] | None
+) -> Iterator[ReadItem]:
+    for item in items:
+        if item[0] > resume_after:
+            yield item
+        elif progress is not None:
+            progress(1)
+
+
+def _batches(items: Iterable[ReadItem], size: int) -> Iterator[list[ReadItem]]:
+    batch: list[ReadItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,303 @@
+"""Row validation against the catalogue: everything that can be decided without the store.
+
+The checks run in the order a clerk would fix them, and the first failure is reported with the
+field it concerns. Store-dependent rules (duplicates, corrections of unknown documents) are
+decided by :mod:`xinyong.ingest.writer`.
+"""
+
+import hashlib
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+from fastjsonschema import JsonSchemaValueException
+
+from xinyong.identifiers import IdentifierKind, parse
+from xinyong.ingest.rows import Rejection, SubjectFacts, ValidRow, document_key
+from xinyong.policy import Pack
+
+OPS = ("submit", "correct", "withdraw")
+COLUMNS = frozenset(
+    {
+        "op",
+        "record_type",
+        "subject_id",
+        "subject_name",
+        "authority",
+        "document_no",
+        "decided_on",
+        "effective_on",
+        "severity",
+        "amount",
+        "fields",
+    }
+)
+MAX_TEXT = {"document_no": 100, "subject_name": 200, "authority": 64, "record_type": 80}
+MAX_FIELDS_BYTES = 16_384
+MAX_AMOUNT = Decimal("1e13")  # 15 significant digits: exact in every backend
+CENT = Decimal("0.01")
+KIND_OF_SUBJECT = {"person": IdentifierKind.RESIDENT_ID, "organisation": IdentifierKind.USCC}
+SUBJECT_OF_KIND = {IdentifierKind.RESIDENT_ID: "person", IdentifierKind.USCC: "organisation"}
+
+
+class RowInvalid(Exception):
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def content_hash(values: dict[str, Any]) -> str:
+    """A stable digest of a record's content: equal content, equal hash, whatever the file format."""
+    canonical = orjson.dumps(values, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.blake2b(canonical, digest_size=16).hexdigest()
+
+
+class RowValidator:
+    """Validates rows for one submission: one pack, one calendar day, maybe one authority."""
+
+    def __init__(self, pack: Pack, today: date, *, authority: str | None = None) -> None:
+        self.pack = pack
+        self.today = today
+        self.authority = authority
+        self._allowed_kinds: dict[str, tuple[IdentifierKind, ...]] = {}
+
+    def _kinds(self, code: str) -> tuple[IdentifierKind, ...]:
+        """The identifier kinds a record type's subjects carry (cached: this runs on every row)."""
+        kinds = self._allowed_kinds.get(code)
+        if kinds is None:
+            subject_kinds = self.pack.record_types[code].subject_kinds
+            kinds = self._allowed_kinds[code] = tuple(
+                KIND_OF_SUBJECT[str(k)] for k in subject_kinds
+            )
+        return kinds
+
+    def validate(self, row_no: int, row: dict[str, Any], raw: str) -> ValidRow | Rejection:
+        try:
+            return self._validate(row_no, row, raw)
+        except RowInvalid as invalid:
+            claimed = row.get("authority") if isinstance(row.get("authority"), str) else None
+            return Rejection(row_no, invalid.field, invalid.reason, raw, claimed or self.authority)
+
+    def _validate(self, row_no: int, row: dict[str, Any], raw: str) -> ValidRow:
+        unknown = sorted(set(row) - COLUMNS)
+        if unknown:
+            raise RowInvalid(unknown[0], f"unknown column '{unknown[0]}'")
+        op = _text(row, "op", required=False) or "submit"
+        if op not in OPS:
+            raise RowInvalid("op", f"op must be one of {', '.join(OPS)}, not '{op}'")
+
+        code = _text(row, "record_type")
+        record_type = self.pack.record_types.get(code)
+        if record_type is None:
+            raise RowInvalid("record_type", f"record type '{code}' is not in the catalogue")
+        authority = _text(row, "authority", required=self.authority is None) or self.authority
+        assert authority is not None
+        if self.authority is not None and authority != self.authority:
+            raise RowInvalid(
+                "authority",
+                f"row is for '{authority}' but this submission is for '{self.authority}'",
+            )
+        if authority not in self.pack.authorities:
+            raise RowInvalid("authority", f"authority '{authority}' is not known")
+        if not self.pack.may_submit(authority, code):
+            raise RowInvalid("authority", f"authority '{authority}' may not submit '{code}'")
+        document_no = _text(row, "document_no")
+
+        registration_authority = self.pack.authorities[authority].registration_authority
+        subject = self._subject(row, self._kinds(code), registration_authority)
+        key = document_key(authority, code, document_no)
+        if op == "withdraw":
+            return ValidRow(
+                row_no=row_no,
+                op=op,
+                document_key=key,
+                record_type=code,
+                authority=authority,
+                document_no=document_no,
+                subject=subject,
+                decided_on=None,
+                effective_on=None,
+                severity="",
+                amount=None,
+                fields={},
+                content_hash="",
+                confirms_subject=False,
+                legal_representative=None,
+                raw=raw,
+            )
+
+        decided_on = self._date(row, "decided_on")
+        effective_on = self._date(row, "effective_on")
+        if effective_on < decided_on:
+            raise RowInvalid(
+                "effective_on", f"effective_on {effective_on} is before decided_on {decided_on}"
+            )
+        severity = self._severity(row, record_type.severities)
+        amount = self._amount(row, record_type.amount)
+        fields = self._fields(row, code)
+        representative = self._representative(fields)
+        digest = content_hash(
+            {
+                "subject": subject.identifier,
+                "subject_name": subject.name,
+                "decided_on": decided_on,
+                "effective_on": effective_on,
+                "severity": severity,
+                "amount": None if amount is None else str(amount),
+                "fields": fields,
+            }
+        )
+        return ValidRow(
+            row_no=row_no,
+            op=op,
+            document_key=key,
+            record_type=code,
+            authority=authority,
+            document_no=document_no,
+            subject=subject,
+            decided_on=decided_on,
+            effective_on=effective_on,
+            severity=severity,
+            amount=amount,
+            fields=fields,
+            content_hash=digest,
+            confirms_subject=record_type.confirms_subject,
+            legal_representative=representative,
+            raw=raw,
+        )
+
+    def _subject(
+        self, row: dict[str, Any], allowed: tuple[IdentifierKind, ...], registration_authority: bool
+    ) -> SubjectFacts:
+        raw_id = _text(row, "subject_id")
+        parsed = parse(raw_id, today=self.today)
+        if parsed.kind not in allowed:
+            expected = " or ".join(
+                "a resident identity number" if k is IdentifierKind.RESIDENT_ID else "a USCC"
+                for k in allowed
+            )
+            raise RowInvalid("subject_id", f"'{raw_id}' is not {expected}")
+        if not parsed.valid and not (parsed.suspect and registration_authority):
+            raise RowInvalid("subject_id", "; ".join(parsed.errors) or "invalid identifier")
+        name = _text(row, "subject_name", required=row.get("op") != "withdraw") or ""
+        return SubjectFacts(
+            identifier=parsed.code,
+            kind=SUBJECT_OF_KIND[parsed.kind],
+            name=name,
+            region=parsed.region_code,
+            org_type=parsed.code[:2] if parsed.kind is IdentifierKind.USCC else None,
+            birth_date=parsed.birth_date,
+            sex=parsed.sex,
+            suspect=parsed.suspect,
+        )
+
+    def _representative(self, fields: dict[str, Any]) -> SubjectFacts | None:
+        raw_id = fields.get("legal_representative_id")
+        if not isinstance(raw_id, str):
+            return None
+        parsed = parse(raw_id, IdentifierKind.RESIDENT_ID, today=self.today)
+        if not parsed.valid:
+            reason = "; ".join(parsed.errors) or "invalid resident identity number"
+            raise RowInvalid("fields.legal_representative_id", reason)
+        name = fields.get("legal_representative_name")
+        return SubjectFacts(
+            identifier=parsed.code,
+            kind="person",
+            name=name if isinstance(name, str) else "",
+            region=parsed.region_code,
+            org_type=None,
+            birth_date=parsed.birth_date,
+            sex=parsed.sex,
+            suspect=False,
+        )
+
+    def _date(self, row: dict[str, Any], column: str) -> date:
+        value = row.get(column)
+        if isinstance(value, date):
+            parsed = value
+        elif isinstance(value, str) and len(value) == 10:
+            try:
+                parsed = date.fromisoformat(value)
+            except ValueError:
+                raise RowInvalid(column, f"{column} '{value}' is not a real date") from None
+        elif value in (None, ""):
+            raise RowInvalid(column, f"{column} is required")
+        else:
+            raise RowInvalid(column, f"{column} must be a date written YYYY-MM-DD, not '{value}'")
+        if parsed > self.today:
+            raise RowInvalid(column, f"{column} {parsed} is in the future")
+        return parsed
+
+    def _severity(self, row: dict[str, Any], grades: Any) -> str:
+        severity = _text(row, "severity", required=False)
+        if not severity:
+            if len(grades) == 1:
+                return str(next(iter(grades)))
+            raise RowInvalid("severity", f"severity is required: one of {', '.join(grades)}")
+        if severity not in grades:
+            raise RowInvalid(
+                "severity", f"severity '{severity}' is not one of {', '.join(grades)} for this type"
+            )
+        return severity
+
+    def _amount(self, row: dict[str, Any], rule: str) -> Decimal | None:
+        value = row.get("amount")
+        if value is None or value == "":
+            if rule == "required":
+                raise RowInvalid("amount", "amount is required for this record type")
+            return None
+        if rule == "forbidden":
+            raise RowInvalid("amount", "this record type carries no amount")
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+            raise RowInvalid("amount", f"amount must be a number, not '{value}'")
+        try:
+            amount = Decimal(str(value)).quantize(CENT)
+        except InvalidOperation:
+            raise RowInvalid("amount", f"amount '{value}' is not a number") from None
+        if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
+            raise RowInvalid("amount", f"amount {value} is out of range (0 to 10^13 yuan)")
+        return amount
+
+    def _fields(self, row: dict[str, Any], code: str) -> dict[str, Any]:
+        fields = row.get("fields")
+        if fields is None or fields == "":
+            fields = {}
+        if isinstance(fields, str):
+            try:
+                fields = orjson.loads(fields)
+            except orjson.JSONDecodeError as error:
+                raise RowInvalid("fields", f"fields is not valid JSON: {error}") from None
+        if not isinstance(fields, dict):
+            raise RowInvalid("fields", "fields must be a JSON object")
+        if len(orjson.dumps(fields)) > MAX_FIELDS_BYTES:
+            raise RowInvalid("fields", f"fields is longer than {MAX_FIELDS_BYTES} bytes")
+        try:
+            self.pack.validator(code)(fields)
+        except JsonSchemaValueException as error:
+            # fastjsonschema names the failing value "data.<path>"; the clerk knows it as fields.<path>
+            name = error.name or "data"
+            where = "fields" + name.removeprefix("data")
+            if error.rule == "required" and isinstance(error.value, dict):
+                missing = [name for name in error.rule_definition if name not in error.value]
+                raise RowInvalid(
+                    f"{where}.{missing[0]}", f"{where}.{missing[0]} is required"
+                ) from None
+            raise RowInvalid(where, f"{where} {error.message.removeprefix(name + ' ')}") from None
+        return fields
+
+
+def _text(row: dict[str, Any], column: str, *, required: bool = True) -> str:
+    value = row.get(column)
+    if value is None or value == "":
+        if required:
+            raise RowInvalid(column, f"{column} is required")
+        return ""
+    if not isinstance(value, str):
+        raise RowInvalid(column, f"{column} must be text")
+    value = value.strip()
+    limit = MAX_TEXT.get(column)
+    if limit is not None and len(value) > limit:
+        raise RowInvalid(column, f"{column} is longer than {limit} characters")
+    return value

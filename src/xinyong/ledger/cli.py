@@ -1,0 +1,281 @@
+"""``xinyong ledger``: the signing key, checkpoints, verification of the ledger and its proofs."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.config import get_settings
+from xinyong.ledger import service, verification
+from xinyong.ledger.bundle import BundleError, parse_bundle, verify_bundle
+from xinyong.ledger.checkpoint import (
+    DEFAULT_ORIGIN,
+    CheckpointError,
+    SigningKey,
+    VerifierKey,
+    read_signing_key,
+    read_verifier_key,
+    write_signing_key,
+)
+from xinyong.store.db import make_engine, make_sessionmaker
+
+app = typer.Typer(
+    help="The verifiable ledger: signing key, checkpoints, verification, offline proof checks.",
+    no_args_is_help=True,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+SHOWN_DIVERGENCES = 10
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _json(document: dict[str, Any]) -> None:
+    typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    Console(stderr=True).print(f"[red]{message}[/red]", highlight=False)
+    return typer.Exit(code)
+
+
+def _store() -> sessionmaker[Session]:
+    return make_sessionmaker(make_engine(get_settings().resolved_database_url()))
+
+
+def _signing_key() -> SigningKey:
+    path = get_settings().ledger_key_path
+    try:
+        return read_signing_key(path)
+    except FileNotFoundError:
+        raise _fail(f"no signing key at {path}: run `xinyong ledger keygen` first") from None
+    except (OSError, CheckpointError) as error:
+        raise _fail(f"cannot read the signing key at {path}: {error}") from None
+
+
+def _verifier(key: str | None) -> VerifierKey:
+    if key is None:
+        return _signing_key().verifier
+    try:
+        return read_verifier_key(key)
+    except CheckpointError as error:
+        raise _fail(f"--key: {error}") from None
+
+
+@app.command()
+def keygen(
+    origin: Annotated[
+        str, typer.Option(help="the log's name: the first line of every checkpoint")
+    ] = DEFAULT_ORIGIN,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing key")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Create the Ed25519 signing key (under XINYONG_VAR_DIR/ledger/) and print its public key."""
+    path = get_settings().ledger_key_path
+    if path.exists() and not force:
+        raise _fail(
+            f"a signing key already exists at {path}; checkpoints signed with it would no longer "
+            "verify under a new one (pass --force to replace it anyway)"
+        )
+    try:
+        key = SigningKey.generate(origin)
+    except CheckpointError as error:
+        raise _fail(f"--origin: {error}") from None
+    write_signing_key(path, key)
+    public = key.verifier
+    if json_output:
+        _json(
+            {
+                "path": str(path),
+                "origin": public.name,
+                "key": public.encode(),
+                "key_id": public.key_id.hex(),
+            }
+        )
+        return
+    console = Console()
+    console.print(
+        f"signing key written to [bold]{path}[/bold] (readable by its owner only)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print("publish this verifier key; relying parties pin it:", highlight=False)
+    console.print(public.encode(), highlight=False, soft_wrap=True)
+
+
+@app.command("checkpoint")
+def checkpoint_command(json_output: JsonFlag = False) -> None:
+    """Sign the ledger's current head (the latest checkpoint is reused if it already covers it)."""
+    key = _signing_key()
+    try:
+        with _store().begin() as session:
+            signed = service.checkpoint(session, key)
+    except (SQLAlchemyError, service.LedgerDamaged) as error:
+        raise _fail(f"cannot sign a checkpoint: {error}") from None
+    if json_output:
+        _json(
+            {
+                "origin": signed.origin,
+                "tree_size": signed.tree_size,
+                "root_hash": signed.root_hash.hex(),
+                "note": signed.note,
+            }
+        )
+        return
+    console = Console()
+    console.print(
+        f"checkpoint of [bold]{_count(signed.tree_size, 'event')}[/bold] signed by {signed.origin}",
+        highlight=False,
+    )
+    console.print(signed.note, highlight=False, soft_wrap=True, end="")
+
+
+@app.command()
+def verify(
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="the verifier key to trust (inline or a file); default: from the signing key",
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Recompute the tree from the store, check every checkpoint; exit 1 at the first divergence."""
+    trusted = _verifier(key)
+    console = Console(stderr=True)
+    try:
+        with _store()() as session:
+            columns = (
+                TextColumn("verifying the ledger"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+            )
+            with Progress(*columns, console=console, disable=json_output) as progress:
+                task = progress.add_task("verify", total=service.ledger_size(session))
+                report = verification.verify(
+                    session, trusted, progress=lambda done: progress.advance(task, done)
+                )
+    except SQLAlchemyError as error:
+        raise _fail(f"cannot read the ledger: {error}") from None
+    if json_output:
+        _json(
+            {
+                "ok": report.ok,
+                "tree_size": report.tree_size,
+                "checkpoints": report.checkpoints,
+                "key": trusted.encode(),
+                "total_divergences": report.total_divergences,
+                "divergences": [
+                    {
+                        "position": item.position,
+                        "leaf_index": item.leaf_index,
+                        "kind": item.kind,
+                        "ref": item.ref,
+                        "checkpoint_id": item.checkpoint_id,
+                        "reason": item.reason,
+                        "description": item.describe(),
+                    }
+                    for item in report.divergences
+                ],
+            }
+        )
+    else:
+        _print_report(report, trusted)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: verification.VerifyReport, trusted: VerifierKey) -> None:
+    console = Console()
+    signer = f"{trusted.name} (key {trusted.key_id.hex()})"
+    if report.first is None:
+        console.print(
+            f"[green]ledger verified[/green]: {_count(report.tree_size, 'event')}, "
+            f"{_count(report.checkpoints, 'checkpoint')} signed by {signer}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    console.print(
+        f"[red bold]the ledger diverges[/red bold] from what was logged and signed by {signer}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"first divergence: [bold]{report.first.describe()}[/bold]", highlight=False, soft_wrap=True
+    )
+    table = Table(title=f"{_count(report.total_divergences, 'divergence')}, earliest first")
+    table.add_column("event", justify="right")
+    table.add_column("kind and ref")
+    table.add_column("what", overflow="fold")
+    for item in report.divergences[:SHOWN_DIVERGENCES]:
+        table.add_row(
+            "" if item.leaf_index is None else str(item.leaf_index),
+            "" if item.kind is None else f"{item.kind} {item.ref}",
+            item.reason,
+        )
+    console.print(table)
+    if report.total_divergences > SHOWN_DIVERGENCES:
+        console.print(f"... and {report.total_divergences - SHOWN_DIVERGENCES} more (see --json)")
+
+
+@app.command("verify-proof")
+def verify_proof(
+    file: Annotated[
+        Path, typer.Argument(help="a proof bundle, as GET /v1/ledger/proof/... returns it")
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="the published verifier key to trust (inline or a file); default: the bundle's",
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Check a proof bundle offline against its signed checkpoint; exit 1 if it does not hold."""
+    try:
+        document = file.read_bytes()
+    except OSError as error:
+        raise _fail(f"cannot read {file}: {error}") from None
+    trusted = None if key is None else _verifier(key)
+    try:
+        verdict = verify_bundle(parse_bundle(document), trusted)
+    except BundleError as error:
+        if json_output:
+            _json({"ok": False, "reason": str(error)})
+            raise typer.Exit(1) from None
+        raise _fail(f"proof rejected: {error}", code=1) from None
+    if json_output:
+        _json(
+            {
+                "ok": True,
+                "statement": verdict.statement,
+                "origin": verdict.origin,
+                "tree_size": verdict.tree_size,
+                "key": verdict.key,
+                "key_pinned": verdict.key_pinned,
+            }
+        )
+        return
+    console = Console()
+    console.print(
+        f"[green]proof holds[/green]: {verdict.statement}", highlight=False, soft_wrap=True
+    )
+    if not verdict.key_pinned:
+        console.print(
+            f"[yellow]checked against the key the bundle carries[/yellow] ({verdict.key}); "
+            "compare it with the published key, or pass it with --key",
+            highlight=False,
+            soft_wrap=True,
+        )

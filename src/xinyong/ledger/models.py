@@ -1,0 +1,70 @@
+"""The ledger's tables: the logged events, the tree's complete subtrees, the head and checkpoints.
+
+Events and hashes live apart on purpose: ``ledger_leaves`` says what happened, ``ledger_nodes``
+holds the hashes the signed roots were built from, so an edit to one shows against the other.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xinyong.store.base import Base
+
+# On SQLite an INTEGER primary key is the rowid itself: no second index to maintain per row.
+Position = BigInteger().with_variant(Integer, "sqlite")
+
+
+class LedgerLeaf(Base):
+    """One logged event, by position. The payload is kept only when no source can rebuild it."""
+
+    __tablename__ = "ledger_leaves"
+
+    leaf_index: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(80))
+    ref: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class LedgerNode(Base):
+    """The hash of one complete subtree, leaves included, keyed by ``merkle.stored_position``.
+
+    Subtrees are written once, in the order they complete, so inserts only append and the
+    hashes an ingest batch created are one key range; any head or proof is a few key reads.
+    """
+
+    __tablename__ = "ledger_nodes"
+
+    position: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerHead(Base):
+    """The tree size, in one row that appenders lock so that leaf positions never collide."""
+
+    __tablename__ = "ledger_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerCheckpoint(Base):
+    """A signed tree head. ``note`` is authoritative; the other columns index it."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    origin: Mapped[str] = mapped_column(String(200))
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

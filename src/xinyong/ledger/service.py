@@ -1,0 +1,201 @@
+"""The ledger in the store: append events, sign checkpoints, answer proofs.
+
+Everything runs inside the caller's session and transaction, so the events of an ingest batch
+and its leaves commit or roll back together.
+"""
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session
+
+from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
+from xinyong.ledger.events import LeafInput, leaf_data
+from xinyong.ledger.merkle import (
+    CompactRange,
+    Span,
+    Subtree,
+    complete_subtrees,
+    consistency_spans,
+    fold,
+    inclusion_spans,
+    leaf_hash,
+    span_subtrees,
+    stored_position,
+)
+from xinyong.ledger.models import LedgerCheckpoint, LedgerHead, LedgerLeaf, LedgerNode
+from xinyong.ledger.sources import source_prefix
+from xinyong.store.base import Base
+
+HEAD_ID = 1
+LEAVES = Base.metadata.tables[LedgerLeaf.__tablename__]
+NODES = Base.metadata.tables[LedgerNode.__tablename__]
+# Placeholder per DB-API paramstyle, for the drivers the store supports (sqlite3, psycopg).
+_MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+class NotInLedger(LookupError):
+    """A tree size, event or checkpoint that the ledger does not have (yet)."""
+
+
+class LedgerDamaged(RuntimeError):
+    """The stored tree lacks hashes it must have: ``xinyong ledger verify`` tells why."""
+
+
+def _lock_head(session: Session) -> int:
+    # The row lock serialises appenders on PostgreSQL; SQLite serialises writers by itself.
+    size = session.scalar(
+        select(LedgerHead.tree_size).where(LedgerHead.id == HEAD_ID).with_for_update()
+    )
+    if size is None:
+        session.execute(insert(LedgerHead).values(id=HEAD_ID, tree_size=0))
+        return 0
+    return size
+
+
+def ledger_size(session: Session) -> int:
+    """How many events the ledger holds, as its head records."""
+    return session.scalar(select(LedgerHead.tree_size).where(LedgerHead.id == HEAD_ID)) or 0
+
+
+def subtree_hashes(session: Session, subtrees: Collection[Subtree]) -> dict[Subtree, bytes]:
+    """The stored hashes of ``subtrees``; raises LedgerDamaged if any is missing."""
+    wanted = {stored_position(level, index): (level, index) for level, index in subtrees}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(LedgerNode.position, LedgerNode.hash).where(LedgerNode.position.in_(wanted))
+    )
+    found = {wanted[position]: digest for position, digest in rows}
+    missing = sorted(set(wanted.values()) - found.keys())
+    if missing:
+        level, index = missing[0]
+        raise LedgerDamaged(
+            f"the ledger has lost the hash of subtree (level {level}, index {index})"
+            + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+            + "; run `xinyong ledger verify`"
+        )
+    return found
+
+
+def _span_hashes(session: Session, spans: Sequence[Span]) -> list[bytes]:
+    pieces = [span_subtrees(span) for span in spans]
+    found = subtree_hashes(session, {piece for span_pieces in pieces for piece in span_pieces})
+    return [fold([found[piece] for piece in span_pieces]) for span_pieces in pieces]
+
+
+def _insert_rows(session: Session, table: Table, rows: list[tuple[object, ...]]) -> None:
+    """One driver-level executemany: per-row statement processing costs more than the writes."""
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(column.name) for column in table.columns)
+    markers = ", ".join([_MARKERS[connection.dialect.paramstyle]] * len(table.columns))
+    connection.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({markers})", rows
+    )
+
+
+def _edge(session: Session, size: int) -> CompactRange:
+    edge = span_subtrees(Span(0, size))
+    found = subtree_hashes(session, edge)
+    return CompactRange(size, [found[subtree] for subtree in edge])
+
+
+def append(session: Session, leaves: Sequence[LeafInput]) -> list[int]:
+    """Log ``leaves`` in order, in the caller's transaction; returns their 0-based leaf indices.
+
+    Payloads of kinds with a registered source are not kept: verification rebuilds them.
+    """
+    if not leaves:
+        return []
+    size = _lock_head(session)
+    tree = _edge(session, size)
+    keeps_payload: dict[str, bool] = {}
+    rows: list[tuple[object, ...]] = []
+    hashes: list[bytes] = []
+    for index, (kind, ref, payload) in enumerate(leaves, start=size):
+        hashes.append(leaf_hash(leaf_data(kind, ref, payload)))
+        keep = keeps_payload.get(kind)
+        if keep is None:
+            keep = keeps_payload[kind] = source_prefix(kind) is None
+        rows.append((index, kind, ref, payload if keep else None))
+    # Subtrees complete in stored order, so their positions run on from the tree's old count.
+    first = complete_subtrees(size)
+    nodes: list[tuple[object, ...]] = [
+        (position, digest) for position, (_, _, digest) in enumerate(tree.extend(hashes), first)
+    ]
+    _insert_rows(session, LEAVES, rows)
+    _insert_rows(session, NODES, nodes)
+    session.execute(update(LedgerHead).where(LedgerHead.id == HEAD_ID).values(tree_size=tree.size))
+    return list(range(size, tree.size))
+
+
+def tree_head(session: Session) -> TreeHead:
+    size = ledger_size(session)
+    return TreeHead(size, _edge(session, size).root())
+
+
+def _checkpoint(row: LedgerCheckpoint) -> Checkpoint:
+    return Checkpoint(row.origin, row.tree_size, row.root_hash, row.note)
+
+
+def latest_checkpoint(session: Session) -> Checkpoint | None:
+    row = session.scalars(
+        select(LedgerCheckpoint).order_by(
+            LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc()
+        )
+    ).first()
+    return None if row is None else _checkpoint(row)
+
+
+def checkpoint_of_size(session: Session, size: int) -> Checkpoint | None:
+    row = session.scalars(
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.tree_size == size)
+        .order_by(LedgerCheckpoint.id.desc())
+    ).first()
+    return None if row is None else _checkpoint(row)
+
+
+def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
+    """Sign the current head with ``key``, unless the latest checkpoint already says the same."""
+    head = tree_head(session)
+    latest = latest_checkpoint(session)
+    if (
+        latest is not None
+        and latest.origin == key.name
+        and latest.tree_size == head.size
+        and latest.root_hash == head.root_hash
+    ):
+        return latest
+    signed = sign_checkpoint(head, key)
+    session.add(
+        LedgerCheckpoint(
+            origin=signed.origin,
+            tree_size=signed.tree_size,
+            root_hash=signed.root_hash,
+            note=signed.note,
+            signed_at=datetime.now(UTC),
+        )
+    )
+    session.flush()
+    return signed
+
+
+def _require_size(session: Session, size: int) -> None:
+    stored = ledger_size(session)
+    if size > stored:
+        raise NotInLedger(f"the ledger has {stored} events, not {size}")
+
+
+def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
+    """PATH(index, D[size]) from stored subtrees: O(log size) reads."""
+    _require_size(session, size)
+    return _span_hashes(session, inclusion_spans(index, size))
+
+
+def consistency_proof(session: Session, old_size: int, new_size: int) -> list[bytes]:
+    """PROOF(old_size, D[new_size]) from stored subtrees: O(log new_size) reads."""
+    _require_size(session, new_size)
+    return _span_hashes(session, consistency_spans(old_size, new_size))

@@ -1,0 +1,326 @@
+"""Recompute the ledger from the store and hold it to every signed checkpoint.
+
+Three layers of evidence are compared, each against the one it was built from:
+
+1. every event's content as the store holds it now (rebuilt from its source, or the payload the
+   ledger kept) against the leaf hash logged when it was appended;
+2. the logged leaf hashes against the stored subtree hashes above them;
+3. the tree those leaf hashes make against the root of every checkpoint whose signature holds.
+
+A divergence is reported where it starts, not everywhere it spreads: an edited, deleted or
+moved event names its leaf; a rewritten subtree hash names the leaves under it; a history
+rewritten wholesale (events and hashes alike) shows as the first checkpoint whose signed root no
+longer matches, narrowed to the events since the last checkpoint that still holds.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from xinyong.ledger.checkpoint import CheckpointError, VerifierKey, open_checkpoint
+from xinyong.ledger.events import EventError, leaf_data
+from xinyong.ledger.merkle import CompactRange, complete_subtrees, leaf_hash
+from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerNode
+from xinyong.ledger.service import ledger_size
+from xinyong.ledger.sources import source, source_prefix
+
+CHUNK = 1 << 14
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where the store stops agreeing with what was logged and signed."""
+
+    position: int  # the first leaf concerned; divergences are ordered by it
+    reason: str
+    leaf_index: int | None = None
+    kind: str | None = None
+    ref: str | None = None
+    checkpoint_id: int | None = None
+
+    def describe(self) -> str:
+        if self.leaf_index is None:
+            return self.reason
+        event = f"event {self.leaf_index}"
+        if self.kind is not None:
+            event += f" ({self.kind} {self.ref})"
+        return f"{event}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    tree_size: int
+    checkpoints: int
+    divergences: list[Divergence]  # the earliest ones, at most the limit asked for
+    total_divergences: int
+
+    @property
+    def ok(self) -> bool:
+        return self.total_divergences == 0
+
+    @property
+    def first(self) -> Divergence | None:
+        return self.divergences[0] if self.divergences else None
+
+
+@dataclass
+class _Findings:
+    limit: int
+    items: list[Divergence] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, divergence: Divergence) -> None:
+        self.total += 1
+        self.items.append(divergence)
+        if len(self.items) > 2 * self.limit:
+            self.items = self.earliest()
+
+    def earliest(self) -> list[Divergence]:
+        return sorted(self.items, key=lambda item: item.position)[: self.limit]
+
+
+class _Event(NamedTuple):
+    leaf_index: int
+    kind: str
+    ref: str
+    payload: bytes | None
+
+
+class _Stop(Exception):
+    """Neither an event nor its logged hash remains: the tree cannot be rebuilt past it."""
+
+
+class _Audit:
+    def __init__(self, session: Session, key: VerifierKey, findings: _Findings) -> None:
+        self.session = session
+        self.key = key
+        self.findings = findings
+        self.tree = CompactRange()
+        # Subtrees whose stored hash differs from the recomputed one; a mismatch above a
+        # mismatch is its consequence, not a second divergence.
+        self.mismatched: set[tuple[int, int]] = set()
+        self.checkpoints = 0
+        self.last_good_size = 0
+        self.subtree_divergence_since_good = False
+        self.history_diverged = False
+
+    def found(self, position: int, reason: str, **where: Any) -> None:
+        self.findings.add(Divergence(position, reason, **where))
+
+    def chunk(self, start: int, end: int) -> None:
+        rows = {
+            row[0]: _Event(*row)
+            for row in self.session.execute(
+                select(
+                    LedgerLeaf.leaf_index, LedgerLeaf.kind, LedgerLeaf.ref, LedgerLeaf.payload
+                ).where(LedgerLeaf.leaf_index >= start, LedgerLeaf.leaf_index < end)
+            )
+        }
+        stored = self.stored_nodes(start, end)
+        content = self.content_hashes(list(rows.values()))
+        signed = self.signed_checkpoints(start, end)
+        pending: list[bytes] = []
+        for index in range(start, end):
+            row = rows.get(index)
+            logged = stored.get(complete_subtrees(index))
+            now = content.get(index)
+            if row is None:
+                self.found(
+                    index, "is missing from the ledger: the event was deleted", leaf_index=index
+                )
+            if logged is None:
+                self.found(index, "its logged leaf hash was deleted", leaf_index=index)
+                self.mismatched.add((0, index))
+                if now is None:
+                    raise _Stop(index)
+                logged = now
+            elif row is not None and now is not None and now != logged:
+                self.found(index, _changed(row.kind), leaf_index=index, kind=row.kind, ref=row.ref)
+            pending.append(logged)
+            if signed and signed[0][0] == index + 1:
+                self.grow(pending, stored)
+                pending = []
+                while signed and signed[0][0] == index + 1:
+                    self.check_root(*signed.pop(0))
+        self.grow(pending, stored)
+
+    def stored_nodes(self, start: int, end: int) -> dict[int, bytes]:
+        """The stored hashes of the subtrees leaves [start, end) complete: one key range."""
+        rows = self.session.execute(
+            select(LedgerNode.position, LedgerNode.hash).where(
+                LedgerNode.position >= complete_subtrees(start),
+                LedgerNode.position < complete_subtrees(end),
+            )
+        )
+        return {position: digest for position, digest in rows}
+
+    def content_hashes(self, rows: Sequence[_Event]) -> dict[int, bytes]:
+        hashes: dict[int, bytes] = {}
+        sourced: dict[str, list[_Event]] = defaultdict(list)
+        for row in rows:
+            prefix = source_prefix(row.kind)
+            if prefix is not None:
+                sourced[prefix].append(row)
+            elif row.payload is not None:
+                self.hash_content(hashes, row, row.payload)
+            else:
+                self.found(
+                    row.leaf_index,
+                    f"its payload is not in the ledger and no source rebuilds {row.kind!r}",
+                    leaf_index=row.leaf_index, kind=row.kind, ref=row.ref,
+                )  # fmt: skip
+        for prefix, group in sourced.items():
+            payloads = source(prefix)(self.session, [row.ref for row in group])
+            for row in group:
+                payload = payloads.get(row.ref)
+                if payload is None:
+                    self.found(
+                        row.leaf_index, "its source row is gone: deleted from the store",
+                        leaf_index=row.leaf_index, kind=row.kind, ref=row.ref,
+                    )  # fmt: skip
+                else:
+                    self.hash_content(hashes, row, payload)
+        return hashes
+
+    def hash_content(self, hashes: dict[int, bytes], row: _Event, payload: bytes) -> None:
+        try:
+            hashes[row.leaf_index] = leaf_hash(leaf_data(row.kind, row.ref, payload))
+        except EventError as error:
+            self.found(
+                row.leaf_index, str(error), leaf_index=row.leaf_index, kind=row.kind, ref=row.ref
+            )
+
+    def signed_checkpoints(self, after: int, upto: int) -> list[tuple[int, bytes, int]]:
+        """(size, signed root, id) of the checkpoints sized in (after, upto] that verify."""
+        rows = self.session.scalars(
+            select(LedgerCheckpoint)
+            .where(LedgerCheckpoint.tree_size > after, LedgerCheckpoint.tree_size <= upto)
+            .order_by(LedgerCheckpoint.tree_size, LedgerCheckpoint.id)
+        )
+        return [item for row in rows if (item := self.open(row)) is not None]
+
+    def empty_tree(self) -> None:
+        for size, root, checkpoint_id in self.signed_checkpoints(-1, 0):
+            self.check_root(size, root, checkpoint_id)
+
+    def beyond(self, size: int) -> None:
+        rows = self.session.scalars(
+            select(LedgerCheckpoint)
+            .where(LedgerCheckpoint.tree_size > size)
+            .order_by(LedgerCheckpoint.tree_size)
+        )
+        for row in rows:
+            self.checkpoints += 1
+            self.found(
+                size,
+                f"checkpoint #{row.id} vouches for {row.tree_size} events but the ledger holds "
+                f"{size}: events {size}..{row.tree_size - 1} were deleted",
+                checkpoint_id=row.id,
+            )
+
+    def open(self, row: LedgerCheckpoint) -> tuple[int, bytes, int] | None:
+        self.checkpoints += 1
+        try:
+            opened = open_checkpoint(row.note, self.key)
+        except CheckpointError as error:
+            self.found(
+                row.tree_size,
+                f"checkpoint #{row.id} (size {row.tree_size}): {error}",
+                checkpoint_id=row.id,
+            )
+            return None
+        if (opened.origin, opened.tree_size, opened.root_hash) != (
+            row.origin,
+            row.tree_size,
+            row.root_hash,
+        ):
+            self.found(
+                row.tree_size,
+                f"checkpoint #{row.id}: its size or root columns disagree with its signed note",
+                checkpoint_id=row.id,
+            )
+            return None
+        return opened.tree_size, opened.root_hash, row.id
+
+    def grow(self, leaf_hashes: list[bytes], stored: dict[int, bytes]) -> None:
+        first = complete_subtrees(self.tree.size)
+        for position, (level, index, digest) in enumerate(self.tree.extend(leaf_hashes), first):
+            if level == 0:
+                continue
+            kept = stored.get(position)
+            if kept == digest:
+                continue
+            self.mismatched.add((level, index))
+            if {(level - 1, 2 * index), (level - 1, 2 * index + 1)} & self.mismatched:
+                continue
+            low, high = index << level, ((index + 1) << level) - 1
+            state = "is missing" if kept is None else "does not match the leaf hashes below it"
+            self.found(low, f"the stored hash over events {low}..{high} (level {level}) {state}")
+            self.subtree_divergence_since_good = True
+
+    def check_root(self, size: int, root: bytes, checkpoint_id: int) -> None:
+        if self.history_diverged:
+            return  # every later root is built on the same diverged prefix
+        if self.tree.root() == root:
+            self.last_good_size = size
+            self.subtree_divergence_since_good = False
+            return
+        self.history_diverged = True
+        if self.subtree_divergence_since_good:
+            return  # already explained by the subtree divergence found since the last good root
+        self.found(
+            self.last_good_size,
+            f"checkpoint #{checkpoint_id} (size {size}) signed a different history: "
+            f"events {self.last_good_size}..{size - 1} were rewritten, hashes and all",
+            checkpoint_id=checkpoint_id,
+        )
+
+
+def _changed(kind: str) -> str:
+    what = "the store's copy" if source_prefix(kind) is not None else "it"
+    return f"changed or moved after it was logged: {what} no longer hashes to the leaf logged here"
+
+
+def verify(
+    session: Session,
+    key: VerifierKey,
+    *,
+    progress: Callable[[int], None] | None = None,
+    limit: int = 100,
+) -> VerifyReport:
+    """Check the whole ledger against the store and against every checkpoint signed by ``key``.
+
+    ``progress`` is told how many more leaves were checked after each chunk; the report keeps the
+    ``limit`` earliest divergences and counts them all.
+    """
+    findings = _Findings(limit)
+    audit = _Audit(session, key, findings)
+    head = ledger_size(session)
+    last_leaf = session.scalar(select(func.max(LedgerLeaf.leaf_index)))
+    size = head if last_leaf is None else max(head, last_leaf + 1)
+    if head < size:
+        audit.found(
+            head,
+            f"events {head}..{size - 1} lie beyond the ledger's head: they were not appended",
+        )
+    checked = 0
+    try:
+        audit.empty_tree()
+        for start in range(0, size, CHUNK):
+            end = min(start + CHUNK, size)
+            audit.chunk(start, end)
+            checked = end
+            if progress is not None:
+                progress(end - start)
+    except _Stop as stop:
+        (index,) = stop.args
+        audit.found(
+            index, f"verification stopped at event {index}: neither the event nor its hash remains"
+        )
+    else:
+        audit.beyond(size)
+    return VerifyReport(checked, audit.checkpoints, findings.earliest(), findings.total)

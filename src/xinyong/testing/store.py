@@ -1,0 +1,55 @@
+"""Comparing stores: their content without ids or timestamps, so two runs can be held equal."""
+
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.ledger.models import LedgerLeaf
+from xinyong.store.models import QuarantinedRow, Record, RecordEvent, RecordHead, Subject
+
+
+def snapshot(factory: sessionmaker[Session]) -> dict[str, Any]:
+    with factory() as session:
+        return {
+            "subjects": sorted(
+                session.execute(
+                    select(
+                        Subject.identifier,
+                        Subject.kind,
+                        Subject.name,
+                        Subject.confirmed,
+                        Subject.suspect_identifier,
+                    )
+                ).all()
+            ),
+            "records": sorted(
+                (
+                    r.document_key,
+                    r.version,
+                    r.severity,
+                    str(r.amount),
+                    orjson.dumps(r.fields, option=orjson.OPT_SORT_KEYS),
+                )
+                for r in session.scalars(select(Record))
+            ),
+            "events": sorted(
+                session.execute(
+                    select(
+                        Record.document_key, Record.version, RecordEvent.kind, RecordEvent.row_no
+                    ).join(Record, Record.id == RecordEvent.record_id)
+                ).all()
+            ),
+            "heads": sorted(
+                session.execute(
+                    select(RecordHead.document_key, RecordHead.version, RecordHead.status)
+                ).all()
+            ),
+            "quarantine": sorted(
+                session.execute(
+                    select(QuarantinedRow.row_no, QuarantinedRow.field, QuarantinedRow.reason)
+                ).all()
+            ),
+            "ledger_leaves": session.scalar(select(func.count()).select_from(LedgerLeaf)),
+        }

@@ -1,0 +1,45 @@
+"""Shared fixtures: stores on SQLite and on a real throwaway PostgreSQL server."""
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
+from xinyong.policy import Pack, load_shipped
+from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.testing.postgres import create_database, postgres_server
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def national() -> Pack:
+    return load_shipped("national")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty store on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        admin = request.getfixturevalue("postgres_admin_url")
+        url = create_database(admin, f"t{next(_counter)}")
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def factory(store_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(store_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()

@@ -1,0 +1,188 @@
+"""``POST /v1/checks`` and ``/v1/checks/batch`` through the real application and real keys."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from xinyong.app import create_app
+from xinyong.config import Settings
+from xinyong.enforcement import api
+from xinyong.enforcement.models import CheckLogRow
+from xinyong.enforcement.refresh import today_in_china
+from xinyong.keys.service import create_key
+from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.testing import samples
+
+PURPOSE = "ticket sale, flight CA1234"
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setattr(api, "POLL_SECONDS", 0.0)
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    migrate(url)
+    with TestClient(create_app(Settings(database_url=url, var_dir=tmp_path))) as client:
+        yield client
+
+
+def key(client: TestClient, role: str, authority: str | None = None) -> dict[str, str]:
+    factory = make_sessionmaker(make_engine(str(client.app.state.engine.url)))  # type: ignore[attr-defined]
+    with factory.begin() as session:
+        token = create_key(session, role=role, authority=authority, label=f"{role} test")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def list_person(client: TestClient, index: int) -> str:
+    person = samples.person(index)
+    day = (today_in_china() - timedelta(days=30)).isoformat()
+    row = samples.defaulter_listing(person, index, decided_on=day, effective_on=day)
+    del row["authority"]
+    response = client.post(
+        "/v1/submissions", json=[row], headers=key(client, "authority", "court.110105")
+    )
+    assert response.json()["accepted"] == 1, response.text
+    return person
+
+
+def check(client: TestClient, headers: dict[str, str], **body: Any) -> Any:
+    return client.post("/v1/checks", json={"purpose": PURPOSE, **body}, headers=headers)
+
+
+def test_a_listed_person_is_denied_with_measures_entries_and_basis(client: TestClient) -> None:
+    airline = key(client, "relying_party")
+    person = list_person(client, 1)
+    response = check(client, airline, subject_id=person, action="buy_air_ticket")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["effect"] == "deny" and body["known"] is True and body["benefits"] == []
+    [measure] = body["measures"]
+    assert measure["code"] == "consumption.air_travel"
+    assert measure["legal_basis"][0]["title"].startswith("最高人民法院关于限制被执行人高消费")
+    assert measure["implemented_by"]["en"]
+    [entry] = body["entries"]
+    assert entry["list"] == "court.defaulters" and entry["started_on"] < entry["ends_on"]
+    assert body["policy_version"].startswith("national@")
+    assert len(body["decision_id"]) == 32
+    assert body["valid_until"] == (today_in_china() + timedelta(days=1)).isoformat()
+
+
+def test_separators_and_case_in_the_identifier_are_ignored(client: TestClient) -> None:
+    airline = key(client, "relying_party")
+    person = list_person(client, 2)
+    spaced = f"{person[:6]} {person[6:14]} {person[14:].lower()}"
+    assert (
+        check(client, airline, subject_id=spaced, action="buy_air_ticket").json()["effect"]
+        == "deny"
+    )
+
+
+def test_an_unknown_subject_is_allowed_not_an_error(client: TestClient) -> None:
+    body = check(
+        client, key(client, "relying_party"), subject_id=samples.person(99), action="buy_air_ticket"
+    ).json()
+    assert (body["effect"], body["known"], body["measures"], body["entries"]) == (
+        "allow",
+        False,
+        [],
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (
+            {"subject_id": "110105195102020025", "action": "buy_air_ticket", "purpose": None},
+            "purpose",
+        ),
+        (
+            {"subject_id": "110105195102020025", "action": "buy_air_ticket", "purpose": " "},
+            "purpose",
+        ),
+        ({"subject_id": "12345", "action": "buy_air_ticket"}, "subject_id"),
+        ({"subject_id": "110105195102020025", "action": "fly_to_the_moon"}, "action"),
+        ({"subject_id": "110105195102020025", "action": "buy_air_ticket", "extra": 1}, "extra"),
+    ],
+)
+def test_bad_input_is_a_422_with_a_message(
+    client: TestClient, body: dict[str, Any], where: str
+) -> None:
+    payload = {"purpose": PURPOSE, **body}
+    if payload["purpose"] is None:
+        del payload["purpose"]
+    response = client.post("/v1/checks", json=payload, headers=key(client, "relying_party"))
+    assert response.status_code == 422
+    assert where in response.json()["detail"]
+
+
+def test_only_relying_party_keys_may_check(client: TestClient) -> None:
+    body = {"subject_id": samples.person(1), "action": "buy_air_ticket"}
+    assert check(client, {}, **body).status_code == 401
+    assert check(client, {"Authorization": "Bearer xy_nope_nope"}, **body).status_code == 401
+    court = key(client, "authority", "court.110105")
+    response = check(client, court, **body)
+    assert response.status_code == 403 and "relying_party" in response.json()["detail"]
+
+
+def test_batch_answers_in_order_and_refuses_more_than_ten_thousand(client: TestClient) -> None:
+    bank = key(client, "relying_party")
+    person = list_person(client, 3)
+    items = [
+        {"subject_id": person, "action": "apply_loan"},
+        {"subject_id": person, "action": "buy_air_ticket"},
+        {"subject_id": samples.person(98), "action": "apply_loan"},
+    ]
+    response = client.post(
+        "/v1/checks/batch", json={"purpose": PURPOSE, "items": items}, headers=bank
+    )
+    assert response.status_code == 200, response.text
+    effects = [decision["effect"] for decision in response.json()["decisions"]]
+    assert effects == ["review", "deny", "allow"]
+    too_many = {"purpose": PURPOSE, "items": [items[0]] * 10_001}
+    refused = client.post("/v1/checks/batch", json=too_many, headers=bank)
+    assert refused.status_code == 422 and "items" in refused.json()["detail"]
+    bad = {"purpose": PURPOSE, "items": [items[0], {"subject_id": "x", "action": "apply_loan"}]}
+    refused = client.post("/v1/checks/batch", json=bad, headers=bank)
+    assert refused.status_code == 422 and "items[1].subject_id" in refused.json()["detail"]
+
+
+def test_every_check_is_logged_for_the_subject_to_see(client: TestClient) -> None:
+    airline = key(client, "relying_party")
+    person = list_person(client, 4)
+    decision = check(client, airline, subject_id=person, action="buy_air_ticket").json()
+    check(client, airline, subject_id=samples.person(97), action="book_tourism")
+    client.app.state.checks[1].flush()  # type: ignore[attr-defined]
+    factory = make_sessionmaker(make_engine(str(client.app.state.engine.url)))  # type: ignore[attr-defined]
+    with factory() as session:
+        rows = list(session.scalars(select(CheckLogRow).order_by(CheckLogRow.id)))
+    assert [(row.subject, row.action, row.effect) for row in rows] == [
+        (person, "buy_air_ticket", "deny"),
+        (samples.person(97), "book_tourism", "allow"),
+    ]
+    assert rows[0].decision_id == decision["decision_id"]
+    assert (rows[0].purpose, rows[0].relying_party_label) == (PURPOSE, "relying_party test")
+
+
+def test_the_snapshot_catches_up_with_new_records(client: TestClient) -> None:
+    airline = key(client, "relying_party")
+    person = samples.person(5)
+    assert (
+        check(client, airline, subject_id=person, action="buy_air_ticket").json()["known"] is False
+    )
+    list_person(client, 5)
+    assert (
+        check(client, airline, subject_id=person, action="buy_air_ticket").json()["effect"]
+        == "deny"
+    )
+
+
+def test_the_routes_are_in_the_openapi_contract(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/v1/checks" in paths and "/v1/checks/batch" in paths
+    schema = paths["/v1/checks"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert schema["schema"]["$ref"].endswith("/DecisionOut")

@@ -1,0 +1,111 @@
+"""``POST /v1/submissions`` through the real application, with real API keys."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from xinyong.app import create_app
+from xinyong.config import Settings
+from xinyong.keys.service import create_key
+from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.testing import samples
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    migrate(url)
+    with TestClient(create_app(Settings(database_url=url, var_dir=tmp_path))) as client:
+        yield client
+
+
+def key(client: TestClient, role: str, authority: str | None = None) -> dict[str, str]:
+    factory = make_sessionmaker(make_engine(str(client.app.state.engine.url)))  # type: ignore[attr-defined]
+    with factory.begin() as session:
+        token = create_key(session, role=role, authority=authority, label="test")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_authority_submits_and_gets_every_rows_result(client: TestClient) -> None:
+    court = key(client, "authority", "court.110105")
+    good = samples.defaulter_listing(samples.person(1), 1)
+    del good["authority"]  # the key says who is submitting
+    bad = samples.defaulter_listing(samples.person(2), 2, severity="grave")
+    response = client.post("/v1/submissions", json=[good, bad], headers=court)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    assert body["rows"][0]["status"] == "accepted" and body["rows"][0]["record_id"] > 0
+    assert body["rows"][1] == {
+        "row": 2,
+        "status": "rejected",
+        "record_id": None,
+        "version": None,
+        "field": "severity",
+        "reason": body["rows"][1]["reason"],
+    }
+    again = client.post("/v1/submissions", json=[good], headers=court).json()
+    assert again["duplicates"] == 1 and again["accepted"] == 0
+
+
+def test_ndjson_bodies_are_read_line_by_line(client: TestClient) -> None:
+    court = key(client, "authority", "court.110105")
+    body = orjson.dumps(samples.defaulter_listing(samples.person(3), 3)) + b"\n{broken\n"
+    response = client.post(
+        "/v1/submissions", content=body, headers={**court, "Content-Type": "application/x-ndjson"}
+    )
+    assert response.status_code == 200
+    assert [row["status"] for row in response.json()["rows"]] == ["accepted", "rejected"]
+
+
+def test_an_authority_may_submit_only_what_the_catalogue_allows_it(client: TestClient) -> None:
+    tax = key(client, "authority", "tax.110000")
+    listing = samples.defaulter_listing(samples.person(4), 4)
+    response = client.post("/v1/submissions", json=[listing], headers=tax).json()
+    assert response["rows"][0]["field"] == "authority"
+    listing.pop("authority")
+    response = client.post("/v1/submissions", json=[listing], headers=tax).json()
+    assert "may not submit" in response["rows"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer xy_nope_nope"}, 401),
+        ({"Authorization": "Basic abc"}, 401),
+    ],
+)
+def test_no_valid_key_is_401(client: TestClient, headers: dict[str, str], status: int) -> None:
+    response = client.post("/v1/submissions", json=[], headers=headers)
+    assert response.status_code == status and "key" in response.json()["detail"]
+
+
+def test_a_relying_party_key_cannot_submit(client: TestClient) -> None:
+    response = client.post("/v1/submissions", json=[], headers=key(client, "relying_party"))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"", "empty"),
+        (b"   ", "empty"),
+        (b"[1, 2", "not valid JSON"),
+        (b'{"rows": []}', "unknown column"),
+    ],
+)
+def test_unreadable_bodies_get_a_clear_4xx(client: TestClient, body: bytes, fragment: str) -> None:
+    court = key(client, "authority", "court.110105")
+    response = client.post(
+        "/v1/submissions", content=body, headers={**court, "Content-Type": "application/json"}
+    )
+    text = response.text
+    if fragment == "unknown column":  # a readable body with a wrong row: the row is refused
+        assert response.status_code == 200 and response.json()["rejected"] == 1
+    else:
+        assert 400 <= response.status_code < 500
+    assert fragment in text and "Traceback" not in text

@@ -1,0 +1,274 @@
+"""``/v1/ledger``: the key, checkpoints and proof bundles that ``verify-proof`` accepts offline."""
+
+import base64
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import orjson
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from xinyong.config import Settings
+from xinyong.ledger import LeafInput, SigningKey, append, checkpoint, merkle, register_source
+from xinyong.ledger.api import router
+from xinyong.ledger.bundle import BundleError, parse_bundle, verify_bundle
+from xinyong.ledger.checkpoint import open_checkpoint, write_signing_key
+from xinyong.ledger.cli import app as cli
+from xinyong.store.base import Base
+
+fixtures = MetaData()
+licences = Table(
+    "test_licences",
+    fixtures,
+    Column("id", Integer, primary_key=True),
+    Column("holder", String(40)),
+)
+
+
+def licence_payload(licence_id: int, holder: str) -> bytes:
+    return orjson.dumps({"licence": licence_id, "holder": holder})
+
+
+def rebuild_licences(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
+    rows = session.execute(select(licences).where(licences.c.id.in_([int(ref) for ref in refs])))
+    return {str(row.id): licence_payload(row.id, row.holder) for row in rows}
+
+
+register_source("licence", rebuild_licences)
+
+SIZES = [3, 8, 13]  # checkpointed tree sizes
+
+
+@pytest.fixture
+def key() -> SigningKey:
+    return SigningKey.generate("credit.example/ledger")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    Base.metadata.create_all(engine)
+    fixtures.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def fill(engine: Engine, key: SigningKey) -> None:
+    """Odd events are licences (rebuilt from their table), even ones keep their payload."""
+    start = 0
+    for end in SIZES:
+        with Session(engine) as session, session.begin():
+            leaves = []
+            for i in range(start, end):
+                if i % 2:
+                    session.execute(licences.insert().values(id=i, holder=f"holder {i}"))
+                    leaves.append(
+                        LeafInput("licence.granted", str(i), licence_payload(i, f"holder {i}"))
+                    )
+                else:
+                    leaves.append(LeafInput("evaluation.published", f"v{i}", b"digest %d" % i))
+            append(session, leaves)
+            checkpoint(session, key)
+        start = end
+
+
+@pytest.fixture
+def settings(tmp_path: Path, key: SigningKey) -> Settings:
+    settings = Settings(var_dir=tmp_path / "var")
+    write_signing_key(settings.ledger_key_path, key)
+    return settings
+
+
+@pytest.fixture
+def client(engine: Engine, settings: Settings) -> TestClient:
+    app = FastAPI()
+    app.include_router(router)
+    app.state.sessionmaker = sessionmaker(engine)
+    app.state.settings = settings
+    return TestClient(app)
+
+
+def test_the_public_key(client: TestClient, key: SigningKey) -> None:
+    body = client.get("/v1/ledger/key").json()
+    assert body == {
+        "origin": "credit.example/ledger",
+        "key": key.verifier.encode(),
+        "key_id": key.verifier.key_id.hex(),
+        "algorithm": "Ed25519",
+    }
+
+
+def test_the_latest_checkpoint(client: TestClient, engine: Engine, key: SigningKey) -> None:
+    assert client.get("/v1/ledger/checkpoint").status_code == 404
+    fill(engine, key)
+    body = client.get("/v1/ledger/checkpoint").json()
+    opened = open_checkpoint(body["note"], key.verifier)
+    assert (body["tree_size"], body["root_hash"]) == (13, opened.root_hash.hex())
+
+
+def test_every_inclusion_bundle_verifies(
+    client: TestClient, engine: Engine, key: SigningKey
+) -> None:
+    fill(engine, key)
+    for size in SIZES:
+        for event in range(size):
+            response = client.get(
+                "/v1/ledger/proof/inclusion", params={"event": event, "size": size}
+            )
+            assert response.status_code == 200, response.text
+            bundle = parse_bundle(response.content)
+            verdict = verify_bundle(bundle, key.verifier)
+            assert verdict.tree_size == size and f"event {event} (" in verdict.statement
+    latest = client.get("/v1/ledger/proof/inclusion", params={"event": 5}).json()
+    assert latest["event"] == {
+        "kind": "licence.granted",
+        "ref": "5",
+        "payload": base64.b64encode(licence_payload(5, "holder 5")).decode(),
+    }
+
+
+def test_every_consistency_bundle_verifies(
+    client: TestClient, engine: Engine, key: SigningKey
+) -> None:
+    fill(engine, key)
+    for old in SIZES:
+        for new in [size for size in SIZES if size >= old]:
+            response = client.get("/v1/ledger/proof/consistency", params={"from": old, "to": new})
+            assert response.status_code == 200, response.text
+            verdict = verify_bundle(parse_bundle(response.content), key.verifier)
+            assert f"size {old} is a prefix of the tree of size {new}" in verdict.statement
+    default = client.get("/v1/ledger/proof/consistency", params={"from": 3})
+    assert verify_bundle(parse_bundle(default.content)).tree_size == 13
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "message"),
+    [
+        ("inclusion", {"event": 13}, 404, "not in the tree of size 13"),
+        ("inclusion", {"event": 2, "size": 5}, 404, "no checkpoint of size 5"),
+        ("inclusion", {"event": -1}, 422, "greater than or equal to 0"),
+        ("inclusion", {"event": "first"}, 422, "valid integer"),
+        ("inclusion", {"event": 2**70}, 422, "less than or equal"),
+        ("inclusion", {}, 422, "Field required"),
+        ("consistency", {"from": 8, "to": 3}, 422, "cannot precede"),
+        ("consistency", {"from": 4}, 404, "no checkpoint of size 4"),
+        ("consistency", {"from": 3, "to": 99}, 404, "the latest is of size 13"),
+    ],
+)
+def test_bad_requests_get_a_reason(
+    client: TestClient,
+    engine: Engine,
+    key: SigningKey,
+    path: str,
+    params: dict[str, object],
+    status: int,
+    message: str,
+) -> None:
+    fill(engine, key)
+    response = client.get(f"/v1/ledger/proof/{path}", params=params)
+    assert response.status_code == status
+    assert message in str(response.json()["detail"])
+
+
+def test_without_a_key_or_checkpoints(client: TestClient, settings: Settings) -> None:
+    response = client.get("/v1/ledger/proof/inclusion", params={"event": 0})
+    assert response.status_code == 404 and "no checkpoint" in response.json()["detail"]
+    settings.ledger_key_path.unlink()
+    response = client.get("/v1/ledger/key")
+    assert response.status_code == 503 and "ledger keygen" in response.json()["detail"]
+
+
+def test_a_damaged_ledger_is_a_503(client: TestClient, engine: Engine, key: SigningKey) -> None:
+    fill(engine, key)
+    with engine.begin() as connection:
+        position = merkle.stored_position(2, 0)
+        connection.exec_driver_sql(f"DELETE FROM ledger_nodes WHERE position = {position}")
+    response = client.get("/v1/ledger/proof/inclusion", params={"event": 5})
+    assert response.status_code == 503 and "ledger verify" in response.json()["detail"]
+
+
+def test_a_bundle_tells_an_edited_event(
+    client: TestClient, engine: Engine, key: SigningKey
+) -> None:
+    fill(engine, key)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE test_licences SET holder = 'someone else' WHERE id = 7")
+    bundle = parse_bundle(client.get("/v1/ledger/proof/inclusion", params={"event": 7}).content)
+    with pytest.raises(BundleError, match=r"event 7 \(licence.granted 7\) does not hash"):
+        verify_bundle(bundle, key.verifier)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM test_licences WHERE id = 7")
+    bundle = parse_bundle(client.get("/v1/ledger/proof/inclusion", params={"event": 7}).content)
+    assert bundle.event is None
+    assert verify_bundle(bundle, key.verifier).statement.startswith("event 7 is in the tree")
+
+
+def test_tampered_bundles_are_refused(client: TestClient, engine: Engine, key: SigningKey) -> None:
+    fill(engine, key)
+    good = client.get("/v1/ledger/proof/inclusion", params={"event": 4}).json()
+    other = SigningKey.generate("credit.example/ledger")
+    bad_proof = [
+        good["proof"][0].replace(good["proof"][0][0], "f" if good["proof"][0][0] != "f" else "e", 1)
+    ]
+    for change, reason in [
+        ({"leaf_index": 5}, "does not lead to the root"),
+        ({"proof": bad_proof + good["proof"][1:]}, "does not lead to the root"),
+        ({"proof": good["proof"][:-1]}, "shorter"),
+        (
+            {"event": {**good["event"], "payload": base64.b64encode(b"digest 5").decode()}},
+            "does not hash",
+        ),
+        ({"checkpoint": good["checkpoint"].replace("\n13\n", "\n12\n")}, "does not verify"),
+        ({"key": other.verifier.encode()}, "no signature by the key"),
+        ({"format": "something/2"}, "not a ledger proof bundle"),
+        ({"proof": ["zz"]}, "not a ledger proof bundle"),
+    ]:
+        with pytest.raises(BundleError, match=reason):
+            verify_bundle(parse_bundle(orjson.dumps({**good, **change})))
+    with pytest.raises(BundleError, match="not the trusted"):
+        verify_bundle(parse_bundle(orjson.dumps(good)), other.verifier)
+
+
+def test_verify_proof_checks_what_the_api_serves(
+    client: TestClient,
+    engine: Engine,
+    key: SigningKey,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fill(engine, key)
+    # No store and no signing key are within reach: the check is offline.
+    monkeypatch.setenv("XINYONG_DATABASE_URL", "postgresql://nowhere.invalid/none")
+    monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path / "elsewhere"))
+    inclusion = tmp_path / "inclusion.json"
+    inclusion.write_bytes(client.get("/v1/ledger/proof/inclusion", params={"event": 11}).content)
+    consistency = tmp_path / "consistency.json"
+    consistency.write_bytes(client.get("/v1/ledger/proof/consistency", params={"from": 8}).content)
+    published = tmp_path / "ledger.vkey"
+    published.write_text(client.get("/v1/ledger/key").json()["key"])
+    runner = CliRunner()
+
+    result = runner.invoke(cli, ["verify-proof", str(inclusion)])
+    assert result.exit_code == 0, result.output
+    assert "event 11 (licence.granted 11) is in the tree of size 13" in result.output
+    assert "compare it with the published key" in result.output
+
+    result = runner.invoke(
+        cli, ["verify-proof", str(consistency), "--key", str(published), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    verdict = orjson.loads(result.output)
+    assert verdict["ok"] and verdict["key_pinned"] and verdict["tree_size"] == 13
+
+    forged = orjson.loads(inclusion.read_bytes())
+    forged["leaf_index"] = 10
+    inclusion.write_bytes(orjson.dumps(forged))
+    result = runner.invoke(cli, ["verify-proof", str(inclusion), "--json"])
+    assert result.exit_code == 1
+    assert not orjson.loads(result.output)["ok"]
+    result = runner.invoke(cli, ["verify-proof", str(tmp_path / "missing.json")])
+    assert result.exit_code == 2

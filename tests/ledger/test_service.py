@@ -1,0 +1,366 @@
+"""The ledger in a real SQLite store: appending, proofs from stored subtrees, and verification
+that names the first event edited behind the application's back."""
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, select
+from sqlalchemy.orm import Session
+
+from xinyong.ledger import (
+    LeafInput,
+    SigningKey,
+    append,
+    checkpoint,
+    merkle,
+    register_source,
+    service,
+    tree_head,
+    verification,
+)
+from xinyong.ledger.events import EventError, leaf_data
+from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
+from xinyong.store.base import Base
+
+# A stand-in for a feature's own table: events of kind "fine.*" are rebuilt from it.
+fixtures = MetaData()
+fines = Table(
+    "test_fines",
+    fixtures,
+    Column("id", Integer, primary_key=True),
+    Column("subject", String(18)),
+    Column("amount", Integer),
+)
+
+
+def fine_payload(fine_id: int, subject: str, amount: int) -> bytes:
+    return orjson.dumps(
+        {"id": fine_id, "subject": subject, "amount": amount}, option=orjson.OPT_SORT_KEYS
+    )
+
+
+def rebuild_fines(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
+    rows = session.execute(select(fines).where(fines.c.id.in_([int(ref) for ref in refs])))
+    return {str(row.id): fine_payload(row.id, row.subject, row.amount) for row in rows}
+
+
+register_source("fine.", rebuild_fines)
+
+BATCHES = [5, 1, 10, 7, 17]  # 40 events; a checkpoint after each batch
+SIZE = sum(BATCHES)
+CHECKPOINT_SIZES = [5, 6, 16, 23, 40]
+
+
+def event(i: int) -> LeafInput:
+    """Every fourth event is a policy publication (payload kept in the ledger), the rest fines."""
+    if i % 4 == 3:
+        return LeafInput(
+            "policy.published", f"pack-{i}", orjson.dumps({"pack": "national", "version": i})
+        )
+    return LeafInput("fine.imposed", str(i), fine_payload(i, f"S{i:04d}", 1000 + i))
+
+
+def leaf_hashes(n: int = SIZE) -> list[bytes]:
+    return [merkle.leaf_hash(leaf_data(*event(i))) for i in range(n)]
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    Base.metadata.create_all(engine)
+    fixtures.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def key() -> SigningKey:
+    return SigningKey.generate("credit.example/ledger")
+
+
+@pytest.fixture
+def ledger(engine: Engine, key: SigningKey) -> Engine:
+    """40 events appended in five batches, each followed by a checkpoint."""
+    start = 0
+    for count in BATCHES:
+        with Session(engine) as session, session.begin():
+            batch = [event(i) for i in range(start, start + count)]
+            for leaf in batch:
+                if leaf.kind.startswith("fine."):
+                    row = orjson.loads(leaf.payload)
+                    session.execute(fines.insert().values(**row))
+            assert append(session, batch) == list(range(start, start + count))
+            checkpoint(session, key)
+        start += count
+    return engine
+
+
+def sql(engine: Engine, *statements: str) -> None:
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def node(level: int, index: int) -> str:
+    """The SQL condition picking subtree (level, index) in ledger_nodes."""
+    return f"position = {merkle.stored_position(level, index)}"
+
+
+def run_verify(engine: Engine, key: SigningKey) -> verification.VerifyReport:
+    with Session(engine) as session:
+        return verification.verify(session, key.verifier)
+
+
+@pytest.fixture(params=[3, 1 << 14], ids=["small-chunks", "one-chunk"])
+def chunk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(verification, "CHUNK", request.param)
+    return int(request.param)
+
+
+def test_append_builds_the_rfc_tree(ledger: Engine) -> None:
+    hashes = leaf_hashes()
+    with Session(ledger) as session:
+        head = tree_head(session)
+        assert (head.size, head.root_hash) == (SIZE, merkle.root_hash(hashes))
+        rows = session.execute(select(LedgerLeaf.leaf_index, LedgerLeaf.payload))
+        payloads = {index: payload for index, payload in rows}
+    # Fines have a source, so only policy events keep their payload in the ledger.
+    assert payloads[0] is None
+    assert payloads[3] == event(3).payload
+
+
+def test_stored_proofs_equal_the_pure_ones_for_every_size(ledger: Engine) -> None:
+    hashes = leaf_hashes()
+    with Session(ledger) as session:
+        for size in range(1, SIZE + 1):
+            for index in range(size):
+                assert service.inclusion_proof(session, index, size) == merkle.inclusion_proof(
+                    index, hashes[:size]
+                )
+            for old in range(0, size + 1):
+                assert service.consistency_proof(session, old, size) == merkle.consistency_proof(
+                    old, hashes[:size]
+                )
+
+
+def test_proofs_beyond_the_ledger_are_refused(ledger: Engine) -> None:
+    with Session(ledger) as session:
+        with pytest.raises(service.NotInLedger):
+            service.inclusion_proof(session, 0, SIZE + 1)
+        with pytest.raises(merkle.ProofError):
+            service.inclusion_proof(session, SIZE, SIZE)
+        with pytest.raises(merkle.ProofError):
+            service.consistency_proof(session, 10, 5)
+    sql(ledger, f"DELETE FROM ledger_nodes WHERE {node(3, 0)}")
+    with Session(ledger) as session, pytest.raises(service.LedgerDamaged, match="level 3, index 0"):
+        service.inclusion_proof(session, 9, 20)
+
+
+def test_a_bad_event_rolls_back_with_its_batch(ledger: Engine) -> None:
+    with Session(ledger) as session, pytest.raises(EventError), session.begin():
+        append(session, [event(SIZE), LeafInput("policy.published", "two\nlines", b"{}")])
+    with Session(ledger) as session:
+        assert tree_head(session).size == SIZE
+    with Session(ledger) as session:
+        assert append(session, []) == []
+
+
+def test_checkpoints_sign_the_head_once(ledger: Engine, key: SigningKey) -> None:
+    with Session(ledger) as session, session.begin():
+        again = checkpoint(session, key)
+    assert (again.tree_size, again.root_hash) == (SIZE, merkle.root_hash(leaf_hashes()))
+    with Session(ledger) as session:
+        sizes = session.scalars(
+            select(LedgerCheckpoint.tree_size).order_by(LedgerCheckpoint.id)
+        ).all()
+    assert sizes == CHECKPOINT_SIZES
+
+
+def test_an_untouched_ledger_verifies(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    seen: list[int] = []
+    with Session(ledger) as session:
+        report = verification.verify(session, key.verifier, progress=seen.append)
+    assert report.ok, report.divergences
+    assert (report.tree_size, report.checkpoints, sum(seen)) == (SIZE, len(CHECKPOINT_SIZES), SIZE)
+
+
+def test_an_empty_ledger_verifies(engine: Engine, key: SigningKey) -> None:
+    with Session(engine) as session, session.begin():
+        assert checkpoint(session, key).tree_size == 0
+    report = run_verify(engine, key)
+    assert report.ok and report.tree_size == 0 and report.checkpoints == 1
+
+
+def test_another_key_fails_every_checkpoint(ledger: Engine) -> None:
+    report = run_verify(ledger, SigningKey.generate("credit.example/ledger"))
+    assert report.total_divergences == len(CHECKPOINT_SIZES)
+    assert report.first is not None and "no signature by the key" in report.first.reason
+
+
+def test_a_value_changed_behind_the_application_s_back(
+    ledger: Engine, key: SigningKey, chunk: int
+) -> None:
+    sql(ledger, "UPDATE test_fines SET amount = amount + 1 WHERE id = 17")
+    report = run_verify(ledger, key)
+    assert not report.ok and report.total_divergences == 1
+    first = report.first
+    assert first is not None
+    assert (first.leaf_index, first.kind, first.ref) == (17, "fine.imposed", "17")
+    assert "changed or moved after it was logged: the store's copy" in first.describe()
+
+
+def test_the_first_of_several_edits_is_named(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(
+        ledger,
+        "UPDATE test_fines SET subject = 'S9999' WHERE id = 33",
+        "UPDATE ledger_leaves SET payload = CAST('{}' AS BLOB) WHERE leaf_index = 11",
+        "UPDATE test_fines SET amount = 0 WHERE id = 25",
+    )
+    report = run_verify(ledger, key)
+    assert [d.leaf_index for d in report.divergences] == [11, 25, 33]
+    assert report.first is not None and report.first.kind == "policy.published"
+
+
+def test_a_deleted_source_row(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(ledger, "DELETE FROM test_fines WHERE id = 5")
+    first = run_verify(ledger, key).first
+    assert first is not None and first.leaf_index == 5 and "source row is gone" in first.reason
+
+
+def test_a_deleted_event(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(ledger, "DELETE FROM ledger_leaves WHERE leaf_index = 21")
+    report = run_verify(ledger, key)
+    assert report.total_divergences == 1
+    assert (
+        report.first is not None
+        and report.first.leaf_index == 21
+        and "deleted" in report.first.reason
+    )
+
+
+def test_two_events_swapped(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(
+        ledger,
+        "UPDATE ledger_leaves SET leaf_index = -1 WHERE leaf_index = 9",
+        "UPDATE ledger_leaves SET leaf_index = 9 WHERE leaf_index = 30",
+        "UPDATE ledger_leaves SET leaf_index = 30 WHERE leaf_index = -1",
+    )
+    report = run_verify(ledger, key)
+    assert [(d.leaf_index, d.ref) for d in report.divergences] == [(9, "30"), (30, "9")]
+
+
+def test_a_rewritten_checkpoint(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(
+        ledger,
+        "UPDATE ledger_checkpoints "
+        "SET note = replace(note, char(10) || '16' || char(10), char(10) || '15' || char(10))",
+    )
+    first = run_verify(ledger, key).first
+    assert first is not None and first.checkpoint_id == 3 and "does not verify" in first.reason
+    sql(
+        ledger,
+        "UPDATE ledger_checkpoints "
+        "SET note = (SELECT note FROM ledger_checkpoints WHERE id = 2) WHERE id = 3",
+        "UPDATE ledger_checkpoints SET root_hash = zeroblob(32) WHERE id = 4",
+    )
+    reasons = [(d.checkpoint_id, d.reason) for d in run_verify(ledger, key).divergences]
+    assert [checkpoint_id for checkpoint_id, _ in reasons] == [3, 4]
+    assert all("disagree with its signed note" in reason for _, reason in reasons)
+
+
+def _rewrite_tree(engine: Engine, hashes: list[bytes]) -> None:
+    tree = merkle.CompactRange()
+    nodes = [(position, digest) for position, (_, _, digest) in enumerate(tree.extend(hashes))]
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM ledger_nodes")
+        connection.exec_driver_sql("INSERT INTO ledger_nodes (position, hash) VALUES (?, ?)", nodes)
+
+
+def test_history_rewritten_hashes_and_all(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(ledger, "UPDATE test_fines SET amount = 1 WHERE id = 18")
+    hashes = leaf_hashes()
+    hashes[18] = merkle.leaf_hash(leaf_data("fine.imposed", "18", fine_payload(18, "S0018", 1)))
+    _rewrite_tree(ledger, hashes)
+    report = run_verify(ledger, key)
+    assert report.total_divergences == 1
+    first = report.first
+    assert first is not None and first.checkpoint_id == 4 and first.position == 16
+    assert "events 16..22 were rewritten" in first.reason
+
+
+def test_a_leaf_hash_rewritten_with_its_event(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(ledger, "UPDATE test_fines SET amount = 1 WHERE id = 18")
+    forged = merkle.leaf_hash(leaf_data("fine.imposed", "18", fine_payload(18, "S0018", 1)))
+    with ledger.begin() as connection:
+        connection.exec_driver_sql(
+            f"UPDATE ledger_nodes SET hash = ? WHERE {node(0, 18)}", (forged,)
+        )
+    report = run_verify(ledger, key)
+    assert report.total_divergences == 1
+    assert report.first is not None and report.first.position == 18
+    assert "events 18..19 (level 1) does not match" in report.first.reason
+
+
+def test_a_subtree_hash_rewritten(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(ledger, f"UPDATE ledger_nodes SET hash = zeroblob(32) WHERE {node(2, 5)}")
+    report = run_verify(ledger, key)
+    assert report.total_divergences == 1
+    assert (
+        report.first is not None and "events 20..23 (level 2) does not match" in report.first.reason
+    )
+
+
+def test_deleted_leaf_hashes(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(ledger, f"DELETE FROM ledger_nodes WHERE {node(0, 7)}")
+    report = run_verify(ledger, key)
+    assert (
+        report.first is not None
+        and report.first.leaf_index == 7
+        and "hash was deleted" in report.first.reason
+    )
+    sql(ledger, "DELETE FROM ledger_leaves WHERE leaf_index = 7")
+    report = run_verify(ledger, key)
+    assert report.first is not None and report.first.leaf_index == 7
+    assert any("verification stopped at event 7" in d.reason for d in report.divergences)
+
+
+def test_the_latest_events_deleted(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    sql(
+        ledger,
+        "DELETE FROM ledger_leaves WHERE leaf_index >= 30",
+        f"DELETE FROM ledger_nodes WHERE position >= {merkle.complete_subtrees(30)}",
+        "UPDATE ledger_head SET tree_size = 30",
+    )
+    report = run_verify(ledger, key)
+    assert report.total_divergences == 1
+    assert report.first is not None and report.first.checkpoint_id == 5
+    assert "vouches for 40 events but the ledger holds 30" in report.first.reason
+
+
+def test_an_event_slipped_in_past_the_head(ledger: Engine, key: SigningKey) -> None:
+    sql(
+        ledger,
+        "INSERT INTO ledger_leaves VALUES (40, 'policy.published', 'forged', CAST('{}' AS BLOB))",
+    )
+    report = run_verify(ledger, key)
+    assert report.first is not None and report.first.position == 40
+    assert "beyond the ledger's head" in report.first.reason
+
+
+def test_an_event_whose_content_cannot_be_found(ledger: Engine, key: SigningKey) -> None:
+    sql(ledger, "UPDATE ledger_leaves SET payload = NULL WHERE leaf_index = 15")
+    first = run_verify(ledger, key).first
+    assert (
+        first is not None
+        and first.leaf_index == 15
+        and "no source rebuilds 'policy.published'" in first.reason
+    )
+    sql(
+        ledger,
+        "UPDATE ledger_leaves SET kind = 'policy' || char(10) || 'x', payload = CAST('{}' AS BLOB) "
+        "WHERE leaf_index = 15",
+    )
+    first = run_verify(ledger, key).first
+    assert first is not None and first.leaf_index == 15 and "line feed" in first.reason

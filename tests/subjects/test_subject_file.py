@@ -1,0 +1,110 @@
+"""A subject's file: identity, flags, representation, every record with its versions, events,
+provenance and the ledger leaf that proves each event."""
+
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from xinyong.ingest.service import IngestJob, scan_file
+from xinyong.ledger import SigningKey, checkpoint, inclusion_proof
+from xinyong.ledger.events import leaf_data
+from xinyong.ledger.merkle import ProofError, leaf_hash, verify_inclusion
+from xinyong.policy import Pack
+from xinyong.store.history import rebuild_record_events
+from xinyong.subjects.service import UnknownSubject, subject_file
+from xinyong.testing import samples
+
+
+def ingest(factory: sessionmaker[Session], pack: Pack, tmp_path: Path, rows: list[dict]) -> None:  # type: ignore[type-arg]
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    digest, _ = scan_file(path)
+    IngestJob(factory, pack, today=date(2026, 11, 1)).run_file(
+        path, digest=digest, report_dir=tmp_path
+    )
+
+
+def test_the_file_holds_versions_events_provenance_and_proofs(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path
+) -> None:
+    company, boss = samples.organisation(5), samples.person(8)
+    ingest(
+        factory,
+        national,
+        tmp_path,
+        [
+            samples.registration(company, boss, 1),
+            samples.defaulter_listing(company, 2),
+            samples.defaulter_listing(company, 2, op="correct", amount=7.0),
+        ],
+    )
+    with factory() as session:
+        file = subject_file(session, company.lower(), national)
+        person = subject_file(session, boss, national)
+    assert file["subject"]["identifier"] == company
+    assert file["subject"]["flags"] == {"confirmed": True, "suspect_identifier": False}
+    assert file["representation"] == [
+        {
+            "role": "legal_representative",
+            "identifier": boss,
+            "name": "李四",
+            "started_on": "2020-05-01",
+            "ended_on": None,
+        }
+    ]
+    assert person["representation"][0]["role"] == "represents"
+    listing = next(r for r in file["records"] if r["record_type"] == "court.defaulter_listing")
+    assert listing["current_version"] == 2 and listing["disclosure"] == "public"
+    assert [v["amount"] for v in listing["versions"]] == ["120000.00", "7.00"]
+    assert [e["kind"] for v in listing["versions"] for e in v["events"]] == [
+        "submitted",
+        "corrected",
+    ]
+    assert listing["versions"][0]["provenance"]["row"] == 2
+
+    event = listing["versions"][1]["events"][0]
+    with factory.begin() as session:
+        head = checkpoint(session, SigningKey.generate())
+    with factory() as session:
+        proof = inclusion_proof(session, event["ledger_leaf"], head.tree_size)
+        payload = rebuild_record_events(session, [str(event["id"])])[str(event["id"])]
+    leaf = leaf_hash(leaf_data("record.corrected", str(event["id"]), payload))
+    verify_inclusion(leaf, event["ledger_leaf"], head.tree_size, proof, head.root_hash)
+    with pytest.raises(ProofError):
+        verify_inclusion(
+            leaf_hash(b"forged"), event["ledger_leaf"], head.tree_size, proof, head.root_hash
+        )
+    assert event["proof"] == f"/v1/ledger/proof/inclusion?event={event['ledger_leaf']}"
+
+
+def test_an_unknown_subject_is_a_clear_error(
+    factory: sessionmaker[Session], national: Pack
+) -> None:
+    with factory() as session, pytest.raises(UnknownSubject, match="no subject"):
+        subject_file(session, samples.person(99), national)
+
+
+def test_the_command_prints_the_file_as_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, national: Pack
+) -> None:
+    from xinyong.cli import app
+    from xinyong.config import get_settings
+
+    monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    get_settings.cache_clear()
+    try:
+        from xinyong.store.runtime import open_store
+
+        ingest(open_store(), national, tmp_path, [samples.defaulter_listing(samples.person(3), 1)])
+        result = CliRunner().invoke(app, ["subject", samples.person(3), "--json"])
+        assert result.exit_code == 0, result.output
+        assert orjson.loads(result.stdout)["records"][0]["document_no"] == "(2024)京0105执1号"
+        missing = CliRunner().invoke(app, ["subject", samples.person(4)])
+        assert missing.exit_code == 1
+    finally:
+        get_settings.cache_clear()

@@ -1,0 +1,115 @@
+"""Submission files: byte-identical for the same seed, the same rows in every format."""
+
+import contextlib
+import csv
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from xinyong.synth import COLUMNS, FORMATS, MANIFEST, generate
+from xinyong.synth.writers import PARQUET_ROW_GROUP, SubmissionFiles
+
+AS_OF = date(2026, 11, 1)
+PERSONS, ORGS = 2_000, 300
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def read_back(path: Path) -> list[dict[str, Any]]:
+    """A file's rows as a JSON line holds them: absent values left out, ``fields`` decoded."""
+    if path.suffix == ".jsonl":
+        return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            assert tuple(reader.fieldnames or ()) == COLUMNS
+            rows = [{k: v for k, v in row.items() if v != ""} for row in reader]
+    else:
+        table = pq.read_table(path)
+        assert table.schema.names == list(COLUMNS)
+        rows = [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
+    for row in rows:
+        if "amount" in row:
+            row["amount"] = float(row["amount"])
+        if "fields" in row:
+            # A deliberately broken cell stays text, as JSON Lines carries it.
+            with contextlib.suppress(orjson.JSONDecodeError):
+                row["fields"] = orjson.loads(row["fields"])
+    return rows
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_same_seed_gives_the_same_bytes(fmt: str, tmp_path: Path) -> None:
+    first = generate(tmp_path / "first", PERSONS, ORGS, 5, fmt, AS_OF)
+    generate(tmp_path / "second", PERSONS, ORGS, 5, fmt, AS_OF)
+    assert contents(tmp_path / "first") == contents(tmp_path / "second")
+    assert len(contents(tmp_path / "first")) == len(first.files) + 1
+    generate(tmp_path / "other", PERSONS, ORGS, 6, fmt, AS_OF)
+    other = contents(tmp_path / "other")
+    changed = [
+        name for name, data in contents(tmp_path / "first").items() if other.get(name) != data
+    ]
+    assert MANIFEST in changed and len(changed) > len(first.files) // 2
+
+
+def test_every_format_carries_the_same_rows(tmp_path: Path) -> None:
+    for fmt in FORMATS:
+        generate(tmp_path / fmt, PERSONS, ORGS, 5, fmt, AS_OF)
+    manifest = orjson.loads((tmp_path / "jsonl" / MANIFEST).read_bytes())
+    assert manifest["format"] == "jsonl"
+    for entry in manifest["files"]:
+        expected = read_back(tmp_path / "jsonl" / entry["file"])
+        assert len(expected) == entry["rows"]
+        for fmt in ("csv", "parquet"):
+            name = f"{entry['authority']}.{fmt}"
+            assert read_back(tmp_path / fmt / name) == expected, name
+    broken = [
+        row
+        for entry in manifest["files"]
+        for row in read_back(tmp_path / "jsonl" / entry["file"])
+        if isinstance(row.get("fields"), str)
+    ]
+    assert broken, "a malformed fields cell is planted somewhere"
+
+
+def test_parquet_is_written_in_fixed_row_groups(tmp_path: Path) -> None:
+    files = SubmissionFiles(tmp_path, "parquet")
+    row = {"record_type": "health.blood_donation", "authority": "health.110000", "amount": None}
+    for _ in range(PARQUET_ROW_GROUP + 5):
+        files.write({**row, "fields": {"volume_ml": 400}})
+    files.close()
+    parquet = pq.ParquetFile(tmp_path / "health.110000.parquet")
+    sizes = [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)]
+    assert sizes == [PARQUET_ROW_GROUP, 5]
+    assert str(parquet.schema_arrow.field("amount").type) == "double"
+    assert str(parquet.schema_arrow.field("fields").type) == "string"
+    assert parquet.read().column("fields")[0].as_py() == '{"volume_ml":400}'
+
+
+def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown format"):
+        generate(tmp_path, 10, 1, 1, "xlsx", AS_OF)
+
+
+def test_the_bytes_do_not_depend_on_the_process(tmp_path: Path) -> None:
+    """Another interpreter with another string-hash seed writes the same bytes."""
+    script = (
+        "import sys, datetime, pathlib; from xinyong.synth import generate; "
+        "generate(pathlib.Path(sys.argv[1]), 800, 120, 5, 'csv', datetime.date(2026, 11, 1))"
+    )
+    for hash_seed in ("1", "2"):
+        environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / hash_seed)], check=True, env=environment
+        )
+    generate(tmp_path / "here", 800, 120, 5, "csv", AS_OF)
+    assert contents(tmp_path / "1") == contents(tmp_path / "2") == contents(tmp_path / "here")

@@ -1,0 +1,28 @@
+"""Generation runs in flat memory: ten times the people, no more peak memory to speak of."""
+
+import tracemalloc
+from datetime import date
+from pathlib import Path
+
+from xinyong.synth import generate
+
+AS_OF = date(2026, 11, 1)
+ORGS = 100
+
+
+def peak_bytes(out: Path, persons: int) -> int:
+    tracemalloc.start()
+    try:
+        generate(out, persons, ORGS, 9, "jsonl", AS_OF)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_ten_times_the_people_needs_no_more_memory(tmp_path: Path) -> None:
+    generate(tmp_path / "warm", 200, ORGS, 9, "jsonl", AS_OF)  # name pools and the pack, once
+    small = peak_bytes(tmp_path / "small", 2_000)
+    large = peak_bytes(tmp_path / "large", 20_000)
+    rows = sum(1 for path in (tmp_path / "large").glob("*.jsonl") for _ in path.open("rb"))
+    assert rows > 8_000
+    assert large - small < 256 * 1024, (small, large)
