@@ -184,5 +184,12 @@ def test_the_snapshot_catches_up_with_new_records(client: TestClient) -> None:
 def test_the_routes_are_in_the_openapi_contract(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/v1/checks" in paths and "/v1/checks/batch" in paths
-    schema = paths["/v1/checks"]["post"]["responses"]["200"]["content"]["application/json"]
-    assert schema["schema"]["$ref"].endswith("/DecisionOut")
+    post = paths["/v1/checks"]["post"]
+    assert post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/DecisionOut"
+    )
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) == {"subject_id", "action", "purpose"}
+    batch = paths["/v1/checks/batch"]["post"]["requestBody"]["content"]["application/json"]
+    items = batch["schema"]["properties"]["items"]
+    assert items["maxItems"] == 10_000 and "subject_id" in items["items"]["properties"]

@@ -48,7 +48,9 @@ def model(ops: list[tuple[str, int, int]]) -> dict[int, tuple[list[int], str]]:
                 state[document] = (versions, "withdrawn")
         elif amount in versions:
             continue  # the same content again is a duplicate
-        elif (op == "submit" and not versions) or (op == "correct" and versions and status == "active"):
+        elif (op == "submit" and not versions) or (
+            op == "correct" and versions and status == "active"
+        ):
             state[document] = ([*versions, amount], status)
     return state
 

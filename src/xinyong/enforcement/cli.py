@@ -48,18 +48,15 @@ def evaluate_command(as_of: AsOf = None, json_output: JsonOutput = False) -> Non
     started = time.perf_counter()
     with factory() as session:
         subjects = session.scalar(select(func.count()).select_from(Subject)) or 0
-    with (
-        Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            disable=json_output,
-        ) as progress,
-        factory.begin() as session,
-    ):
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=json_output,
+    ) as progress:
         task = progress.add_task("evaluating subjects", total=subjects)
-        summary = rebuild_all(session, pack, progress=lambda done: progress.advance(task, done))
+        summary = rebuild_all(factory, pack, progress=lambda done: progress.advance(task, done))
     with factory() as session:
         active: dict[str, int] = {
             code: count

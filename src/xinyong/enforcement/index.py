@@ -128,7 +128,9 @@ class MeasuresIndex:
             if len(rows) < CHUNK:
                 break
         self.max_subject_id = session.scalar(select(Subject.id).order_by(Subject.id.desc())) or 0
-        self.known = KnownSubjects(session.scalars(select(Subject.identifier)))
+        self.known = KnownSubjects(
+            session.scalars(select(Subject.identifier).execution_options(yield_per=CHUNK))
+        )
 
     def catch_up(self, session: Session) -> int:
         """Load the rows changed since the last load; returns how many."""

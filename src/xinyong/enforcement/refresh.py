@@ -11,14 +11,14 @@ that poll it see changes in commit order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.enforcement.bundles import build_bundles
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
@@ -114,15 +114,20 @@ def refresh_subjects(
 
 
 def rebuild_all(
-    session: Session, pack: Pack, *, batch: int = 2_000, progress: Any = None
+    factory: sessionmaker[Session],
+    pack: Pack,
+    *,
+    batch: int = 2_000,
+    progress: Callable[[int], None] | None = None,
 ) -> RefreshSummary:
-    """The reference rebuild: every subject with records or representatives, batch by batch."""
-    connection = session.connection()
+    """The reference rebuild: every subject, ``batch`` subjects per transaction."""
+    with factory() as session:
+        ids = list(session.scalars(select(Subject.id).order_by(Subject.id)))
     total = RefreshSummary()
-    ids = [row[0] for row in connection.execute(select(Subject.id).order_by(Subject.id))]
     for start in range(0, len(ids), batch):
         part = ids[start : start + batch]
-        result = refresh_subjects(session, pack, part)
+        with factory.begin() as session:
+            result = refresh_subjects(session, pack, part)
         total.subjects += result.subjects
         total.started += result.started
         total.changed += result.changed
