@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.ingest.readers import UnreadableFile
+from xinyong.ingest.rows import RECORD_COLUMNS
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.policy import Pack
 from xinyong.store.models import (
@@ -223,18 +224,7 @@ def test_csv_parquet_and_json_array_store_what_jsonl_stores(
     rows = [samples.defaulter_listing(samples.person(i), i) for i in range(1, 6)]
     rows.append(samples.registration(samples.organisation(3), samples.person(40), 7))
     rows.append(samples.blood_donation(samples.person(41), 8, severity="none"))
-    columns = [
-        "record_type",
-        "subject_id",
-        "subject_name",
-        "authority",
-        "document_no",
-        "decided_on",
-        "effective_on",
-        "severity",
-        "amount",
-        "fields",
-    ]
+    columns = [name for name in RECORD_COLUMNS if name != "op"]
     flat = [
         {c: (orjson.dumps(r[c]).decode() if c == "fields" else r.get(c)) for c in columns}
         for r in rows
@@ -274,3 +264,19 @@ def test_an_unreadable_file_is_refused_whole(
         ingest(factory, national, headerless, tmp_path)
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Record)) == 0
+
+
+def test_a_row_refused_by_the_store_leaves_no_subject_behind(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path
+) -> None:
+    """A refusal is only a quarantine row: no subject is created for a row that was not stored."""
+    first, stranger = samples.person(1), samples.person(2)
+    rows = [
+        samples.defaulter_listing(first, 1),
+        samples.defaulter_listing(stranger, 1),  # the same document number: refused
+        samples.defaulter_listing(samples.person(3), 5, op="correct"),  # nothing to correct
+    ]
+    summary = ingest(factory, national, write_jsonl(tmp_path / "n.jsonl", rows), tmp_path)
+    assert (summary.accepted, summary.rejected) == (1, 2)
+    with factory() as session:
+        assert list(session.scalars(select(Subject.identifier))) == [first]

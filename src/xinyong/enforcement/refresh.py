@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.enforcement.bundles import build_bundles
+from xinyong.enforcement.bundles import Bundle, build_bundles
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
 from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
 from xinyong.enforcement.rules import EndReason, Entry, RecordFacts, derive_entries
@@ -199,7 +199,10 @@ def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int,
                     withdrawn_on.get(row.id) if row.status == "withdrawn" else None,
                 )
             )
-    return {subject_id: derive_entries(pack, facts.get(subject_id, [])) for subject_id in ids}
+    return {
+        subject_id: derive_entries(pack, facts[subject_id]) if subject_id in facts else []
+        for subject_id in ids
+    }
 
 
 def _withdrawal_days(connection: Connection, record_ids: Sequence[int]) -> dict[int, date]:
@@ -331,7 +334,7 @@ def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: 
                 )
             ).scalars()
         )
-    by_list = bundles_by_list(build_bundles(pack))
+    by_list = _bundles_by_list(pack)
     rows = sorted(affected)
     representations = _representations(connection, rows)
     entry_subjects = set(rows) | {
@@ -376,6 +379,17 @@ def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: 
             updates,
         )
     return len(inserts) + len(updates)
+
+
+_BUNDLES: dict[str, dict[str, list[Bundle]]] = {}
+
+
+def _bundles_by_list(pack: Pack) -> dict[str, list[Bundle]]:
+    """The pack's bundles by list, resolved once per pack version (by digest)."""
+    found = _BUNDLES.get(pack.digest)
+    if found is None:
+        found = _BUNDLES[pack.digest] = bundles_by_list(build_bundles(pack))
+    return found
 
 
 def _decoded(value: Any) -> Any:

@@ -5,6 +5,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+# The record format's columns (DESIGN §5), in the order CSV and Parquet files carry them.
+RECORD_COLUMNS = (
+    "record_type",
+    "subject_id",
+    "subject_name",
+    "authority",
+    "document_no",
+    "decided_on",
+    "effective_on",
+    "severity",
+    "amount",
+    "fields",
+    "op",
+)
+
 
 @dataclass(slots=True)
 class Rejection:

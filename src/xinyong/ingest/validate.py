@@ -14,25 +14,11 @@ import orjson
 from fastjsonschema import JsonSchemaValueException
 
 from xinyong.identifiers import IdentifierKind, parse
-from xinyong.ingest.rows import Rejection, SubjectFacts, ValidRow, document_key
+from xinyong.ingest.rows import RECORD_COLUMNS, Rejection, SubjectFacts, ValidRow, document_key
 from xinyong.policy import Pack
 
 OPS = ("submit", "correct", "withdraw")
-COLUMNS = frozenset(
-    {
-        "op",
-        "record_type",
-        "subject_id",
-        "subject_name",
-        "authority",
-        "document_no",
-        "decided_on",
-        "effective_on",
-        "severity",
-        "amount",
-        "fields",
-    }
-)
+COLUMNS = frozenset(RECORD_COLUMNS)
 MAX_TEXT = {"document_no": 100, "subject_name": 200, "authority": 64, "record_type": 80}
 MAX_FIELDS_BYTES = 16_384
 MAX_AMOUNT = Decimal("1e13")  # 15 significant digits: exact in every backend

@@ -107,17 +107,38 @@ class BatchWriter:
     ) -> BatchResult:
         connection = self.session.connection()
         result = BatchResult()
-        subject_ids = self._resolve_subjects(connection, rows, now)
+        known = self._known_subjects(connection, rows)
         heads = self._load_heads(connection, [row.document_key for row in rows])
+
+        # Subjects new to the store get provisional (negative) ids while rows are decided, and
+        # are created only if a row that names them is stored: a refused row leaves no trace.
+        provisional: dict[str, int] = {}
+
+        def subject_of(identifier: str) -> int:
+            if identifier in known:
+                return known[identifier][0]
+            return provisional.setdefault(identifier, -1 - len(provisional))
 
         batch = _Decisions(heads, result, [], [], now)
         refused = list(rejections)
         for row in rows:
             decide = self._withdraw if row.op == "withdraw" else self._version
-            refusal = decide(row, subject_ids[row.subject.identifier], batch)
+            refusal = decide(row, subject_of(row.subject.identifier), batch)
             if refusal is not None:
                 refused.append(refusal)
         new_records, pending = batch.new_records, batch.pending
+        stored = [row for row, kind, _ in pending if kind != "withdrawn"]
+        subject_ids = self._resolve_subjects(connection, stored, known, now)
+        real = {
+            provisional[identifier]: subject_ids[identifier]
+            for identifier in provisional
+            if identifier in subject_ids
+        }
+        for record in new_records:
+            record["subject_id"] = real.get(record["subject_id"], record["subject_id"])
+        for head in heads.values():
+            head.subject_id = real.get(head.subject_id, head.subject_id)
+        result.subjects_touched = {real.get(i, i) for i in result.subjects_touched}
 
         by_version: dict[tuple[str, int], dict[str, Any]] = {}
         for record, record_id in zip(
@@ -158,7 +179,7 @@ class BatchWriter:
             event["ledger_leaf"] = leaf
         BulkTable(connection, EVENTS).insert(event for event, _ in result.events)
         self._write_heads(connection, heads)
-        self._record_representatives(connection, rows, pending, subject_ids)
+        self._record_representatives(connection, pending, subject_ids)
         self._quarantine(connection, refused, now)
         for rejection in refused:
             result.outcomes.append(
@@ -225,9 +246,35 @@ class BatchWriter:
         head.hashes.add(row.content_hash)
         return None
 
+    def _known_subjects(
+        self, connection: Connection, rows: Sequence[ValidRow]
+    ) -> dict[str, tuple[int, bool, bool]]:
+        """The subjects of ``rows`` (and their representatives) the store already has:
+        identifier → (id, confirmed, suspect)."""
+        identifiers = {row.subject.identifier for row in rows} | {
+            row.legal_representative.identifier for row in rows if row.legal_representative
+        }
+        known: dict[str, tuple[int, bool, bool]] = {}
+        for chunk in _chunks(sorted(identifiers)):
+            for subject_id, identifier, confirmed, suspect in connection.execute(
+                select(
+                    SUBJECTS.c.id,
+                    SUBJECTS.c.identifier,
+                    SUBJECTS.c.confirmed,
+                    SUBJECTS.c.suspect_identifier,
+                ).where(SUBJECTS.c.identifier.in_(chunk))
+            ):
+                known[identifier] = (subject_id, confirmed, suspect)
+        return known
+
     def _resolve_subjects(
-        self, connection: Connection, rows: Sequence[ValidRow], now: datetime
+        self,
+        connection: Connection,
+        rows: Sequence[ValidRow],
+        known: dict[str, tuple[int, bool, bool]],
+        now: datetime,
     ) -> dict[str, int]:
+        """Create the subjects the stored ``rows`` name that the store lacks; confirm and flag."""
         facts: dict[str, SubjectFacts] = {}
         confirming: dict[str, str] = {}
         for row in rows:
@@ -239,18 +286,8 @@ class BatchWriter:
                 confirming[row.subject.identifier] = (
                     name if isinstance(name, str) else row.subject.name
                 )
-        known: dict[str, tuple[int, bool, bool]] = {}
+        known = dict(known)
         identifiers = sorted(facts)
-        for chunk in _chunks(identifiers):
-            for subject_id, identifier, confirmed, suspect in connection.execute(
-                select(
-                    SUBJECTS.c.id,
-                    SUBJECTS.c.identifier,
-                    SUBJECTS.c.confirmed,
-                    SUBJECTS.c.suspect_identifier,
-                ).where(SUBJECTS.c.identifier.in_(chunk))
-            ):
-                known[identifier] = (subject_id, confirmed, suspect)
         missing = [identifier for identifier in identifiers if identifier not in known]
         if missing:
             new_ids = allocate_ids(connection, SUBJECTS, len(missing))
@@ -299,7 +336,7 @@ class BatchWriter:
                 .values(suspect_identifier=True),
                 suspects,
             )
-        return {identifier: entry[0] for identifier, entry in known.items()}
+        return {identifier: known[identifier][0] for identifier in identifiers}
 
     def _load_heads(self, connection: Connection, keys: list[str]) -> dict[str, _Head]:
         heads: dict[str, _Head] = {}
@@ -403,7 +440,6 @@ class BatchWriter:
     def _record_representatives(
         self,
         connection: Connection,
-        rows: Sequence[ValidRow],
         pending: list[tuple[ValidRow, str, RowOutcome]],
         subject_ids: dict[str, int],
     ) -> None:

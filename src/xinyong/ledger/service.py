@@ -7,7 +7,7 @@ and its leaves commit or roll back together.
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
@@ -27,12 +27,11 @@ from xinyong.ledger.merkle import (
 from xinyong.ledger.models import LedgerCheckpoint, LedgerHead, LedgerLeaf, LedgerNode
 from xinyong.ledger.sources import source_prefix
 from xinyong.store.base import Base
+from xinyong.store.bulk import BulkTable
 
 HEAD_ID = 1
 LEAVES = Base.metadata.tables[LedgerLeaf.__tablename__]
 NODES = Base.metadata.tables[LedgerNode.__tablename__]
-# Placeholder per DB-API paramstyle, for the drivers the store supports (sqlite3, psycopg).
-_MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
 class NotInLedger(LookupError):
@@ -85,17 +84,6 @@ def _span_hashes(session: Session, spans: Sequence[Span]) -> list[bytes]:
     return [fold([found[piece] for piece in span_pieces]) for span_pieces in pieces]
 
 
-def _insert_rows(session: Session, table: Table, rows: list[tuple[object, ...]]) -> None:
-    """One driver-level executemany: per-row statement processing costs more than the writes."""
-    connection = session.connection()
-    quote = connection.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(column.name) for column in table.columns)
-    markers = ", ".join([_MARKERS[connection.dialect.paramstyle]] * len(table.columns))
-    connection.exec_driver_sql(
-        f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({markers})", rows
-    )
-
-
 def _edge(session: Session, size: int) -> CompactRange:
     edge = span_subtrees(Span(0, size))
     found = subtree_hashes(session, edge)
@@ -125,8 +113,9 @@ def append(session: Session, leaves: Sequence[LeafInput]) -> list[int]:
     nodes: list[tuple[object, ...]] = [
         (position, digest) for position, (_, _, digest) in enumerate(tree.extend(hashes), first)
     ]
-    _insert_rows(session, LEAVES, rows)
-    _insert_rows(session, NODES, nodes)
+    connection = session.connection()
+    BulkTable(connection, LEAVES).insert_values(rows)
+    BulkTable(connection, NODES).insert_values(nodes)
     session.execute(update(LedgerHead).where(LedgerHead.id == HEAD_ID).values(tree_size=tree.size))
     return list(range(size, tree.size))
 

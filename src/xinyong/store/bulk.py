@@ -101,8 +101,12 @@ class BulkTable:
             for index, convert in conversions:
                 value[index] = convert(value[index])
             values.append(tuple(value))
+        self.insert_values(values)
+
+    def insert_values(self, values: Sequence[tuple[Any, ...]]) -> None:
+        """Insert rows already in column order with values the driver takes as they are."""
         if values:
-            self.connection.exec_driver_sql(self.sql, values)
+            self.connection.exec_driver_sql(self.sql, list(values))
 
 
 def allocate_ids(connection: Connection, table: Table, count: int) -> Sequence[int]:

@@ -17,19 +17,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-COLUMNS = (
-    "record_type",
-    "subject_id",
-    "subject_name",
-    "authority",
-    "document_no",
-    "decided_on",
-    "effective_on",
-    "severity",
-    "amount",
-    "fields",
-    "op",
-)
+from xinyong.ingest.rows import RECORD_COLUMNS
+
+COLUMNS = RECORD_COLUMNS
 FORMATS = ("jsonl", "csv", "parquet")
 PARQUET_ROW_GROUP = 16_384
 _PARQUET_BATCH = 1_024  # a divisor of PARQUET_ROW_GROUP
