@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong import __version__
 from xinyong.config import Settings, get_settings
+from xinyong.enforcement.api import CheckFastPath
 from xinyong.enforcement.api import router as checks_router
 from xinyong.ingest.api import router as submissions_router
 from xinyong.ledger.api import router as ledger_router
@@ -20,6 +21,9 @@ from xinyong.store.db import make_engine, make_sessionmaker
 def create_app(settings: Settings | None = None, pack: Pack | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        # No OpenTelemetry here: the framework's per-request provider look-ups cost more than
+        # a check does.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="xinyong public credit information platform",
         version=__version__,
         description=(
@@ -32,9 +36,10 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.pack = pack or load_shipped("national")
+    app.include_router(checks_router)  # documents the check routes; CheckFastPath serves them
+    app.add_middleware(CheckFastPath)
     app.include_router(submissions_router)
     app.include_router(ledger_router)
-    app.include_router(checks_router)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -21,7 +21,6 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -154,10 +153,7 @@ class MeasuresIndex:
 
 
 def _json_list(value: object) -> list[list[object]]:
-    # SQLAlchemy's JSON type decodes on both backends; raw text comes from driver-level reads.
-    if isinstance(value, str | bytes):
-        value = orjson.loads(value)
-    assert isinstance(value, list)
+    assert isinstance(value, list), "measure_index.grants holds a JSON list"
     return value
 
 

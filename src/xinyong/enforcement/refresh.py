@@ -105,7 +105,7 @@ def refresh_subjects(
         connection.execute(
             update(ENTRIES)
             .where(ENTRIES.c.id == bindparam("b_id"))
-            .values({name: bindparam(name) for name in _values_names()}),
+            .values({name: bindparam(name) for name in _ENTRY_VALUES}),
             updates,
         )
     append(session, leaves)
@@ -185,7 +185,6 @@ def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int,
         withdrawn_ids = [row.id for row in rows if row.status == "withdrawn"]
         withdrawn_on = _withdrawal_days(connection, withdrawn_ids)
         for row in rows:
-            fields = row.fields if isinstance(row.fields, dict) else orjson.loads(row.fields)
             facts[row.subject_id].append(
                 RecordFacts(
                     row.id,
@@ -195,7 +194,7 @@ def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int,
                     row.effective_on,
                     row.severity,
                     row.amount,
-                    fields,
+                    row.fields,
                     withdrawn_on.get(row.id) if row.status == "withdrawn" else None,
                 )
             )
@@ -255,16 +254,16 @@ def _corrected(entry: Entry, day: date) -> Entry:
     )
 
 
-def _values_names() -> tuple[str, ...]:
-    return (
-        "record_id",
-        "started_on",
-        "period_ends_on",
-        "ended_on",
-        "end_reason",
-        "ended_by_record_id",
-        "updated_at",
-    )
+_ENTRY_VALUES = (
+    "record_id",
+    "started_on",
+    "period_ends_on",
+    "ended_on",
+    "end_reason",
+    "ended_by_record_id",
+    "updated_at",
+)
+"""The columns of an entry that a refresh may change."""
 
 
 def _values(entry: Entry, now: datetime) -> dict[str, Any]:
@@ -368,7 +367,7 @@ def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: 
                         "grants": grants,
                     }
                 )
-        elif _decoded(existing[subject_id]) != grants:
+        elif existing[subject_id] != grants:
             updates.append({"b_subject": subject_id, "b_seq": seq, "b_grants": grants})
     BulkTable(connection, INDEX).insert(inserts)
     if updates:
@@ -390,10 +389,6 @@ def _bundles_by_list(pack: Pack) -> dict[str, list[Bundle]]:
     if found is None:
         found = _BUNDLES[pack.digest] = bundles_by_list(build_bundles(pack))
     return found
-
-
-def _decoded(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _representations(

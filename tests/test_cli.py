@@ -1,0 +1,120 @@
+"""The ``xinyong`` command: every command has --help; init, keys and ingest work end to end."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+import typer
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from xinyong.cli import app
+from xinyong.config import get_settings
+from xinyong.ledger.models import LedgerLeaf
+from xinyong.store.models import ApiKey, PolicyPublication
+from xinyong.store.runtime import open_store
+from xinyong.testing import samples
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def command_paths(group: typer.Typer, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for command in group.registered_commands:
+        name = command.name or (command.callback.__name__ if command.callback else "")
+        paths.append((*prefix, name))
+    for sub in group.registered_groups:
+        assert sub.typer_instance is not None and sub.name is not None
+        paths += command_paths(sub.typer_instance, (*prefix, sub.name))
+    return paths
+
+
+def test_every_command_has_help() -> None:
+    paths = command_paths(app)
+    for expected in (
+        ("init",),
+        ("id",),
+        ("ingest",),
+        ("subject",),
+        ("synth",),
+        ("demo",),
+        ("serve",),
+        ("bench",),
+        ("policy", "check"),
+        ("keys", "create"),
+        ("ledger", "verify"),
+    ):
+        assert expected in paths, expected
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage" in result.output
+
+
+def test_init_publishes_the_pack_once_and_logs_it_on_the_ledger() -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    second = runner.invoke(app, ["init"])
+    assert second.exit_code == 0 and "already current" in second.output
+    with open_store()() as session:
+        publications = list(session.scalars(select(PolicyPublication)))
+        leaves = list(session.scalars(select(LedgerLeaf.kind)))
+    assert len(publications) == 1 and publications[0].name == "national"
+    assert leaves == ["policy.published"]
+
+
+def test_keys_are_shown_once_stored_hashed_and_revocable() -> None:
+    created = runner.invoke(
+        app, ["keys", "create", "--role", "authority", "--authority", "court.110105", "--json"]
+    )
+    assert created.exit_code == 0, created.output
+    token = orjson.loads(created.stdout)["key"]
+    with open_store()() as session:
+        stored = session.scalars(select(ApiKey)).one()
+    assert (
+        token.startswith(f"xy_{stored.key_id}_")
+        and token.split("_", 2)[2] not in stored.secret_hash
+    )
+    listed = orjson.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)
+    assert listed[0]["key_id"] == stored.key_id and "secret" not in str(listed)
+    assert runner.invoke(app, ["keys", "revoke", stored.key_id]).exit_code == 0
+    assert runner.invoke(app, ["keys", "revoke", stored.key_id]).exit_code == 1
+    unknown = runner.invoke(
+        app, ["keys", "create", "--role", "authority", "--authority", "court.999999"]
+    )
+    assert unknown.exit_code == 2
+
+
+def test_ingest_summarises_as_json_and_refuses_an_unreadable_file(store: Path) -> None:
+    good = store / "court.jsonl"
+    good.write_bytes(
+        orjson.dumps(samples.defaulter_listing(samples.person(1), 1))
+        + b"\n"
+        + orjson.dumps(samples.defaulter_listing(samples.person(2), 2, severity="x"))
+        + b"\n"
+    )
+    result = runner.invoke(app, ["ingest", str(good), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = orjson.loads(result.stdout)[0]
+    assert (summary["accepted"], summary["rejected"]) == (1, 1)
+    report = Path(summary["rejection_report"]).read_bytes().splitlines()
+    assert orjson.loads(report[0])["field"] == "severity"
+    bad = store / "bad.csv"
+    bad.write_text("x,y\n1,2\n")
+    refused = runner.invoke(app, ["ingest", str(bad)])
+    assert refused.exit_code == 2 and "record_type" in refused.output
+
+
+def test_id_decodes_and_fails_on_a_bad_code() -> None:
+    ok = runner.invoke(app, ["id", "91110000600037341L", "--json"])
+    assert ok.exit_code == 0 and orjson.loads(ok.stdout)[0]["valid"] is True
+    assert runner.invoke(app, ["id", "91110000600037341M"]).exit_code == 1
