@@ -10,6 +10,7 @@ policy, so the buffer keeps those once per request and four strings per decision
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable
 
 TABLE = Base.metadata.tables[CheckLogRow.__tablename__]
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +105,16 @@ class CheckLog:
             # In subject order, the inserts into the (subject, time) index touch neighbouring
             # pages instead of random ones: a quarter faster on SQLite.
             rows.sort(key=itemgetter("subject"))
-            with self.factory.begin() as session:
-                BulkTable(session.connection(), TABLE, omit=("id",)).insert(rows)
+            try:
+                with self.factory.begin() as session:
+                    BulkTable(session.connection(), TABLE, omit=("id",)).insert(rows)
+            except Exception:
+                # Keep the rows (a busy or unreachable store must not lose the log); the next
+                # flush writes them with whatever has come since.
+                with self._lock:
+                    self._pending[:0] = pending
+                    self._rows += len(rows)
+                raise
             return len(rows)
 
     def start(self, interval: float = 0.2) -> None:
@@ -114,7 +124,10 @@ class CheckLog:
 
         def run() -> None:
             while not self._stop.wait(interval):
-                self.flush()
+                try:
+                    self.flush()
+                except Exception:
+                    LOG.exception("check log: flush failed; the rows are kept and retried")
 
         self._thread = threading.Thread(target=run, name="check-log", daemon=True)
         self._thread.start()
