@@ -13,18 +13,20 @@ from typing import Any
 import orjson
 from fastjsonschema import JsonSchemaValueException
 
-from xinyong.identifiers import IdentifierKind, parse
+from xinyong.identifiers import IdentifierKind, ParsedIdentifier, parse
 from xinyong.ingest.rows import RECORD_COLUMNS, Rejection, SubjectFacts, ValidRow, document_key
-from xinyong.policy import Pack
+from xinyong.policy import FieldsValidator, Pack
 
 OPS = ("submit", "correct", "withdraw")
 COLUMNS = frozenset(RECORD_COLUMNS)
 MAX_TEXT = {"document_no": 100, "subject_name": 200, "authority": 64, "record_type": 80}
+MAX_TEXT_BOUND = min(MAX_TEXT.values())  # text this short needs no per-column length check
 MAX_FIELDS_BYTES = 16_384
 MAX_AMOUNT = Decimal("1e13")  # 15 significant digits: exact in every backend
 CENT = Decimal("0.01")
 KIND_OF_SUBJECT = {"person": IdentifierKind.RESIDENT_ID, "organisation": IdentifierKind.USCC}
 SUBJECT_OF_KIND = {IdentifierKind.RESIDENT_ID: "person", IdentifierKind.USCC: "organisation"}
+PARSED_CACHE = 200_000  # identifiers remembered per validator: a batch often repeats subjects
 
 
 class RowInvalid(Exception):
@@ -48,6 +50,20 @@ class RowValidator:
         self.today = today
         self.authority = authority
         self._allowed_kinds: dict[str, tuple[IdentifierKind, ...]] = {}
+        self._parsed: dict[tuple[str, IdentifierKind | None], ParsedIdentifier] = {}
+        # The pack's private attributes cost a pydantic lookup each; these run on every row.
+        self._may_submit: dict[tuple[str, str], bool] = {}
+        self._field_validators: dict[str, FieldsValidator] = {}
+
+    def _parse(self, raw_id: str, kind: IdentifierKind | None = None) -> ParsedIdentifier:
+        """``parse`` for this validator's day, cached: the same subjects recur across rows."""
+        key = (raw_id, kind)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            if len(self._parsed) >= PARSED_CACHE:
+                self._parsed.clear()
+            parsed = self._parsed[key] = parse(raw_id, kind, today=self.today)
+        return parsed
 
     def _kinds(self, code: str) -> tuple[IdentifierKind, ...]:
         """The identifier kinds a record type's subjects carry (cached: this runs on every row)."""
@@ -87,7 +103,10 @@ class RowValidator:
             )
         if authority not in self.pack.authorities:
             raise RowInvalid("authority", f"authority '{authority}' is not known")
-        if not self.pack.may_submit(authority, code):
+        permitted = self._may_submit.get((authority, code))
+        if permitted is None:
+            permitted = self._may_submit[(authority, code)] = self.pack.may_submit(authority, code)
+        if not permitted:
             raise RowInvalid("authority", f"authority '{authority}' may not submit '{code}'")
         document_no = _text(row, "document_no")
 
@@ -158,7 +177,7 @@ class RowValidator:
         self, row: dict[str, Any], allowed: tuple[IdentifierKind, ...], registration_authority: bool
     ) -> SubjectFacts:
         raw_id = _text(row, "subject_id")
-        parsed = parse(raw_id, today=self.today)
+        parsed = self._parse(raw_id)
         if parsed.kind not in allowed:
             expected = " or ".join(
                 "a resident identity number" if k is IdentifierKind.RESIDENT_ID else "a USCC"
@@ -183,7 +202,7 @@ class RowValidator:
         raw_id = fields.get("legal_representative_id")
         if not isinstance(raw_id, str):
             return None
-        parsed = parse(raw_id, IdentifierKind.RESIDENT_ID, today=self.today)
+        parsed = self._parse(raw_id, IdentifierKind.RESIDENT_ID)
         if not parsed.valid:
             reason = "; ".join(parsed.errors) or "invalid resident identity number"
             raise RowInvalid("fields.legal_representative_id", reason)
@@ -259,8 +278,11 @@ class RowValidator:
             raise RowInvalid("fields", "fields must be a JSON object")
         if len(orjson.dumps(fields)) > MAX_FIELDS_BYTES:
             raise RowInvalid("fields", f"fields is longer than {MAX_FIELDS_BYTES} bytes")
+        check = self._field_validators.get(code)
+        if check is None:
+            check = self._field_validators[code] = self.pack.validator(code)
         try:
-            self.pack.validator(code)(fields)
+            check(fields)
         except JsonSchemaValueException as error:
             # fastjsonschema names the failing value "data.<path>"; the clerk knows it as fields.<path>
             name = error.name or "data"
@@ -276,6 +298,8 @@ class RowValidator:
 
 def _text(row: dict[str, Any], column: str, *, required: bool = True) -> str:
     value = row.get(column)
+    if type(value) is str and value and len(value) <= MAX_TEXT_BOUND:  # the usual case, fast
+        return value.strip()
     if value is None or value == "":
         if required:
             raise RowInvalid(column, f"{column} is required")

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from xinyong.ingest.rows import Rejection, SubjectFacts, ValidRow
-from xinyong.store.bulk import BulkTable, allocate_ids
+from xinyong.store.bulk import BulkTable, allocate_ids, among
 from xinyong.store.history import record_batch_history
 from xinyong.store.models import (
     LegalRepresentative,
@@ -33,7 +33,7 @@ HEADS: Table = RecordHead.__table__  # type: ignore[assignment]
 EVENTS: Table = RecordEvent.__table__  # type: ignore[assignment]
 REPRESENTATIVES: Table = LegalRepresentative.__table__  # type: ignore[assignment]
 QUARANTINE: Table = QuarantinedRow.__table__  # type: ignore[assignment]
-CHUNK = 500  # bound on IN-list sizes, well under every backend's parameter limit
+CHUNK = 10_000  # values per lookup (one bound parameter each): bounds a query's size
 
 
 @dataclass(slots=True)
@@ -262,7 +262,7 @@ class BatchWriter:
                     SUBJECTS.c.identifier,
                     SUBJECTS.c.confirmed,
                     SUBJECTS.c.suspect_identifier,
-                ).where(SUBJECTS.c.identifier.in_(chunk))
+                ).where(among(connection, SUBJECTS.c.identifier, chunk))
             ):
                 known[identifier] = (subject_id, confirmed, suspect)
         return known
@@ -312,10 +312,11 @@ class BatchWriter:
             )
             for identifier, subject_id in zip(missing, new_ids, strict=True):
                 known[identifier] = (subject_id, True, facts[identifier].suspect)
+        created = set(missing)
         updates = [
             {"b_id": known[identifier][0], "b_name": name}
             for identifier, name in confirming.items()
-            if identifier not in missing
+            if identifier not in created
         ]
         if updates:
             connection.execute(
@@ -349,14 +350,14 @@ class BatchWriter:
                     HEADS.c.subject_id,
                     HEADS.c.version,
                     HEADS.c.status,
-                ).where(HEADS.c.document_key.in_(chunk))
+                ).where(among(connection, HEADS.c.document_key, chunk))
             ):
                 heads[key] = _Head(record_id, subject_id, version, status, set())
         found = sorted(heads)
         for chunk in _chunks(found):
             for key, digest in connection.execute(
                 select(RECORDS.c.document_key, RECORDS.c.content_hash).where(
-                    RECORDS.c.document_key.in_(chunk)
+                    among(connection, RECORDS.c.document_key, chunk)
                 )
             ):
                 heads[key].hashes.add(digest)
@@ -394,7 +395,7 @@ class BatchWriter:
             rows = connection.execute(
                 select(RECORDS, SUBJECTS.c.identifier.label("subject"))
                 .join(SUBJECTS, SUBJECTS.c.id == RECORDS.c.subject_id)
-                .where(RECORDS.c.id.in_(chunk))
+                .where(among(connection, RECORDS.c.id, chunk))
             ).mappings()
             for row in rows:
                 found[row["id"]] = dict(row)
@@ -461,7 +462,7 @@ class BatchWriter:
                     REPRESENTATIVES.c.person_id,
                     REPRESENTATIVES.c.started_on,
                     REPRESENTATIVES.c.ended_on,
-                ).where(REPRESENTATIVES.c.organisation_id.in_(chunk))
+                ).where(among(connection, REPRESENTATIVES.c.organisation_id, chunk))
             ):
                 current[org_id].append((rep_id, person_id, started, ended))
         closing: list[dict[str, Any]] = []

@@ -2,18 +2,35 @@
 and SQLAlchemy's per-row statement processing would cost more than the writes themselves.
 
 ``BulkTable`` converts values once per column to what the driver stores for that column type,
-exactly as SQLAlchemy would (so ORM reads see the same values), and ``allocate_ids`` hands out
-primary keys in blocks so rows can reference each other before they are written.
+exactly as SQLAlchemy would (so ORM reads see the same values), and writes them with one
+``executemany`` (SQLite) or ``COPY`` (PostgreSQL); ``allocate_ids`` hands out primary keys in
+blocks so rows can reference each other before they are written; ``among`` is the set lookup
+the writers resolve a batch with.
 """
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Date, DateTime, Numeric, Table, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Date,
+    DateTime,
+    Numeric,
+    String,
+    Table,
+    any_,
+    func,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 # Placeholder per DB-API paramstyle, for the drivers the store supports (sqlite3, psycopg).
@@ -36,6 +53,7 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+@lru_cache(maxsize=1 << 14)  # a batch's rows share few distinct days; a cache hit skips a frame
 def _sqlite_date(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -59,6 +77,14 @@ def _converter(column_type: Any, dialect: str) -> Convert:
         if isinstance(column_type, Numeric):
             return _sqlite_numeric
     return _identity
+
+
+def _picker(names: Sequence[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A row's values in column order (``itemgetter`` gives a bare value for a single name)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return itemgetter(*names)
 
 
 class BulkTable:
@@ -91,22 +117,56 @@ class BulkTable:
         names = ", ".join(quote(name) for name in self.columns)
         conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
         self.sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({markers}){conflict}"
+        # COPY is PostgreSQL's fast path for appends; it has no ON CONFLICT, so a table whose
+        # rows may already be there keeps the INSERT.
+        self.copy_sql = (
+            f"COPY {quote(table.name)} ({names}) FROM STDIN"
+            if dialect.name == "postgresql" and not ignore_conflicts
+            else None
+        )
+        self.pick = _picker(self.columns)
 
     def insert(self, rows: Iterable[dict[str, Any]]) -> None:
-        columns = self.columns
-        conversions = self.conversions
-        values = []
-        for row in rows:
-            value = [row.get(name) for name in columns]
-            for index, convert in conversions:
-                value[index] = convert(value[index])
-            values.append(tuple(value))
+        rows = list(rows)
+        try:
+            values = list(map(self.pick, rows))
+        except KeyError:  # a row may leave out columns that default to NULL
+            values = [tuple(row.get(name) for name in self.columns) for row in rows]
+        if self.conversions and values:
+            # Converted column by column: one C-level map per column instead of a loop per row.
+            by_column = list(zip(*values, strict=True))
+            for index, convert in self.conversions:
+                by_column[index] = tuple(map(convert, by_column[index]))
+            values = list(zip(*by_column, strict=True))
         self.insert_values(values)
 
     def insert_values(self, values: Sequence[tuple[Any, ...]]) -> None:
         """Insert rows already in column order with values the driver takes as they are."""
-        if values:
+        if not values:
+            return
+        if self.copy_sql is None:
             self.connection.exec_driver_sql(self.sql, list(values))
+            return
+        # The DB-API connection under SQLAlchemy's: the COPY runs in the caller's transaction.
+        driver = self.connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
+            for value in values:
+                copy.write_row(value)
+
+
+def among(connection: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> Any:
+    """``column IN values`` as one bound parameter however many the values (strings or ints).
+
+    An IN list of thousands of parameters costs more to compile and to send than the lookup
+    itself, and cannot be cached: PostgreSQL takes an array, SQLite a JSON array it unpacks.
+    """
+    if connection.dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    unpacked = func.json_each(literal(orjson.dumps(list(values)).decode(), String)).table_valued(
+        "value"
+    )
+    return column.in_(select(unpacked.c.value))
 
 
 def allocate_ids(connection: Connection, table: Table, count: int) -> Sequence[int]:

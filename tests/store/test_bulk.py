@@ -1,0 +1,70 @@
+"""Driver-level bulk writes and set lookups read back exactly as the ORM would have written them."""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.store.bulk import BulkTable, allocate_ids, among
+from xinyong.store.models import Subject
+
+SUBJECTS: Table = Subject.__table__  # type: ignore[assignment]
+NOW = datetime(2026, 11, 1, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+def subject(subject_id: int, identifier: str, **values: object) -> dict[str, object]:
+    return {
+        "id": subject_id,
+        "identifier": identifier,
+        "kind": "person",
+        "name": f"name {identifier}",
+        "confirmed": True,
+        "suspect_identifier": False,
+        "created_at": NOW,
+        **values,
+    }
+
+
+def test_bulk_rows_read_back_through_the_orm(factory: sessionmaker[Session]) -> None:
+    with factory.begin() as session:
+        connection = session.connection()
+        first, second, third = allocate_ids(connection, SUBJECTS, 3)
+        BulkTable(connection, SUBJECTS).insert(
+            [
+                subject(first, "A1", region="110105", birth_date=date(1990, 1, 2), sex="female"),
+                subject(second, "A2"),  # leaves out the nullable columns: they are NULL
+                subject(third, "A3", birth_date=date(1990, 1, 2), created_by_submission=7),
+            ]
+        )
+    with factory() as session:
+        stored = {row.identifier: row for row in session.scalars(select(Subject))}
+    assert (stored["A1"].region, stored["A1"].birth_date, stored["A1"].sex) == (
+        "110105",
+        date(1990, 1, 2),
+        "female",
+    )
+    assert (stored["A2"].region, stored["A2"].birth_date, stored["A2"].org_type) == (None,) * 3
+    assert stored["A3"].created_by_submission == 7
+    assert stored["A3"].created_at.replace(tzinfo=UTC) == NOW
+
+
+def test_among_finds_exactly_the_given_values(factory: sessionmaker[Session]) -> None:
+    with factory.begin() as session:
+        connection = session.connection()
+        ids = allocate_ids(connection, SUBJECTS, 3000)
+        BulkTable(connection, SUBJECTS).insert(
+            subject(subject_id, f"S{subject_id}") for subject_id in ids
+        )
+    wanted = [f"S{subject_id}" for subject_id in ids[::7]] + ["nobody", "S'; --"]
+    with factory() as session:
+        connection = session.connection()
+        by_identifier = set(
+            session.scalars(
+                select(Subject.identifier).where(among(connection, Subject.identifier, wanted))
+            )
+        )
+        by_id = set(
+            session.scalars(select(Subject.id).where(among(connection, Subject.id, list(ids[:5]))))
+        )
+    assert by_identifier == set(wanted[:-2])
+    assert by_id == set(ids[:5])
