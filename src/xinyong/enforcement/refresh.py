@@ -11,7 +11,7 @@ that poll it see changes in commit order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -27,10 +27,9 @@ from xinyong.enforcement.rules import EndReason, Entry, RecordFacts, derive_entr
 from xinyong.ledger import LeafInput, append
 from xinyong.policy import Pack
 from xinyong.store.base import Base
-from xinyong.store.bulk import BulkTable, allocate_ids
+from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
 from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 
-CHUNK = 500
 STATE_ID = 1
 CHINA = timezone(timedelta(hours=8))
 """Dates of decisions and entries are calendar days in China (UTC+8, no daylight saving)."""
@@ -138,16 +137,11 @@ def rebuild_all(
     return total
 
 
-def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
 def _identifiers(connection: Connection, ids: Sequence[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         for subject_id, identifier in connection.execute(
-            select(Subject.id, Subject.identifier).where(Subject.id.in_(chunk))
+            select(Subject.id, Subject.identifier).where(among(connection, Subject.id, chunk))
         ):
             found[subject_id] = identifier
     return found
@@ -165,7 +159,7 @@ def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int,
     """The entries the reference rules give each subject, from its current record versions."""
     facts: dict[int, list[RecordFacts]] = defaultdict(list)
     types = _relevant_types(pack)
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         rows = connection.execute(
             select(
                 Record.id,
@@ -180,7 +174,7 @@ def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int,
                 RecordHead.status,
             )
             .join(RecordHead, RecordHead.record_id == Record.id)
-            .where(RecordHead.subject_id.in_(chunk), Record.record_type.in_(types))
+            .where(among(connection, RecordHead.subject_id, chunk), Record.record_type.in_(types))
         ).all()
         withdrawn_ids = [row.id for row in rows if row.status == "withdrawn"]
         withdrawn_on = _withdrawal_days(connection, withdrawn_ids)
@@ -206,10 +200,10 @@ def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int,
 
 def _withdrawal_days(connection: Connection, record_ids: Sequence[int]) -> dict[int, date]:
     days: dict[int, date] = {}
-    for chunk in _chunks(record_ids):
+    for chunk in chunked(record_ids):
         for record_id, occurred_at in connection.execute(
             select(RecordEvent.record_id, func.max(RecordEvent.occurred_at))
-            .where(RecordEvent.record_id.in_(chunk), RecordEvent.kind == "withdrawn")
+            .where(among(connection, RecordEvent.record_id, chunk), RecordEvent.kind == "withdrawn")
             .group_by(RecordEvent.record_id)
         ):
             at = occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC)
@@ -221,8 +215,10 @@ def _stored_entries(
     connection: Connection, ids: Sequence[int]
 ) -> dict[int, dict[tuple[str, str], tuple[int, Entry]]]:
     stored: dict[int, dict[tuple[str, str], tuple[int, Entry]]] = defaultdict(dict)
-    for chunk in _chunks(ids):
-        for row in connection.execute(select(ENTRIES).where(ENTRIES.c.subject_id.in_(chunk))):
+    for chunk in chunked(ids):
+        for row in connection.execute(
+            select(ENTRIES).where(among(connection, ENTRIES.c.subject_id, chunk))
+        ):
             stored[row.subject_id][(row.list_code, row.document_key)] = (row.id, _entry(row))
     return stored
 
@@ -325,11 +321,11 @@ def _bump(connection: Connection, pack: Pack) -> int:
 def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: int) -> int:
     """Rewrite the index rows of ``ids`` and of their organisations' representatives."""
     affected = set(ids)
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         affected.update(
             connection.execute(
                 select(LegalRepresentative.person_id).where(
-                    LegalRepresentative.organisation_id.in_(chunk)
+                    among(connection, LegalRepresentative.organisation_id, chunk)
                 )
             ).scalars()
         )
@@ -342,9 +338,11 @@ def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: 
     entries = _entries_by_subject(connection, sorted(entry_subjects))
     identifiers = _identifiers(connection, sorted(entry_subjects))
     existing: dict[int, Any] = {}
-    for chunk in _chunks(rows):
+    for chunk in chunked(rows):
         for subject_id, grants in connection.execute(
-            select(INDEX.c.subject_id, INDEX.c.grants).where(INDEX.c.subject_id.in_(chunk))
+            select(INDEX.c.subject_id, INDEX.c.grants).where(
+                among(connection, INDEX.c.subject_id, chunk)
+            )
         ):
             existing[subject_id] = grants
     inserts: list[dict[str, Any]] = []
@@ -395,14 +393,14 @@ def _representations(
     connection: Connection, person_ids: Sequence[int]
 ) -> dict[int, list[tuple[int, date, date | None]]]:
     held: dict[int, list[tuple[int, date, date | None]]] = defaultdict(list)
-    for chunk in _chunks(person_ids):
+    for chunk in chunked(person_ids):
         for person_id, organisation_id, started, ended in connection.execute(
             select(
                 LegalRepresentative.person_id,
                 LegalRepresentative.organisation_id,
                 LegalRepresentative.started_on,
                 LegalRepresentative.ended_on,
-            ).where(LegalRepresentative.person_id.in_(chunk))
+            ).where(among(connection, LegalRepresentative.person_id, chunk))
         ):
             held[person_id].append((organisation_id, started, ended))
     return held
@@ -412,10 +410,13 @@ def _entries_by_subject(
     connection: Connection, ids: Iterable[int]
 ) -> dict[int, list[tuple[int, Entry]]]:
     found: dict[int, list[tuple[int, Entry]]] = defaultdict(list)
-    for chunk in _chunks(list(ids)):
+    for chunk in chunked(list(ids)):
         for row in connection.execute(
             select(ENTRIES)
-            .where(ENTRIES.c.subject_id.in_(chunk), ENTRIES.c.ended_on > ENTRIES.c.started_on)
+            .where(
+                among(connection, ENTRIES.c.subject_id, chunk),
+                ENTRIES.c.ended_on > ENTRIES.c.started_on,
+            )
             .order_by(ENTRIES.c.id)
         ):
             found[row.subject_id].append((row.id, _entry(row)))

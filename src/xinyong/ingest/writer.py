@@ -6,7 +6,7 @@ table. Decisions that need the store (duplicates, corrections of unknown documen
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from xinyong.ingest.rows import Rejection, SubjectFacts, ValidRow
-from xinyong.store.bulk import BulkTable, allocate_ids, among
+from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
 from xinyong.store.history import record_batch_history
 from xinyong.store.models import (
     LegalRepresentative,
@@ -33,7 +33,6 @@ HEADS: Table = RecordHead.__table__  # type: ignore[assignment]
 EVENTS: Table = RecordEvent.__table__  # type: ignore[assignment]
 REPRESENTATIVES: Table = LegalRepresentative.__table__  # type: ignore[assignment]
 QUARANTINE: Table = QuarantinedRow.__table__  # type: ignore[assignment]
-CHUNK = 10_000  # values per lookup (one bound parameter each): bounds a query's size
 
 
 @dataclass(slots=True)
@@ -88,11 +87,6 @@ class Source:
     submission_id: int
     name: str
     digest: str
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
 
 
 class BatchWriter:
@@ -255,7 +249,7 @@ class BatchWriter:
             row.legal_representative.identifier for row in rows if row.legal_representative
         }
         known: dict[str, tuple[int, bool, bool]] = {}
-        for chunk in _chunks(sorted(identifiers)):
+        for chunk in chunked(sorted(identifiers)):
             for subject_id, identifier, confirmed, suspect in connection.execute(
                 select(
                     SUBJECTS.c.id,
@@ -342,7 +336,7 @@ class BatchWriter:
     def _load_heads(self, connection: Connection, keys: list[str]) -> dict[str, _Head]:
         heads: dict[str, _Head] = {}
         unique = sorted(set(keys))
-        for chunk in _chunks(unique):
+        for chunk in chunked(unique):
             for key, record_id, subject_id, version, status in connection.execute(
                 select(
                     HEADS.c.document_key,
@@ -354,7 +348,7 @@ class BatchWriter:
             ):
                 heads[key] = _Head(record_id, subject_id, version, status, set())
         found = sorted(heads)
-        for chunk in _chunks(found):
+        for chunk in chunked(found):
             for key, digest in connection.execute(
                 select(RECORDS.c.document_key, RECORDS.c.content_hash).where(
                     among(connection, RECORDS.c.document_key, chunk)
@@ -391,7 +385,7 @@ class BatchWriter:
     ) -> dict[int, dict[str, Any]]:
         """Stored record versions by id (the ledger entry of a withdrawal names what it ends)."""
         found: dict[int, dict[str, Any]] = {}
-        for chunk in _chunks(sorted(set(record_ids))):
+        for chunk in chunked(sorted(set(record_ids))):
             rows = connection.execute(
                 select(RECORDS, SUBJECTS.c.identifier.label("subject"))
                 .join(SUBJECTS, SUBJECTS.c.id == RECORDS.c.subject_id)
@@ -454,7 +448,7 @@ class BatchWriter:
             return
         organisations = sorted({subject_ids[row.subject.identifier] for row, _ in changes})
         current: dict[int, list[tuple[int, int, date, date | None]]] = defaultdict(list)
-        for chunk in _chunks(organisations):
+        for chunk in chunked(organisations):
             for rep_id, org_id, person_id, started, ended in connection.execute(
                 select(
                     REPRESENTATIVES.c.id,

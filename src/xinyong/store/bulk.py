@@ -8,7 +8,7 @@ blocks so rows can reference each other before they are written; ``among`` is th
 the writers resolve a batch with.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import QueryableAttribute
 
 # Placeholder per DB-API paramstyle, for the drivers the store supports (sqlite3, psycopg).
 MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
@@ -155,12 +156,27 @@ class BulkTable:
                 copy.write_row(value)
 
 
-def among(connection: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> Any:
+LOOKUP_CHUNK = 10_000  # values per set lookup (one bound parameter each): bounds a query's size
+
+
+def chunked(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[Any]]:
+    """``values`` in slices of at most ``size``, for set lookups with ``among``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def among(
+    connection: Connection,
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Sequence[Any],
+) -> Any:
     """``column IN values`` as one bound parameter however many the values (strings or ints).
 
     An IN list of thousands of parameters costs more to compile and to send than the lookup
     itself, and cannot be cached: PostgreSQL takes an array, SQLite a JSON array it unpacks.
     """
+    if isinstance(column, QueryableAttribute):  # a mapped attribute: its column
+        column = column.expression
     if connection.dialect.name == "postgresql":
         return column == any_(literal(list(values), ARRAY(column.type)))
     unpacked = func.json_each(literal(orjson.dumps(list(values)).decode(), String)).table_valued(

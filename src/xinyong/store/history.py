@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.ledger import Checkpoint, LeafInput, append, checkpoint, register_source
 from xinyong.ledger.checkpoint import read_signing_key
+from xinyong.store.bulk import among, chunked
 from xinyong.store.models import Record, RecordEvent, Subject
 
 KIND_PREFIX = "record."
-CHUNK = 500
 
 
 def _instant(value: datetime) -> str:
@@ -59,8 +59,8 @@ def rebuild_record_events(session: Session, refs: Sequence[str]) -> Mapping[str,
     """The canonical bytes of each record event named by ``refs`` (event ids), as stored now."""
     events, records = RecordEvent.__table__, Record.__table__
     payloads: dict[str, bytes] = {}
-    ids = [int(ref) for ref in refs]
-    for start in range(0, len(ids), CHUNK):
+    connection = session.connection()
+    for chunk in chunked([int(ref) for ref in refs]):
         rows = session.execute(
             select(
                 events.c.id.label("event_id"),
@@ -72,7 +72,7 @@ def rebuild_record_events(session: Session, refs: Sequence[str]) -> Mapping[str,
             )
             .join(records, records.c.id == events.c.record_id)
             .join(Subject, Subject.id == records.c.subject_id)
-            .where(events.c.id.in_(ids[start : start + CHUNK]))
+            .where(among(connection, events.c.id, chunk))
         ).mappings()
         for row in rows:
             event = {

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 from xinyong.identifiers import normalise
 from xinyong.policy import Pack
+from xinyong.store.bulk import among, chunked
 from xinyong.store.models import (
     LegalRepresentative,
     Record,
@@ -94,10 +95,10 @@ def _records(session: Session, subject: Subject, pack: Pack) -> list[dict[str, A
     ).all()
     record_ids = [record.id for record, _, _ in versions]
     events: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for start in range(0, len(record_ids), 500):
+    for chunk in chunked(record_ids):
         for event in session.scalars(
             select(RecordEvent)
-            .where(RecordEvent.record_id.in_(record_ids[start : start + 500]))
+            .where(among(session.connection(), RecordEvent.record_id, chunk))
             .order_by(RecordEvent.id)
         ):
             events[event.record_id].append(
