@@ -1,6 +1,6 @@
 """Request dependencies shared by every router: the store session, the pack, the caller."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
@@ -25,6 +25,31 @@ def get_pack(request: Request) -> Pack:
     return pack
 
 
+def bearer_token(authorization: str | None) -> str:
+    """The key in an ``Authorization: Bearer <key>`` header, or a 401 that says how to send it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(
+            401,
+            "send an API key as 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token
+
+
+def admit(session: Session, token: str, roles: Sequence[str]) -> Caller:
+    """The caller a key names, if the key is valid and of one of ``roles``; else a 401 or 403."""
+    caller = authenticate(session, token)
+    if caller is None:
+        raise HTTPException(
+            401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if caller.role not in roles:
+        raise HTTPException(403, f"this route is for {' or '.join(roles)} keys, not {caller.role}")
+    return caller
+
+
 def require_role(*roles: str) -> Callable[..., Caller]:
     """A dependency that admits only a valid ``Authorization: Bearer`` key of one of ``roles``."""
 
@@ -32,22 +57,6 @@ def require_role(*roles: str) -> Callable[..., Caller]:
         session: Annotated[Session, Depends(get_session)],
         authorization: Annotated[str | None, Header()] = None,
     ) -> Caller:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise HTTPException(
-                401,
-                "send an API key as 'Authorization: Bearer <key>'",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        caller = authenticate(session, token.strip())
-        if caller is None:
-            raise HTTPException(
-                401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if caller.role not in roles:
-            raise HTTPException(
-                403, f"this route is for {' or '.join(roles)} keys, not {caller.role}"
-            )
-        return caller
+        return admit(session, bearer_token(authorization), roles)
 
     return dependency

@@ -18,35 +18,20 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from xinyong.api.deps import get_pack, get_sessionmaker
+from xinyong.api.deps import admit, bearer_token, get_pack, get_sessionmaker
 from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.index import FreshIndex
 from xinyong.enforcement.refresh import today_in_china
 from xinyong.identifiers.normalise import normalise
-from xinyong.keys.service import authenticate
 from xinyong.policy import Pack
 
-
-class DirectRoute(APIRoute):
-    """A route whose endpoint reads the ``Request`` and returns a ``Response`` itself.
-
-    FastAPI still documents it (response model, ``openapi_extra``), but calls the endpoint
-    directly instead of solving dependencies and parameters per request: that machinery
-    costs more than a check.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
-        return handler
-
-
-router = APIRouter(prefix="/v1/checks", tags=["checks"], route_class=DirectRoute)
+# The router documents the routes (OpenAPI); CheckFastPath serves them.
+router = APIRouter(prefix="/v1/checks", tags=["checks"])
 
 ROLE = "relying_party"
 KEY_CACHE_SECONDS = 30.0
@@ -150,27 +135,14 @@ class _KeyCache:
         self._known: dict[str, tuple[float, Asker]] = {}
 
     def asker(self, factory: sessionmaker[Session], authorization: str | None) -> Asker:
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise HTTPException(
-                401,
-                "send an API key as 'Authorization: Bearer <key>'",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        token = bearer_token(authorization)
         digest = hashlib.sha256(token.encode()).hexdigest()
         cached = self._known.get(digest)
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
         with factory() as session:
-            caller = authenticate(session, token)
-        if caller is None:
-            raise HTTPException(
-                401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if caller.role != ROLE:
-            raise HTTPException(403, f"this route is for {ROLE} keys, not {caller.role}")
+            caller = admit(session, token, (ROLE,))
         asker = Asker(caller.key_id, caller.label)
         self._known[digest] = (now + KEY_CACHE_SECONDS, asker)
         return asker
