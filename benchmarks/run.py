@@ -63,26 +63,28 @@ def write(results: list[dict[str, Any]], quick: bool, seconds: float) -> None:
     lines = [
         "# Performance",
         "",
-        f"Measured by `make bench` on {generated} on {document['machine']}"
+        f"Written by `make bench` on {generated}, measured on {document['machine']}"
         + (" (quick sizes)" if quick else "")
-        + f"; the run took {seconds:,.0f} s.",
+        + f"; that run took {seconds:,.0f} s.",
         "",
         "Each figure stands beside its **floor**: the bare library doing the same work on the same data "
         "in the same run. The ratio is figure / floor for rates (higher is better) and floor / figure "
-        "for times (so 1.0 means as fast as the floor).",
+        "for times (so 1.0 means as fast as the floor). A partial run (`benchmarks/run.py NAME`) "
+        "re-measures some rows; the `measured` column says when each row was measured.",
         "",
-        "| benchmark | value | unit | floor | ratio | target | notes |",
-        "|---|---:|---|---:|---:|---|---|",
+        "| benchmark | value | unit | floor | ratio | target | measured | notes |",
+        "|---|---:|---|---:|---:|---|---|---|",
     ]
     for result in results:
         lines.append(
-            "| {name} | {value} | {unit} | {floor} | {ratio} | {target} | {notes} |".format(
+            "| {name} | {value} | {unit} | {floor} | {ratio} | {target} | {measured} | {notes} |".format(
                 name=result["name"],
                 value=fmt(result.get("value")),
                 unit=result.get("unit", ""),
                 floor=fmt(result.get("floor")),
                 ratio=fmt(result.get("ratio")),
                 target=result.get("target", ""),
+                measured=result.get("measured", ""),
                 notes=str(result.get("notes", "")).replace("|", "/"),
             )
         )
@@ -96,6 +98,7 @@ def main() -> None:
     parser.add_argument("only", nargs="*", help="run only these modules (e.g. bench_ingest)")
     args = parser.parse_args()
     started = time.perf_counter()
+    measured_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     results: list[dict[str, Any]] = []
     for path in sorted(HERE.glob("bench_*.py")):
         if args.only and path.stem not in args.only:
@@ -107,12 +110,17 @@ def main() -> None:
                 f"(floor {fmt(result.get('floor'))}, ratio {fmt(result.get('ratio'))})",
                 flush=True,
             )
-            results.append(result)
+            results.append({**result, "measured": measured_at})
     if args.only and (DOCS / "performance.json").exists():
         # A partial run keeps the other benchmarks' last figures.
         fresh = {result["name"] for result in results}
-        kept = orjson.loads((DOCS / "performance.json").read_bytes())["results"]
-        results = [r for r in kept if r["name"] not in fresh] + results
+        previous = orjson.loads((DOCS / "performance.json").read_bytes())
+        kept = [
+            {"measured": previous["generated"], **r}
+            for r in previous["results"]
+            if r["name"] not in fresh
+        ]
+        results = kept + results
     write(results, args.quick, time.perf_counter() - started)
     print(f"wrote {DOCS / 'performance.md'} and {DOCS / 'performance.json'}")
 
