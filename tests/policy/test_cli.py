@@ -33,7 +33,7 @@ def test_check_passes_the_shipped_pack() -> None:
     result = runner.invoke(app, ["check", NATIONAL])
     assert result.exit_code == 0, result.output
     assert "no issues" in result.output
-    assert "34 record types" in result.output
+    assert "36 record types" in result.output
 
 
 def test_check_json_on_success() -> None:

@@ -19,6 +19,8 @@ from xinyong.policy.lists import CreditList, ListsDocument
 from xinyong.policy.measures import Measure, MeasuresDocument
 from xinyong.policy.memoranda import MemorandaDocument, Memorandum
 from xinyong.policy.models import CodedModel, ItemDocument
+from xinyong.policy.rights import RightsDocument, RightsProcedure
+from xinyong.policy.schemes import AnyScheme, SchemesDocument
 
 PACK_FILE = "pack.yaml"
 
@@ -62,6 +64,8 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("measures", "measures.yaml", MeasuresDocument, Measure),
     Concept("lists", "lists.yaml", ListsDocument, CreditList),
     Concept("memoranda", "memoranda.yaml", MemorandaDocument, Memorandum),
+    Concept("schemes", "schemes/*.yaml", SchemesDocument, AnyScheme),
+    Concept("rights", "rights.yaml", RightsDocument, RightsProcedure),
 )
 
 KNOWN_ENTRIES: tuple[str, ...] = (PACK_FILE, *(concept.entry for concept in CONCEPTS))

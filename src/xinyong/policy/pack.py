@@ -18,6 +18,8 @@ from xinyong.policy.measures import Measure
 from xinyong.policy.memoranda import Memorandum
 from xinyong.policy.models import Bilingual, CodedModel, NonEmpty, PolicyModel
 from xinyong.policy.references import reference_problems, submission_pairs
+from xinyong.policy.rights import RightsProcedure
+from xinyong.policy.schemes import PointsScheme, ScorecardScheme, TiersScheme
 
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
@@ -40,6 +42,8 @@ class Pack(PolicyModel):
     measures: dict[str, Measure] = Field(default_factory=dict)
     lists: dict[str, CreditList] = Field(default_factory=dict)
     memoranda: dict[str, Memorandum] = Field(default_factory=dict)
+    schemes: dict[str, PointsScheme | TiersScheme | ScorecardScheme] = Field(default_factory=dict)
+    rights: dict[str, RightsProcedure] = Field(default_factory=dict)
 
     _submissions: frozenset[tuple[str, str]] = PrivateAttr(default_factory=frozenset)
     _validators: dict[str, FieldsValidator] = PrivateAttr(default_factory=dict)

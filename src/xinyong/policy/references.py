@@ -16,6 +16,9 @@ from xinyong.policy.lists import CreditList
 from xinyong.policy.measures import Measure
 from xinyong.policy.memoranda import Memorandum
 from xinyong.policy.models import CodedModel
+from xinyong.policy.rights import RightsProcedure, rights_problems
+from xinyong.policy.scheme_references import scheme_problems
+from xinyong.policy.schemes import SchemeBase
 
 PackItems = Mapping[str, Mapping[str, CodedModel]]
 """Items of a pack by concept key (``record_types``, ``authorities``), then by code."""
@@ -82,6 +85,21 @@ def reference_problems(
             _of_kind(items.get("lists", {}), CreditList),
             _of_kind(items.get("memoranda", {}), Memorandum),
             declared,
+        )
+    )
+    problems.extend(
+        ReferenceProblem("rights", procedure.code, location, message)
+        for procedure in _of_kind(items.get("rights", {}), RightsProcedure).values()
+        for location, message in rights_problems(procedure, known_types)
+    )
+    problems.extend(
+        ReferenceProblem(*problem)
+        for problem in scheme_problems(
+            _of_kind(items.get("schemes", {}), SchemeBase),
+            record_types,
+            known_types,
+            _of_kind(items.get("lists", {}), CreditList),
+            set(items.get("lists", {})) | set(declared.get("lists", ())),
         )
     )
     return problems

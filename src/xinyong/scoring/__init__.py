@@ -1,0 +1,31 @@
+"""Scoring: scheme kinds behind one interface, the reference evaluator, stored scores, explanations.
+
+Importing the package registers every kind (``get_kind("points")``).
+"""
+
+from xinyong.scoring import points, scorecard, tiers
+from xinyong.scoring.facts import (
+    Contribution,
+    EntryFact,
+    RecordFact,
+    Score,
+    SubjectFacts,
+    record_fact,
+)
+from xinyong.scoring.kinds import Kind, get_kind, rates, score
+
+__all__ = [
+    "Contribution",
+    "EntryFact",
+    "Kind",
+    "RecordFact",
+    "Score",
+    "SubjectFacts",
+    "get_kind",
+    "points",
+    "rates",
+    "record_fact",
+    "score",
+    "scorecard",
+    "tiers",
+]

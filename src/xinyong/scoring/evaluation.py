@@ -1,0 +1,114 @@
+"""The reference evaluation: every subject, every scheme, one subject at a time, in plain Python.
+
+It writes a new evaluation version beside the one being served and publishes it when every
+subject is done; if it fails, the version is marked failed and the old one keeps serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.policy import Pack
+from xinyong.scoring.facts import Score, SubjectFacts
+from xinyong.scoring.kinds import rates, score
+from xinyong.scoring.packs import EvaluatedScheme, evaluated_schemes, policies_of
+from xinyong.scoring.store import (
+    StoredSubjects,
+    current_evaluation,
+    fail_evaluation,
+    publish_evaluation,
+    read_subjects,
+    start_evaluation,
+    write_scores,
+)
+from xinyong.store.models import RecordEvent, Subject
+
+ENGINE = "reference"
+
+
+def subject_scores(
+    stored: StoredSubjects, subject_id: int, schemes: Sequence[EvaluatedScheme], as_of: date
+) -> Iterator[tuple[int, str, str, Score]]:
+    """The subject's score under every scheme that rates subjects of its kind."""
+    by_pack: dict[str, SubjectFacts] = {}
+    for evaluated in schemes:
+        digest = evaluated.pack.digest
+        if digest not in by_pack:
+            by_pack[digest] = stored.facts(evaluated.pack, subject_id)
+        facts = by_pack[digest]
+        if rates(evaluated.scheme, facts):
+            yield (
+                subject_id,
+                evaluated.scheme.code,
+                evaluated.version,
+                score(evaluated.scheme, facts, as_of),
+            )
+
+
+def evaluate_reference(
+    factory: sessionmaker[Session],
+    packs: Sequence[Pack],
+    as_of: date,
+    progress: Callable[[int], None] | None = None,
+    *,
+    batch: int = 2_000,
+) -> int:
+    """Score every subject under every scheme of ``packs`` on ``as_of``; publish; return the
+    evaluation id. ``progress`` is called with the number of subjects done in each batch."""
+    schemes = evaluated_schemes(packs)
+    policies, digest = policies_of(packs)
+    with factory.begin() as session:
+        evaluation_id = start_evaluation(
+            session, engine=ENGINE, as_of=as_of, policies=policies, policy_digest=digest
+        )
+        ids = list(session.scalars(select(Subject.id).order_by(Subject.id)))
+    try:
+        for start in range(0, len(ids), batch):
+            part = ids[start : start + batch]
+            with factory.begin() as session:
+                connection = session.connection()
+                stored = read_subjects(connection, part)
+                write_scores(
+                    connection,
+                    evaluation_id,
+                    (
+                        row
+                        for subject_id in part
+                        for row in subject_scores(stored, subject_id, schemes, as_of)
+                    ),
+                )
+            if progress is not None:
+                progress(len(part))
+        with factory.begin() as session:
+            publish_evaluation(session, evaluation_id)
+    except BaseException:
+        with factory.begin() as session:
+            fail_evaluation(session, evaluation_id)
+        raise
+    return evaluation_id
+
+
+def evaluate_if_stale(
+    factory: sessionmaker[Session], packs: Sequence[Pack], as_of: date
+) -> tuple[int, bool]:
+    """The current evaluation if it scored ``as_of`` under ``packs`` after the last record
+    event (submitted, corrected, withdrawn, repaired ...); otherwise a new one. Returns its id
+    and whether it is new."""
+    policies, _ = policies_of(packs)
+    with factory() as session:
+        current = current_evaluation(session)
+        newest = session.scalar(select(func.max(RecordEvent.occurred_at)))
+    if current is not None and current.as_of == as_of and current.policies == policies:
+        started = _aware(current.started_at)
+        if newest is None or _aware(newest) < started:
+            return current.id, False
+    return evaluate_reference(factory, packs, as_of), True
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns naive UTC datetimes; PostgreSQL aware ones.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
