@@ -4,9 +4,11 @@
 the files were made (seed, sizes, as-of date), how many rows each holds and how many of them
 were deliberately malformed, by kind, and the order to ingest them in (file names):
 registration authorities first, so organisations are registered before other records name
-them.
+them. ``DIR/default_outcomes.csv`` holds each borrower's default outcome (see ``credit``):
+training data for the financial scorecard, never a record, never ingested.
 """
 
+import csv
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from typing import Any
 import orjson
 
 from xinyong.policy import Pack, load_shipped
+from xinyong.synth.credit import OUTCOME_MONTHS
 from xinyong.synth.defects import DEFECT_KINDS
 from xinyong.synth.records import CityRecords, ProgressCallback
 from xinyong.synth.writers import FORMATS, SubmissionFiles
@@ -30,6 +33,8 @@ DEFAULT_FORMAT = "jsonl"
 DEFAULT_AS_OF = date(2026, 11, 1)
 DEFAULT_PACK = "national"
 MANIFEST = "manifest.json"
+OUTCOMES = "default_outcomes.csv"
+OUTCOME_COLUMNS = ("subject_id", "defaulted")
 
 
 @dataclass(slots=True)
@@ -55,6 +60,8 @@ class SynthSummary:
     ops: dict[str, int]
     malformed: dict[str, int]  # by kind, every kind listed
     unfit_skipped: int
+    borrowers: int  # rows of the outcomes file
+    defaulted: int
     elapsed_seconds: float
 
     @property
@@ -77,6 +84,7 @@ class SynthSummary:
             "ops": self.ops,
             "malformed": {"total": self.malformed_total, "by_kind": self.malformed},
             "unfit_skipped": self.unfit_skipped,
+            "outcomes": _outcomes_json(self),
             "files": [_file_json(stats) for stats in self.files],
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "rows_per_second": round(self.rows_per_second),
@@ -89,6 +97,15 @@ def _file_json(stats: FileStats) -> dict[str, Any]:
         "file": stats.file,
         "rows": stats.rows,
         "malformed": dict(sorted(stats.malformed.items())),
+    }
+
+
+def _outcomes_json(summary: SynthSummary) -> dict[str, Any]:
+    return {
+        "file": OUTCOMES,
+        "months": OUTCOME_MONTHS,
+        "borrowers": summary.borrowers,
+        "defaulted": summary.defaulted,
     }
 
 
@@ -148,6 +165,7 @@ def generate(
                 entry.malformed[row.defect] += 1
     finally:
         files.close()
+    borrowers, defaulted = _write_outcomes(out_dir / OUTCOMES, city)
     ordered = tuple(sorted(stats.values(), key=lambda s: _ingest_rank(pack, s.authority)))
     malformed: Counter[str] = Counter()
     for entry in ordered:
@@ -164,6 +182,8 @@ def generate(
         ops={op: ops[op] for op in ("submit", "correct", "withdraw")},
         malformed={kind: malformed[kind] for kind in DEFECT_KINDS},
         unfit_skipped=city.unfit,
+        borrowers=borrowers,
+        defaulted=defaulted,
         elapsed_seconds=time.perf_counter() - started,
     )
     (out_dir / MANIFEST).write_bytes(
@@ -172,6 +192,19 @@ def generate(
         )
     )
     return summary
+
+
+def _write_outcomes(path: Path, city: CityRecords) -> tuple[int, int]:
+    """Write every borrower's default outcome (1 or 0); how many borrowers, how many defaulted."""
+    borrowers = defaulted = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(OUTCOME_COLUMNS)
+        for subject_id, outcome in city.outcomes():
+            writer.writerow((subject_id, int(outcome)))
+            borrowers += 1
+            defaulted += outcome
+    return borrowers, defaulted
 
 
 def _ingest_rank(pack: Pack, authority: str) -> tuple[bool, str]:
@@ -193,6 +226,7 @@ def _manifest(summary: SynthSummary, pack: Pack) -> dict[str, Any]:
         "ops": summary.ops,
         "malformed": {"total": summary.malformed_total, "by_kind": summary.malformed},
         "unfit_skipped": summary.unfit_skipped,
+        "outcomes": _outcomes_json(summary),
         "ingest_order": [entry.file for entry in summary.files],
         "files": [_file_json(entry) for entry in summary.files],
     }

@@ -190,17 +190,8 @@ _COMMITMENT_TAKERS = {
 
 _MARKET = ("91", "92", "93")  # organisations market regulation registers
 
+# People's loans, cards and overdue events come from their credit history (``credit``).
 PERSON_CONDUCT: tuple[Conduct, ...] = (
-    Conduct("bank.loan_repaid_on_time", PERSON, 0.10, 0.3, amount=_loan, lag_days=(0, 0)),
-    Conduct(
-        "bank.loan_default",
-        PERSON,
-        0.02,
-        0.2,
-        severities={"general": 0.8, "serious": 0.2},
-        amount=_loan,
-        lag_days=(0, 0),
-    ),
     Conduct("court.judgment", PERSON, 0.025, 0.1, lag_days=(10, 30)),
     Conduct("court.defaulter_listing", PERSON, 0.004, lag_days=(0, 3)),
     Conduct("court.consumption_restriction", PERSON, 0.002, lag_days=(0, 2)),
@@ -250,15 +241,17 @@ PERSON_CONDUCT: tuple[Conduct, ...] = (
     ),
     Conduct("commitment.made", PERSON, 0.01, authority_kinds=_COMMITMENT_TAKERS, lag_days=(0, 0)),
     Conduct("honour.commendation", PERSON, 0.006, authority_kinds=_HONOURERS),
+    # Civic conduct is common enough that the city pilot's additions (volunteer service,
+    # blood donation, honours) move a visible share of people into its upper grades.
     Conduct(
         "volunteer.service",
         PERSON,
-        0.05,
-        0.5,
+        0.10,
+        0.8,
         authority_kinds={AuthorityKind.YOUTH_LEAGUE: 4.0, AuthorityKind.CIVIL_AFFAIRS: 1.0},
         lag_days=(0, 0),
     ),
-    Conduct("health.blood_donation", PERSON, 0.035, 0.4, lag_days=(0, 0)),
+    Conduct("health.blood_donation", PERSON, 0.05, 0.6, lag_days=(0, 0)),
     Conduct("professional.qualification", PERSON, 0.04, 0.2, authority_kinds=_QUALIFIERS),
     Conduct("admin.licence", PERSON, 0.01, authority_kinds=_LICENSERS_OF_PEOPLE),
     # Patents are granted by the national office.

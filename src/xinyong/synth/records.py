@@ -5,7 +5,8 @@ Each subject's life is drawn from its own random stream: which kinds of record i
 listing and a consumption restriction, and perhaps later an obligation performed; an
 abnormal operations listing is removed or, three years on, escalated. After each submitted
 record may come a correction or a withdrawal by the same authority, and now and then a
-deliberately malformed row (``defects``).
+deliberately malformed row (``defects``). A person who borrows also has a credit history
+(``credit``), drawn from a stream of its own.
 
 Only document numbers depend on what came before (they count up per series), which is why
 the stream runs in a fixed order: organisations by index, then people by index.
@@ -25,6 +26,7 @@ from xinyong.policy import (
     AuthorityKind,
     AuthorityLevel,
     Category,
+    Domain,
     Pack,
     Polarity,
     RecordType,
@@ -57,6 +59,8 @@ from xinyong.synth.conduct import (
     money,
     tax_grade,
 )
+from xinyong.synth.credit import RECORD_TYPES as CREDIT_RECORD_TYPES
+from xinyong.synth.credit import CreditHistories
 from xinyong.synth.days import add_years, uniform_day
 from xinyong.synth.defects import DefectPlanter
 from xinyong.synth.documents import DocumentNumbers
@@ -236,6 +240,14 @@ class CityRecords:
         }
         self.plans = {PERSON: self._plans(PERSON), ORGANISATION: self._plans(ORGANISATION)}
         self._odds_by_subject: dict[tuple[str, str, bool], ConductOdds] = {}
+        self.credit = CreditHistories(seed, as_of)
+        self.lenders = {
+            code: [
+                pack.authorities[a] for a in sorted(pack.authorities) if pack.may_submit(a, code)
+            ]
+            for code in CREDIT_RECORD_TYPES
+            if code in pack.record_types
+        }
         self._person_key = stream_key(seed, STREAM_PERSON_CONDUCT)
         self._grades = {
             code: [str(grade) for grade in record_type.severities]
@@ -301,6 +313,11 @@ class CityRecords:
             ConductPlan(conduct, self.pack.record_types[conduct.record_type], self.pack)
             for conduct in conducts
             if kind in self.pack.record_types[conduct.record_type].subject_kinds
+            # People's financial records come from their credit history alone (``credit``).
+            and not (
+                kind == PERSON
+                and self.pack.record_types[conduct.record_type].domain is Domain.FINANCIAL
+            )
         ]
         return [plan for plan in plans if plan.authorities]
 
@@ -352,18 +369,55 @@ class CityRecords:
         # The same draw, rescaled, screens for any conduct at all.
         draw = draw / share if repeat else (draw - share) / (1.0 - share)
         odds = self._odds(PERSON, "", repeat)
-        if draw >= odds.any:
+        risk = self.credit.risk(index)
+        if draw >= odds.any and risk is None:
             return []  # most people: no record at all, and no need to build their identity
-        rng = entity_random(self.seed, STREAM_PERSON_CONDUCT, index)
-        chosen = odds.chosen(rng, draw)
         person = self.population.person(index)
         first_day = max(self.window_start, person.adult_on())
         if first_day > self.as_of:
             return []
         subject = Subject(PERSON, person.resident_id, person.name, person.district, False)
-        life = Life(rng, subject, first_day, person.birth_date, repeat)
-        self._episodes(life, chosen)
-        return life.rows
+        rows: list[SynthRow] = []
+        if draw < odds.any:
+            rng = entity_random(self.seed, STREAM_PERSON_CONDUCT, index)
+            life = Life(rng, subject, first_day, person.birth_date, repeat)
+            self._episodes(life, odds.chosen(rng, draw))
+            rows = life.rows
+        if risk is not None:
+            life = Life(self.credit.rng(index), subject, first_day, person.birth_date, False)
+            self._credit_history(life, risk)
+            rows += life.rows
+        return rows
+
+    def _credit_history(self, life: Life, risk: float) -> None:
+        """The borrower's credit accounts, card statuses, repayments and overdue events, all
+        reported by one lender (of those the pack lets report each type)."""
+        lender = life.rng.random()
+        for event in self.credit.history(life.rng, risk, life.first_day):
+            lenders = self.lenders.get(event.record_type)
+            if not lenders or event.severity not in self._grades[event.record_type]:
+                continue
+            self._submit(
+                life,
+                event.record_type,
+                lenders[int(lender * len(lenders))],
+                event.decided_on,
+                severity=event.severity,
+                given=event.fields,
+                amount=event.amount,
+                lag=(0, 0),
+            )
+
+    def outcomes(self) -> Iterator[tuple[str, bool]]:
+        """Each borrower's identity number and default outcome, in index order (see
+        ``credit``): the truth a scorecard is trained on, never a record."""
+        for index in range(self.population.persons):
+            risk = self.credit.risk(index)
+            if risk is None:
+                continue
+            person = self.population.person(index)
+            if max(self.window_start, person.adult_on()) <= self.as_of:
+                yield person.resident_id, self.credit.defaulted(index, risk)
 
     def _odds(self, kind: str, form: str, repeat_offender: bool) -> ConductOdds:
         key = (kind, form, repeat_offender)
