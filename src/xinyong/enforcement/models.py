@@ -38,7 +38,9 @@ class EntryRow(Base):
     started_on: Mapped[date] = mapped_column(Date)
     period_ends_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date] = mapped_column(Date)
-    end_reason: Mapped[str] = mapped_column(String(10))  # period | removed | withdrawn
+    end_reason: Mapped[str] = mapped_column(
+        String(10)
+    )  # period | removed | withdrawn | repaired | corrected
     ended_by_record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

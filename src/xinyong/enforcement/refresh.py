@@ -4,21 +4,22 @@
 reference rules), stores the difference, logs ``entry.started`` / ``entry.changed`` /
 ``entry.ended`` on the ledger, and rewrites the index rows that depend on them: the subjects'
 own, and those of every person who represents or represented a touched organisation (the
-legal-representative extension). The index counter is bumped under a row lock, so readers
+legal-representative extension). The subjects are told of entries that start or end early
+(``xinyong.rights.triggers``). The index counter is bumped under a row lock, so readers
 that poll it see changes in commit order.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from xinyong.enforcement.bundles import Bundle, build_bundles
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
@@ -26,6 +27,7 @@ from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
 from xinyong.enforcement.rules import EndReason, Entry, RecordFacts, derive_entries
 from xinyong.ledger import LeafInput, append
 from xinyong.policy import Pack
+from xinyong.rights.triggers import EndedEntry, notify_entry_changes
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
 from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
@@ -33,6 +35,10 @@ from xinyong.store.models import LegalRepresentative, Record, RecordEvent, Recor
 STATE_ID = 1
 CHINA = timezone(timedelta(hours=8))
 """Dates of decisions and entries are calendar days in China (UTC+8, no daylight saving)."""
+
+ENDED_STATUSES = ("withdrawn", "repaired")
+"""Head statuses (and event kinds) after which a record grounds nothing: a revoked decision, or
+one whose publicity a credit repair ended. Both end its consequences from the event's day."""
 
 ENTRIES = Base.metadata.tables[EntryRow.__tablename__]
 INDEX = Base.metadata.tables[MeasureIndexRow.__tablename__]
@@ -52,9 +58,18 @@ class RefreshSummary:
 
 
 def refresh_subjects(
-    session: Session, pack: Pack, subject_ids: Collection[int], *, today: date | None = None
+    session: Session,
+    pack: Pack,
+    subject_ids: Collection[int],
+    *,
+    today: date | None = None,
+    derived: Mapping[int, Sequence[Entry]] | None = None,
 ) -> RefreshSummary:
-    """Bring the entries of ``subject_ids`` and every index row depending on them up to date."""
+    """Bring the entries of ``subject_ids`` and every index row depending on them up to date.
+
+    ``derived`` gives the subjects' entries when a batch engine has already computed them
+    (``xinyong.evaluate``); by default the reference rules derive them from the store.
+    """
     summary = RefreshSummary(subjects=len(subject_ids))
     if not subject_ids:
         return summary
@@ -63,11 +78,13 @@ def refresh_subjects(
     now = datetime.now(UTC)
     ids = sorted(subject_ids)
     identifiers = _identifiers(connection, ids)
-    derived = _derive(connection, pack, ids)
+    if derived is None:
+        derived = _derive(connection, pack, ids)
     stored = _stored_entries(connection, ids)
     leaves: list[LeafInput] = []
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    endings: list[EndedEntry] = []  # for the subjects' notices
     for subject_id in ids:
         current = {(entry.list_code, entry.document_key): entry for entry in derived[subject_id]}
         previous = stored.get(subject_id, {})
@@ -81,6 +98,8 @@ def refresh_subjects(
                 leaves.append(_leaf(kind, before[0], identifiers[subject_id], entry))
                 summary.ended += kind == "entry.ended"
                 summary.changed += kind == "entry.changed"
+                if kind == "entry.ended":
+                    endings.append((before[0], subject_id, before[1], entry))
         for key, (entry_id, entry) in previous.items():
             if key not in current and entry.end_reason != EndReason.CORRECTED:
                 # The grounding record was corrected out of the list's rule: the entry ends
@@ -89,6 +108,7 @@ def refresh_subjects(
                 updates.append({"b_id": entry_id, **_values(ended, now)})
                 leaves.append(_leaf("entry.ended", entry_id, identifiers[subject_id], ended))
                 summary.ended += 1
+                endings.append((entry_id, subject_id, entry, ended))
     # The first write takes SQLite's write lock, so the ids allocated next cannot collide.
     seq = _bump(connection, pack)
     if inserts:
@@ -108,6 +128,8 @@ def refresh_subjects(
             updates,
         )
     append(session, leaves)
+    started = [(row["id"], row["subject_id"], row["_entry"]) for row in inserts]
+    notify_entry_changes(connection, pack, day, started=started, ended=endings)
     summary.index_rows = _rewrite_index(connection, pack, ids, seq)
     return summary
 
@@ -176,7 +198,7 @@ def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int,
             .join(RecordHead, RecordHead.record_id == Record.id)
             .where(among(connection, RecordHead.subject_id, chunk), Record.record_type.in_(types))
         ).all()
-        withdrawn_ids = [row.id for row in rows if row.status == "withdrawn"]
+        withdrawn_ids = [row.id for row in rows if row.status in ENDED_STATUSES]
         withdrawn_on = _withdrawal_days(connection, withdrawn_ids)
         for row in rows:
             facts[row.subject_id].append(
@@ -189,7 +211,8 @@ def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int,
                     row.severity,
                     row.amount,
                     row.fields,
-                    withdrawn_on.get(row.id) if row.status == "withdrawn" else None,
+                    withdrawn_on.get(row.id) if row.status in ENDED_STATUSES else None,
+                    row.status == "repaired",
                 )
             )
     return {
@@ -199,12 +222,17 @@ def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int,
 
 
 def _withdrawal_days(connection: Connection, record_ids: Sequence[int]) -> dict[int, date]:
+    """The day each record stopped grounding anything: its first withdrawal or repair event,
+    on any version of its document (a repaired record may be corrected afterwards)."""
     days: dict[int, date] = {}
+    current, version = aliased(Record), aliased(Record)
     for chunk in chunked(record_ids):
         for record_id, occurred_at in connection.execute(
-            select(RecordEvent.record_id, func.max(RecordEvent.occurred_at))
-            .where(among(connection, RecordEvent.record_id, chunk), RecordEvent.kind == "withdrawn")
-            .group_by(RecordEvent.record_id)
+            select(current.id, func.min(RecordEvent.occurred_at))
+            .join(version, version.document_key == current.document_key)
+            .join(RecordEvent, RecordEvent.record_id == version.id)
+            .where(among(connection, current.id, chunk), RecordEvent.kind.in_(ENDED_STATUSES))
+            .group_by(current.id)
         ):
             at = occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC)
             days[record_id] = at.astimezone(CHINA).date()

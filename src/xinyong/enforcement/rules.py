@@ -28,6 +28,8 @@ class EndReason(StrEnum):
     """A removal record (an obligation performed, a later rating) took effect."""
     WITHDRAWN = "withdrawn"
     """The grounding decision was revoked."""
+    REPAIRED = "repaired"
+    """Credit repair ended the grounding record's publicity early."""
     CORRECTED = "corrected"
     """The grounding record was corrected and no longer qualifies for the list."""
 
@@ -45,7 +47,9 @@ class RecordFacts:
     amount: Decimal | float | None
     fields: Mapping[str, Any]
     withdrawn_on: date | None = None
-    """When the decision was withdrawn; ``None`` while it stands."""
+    """When the decision was withdrawn or repaired; ``None`` while it stands."""
+    repaired: bool = False
+    """Whether ``withdrawn_on`` is a credit repair rather than a revocation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +130,8 @@ def _entry(
     if record.withdrawn_on is not None and record.withdrawn_on < ended_on:
         # A revoked decision ends every consequence at once; one revoked before it took
         # effect never held.
-        ended_on, reason, ended_by = max(start, record.withdrawn_on), EndReason.WITHDRAWN, None
+        reason = EndReason.REPAIRED if record.repaired else EndReason.WITHDRAWN
+        ended_on, ended_by = max(start, record.withdrawn_on), None
     return Entry(
         credit_list.code,
         record.document_key,

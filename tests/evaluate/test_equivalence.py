@@ -1,0 +1,143 @@
+"""Equivalence is the specification: on random packs and records, the plan run by an engine
+gives the entries, scores, grades and contributions of the reference evaluators."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import date
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from xinyong.enforcement.rules import Entry, add_months, derive_entries
+from xinyong.evaluate.calendar import add_months as plan_add_months
+from xinyong.evaluate.engines import Engine, get_engine
+from xinyong.evaluate.entries import entries_plan
+from xinyong.evaluate.facts import facts_spec
+from xinyong.evaluate.publish import entries_by_subject, scores_from_arrow
+from xinyong.evaluate.scores import CONTRIBUTION_ORDER, Inputs, score_plan
+from xinyong.policy import Pack
+from xinyong.policy.schemes import PointsScheme, TiersScheme
+from xinyong.scoring import score
+from xinyong.scoring.facts import Score
+
+from .strategies import (
+    Policy,
+    Stored,
+    days,
+    entries_table,
+    kind_of,
+    policies,
+    records,
+    records_table,
+    subject_facts,
+    subjects_table,
+)
+
+SUBJECTS = 4
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def duckdb_engine() -> Iterator[Engine]:
+    with get_engine("duckdb") as engine:
+        yield engine
+
+
+def reference_entries(pack: Pack, stored: list[Stored]) -> dict[int, list[Entry]]:
+    return {
+        subject_id: derive_entries(
+            pack,
+            sorted(
+                (item.facts for item in stored if item.subject_id == subject_id),
+                key=lambda facts: facts.record_id,
+            ),
+        )
+        for subject_id in range(1, SUBJECTS + 1)
+    }
+
+
+def check(engine: Engine, pack: Pack, stored: list[Stored], day: date) -> None:
+    """Assert that ``engine`` agrees with the reference on every entry and score."""
+    schemes = list(pack.schemes.values())
+    spec = facts_spec(pack, (c for scheme in schemes for _, c in scheme.record_conditions()))
+    suffix = next(_names)
+    facts = engine.table(f"records_{suffix}", records_table(stored, spec))
+    subjects = engine.table(f"subjects_{suffix}", subjects_table(SUBJECTS))
+
+    expected = reference_entries(pack, stored)
+    plan = entries_plan(pack, facts, spec)
+    assert plan is not None
+    found = entries_by_subject(engine.to_arrow(plan))
+    assert {s: found.get(s, []) for s in expected} == expected
+
+    entries = engine.table(f"entries_{suffix}", entries_table(expected))
+    inputs = Inputs(facts, subjects, entries, spec, day, engine.materialise, engine.table)
+    for scheme in schemes:
+        assert isinstance(scheme, PointsScheme | TiersScheme)
+        result = score_plan(pack, scheme, inputs)
+        batch: dict[int, Score] = {
+            subject_id: value
+            for subject_id, _, _, value in scores_from_arrow(
+                scheme.code,
+                pack.policy_version,
+                engine.to_arrow(result.scores),
+                engine.to_arrow(result.contributions.order_by(list(CONTRIBUTION_ORDER))),
+            )
+        }
+        reference = {
+            subject_id: score(
+                scheme, subject_facts(pack, subject_id, stored, expected[subject_id]), day
+            )
+            for subject_id in range(1, SUBJECTS + 1)
+            if kind_of(subject_id) in scheme.subject_kinds
+        }
+        assert batch == reference, scheme.code
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(policies(), records(SUBJECTS), days)
+def test_duckdb_agrees_with_the_reference(
+    duckdb_engine: Engine, policy: Policy, stored: list[Stored], day: date
+) -> None:
+    check(duckdb_engine, policy.pack, stored, day)
+
+
+@pytest.mark.spark
+@settings(
+    max_examples=2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(policies(), records(SUBJECTS), days)
+def test_spark_agrees_with_the_reference(
+    spark_engine: Engine, policy: Policy, stored: list[Stored], day: date
+) -> None:
+    check(spark_engine, policy.pack, stored, day)
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_month_ends_are_those_of_the_reference(
+    request: pytest.FixtureRequest, engine_name: str
+) -> None:
+    """Jan 31 + 1 month is the last day of February, in leap years too."""
+    engine: Engine = request.getfixturevalue(f"{engine_name}_engine")
+    starts = [date(2023, 12, 31), date(2024, 1, 31), date(2024, 2, 29), date(2023, 1, 29)]
+    pairs = [(start, months) for start in starts for months in (0, 1, 2, 12, 13, 25, 59)]
+    table = engine.table(
+        f"months_{next(_names)}",
+        pa.table(
+            {
+                "day": [start for start, _ in pairs],
+                "months": pa.array([months for _, months in pairs], pa.int64()),
+            }
+        ),
+    )
+    result = engine.to_arrow(table.mutate(later=plan_add_months(table.day, table.months)))
+    assert result.column("later").to_pylist() == [add_months(s, m) for s, m in pairs]
