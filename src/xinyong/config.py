@@ -3,6 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,6 +13,12 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     ingest_batch_size: int = 5000
+    session_hours: float = Field(12.0, gt=0, description="how long a sign-in lasts")
+    # The rules require the access log to be kept at least five years: a shorter setting is refused.
+    access_log_retention_years: int = Field(5, ge=5, description="years the access log is kept")
+    # Spark's own default (1g) is too small for a province on one machine; on a cluster the
+    # cluster's settings decide.
+    spark_driver_memory: str = Field("4g", description="memory of a local Spark driver")
 
     def resolved_database_url(self) -> str:
         """The configured URL, or a WAL-mode SQLite file under ``var_dir`` when none is set."""

@@ -1,7 +1,6 @@
 """A subject's file: identity, flags, representation, every record with its versions, events,
 provenance and the ledger leaf that proves each event."""
 
-from datetime import date
 from pathlib import Path
 
 import orjson
@@ -9,23 +8,15 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.ledger import SigningKey, checkpoint, inclusion_proof
 from xinyong.ledger.events import leaf_data
 from xinyong.ledger.merkle import ProofError, leaf_hash, verify_inclusion
 from xinyong.policy import Pack
 from xinyong.store.history import rebuild_record_events
-from xinyong.subjects.service import UnknownSubject, subject_file
+from xinyong.subjects.lookup import UnknownSubject
+from xinyong.subjects.service import subject_file
 from xinyong.testing import samples
-
-
-def ingest(factory: sessionmaker[Session], pack: Pack, tmp_path: Path, rows: list[dict]) -> None:  # type: ignore[type-arg]
-    path = tmp_path / "rows.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
-    digest, _ = scan_file(path)
-    IngestJob(factory, pack, today=date(2026, 11, 1)).run_file(
-        path, digest=digest, report_dir=tmp_path
-    )
+from xinyong.testing.ingest import ingest
 
 
 def test_the_file_holds_versions_events_provenance_and_proofs(

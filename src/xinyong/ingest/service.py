@@ -25,6 +25,7 @@ from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.validate import RowValidator
 from xinyong.ingest.writer import BatchResult, BatchWriter, RowOutcome, Source
 from xinyong.policy import Pack
+from xinyong.rights.triggers import notify_new_records
 from xinyong.store.models import QuarantinedRow, Submission
 
 COUNTS = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")
@@ -210,6 +211,7 @@ class IngestJob:
             checked = self.validator.validate(row_no, item, raw)
             (valid if isinstance(checked, ValidRow) else refused).append(checked)  # type: ignore[arg-type]
         result = BatchWriter(session, source).apply(valid, refused, now)
+        notify_new_records(session.connection(), self.pack, result.events)
         refresh_subjects(session, self.pack, result.subjects_touched, today=self.today)
         increments = {STATUS_COUNTER[status]: 0 for status in STATUS_COUNTER}
         for outcome in result.outcomes:

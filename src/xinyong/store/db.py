@@ -49,13 +49,9 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Bring the schema at ``url`` to the newest migration of every branch (idempotent).
-
-    Features add their tables in migrations of their own that branch from a common parent,
-    so upgrading to all heads rather than one keeps them independent.
-    """
+    """Bring the schema at ``url`` to the newest migration (idempotent)."""
     make_engine(url).dispose()  # creates the SQLite folder when needed
-    command.upgrade(alembic_config(url), "heads")
+    command.upgrade(alembic_config(url), "head")
 
 
 @contextmanager

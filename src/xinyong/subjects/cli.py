@@ -1,5 +1,6 @@
 """``xinyong subject ID``: a subject's file as the store holds it."""
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -7,27 +8,59 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from xinyong.enforcement.refresh import today_in_china
 from xinyong.policy import load_shipped
 from xinyong.store.runtime import open_store
-from xinyong.subjects.service import UnknownSubject, subject_file
+from xinyong.subjects.lookup import UnknownSubject
+from xinyong.subjects.report import render_html, render_pdf
+from xinyong.subjects.service import subject_file, whole_file
 
 
 def subject_command(
     identifier: Annotated[str, typer.Argument(help="resident identity number or USCC")],
     json_output: Annotated[bool, typer.Option("--json", help="print the file as JSON")] = False,
+    as_subject: Annotated[
+        bool,
+        typer.Option(
+            "--as-subject",
+            help="the whole file as the subject sees it: entries, today's decisions, who looked",
+        ),
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="write the subject's credit report (.pdf or .html)"),
+    ] = None,
 ) -> None:
     """Show a subject's identity, flags, representation history and records with their history."""
+    if report is not None and report.suffix.lower() not in (".pdf", ".html"):
+        raise typer.BadParameter("the report is a .pdf or an .html file", param_hint="--report")
+    pack = load_shipped("national")
     factory = open_store()
+    whole = as_subject or report is not None
     with factory() as session:
         try:
-            file = subject_file(session, identifier, load_shipped("national"))
+            file = (
+                whole_file(session, identifier, pack, today_in_china())
+                if whole
+                else subject_file(session, identifier, pack)
+            )
         except UnknownSubject as error:
             typer.echo(str(error), err=True)
             raise typer.Exit(1) from None
+    if report is not None:
+        if report.suffix.lower() == ".pdf":
+            report.write_bytes(render_pdf(file))
+        else:
+            report.write_text(render_html(file), encoding="utf-8")
+        typer.echo(f"credit report of {file['subject']['identifier']} written to {report}")
+        if not as_subject:
+            return
     if json_output:
         typer.echo(orjson.dumps(file, option=orjson.OPT_INDENT_2).decode())
         return
     _print(file)
+    if whole:
+        _print_rights(file)
 
 
 def _print(file: dict[str, Any]) -> None:
@@ -77,3 +110,40 @@ def _print(file: dict[str, Any]) -> None:
             events,
         )
     console.print(records)
+
+
+def _print_rights(file: dict[str, Any]) -> None:
+    """The parts of the whole file beyond the records: entries, decisions, accesses."""
+    console = Console()
+    console.print(f"as of {file['as_of']}")
+    entries = Table(title=f"list entries ({len(file['entries'])})")
+    for column in ("list", "state", "from", "until", "grounds"):
+        entries.add_column(column)
+    for entry in file["entries"]:
+        entries.add_row(
+            entry["list"],
+            entry["state"] + (f" ({entry['end_reason']})" if entry["end_reason"] else ""),
+            entry["started_on"],
+            entry["ended_on"],
+            f"{entry['grounds']['authority']} {entry['grounds']['document_no']}",
+        )
+    console.print(entries)
+    decisions = Table(title="what a check would decide today")
+    for column in ("action", "effect", "measures", "valid until"):
+        decisions.add_column(column)
+    for decision in file["decisions"]:
+        decisions.add_row(
+            decision["action"],
+            decision["effect"],
+            ", ".join(measure["code"] for measure in decision["measures"]),
+            decision["valid_until"],
+        )
+    console.print(decisions)
+    accesses = Table(title=f"who looked at non-public data ({len(file['accesses'])})")
+    for column in ("when", "who", "role", "purpose", "what"):
+        accesses.add_column(column)
+    for access in file["accesses"]:
+        accesses.add_row(
+            access["at"], access["who"], access["role"], access["purpose"], access["what"]
+        )
+    console.print(accesses)

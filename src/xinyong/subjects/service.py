@@ -1,14 +1,22 @@
-"""A subject's file: identity, flags, representation history, and every record with its history."""
+"""A subject's file: identity, flags, representation history, and every record with its history;
+the whole file a subject sees of itself; and the parts of it each member of staff may see."""
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from xinyong.identifiers import normalise
+from xinyong.audit.service import accesses_of
+from xinyong.enforcement.index import MeasuresIndex
+from xinyong.enforcement.models import CheckLogRow, EntryRow
+from xinyong.enforcement.service import check_in_store
 from xinyong.policy import Pack
+from xinyong.rights.events import disputed_records
+from xinyong.rights.notices import notices_for
+from xinyong.scoring.explain import explanations
 from xinyong.store.bulk import among, chunked
 from xinyong.store.models import (
     LegalRepresentative,
@@ -18,10 +26,7 @@ from xinyong.store.models import (
     Subject,
     Submission,
 )
-
-
-class UnknownSubject(LookupError):
-    pass
+from xinyong.subjects.lookup import find_subject
 
 
 def _instant(value: datetime) -> str:
@@ -31,10 +36,7 @@ def _instant(value: datetime) -> str:
 
 
 def subject_file(session: Session, raw_identifier: str, pack: Pack) -> dict[str, Any]:
-    identifier = normalise(raw_identifier)
-    subject = session.scalars(select(Subject).where(Subject.identifier == identifier)).first()
-    if subject is None:
-        raise UnknownSubject(f"no subject with identifier {identifier}")
+    subject = find_subject(session, raw_identifier)
     return {
         "subject": {
             "identifier": subject.identifier,
@@ -156,3 +158,160 @@ def _records(session: Session, subject: Subject, pack: Pack) -> list[dict[str, A
             }
         )
     return sorted(documents.values(), key=lambda d: d["versions"][-1]["decided_on"], reverse=True)
+
+
+def _entries(session: Session, subject: Subject, pack: Pack, today: date) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(EntryRow, Record.record_type, Record.authority, Record.document_no)
+        .join(Record, Record.id == EntryRow.record_id)
+        .where(EntryRow.subject_id == subject.id)
+        .order_by(EntryRow.started_on.desc(), EntryRow.id)
+    )
+    entries = []
+    for entry, record_type, authority, document_no in rows:
+        credit_list = pack.lists.get(entry.list_code)
+        if entry.started_on > today:
+            state = "pending"
+        elif entry.ended_on > today:
+            state = "active"
+        else:
+            state = "ended"
+        entries.append(
+            {
+                "id": entry.id,
+                "list": entry.list_code,
+                "list_name": credit_list.name.model_dump() if credit_list else None,
+                "list_kind": credit_list.kind.value if credit_list else None,
+                "state": state,
+                "started_on": entry.started_on.isoformat(),
+                "period_ends_on": entry.period_ends_on.isoformat(),
+                "ended_on": entry.ended_on.isoformat(),
+                "end_reason": entry.end_reason if state == "ended" else None,
+                "grounds": {
+                    "record_type": record_type,
+                    "authority": authority,
+                    "document_no": document_no,
+                },
+            }
+        )
+    return entries
+
+
+def _decisions(session: Session, subject: Subject, pack: Pack, today: date) -> list[dict[str, Any]]:
+    """What a relying party would be told today for every action that concerns this kind of
+    subject (the subject's own look: nothing is written to the check log)."""
+    index = MeasuresIndex(pack)
+    decisions = []
+    for code, action in sorted(pack.actions.items()):
+        if subject.kind not in action.subject_kinds:
+            continue
+        decision = check_in_store(session, index, subject.identifier, code, today)
+        decisions.append(
+            {
+                "action": code,
+                "action_name": action.name.model_dump(),
+                "effect": decision.effect,
+                "benefits": list(decision.benefits),
+                "measures": list(decision.measures),
+                "entries": list(decision.entries),
+                "valid_until": decision.valid_until.isoformat(),
+                "policy_version": decision.policy_version,
+            }
+        )
+    return decisions
+
+
+def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:
+    """Every read of the subject's non-public data: staff reads and relying parties' checks."""
+    reads = [
+        {
+            "at": _instant(row.accessed_at),
+            "kind": "staff_read",
+            "who": row.username,
+            "role": row.role,
+            "authority": row.authority_code,
+            "purpose": row.purpose,
+            "what": row.what,
+            "proof": None
+            if row.ledger_leaf is None
+            else f"/v1/ledger/proof/inclusion?event={row.ledger_leaf}",
+        }
+        for row in accesses_of(session, subject.id)
+    ]
+    checks = [
+        {
+            "at": _instant(row.checked_at),
+            "kind": "check",
+            "who": row.relying_party_label,
+            "role": "relying_party",
+            "authority": None,
+            "purpose": row.purpose,
+            "what": f"check {row.action}: {row.effect}",
+            "proof": None,
+        }
+        for row in session.scalars(
+            select(CheckLogRow).where(CheckLogRow.subject == subject.identifier)
+        )
+    ]
+    return sorted(reads + checks, key=lambda access: access["at"], reverse=True)
+
+
+def whole_file(
+    session: Session,
+    raw_identifier: str,
+    pack: Pack,
+    today: date,
+    scheme_packs: Sequence[Pack] | None = None,
+) -> dict[str, Any]:
+    """Everything held on a subject, as the subject sees it: every record (public or not)
+    with its versions, events and disclosure level; list entries with their ends; what every
+    action check would decide today; its scores under ``scheme_packs`` (by default the shipped
+    scheme packs), each with its explanation; every access to its non-public data; and every
+    notice sent to it."""
+    subject = find_subject(session, raw_identifier)
+    file = {
+        **subject_file(session, subject.identifier, pack),
+        "as_of": today.isoformat(),
+        "entries": _entries(session, subject, pack, today),
+        "decisions": _decisions(session, subject, pack, today),
+        "scores": [
+            explanation.as_dict()
+            for explanation in explanations(session, subject.identifier, packs=scheme_packs)
+        ],
+        "accesses": _accesses(session, subject),
+        "notices": notices_for(session, subject.id),
+    }
+    _mark_disputed(session, file["records"])
+    return file
+
+
+def _mark_disputed(session: Session, records: list[dict[str, Any]]) -> None:
+    """Flag each record an objection disputes now: every view of the file shows the mark."""
+    ids = [version["record_id"] for record in records for version in record["versions"]]
+    disputed = disputed_records(session, ids) if ids else set()
+    for record in records:
+        record["disputed"] = any(v["record_id"] in disputed for v in record["versions"])
+
+
+def staff_file(
+    session: Session, subject: Subject, pack: Pack, today: date, *, role: str, authority: str | None
+) -> dict[str, Any]:
+    """A subject's file as a member of staff may see it.
+
+    Operators and reviewers see the records, entries and decisions; auditors also see who
+    else looked; a providing authority's staff see only the records their authority provided
+    and the entries those ground.
+    """
+    file = {
+        **subject_file(session, subject.identifier, pack),
+        "as_of": today.isoformat(),
+        "entries": _entries(session, subject, pack, today),
+    }
+    if role == "authority":
+        file["records"] = [r for r in file["records"] if r["authority"] == authority]
+        file["entries"] = [e for e in file["entries"] if e["grounds"]["authority"] == authority]
+        return file
+    file["decisions"] = _decisions(session, subject, pack, today)
+    if role == "auditor":
+        file["accesses"] = _accesses(session, subject)
+    return file

@@ -79,3 +79,20 @@ def blood_donation(subject: str, number: int, **overrides: Any) -> dict[str, Any
     }
     row.update(overrides)
     return row
+
+
+def volunteer_service(
+    subject: str, number: int, effective_on: str, **overrides: Any
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "record_type": "volunteer.service",
+        "subject_id": subject,
+        "subject_name": "王五",
+        "authority": "youth_league.110000",
+        "document_no": f"京志愿〔2026〕{number}号",
+        "decided_on": effective_on,
+        "effective_on": effective_on,
+        "fields": {"hours": 8},
+    }
+    row.update(overrides)
+    return row

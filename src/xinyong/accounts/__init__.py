@@ -1,0 +1,1 @@
+"""People who sign in: subjects (persons and organisations' representatives) and staff."""

@@ -1,0 +1,82 @@
+"""``POST /v1/auth/login`` and ``POST /v1/auth/logout``: sessions for people."""
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Depends, Header, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from xinyong.accounts.deps import COOKIE, person_of, session_token, set_session_cookie
+from xinyong.accounts.service import LoginRefused, SessionInvalid, login, logout, session_expiry
+from xinyong.api.deps import get_session
+from xinyong.config import Settings
+
+router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
+
+
+class Credentials(BaseModel):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class SignInAnswer(BaseModel):
+    token: str
+    expires_at: datetime
+    role: str
+    username: str
+    subject_identifier: str | None
+    authority_code: str | None
+
+
+@router.post(
+    "/login",
+    response_model=SignInAnswer,
+    responses={401: {"description": "wrong username or password"}},
+)
+def login_route(
+    credentials: Credentials,
+    request: Request,
+    response: Response,
+    session: Annotated[Session, Depends(get_session)],
+) -> SignInAnswer:
+    """Sign in: returns a session token and sets it as the ``xinyong_session`` cookie."""
+    settings: Settings = request.app.state.settings
+    try:
+        token = login(
+            session,
+            credentials.username,
+            credentials.password,
+            lifetime=timedelta(hours=settings.session_hours),
+        )
+    except LoginRefused as error:
+        raise HTTPException(401, str(error)) from None
+    person = person_of(session, token)
+    expires_at = session_expiry(session, token)
+    session.commit()
+    set_session_cookie(request, response, token, settings.session_hours)
+    return SignInAnswer(
+        token=token,
+        expires_at=expires_at,
+        role=person.role,
+        username=person.username,
+        subject_identifier=person.subject_identifier,
+        authority_code=person.authority_code,
+    )
+
+
+@router.post("/logout", status_code=204, responses={401: {"description": "not signed in"}})
+def logout_route(
+    session: Annotated[Session, Depends(get_session)],
+    authorization: Annotated[str | None, Header()] = None,
+    xinyong_session: Annotated[str | None, Cookie()] = None,
+) -> Response:
+    """Sign out: the session ends at once, and the cookie is cleared."""
+    try:
+        logout(session, session_token(authorization, xinyong_session))
+    except SessionInvalid as error:
+        raise HTTPException(401, str(error)) from None
+    session.commit()
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, httponly=True, samesite="lax")
+    return response

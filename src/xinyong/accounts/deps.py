@@ -1,0 +1,97 @@
+"""Who is signed in: the ``Person`` behind a request, and the dependency that admits by role."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Self
+
+from fastapi import Cookie, Depends, Header, HTTPException, Request, Response
+from sqlalchemy.orm import Session
+
+from xinyong.accounts.service import SessionInvalid, SignedIn, signed_in
+from xinyong.api.deps import get_session
+from xinyong.keys.service import PREFIX as API_KEY_PREFIX
+
+COOKIE = "xinyong_session"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A signed-in person: the account, its role, and what the role is linked to."""
+
+    account_id: int
+    username: str
+    role: str
+    subject_id: int | None
+    subject_identifier: str | None
+    authority_code: str | None
+
+    @classmethod
+    def of(cls, live: SignedIn) -> Self:
+        """The person a live session belongs to."""
+        account = live.account
+        return cls(
+            account.id,
+            account.username,
+            account.role,
+            account.subject_id,
+            live.subject_identifier,
+            account.authority_code,
+        )
+
+
+def set_session_cookie(request: Request, response: Response, token: str, hours: float) -> None:
+    """Hand the browser its session token: kept from scripts, sent back only to this site."""
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def session_token(authorization: str | None, cookie: str | None) -> str:
+    """The session token from ``Authorization: Bearer`` or the session cookie; else a 401."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    token = token or (cookie or "").strip()
+    if not token:
+        raise HTTPException(
+            401,
+            "not signed in: sign in with POST /v1/auth/login and send the token as "
+            f"'Authorization: Bearer <token>' or the {COOKIE} cookie",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if token.startswith(API_KEY_PREFIX):
+        raise HTTPException(
+            403, "this route is for signed-in people; an API key cannot be used here"
+        )
+    return token
+
+
+def person_of(session: Session, token: str) -> Person:
+    """The person a live session token names; a 401 with the reason otherwise."""
+    try:
+        live = signed_in(session, token)
+    except SessionInvalid as error:
+        raise HTTPException(401, str(error), headers={"WWW-Authenticate": "Bearer"}) from None
+    return Person.of(live)
+
+
+def require_person(*roles: str) -> Callable[..., Person]:
+    """A dependency that admits a signed-in person of one of ``roles`` (401 / 403 otherwise)."""
+
+    def dependency(
+        session: Annotated[Session, Depends(get_session)],
+        authorization: Annotated[str | None, Header()] = None,
+        xinyong_session: Annotated[str | None, Cookie()] = None,
+    ) -> Person:
+        person = person_of(session, session_token(authorization, xinyong_session))
+        if person.role not in roles:
+            raise HTTPException(
+                403, f"this route is for {' or '.join(roles)}, not a signed-in {person.role}"
+            )
+        return person
+
+    return dependency

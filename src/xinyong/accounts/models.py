@@ -1,0 +1,43 @@
+"""Tables of people who sign in: accounts and their sessions.
+
+Only hashes are kept: the password's argon2 hash, and a SHA-256 of each session token (a
+token has 256 bits of entropy, so a slow hash would protect nothing more).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xinyong.store.base import Base
+
+
+class Account(Base):
+    """A person who signs in, with one role; a subject account is linked to one subject."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(
+        String(12)
+    )  # subject | operator | reviewer | auditor | authority
+    display_name: Mapped[str] = mapped_column(String(200))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
+    authority_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccountSession(Base):
+    """A signed-in session: ends at ``expires_at`` or when the person signs out."""
+
+    __tablename__ = "account_sessions"
+    __table_args__ = (Index(None, "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,30 @@
+"""The access log table: one row per staff read of a subject's non-public data. Never updated."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xinyong.store.base import Base
+
+
+class AccessLogRow(Base):
+    """Who read which subject's data, in which role, for what stated purpose, and when."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index(None, "subject_id", "accessed_at"), Index(None, "accessed_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The row's name in the ledger, known before the insert so the row is written once.
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    accessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    # Copied from the account so the row says who read even if the account changes later.
+    username: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(12))
+    authority_code: Mapped[str | None] = mapped_column(String(64))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    purpose: Mapped[str] = mapped_column(String(500))
+    what: Mapped[str] = mapped_column(String(200))
+    # The row's leaf in the ledger: deleting or editing the row breaks `xinyong ledger verify`.
+    ledger_leaf: Mapped[int | None] = mapped_column(BigInteger)

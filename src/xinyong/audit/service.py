@@ -1,0 +1,63 @@
+"""Writing and reading the access log.
+
+Each row goes on the ledger as a leaf (kind ``access.read``) in the same transaction (see
+``xinyong.audit.history``): a deleted or edited row makes ``xinyong ledger verify`` fail. There
+is no update or delete path here, by design.
+"""
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xinyong.accounts.deps import Person
+from xinyong.audit.history import KIND, access_payload
+from xinyong.audit.models import AccessLogRow
+from xinyong.ledger import LeafInput, append
+from xinyong.store.models import Subject
+
+MAX_PURPOSE = 500
+MAX_WHAT = 200
+
+
+def record_access(
+    session: Session, *, person: Person, subject_id: int, purpose: str, what: str
+) -> None:
+    """Log that ``person`` read ``what`` of subject ``subject_id`` for ``purpose`` (in the
+    caller's transaction, so the read and its log commit together)."""
+    purpose = purpose.strip()
+    if not purpose:
+        raise ValueError("an access needs a stated purpose")
+    identifier = session.scalar(select(Subject.identifier).where(Subject.id == subject_id))
+    if identifier is None:
+        raise ValueError(f"no subject with id {subject_id}")
+    ref = secrets.token_hex(16)
+    row: dict[str, Any] = {
+        "ref": ref,
+        "accessed_at": datetime.now(UTC),
+        "account_id": person.account_id,
+        "username": person.username,
+        "role": person.role,
+        "authority_code": person.authority_code,
+        "subject_id": subject_id,
+        "purpose": purpose[:MAX_PURPOSE],
+        "what": what[:MAX_WHAT],
+    }
+    (leaf,) = append(
+        session, [LeafInput(KIND, ref, access_payload({**row, "subject": identifier}))]
+    )
+    session.add(AccessLogRow(**row, ledger_leaf=leaf))
+    session.flush()
+
+
+def accesses_of(session: Session, subject_id: int) -> list[AccessLogRow]:
+    """Every logged staff read of one subject, newest first."""
+    return list(
+        session.scalars(
+            select(AccessLogRow)
+            .where(AccessLogRow.subject_id == subject_id)
+            .order_by(AccessLogRow.accessed_at.desc(), AccessLogRow.id.desc())
+        )
+    )

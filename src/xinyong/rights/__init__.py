@@ -1,0 +1,1 @@
+"""Subjects' rights: objections, repairs, expiry, notices."""

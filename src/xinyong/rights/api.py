@@ -1,0 +1,389 @@
+"""Routes of objections, credit repair and reviews: ``/v1/me/...`` and ``/v1/reviews``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import UploadFile as SentFile
+
+from xinyong.accounts.deps import Person, require_person
+from xinyong.api.deps import get_pack, get_sessionmaker
+from xinyong.policy import Pack
+from xinyong.rights import objections, repairs, reviews
+from xinyong.rights.cases import CaseRefused, case_view, china_day, evidence_of, subject_requests
+from xinyong.rights.evidence import MAX_BYTES, MAX_FILES, EvidenceRefused, check_evidence
+from xinyong.rights.evidence import evidence_path as stored_path
+from xinyong.rights.models import RightsCase
+
+router = APIRouter(prefix="/v1", tags=["rights"])
+Result = TypeVar("Result")
+
+
+def get_now() -> datetime:
+    """The current instant; routes take it as a dependency so that tests can set the clock."""
+    return datetime.now(UTC)
+
+
+Now = Annotated[datetime, Depends(get_now)]
+Factory = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
+CurrentPack = Annotated[Pack, Depends(get_pack)]
+SubjectPerson = Annotated[Person, Depends(require_person("subject"))]
+ReviewerPerson = Annotated[Person, Depends(require_person("reviewer", "authority"))]
+
+
+class EvidenceView(BaseModel):
+    n: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class CaseView(BaseModel):
+    """An objection or a repair application: status, deadlines (working days) and decision."""
+
+    id: int
+    kind: Literal["objection", "repair"]
+    status: Literal["open", "upheld", "rejected", "granted", "refused"]
+    record: str = Field(description="document key of the record the case is about")
+    record_id: int
+    authority: str
+    entry_id: int | None
+    grounds: str
+    received_at: datetime
+    received_on: date
+    mark_due_on: date | None = Field(description="objections: marked disputed by this day")
+    due_on: date = Field(description="the decision is due by this day")
+    limit_on: date = Field(description="the whole case ends by this day at the latest")
+    overdue: bool
+    beyond_limit: bool
+    working_days_left: int
+    decided_at: datetime | None
+    reasons: str | None
+    correction: dict[str, Any] | None
+    withdraw: bool
+    result_record_id: int | None
+    obligations_declared: bool | None
+    obligation_record_id: int | None
+    commitment: str | None
+    evidence: list[EvidenceView]
+
+
+class ConditionView(BaseModel):
+    code: str
+    met: bool | None = Field(description="null: to be given with the application")
+    detail: str
+
+
+class EligibilityView(BaseModel):
+    record: str
+    record_id: int
+    record_type: str
+    severity: str
+    eligible: bool
+    possible_from: date | None = Field(description="the first day an application can be made")
+    decide_within: int = Field(description="working days the deciding authority has")
+    close_within: int = Field(description="working days within which the case ends")
+    conditions: list[ConditionView]
+    obligation_record_id: int | None
+    fee: Literal[0] = Field(0, description="credit repair is free")
+
+
+class RepairApplication(BaseModel):
+    record: str = Field(description="record id or document key of one of your records")
+    statement: str = Field("", description="how the conduct was corrected")
+    obligations_performed: bool = Field(
+        False, description="you declare that every obligation of the decision is performed"
+    )
+    commitment_signed: bool = Field(description="you sign the credit commitment")
+    commitment: str = Field(min_length=1, description="the text of the credit commitment")
+
+
+class Correction(BaseModel):
+    """The corrected values of an upheld objection; what is not named keeps its value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_name: str | None = None
+    decided_on: date | None = None
+    effective_on: date | None = None
+    severity: str | None = None
+    amount: float | None = None
+    fields: dict[str, Any] | None = Field(
+        None, description="changed fields of the record; fields not named keep their value"
+    )
+
+
+class DecisionBody(BaseModel):
+    outcome: Literal["upheld", "rejected", "granted", "refused"] = Field(
+        description="objections: upheld or rejected; repairs: granted or refused"
+    )
+    reasons: str = Field(min_length=1)
+    correction: Correction | None = Field(None, description="upheld objections: the correction")
+    withdraw: bool = Field(False, description="upheld objections: withdraw the record")
+
+
+def _subject_of(person: Person) -> int:
+    if person.subject_id is None:
+        raise HTTPException(403, "this account is not linked to a subject")
+    return person.subject_id
+
+
+def _reviewer(person: Person) -> reviews.Reviewer:
+    return reviews.Reviewer(person.account_id, person.role, person.authority_code)
+
+
+def _answer(action: Callable[[], Result]) -> Result:
+    try:
+        return action()
+    except (CaseRefused, EvidenceRefused) as refused:
+        raise HTTPException(refused.status, str(refused)) from None
+
+
+async def object_to(
+    factory: sessionmaker[Session],
+    pack: Pack,
+    *,
+    subject_id: int,
+    account_id: int,
+    record: str | None,
+    entry: int | None,
+    grounds: str,
+    files: Sequence[SentFile],
+    var_dir: Path,
+    now: datetime,
+) -> int:
+    """File an objection with the files sent as its evidence; the new case's id.
+
+    Refused (CaseRefused, EvidenceRefused) when there are too many files, one is too large
+    or not a PDF, JPEG or PNG, or the objection itself is not admissible.
+    """
+    if len(files) > MAX_FILES:
+        raise EvidenceRefused(422, f"at most {MAX_FILES} evidence files, not {len(files)}")
+    evidence = check_evidence(
+        [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in files]
+    )
+
+    def file() -> int:
+        with factory.begin() as session:
+            return objections.file_objection(
+                session,
+                pack,
+                subject_id=subject_id,
+                account_id=account_id,
+                record=record,
+                entry=entry,
+                grounds=grounds,
+                evidence=evidence,
+                var_dir=var_dir,
+                now=now,
+            ).id
+
+    return await run_in_threadpool(file)
+
+
+def _case(factory: sessionmaker[Session], case_id: int, today: date) -> CaseView:
+    with factory() as session:
+        case = session.get_one(RightsCase, case_id)
+        return CaseView.model_validate(
+            case_view(case, today, evidence_of(session, [case_id])[case_id])
+        )
+
+
+@router.post(
+    "/me/objections",
+    response_model=CaseView,
+    status_code=201,
+    summary="Object to a record or an entry of your file",
+    responses={
+        404: {"description": "no such record or entry in your file"},
+        409: {"description": "already open"},
+        413: {"description": "file too large"},
+        415: {"description": "not a PDF, JPEG or PNG"},
+        422: {"description": "invalid"},
+    },
+)
+async def object_route(
+    request: Request,
+    person: SubjectPerson,
+    factory: Factory,
+    pack: CurrentPack,
+    now: Now,
+    grounds: Annotated[str, Form(description="why the record is wrong")],
+    record: Annotated[str | None, Form(description="record id or document key")] = None,
+    entry: Annotated[int | None, Form(description="entry id")] = None,
+    files: Annotated[
+        list[UploadFile] | None,
+        File(description=f"up to {MAX_FILES} PDF, JPEG or PNG files of {MAX_BYTES // 2**20} MB"),
+    ] = None,
+) -> CaseView:
+    """The record is marked disputed at once; the case is decided within the pack's working
+    days. Evidence files are checked by their content, not their name."""
+    subject_id = _subject_of(person)
+    try:
+        case_id = await object_to(
+            factory,
+            pack,
+            subject_id=subject_id,
+            account_id=person.account_id,
+            record=record,
+            entry=entry,
+            grounds=grounds,
+            files=files or [],
+            var_dir=request.app.state.settings.var_dir,
+            now=now,
+        )
+    except (CaseRefused, EvidenceRefused) as refused:
+        raise HTTPException(refused.status, str(refused)) from None
+    return _case(factory, case_id, china_day(now))
+
+
+@router.get("/me/requests", response_model=list[CaseView], summary="Your objections and repairs")
+def requests_route(person: SubjectPerson, factory: Factory, now: Now) -> list[CaseView]:
+    """Every objection and repair application of yours, newest first, with status, deadlines
+    and, once decided, the decision and its reasons."""
+    with factory() as session:
+        found = subject_requests(session, _subject_of(person), china_day(now))
+    return [CaseView.model_validate(case) for case in found]
+
+
+@router.get(
+    "/me/repairs/eligibility",
+    response_model=EligibilityView,
+    summary="Whether a record of yours can be repaired, and from when",
+)
+def eligibility_route(
+    person: SubjectPerson,
+    factory: Factory,
+    pack: CurrentPack,
+    now: Now,
+    record: Annotated[str, Query(description="record id or document key")],
+) -> EligibilityView:
+    subject_id = _subject_of(person)
+    with factory() as session:
+        found = _answer(
+            lambda: repairs.eligibility(session, pack, subject_id, record, china_day(now))
+        )
+    return EligibilityView(
+        record=found.record,
+        record_id=found.record_id,
+        record_type=found.record_type,
+        severity=found.severity,
+        eligible=found.eligible,
+        possible_from=found.possible_from,
+        decide_within=found.decide_within,
+        close_within=found.close_within,
+        conditions=[
+            ConditionView(code=item.code, met=item.met, detail=item.detail)
+            for item in found.conditions
+        ],
+        obligation_record_id=found.obligation_record_id,
+    )
+
+
+@router.post(
+    "/me/repairs",
+    response_model=CaseView,
+    status_code=201,
+    summary="Apply for credit repair (free)",
+    responses={
+        409: {"description": "too early (the date it becomes possible is given)"},
+        422: {"description": "a condition is not met"},
+    },
+)
+def repair_route(
+    body: RepairApplication, person: SubjectPerson, factory: Factory, pack: CurrentPack, now: Now
+) -> CaseView:
+    """Refused with the date it becomes possible when the minimum period has not passed."""
+    subject_id = _subject_of(person)
+
+    def apply() -> int:
+        with factory.begin() as session:
+            return repairs.apply_for_repair(
+                session,
+                pack,
+                subject_id=subject_id,
+                account_id=person.account_id,
+                record=body.record,
+                statement=body.statement,
+                obligations_performed=body.obligations_performed,
+                commitment_signed=body.commitment_signed,
+                commitment=body.commitment,
+                now=now,
+            ).id
+
+    return _case(factory, _answer(apply), china_day(now))
+
+
+@router.get("/reviews", response_model=list[CaseView], summary="The review queue, by deadline")
+def queue_route(
+    person: ReviewerPerson,
+    factory: Factory,
+    now: Now,
+    include_closed: bool = False,
+) -> list[CaseView]:
+    """Open cases sorted by the day they are due, overdue ones flagged. Authority staff see only
+    cases about records their own authority provided."""
+    with factory() as session:
+        found = _answer(
+            lambda: reviews.queue(
+                session, _reviewer(person), china_day(now), include_closed=include_closed
+            )
+        )
+    return [CaseView.model_validate(case) for case in found]
+
+
+@router.get("/reviews/{case_id}", response_model=CaseView, summary="One case with its evidence")
+def case_route(case_id: int, person: ReviewerPerson, factory: Factory, now: Now) -> CaseView:
+    with factory() as session:
+        _answer(lambda: reviews.visible_case(session, _reviewer(person), case_id))
+    return _case(factory, case_id, china_day(now))
+
+
+@router.get(
+    "/reviews/{case_id}/evidence/{n}",
+    response_class=FileResponse,
+    summary="Download an evidence file",
+)
+def evidence_route(
+    case_id: int, n: int, request: Request, person: ReviewerPerson, factory: Factory
+) -> FileResponse:
+    with factory() as session:
+        found = _answer(lambda: reviews.evidence_file(session, _reviewer(person), case_id, n))
+        path = stored_path(request.app.state.settings.var_dir, found.sha256)
+        if not path.is_file():
+            raise HTTPException(410, f"evidence file {n} of case {case_id} is missing from storage")
+        return FileResponse(path, media_type=found.content_type, filename=found.filename)
+
+
+@router.post(
+    "/reviews/{case_id}/decision",
+    response_model=CaseView,
+    summary="Decide an objection or a repair application",
+)
+def decision_route(
+    case_id: int,
+    body: DecisionBody,
+    person: ReviewerPerson,
+    factory: Factory,
+    pack: CurrentPack,
+    now: Now,
+) -> CaseView:
+    """Upheld objections correct or withdraw the record and end its consequences at once;
+    granted repairs end its publicity; every decision reaches the subject with its reasons."""
+    correction = (
+        None
+        if body.correction is None
+        else body.correction.model_dump(mode="json", exclude_unset=True)
+    )
+    decision = reviews.Decision(body.outcome, body.reasons, correction, body.withdraw)
+    _answer(lambda: reviews.decide(factory, pack, _reviewer(person), case_id, decision, now))
+    return _case(factory, case_id, china_day(now))

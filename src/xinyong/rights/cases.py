@@ -1,0 +1,172 @@
+"""What objections and repairs share: refusals, deadlines, the record a case is about, views.
+
+Deadlines are working days (``xinyong.rights.calendar``) counted from the day after receipt,
+with the numbers of the pack's ``rights.yaml``: a case is overdue once the day it had to be
+decided by has passed, and beyond its limit once the whole case should have ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xinyong.enforcement.refresh import CHINA
+from xinyong.policy import Pack
+from xinyong.policy.rights import ProcedureCode, RightsProcedure
+from xinyong.rights.calendar import add_working_days, working_days_between
+from xinyong.rights.models import EvidenceFile, RightsCase
+from xinyong.store.models import Record, RecordHead
+
+OPEN = "open"
+
+
+class CaseRefused(Exception):
+    """A request about a case that cannot be done, with the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def aware(instant: datetime) -> datetime:
+    # SQLite hands back naive UTC, PostgreSQL aware: answers always carry the zone.
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def china_day(now: datetime) -> date:
+    """The calendar day in China at ``now`` (deadlines are days in China)."""
+    return aware(now).astimezone(CHINA).date()
+
+
+def procedure(pack: Pack, code: ProcedureCode) -> RightsProcedure:
+    """The pack's deadlines for ``code``; a pack without them cannot take such cases."""
+    found = pack.rights.get(code.value)
+    if found is None:
+        raise CaseRefused(
+            409, f"policy pack {pack.name} has no {code.value} procedure in its rights.yaml"
+        )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    mark_due_on: date | None
+    due_on: date
+    limit_on: date
+
+
+def deadlines(rules: RightsProcedure, received_on: date) -> Deadlines:
+    return Deadlines(
+        None if rules.mark_within is None else add_working_days(received_on, rules.mark_within),
+        add_working_days(received_on, rules.decide_within),
+        add_working_days(received_on, rules.close_within),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentRecord:
+    """The current version of one of a subject's decisions, with its status."""
+
+    record: Record
+    status: str
+
+
+def current_record(session: Session, subject_id: int, reference: str) -> CurrentRecord:
+    """The subject's decision named by a record id (any of its versions) or a document key.
+
+    Another subject's record is answered exactly like a record that does not exist.
+    """
+    key = reference.strip()
+    if key.isdigit():
+        key = session.scalar(select(Record.document_key).where(Record.id == int(key))) or ""
+    row = session.execute(
+        select(Record, RecordHead.status)
+        .join(RecordHead, RecordHead.record_id == Record.id)
+        .where(RecordHead.document_key == key, RecordHead.subject_id == subject_id)
+    ).first()
+    if row is None:
+        raise CaseRefused(404, f"no record {reference!r} in your file")
+    return CurrentRecord(row[0], row[1])
+
+
+def open_case(session: Session, kind: str, document_key: str) -> int | None:
+    return session.scalar(
+        select(RightsCase.id).where(
+            RightsCase.kind == kind,
+            RightsCase.document_key == document_key,
+            RightsCase.status == OPEN,
+        )
+    )
+
+
+def case_view(case: RightsCase, today: date, evidence: list[EvidenceFile]) -> dict[str, Any]:
+    """A case as its subject and its reviewers see it: status, deadlines, decision."""
+    is_open = case.status == OPEN
+    return {
+        "id": case.id,
+        "kind": case.kind,
+        "status": case.status,
+        "record": case.document_key,
+        "record_id": case.record_id,
+        "authority": case.authority,
+        "entry_id": case.entry_id,
+        "grounds": case.grounds,
+        "received_at": aware(case.received_at),
+        "received_on": case.received_on,
+        "mark_due_on": case.mark_due_on,
+        "due_on": case.due_on,
+        "limit_on": case.limit_on,
+        "overdue": is_open and today > case.due_on,
+        "beyond_limit": is_open and today > case.limit_on,
+        "working_days_left": (
+            working_days_between(today, case.due_on) if is_open and today <= case.due_on else 0
+        ),
+        "decided_at": None if case.decided_at is None else aware(case.decided_at),
+        "reasons": case.reasons,
+        "correction": case.correction,
+        "withdraw": case.withdraw,
+        "result_record_id": case.result_record_id,
+        "obligations_declared": case.obligations_declared,
+        "obligation_record_id": case.obligation_record_id,
+        "commitment": case.commitment,
+        "evidence": [
+            {
+                "n": file.position,
+                "filename": file.filename,
+                "content_type": file.content_type,
+                "size": file.size,
+                "sha256": file.sha256,
+            }
+            for file in evidence
+        ],
+    }
+
+
+def evidence_of(session: Session, case_ids: list[int]) -> dict[int, list[EvidenceFile]]:
+    found: dict[int, list[EvidenceFile]] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        for file in session.scalars(
+            select(EvidenceFile)
+            .where(EvidenceFile.case_id.in_(case_ids))
+            .order_by(EvidenceFile.case_id, EvidenceFile.position)
+        ):
+            found[file.case_id].append(file)
+    return found
+
+
+def subject_requests(session: Session, subject_id: int, today: date) -> list[dict[str, Any]]:
+    """Every objection and repair of the subject, newest first (``GET /v1/me/requests``)."""
+    cases = list(
+        session.scalars(
+            select(RightsCase)
+            .where(RightsCase.subject_id == subject_id)
+            .order_by(RightsCase.received_at.desc(), RightsCase.id.desc())
+        )
+    )
+    files = evidence_of(session, [case.id for case in cases])
+    return [case_view(case, today, files[case.id]) for case in cases]

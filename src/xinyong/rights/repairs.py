@@ -1,0 +1,277 @@
+"""Credit repair (信用修复): eligibility, the application, and what a grant changes.
+
+Eligibility follows the 2026 NDRC repair rules: the minimum publicity period of the record's
+grade has passed (counted from the decision date); the obligations are performed; the applicant
+signs a credit commitment; and the pack does not mark the record type unrepairable. Where a
+list's removal rule names the record that proves performance (``court.obligation_performed``),
+that record must exist; otherwise the applicant declares it. No fee is asked, ever.
+
+A grant ends the record's publicity: its head becomes ``repaired``, a ``repaired`` event goes
+on the ledger, and the subject's entries and measures are refreshed at once, so the record no
+longer grounds any entry or measure from the day of the grant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xinyong.enforcement.refresh import refresh_subjects
+from xinyong.enforcement.rules import add_months
+from xinyong.policy import Pack, Polarity, Severity
+from xinyong.policy.lists import RemovalRule
+from xinyong.policy.rights import ProcedureCode
+from xinyong.rights.cases import (
+    OPEN,
+    CaseRefused,
+    CurrentRecord,
+    china_day,
+    current_record,
+    deadlines,
+    open_case,
+    procedure,
+)
+from xinyong.rights.events import REPAIRED, append_record_event
+from xinyong.rights.models import RightsCase
+from xinyong.rights.notices import REPAIR_GRANTED, enqueue_notice
+from xinyong.store.models import Record, RecordHead
+
+MAX_TEXT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One condition of repair: met, not met, or (``None``) to be given with the application."""
+
+    code: str
+    met: bool | None
+    detail: str
+
+
+@dataclass(slots=True)
+class Eligibility:
+    record: str
+    record_id: int
+    record_type: str
+    severity: str
+    possible_from: date | None
+    """The first day an application can be made (the minimum period's end)."""
+    decide_within: int
+    close_within: int
+    conditions: list[Condition] = field(default_factory=list)
+    obligation_record_id: int | None = None
+
+    @property
+    def eligible(self) -> bool:
+        return all(condition.met is not False for condition in self.conditions)
+
+    def unmet(self) -> list[Condition]:
+        return [condition for condition in self.conditions if condition.met is False]
+
+
+def eligibility(
+    session: Session, pack: Pack, subject_id: int, reference: str, today: date
+) -> Eligibility:
+    """Whether the subject may apply to repair the record today, condition by condition."""
+    rules = procedure(pack, ProcedureCode.REPAIR)
+    current = current_record(session, subject_id, reference)
+    record = current.record
+    if record.record_type not in pack.record_types:
+        raise CaseRefused(
+            409, f"policy pack {pack.name} no longer has record type {record.record_type}"
+        )
+    record_type = pack.record_type(record.record_type)
+    period = record_type.severities.get(Severity(record.severity))
+    possible_from = None if period is None else add_months(record.decided_on, period.min_months)
+    result = Eligibility(
+        record.document_key,
+        record.id,
+        record.record_type,
+        record.severity,
+        possible_from,
+        rules.decide_within,
+        rules.close_within,
+    )
+    result.conditions.append(_repairable(pack, current, rules.unrepairable))
+    result.conditions.append(
+        Condition(
+            "minimum_period",
+            possible_from is not None and today >= possible_from,
+            f"the minimum publicity period of a {record.severity} {record.record_type} record "
+            f"ends on {possible_from}"
+            if period is not None
+            else "the catalogue sets no period for this grade",
+        )
+    )
+    removals = _removal_rules(pack, record.record_type)
+    if removals:
+        proof = _performance_record(session, record, removals, today)
+        result.obligation_record_id = proof
+        result.conditions.append(
+            Condition(
+                "obligations_performed",
+                proof is not None,
+                f"record {proof} shows the obligation performed"
+                if proof is not None
+                else "no record yet shows the obligation performed ("
+                + ", ".join(sorted({t for rule in removals for t in rule.record_types}))
+                + ")",
+            )
+        )
+    else:
+        result.conditions.append(
+            Condition(
+                "obligations_performed",
+                None,
+                "declare with the application that every obligation of the decision is performed",
+            )
+        )
+    result.conditions.append(
+        Condition(
+            "credit_commitment",
+            None,
+            "sign a credit commitment with the application: the materials are true, and you "
+            "accept the consequences if they are not",
+        )
+    )
+    return result
+
+
+def _repairable(pack: Pack, current: CurrentRecord, unrepairable: tuple[str, ...]) -> Condition:
+    record = current.record
+    if current.status != "active":
+        return Condition("repairable", False, f"the record is {current.status}")
+    if pack.record_type(record.record_type).polarity is not Polarity.NEGATIVE:
+        return Condition("repairable", False, "only negative records are repaired")
+    if record.record_type in unrepairable:
+        return Condition(
+            "repairable",
+            False,
+            f"policy pack {pack.name} marks {record.record_type} records as not repairable",
+        )
+    return Condition("repairable", True, "the record type can be repaired")
+
+
+def _removal_rules(pack: Pack, record_type: str) -> list[RemovalRule]:
+    return [
+        credit_list.removal
+        for credit_list in pack.lists.values()
+        if credit_list.removal is not None
+        and any(rule.record_type == record_type for rule in credit_list.entry)
+    ]
+
+
+def _performance_record(
+    session: Session, record: Record, removals: list[RemovalRule], today: date
+) -> int | None:
+    """A standing record of the subject that performs the obligation, as a removal rule says."""
+    types = sorted({code for rule in removals for code in rule.record_types})
+    candidates = session.scalars(
+        select(Record)
+        .join(RecordHead, RecordHead.record_id == Record.id)
+        .where(
+            RecordHead.subject_id == record.subject_id,
+            RecordHead.status == "active",
+            Record.record_type.in_(types),
+            Record.effective_on <= today,
+            Record.effective_on >= record.effective_on,
+        )
+        .order_by(Record.effective_on, Record.id)
+    )
+    for candidate in candidates:
+        for rule in removals:
+            if candidate.record_type in rule.record_types and all(
+                candidate.fields.get(name) == record.fields.get(name) for name in rule.same_fields
+            ):
+                return candidate.id
+    return None
+
+
+def apply_for_repair(
+    session: Session,
+    pack: Pack,
+    *,
+    subject_id: int,
+    account_id: int,
+    record: str,
+    statement: str,
+    obligations_performed: bool,
+    commitment_signed: bool,
+    commitment: str,
+    now: datetime,
+) -> RightsCase:
+    """Open a repair case, or refuse with the reason (and the date, when it is too early)."""
+    today = china_day(now)
+    found = eligibility(session, pack, subject_id, record, today)
+    for condition in found.unmet():
+        if condition.code == "minimum_period" and found.possible_from is not None:
+            raise CaseRefused(
+                409,
+                f"too early: repair of this record becomes possible on {found.possible_from} "
+                f"({condition.detail})",
+            )
+        raise CaseRefused(422, f"{condition.code}: {condition.detail}")
+    if found.obligation_record_id is None and not obligations_performed:
+        raise CaseRefused(
+            422, "obligations_performed: declare that every obligation of the decision is performed"
+        )
+    if not commitment_signed or not commitment.strip():
+        raise CaseRefused(
+            422, "commitment: sign the credit commitment (commitment_signed and its text)"
+        )
+    if len(commitment) > MAX_TEXT or len(statement) > MAX_TEXT:
+        raise CaseRefused(422, f"statement and commitment: at most {MAX_TEXT} characters each")
+    already = open_case(session, ProcedureCode.REPAIR.value, found.record)
+    if already is not None:
+        raise CaseRefused(409, f"a repair application for this record is open: case {already}")
+    due = deadlines(procedure(pack, ProcedureCode.REPAIR), today)
+    current = session.get_one(Record, found.record_id)
+    case = RightsCase(
+        kind=ProcedureCode.REPAIR.value,
+        subject_id=subject_id,
+        account_id=account_id,
+        document_key=found.record,
+        record_id=found.record_id,
+        authority=current.authority,
+        grounds=statement.strip(),
+        obligations_declared=found.obligation_record_id is None and obligations_performed,
+        obligation_record_id=found.obligation_record_id,
+        commitment=commitment.strip(),
+        status=OPEN,
+        received_at=now,
+        received_on=today,
+        due_on=due.due_on,
+        limit_on=due.limit_on,
+        withdraw=False,
+    )
+    session.add(case)
+    session.flush()
+    return case
+
+
+def grant_repair(session: Session, pack: Pack, case: RightsCase, now: datetime) -> None:
+    """End the record's publicity and every consequence it grounds, from today."""
+    head = session.execute(
+        select(RecordHead).where(RecordHead.document_key == case.document_key).with_for_update()
+    ).scalar_one()
+    if head.status != "active":
+        raise CaseRefused(409, f"the record is {head.status}; it cannot be repaired now")
+    head.status = REPAIRED
+    append_record_event(session, head.record_id, REPAIRED, now)
+    session.flush()
+    refresh_subjects(session, pack, {case.subject_id}, today=china_day(now))
+    enqueue_notice(
+        session,
+        subject_id=case.subject_id,
+        kind=REPAIR_GRANTED,
+        title=f"Credit repair {case.id} granted",
+        body=(
+            f"Your application to repair record {case.document_key} was granted on "
+            f"{china_day(now)}. The record is no longer published and no longer grounds any "
+            "list entry or measure."
+        ),
+        reference=f"case:{case.id}",
+    )

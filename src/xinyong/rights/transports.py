@@ -1,0 +1,132 @@
+"""How a notice leaves the platform: one small interface, transports registered by name.
+
+A transport's ``send`` returns only once the message was accepted (an SMTP server completed
+the transaction, the line is in the file) and raises otherwise; the outbox marks a notice sent
+on that return alone.
+"""
+
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+import orjson
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NoticeSettings(BaseSettings):
+    """Notice settings from the environment (``XINYONG_NOTICE_TRANSPORT``, ``XINYONG_SMTP_*``,
+    ``XINYONG_RIGHTS_WORKER*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
+
+    var_dir: Path = Path("var")
+    notice_transport: str = "file"
+    notice_file: Path | None = None
+    """Where the ``file`` transport appends; ``<var_dir>/notices.jsonl`` when unset."""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "noreply@xinyong.invalid"
+    smtp_starttls: bool = False
+    smtp_ca_file: Path | None = None
+    """CA certificates to verify the server with on STARTTLS; the system's when unset."""
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
+    rights_worker: bool = True
+    """Whether ``xinyong serve`` runs expiry daily and delivers notices in the background."""
+    rights_worker_interval: float = Field(300.0, gt=0)
+    """Seconds between the background worker's rounds."""
+
+    def resolved_notice_file(self) -> Path:
+        return self.notice_file or self.var_dir / "notices.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingNotice:
+    """A notice on its way to one address."""
+
+    id: int
+    to: str
+    kind: str
+    title: str
+    body: str
+    reference: str | None
+
+
+class Transport(Protocol):
+    def send(self, notice: OutgoingNotice) -> None:
+        """Hand ``notice`` over; return only when it was accepted, raise otherwise."""
+
+
+class SmtpTransport:
+    """Sends each notice as a UTF-8 e-mail through one SMTP transaction."""
+
+    def __init__(self, settings: NoticeSettings) -> None:
+        self.settings = settings
+
+    def send(self, notice: OutgoingNotice) -> None:
+        settings = self.settings
+        message = EmailMessage()
+        message["Subject"] = notice.title
+        message["From"] = settings.smtp_from
+        message["To"] = notice.to
+        # Lets the receiving side recognise a resend after a crash between send and mark.
+        message["X-Xinyong-Notice"] = str(notice.id)
+        message.set_content(notice.body)
+        with smtplib.SMTP(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
+        ) as smtp:
+            if settings.smtp_starttls:
+                # Verified against the CA and the host name: a notice names its subject.
+                smtp.starttls(context=ssl.create_default_context(cafile=settings.smtp_ca_file))
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password)
+            # Raises unless the server accepted the message for the (single) recipient.
+            smtp.send_message(message)
+
+
+class FileTransport:
+    """Appends each notice as one JSON line: the demo's mailbox, readable with any tool."""
+
+    def __init__(self, settings: NoticeSettings) -> None:
+        self.path = settings.resolved_notice_file()
+
+    def send(self, notice: OutgoingNotice) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = orjson.dumps(
+            {
+                "id": notice.id,
+                "to": notice.to,
+                "kind": notice.kind,
+                "title": notice.title,
+                "body": notice.body,
+                "reference": notice.reference,
+            }
+        )
+        with self.path.open("ab") as file:
+            file.write(line + b"\n")
+
+
+TransportFactory = Callable[[NoticeSettings], Transport]
+
+_transports: dict[str, TransportFactory] = {"smtp": SmtpTransport, "file": FileTransport}
+
+
+def register_transport(name: str, factory: TransportFactory) -> None:
+    """Make a transport available under ``name`` (``XINYONG_NOTICE_TRANSPORT``)."""
+    _transports[name] = factory
+
+
+def get_transport(settings: NoticeSettings, name: str | None = None) -> Transport:
+    """The transport ``name`` (default: the configured one) built from ``settings``."""
+    chosen = name or settings.notice_transport
+    factory = _transports.get(chosen)
+    if factory is None:
+        known = ", ".join(sorted(_transports))
+        raise ValueError(f"no notice transport named {chosen!r} (known: {known})")
+    return factory(settings)

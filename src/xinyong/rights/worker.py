@@ -1,0 +1,76 @@
+"""The rights worker of ``xinyong serve``: expiry once a day, notices as they fall due.
+
+One daemon thread in the serving process (not one per HTTP worker), ticking every
+``XINYONG_RIGHTS_WORKER_INTERVAL`` seconds. Both jobs are idempotent and safe beside a manual
+``xinyong rights expire`` or ``notify``, so a failed tick is logged and simply tried again.
+"""
+
+import logging
+import threading
+from datetime import date
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.enforcement.refresh import today_in_china
+from xinyong.policy import Pack, load_shipped
+from xinyong.rights.expiry import expire
+from xinyong.rights.notices import deliver_due
+from xinyong.rights.transports import NoticeSettings, Transport, get_transport
+from xinyong.store.runtime import open_store
+
+LOG = logging.getLogger(__name__)
+
+
+class RightsWorker(threading.Thread):
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        pack: Pack,
+        transport: Transport,
+        interval: float,
+    ) -> None:
+        super().__init__(name="xinyong-rights", daemon=True)
+        self.factory = factory
+        self.pack = pack
+        self.transport = transport
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.expired_on: date | None = None
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.tick()
+            self.stopping.wait(self.interval)
+
+    def tick(self) -> None:
+        """Expire once per day in China, then deliver whatever notices are due."""
+        day = today_in_china()
+        try:
+            if self.expired_on != day:
+                summary = expire(self.factory, self.pack, day)
+                self.expired_on = day
+                LOG.info("expiry as of %s: %s", day, summary.to_dict())
+            delivered = deliver_due(self.factory, self.transport)
+            if delivered.sent or delivered.failed:
+                LOG.info("notices: %s", delivered.to_dict())
+        except Exception:  # the next tick retries; a dead worker would silently stop both jobs
+            LOG.exception("rights worker tick failed; retrying in %s s", self.interval)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def start_rights_worker(settings: NoticeSettings | None = None) -> RightsWorker | None:
+    """Start the worker on the configured store and the national pack, unless
+    ``XINYONG_RIGHTS_WORKER=false``; returns it, or None."""
+    settings = settings or NoticeSettings()
+    if not settings.rights_worker:
+        return None
+    worker = RightsWorker(
+        open_store(),
+        load_shipped("national"),
+        get_transport(settings),
+        settings.rights_worker_interval,
+    )
+    worker.start()
+    return worker

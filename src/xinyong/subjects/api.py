@@ -1,0 +1,122 @@
+"""The subject's own file and credit report (``/v1/me``), and staff reads (``/v1/subjects``).
+
+A subject's look at itself is free, unlimited and not logged. A member of staff must state a
+purpose in ``X-Purpose``; the read and the purpose are written to the access log in the same
+transaction, so there is no read without its log.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from xinyong.accounts.deps import Person, require_person
+from xinyong.accounts.service import STAFF_ROLES, SUBJECT
+from xinyong.api.deps import get_pack, get_session
+from xinyong.audit.service import MAX_PURPOSE, record_access
+from xinyong.enforcement.refresh import today_in_china
+from xinyong.policy import Pack
+from xinyong.subjects.lookup import UnknownSubject, find_subject
+from xinyong.subjects.report import render_html, render_pdf
+from xinyong.subjects.service import staff_file, whole_file
+
+router = APIRouter(tags=["subjects"])
+
+SignedInSubject = Annotated[Person, Depends(require_person(SUBJECT))]
+SignedInStaff = Annotated[Person, Depends(require_person(*STAFF_ROLES))]
+StoreSession = Annotated[Session, Depends(get_session)]
+ActivePack = Annotated[Pack, Depends(get_pack)]
+
+
+def _own_file(session: Session, person: Person, pack: Pack) -> dict[str, Any]:
+    if person.subject_identifier is None:
+        raise HTTPException(404, "this account is not linked to a subject")
+    return whole_file(session, person.subject_identifier, pack, today_in_china())
+
+
+def _header_text(value: str) -> str:
+    """A header as the client wrote it: HTTP hands headers over as Latin-1, so a purpose sent
+    in UTF-8 (Chinese, say) is decoded again; anything else is kept as it came."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+@router.get("/v1/me/file")
+def my_file(person: SignedInSubject, session: StoreSession, pack: ActivePack) -> dict[str, Any]:
+    """Everything held on the signed-in subject: every record (public or not) with its
+    versions, events and disclosure level; list entries with their ends; what every action
+    check would decide today; and every access to its non-public data (who, role, purpose,
+    when). Free and unlimited."""
+    return _own_file(session, person, pack)
+
+
+@router.get("/v1/me/report.html", response_class=HTMLResponse)
+def my_report_html(person: SignedInSubject, session: StoreSession, pack: ActivePack) -> str:
+    """The whole file as a printable credit report (HTML)."""
+    return render_html(_own_file(session, person, pack))
+
+
+@router.get(
+    "/v1/me/report.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def my_report_pdf(person: SignedInSubject, session: StoreSession, pack: ActivePack) -> Response:
+    """The whole file as a printable credit report (PDF)."""
+    file = _own_file(session, person, pack)
+    return Response(
+        render_pdf(file),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="credit-report-{file["subject"]["identifier"]}.pdf"'
+        },
+    )
+
+
+@router.get(
+    "/v1/subjects/{identifier}",
+    responses={
+        400: {"description": "no X-Purpose header"},
+        404: {"description": "no such subject"},
+    },
+)
+def staff_read(
+    identifier: str,
+    person: SignedInStaff,
+    session: StoreSession,
+    pack: ActivePack,
+    x_purpose: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """A subject's file as the signed-in member of staff's role allows. States its purpose in
+    the ``X-Purpose`` header; the read is logged and the subject sees it in its file."""
+    purpose = _header_text(x_purpose or "").strip()
+    if not purpose:
+        raise HTTPException(
+            400, "state why you read this file in the X-Purpose header; every read is logged"
+        )
+    if len(purpose) > MAX_PURPOSE:
+        raise HTTPException(422, f"X-Purpose: at most {MAX_PURPOSE} characters")
+    try:
+        subject = find_subject(session, identifier)
+    except UnknownSubject as error:
+        raise HTTPException(404, str(error)) from None
+    file = staff_file(
+        session,
+        subject,
+        pack,
+        today_in_china(),
+        role=person.role,
+        authority=person.authority_code,
+    )
+    record_access(
+        session,
+        person=person,
+        subject_id=subject.id,
+        purpose=purpose,
+        what=f"subject file ({person.role} view)",
+    )
+    session.commit()
+    return file
