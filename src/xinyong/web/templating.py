@@ -1,0 +1,104 @@
+"""Rendering pages: one Jinja2 environment, the request's language, the CSRF token, formats."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.routing import NoMatchFound
+
+from xinyong import __version__
+from xinyong.web import csrf
+from xinyong.web.i18n import LANG_COOKIE, LANGUAGES, activate, choose, current, gettext_, ngettext_
+from xinyong.web.labels import effect_label, field_label, kind_label, severity_label
+
+TEMPLATES = Path(__file__).parent / "templates"
+COOKIE_SECONDS = 365 * 24 * 3600
+
+
+def _day(value: str | date | None) -> str:
+    """A date in the page's language (2024年3月1日 / Mar 1, 2024)."""
+    if value is None:
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return format_date(day, format="medium", locale=current().locale)
+
+
+def _number(value: float | int | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    return format_decimal(float(value), locale=current().locale)
+
+
+def bilingual(value: dict[str, str] | None) -> str:
+    """A bilingual text from the policy pack, in the page's language."""
+    if not value:
+        return ""
+    return value.get(current().code) or value.get("zh") or ""
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
+    environment.filters.update(day=_day, number=_number, text=bilingual)
+    environment.globals.update(
+        version=__version__,
+        languages=LANGUAGES,
+        kind_label=kind_label,
+        effect_label=effect_label,
+        severity_label=severity_label,
+        field_label=field_label,
+    )
+    return environment
+
+
+ENVIRONMENT = _environment()
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    language = choose(request)
+    activate(language)
+    token = csrf.token_for(request)
+    here = request.url.remove_query_params("lang")
+    html = ENVIRONMENT.get_template(template).render(
+        request=request,
+        lang=language,
+        csrf_token=token,
+        csrf_field=csrf.FIELD,
+        here=here.path + (f"?{here.query}" if here.query else ""),
+        sign_in=route_path(request, "sign_in"),
+        policy=request.app.state.pack,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    csrf.remember(request, response, token)
+    if request.query_params.get("lang") in LANGUAGES:
+        remember_language(response, language.code)
+    return response
+
+
+def route_path(request: Request, name: str) -> str | None:
+    """The path of the app's route called ``name``, if the app has one (pages added by other
+    features, such as sign-in, appear in the layout once they exist)."""
+    try:
+        return str(request.app.url_path_for(name))
+    except NoMatchFound:
+        return None
+
+
+def remember_language(response: Response, code: str) -> None:
+    response.set_cookie(LANG_COOKIE, code, max_age=COOKIE_SECONDS, samesite="lax", path="/")

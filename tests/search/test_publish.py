@@ -1,0 +1,81 @@
+"""Building the index from a store (SQLite and PostgreSQL): every organisation, and a person
+only while a published defaulter; a withdrawn listing takes the person out on the next build."""
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.ingest.service import IngestJob, scan_file
+from xinyong.policy import Pack
+from xinyong.search.publish import IndexShelf, refresh_search_index, searchable_subjects
+from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.testing.samples import defaulter_listing, organisation, person, registration
+
+DAY = date(2026, 11, 1)
+
+
+def _ingest(factory: sessionmaker[Session], pack: Pack, path: Path, *rows: dict[str, Any]) -> None:
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    digest, _ = scan_file(path)
+    job = IngestJob(factory, pack, today=DAY, batch_size=50)
+    assert job.run_file(path, digest=digest, report_dir=path.parent / "reports").rejected == 0
+
+
+def test_index_holds_organisations_and_published_defaulters_only(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path
+) -> None:
+    recent = {"decided_on": "2026-03-01", "effective_on": "2026-03-05"}
+    listed = defaulter_listing(person(1), 1, subject_name="张三", **recent)
+    revoked = defaulter_listing(person(2), 2, subject_name="李四", **recent)
+    company = registration(organisation(1), person(3), 1)
+    _ingest(factory, national, tmp_path / "first.jsonl", listed, revoked, company)
+
+    with factory() as session:
+        found = searchable_subjects(session, national, DAY)
+    assert sorted(zip(found.kinds, found.names, strict=True)) == [
+        ("organisation", "北京示例科技有限公司"),
+        ("person", "张三"),
+        ("person", "李四"),
+    ]
+    assert person(1) not in found.shown_ids and person(3) not in found.identifiers
+
+    root = tmp_path / "search"
+    published = refresh_search_index(factory, national, root, DAY)
+    assert (published.subjects, published.persons) == (3, 2)
+    shelf = IndexShelf(root)
+    index = shelf.current()
+    assert index is not None and [hit.name for hit in index.search("lisi")] == ["李四"]
+
+    _ingest(factory, national, tmp_path / "second.jsonl", {**revoked, "op": "withdraw"})
+    refresh_search_index(factory, national, root, DAY)
+    index = shelf.current()
+    assert index is not None
+    assert index.search("lisi") == [] and index.search(person(2)) == []
+    assert [hit.name for hit in index.search(person(1))] == ["张三"]
+
+
+def test_evaluate_publishes_the_index(tmp_path: Path, national: Pack) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    migrate(url)
+    factory = make_sessionmaker(make_engine(url))
+    listed = defaulter_listing(person(1), 1, decided_on="2026-03-01", effective_on="2026-03-05")
+    _ingest(factory, national, tmp_path / "rows.jsonl", listed)
+    env = {**os.environ, "XINYONG_DATABASE_URL": url, "XINYONG_VAR_DIR": str(tmp_path / "var")}
+    evaluated = subprocess.run(
+        [sys.executable, "-m", "xinyong", "evaluate", "--as-of", "2026-11-01", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert orjson.loads(evaluated.stdout)["search_index_subjects"] == 1
+    index = IndexShelf(tmp_path / "var" / "search").current()
+    assert index is not None and [hit.kind for hit in index.search(person(1))] == ["person"]

@@ -1,0 +1,165 @@
+"""A small synthetic city built the way ``xinyong demo`` builds it, shared by the web tests."""
+
+import json
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.app import create_app
+from xinyong.config import Settings
+from xinyong.enforcement.checklog import Asker, CheckLog
+from xinyong.enforcement.index import MeasuresIndex
+from xinyong.enforcement.service import check_in_store
+from xinyong.policy import Pack
+from xinyong.search.publish import published_defaulters
+from xinyong.store.db import make_engine, make_sessionmaker
+from xinyong.store.models import Subject
+from xinyong.testing.demo import build_demo
+
+AS_OF = date(2026, 11, 1)
+CHECKED_ACTIONS = ("buy_air_ticket", "buy_high_speed_rail_ticket")
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+# The smallest evidence files of each kind an objection accepts.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@dataclass(frozen=True)
+class City:
+    settings: Settings
+    factory: sessionmaker[Session]
+
+    @property
+    def url(self) -> str:
+        return self.settings.resolved_database_url()
+
+
+@pytest.fixture(scope="session")
+def city(tmp_path_factory: pytest.TempPathFactory, national: Pack) -> Iterator[City]:
+    """The demo's city at 1,500 persons and 150 organisations, its search index, and checks
+    by a relying party on every published defaulter (so the statistics have data)."""
+    var = tmp_path_factory.mktemp("city")
+    built = build_demo(var, persons=1500, orgs=150)
+    assert built.returncode == 0, built.stderr
+    settings = Settings(var_dir=var, database_url="")
+    engine = make_engine(settings.resolved_database_url())
+    factory = make_sessionmaker(engine)
+    log = CheckLog(factory)
+    index = MeasuresIndex(national)
+    with factory() as session:
+        for _, identifier, _, _ in published_defaulters(session, national, AS_OF):
+            decisions = [
+                check_in_store(session, index, identifier, action, AS_OF)
+                for action in CHECKED_ACTIONS
+            ]
+            log.add_all(decisions, Asker("test", "ticket office"), "ticket sale")
+    log.flush()
+    yield City(settings, factory)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(city: City) -> FastAPI:
+    return create_app(city.settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> TestClient:
+    """A fresh browser: its own cookies (language, CSRF token)."""
+    return TestClient(app)
+
+
+@pytest.fixture(scope="session")
+def person_ids(city: City) -> list[str]:
+    """Every person's full resident identity number: none may appear on a public surface."""
+    with city.factory() as session:
+        return list(session.scalars(select(Subject.identifier).where(Subject.kind == "person")))
+
+
+@pytest.fixture(scope="module")
+def own_city(city: City, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    """A copy of the city for a module whose tests change it (objections, decisions), so that
+    every other test still sees the city as built."""
+    var = tmp_path_factory.mktemp("own-city")
+    store = Path(city.settings.resolved_database_url().removeprefix("sqlite:///"))
+    shutil.copytree(
+        city.settings.var_dir,
+        var,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(store.name + "*"),
+    )
+    with sqlite3.connect(store) as source, sqlite3.connect(var / store.name) as target:
+        source.backup(target)
+    settings = Settings(var_dir=var, database_url="")
+    engine = make_engine(settings.resolved_database_url())
+    yield City(settings, make_sessionmaker(engine))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def own_app(own_city: City) -> FastAPI:
+    """The app over the module's own copy of the city."""
+    return create_app(own_city.settings)
+
+
+@pytest.fixture
+def browser(own_app: FastAPI) -> Iterator[TestClient]:
+    """A fresh client of the module's own app, with the app's lifespan run."""
+    with TestClient(own_app) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def passwords(city: City) -> dict[str, str]:
+    """The demo's accounts by username (demo-defaulter, demo-org-rep, demo-reviewer ...)."""
+    accounts = json.loads((city.settings.var_dir / "demo" / "accounts.json").read_text())
+    return {account["username"]: account["password"] for account in accounts}
+
+
+def sign_in(client: TestClient, username: str, password: str) -> str:
+    """Sign ``client`` in through the sign-in form; returns its CSRF token for later forms."""
+    form = client.get("/sign-in")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    answer = client.post(
+        "/sign-in",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return token.group(1)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, driven by Playwright, for the tests in a real browser."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """A fresh page in a desktop-sized window, in Chinese."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    yield context.new_page()
+    context.close()

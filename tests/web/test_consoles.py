@@ -1,0 +1,228 @@
+"""The reviewer's and the operator's consoles over a copy of the demo city: who may open them,
+the queue by deadline, the evidence viewer, decisions with reasons, ingestion, the quarantine,
+evaluation versions, overdue cases and what-if reports."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from tests.web.conftest import PDF, PNG, City, sign_in
+
+from xinyong.enforcement.refresh import today_in_china
+from xinyong.policy import Pack
+from xinyong.rights.evidence import check_evidence
+from xinyong.rights.models import RightsCase
+from xinyong.rights.objections import file_objection
+from xinyong.scoring.store import publish_evaluation, start_evaluation
+from xinyong.store.models import QuarantinedRow, Record, RecordHead, Subject
+from xinyong.web.consoles_operator import PAGE_SIZE
+
+
+def _object(city: City, national: Pack, identifier: str, record_type: str, at: datetime) -> int:
+    """An objection with a PNG and a PDF, received at ``at``, as the rights service files it."""
+    with city.factory.begin() as session:
+        subject_id, key = session.execute(
+            select(Subject.id, RecordHead.document_key)
+            .join(RecordHead, RecordHead.subject_id == Subject.id)
+            .join(Record, Record.id == RecordHead.record_id)
+            .where(Subject.identifier == identifier, Record.record_type == record_type)
+            .order_by(Record.id)
+            .limit(1)
+        ).one()
+        return file_objection(
+            session,
+            national,
+            subject_id=subject_id,
+            account_id=0,
+            record=key,
+            entry=None,
+            grounds="The decision was revoked.",
+            evidence=check_evidence([("photo.png", PNG), ("ruling.pdf", PDF)]),
+            var_dir=city.settings.var_dir,
+            now=at,
+        ).id
+
+
+@pytest.fixture(scope="module")
+def cases(own_city: City, national: Pack) -> dict[str, int]:
+    """An overdue objection (to a court record) and a fresh one (to a tax record)."""
+    accounts = json.loads((own_city.settings.var_dir / "demo" / "accounts.json").read_text())
+    subject = {item["username"]: item["subject"] for item in accounts}
+    now = datetime.now(UTC)
+    return {
+        "overdue": _object(
+            own_city,
+            national,
+            subject["demo-defaulter"],
+            "court.defaulter_listing",
+            now - timedelta(days=60),
+        ),
+        "fresh": _object(own_city, national, subject["demo-org-rep"], "tax.credit_rating", now),
+    }
+
+
+@pytest.mark.parametrize(
+    ("username", "path"),
+    [
+        ("demo-org-rep", "/console/reviews"),
+        ("demo-org-rep", "/console/operator"),
+        ("demo-org-rep", "/console/quarantine"),
+        ("demo-reviewer", "/console/operator"),
+        ("demo-operator", "/console/reviews"),
+        ("demo-reviewer", "/me"),
+        ("demo-auditor", "/console/reviews"),
+    ],
+)
+def test_each_console_is_for_its_roles_only(
+    browser: TestClient, passwords: dict[str, str], username: str, path: str
+) -> None:
+    sign_in(browser, username, passwords[username])
+    refused = browser.get(path)
+    assert refused.status_code == 403
+    assert "您的账号无权访问此页面" in refused.text and username in refused.text
+
+
+def test_the_queue_puts_the_most_urgent_first_and_highlights_overdue_cases(
+    browser: TestClient, passwords: dict[str, str], cases: dict[str, int]
+) -> None:
+    sign_in(browser, "demo-reviewer", passwords["demo-reviewer"])
+    queue = browser.get("/console/reviews").text
+    rows = re.findall(r'<tr class="([^"]*)">\s*<td><a href="/console/reviews/(\d+)"', queue)
+    ids = [int(case_id) for _, case_id in rows]
+    assert ids.index(cases["overdue"]) < ids.index(cases["fresh"])
+    classes = {int(case_id): css for css, case_id in rows}
+    assert "overdue" in classes[cases["overdue"]] and "overdue" not in classes[cases["fresh"]]
+    assert "已超期" in queue
+
+
+def test_authority_staff_see_only_their_own_authoritys_cases(
+    browser: TestClient, passwords: dict[str, str], cases: dict[str, int]
+) -> None:
+    sign_in(browser, "demo-court-clerk", passwords["demo-court-clerk"])
+    queue = browser.get("/console/reviews").text
+    assert f'href="/console/reviews/{cases["overdue"]}"' in queue
+    assert f'href="/console/reviews/{cases["fresh"]}"' not in queue  # a tax record's case
+    assert browser.get(f"/console/reviews/{cases['fresh']}").status_code == 404
+    assert browser.get(f"/console/reviews/{cases['fresh']}/evidence/1").status_code == 404
+
+
+def test_the_evidence_viewer_shows_images_inline_and_embeds_pdfs(
+    browser: TestClient, passwords: dict[str, str], cases: dict[str, int], own_city: City
+) -> None:
+    sign_in(browser, "demo-reviewer", passwords["demo-reviewer"])
+    case_id = cases["fresh"]
+    page = browser.get(f"/console/reviews/{case_id}").text
+    assert f'<img src="/console/reviews/{case_id}/evidence/1"' in page
+    assert f'<object data="/console/reviews/{case_id}/evidence/2" type="application/pdf"' in page
+    image = browser.get(f"/console/reviews/{case_id}/evidence/1")
+    assert image.content == PNG and image.headers["content-type"] == "image/png"
+    assert image.headers["content-disposition"].startswith("inline")
+    assert image.headers["content-security-policy"] == "sandbox"
+    assert browser.get(f"/console/reviews/{case_id}/evidence/2").content == PDF
+    assert browser.get(f"/console/reviews/{case_id}/evidence/3").status_code == 404
+    # The case shows the disputed record and nothing else of the subject's file.
+    with own_city.factory() as session:
+        case = session.get_one(RightsCase, case_id)
+        others = list(
+            session.scalars(
+                select(Record.document_no).where(
+                    Record.subject_id == case.subject_id, Record.id != case.record_id
+                )
+            )
+        )
+    assert case.document_key.split("|")[2] in page
+    assert others and not any(document_no in page for document_no in others)
+
+
+def test_a_decision_needs_reasons_and_reaches_the_subject(
+    browser: TestClient, passwords: dict[str, str], cases: dict[str, int], own_city: City
+) -> None:
+    token = sign_in(browser, "demo-reviewer", passwords["demo-reviewer"])
+    case_id = cases["fresh"]
+    url = f"/console/reviews/{case_id}/decision"
+    assert browser.post(url, data={"outcome": "rejected", "reasons": "x"}).status_code == 403
+    empty = browser.post(url, data={"outcome": "rejected", "reasons": " ", "csrf_token": token})
+    assert empty.status_code == 422 and "未能作出决定" in empty.text
+    decided = browser.post(
+        url,
+        data={"outcome": "rejected", "reasons": "评价结果依据充分。", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303
+    page = browser.get(f"/console/reviews/{case_id}").text
+    assert "异议不成立" in page and 'action="/console/reviews/' not in page
+    with own_city.factory() as session:
+        assert session.get_one(RightsCase, case_id).reasons == "评价结果依据充分。"
+    sign_in(browser, "demo-org-rep", passwords["demo-org-rep"])
+    assert "评价结果依据充分。" in browser.get("/me/requests").text
+
+
+def test_the_operator_console_counts_ingestion_per_authority(
+    browser: TestClient, passwords: dict[str, str], own_city: City, cases: dict[str, int]
+) -> None:
+    with own_city.factory.begin() as session:
+        records = session.scalar(
+            select(func.count()).select_from(Record).where(Record.authority == "court.110105")
+        )
+        refused = dict(
+            session.execute(
+                select(QuarantinedRow.authority, func.count()).group_by(QuarantinedRow.authority)
+            ).all()
+        )
+        evaluation = start_evaluation(
+            session, engine="reference", as_of=today_in_china(), policies="p@1", policy_digest="d"
+        )
+        publish_evaluation(session, evaluation)
+    report = own_city.settings.var_dir / "reports" / "raise-threshold"
+    report.mkdir(parents=True)
+    (report / "whatif.html").write_text("<html></html>")
+    sign_in(browser, "demo-operator", passwords["demo-operator"])
+    page = browser.get("/console/operator").text
+    court = page.split('<span class="fine code">court.110105</span>')[1].split("</tr>")[0]
+    assert f"<td>{records}</td>" in court
+    busiest = max(refused, key=lambda code: refused[code] or 0)
+    assert f"/console/quarantine?authority={busiest}" in page
+    assert f">{refused[busiest]}</a>" in page
+    evaluations = page.split('id="evaluations"')[1].split("</section>")[0]
+    assert f"<td>{evaluation} <span" in evaluations and "当前版本" in evaluations
+    overdue = page.split('id="overdue"')[1].split("</section>")[0]
+    assert f"<td>{cases['overdue']}</td>" in overdue
+    assert "raise-threshold" in page and "whatif.html" in page
+
+
+def test_the_quarantine_browser_pages_through_refused_rows_with_their_reasons(
+    browser: TestClient, passwords: dict[str, str], own_city: City
+) -> None:
+    with own_city.factory.begin() as session:
+        submission = session.scalar(select(func.max(QuarantinedRow.submission_id)))
+        assert submission is not None
+        session.add_all(
+            QuarantinedRow(
+                submission_id=submission,
+                source="/in/paging.csv",
+                source_digest="paging",
+                row_no=n,
+                authority="test.paging",
+                field="decided_on",
+                reason=f"not a date: row {n}",
+                raw="{}",
+                received_at=datetime.now(UTC),
+            )
+            for n in range(1, PAGE_SIZE + 6)
+        )
+    with own_city.factory() as session:
+        total = session.scalar(select(func.count()).select_from(QuarantinedRow))
+    sign_in(browser, "demo-operator", passwords["demo-operator"])
+    first = browser.get("/console/quarantine").text
+    assert f"共 {total} 行" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    assert "not a date: row 55" in first and "<td>55</td>" in first and "paging.csv" in first
+    only = browser.get("/console/quarantine", params={"authority": "test.paging"}).text
+    assert f"共 {PAGE_SIZE + 5} 行" in only
+    second = browser.get("/console/quarantine", params={"authority": "test.paging", "page": 2})
+    assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
+    shown = re.findall(r"not a date: row (\d+)", second.text)
+    assert sorted(int(n) for n in shown) == [1, 2, 3, 4, 5]
+    assert browser.get("/console/quarantine", params={"page": 0}).status_code == 422
