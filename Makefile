@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_UPDATED := /tmp/.xinyong-apt-updated
 
-.PHONY: demo test lint typecheck pytest bench bench-deps system-deps clean
+.PHONY: demo test lint typecheck pytest bench bench-deps system-deps web-assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $@ $(VENV)/.installed
 
 # System packages the tests need, installed with apt-get only when missing.
@@ -25,8 +25,33 @@ system-deps:
 		[ -f $(APT_UPDATED) ] || { apt-get update -qq && touch $(APT_UPDATED); }; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		echo "installing Chromium and Noto CJK fonts (the web tests drive a real browser)"; \
+		[ -f $(APT_UPDATED) ] || { apt-get update -qq && touch $(APT_UPDATED); }; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
 
-demo: $(VENV)/.installed
+# The web pages' scripts, from the npm registry at pinned versions (never a CDN at run time).
+HTMX_VERSION := 2.0.8
+ECHARTS_VERSION := 6.0.0
+VENDOR := src/xinyong/web/static/vendor
+VENDORED := $(VENDOR)/.htmx-$(HTMX_VERSION)-echarts-$(ECHARTS_VERSION)
+$(VENDORED):
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "installing npm (the pages' scripts come from the npm registry)"; \
+		[ -f $(APT_UPDATED) ] || { apt-get update -qq && touch $(APT_UPDATED); }; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	rm -rf build/npm $(VENDOR) && mkdir -p build/npm $(VENDOR)
+	cd build/npm && npm pack --silent htmx.org@$(HTMX_VERSION) echarts@$(ECHARTS_VERSION) >/dev/null
+	tar -xzf build/npm/htmx.org-$(HTMX_VERSION).tgz -C build/npm package/dist/htmx.min.js
+	cp build/npm/package/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	tar -xzf build/npm/echarts-$(ECHARTS_VERSION).tgz -C build/npm package/dist/echarts.min.js
+	cp build/npm/package/dist/echarts.min.js $(VENDOR)/echarts.min.js
+	touch $@
+
+web-assets: $(VENDORED)
+
+demo: $(VENV)/.installed web-assets
 	$(BIN)/xinyong demo
 
 lint: $(VENV)/.installed-dev
@@ -36,7 +61,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-dev system-deps
+pytest: $(VENV)/.installed-dev system-deps web-assets
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -53,4 +78,4 @@ bench: $(VENV)/.installed-dev system-deps bench-deps
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) var build *.egg-info src/*.egg-info
+	rm -rf $(VENV) var build *.egg-info src/*.egg-info $(VENDOR)

@@ -1,9 +1,6 @@
 """``xinyong demo --no-serve`` on a small city: every planted bad row is quarantined, every other
 row is stored, the ledger holds one leaf per event and verifies, and a rerun changes nothing."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -14,33 +11,12 @@ from xinyong.ledger.checkpoint import read_signing_key
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.store.models import QuarantinedRow, RecordEvent
+from xinyong.testing.demo import build_demo
 from xinyong.testing.store import snapshot
 
 
-def run_demo(var: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XINYONG_VAR_DIR": str(var), "XINYONG_DATABASE_URL": ""}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "xinyong",
-            "demo",
-            "--no-serve",
-            "--persons",
-            "3000",
-            "--orgs",
-            "300",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_demo_builds_a_consistent_city_and_a_rerun_changes_nothing(tmp_path: Path) -> None:
-    first = run_demo(tmp_path)
+    first = build_demo(tmp_path, persons=3000, orgs=300)
     assert first.returncode == 0, first.stderr
     assert "API key (relying_party)" in first.stdout
     manifest = orjson.loads(next(tmp_path.glob("demo/city-*/manifest.json")).read_bytes())
@@ -59,7 +35,7 @@ def test_demo_builds_a_consistent_city_and_a_rerun_changes_nothing(tmp_path: Pat
     assert report.ok and report.checkpoints >= 1
     before = snapshot(factory)
 
-    second = run_demo(tmp_path)
+    second = build_demo(tmp_path, persons=3000, orgs=300)
     assert second.returncode == 0, second.stderr
     assert f"0 of {len(manifest['ingest_order'])}" in second.stdout
     assert snapshot(factory) == before

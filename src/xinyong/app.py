@@ -1,21 +1,23 @@
 """The ASGI application: ``xinyong.app:create_app()``."""
 
-from html import escape
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong import __version__
+from xinyong.accounts.api import router as auth_router
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.api import CheckFastPath
 from xinyong.enforcement.api import router as checks_router
 from xinyong.ingest.api import router as submissions_router
 from xinyong.ledger.api import router as ledger_router
 from xinyong.policy import Pack, load_shipped
+from xinyong.rights.api import router as rights_router
 from xinyong.store.db import make_engine, make_sessionmaker
+from xinyong.subjects.api import router as subjects_router
+from xinyong.web import install as install_web
 
 
 def create_app(settings: Settings | None = None, pack: Pack | None = None) -> FastAPI:
@@ -40,6 +42,10 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.add_middleware(CheckFastPath)
     app.include_router(submissions_router)
     app.include_router(ledger_router)
+    app.include_router(auth_router)
+    app.include_router(subjects_router)
+    app.include_router(rights_router)
+    install_web(app)  # the public portal: pages, /v1/public, /v1/stats, /static
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -55,38 +61,8 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
             {"detail": error.detail}, status_code=error.status_code, headers=error.headers
         )
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def landing() -> str:
-        current: Pack = app.state.pack
-        return LANDING.format(
-            version=escape(__version__),
-            pack=escape(f"{current.name} {current.version}"),
-            types=len(current.record_types),
-            authorities=len(current.authorities),
-        )
-
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
-
-
-LANDING = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>xinyong 信用</title>
-<style>body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;max-width:46rem;margin:3rem auto;
-line-height:1.5;padding:0 1rem;color:#1f2933}}code{{background:#f0f2f4;padding:0 .25rem}}</style></head>
-<body><h1>xinyong 信用</h1>
-<p>A public credit information platform: records from authorities under unified codes, each with a
-legal basis, an end date and a way to contest it. Version {version}; policy pack <b>{pack}</b>
-({types} record types, {authorities} authorities).</p>
-<h2>What is here</h2>
-<ul>
-<li><a href="/docs">/docs</a>: the HTTP API (OpenAPI UI); the contract is <a href="/openapi.json">/openapi.json</a>.</li>
-<li><code>POST /v1/submissions</code>: authorities submit, correct and withdraw records (API key).</li>
-<li><a href="/v1/ledger/checkpoint">/v1/ledger/checkpoint</a> and <a href="/v1/ledger/key">/v1/ledger/key</a>:
-the signed head of the verifiable history, with inclusion and consistency proofs.</li>
-<li>The command line: <code>xinyong --help</code> (identifiers, policy packs, ingest, subject files, ledger).</li>
-</ul>
-</body></html>
-"""

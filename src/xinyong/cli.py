@@ -8,13 +8,20 @@ from typing import Annotated
 import typer
 
 from xinyong import __version__
+from xinyong.accounts.cli import app as users_app
+from xinyong.audit.cli import app as audit_app
 from xinyong.demo import demo_command
-from xinyong.enforcement.cli import check_command, evaluate_command
+from xinyong.enforcement.cli import check_command
+from xinyong.evaluate.cli import evaluate_command
 from xinyong.identifiers.cli import id_command
 from xinyong.ingest.cli import ingest_command
 from xinyong.keys.cli import app as keys_app
 from xinyong.ledger.cli import app as ledger_app
 from xinyong.policy.cli import app as policy_app
+from xinyong.reports.cli import app as report_app
+from xinyong.rights.cli import app as rights_app
+from xinyong.scorecard.cli import app as scorecard_app
+from xinyong.scoring.cli import explain_command
 from xinyong.subjects.cli import subject_command
 from xinyong.synth.cli import synth_command
 
@@ -68,9 +75,12 @@ def serve_command(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Serve the HTTP API and pages with uvicorn."""
+    """Serve the HTTP API and pages with uvicorn; expiry and notices run in the background."""
     import uvicorn
 
+    from xinyong.rights.worker import start_rights_worker
+
+    start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
     uvicorn.run("xinyong.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
@@ -94,9 +104,15 @@ app.command("synth")(synth_command)
 app.command("demo")(demo_command)
 app.command("evaluate")(evaluate_command)
 app.command("check")(check_command)
+app.command("explain")(explain_command)
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(rights_app, name="rights")
+app.add_typer(scorecard_app, name="scorecard")
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:

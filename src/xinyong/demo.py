@@ -10,12 +10,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from xinyong.accounts.demo import demo_accounts
 from xinyong.config import get_settings
 from xinyong.ingest.cli import ingest_files
 from xinyong.keys.service import create_key
 from xinyong.ledger import checkpoint
 from xinyong.ledger.checkpoint import SigningKey, read_signing_key, write_signing_key
 from xinyong.policy import load_shipped
+from xinyong.scoring.evaluation import evaluate_if_stale
+from xinyong.scoring.packs import default_packs, unscorable
+from xinyong.search.publish import refresh_search_index
 from xinyong.store.publish import publish_pack
 from xinyong.store.runtime import open_store
 from xinyong.synth import generate
@@ -55,6 +59,21 @@ def _demo_keys(var: Path) -> list[dict[str, Any]]:
     return keys
 
 
+def _demo_scorecard(persons: int, seed: int) -> str:
+    """The financial scorecard the demo scores with: trained once on synthetic borrowers."""
+    financial = load_shipped("financial")
+    if unscorable(financial) is None:
+        return "already trained"
+    console.print("training the financial scorecard on synthetic borrowers …")
+    # Imported here: the training libraries take seconds to load, and only this step uses them.
+    from xinyong.scorecard.population import synthetic_population
+    from xinyong.scorecard.train import train
+
+    population = synthetic_population(financial, min(max(persons, 5_000), 20_000), seed, AS_OF)
+    report = train(population, settings=get_settings())
+    return f"{report.scorecard.version} (holdout AUC {report.holdout.auc:.3f})"
+
+
 def demo_command(
     persons: Annotated[int, typer.Option(help="persons in the synthetic city")] = 50_000,
     orgs: Annotated[int, typer.Option(help="organisations in the synthetic city")] = 5_000,
@@ -82,6 +101,10 @@ def demo_command(
     with factory.begin() as session:
         head = checkpoint(session, _signing_key(settings.ledger_key_path))
     keys = _demo_keys(settings.var_dir)
+    search = refresh_search_index(factory, pack, settings.var_dir / "search", AS_OF)
+    trained = _demo_scorecard(persons, seed)
+    evaluation, _ = evaluate_if_stale(factory, default_packs(), AS_OF)
+    accounts = demo_accounts(factory, settings.var_dir)
 
     table = Table(
         title=f"synthetic city (seed {seed}): {persons:,} persons, {orgs:,} organisations"
@@ -105,10 +128,25 @@ def demo_command(
     for key in keys:
         who = f" for {key['authority']}" if key["authority"] else ""
         out.print(f"API key ({key['role']}{who}): {key['key']}", soft_wrap=True)
+    for account in accounts:
+        linked = account["subject"] or account["authority"]
+        out.print(
+            f"sign in as {account['role']}{f' {linked}' if linked else ''}: "
+            f"{account['username']} / {account['password']}",
+            soft_wrap=True,
+        )
+    out.print(
+        f"search index: {search.subjects:,} subjects ({search.persons:,} published defaulters)"
+    )
+    out.print(f"financial scorecard: {trained}")
+    out.print(f"scores: evaluation {evaluation} (`xinyong explain SUBJECT city.points` says why)")
     out.print(f"ready in {time.perf_counter() - started:,.1f} s")
     if not serve:
         return
     out.print(f"serving on http://{host}:{port}/  (API: http://{host}:{port}/docs; Ctrl-C stops)")
     import uvicorn
 
+    from xinyong.rights.worker import start_rights_worker
+
+    start_rights_worker()  # expiry daily, notices every few minutes (to var/notices.jsonl)
     uvicorn.run("xinyong.app:create_app", factory=True, host=host, port=port, log_level="warning")
