@@ -150,6 +150,10 @@ def test_an_upheld_objection_takes_the_record_off_the_public_profile(
     _shot(page, "me-requests")
     page.goto(f"{site}/me")
     expect(page.locator(f"#record-{record.id}")).to_contain_text("异议中")
+    # The public profile marks it too, at once.
+    page.goto(f"{site}/subjects/{organisation.identifier}")
+    disputed = page.get_by_role("row").filter(has_text=record.document_no)
+    expect(disputed).to_contain_text("异议处理中")
 
     # A subject cannot open a console.
     page.goto(f"{site}/console/reviews")

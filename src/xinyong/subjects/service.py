@@ -307,6 +307,7 @@ def staff_file(
         "as_of": today.isoformat(),
         "entries": _entries(session, subject, pack, today),
     }
+    _mark_disputed(session, file["records"])
     if role == "authority":
         file["records"] = [r for r in file["records"] if r["authority"] == authority]
         file["entries"] = [e for e in file["entries"] if e["grounds"]["authority"] == authority]

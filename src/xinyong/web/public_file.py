@@ -20,6 +20,7 @@ from xinyong.enforcement.models import EntryRow
 from xinyong.identifiers import IdentifierKind, mask, normalise
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Category
+from xinyong.rights.events import disputed_records
 from xinyong.search.publicity import black_lists, is_public, publication_ends
 from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 
@@ -91,8 +92,14 @@ def _public_records(
         for record, status in rows
         if is_public(pack, record.record_type, record.severity, record.decided_on, status, day)
     ]
-    proofs = _proofs(session, [record.id for record in shown])
-    return [_record(pack, record, proofs.get(record.id)) for record in shown]
+    ids = [record.id for record in shown]
+    proofs = _proofs(session, ids)
+    # An objection marks the record at once, on the public file too.
+    disputed = disputed_records(session, ids) if ids else set()
+    return [
+        {**_record(pack, record, proofs.get(record.id)), "disputed": record.id in disputed}
+        for record in shown
+    ]
 
 
 def _proofs(session: Session, record_ids: list[int]) -> dict[int, str]:
