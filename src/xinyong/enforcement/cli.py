@@ -1,31 +1,20 @@
-"""``xinyong evaluate`` (rebuild every entry and the index) and ``xinyong check SUBJECT ACTION``."""
+"""``xinyong check SUBJECT ACTION``, and the options the evaluation commands share."""
 
 from __future__ import annotations
 
 import getpass
-import time
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
-from sqlalchemy import func, select
 
-from xinyong.config import get_settings
 from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.index import MeasuresIndex
-from xinyong.enforcement.models import EntryRow, MeasureIndexRow
-from xinyong.enforcement.refresh import rebuild_all, today_in_china
+from xinyong.enforcement.refresh import today_in_china
 from xinyong.enforcement.service import UnknownAction, check_in_store
-from xinyong.policy import PolicyError, load_shipped
-from xinyong.scoring.evaluation import evaluate_reference
-from xinyong.scoring.packs import resolve_packs
-from xinyong.scoring.store import grade_counts
-from xinyong.search.publish import refresh_search_index
-from xinyong.store.models import Subject
+from xinyong.policy import load_shipped
 from xinyong.store.runtime import open_store
 
 AsOf = Annotated[
@@ -43,94 +32,6 @@ def _day(value: str | None) -> date:
         raise typer.BadParameter(
             f"not a date (YYYY-MM-DD): {value!r}", param_hint="--as-of"
         ) from None
-
-
-def evaluate_command(
-    as_of: AsOf = None,
-    packs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--pack",
-            help="a pack (shipped name or folder) whose schemes are scored; repeatable; "
-            "default: national and the shipped scheme packs",
-        ),
-    ] = None,
-    json_output: JsonOutput = False,
-) -> None:
-    """Rebuild every list entry and the measures index, then score every subject (reference)."""
-    day = _day(as_of)
-    pack = load_shipped("national")
-    try:
-        scheme_packs, skipped = resolve_packs(packs or [])
-    except (LookupError, PolicyError) as error:
-        raise typer.BadParameter(str(error), param_hint="--pack") from None
-    factory = open_store()
-    started = time.perf_counter()
-    with factory() as session:
-        subjects = session.scalar(select(func.count()).select_from(Subject)) or 0
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        disable=json_output,
-    ) as progress:
-        task = progress.add_task("evaluating subjects", total=subjects)
-        summary = rebuild_all(factory, pack, progress=lambda done: progress.advance(task, done))
-        scoring = progress.add_task("scoring subjects", total=subjects)
-        evaluation_id = evaluate_reference(
-            factory, scheme_packs, day, lambda done: progress.advance(scoring, done)
-        )
-    search = refresh_search_index(factory, pack, get_settings().var_dir / "search", day)
-    with factory() as session:
-        active: dict[str, int] = {
-            code: count
-            for code, count in session.execute(
-                select(EntryRow.list_code, func.count())
-                .where(EntryRow.started_on <= day, EntryRow.ended_on > day)
-                .group_by(EntryRow.list_code)
-            )
-        }
-        indexed = session.scalar(select(func.count()).select_from(MeasureIndexRow)) or 0
-        grades = grade_counts(session, evaluation_id)
-    result: dict[str, Any] = {
-        "as_of": day.isoformat(),
-        "policy_version": pack.policy_version,
-        "subjects": summary.subjects,
-        "entries_started": summary.started,
-        "entries_changed": summary.changed,
-        "entries_ended": summary.ended,
-        "index_rows_written": summary.index_rows,
-        "index_rows": indexed,
-        "active_entries": {code: active.get(code, 0) for code in pack.lists},
-        "evaluation": evaluation_id,
-        "grades": grades,
-        "schemes_skipped": skipped,
-        "search_index_subjects": search.subjects,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    if json_output:
-        typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
-        return
-    console = Console()
-    table = Table(title=f"active entries on {day.isoformat()}")
-    table.add_column("list")
-    table.add_column("kind")
-    table.add_column("entries", justify="right")
-    for code, credit_list in pack.lists.items():
-        table.add_row(code, credit_list.kind.value, str(active.get(code, 0)))
-    console.print(table)
-    for scheme, counts in grades.items():
-        console.print(f"{scheme}: " + ", ".join(f"{grade} {n}" for grade, n in counts.items()))
-    for reason in skipped:
-        console.print(f"[yellow]skipped[/] {reason}")
-    console.print(
-        f"{summary.subjects} subjects evaluated in {result['seconds']} s: "
-        f"{summary.started} entries started, {summary.changed} changed, "
-        f"{summary.ended} ended; {summary.index_rows} index rows written ({indexed} in all); "
-        f"policy {pack.policy_version}; scores published as evaluation {evaluation_id}; "
-        f"search index: {search.subjects} subjects"
-    )
 
 
 def check_command(

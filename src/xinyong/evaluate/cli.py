@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,16 +15,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import get_settings
 from xinyong.enforcement import cli as reference_cli
 from xinyong.enforcement.models import EntryRow, MeasureIndexRow
-from xinyong.evaluate.batch import evaluate_batch
-from xinyong.policy import PolicyError, load_shipped
+from xinyong.enforcement.refresh import rebuild_all
+from xinyong.evaluate.batch import BatchSummary, evaluate_batch
+from xinyong.policy import Pack, PolicyError, load_shipped
 from xinyong.reports.cli import OutDir, WhatIfPack, run_what_if
+from xinyong.scoring.evaluation import evaluate_reference
 from xinyong.scoring.packs import resolve_packs
 from xinyong.scoring.store import grade_counts
 from xinyong.search.publish import refresh_search_index
+from xinyong.store.models import RecordHead, Subject
 from xinyong.store.runtime import open_store
 
 
@@ -66,9 +71,6 @@ def evaluate_command(
         day = reference_cli._day(as_of)
         run_what_if(what_if, day, packs or [], out=out, json_output=json_output)
         return
-    if engine is EngineName.REFERENCE:
-        reference_cli.evaluate_command(as_of=as_of, packs=packs, json_output=json_output)
-        return
     day = reference_cli._day(as_of)
     pack = load_shipped("national")
     try:
@@ -93,16 +95,19 @@ def evaluate_command(
             task = progress.add_task(description, total=total)
             return lambda done: progress.advance(task, done)
 
-        summary = evaluate_batch(
-            factory,
-            settings.resolved_database_url(),
-            pack,
-            scheme_packs,
-            day,
-            engine=engine.value,
-            engine_options=options,
-            step=step,
-        )
+        if engine is EngineName.REFERENCE:
+            summary = _reference(factory, pack, scheme_packs, day, step)
+        else:
+            summary = evaluate_batch(
+                factory,
+                settings.resolved_database_url(),
+                pack,
+                scheme_packs,
+                day,
+                engine=engine.value,
+                engine_options=options,
+                step=step,
+            )
     search = refresh_search_index(factory, pack, settings.var_dir / "search", day)
     with factory() as session:
         active: dict[str, int] = {
@@ -160,3 +165,30 @@ def evaluate_command(
         f"{summary.scores} scores published as evaluation {summary.evaluation_id}; "
         f"search index: {search.subjects} subjects; policy {pack.policy_version}"
     )
+
+
+def _reference(
+    factory: sessionmaker[Session],
+    pack: Pack,
+    scheme_packs: list[Pack],
+    day: date,
+    step: Callable[[str, int | None], Callable[[int], None]],
+) -> BatchSummary:
+    """The plain-Python specification: every subject's entries, then every score."""
+    summary = BatchSummary(EngineName.REFERENCE.value)
+    with factory() as session:
+        subjects = session.scalar(select(func.count()).select_from(Subject)) or 0
+        summary.records = session.scalar(select(func.count()).select_from(RecordHead)) or 0
+    clock = time.perf_counter()
+    summary.entries = rebuild_all(factory, pack, progress=step("evaluating subjects", subjects))
+    summary.subjects = summary.entries.subjects
+    summary.seconds["entries"] = round(time.perf_counter() - clock, 3)
+    clock = time.perf_counter()
+    summary.evaluation_id = evaluate_reference(
+        factory, scheme_packs, day, step("scoring subjects", subjects)
+    )
+    summary.seconds["scores"] = round(time.perf_counter() - clock, 3)
+    with factory() as session:
+        grades = grade_counts(session, summary.evaluation_id)
+    summary.scores = sum(n for counts in grades.values() for n in counts.values())
+    return summary
