@@ -5,7 +5,7 @@
    transaction (``publish.publish_entries``).
 3. The engine runs the score plan of every points and tiers scheme over the facts and the
    published entries; scores are written as a new evaluation version and switched on at the
-   end (``publish.publish_scores``). Scorecard schemes, whose points come from a trained
+   end (``scoring.store.publish_scores``). Scorecard schemes, whose points come from a trained
    model, are scored by their reference kind in the same version.
 """
 
@@ -24,14 +24,14 @@ from xinyong.enforcement.refresh import RefreshSummary
 from xinyong.evaluate.engines import get_engine
 from xinyong.evaluate.entries import entries_plan
 from xinyong.evaluate.facts import attach_store, connect, facts_spec, read_entries, read_facts
-from xinyong.evaluate.publish import publish_entries, publish_scores, scores_from_arrow
+from xinyong.evaluate.publish import publish_entries, scores_from_arrow
 from xinyong.evaluate.scores import CONTRIBUTION_ORDER, Inputs, score_plan
 from xinyong.policy import Pack
 from xinyong.policy.schemes import PointsScheme, ScorecardScheme, TiersScheme
 from xinyong.scoring.evaluation import subject_scores
 from xinyong.scoring.facts import Score
 from xinyong.scoring.packs import EvaluatedScheme, evaluated_schemes, policies_of
-from xinyong.scoring.store import read_subjects
+from xinyong.scoring.store import publish_scores, read_subjects
 from xinyong.store.bulk import chunked
 
 Step = Callable[[str, int | None], Callable[[int], None]]

@@ -15,7 +15,7 @@ publishing transaction, so a batch never writes back stale entries.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 
 import pyarrow as pa
@@ -27,12 +27,6 @@ from xinyong.enforcement.rules import EndReason, Entry
 from xinyong.evaluate.facts import Snapshot
 from xinyong.policy import Pack
 from xinyong.scoring.facts import Contribution, Score
-from xinyong.scoring.store import (
-    fail_evaluation,
-    publish_evaluation,
-    start_evaluation,
-    write_scores,
-)
 from xinyong.store.models import Record, RecordEvent, Subject
 
 BATCH = 2_000
@@ -115,40 +109,6 @@ def publish_entries(
             if progress is not None:
                 progress(len(part))
     return total
-
-
-def publish_scores(
-    factory: sessionmaker[Session],
-    *,
-    engine: str,
-    as_of: date,
-    policies: str,
-    policy_digest: str,
-    batches: Iterable[Iterable[tuple[int, str, str, Score]]],
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Write scores as a new evaluation version and switch to it once all are in.
-
-    Each batch of scores is committed as it comes (the version stays ``running`` and
-    unseen); any failure marks the version failed and the previous one keeps serving.
-    """
-    with factory.begin() as session:
-        evaluation_id = start_evaluation(
-            session, engine=engine, as_of=as_of, policies=policies, policy_digest=policy_digest
-        )
-    try:
-        for batch in batches:
-            with factory.begin() as session:
-                written = write_scores(session.connection(), evaluation_id, batch)
-            if progress is not None:
-                progress(written)
-        with factory.begin() as session:
-            publish_evaluation(session, evaluation_id)
-    except BaseException:
-        with factory.begin() as session:
-            fail_evaluation(session, evaluation_id)
-        raise
-    return evaluation_id
 
 
 def scores_from_arrow(

@@ -19,11 +19,8 @@ from xinyong.scoring.packs import EvaluatedScheme, evaluated_schemes, policies_o
 from xinyong.scoring.store import (
     StoredSubjects,
     current_evaluation,
-    fail_evaluation,
-    publish_evaluation,
+    publish_scores,
     read_subjects,
-    start_evaluation,
-    write_scores,
 )
 from xinyong.store.models import RecordEvent, Subject
 
@@ -61,35 +58,31 @@ def evaluate_reference(
     evaluation id. ``progress`` is called with the number of subjects done in each batch."""
     schemes = evaluated_schemes(packs)
     policies, digest = policies_of(packs)
-    with factory.begin() as session:
-        evaluation_id = start_evaluation(
-            session, engine=ENGINE, as_of=as_of, policies=policies, policy_digest=digest
-        )
+    with factory() as session:
         ids = list(session.scalars(select(Subject.id).order_by(Subject.id)))
-    try:
+
+    def batches() -> Iterator[list[tuple[int, str, str, Score]]]:
         for start in range(0, len(ids), batch):
             part = ids[start : start + batch]
-            with factory.begin() as session:
-                connection = session.connection()
-                stored = read_subjects(connection, part)
-                write_scores(
-                    connection,
-                    evaluation_id,
-                    (
-                        row
-                        for subject_id in part
-                        for row in subject_scores(stored, subject_id, schemes, as_of)
-                    ),
-                )
+            with factory() as session:
+                stored = read_subjects(session.connection(), part)
+            yield [
+                row
+                for subject_id in part
+                for row in subject_scores(stored, subject_id, schemes, as_of)
+            ]
+            # Resumed once the batch is written.
             if progress is not None:
                 progress(len(part))
-        with factory.begin() as session:
-            publish_evaluation(session, evaluation_id)
-    except BaseException:
-        with factory.begin() as session:
-            fail_evaluation(session, evaluation_id)
-        raise
-    return evaluation_id
+
+    return publish_scores(
+        factory,
+        engine=ENGINE,
+        as_of=as_of,
+        policies=policies,
+        policy_digest=digest,
+        batches=batches(),
+    )
 
 
 def evaluate_if_stale(

@@ -8,13 +8,13 @@ Batch engines write through the same functions.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.enforcement.models import EntryRow
 from xinyong.policy import Pack, SubjectKind
@@ -252,3 +252,37 @@ def grade_counts(session: Session, evaluation_id: int) -> dict[str, dict[str, in
     ):
         counts[scheme][grade] = count
     return dict(counts)
+
+
+def publish_scores(
+    factory: sessionmaker[Session],
+    *,
+    engine: str,
+    as_of: date,
+    policies: str,
+    policy_digest: str,
+    batches: Iterable[Iterable[tuple[int, str, str, Score]]],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write scores as a new evaluation version and switch to it once all are in.
+
+    Each batch of scores is committed as it comes (the version stays ``running`` and
+    unseen); any failure marks the version failed and the previous one keeps serving.
+    """
+    with factory.begin() as session:
+        evaluation_id = start_evaluation(
+            session, engine=engine, as_of=as_of, policies=policies, policy_digest=policy_digest
+        )
+    try:
+        for batch in batches:
+            with factory.begin() as session:
+                written = write_scores(session.connection(), evaluation_id, batch)
+            if progress is not None:
+                progress(written)
+        with factory.begin() as session:
+            publish_evaluation(session, evaluation_id)
+    except BaseException:
+        with factory.begin() as session:
+            fail_evaluation(session, evaluation_id)
+        raise
+    return evaluation_id
