@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from xinyong.policy import Pack, load_pack, load_shipped, shipped_pack_names
@@ -20,6 +21,13 @@ DEFAULT_PACKS = ("national", "city-pilot", "enterprise", "financial")
 def default_packs() -> list[Pack]:
     """The default packs that can be scored now (see ``resolve_packs``)."""
     return resolve_packs([])[0]
+
+
+@cache
+def served_packs() -> tuple[Pack, ...]:
+    """The default packs as a running server scores with them, loaded once per process:
+    loading takes about a second, and a request must not reload trained artefacts."""
+    return tuple(default_packs())
 
 
 def unscorable(pack: Pack) -> str | None:

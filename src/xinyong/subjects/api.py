@@ -17,6 +17,7 @@ from xinyong.api.deps import get_pack, get_session
 from xinyong.audit.service import MAX_PURPOSE, record_access
 from xinyong.enforcement.refresh import today_in_china
 from xinyong.policy import Pack
+from xinyong.scoring.packs import served_packs
 from xinyong.subjects.lookup import UnknownSubject, find_subject
 from xinyong.subjects.report import render_html, render_pdf
 from xinyong.subjects.service import staff_file, whole_file
@@ -32,7 +33,7 @@ ActivePack = Annotated[Pack, Depends(get_pack)]
 def _own_file(session: Session, person: Person, pack: Pack) -> dict[str, Any]:
     if person.subject_identifier is None:
         raise HTTPException(404, "this account is not linked to a subject")
-    return whole_file(session, person.subject_identifier, pack, today_in_china())
+    return whole_file(session, person.subject_identifier, pack, today_in_china(), served_packs())
 
 
 def _header_text(value: str) -> str:

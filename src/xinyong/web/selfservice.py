@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -26,7 +25,7 @@ from xinyong.rights import repairs
 from xinyong.rights.api import get_now, object_to
 from xinyong.rights.cases import CaseRefused, china_day, subject_requests
 from xinyong.rights.evidence import EvidenceRefused
-from xinyong.scoring.packs import resolve_packs
+from xinyong.scoring.packs import served_packs
 from xinyong.subjects.service import whole_file
 from xinyong.web import csrf
 from xinyong.web.selfservice_signin import PageRefused, page_person
@@ -38,12 +37,6 @@ CurrentPack = Annotated[Pack, Depends(get_pack)]
 Now = Annotated[datetime, Depends(get_now)]
 SubjectPerson = Annotated[Person, Depends(page_person("subject"))]
 PARSED_FILES = 20
-
-
-@cache
-def _scheme_packs() -> tuple[Pack, ...]:
-    # Loading the scheme packs takes about a second; they change only with a new release.
-    return tuple(resolve_packs([])[0])
 
 
 def _marks(file: dict[str, Any], cases: Sequence[dict[str, Any]]) -> None:
@@ -71,7 +64,7 @@ def my_file(
     subject_id, identifier = _own(person)
     today = china_day(now)
     with factory() as session:
-        file = whole_file(session, identifier, pack, today, _scheme_packs())
+        file = whole_file(session, identifier, pack, today, served_packs())
         cases = subject_requests(session, subject_id, today)
         _marks(file, cases)
     context = {"person": person, "file": file, "cases": cases, "scores": file["scores"]}
@@ -96,7 +89,7 @@ def _one_record(
     factory: sessionmaker[Session], pack: Pack, identifier: str, key: str, today: date
 ) -> dict[str, Any] | None:
     with factory() as session:
-        file = whole_file(session, identifier, pack, today, _scheme_packs())
+        file = whole_file(session, identifier, pack, today, served_packs())
         _marks(file, [])
     return _record_of(file, key)
 
