@@ -79,7 +79,7 @@ def refresh_subjects(
     ids = sorted(subject_ids)
     identifiers = _identifiers(connection, ids)
     if derived is None:
-        derived = _derive(connection, pack, ids)
+        derived = derive_entries_of(connection, pack, ids)
     stored = _stored_entries(connection, ids)
     leaves: list[LeafInput] = []
     inserts: list[dict[str, Any]] = []
@@ -177,7 +177,9 @@ def _relevant_types(pack: Pack) -> list[str]:
     return sorted(types)
 
 
-def _derive(connection: Connection, pack: Pack, ids: Sequence[int]) -> dict[int, list[Entry]]:
+def derive_entries_of(
+    connection: Connection, pack: Pack, ids: Sequence[int]
+) -> dict[int, list[Entry]]:
     """The entries the reference rules give each subject, from its current record versions."""
     facts: dict[int, list[RecordFacts]] = defaultdict(list)
     types = _relevant_types(pack)
@@ -359,7 +361,7 @@ def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: 
         )
     by_list = _bundles_by_list(pack)
     rows = sorted(affected)
-    representations = _representations(connection, rows)
+    representations = representations_of(connection, rows)
     entry_subjects = set(rows) | {
         organisation for held in representations.values() for organisation, *_ in held
     }
@@ -417,9 +419,10 @@ def _bundles_by_list(pack: Pack) -> dict[str, list[Bundle]]:
     return found
 
 
-def _representations(
+def representations_of(
     connection: Connection, person_ids: Sequence[int]
 ) -> dict[int, list[tuple[int, date, date | None]]]:
+    """Per person, the organisations it represents or represented: (organisation, from, until)."""
     held: dict[int, list[tuple[int, date, date | None]]] = defaultdict(list)
     for chunk in chunked(person_ids):
         for person_id, organisation_id, started, ended in connection.execute(

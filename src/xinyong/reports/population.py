@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.enforcement.refresh import _derive, _representations
+from xinyong.enforcement.refresh import derive_entries_of, representations_of
 from xinyong.enforcement.rules import Entry
 from xinyong.policy import Pack, SubjectKind
 from xinyong.reports.groups import Profile, profile
@@ -47,7 +47,7 @@ class Population:
         if found is None:
             assert self._factory is not None
             with self._factory() as session:
-                found = _derive(session.connection(), pack, self.ids)
+                found = derive_entries_of(session.connection(), pack, self.ids)
             self._entries[pack.digest] = found
         return found
 
@@ -81,7 +81,7 @@ def read_population(factory: sessionmaker[Session], as_of: date) -> Population:
         ids = [row.id for row in rows]
         stored = read_subjects(connection, ids)
         persons = [row.id for row in rows if row.kind == SubjectKind.PERSON.value]
-        representations = _representations(connection, persons)
+        representations = representations_of(connection, persons)
     return Population(
         as_of,
         ids,
