@@ -186,27 +186,43 @@ def explain(
     rate subjects of this kind.
     """
     evaluated = find_scheme(default_packs() if packs is None else packs, scheme)
-    found = find_subject(session, subject)
-    current = current_evaluation(session)
-    day = as_of or (current.as_of if current is not None else today_in_china())
-    explanation = explain_facts(evaluated, subject_facts(session, evaluated.pack, found.id), day)
-    if current is None:
-        return explanation
-    stored = stored_score(session, current.id, found.id, scheme)
-    if stored is None:
-        return explanation
-    return replace(explanation, published=Published(current.id, current.as_of, stored))
+    return _Explainer(session, subject, as_of).explain(evaluated)
 
 
 def explanations(
     session: Session, subject: str, *, packs: Sequence[Pack] | None = None
 ) -> list[Explanation]:
     """The explanation of ``subject``'s score under every scheme that rates its kind."""
-    packs = default_packs() if packs is None else packs
+    explainer = _Explainer(session, subject, None)
     found = []
-    for evaluated in evaluated_schemes(packs):
+    for evaluated in evaluated_schemes(default_packs() if packs is None else packs):
         try:
-            found.append(explain(session, subject, evaluated.scheme.code, packs=packs))
+            found.append(explainer.explain(evaluated))
         except NotRated:
             continue
     return found
+
+
+class _Explainer:
+    """Explains one subject's scores, reading its facts once per pack whatever the schemes."""
+
+    def __init__(self, session: Session, subject: str, as_of: date | None) -> None:
+        self.session = session
+        self.subject = find_subject(session, subject)
+        self.current = current_evaluation(session)
+        self.day = as_of or (self.current.as_of if self.current else today_in_china())
+        self._facts: dict[str, SubjectFacts] = {}
+
+    def explain(self, evaluated: EvaluatedScheme) -> Explanation:
+        digest = evaluated.pack.digest
+        if digest not in self._facts:
+            self._facts[digest] = subject_facts(self.session, evaluated.pack, self.subject.id)
+        explanation = explain_facts(evaluated, self._facts[digest], self.day)
+        if self.current is None:
+            return explanation
+        code = evaluated.scheme.code
+        stored = stored_score(self.session, self.current.id, self.subject.id, code)
+        if stored is None:
+            return explanation
+        published = Published(self.current.id, self.current.as_of, stored)
+        return replace(explanation, published=published)
