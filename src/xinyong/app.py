@@ -4,6 +4,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong import __version__
@@ -20,9 +21,18 @@ from xinyong.subjects.api import router as subjects_router
 from xinyong.web import install as install_web
 
 
+class App(FastAPI):
+    """The platform's application: ``CheckFastPath`` serves the check routes ahead of the
+    framework's middleware (its error, telemetry and body-limit layers), everything else
+    goes through it."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return CheckFastPath(super().build_middleware_stack(), self)
+
+
 def create_app(settings: Settings | None = None, pack: Pack | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    app = App(
         # No OpenTelemetry here: the framework's per-request provider look-ups cost more than
         # a check does.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -39,7 +49,6 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.pack = pack or load_shipped("national")
     app.include_router(checks_router)  # documents the check routes; CheckFastPath serves them
-    app.add_middleware(CheckFastPath)
     app.include_router(submissions_router)
     app.include_router(ledger_router)
     app.include_router(auth_router)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from xinyong.app import create_app
 from xinyong.config import Settings
 from xinyong.enforcement import api
-from xinyong.enforcement.models import CheckLogRow
+from xinyong.enforcement.models import CheckLogRow, subject_key
 from xinyong.enforcement.refresh import today_in_china
 from xinyong.keys.service import create_key
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
@@ -156,7 +156,7 @@ def test_every_check_is_logged_for_the_subject_to_see(client: TestClient) -> Non
     person = list_person(client, 4)
     decision = check(client, airline, subject_id=person, action="buy_air_ticket").json()
     check(client, airline, subject_id=samples.person(97), action="book_tourism")
-    client.app.state.checks[1].flush()  # type: ignore[attr-defined]
+    client.app.state.checks.log.flush()  # type: ignore[attr-defined]
     factory = make_sessionmaker(make_engine(str(client.app.state.engine.url)))  # type: ignore[attr-defined]
     with factory() as session:
         rows = {row.subject: row for row in session.scalars(select(CheckLogRow))}
@@ -165,10 +165,22 @@ def test_every_check_is_logged_for_the_subject_to_see(client: TestClient) -> Non
         (samples.person(97), "book_tourism", "allow"),
     }
     assert rows[person].decision_id == decision["decision_id"]
+    assert rows[person].subject_key == subject_key(person)
     assert (rows[person].purpose, rows[person].relying_party_label) == (
         PURPOSE,
         "relying_party test",
     )
+
+
+def test_a_body_over_the_limit_is_refused_with_413(client: TestClient) -> None:
+    padding = "x" * (api.MAX_BODY_BYTES + 1)
+    response = client.post(
+        "/v1/checks/batch",
+        content=b'{"purpose": "' + padding.encode() + b'", "items": []}',
+        headers={**key(client, "relying_party"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert "10,000 items" in response.json()["detail"]
 
 
 def test_the_snapshot_catches_up_with_new_records(client: TestClient) -> None:

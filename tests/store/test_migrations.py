@@ -1,11 +1,16 @@
 """The Alembic history builds exactly the schema the models declare, on SQLite and PostgreSQL."""
 
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 import xinyong.store.schema  # noqa: F401  (every feature's tables)
+from xinyong.enforcement.models import subject_key
 from xinyong.store.base import Base
-from xinyong.store.db import make_engine, migrate
+from xinyong.store.db import alembic_config, make_engine, migrate
 
 
 def test_migrated_schema_matches_the_models(store_url: str) -> None:
@@ -19,3 +24,27 @@ def test_migrated_schema_matches_the_models(store_url: str) -> None:
 def test_migrating_twice_is_harmless(store_url: str) -> None:
     migrate(store_url)
     migrate(store_url)
+
+
+def test_check_log_rows_get_their_subject_key_on_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    make_engine(url).dispose()
+    command.upgrade(alembic_config(url), "0006")
+    engine = make_engine(url)
+    subjects = [f"11010519900101{n:04d}" for n in range(3)]
+    with engine.begin() as connection:
+        for n, subject in enumerate(subjects):
+            connection.execute(
+                text(
+                    "INSERT INTO check_log (decision_id, checked_at, relying_party, "
+                    "relying_party_label, purpose, subject, action, as_of, effect, "
+                    "policy_version) VALUES (:d, '2026-12-01 08:00:00.000000', 'k', 'bank', "
+                    "'loan', :s, 'apply_loan', '2026-12-01', 'allow', 'national@1')"
+                ),
+                {"d": f"d{n}", "s": subject},
+            )
+    migrate(url)
+    with engine.connect() as connection:
+        keys = dict(connection.execute(text("SELECT subject, subject_key FROM check_log")).all())
+    engine.dispose()
+    assert keys == {subject: subject_key(subject) for subject in subjects}

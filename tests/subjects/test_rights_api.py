@@ -118,7 +118,7 @@ def sign_in(client: TestClient, username: str) -> dict[str, str]:
 
 
 def flush_check_log(client: TestClient) -> None:
-    client.app.state.checks[1].flush()  # type: ignore[attr-defined]
+    client.app.state.checks.log.flush()  # type: ignore[attr-defined]
 
 
 def test_sign_in_answers_a_token_and_sets_a_safe_cookie(city: City) -> None:

@@ -14,14 +14,14 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.enforcement.decisions import Decision
-from xinyong.enforcement.models import CheckLogRow
+from xinyong.enforcement.models import CheckLogRow, subject_key
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable
 
@@ -39,16 +39,40 @@ class Asker:
 
 @dataclass(frozen=True, slots=True)
 class _Request:
-    shared: dict[str, Any]
-    """Column -> value common to every decision of the request."""
+    """One request's decisions and what they share: who asked, why, when, under which policy."""
+
+    checked_at: datetime
+    asker: Asker
+    purpose: str
+    as_of: date
+    policy_version: str
     decisions: list[tuple[str, str, str, str]]
     """(decision id, subject, action, effect) per decision."""
+
+
+# The order the flush builds each row's values in: a request's shared values are converted for
+# the driver once, then repeated into its decisions' tuples without a dict per row.
+_COLUMNS = (
+    "subject_key",
+    "decision_id",
+    "subject",
+    "action",
+    "effect",
+    "checked_at",
+    "relying_party",
+    "relying_party_label",
+    "purpose",
+    "as_of",
+    "policy_version",
+)
 
 
 class CheckLog:
     """A buffer of check-log rows, flushed to the store in batches."""
 
-    def __init__(self, factory: sessionmaker[Session], *, max_rows: int = 50_000) -> None:
+    def __init__(self, factory: sessionmaker[Session], *, max_rows: int = 200_000) -> None:
+        """``max_rows``: past this many buffered rows a request flushes at once (back-pressure
+        when the flushing thread falls behind); otherwise only that thread writes."""
         self.factory = factory
         self.max_rows = max_rows
         self._pending: list[_Request] = []
@@ -64,14 +88,11 @@ class CheckLog:
             return
         first = decisions[0]
         request = _Request(
-            {
-                "checked_at": datetime.now(UTC),
-                "relying_party": asker.key_id,
-                "relying_party_label": asker.label,
-                "purpose": purpose,
-                "as_of": first.as_of,
-                "policy_version": first.policy_version,
-            },
+            datetime.now(UTC),
+            asker,
+            purpose,
+            first.as_of,
+            first.policy_version,
             [
                 (decision.decision_id, decision.subject_id, decision.action, decision.effect)
                 for decision in decisions
@@ -91,29 +112,17 @@ class CheckLog:
                 pending, self._pending, self._rows = self._pending, [], 0
             if not pending:
                 return 0
-            rows = [
-                {
-                    **request.shared,
-                    "decision_id": decision_id,
-                    "subject": subject,
-                    "action": action,
-                    "effect": effect,
-                }
-                for request in pending
-                for decision_id, subject, action, effect in request.decisions
-            ]
-            # In subject order, the inserts into the (subject, time) index touch neighbouring
-            # pages instead of random ones: a quarter faster on SQLite.
-            rows.sort(key=itemgetter("subject"))
             try:
                 with self.factory.begin() as session:
-                    BulkTable(session.connection(), TABLE, omit=("id",)).insert(rows)
+                    table = BulkTable(session.connection(), TABLE, columns=_COLUMNS)
+                    rows = _rows(table, pending)
+                    table.insert_values(rows)
             except Exception:
                 # Keep the rows (a busy or unreachable store must not lose the log); the next
                 # flush writes them with whatever has come since.
                 with self._lock:
                     self._pending[:0] = pending
-                    self._rows += len(rows)
+                    self._rows += sum(len(request.decisions) for request in pending)
                 raise
             return len(rows)
 
@@ -140,3 +149,27 @@ class CheckLog:
             self._thread.join()
             self._thread = None
         self.flush()
+
+
+def _rows(table: BulkTable, pending: Sequence[_Request]) -> list[tuple[Any, ...]]:
+    """The rows of ``pending`` as driver values in ``_COLUMNS`` order, in subject order.
+
+    In key order, the inserts into the ``subject_key`` index touch neighbouring pages instead
+    of random ones.
+    """
+    moment, day = table.converter("checked_at"), table.converter("as_of")
+    rows: list[tuple[Any, ...]] = []
+    for request in pending:
+        shared = (
+            moment(request.checked_at),
+            request.asker.key_id,
+            request.asker.label,
+            request.purpose,
+            day(request.as_of),
+            request.policy_version,
+        )
+        rows.extend(
+            (subject_key(decision[1]), *decision, *shared) for decision in request.decisions
+        )
+    rows.sort(key=itemgetter(0))
+    return rows

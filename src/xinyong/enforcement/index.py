@@ -41,10 +41,27 @@ def identifier_hash(identifier: str) -> int:
 
 
 class KnownSubjects:
-    """Membership of identifiers by 64-bit hash: a stranger passes for known with odds ~10^-12."""
+    """Membership of identifiers by 64-bit hash: a stranger passes for known with odds ~10^-12.
+
+    The sorted hashes are cut into ``2**BUCKET_BITS`` buckets by their top bits, with the
+    position where each bucket starts: a look-up bisects one bucket (a few hundred hashes at
+    10^7 subjects) instead of the whole array.
+    """
+
+    BUCKET_BITS = 16
+    _SHIFT = 64 - BUCKET_BITS
+    _OFFSET = 1 << (BUCKET_BITS - 1)  # hashes are signed: the lowest bucket holds -2**63
 
     def __init__(self, identifiers: Iterable[str] = ()) -> None:
         self._sorted = array("q", sorted(identifier_hash(code) for code in identifiers))
+        self._starts = array(
+            "q",
+            (
+                bisect_left(self._sorted, (bucket - self._OFFSET) << self._SHIFT)
+                for bucket in range(1 << self.BUCKET_BITS)
+            ),
+        )
+        self._starts.append(len(self._sorted))
         self._recent: set[int] = set()
 
     def __len__(self) -> int:
@@ -58,8 +75,10 @@ class KnownSubjects:
     def __contains__(self, value: object) -> bool:
         if not isinstance(value, int):
             return False
-        position = bisect_left(self._sorted, value)
-        found = position < len(self._sorted) and self._sorted[position] == value
+        bucket = (value >> self._SHIFT) + self._OFFSET
+        low, high = self._starts[bucket], self._starts[bucket + 1]
+        position = bisect_left(self._sorted, value, low, high)
+        found = position < high and self._sorted[position] == value
         return found or value in self._recent
 
     def knows(self, identifier: str) -> bool:

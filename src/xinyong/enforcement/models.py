@@ -5,10 +5,21 @@ be rebuilt at any time (``xinyong evaluate``); ``check_log`` is primary data, ke
 subject to see who asked about them.
 """
 
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.store.base import Base
@@ -77,7 +88,10 @@ class CheckLogRow(Base):
     """One check: who asked, why, about whom, for which action, and the answer."""
 
     __tablename__ = "check_log"
-    __table_args__ = (Index(None, "subject", "checked_at"), Index(None, "relying_party"))
+    # The subject's log is found by ``subject_key``: an index of 8-byte integers takes several
+    # times fewer pages than one of identifiers and times, so a batch of checks about random
+    # subjects rewrites fewer index pages (the check log's insert cost is those pages).
+    __table_args__ = (Index(None, "subject_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     decision_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -88,7 +102,18 @@ class CheckLogRow(Base):
     purpose: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str] = mapped_column(String(18))
     """The identifier asked about, as normalised; known or not."""
+    subject_key: Mapped[int] = mapped_column(BigInteger)
+    """``subject_key(subject)``: what the subject's log is looked up by."""
     action: Mapped[str] = mapped_column(String(80))
     as_of: Mapped[date] = mapped_column(Date)
     effect: Mapped[str] = mapped_column(String(10))
     policy_version: Mapped[str] = mapped_column(String(120))
+
+
+def subject_key(identifier: str) -> int:
+    """A stable signed 64-bit key of an identifier (the first 8 bytes of its BLAKE2b hash).
+
+    Distinct identifiers may share a key, so a look-up also compares ``subject``.
+    """
+    digest = hashlib.blake2b(identifier.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

@@ -51,7 +51,8 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    # The same text as strftime("%Y-%m-%d %H:%M:%S.%f"), in a fifth of the time.
+    return value.isoformat(sep=" ", timespec="microseconds")
 
 
 @lru_cache(maxsize=1 << 14)  # a batch's rows share few distinct days; a cache hit skips a frame
@@ -97,23 +98,29 @@ class BulkTable:
         table: Table,
         *,
         omit: Sequence[str] = (),
+        columns: Sequence[str] | None = None,
         ignore_conflicts: bool = False,
     ) -> None:
+        """``columns`` names the columns written and their order (default: all but ``omit``)."""
         dialect = connection.dialect
         quote = dialect.identifier_preparer.quote
-        columns = [column for column in table.columns if column.name not in omit]
+        written = (
+            [column for column in table.columns if column.name not in omit]
+            if columns is None
+            else [table.columns[name] for name in columns]
+        )
         self.connection = connection
-        self.columns = [column.name for column in columns]
+        self.columns = [column.name for column in written]
         # Only the columns whose values the driver cannot take as they are get converted.
         self.conversions = [
             (index, convert)
-            for index, column in enumerate(columns)
+            for index, column in enumerate(written)
             if (convert := _converter(column.type, dialect.name)) is not _identity
         ]
         cast = "::json" if dialect.name == "postgresql" else ""
         markers = ", ".join(
             MARKERS[dialect.paramstyle] + (cast if isinstance(column.type, JSON) else "")
-            for column in columns
+            for column in written
         )
         names = ", ".join(quote(name) for name in self.columns)
         conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
@@ -126,6 +133,13 @@ class BulkTable:
             else None
         )
         self.pick = _picker(self.columns)
+        self._converters = {
+            column.name: _converter(column.type, dialect.name) for column in written
+        }
+
+    def converter(self, name: str) -> Convert:
+        """What ``insert`` does to column ``name``'s values, for callers that build tuples."""
+        return self._converters[name]
 
     def insert(self, rows: Iterable[dict[str, Any]]) -> None:
         rows = list(rows)

@@ -21,6 +21,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")
+    # Checkpoint every 40 MB of WAL rather than 4 MB: a page rewritten by several commits in
+    # between is copied back once, which halves the cost of index-heavy appends (check log).
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from xinyong.audit.service import accesses_of
 from xinyong.enforcement.index import MeasuresIndex
-from xinyong.enforcement.models import CheckLogRow, EntryRow
+from xinyong.enforcement.models import CheckLogRow, EntryRow, subject_key
 from xinyong.enforcement.service import check_in_store
 from xinyong.policy import Pack
 from xinyong.rights.events import disputed_records
@@ -250,7 +250,10 @@ def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:
             "proof": None,
         }
         for row in session.scalars(
-            select(CheckLogRow).where(CheckLogRow.subject == subject.identifier)
+            select(CheckLogRow).where(
+                CheckLogRow.subject_key == subject_key(subject.identifier),
+                CheckLogRow.subject == subject.identifier,
+            )
         )
     ]
     return sorted(reads + checks, key=lambda access: access["at"], reverse=True)
