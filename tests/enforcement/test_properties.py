@@ -1,5 +1,6 @@
 """Invariants of the reference rules, the grants and the decisions, over generated records."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from xinyong.enforcement.bundles import build_bundles
 from xinyong.enforcement.decisions import DecisionMaker
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
+from xinyong.enforcement.index import KnownSubjects, MeasuresIndex
 from xinyong.enforcement.rules import RecordFacts, derive_entries, record_end
 from xinyong.policy import load_shipped
 
@@ -20,6 +22,7 @@ CASES = ("(2024)执1号", "(2024)执2号")
 GROUNDS = PACK.lists["court.defaulters"].entry[0].fields["ground"]
 
 days = st.dates(min_value=date(2018, 1, 1), max_value=date(2030, 12, 31))
+ACTIONS = sorted(PACK.actions)
 
 
 @st.composite
@@ -129,3 +132,35 @@ def test_decisions_touch_only_named_actions_within_the_entries(
     expected = "deny" if "deny" in effects else "review" if "review" in effects else "allow"
     assert decision.effect == expected
     assert decision.valid_until > day
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    records(),
+    days,
+    st.lists(
+        st.tuples(st.sampled_from(["listed", "known", "stranger"]), st.sampled_from(ACTIONS)),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_a_batch_decides_as_one_check_at_a_time(
+    facts: list[RecordFacts], day: date, asked: list[tuple[str, str]]
+) -> None:
+    """``decide_all`` is ``decide`` per item: same answers, same order, fresh ids."""
+    subjects = {
+        "listed": "110105195102020025",
+        "known": "110105195102020033",
+        "stranger": "110105195102020041",
+    }
+    index = MeasuresIndex(PACK)
+    own = list(enumerate(derive_entries(PACK, facts), start=1))
+    index.grants[subjects["listed"]] = tuple(subject_grants(own, [], BY_LIST))
+    index.known = KnownSubjects([subjects["listed"], subjects["known"]])
+    items = [(subjects[who], action) for who, action in asked]
+    batch = index.decide_all(items, day)
+    one_by_one = [index.decide(subject, action, day) for subject, action in items]
+    assert [replace(d, decision_id="") for d in batch] == [
+        replace(d, decision_id="") for d in one_by_one
+    ]
+    assert len({d.decision_id for d in batch + one_by_one}) == 2 * len(items)

@@ -183,7 +183,7 @@ class Checks:
     ) -> list[Decision]:
         index = self.fresh.current()
         as_of = today_in_china()
-        decisions = [index.decide(subject, action, as_of) for subject, action in items]
+        decisions = index.decide_all(items, as_of)
         self.log.add_all(decisions, asker, purpose)
         return decisions
 

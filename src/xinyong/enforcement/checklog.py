@@ -168,8 +168,7 @@ def _rows(table: BulkTable, pending: Sequence[_Request]) -> list[tuple[Any, ...]
             day(request.as_of),
             request.policy_version,
         )
-        rows.extend(
-            (subject_key(decision[1]), *decision, *shared) for decision in request.decisions
-        )
+        for decision in request.decisions:
+            rows.append((subject_key(decision[1]), *decision, *shared))
     rows.sort(key=itemgetter(0))
     return rows

@@ -82,25 +82,35 @@ class DecisionMaker:
             for code, credit_list in pack.lists.items()
         }
 
+    @staticmethod
+    def valid_until(as_of: date) -> date:
+        # A decision holds for the day at most: records may arrive at any time.
+        return as_of + timedelta(days=1)
+
+    def allow(
+        self, subject_id: str, known: bool, action: str, as_of: date, valid_until: date
+    ) -> Decision:
+        """The decision for a subject without grants."""
+        return Decision(
+            self.next_id(),
+            subject_id,
+            known,
+            action,
+            as_of,
+            ALLOW,
+            (),
+            (),
+            (),
+            self.policy_version,
+            valid_until,
+        )
+
     def decide(
         self, subject_id: str, known: bool, grants: Sequence[Grant], action: str, as_of: date
     ) -> Decision:
-        # A decision holds for the day at most: records may arrive at any time.
-        valid_until = as_of + timedelta(days=1)
+        valid_until = self.valid_until(as_of)
         if not grants:
-            return Decision(
-                self.next_id(),
-                subject_id,
-                known,
-                action,
-                as_of,
-                ALLOW,
-                (),
-                (),
-                (),
-                self.policy_version,
-                valid_until,
-            )
+            return self.allow(subject_id, known, action, as_of, valid_until)
         rank = 0
         benefits: list[str] = []
         measures: list[dict[str, Any]] = []

@@ -127,6 +127,21 @@ class MeasuresIndex:
         known = bool(grants) or self.known.knows(subject_id)
         return self.maker.decide(subject_id, known, grants, action, as_of)
 
+    def decide_all(self, items: Iterable[tuple[str, str]], as_of: date) -> list[Decision]:
+        """``decide`` for each (subject, action); most subjects have no grants, and their
+        decisions are made here without the per-grant machinery."""
+        grants_of, knows, maker = self.grants.get, self.known.knows, self.maker
+        allow, valid_until = maker.allow, maker.valid_until(as_of)
+        decisions: list[Decision] = []
+        for subject_id, action in items:
+            grants = grants_of(subject_id)
+            decisions.append(
+                maker.decide(subject_id, True, grants, action, as_of)
+                if grants
+                else allow(subject_id, knows(subject_id), action, as_of, valid_until)
+            )
+        return decisions
+
     def load(self, session: Session) -> None:
         """Read the whole index and every known identifier from the store."""
         self.seq = session.scalar(select(IndexState.seq)) or 0

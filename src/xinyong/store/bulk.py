@@ -49,10 +49,11 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     # stamps all of its rows with the same instant.
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    # The same text as strftime("%Y-%m-%d %H:%M:%S.%f"), in a fifth of the time.
-    return value.isoformat(sep=" ", timespec="microseconds")
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # The same text as strftime("%Y-%m-%d %H:%M:%S.%f") in a fifth of the time; the first 26
+    # characters leave out a UTC offset.
+    return value.isoformat(sep=" ", timespec="microseconds")[:26]
 
 
 @lru_cache(maxsize=1 << 14)  # a batch's rows share few distinct days; a cache hit skips a frame

@@ -5,8 +5,9 @@ Revises: 0006
 Create Date: 2026-12-03 05:40:00.000000
 
 The subject's check log is looked up by ``subject_key`` (``xinyong.enforcement.models``)
-instead of an index on (subject, checked_at); the index on the relying party, which nothing
-reads by, goes. Existing rows get their key here.
+instead of an index on (subject, checked_at); the index on the relying party and the unique
+index on the decision id, which nothing reads by, go (decision ids are unique by
+construction). Existing rows get their key here.
 """
 
 from collections.abc import Sequence
@@ -53,12 +54,14 @@ def upgrade() -> None:
         batch_op.alter_column("subject_key", existing_type=sa.BigInteger(), nullable=False)
         batch_op.drop_index(batch_op.f("ix_check_log_subject_checked_at"))
         batch_op.drop_index(batch_op.f("ix_check_log_relying_party"))
+        batch_op.drop_constraint(batch_op.f("uq_check_log_decision_id"), type_="unique")
         batch_op.create_index(batch_op.f("ix_check_log_subject_key"), ["subject_key"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("check_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_check_log_subject_key"))
+        batch_op.create_unique_constraint(batch_op.f("uq_check_log_decision_id"), ["decision_id"])
         batch_op.create_index(
             batch_op.f("ix_check_log_relying_party"), ["relying_party"], unique=False
         )
