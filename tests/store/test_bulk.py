@@ -2,10 +2,13 @@
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Table, select
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.store.bulk import BulkTable, allocate_ids, among
+from xinyong.store.db import make_engine
 from xinyong.store.models import Subject
 
 SUBJECTS: Table = Subject.__table__  # type: ignore[assignment]
@@ -68,3 +71,38 @@ def test_among_finds_exactly_the_given_values(factory: sessionmaker[Session]) ->
         )
     assert by_identifier == set(wanted[:-2])
     assert by_id == set(ids[:5])
+
+
+texts = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-(2**63), 2**63 - 1), texts, texts | st.none()),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_rows_written_in_one_statement_read_back_unchanged(
+    rows: list[tuple[int, str, str | None]],
+) -> None:
+    """The JSON path of ``insert_values_unlocked`` keeps every int, text and NULL exactly."""
+    engine = make_engine("sqlite://")
+    table = Table(
+        "samples",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("key", BigInteger),
+        Column("label", String),
+        Column("note", String, nullable=True),
+    )
+    table.create(engine)
+    with engine.begin() as connection:
+        bulk = BulkTable(connection, table, columns=("key", "label", "note"))
+        assert bulk.json_sql is not None
+        bulk.insert_values_unlocked(rows)
+    with engine.connect() as connection:
+        stored = connection.execute(select(table.c.key, table.c.label, table.c.note)).all()
+    engine.dispose()
+    assert [tuple(row) for row in stored] == rows

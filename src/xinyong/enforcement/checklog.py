@@ -116,7 +116,7 @@ class CheckLog:
                 with self.factory.begin() as session:
                     table = BulkTable(session.connection(), TABLE, columns=_COLUMNS)
                     rows = _rows(table, pending)
-                    table.insert_values(rows)
+                    table.insert_values_unlocked(rows)
             except Exception:
                 # Keep the rows (a busy or unreachable store must not lose the log); the next
                 # flush writes them with whatever has come since.
