@@ -50,21 +50,10 @@ class _Request:
     """(decision id, subject, action, effect) per decision."""
 
 
-# The order the flush builds each row's values in: a request's shared values are converted for
-# the driver once, then repeated into its decisions' tuples without a dict per row.
-_COLUMNS = (
-    "subject_key",
-    "decision_id",
-    "subject",
-    "action",
-    "effect",
-    "checked_at",
-    "relying_party",
-    "relying_party_label",
-    "purpose",
-    "as_of",
-    "policy_version",
-)
+# A row's own values, in the order the flush builds them; the values a request shares with
+# others (who asked, why, for which day, under which policy) are sent once per group of rows.
+_ROW_COLUMNS = ("subject_key", "decision_id", "subject", "action", "effect", "checked_at")
+_SHARED_COLUMNS = ("relying_party", "relying_party_label", "purpose", "as_of", "policy_version")
 
 
 class CheckLog:
@@ -113,10 +102,14 @@ class CheckLog:
             if not pending:
                 return 0
             try:
+                written = 0
                 with self.factory.begin() as session:
-                    table = BulkTable(session.connection(), TABLE, columns=_COLUMNS)
-                    rows = _rows(table, pending)
-                    table.insert_values_unlocked(rows)
+                    table = BulkTable(session.connection(), TABLE, columns=_ROW_COLUMNS)
+                    for shared, rows in _groups(table, pending).items():
+                        table.insert_values_unlocked(
+                            rows, dict(zip(_SHARED_COLUMNS, shared, strict=True))
+                        )
+                        written += len(rows)
             except Exception:
                 # Keep the rows (a busy or unreachable store must not lose the log); the next
                 # flush writes them with whatever has come since.
@@ -124,7 +117,7 @@ class CheckLog:
                     self._pending[:0] = pending
                     self._rows += sum(len(request.decisions) for request in pending)
                 raise
-            return len(rows)
+            return written
 
     def start(self, interval: float = 0.2) -> None:
         """Flush every ``interval`` seconds from a daemon thread, until ``stop``."""
@@ -151,24 +144,28 @@ class CheckLog:
         self.flush()
 
 
-def _rows(table: BulkTable, pending: Sequence[_Request]) -> list[tuple[Any, ...]]:
-    """The rows of ``pending`` as driver values in ``_COLUMNS`` order, in subject order.
+def _groups(
+    table: BulkTable, pending: Sequence[_Request]
+) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """The rows of ``pending`` by the values they share, each group in subject-key order.
 
     In key order, the inserts into the ``subject_key`` index touch neighbouring pages instead
     of random ones.
     """
-    moment, day = table.converter("checked_at"), table.converter("as_of")
-    rows: list[tuple[Any, ...]] = []
+    moment = table.converter("checked_at")
+    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
     for request in pending:
         shared = (
-            moment(request.checked_at),
             request.asker.key_id,
             request.asker.label,
             request.purpose,
-            day(request.as_of),
+            request.as_of,
             request.policy_version,
         )
+        rows = groups.setdefault(shared, [])
+        at = moment(request.checked_at)
         for decision in request.decisions:
-            rows.append((subject_key(decision[1]), *decision, *shared))
-    rows.sort(key=itemgetter(0))
-    return rows
+            rows.append((subject_key(decision[1]), *decision, at))
+    for rows in groups.values():
+        rows.sort(key=itemgetter(0))
+    return groups
