@@ -46,6 +46,7 @@ TODAY = date(2026, 11, 22)
 ACTIONS = ("buy_air_ticket", "buy_high_speed_rail_ticket", "apply_loan", "bid_public_procurement")
 PURPOSE = "ticket sale"
 BATCH = 10_000
+ROUNDS = 2
 
 
 def identifier(i: int) -> str:
@@ -383,25 +384,28 @@ def http(subjects: int, listed_count: int, seconds: int) -> list[dict[str, Any]]
         env = {**os.environ, "XINYONG_DATABASE_URL": url, "XINYONG_VAR_DIR": str(folder)}
         script = wrk_script(folder, token, subjects, sorted(listed(subjects, listed_count)))
         batches = batch_script(folder, token, subjects)
-        port = free_port()
+        port, floor_port = free_port(), free_port()
         server = serve(["--factory", "xinyong.app:create_app"], env, port)
+        floor_server = serve(["--factory", "bench_checks:floor_app"], env, floor_port)
         try:
             warm(port, headers, subjects)
             run_wrk(port, script, 2)
-            rate, p50, p99 = run_wrk(port, script, seconds)
-            batched = batch_rate(port, batches, seconds)
+            run_wrk(floor_port, script, 2)
+            # Rounds alternate between the two servers and each keeps its best, so a burst of
+            # other load on the machine cannot make either figure, or the ratio, by itself.
+            singles: dict[int, list[tuple[float, float, float]]] = {port: [], floor_port: []}
+            batched: dict[int, list[float]] = {port: [], floor_port: []}
+            for _ in range(ROUNDS):
+                for target in (port, floor_port):
+                    singles[target].append(run_wrk(target, script, seconds))
+                    batched[target].append(batch_rate(target, batches, seconds))
         finally:
-            server.terminate()
-            server.wait()
-        port = free_port()
-        floor_server = serve(["--factory", "bench_checks:floor_app"], env, port)
-        try:
-            run_wrk(port, script, 2)
-            floor, floor_p50, floor_p99 = run_wrk(port, script, seconds)
-            floor_batched = batch_rate(port, batches, seconds)
-        finally:
-            floor_server.terminate()
-            floor_server.wait()
+            for process in (server, floor_server):
+                process.terminate()
+                process.wait()
+        rate, p50, p99 = max(singles[port])
+        floor, floor_p50, floor_p99 = max(singles[floor_port])
+        batch, floor_batch = max(batched[port]), max(batched[floor_port])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     sizes = f"store of {subjects:,} subjects, {listed_count:,} listed (SQLite)"
@@ -413,19 +417,20 @@ def http(subjects: int, listed_count: int, seconds: int) -> list[dict[str, Any]]
             "floor": round(floor),
             "ratio": round(rate / floor, 3),
             "target": "ratio >= 0.7",
-            "notes": f"POST /v1/checks, uvicorn 2 workers, wrk -t2 -c64 {seconds} s on 127.0.0.1; "
+            "notes": f"POST /v1/checks, uvicorn 2 workers, wrk -t2 -c64 {seconds} s on 127.0.0.1, "
+            f"best of {ROUNDS} rounds alternating with the floor; "
             f"p50 {p50:.2f} ms, p99 {p99:.2f} ms (floor p50 {floor_p50:.2f} ms, p99 "
             f"{floor_p99:.2f} ms); API key, validation and check log included; {sizes}",
         },
         {
             "name": "checks.batch",
-            "value": round(batched),
+            "value": round(batch),
             "unit": "subjects/s",
-            "floor": round(floor_batched),
-            "ratio": round(batched / floor_batched, 3),
+            "floor": round(floor_batch),
+            "ratio": round(batch / floor_batch, 3),
             "target": "value >= 100000",
             "notes": f"POST /v1/checks/batch, 10,000 items a request, wrk -t2 -c4 {seconds} s on "
-            f"127.0.0.1; check log included; floor: bare Starlette parsing the same batches and "
+            f"127.0.0.1, best of {ROUNDS} rounds; check log included; floor: bare Starlette parsing the same batches and "
             f"looking them up; {sizes}",
         },
     ]
