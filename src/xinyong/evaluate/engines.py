@@ -79,6 +79,9 @@ class DuckDBEngine(Engine):
         self.backend = ibis.duckdb.connect(**config)
         # The command shows its own progress; DuckDB's bar would write over it.
         self.backend.raw_sql("SET enable_progress_bar = false")
+        # No result of the plan has an order of its own (readers sort where they need one):
+        # without it, DuckDB writes tables and Parquet files from every thread at once.
+        self.backend.raw_sql("SET preserve_insertion_order = false")
 
     def table(self, name: str, source: Source) -> ir.Table:
         if isinstance(source, Path):

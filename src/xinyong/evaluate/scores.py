@@ -13,6 +13,12 @@ It states, in relational form, what the reference kinds (``xinyong.scoring.point
 - the value is the base plus the sum, clamped; bands give the grade unless an override holds;
 - a tier holds when every ``all`` condition, some ``any`` condition and no ``none``
   condition holds on the day; its evidence (0 points) explains it.
+
+The points plan is shaped for a scan of many records: cheap tests on plain columns drop most
+of them first; small tables of the rules' keys and constants (joins, not CASEs) give each
+remaining record its rule, window and points; only the records under a capped rule or of a
+capped category go through the running totals (sorts by subject), the others stream straight
+into the contributions, which are computed once for the scores and the output.
 """
 
 from __future__ import annotations
@@ -98,15 +104,17 @@ class ScorePlan:
 
 def score_plan(pack: Pack, scheme: PointsScheme | TiersScheme, inputs: Inputs) -> ScorePlan:
     """The scores and contributions of every subject the scheme rates."""
-    rated = inputs.subjects.filter(
-        inputs.subjects.kind.isin([kind.value for kind in scheme.subject_kinds])
-    ).select("subject_id")
+    rated = inputs.subjects.filter(inputs.subjects.kind.isin(_kinds(scheme))).select("subject_id")
     if isinstance(scheme, PointsScheme):
         return _points(pack, scheme, inputs, rated)
     tiers = _tiers(pack, scheme, scheme.tiers, "tiers", inputs, rated.mutate(value=_null_int()))
     grade = _tier_grade(scheme.tiers, tiers.chosen.chosen)
     scores = tiers.chosen.select("subject_id", value=_null_int(), grade=grade)
     return ScorePlan(scores, tiers.evidence)
+
+
+def _kinds(scheme: SchemeBase) -> list[str]:
+    return [kind.value for kind in scheme.subject_kinds]
 
 
 def _null_int() -> ir.IntegerValue:
@@ -184,90 +192,36 @@ def _constant(selector: ir.IntegerValue, values: Sequence[int | None]) -> ir.Int
 
 
 def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -> ScorePlan:
-    records = inputs.records
-    rules = scheme.rules
-    types = sorted({rule.record_type for rule in rules})
-    # A record's type and grade are matched by a join with a small table of the pairs the
-    # rules read, as a bare join would; each rule then needs only an integer test of the
-    # pair and its amount and field conditions.
-    keys = _rule_keys(pack, scheme, inputs)
-    # Only the columns the rules read: the others would be read and copied for nothing.
-    read = sorted({inputs.spec.text(name) for rule in rules for name in rule.fields})
-    keyed = records.select(*POINTS_COLUMNS, *read).join(keys.table, ["record_type", "severity"])
-    matches = [
-        keyed.pair.isin(pairs)
-        & value_matches(
-            keyed,
-            inputs.spec,
-            min_amount=rule.min_amount,
-            max_amount=rule.max_amount,
-            fields=rule.fields,
-        )
-        for rule, pairs in zip(rules, keys.pairs, strict=True)
-    ]
-    # Whether a record is in its window on the day is a comparison with the first day a
-    # window of the first rule it matches still covers, computed here once per rule (and per
-    # grade for the publicity period). One CASE gives that day: the database may copy a
-    # filter's expressions, and a CASE over a CASE would be copied once per branch.
-    first_day: ir.DateValue = ibis.cases(
-        *(
-            (match, ibis.literal(first_counting_day(inputs.day, rule.window_months), type="date"))
-            for match, rule in zip(matches, rules, strict=True)
-        ),
-        else_=ibis.null("date"),
+    rule_table = _rule_table(pack, scheme, inputs)
+    counting = _counting(pack, scheme, inputs, rule_table)
+    # Only records under a capped rule or of a capped category need a running total (a sort
+    # by subject); the others stream straight through with their rule's points. The rule's
+    # constants are joined on each side, so that the records read by both carry few columns.
+    free = counting.filter(~counting.limited).join(rule_table, "rule_index")
+    free = free.mutate(points=free.rule_points)
+    capped = _category_capped(
+        _rule_capped(counting.filter(counting.limited).join(rule_table, "rule_index"))
     )
-    in_window = (
-        _counted(scheme, keyed)
-        & (keyed.effective_on <= inputs.day)
-        & (keyed.effective_on >= first_day)
-        & (keyed.decided_on >= keyed.publicity_from)
-    )
-    candidates = (
-        keyed.filter(in_window)
-        .mutate(
-            rule_index=ibis.cases(
-                *((match, index) for index, match in enumerate(matches)), else_=_null_int()
-            )
-        )
-        .drop("pair", "publicity_from")
-    )
-    counted = candidates.join(rated, "subject_id")
-    # Read twice below (capped rules apart from the others): computed once.
-    counting = inputs.materialise(
-        counted.mutate(
-            rule=ibis.cases(
-                *((counted.rule_index == index, rule.code) for index, rule in enumerate(rules)),
-                else_=ibis.null("string"),
-            ),
-            window_start=counted.effective_on,
-            window_end=_window_end(
-                pack,
-                scheme,
-                counted,
-                _constant(counted.rule_index, [rule.window_months for rule in rules]),
-                types,
-            ),
-        )
-    )
-    ruled = inputs.materialise(_rule_capped(rules, counting))
-    contributions = (
-        _category_capped(pack, scheme, ruled, types)
+    granted = (
+        ibis.union(free, capped)
         .filter(lambda t: t.points != 0)
         .select(
             "subject_id",
             "record_id",
             "rule",
             "points",
-            "window_start",
-            "window_end",
+            window_start="effective_on",
+            window_end="window_end",
             section=ibis.literal(0, type="int64"),
-            sort_day="effective_on",
-            ordinal="record_id",
         )
     )
-    # Scores and contributions both read the points: computed once, not once for each.
-    contributions = inputs.materialise(contributions).cast(CONTRIBUTION_SCHEMA)
-    totals = contributions.group_by("subject_id").aggregate(total=contributions.points.sum())
+    # Scores and contributions both read the points: computed once, not once for each (and
+    # without the columns that repeat others).
+    granted = inputs.materialise(granted)
+    contributions = granted.mutate(sort_day="window_start", ordinal="record_id").cast(
+        CONTRIBUTION_SCHEMA
+    )
+    totals = granted.group_by("subject_id").aggregate(total=granted.points.sum())
     valued = rated.left_join(totals, "subject_id").select(
         "subject_id",
         value=ibis.greatest(
@@ -288,27 +242,135 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
     return ScorePlan(scores, ibis.union(contributions, overrides.evidence))
 
 
+def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs, rule_table: ir.Table) -> ir.Table:
+    """The records that count on the day, of rated subjects, with their rule and window.
+
+    ``subject_id``, ``record_id``, ``effective_on``, ``rule_index``, ``limited`` (of the
+    rule, ``_rule_table``) and ``window_end`` (the window starts on ``effective_on``).
+    """
+    records = inputs.records
+    rules = scheme.rules
+    keys = _rule_keys(pack, scheme, inputs)
+    # Cheap tests on plain columns first, implied by the exact ones below: many records are
+    # too old, and need not reach the joins or the rule tests at all. (The join below drops
+    # the records of other types: a test of the type here costs more than it saves.)
+    possible = records.filter(
+        _counted(scheme, records)
+        & records.effective_on.between(
+            min(first_counting_day(inputs.day, rule.window_months) for rule in rules), inputs.day
+        )
+        & (records.decided_on >= keys.earliest)
+    )
+    # A record's type and grade are matched by a join with a small table of the pairs the
+    # rules read, as a bare join would; each rule then needs only an integer test of the
+    # pair and its amount and field conditions.
+    # Only the columns the rules read: the others would be read and copied for nothing.
+    read = sorted({inputs.spec.text(name) for rule in rules for name in rule.fields})
+    keyed = possible.select(*POINTS_COLUMNS, *read).join(keys.table, ["record_type", "severity"])
+    # A record's rule is the first it matches. Mostly the pair alone decides it (the key table
+    # says which); a CASE over the rules with amount or field conditions decides the rest.
+    tested = [
+        (index, keyed.pair.isin(pairs) & _value_matches(keyed, inputs.spec, rules[index]))
+        for index, pairs in enumerate(keys.pairs)
+        if not keys.fixed.issuperset(pairs)
+    ]
+    rule_index: ir.IntegerValue = keyed.fixed_rule
+    if tested:
+        rule_index = ibis.ifelse(
+            keyed.fixed_rule.notnull(),
+            keyed.fixed_rule,
+            ibis.cases(*((match, index) for index, match in tested), else_=_null_int()),
+        )
+    # The rule's constants come from a join with a small table, not from CASEs on the index,
+    # which the database may copy into every filter it pushes down (and evaluate once each).
+    indexed = keyed.mutate(rule_index=rule_index).drop(*read)
+    ruled = indexed.join(rule_table, "rule_index")
+    # In its window on the day: on or after the first day a window of its rule still covers,
+    # and within the maximum publicity period of its type and grade.
+    held = ruled.filter(
+        (ruled.effective_on >= ruled.first_day) & (ruled.decided_on >= ruled.publicity_from)
+    )
+    # Every record's subject is a subject (a foreign key of the store): leaving out those of
+    # the kinds the scheme does not rate keeps the rated ones, and hashes only the others,
+    # where a join with the rated subjects would hash all of them.
+    subjects = inputs.subjects
+    others = subjects.filter(~subjects.kind.isin(_kinds(scheme))).select("subject_id")
+    counted = held.anti_join(others, "subject_id")
+    return counted.select(
+        "subject_id",
+        "record_id",
+        "effective_on",
+        "rule_index",
+        "limited",
+        window_end=earliest(
+            add_months(counted.effective_on, counted.window_months),
+            # A NULL maximum period gives a NULL day: no end of its own.
+            add_months(counted.decided_on, counted.max_months),
+        ),
+    )
+
+
+def _rule_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
+    """One row of constants per rule, by ``rule_index``.
+
+    ``limited`` says whether its records need a running total: its rule or its type's
+    category has a cap (``rule_cap``, ``category_cap``).
+    """
+    rules = scheme.rules
+    categories = [pack.record_type(rule.record_type).category for rule in rules]
+    category_caps = [scheme.category_caps.get(category) for category in categories]
+    return inputs.small_table(
+        f"rules_{uuid.uuid4().hex}",
+        pa.table(
+            {
+                "rule_index": pa.array(range(len(rules)), pa.int64()),
+                "rule": pa.array([rule.code for rule in rules], pa.string()),
+                "rule_points": pa.array([rule.points for rule in rules], pa.int64()),
+                "window_months": pa.array([rule.window_months for rule in rules], pa.int64()),
+                "first_day": pa.array(
+                    [first_counting_day(inputs.day, rule.window_months) for rule in rules],
+                    pa.date32(),
+                ),
+                "rule_cap": pa.array([rule.cap for rule in rules], pa.int64()),
+                "category": pa.array([category.value for category in categories], pa.string()),
+                "category_cap": pa.array(category_caps, pa.int64()),
+                "limited": pa.array(
+                    [
+                        rule.cap is not None or cap is not None
+                        for rule, cap in zip(rules, category_caps, strict=True)
+                    ],
+                    pa.bool_(),
+                ),
+            }
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class _RuleKeys:
     table: ir.Table
-    """``record_type``, ``severity``, ``pair`` and ``publicity_from`` (the earliest decision
-    day still within the maximum publicity period on the day)."""
+    """``record_type``, ``severity``, ``pair``, ``publicity_from`` (the earliest decision
+    day still within the maximum publicity period on the day) and ``max_months`` (that
+    period, NULL for none)."""
     pairs: list[list[int]]
     """For each rule, the pairs (type and grade) it reads."""
+    earliest: date
+    """The earliest ``publicity_from`` of any pair."""
+    fixed: set[int]
+    """The pairs whose rule the pair alone decides (``fixed_rule``, NULL for the others)."""
 
 
 def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
     day = inputs.day
-    rows: list[tuple[str, str, date]] = []
-    for code in sorted({rule.record_type for rule in scheme.rules}):
-        for severity, period in pack.record_type(code).severities.items():
-            # No scheme counts a record past its maximum publicity period.
-            start = (
-                date.min
-                if period.max_months is None
-                else first_counting_day(day, period.max_months)
-            )
-            rows.append((code, severity.value, start))
+    rows: list[tuple[str, str, int | None]] = [
+        (code, severity.value, period.max_months)
+        for code in sorted({rule.record_type for rule in scheme.rules})
+        for severity, period in pack.record_type(code).severities.items()
+    ]
+    # No scheme counts a record past its maximum publicity period.
+    starts = [
+        date.min if months is None else first_counting_day(day, months) for _, _, months in rows
+    ]
     pairs = [
         [
             number
@@ -317,6 +379,16 @@ def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
         ]
         for rule in scheme.rules
     ]
+    # A pair's rule is fixed when the first rule reading it has no amount or field condition.
+    first = {
+        number: next((index for index, read in enumerate(pairs) if number in read), None)
+        for number in range(len(rows))
+    }
+    fixed = {
+        number: index
+        for number, index in first.items()
+        if index is not None and not _has_value_conditions(scheme.rules[index])
+    }
     table = inputs.small_table(
         f"rule_keys_{uuid.uuid4().hex}",
         pa.table(
@@ -324,83 +396,71 @@ def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
                 "record_type": pa.array([code for code, _, _ in rows], pa.string()),
                 "severity": pa.array([severity for _, severity, _ in rows], pa.string()),
                 "pair": pa.array(range(len(rows)), pa.int64()),
-                "publicity_from": pa.array([start for _, _, start in rows], pa.date32()),
+                "publicity_from": pa.array(starts, pa.date32()),
+                "max_months": pa.array([months for _, _, months in rows], pa.int64()),
+                "fixed_rule": pa.array(
+                    [fixed.get(number) for number in range(len(rows))], pa.int64()
+                ),
             }
         ),
     )
-    return _RuleKeys(table, pairs)
+    return _RuleKeys(table, pairs, min(starts), set(fixed))
 
 
-def _rule_capped(rules: Sequence[PointsRule], counting: ir.Table) -> ir.Table:
-    """``after_rule``: each record's points under its rule's cap.
+def _has_value_conditions(rule: PointsRule) -> bool:
+    return rule.min_amount is not None or rule.max_amount is not None or bool(rule.fields)
 
-    Only records under a capped rule need the running count (a sort); the others keep
-    their rule's points.
+
+def _value_matches(records: ir.Table, spec: FactsSpec, rule: PointsRule) -> ir.BooleanValue:
+    return value_matches(
+        records,
+        spec,
+        min_amount=rule.min_amount,
+        max_amount=rule.max_amount,
+        fields=rule.fields,
+    )
+
+
+def _rule_capped(limited: ir.Table) -> ir.Table:
+    """``after_rule``: each record's points under its rule's cap (if any).
+
+    Under a cap of ``C`` points the ``k``-th record (from 0) gets ``clamp(C - k·|p|, 0, |p|)``.
     """
-    points = _constant(counting.rule_index, [rule.points for rule in rules])
-    capped = [index for index, rule in enumerate(rules) if rule.cap is not None]
-    if not capped:
-        return counting.mutate(after_rule=points)
-    free = counting.filter(~counting.rule_index.isin(capped)).mutate(after_rule=points)
-    limited = counting.filter(counting.rule_index.isin(capped))
+    size = limited.rule_points.abs()
     rank = ibis.row_number().over(
         group_by=[limited.subject_id, limited.rule_index],
         order_by=[limited.effective_on, limited.record_id],
     )
-    granted: ir.IntegerValue = ibis.cases(
-        *(
-            (
-                limited.rule_index == index,
-                ibis.greatest(ibis.least(cap - rank * abs(rule.points), abs(rule.points)), 0)
-                * (1 if rule.points > 0 else -1),
-            )
-            for index, rule in enumerate(rules)
-            if (cap := rule.cap) is not None
-        ),
-        else_=_null_int(),
+    left = ibis.greatest(ibis.least(limited.rule_cap - rank * size, size), 0)
+    granted = ibis.ifelse(limited.rule_points > 0, left, -left)
+    return limited.mutate(
+        after_rule=ibis.ifelse(limited.rule_cap.isnull(), limited.rule_points, granted).cast(
+            "int64"
+        )
     )
-    joined: ir.Table = ibis.union(free, limited.mutate(after_rule=granted.cast("int64")))
-    return joined
 
 
-def _category_capped(
-    pack: Pack, scheme: PointsScheme, ruled: ir.Table, types: Sequence[str]
-) -> ir.Table:
-    """``points``: after the category caps (additions and deductions capped apart).
+def _category_capped(ruled: ir.Table) -> ir.Table:
+    """``points``: after the category caps (additions and deductions capped apart), if any.
 
-    Only records of a capped category need the running sum (a sort).
+    A record gets ``min(cum, C) - min(cum - |a|, C)`` where ``cum`` is the running sum of
+    its category's additions (or deductions) including it.
     """
-    caps = {category.value: limit for category, limit in scheme.category_caps.items()}
-    categories = {code: pack.record_type(code).category.value for code in types}
-    limited_types = sorted(code for code, category in categories.items() if category in caps)
-    if not limited_types:
-        return ruled.mutate(points=ruled.after_rule)
-    free = ruled.filter(~ruled.record_type.isin(limited_types)).mutate(points=ruled.after_rule)
-    limited = ruled.filter(ruled.record_type.isin(limited_types))
-    category: ir.StringValue = ibis.cases(
-        *((limited.record_type == code, categories[code]) for code in limited_types),
-        else_=ibis.null("string"),
-    )
-    cap: ir.IntegerValue = ibis.cases(
-        *(
-            (limited.record_type == code, ibis.literal(caps[categories[code]], type="int64"))
-            for code in limited_types
-        ),
-        else_=_null_int(),
-    )
-    points: ir.IntegerValue = limited.after_rule
+    points: ir.IntegerValue = ruled.after_rule
     size = points.abs()
     running = size.sum().over(
         ibis.window(
-            group_by=[limited.subject_id, category, points > 0],
-            order_by=[limited.effective_on, limited.record_id],
+            group_by=[ruled.subject_id, ruled.category, points > 0],
+            order_by=[ruled.effective_on, ruled.record_id],
             rows=(None, 0),
         )
     )
+    cap = ruled.category_cap
     left = ibis.least(running, cap) - ibis.least(running - size, cap)
-    granted = ibis.ifelse(points > 0, left, -left).cast("int64")
-    joined: ir.Table = ibis.union(free, limited.mutate(points=granted))
-    return joined
+    granted = ibis.ifelse(points > 0, left, -left)
+    return ruled.mutate(points=ibis.ifelse(cap.isnull(), points, granted).cast("int64")).drop(
+        "after_rule"
+    )
 
 
 def _band_grade(bands: Sequence[Band], value: ir.IntegerValue) -> ir.StringValue:
