@@ -43,6 +43,7 @@ EPOCH = date(1970, 1, 1)
 FIRST_DAY = date(2021, 1, 1)
 CHUNK = 5_000_000
 SAMPLE = 100_000
+ROUNDS = 2
 NATIONAL = load_shipped("national")
 CITY = load_shipped("city-pilot")
 SCHEME = CITY.schemes["city.points"]
@@ -254,8 +255,14 @@ def run(quick: bool) -> list[dict[str, Any]]:
     records, subjects = (1_000_000, 100_000) if quick else (100_000_000, 10_000_000)
     spark_records, spark_subjects = (100_000, 10_000) if quick else (10_000_000, 1_000_000)
     folder = generate(records, subjects)
-    batch, peak = in_process("duckdb", folder)
-    bare, _ = in_process("floor", folder)
+    # Rounds alternate between the plan and the floor and each keeps its best, so a burst of
+    # other load on the machine cannot make either figure, or the ratio, by itself.
+    plans, floors = [], []
+    for _ in range(ROUNDS):
+        plans.append(in_process("duckdb", folder))
+        floors.append(in_process("floor", folder))
+    batch, peak = min(plans)
+    bare, _ = min(floors)
     python, sampled = reference(folder)
     scaled = python * records / sampled
     slice_folder = generate(spark_records, spark_subjects)
@@ -271,8 +278,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "ratio": round(bare / batch, 3),
             "target": "ratio >= 0.5 (at most 2x the floor)",
             "notes": f"city.points (17 rules, caps, category cap, clamp, bands) with every "
-            f"contribution, Parquet in and out; {size}; floor: bare DuckDB join + group-by sum "
-            f"of points per subject; peak {peak:,.0f} MiB",
+            f"contribution, Parquet in and out; {size}; best of {ROUNDS} rounds alternating "
+            f"with the floor: bare DuckDB join + group-by sum of points per subject; peak "
+            f"{peak:,.0f} MiB",
         },
         {
             "name": "evaluate.duckdb.vs_reference",
