@@ -271,41 +271,36 @@ def warm(port: int, headers: dict[str, str], subjects: int) -> None:
             fast = fast + 1 if time.perf_counter() - started < 0.05 else 0
 
 
-def wrk_script(folder: Path, token: str, subjects: int, listed_ids: list[int]) -> Path:
-    rng = random.Random(3)
-    bodies = []
-    for n in range(2_000):
-        subject = rng.choice(listed_ids) if n % 10 == 0 else rng.randrange(subjects)
-        body = orjson.dumps(
-            {"subject_id": identifier(subject), "action": ACTIONS[n % 4], "purpose": PURPOSE}
-        ).decode()
-        bodies.append("[[" + body + "]]")
-    script = folder / "checks.lua"
-    script.write_text(
-        "local bodies = {" + ",\n".join(bodies) + "}\n"
+def lua_script(path: Path, token: str, route: str, bodies: list[str]) -> Path:
+    """A wrk script posting ``bodies`` to ``route`` in turn, with the API key."""
+    path.write_text(
+        "local bodies = {" + ",\n".join(f"[[{body}]]" for body in bodies) + "}\n"
         "local i = 0\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
         f'wrk.headers["Authorization"] = "Bearer {token}"\n'
         "request = function()\n"
         "  i = i + 1\n"
-        '  return wrk.format("POST", "/v1/checks", nil, bodies[(i % #bodies) + 1])\n'
+        f'  return wrk.format("POST", "{route}", nil, bodies[(i % #bodies) + 1])\n'
         "end\n"
     )
-    return script
+    return path
 
 
-def run_wrk(port: int, script: Path, seconds: int) -> tuple[float, float, float]:
+def wrk_script(folder: Path, token: str, subjects: int, listed_ids: list[int]) -> Path:
+    rng = random.Random(3)
+    bodies = []
+    for n in range(2_000):
+        subject = rng.choice(listed_ids) if n % 10 == 0 else rng.randrange(subjects)
+        body = {"subject_id": identifier(subject), "action": ACTIONS[n % 4], "purpose": PURPOSE}
+        bodies.append(orjson.dumps(body).decode())
+    return lua_script(folder / "checks.lua", token, "/v1/checks", bodies)
+
+
+def wrk(port: int, route: str, script: Path, seconds: int, *options: str) -> str:
+    """wrk's report of ``seconds`` of ``script`` against ``route``; no failed request allowed."""
+    url = f"http://127.0.0.1:{port}{route}"
     output = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            "-c64",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}/v1/checks",
-        ],
+        ["wrk", "-t2", *options, f"-d{seconds}s", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
@@ -313,8 +308,16 @@ def run_wrk(port: int, script: Path, seconds: int) -> tuple[float, float, float]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
         raise RuntimeError(f"wrk saw {errors.group(1)} failed requests:\n{output}")
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    return rate, latency(output, "50%"), latency(output, "99%")
+    return output
+
+
+def requests_per_second(output: str) -> float:
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+
+def run_wrk(port: int, script: Path, seconds: int) -> tuple[float, float, float]:
+    output = wrk(port, "/v1/checks", script, seconds, "-c64", "--latency")
+    return requests_per_second(output), latency(output, "50%"), latency(output, "99%")
 
 
 def latency(output: str, percentile: str) -> float:
@@ -337,43 +340,13 @@ def batch_script(folder: Path, token: str, subjects: int) -> Path:
         ).decode()
         for _ in range(4)
     ]
-    script = folder / "batch.lua"
-    script.write_text(
-        "local bodies = {" + ",\n".join(f"[[{body}]]" for body in bodies) + "}\n"
-        "local i = 0\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-        "request = function()\n"
-        "  i = i + 1\n"
-        '  return wrk.format("POST", "/v1/checks/batch", nil, bodies[(i % #bodies) + 1])\n'
-        "end\n"
-    )
-    return script
+    return lua_script(folder / "batch.lua", token, "/v1/checks/batch", bodies)
 
 
 def batch_rate(port: int, script: Path, seconds: int) -> float:
     """Subjects/s: 10,000-item batches from wrk (4 connections, so both workers get some)."""
-    output = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            "-c4",
-            f"-d{seconds}s",
-            "--timeout",
-            "30s",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}/v1/checks/batch",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors:
-        raise RuntimeError(f"wrk saw {errors.group(1)} failed batches:\n{output}")
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    return rate * BATCH
+    output = wrk(port, "/v1/checks/batch", script, seconds, "-c4", "--timeout", "30s")
+    return requests_per_second(output) * BATCH
 
 
 def http(subjects: int, listed_count: int, seconds: int) -> list[dict[str, Any]]:
