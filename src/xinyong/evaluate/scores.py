@@ -142,18 +142,18 @@ def _matches(records: ir.Table, spec: FactsSpec, condition: RecordCondition) -> 
 
 
 def _window_end(
-    pack: Pack,
-    scheme: SchemeBase,
     records: ir.Table,
     months: ir.IntegerValue | int | None,
-    record_types: Sequence[str],
+    publicity_months: ir.IntegerValue,
 ) -> ir.DateValue:
-    """End (exclusive, NULL for none) of a record's window, as ``scoring.windows.window``."""
+    """End (exclusive, NULL for none) of a record's window, as ``scoring.windows.window``:
+    ``months`` from its effective date, never past its maximum publicity period from its
+    decision (``publicity_months``, NULL for none)."""
     end: ir.DateValue = (
         ibis.null("date") if months is None else add_months(records.effective_on, months)
     )
     # A NULL maximum period gives a NULL day: no end of its own.
-    publicity_end = add_months(records.decided_on, max_months(pack, records, record_types))
+    publicity_end = add_months(records.decided_on, publicity_months)
     return earliest(end, publicity_end)
 
 
@@ -302,11 +302,7 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs, rule_table: ir.T
         "effective_on",
         "rule_index",
         "limited",
-        window_end=earliest(
-            add_months(counted.effective_on, counted.window_months),
-            # A NULL maximum period gives a NULL day: no end of its own.
-            add_months(counted.decided_on, counted.max_months),
-        ),
+        window_end=_window_end(counted, counted.window_months, counted.max_months),
     )
 
 
@@ -608,7 +604,9 @@ def _evidence(
     windows = matching.mutate(
         window_start=matching.effective_on,
         window_end=_window_end(
-            pack, scheme, matching, item.condition.window_months, [condition.record_type]
+            matching,
+            item.condition.window_months,
+            max_months(pack, matching, [condition.record_type]),
         ),
     )
     held = windows.filter(_within(windows.window_start, windows.window_end, inputs.day))
