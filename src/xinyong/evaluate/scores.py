@@ -193,7 +193,7 @@ def _constant(selector: ir.IntegerValue, values: Sequence[int | None]) -> ir.Int
 
 def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -> ScorePlan:
     rule_table = _rule_table(pack, scheme, inputs)
-    counting = _counting(pack, scheme, inputs, rule_table)
+    counting = _counting(pack, scheme, inputs)
     # Only records under a capped rule or of a capped category need a running total (a sort
     # by subject); the others stream straight through with their rule's points. The rule's
     # constants are joined on each side, so that the records read by both carry few columns.
@@ -242,11 +242,11 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
     return ScorePlan(scores, ibis.union(contributions, overrides.evidence))
 
 
-def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs, rule_table: ir.Table) -> ir.Table:
+def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
     """The records that count on the day, of rated subjects, with their rule and window.
 
     ``subject_id``, ``record_id``, ``effective_on``, ``rule_index``, ``limited`` (of the
-    rule, ``_rule_table``) and ``window_end`` (the window starts on ``effective_on``).
+    rule, ``_rule_days``) and ``window_end`` (the window starts on ``effective_on``).
     """
     records = inputs.records
     rules = scheme.rules
@@ -281,40 +281,95 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs, rule_table: ir.T
             keyed.fixed_rule,
             ibis.cases(*((match, index) for index, match in tested), else_=_null_int()),
         )
-    # The rule's constants come from a join with a small table, not from CASEs on the index,
-    # which the database may copy into every filter it pushes down (and evaluate once each).
+    # The rule's window is found by a join with a small table of its days: one row for each
+    # day a record may take effect on and still count, with the end of its window from that
+    # day. It also drops the records too old for their rule, and spares the month arithmetic
+    # (a calendar conversion each) on every record.
     indexed = keyed.mutate(rule_index=rule_index).drop(*read)
-    ruled = indexed.join(rule_table, "rule_index")
-    # In its window on the day: on or after the first day a window of its rule still covers,
-    # and within the maximum publicity period of its type and grade.
-    held = ruled.filter(
-        (ruled.effective_on >= ruled.first_day) & (ruled.decided_on >= ruled.publicity_from)
+    days = _rule_days(pack, scheme, inputs)
+    ruled = indexed.join(
+        days,
+        [indexed.rule_index == days.rule_index, indexed.effective_on == days.effective_day],
+    )
+    # Within the maximum publicity period of its type and grade; its end is found the same
+    # way, by the day of the decision (the arithmetic is left for a record decided after the
+    # day, which no table of days before it can hold).
+    held = ruled.filter(ruled.decided_on >= ruled.publicity_from)
+    ends = _publicity_days(keys, inputs)
+    published = held.left_join(ends, [held.pair == ends.pair, held.decided_on == ends.decided_day])
+    publicity_end = published.publicity_end.fill_null(
+        add_months(published.decided_on, published.max_months)
     )
     # Every record's subject is a subject (a foreign key of the store): leaving out those of
     # the kinds the scheme does not rate keeps the rated ones, and hashes only the others,
     # where a join with the rated subjects would hash all of them.
     subjects = inputs.subjects
     others = subjects.filter(~subjects.kind.isin(_kinds(scheme))).select("subject_id")
-    counted = held.anti_join(others, "subject_id")
+    counted = published.mutate(window_end=earliest(published.rule_end, publicity_end)).anti_join(
+        others, "subject_id"
+    )
     return counted.select(
-        "subject_id",
-        "record_id",
-        "effective_on",
-        "rule_index",
-        "limited",
-        window_end=_window_end(counted, counted.window_months, counted.max_months),
+        "subject_id", "record_id", "effective_on", "rule_index", "limited", "window_end"
     )
 
 
-def _rule_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
-    """One row of constants per rule, by ``rule_index``.
+def _rule_days(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
+    """``rule_index``, ``effective_day``, ``rule_end`` and ``limited``: for each rule, every day
+    a record taking effect on it still counts on the day, the end of its window, and whether
+    its records need a running total (its rule or its type's category has a cap)."""
+    rows = [
+        (index, start, add_months_to(start, rule.window_months), _limited(pack, scheme, rule))
+        for index, rule in enumerate(scheme.rules)
+        for start in _days(first_counting_day(inputs.day, rule.window_months), inputs.day)
+    ]
+    return inputs.small_table(
+        f"rule_days_{uuid.uuid4().hex}",
+        pa.table(
+            {
+                "rule_index": pa.array([row[0] for row in rows], pa.int64()),
+                "effective_day": pa.array([row[1] for row in rows], pa.date32()),
+                "rule_end": pa.array([row[2] for row in rows], pa.date32()),
+                "limited": pa.array([row[3] for row in rows], pa.bool_()),
+            }
+        ),
+    )
 
-    ``limited`` says whether its records need a running total: its rule or its type's
-    category has a cap (``rule_cap``, ``category_cap``).
-    """
+
+def _limited(pack: Pack, scheme: PointsScheme, rule: PointsRule) -> bool:
+    return rule.cap is not None or (
+        pack.record_type(rule.record_type).category in scheme.category_caps
+    )
+
+
+def _publicity_days(keys: _RuleKeys, inputs: Inputs) -> ir.Table:
+    """``pair``, ``decided_day``, ``publicity_end``: for each type and grade with a maximum
+    publicity period, every day of a decision still within it on the day, and its end."""
+    rows = [
+        (pair, decided, add_months_to(decided, months))
+        for pair, (start, months) in enumerate(zip(keys.starts, keys.months, strict=True))
+        if months is not None
+        for decided in _days(start, inputs.day)
+    ]
+    return inputs.small_table(
+        f"publicity_days_{uuid.uuid4().hex}",
+        pa.table(
+            {
+                "pair": pa.array([row[0] for row in rows], pa.int64()),
+                "decided_day": pa.array([row[1] for row in rows], pa.date32()),
+                "publicity_end": pa.array([row[2] for row in rows], pa.date32()),
+            }
+        ),
+    )
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def _rule_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
+    """One row of constants per rule, by ``rule_index``: its code, points and caps."""
     rules = scheme.rules
     categories = [pack.record_type(rule.record_type).category for rule in rules]
-    category_caps = [scheme.category_caps.get(category) for category in categories]
     return inputs.small_table(
         f"rules_{uuid.uuid4().hex}",
         pa.table(
@@ -322,20 +377,10 @@ def _rule_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
                 "rule_index": pa.array(range(len(rules)), pa.int64()),
                 "rule": pa.array([rule.code for rule in rules], pa.string()),
                 "rule_points": pa.array([rule.points for rule in rules], pa.int64()),
-                "window_months": pa.array([rule.window_months for rule in rules], pa.int64()),
-                "first_day": pa.array(
-                    [first_counting_day(inputs.day, rule.window_months) for rule in rules],
-                    pa.date32(),
-                ),
                 "rule_cap": pa.array([rule.cap for rule in rules], pa.int64()),
                 "category": pa.array([category.value for category in categories], pa.string()),
-                "category_cap": pa.array(category_caps, pa.int64()),
-                "limited": pa.array(
-                    [
-                        rule.cap is not None or cap is not None
-                        for rule, cap in zip(rules, category_caps, strict=True)
-                    ],
-                    pa.bool_(),
+                "category_cap": pa.array(
+                    [scheme.category_caps.get(category) for category in categories], pa.int64()
                 ),
             }
         ),
@@ -350,6 +395,10 @@ class _RuleKeys:
     period, NULL for none)."""
     pairs: list[list[int]]
     """For each rule, the pairs (type and grade) it reads."""
+    starts: list[date]
+    """For each pair, its ``publicity_from``."""
+    months: list[int | None]
+    """For each pair, its ``max_months``."""
     earliest: date
     """The earliest ``publicity_from`` of any pair."""
     fixed: set[int]
@@ -400,7 +449,9 @@ def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
             }
         ),
     )
-    return _RuleKeys(table, pairs, min(starts), set(fixed))
+    return _RuleKeys(
+        table, pairs, starts, [months for _, _, months in rows], min(starts), set(fixed)
+    )
 
 
 def _has_value_conditions(rule: PointsRule) -> bool:
