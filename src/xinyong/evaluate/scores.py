@@ -192,35 +192,50 @@ def _constant(selector: ir.IntegerValue, values: Sequence[int | None]) -> ir.Int
 
 
 def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -> ScorePlan:
-    rule_table = _rule_table(pack, scheme, inputs)
     counting = _counting(pack, scheme, inputs)
     # Only records under a capped rule or of a capped category need a running total (a sort
-    # by subject); the others stream straight through with their rule's points. The rule's
-    # constants are joined on each side, so that the records read by both carry few columns.
-    free = counting.filter(~counting.limited).join(rule_table, "rule_index")
-    free = free.mutate(points=free.rule_points)
-    capped = _category_capped(
-        _rule_capped(counting.filter(counting.limited).join(rule_table, "rule_index"))
-    )
-    granted = (
-        ibis.union(free, capped)
-        .filter(lambda t: t.points != 0)
-        .select(
-            "subject_id",
-            "record_id",
-            "rule",
-            "points",
-            window_start="effective_on",
-            window_end="window_end",
-            section=ibis.literal(0, type="int64"),
+    # by subject); the others stream straight through with their rule's points. The caps are
+    # joined to the capped ones alone, and only integers go through the sorts.
+    free = counting.filter(~counting.limited).mutate(points=counting.rule_points)
+    capped = counting.filter(counting.limited).join(_caps_table(pack, scheme, inputs), "rule_index")
+    capped = _category_capped(_rule_capped(capped))
+    granted = ibis.union(
+        *(
+            stream.filter(stream.points != 0).select(
+                "subject_id",
+                "record_id",
+                "rule_index",
+                "points",
+                window_start="effective_on",
+                window_end="window_end",
+            )
+            for stream in (free, capped)
         )
     )
     # Scores and contributions both read the points: computed once, not once for each (and
-    # without the columns that repeat others).
+    # without the columns that repeat others, or the rule's code, joined at the end).
     granted = inputs.materialise(granted)
-    contributions = granted.mutate(sort_day="window_start", ordinal="record_id").cast(
-        CONTRIBUTION_SCHEMA
+    codes = inputs.small_table(
+        f"rule_codes_{uuid.uuid4().hex}",
+        pa.table(
+            {
+                "rule_index": pa.array(range(len(scheme.rules)), pa.int64()),
+                "rule": pa.array([rule.code for rule in scheme.rules], pa.string()),
+            }
+        ),
     )
+    named = granted.join(codes, "rule_index")
+    contributions = named.select(
+        "subject_id",
+        "record_id",
+        "rule",
+        "points",
+        "window_start",
+        "window_end",
+        section=ibis.literal(0, type="int64"),
+        sort_day="window_start",
+        ordinal="record_id",
+    ).cast(CONTRIBUTION_SCHEMA)
     totals = granted.group_by("subject_id").aggregate(total=granted.points.sum())
     valued = rated.left_join(totals, "subject_id").select(
         "subject_id",
@@ -245,8 +260,9 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
 def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
     """The records that count on the day, of rated subjects, with their rule and window.
 
-    ``subject_id``, ``record_id``, ``effective_on``, ``rule_index``, ``limited`` (of the
-    rule, ``_rule_days``) and ``window_end`` (the window starts on ``effective_on``).
+    ``subject_id``, ``record_id``, ``effective_on``, ``rule_index``, ``rule_points`` and
+    ``limited`` (of the rule, ``_rule_days``) and ``window_end`` (the window starts on
+    ``effective_on``).
     """
     records = inputs.records
     rules = scheme.rules
@@ -309,16 +325,29 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
         others, "subject_id"
     )
     return counted.select(
-        "subject_id", "record_id", "effective_on", "rule_index", "limited", "window_end"
+        "subject_id",
+        "record_id",
+        "effective_on",
+        "rule_index",
+        "rule_points",
+        "limited",
+        "window_end",
     )
 
 
 def _rule_days(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
-    """``rule_index``, ``effective_day``, ``rule_end`` and ``limited``: for each rule, every day
-    a record taking effect on it still counts on the day, the end of its window, and whether
-    its records need a running total (its rule or its type's category has a cap)."""
+    """``rule_index``, ``effective_day``, ``rule_end``, ``rule_points`` and ``limited``: for
+    each rule, every day a record taking effect on it still counts on the day, the end of its
+    window, its points, and whether its records need a running total (its rule or its type's
+    category has a cap)."""
     rows = [
-        (index, start, add_months_to(start, rule.window_months), _limited(pack, scheme, rule))
+        (
+            index,
+            start,
+            add_months_to(start, rule.window_months),
+            rule.points,
+            _limited(pack, scheme, rule),
+        )
         for index, rule in enumerate(scheme.rules)
         for start in _days(first_counting_day(inputs.day, rule.window_months), inputs.day)
     ]
@@ -329,7 +358,8 @@ def _rule_days(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
                 "rule_index": pa.array([row[0] for row in rows], pa.int64()),
                 "effective_day": pa.array([row[1] for row in rows], pa.date32()),
                 "rule_end": pa.array([row[2] for row in rows], pa.date32()),
-                "limited": pa.array([row[3] for row in rows], pa.bool_()),
+                "rule_points": pa.array([row[3] for row in rows], pa.int64()),
+                "limited": pa.array([row[4] for row in rows], pa.bool_()),
             }
         ),
     )
@@ -366,19 +396,19 @@ def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def _rule_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
-    """One row of constants per rule, by ``rule_index``: its code, points and caps."""
+def _caps_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
+    """The caps of each rule, by ``rule_index``: ``rule_cap``, ``category_cap`` and the
+    ``category`` (a number) the latter applies to."""
     rules = scheme.rules
     categories = [pack.record_type(rule.record_type).category for rule in rules]
+    numbers = {category: number for number, category in enumerate(sorted(set(categories)))}
     return inputs.small_table(
-        f"rules_{uuid.uuid4().hex}",
+        f"caps_{uuid.uuid4().hex}",
         pa.table(
             {
                 "rule_index": pa.array(range(len(rules)), pa.int64()),
-                "rule": pa.array([rule.code for rule in rules], pa.string()),
-                "rule_points": pa.array([rule.points for rule in rules], pa.int64()),
                 "rule_cap": pa.array([rule.cap for rule in rules], pa.int64()),
-                "category": pa.array([category.value for category in categories], pa.string()),
+                "category": pa.array([numbers[category] for category in categories], pa.int64()),
                 "category_cap": pa.array(
                     [scheme.category_caps.get(category) for category in categories], pa.int64()
                 ),
