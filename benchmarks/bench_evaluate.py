@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from xinyong.evaluate.engines import get_engine
@@ -44,6 +45,8 @@ FIRST_DAY = date(2021, 1, 1)
 CHUNK = 5_000_000
 SAMPLE = 100_000
 ROUNDS = 3
+DATA_VERSION = 2
+"""Part of the data folder's name: a change to the generated data makes new files."""
 NATIONAL = load_shipped("national")
 CITY = load_shipped("city-pilot")
 SCHEME = CITY.schemes["city.points"]
@@ -59,6 +62,11 @@ def _record_types() -> list[str]:
     read = sorted({rule.record_type for rule in SCHEME.rules})
     others = sorted(set(NATIONAL.record_types) - set(read))[: len(read)]
     return read + others
+
+
+def _properties(code: str) -> set[str]:
+    properties = NATIONAL.record_type(code).fields.get("properties")
+    return set(properties) if isinstance(properties, dict) else set()
 
 
 def _chunk(
@@ -77,8 +85,8 @@ def _chunk(
     columns: dict[str, Any] = {
         "subject_id": pa.array(rng.integers(1, subjects + 1, rows), pa.int64()),
         "record_id": pa.array(np.arange(start + 1, start + rows + 1), pa.int64()),
-        "document_key": pa.array(
-            np.char.add("doc|", np.arange(start + 1, start + rows + 1).astype(str))
+        "document_key": pc.binary_join_element_wise(
+            "doc|", pc.cast(pa.array(np.arange(start + 1, start + rows + 1)), pa.string()), ""
         ),
         "record_type": pa.array(np.array(types, dtype=object)[type_index], pa.string()),
         "decided_on": pa.array(decided.astype("int32"), pa.int32()).cast(pa.date32()),
@@ -90,18 +98,23 @@ def _chunk(
         ),
         "withdrawn_on": pa.nulls(rows, pa.date32()),
     }
+    # Only the types whose fields include ``level`` (honours) have one, as the national pack's
+    # schemas require; the other fields the facts read stay empty.
+    leveled = [number for number, code in enumerate(types) if "level" in _properties(code)]
+    has_level = np.isin(type_index, leveled)
     for name in facts.fields:
-        text = level[rng.integers(0, len(level), rows)] if name == "level" else None
-        columns[facts.text(name)] = (
-            pa.array(text, pa.string()) if text is not None else pa.nulls(rows, pa.string())
-        )
+        if name == "level":
+            text = np.where(has_level, level[rng.integers(0, len(level), rows)], None)
+            columns[facts.text(name)] = pa.array(text, pa.string())
+        else:
+            columns[facts.text(name)] = pa.nulls(rows, pa.string())
         columns[facts.integer(name)] = pa.nulls(rows, pa.int64())
     return pa.table(columns)
 
 
 def generate(records: int, subjects: int) -> Path:
     """Records and subjects as Parquet under one folder (made once per size)."""
-    folder = WORK / f"{records}-{subjects}"
+    folder = WORK / f"{records}-{subjects}-v{DATA_VERSION}"
     if (folder / "done").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -156,8 +169,12 @@ def evaluate(engine: str, folder: Path, out: Path) -> float:
         )
         started = time.perf_counter()
         plan = score_plan(CITY, SCHEME, inputs)
-        runner.to_parquet(plan.scores, out / f"{engine}-scores.parquet")
-        runner.to_parquet(plan.contributions, out / f"{engine}-contributions.parquet")
+        # The contributions are kept where they are written, and the scores summed from them.
+        kept = out / f"{engine}-contributions.parquet"
+        runner.to_parquet(plan.contributions, kept)
+        runner.to_parquet(
+            plan.scores_of(runner.table("kept", kept)), out / f"{engine}-scores.parquet"
+        )
         return time.perf_counter() - started
 
 

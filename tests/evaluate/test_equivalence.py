@@ -78,13 +78,15 @@ def check(engine: Engine, pack: Pack, stored: list[Stored], day: date) -> None:
     for scheme in schemes:
         assert isinstance(scheme, PointsScheme | TiersScheme)
         result = score_plan(pack, scheme, inputs)
+        contributions = engine.to_arrow(result.contributions.order_by(list(CONTRIBUTION_ORDER)))
+        kept = engine.table(f"contributions_{next(_names)}", contributions)
         batch: dict[int, Score] = {
             subject_id: value
             for subject_id, _, _, value in scores_from_arrow(
                 scheme.code,
                 pack.policy_version,
-                engine.to_arrow(result.scores),
-                engine.to_arrow(result.contributions.order_by(list(CONTRIBUTION_ORDER))),
+                engine.to_arrow(result.scores_of(kept)),
+                contributions,
             )
         }
         reference = {

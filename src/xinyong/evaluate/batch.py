@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -144,8 +145,9 @@ def _scheme_batches(
     scheme = evaluated.scheme
     if isinstance(scheme, PointsScheme | TiersScheme):
         plan = score_plan(evaluated.pack, scheme, inputs)
-        scores = runner.to_arrow(plan.scores)
         contributions = runner.to_arrow(plan.contributions.order_by(list(CONTRIBUTION_ORDER)))
+        kept = runner.table(f"contributions_{uuid.uuid4().hex}", contributions)
+        scores = runner.to_arrow(plan.scores_of(kept))
         rows = list(scores_from_arrow(scheme.code, evaluated.version, scores, contributions))
         for start in range(0, len(rows), size):
             yield rows[start : start + size]

@@ -89,7 +89,8 @@ class Inputs:
     spec: FactsSpec
     day: date
     materialise: Callable[[ir.Table], ir.Table] = field(default=lambda table: table)
-    """Computes a table once for the expressions that read it (``Engine.materialise``)."""
+    """Computes a table once for the expressions that read it (``Engine.materialise``): the
+    points of a scheme with overrides, whose evidence depends on them."""
     small_table: Callable[[str, pa.Table], ir.Table] = field(
         default=lambda name, rows: ibis.memtable(rows)
     )
@@ -98,19 +99,28 @@ class Inputs:
 
 @dataclass(frozen=True)
 class ScorePlan:
-    scores: ir.Table
+    """The contributions of every subject the scheme rates, and their scores from them.
+
+    The caller keeps the contributions (as an engine's table, or written out and read back)
+    and asks for the scores of what it kept: a points score is its base plus the sum of its
+    contributions as kept, so it never disagrees with its explanation, and the records are
+    read once for both.
+    """
+
     contributions: ir.Table
+    scores_of: Callable[[ir.Table], ir.Table]
+    """The scores, from the kept rows of ``contributions``."""
 
 
 def score_plan(pack: Pack, scheme: PointsScheme | TiersScheme, inputs: Inputs) -> ScorePlan:
-    """The scores and contributions of every subject the scheme rates."""
+    """The contributions and scores of every subject the scheme rates."""
     rated = inputs.subjects.filter(inputs.subjects.kind.isin(_kinds(scheme))).select("subject_id")
     if isinstance(scheme, PointsScheme):
         return _points(pack, scheme, inputs, rated)
     tiers = _tiers(pack, scheme, scheme.tiers, "tiers", inputs, rated.mutate(value=_null_int()))
     grade = _tier_grade(scheme.tiers, tiers.chosen.chosen)
     scores = tiers.chosen.select("subject_id", value=_null_int(), grade=grade)
-    return ScorePlan(scores, tiers.evidence)
+    return ScorePlan(tiers.evidence, lambda kept: scores)
 
 
 def _kinds(scheme: SchemeBase) -> list[str]:
@@ -212,9 +222,6 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
             for stream in (free, capped)
         )
     )
-    # Scores and contributions both read the points: computed once, not once for each (and
-    # without the columns that repeat others, or the rule's code, joined at the end).
-    granted = inputs.materialise(granted)
     codes = inputs.small_table(
         f"rule_codes_{uuid.uuid4().hex}",
         pa.table(
@@ -236,25 +243,44 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
         sort_day="window_start",
         ordinal="record_id",
     ).cast(CONTRIBUTION_SCHEMA)
-    totals = granted.group_by("subject_id").aggregate(total=granted.points.sum())
-    valued = rated.left_join(totals, "subject_id").select(
-        "subject_id",
-        value=ibis.greatest(
-            ibis.least(scheme.base + totals.total.fill_null(0), scheme.max), scheme.min
-        ).cast("int64"),
-    )
+
+    def valued_of(kept: ir.Table) -> ir.Table:
+        # The overrides' evidence has no points: the sum is that of the points alone.
+        totals = kept.group_by("subject_id").aggregate(total=kept.points.sum())
+        return rated.left_join(totals, "subject_id").select(
+            "subject_id",
+            value=ibis.greatest(
+                ibis.least(scheme.base + totals.total.fill_null(0), scheme.max), scheme.min
+            ).cast("int64"),
+        )
+
     if not scheme.overrides:
-        scores = valued.select("subject_id", "value", grade=_band_grade(scheme.bands, valued.value))
-        return ScorePlan(scores, contributions)
-    overrides = _tiers(pack, scheme, scheme.overrides, "overrides", inputs, valued)
-    chosen = overrides.chosen
-    grade = ibis.ifelse(
-        chosen.chosen.isnull(),
-        _band_grade(scheme.bands, chosen.value),
-        _tier_grade(scheme.overrides, chosen.chosen),
-    )
-    scores = chosen.select("subject_id", "value", grade=grade)
-    return ScorePlan(scores, ibis.union(contributions, overrides.evidence))
+
+        def banded(kept: ir.Table) -> ir.Table:
+            valued = valued_of(kept)
+            return valued.select(
+                "subject_id", "value", grade=_band_grade(scheme.bands, valued.value)
+            )
+
+        return ScorePlan(contributions, banded)
+
+    def overridden(valued: ir.Table) -> _TierResult:
+        return _tiers(pack, scheme, scheme.overrides, "overrides", inputs, valued)
+
+    # The overrides' evidence depends on the values: the points are computed once for both.
+    contributions = inputs.materialise(contributions)
+    evidence = overridden(valued_of(contributions)).evidence
+
+    def graded(kept: ir.Table) -> ir.Table:
+        chosen = overridden(valued_of(kept)).chosen
+        grade = ibis.ifelse(
+            chosen.chosen.isnull(),
+            _band_grade(scheme.bands, chosen.value),
+            _tier_grade(scheme.overrides, chosen.chosen),
+        )
+        return chosen.select("subject_id", "value", grade=grade)
+
+    return ScorePlan(ibis.union(contributions, evidence), graded)
 
 
 def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
