@@ -268,7 +268,8 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
         return _tiers(pack, scheme, scheme.overrides, "overrides", inputs, valued)
 
     # The overrides' evidence depends on the values: the points are computed once for both.
-    contributions = inputs.materialise(contributions)
+    # (An engine may store the literal columns with types of its own: cast them back.)
+    contributions = inputs.materialise(contributions).cast(CONTRIBUTION_SCHEMA)
     evidence = overridden(valued_of(contributions)).evidence
 
     def graded(kept: ir.Table) -> ir.Table:
