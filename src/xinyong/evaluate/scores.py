@@ -60,7 +60,7 @@ POINTS_COLUMNS = (
     "status",
 )
 """The facts a points rule reads, besides the fields it names."""
-CONTRIBUTION_ORDER = ("subject_id", "section", "sort_day", "ordinal")
+CONTRIBUTION_ORDER = ("subject_id", "section", "ordinal", "window_start", "record_id")
 CONTRIBUTION_SCHEMA = ibis.schema(
     {
         "subject_id": "int64",
@@ -70,13 +70,14 @@ CONTRIBUTION_SCHEMA = ibis.schema(
         "window_start": "date",
         "window_end": "date",
         "section": "int64",
-        "sort_day": "date",
         "ordinal": "int64",
     }
 )
 """The contributions' columns and types (whatever an engine makes of a materialised table's
-literals). ``section``, ``sort_day`` and ``ordinal`` order a subject's contributions as the
-reference lists them: points by effective date and record, then each condition's evidence."""
+literals). ``CONTRIBUTION_ORDER`` orders a subject's contributions as the reference lists
+them: points (``section`` 0, no ``ordinal``) by effective date and record, then each
+condition's evidence (``section`` 1 and on) by record or list entry (``ordinal``). The points,
+by far the most rows, carry no copy of another column."""
 
 
 @dataclass(frozen=True)
@@ -240,8 +241,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
         "window_start",
         "window_end",
         section=ibis.literal(0, type="int64"),
-        sort_day="window_start",
-        ordinal="record_id",
+        ordinal=_null_int(),
     ).cast(CONTRIBUTION_SCHEMA)
 
     def valued_of(kept: ir.Table) -> ir.Table:
@@ -699,7 +699,6 @@ def _evidence(
             window_start=active.started_on,
             window_end=active.ended_on,
             section=section,
-            sort_day=ibis.null("date"),
             ordinal=active.entry_id,
             condition=number,
         )
@@ -726,7 +725,6 @@ def _evidence(
         window_start="window_start",
         window_end="window_end",
         section=section,
-        sort_day=ibis.null("date"),
         ordinal=held.record_id,
         condition=number,
     )
@@ -742,6 +740,5 @@ def _no_contributions(valued: ir.Table) -> ir.Table:
         window_start=ibis.null("date"),
         window_end=ibis.null("date"),
         section=_null_int(),
-        sort_day=ibis.null("date"),
         ordinal=_null_int(),
     )
