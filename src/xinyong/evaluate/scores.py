@@ -340,17 +340,21 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
     held = ruled.filter(ruled.decided_on >= ruled.publicity_from)
     ends = _publicity_days(keys, inputs)
     published = held.left_join(ends, [held.pair == ends.pair, held.decided_on == ends.decided_day])
-    publicity_end = published.publicity_end.fill_null(
-        add_months(published.decided_on, published.max_months)
+    # Every rule has a window, so its end is never NULL: no end of publicity leaves it alone.
+    window_end = ibis.least(
+        published.rule_end,
+        ibis.coalesce(
+            published.publicity_end,
+            add_months(published.decided_on, published.max_months),
+            published.rule_end,
+        ),
     )
     # Every record's subject is a subject (a foreign key of the store): leaving out those of
     # the kinds the scheme does not rate keeps the rated ones, and hashes only the others,
     # where a join with the rated subjects would hash all of them.
     subjects = inputs.subjects
     others = subjects.filter(~subjects.kind.isin(_kinds(scheme))).select("subject_id")
-    counted = published.mutate(window_end=earliest(published.rule_end, publicity_end)).anti_join(
-        others, "subject_id"
-    )
+    counted = published.mutate(window_end=window_end).anti_join(others, "subject_id")
     return counted.select(
         "subject_id",
         "record_id",
