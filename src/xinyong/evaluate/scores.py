@@ -15,10 +15,11 @@ It states, in relational form, what the reference kinds (``xinyong.scoring.point
   condition holds on the day; its evidence (0 points) explains it.
 
 The points plan is shaped for a scan of many records: cheap tests on plain columns drop most
-of them first; small tables of the rules' keys and constants (joins, not CASEs) give each
-remaining record its rule, window and points; only the records under a capped rule or of a
-capped category go through the running totals (sorts by subject), the others stream straight
-into the contributions, which are computed once for the scores and the output.
+of them first; small tables of the rules' keys, days and caps (joins, not CASEs or month
+arithmetic per record) give each remaining record its rule, points and window; only the
+records under a capped rule or of a capped category go through the running totals (sorts by
+subject), the others stream straight into the contributions. The scores are summed from the
+contributions as the caller kept them (``ScorePlan.scores_of``), so the records are read once.
 """
 
 from __future__ import annotations
