@@ -4,10 +4,13 @@ gives the entries, scores, grades and contributions of the reference evaluators.
 from __future__ import annotations
 
 import itertools
+import tempfile
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -17,7 +20,13 @@ from xinyong.evaluate.engines import Engine, get_engine
 from xinyong.evaluate.entries import entries_plan
 from xinyong.evaluate.facts import facts_spec
 from xinyong.evaluate.publish import entries_by_subject, scores_from_arrow
-from xinyong.evaluate.scores import CONTRIBUTION_ORDER, Inputs, score_plan
+from xinyong.evaluate.scores import (
+    CONTRIBUTION_ORDER,
+    CONTRIBUTION_SCHEMA,
+    Inputs,
+    ScorePlan,
+    score_plan,
+)
 from xinyong.policy import Pack
 from xinyong.policy.schemes import PointsScheme, TiersScheme
 from xinyong.scoring import score
@@ -80,15 +89,14 @@ def check(engine: Engine, pack: Pack, stored: list[Stored], day: date) -> None:
         result = score_plan(pack, scheme, inputs)
         contributions = engine.to_arrow(result.contributions.order_by(list(CONTRIBUTION_ORDER)))
         kept = engine.table(f"contributions_{next(_names)}", contributions)
+        scores = engine.to_arrow(result.scores_of(kept))
         batch: dict[int, Score] = {
             subject_id: value
             for subject_id, _, _, value in scores_from_arrow(
-                scheme.code,
-                pack.policy_version,
-                engine.to_arrow(result.scores_of(kept)),
-                contributions,
+                scheme.code, pack.policy_version, scores, contributions
             )
         }
+        check_written(engine, result, contributions, scores)
         reference = {
             subject_id: score(
                 scheme, subject_facts(pack, subject_id, stored, expected[subject_id]), day
@@ -97,6 +105,40 @@ def check(engine: Engine, pack: Pack, stored: list[Stored], day: date) -> None:
             if kind_of(subject_id) in scheme.subject_kinds
         }
         assert batch == reference, scheme.code
+
+
+def check_written(
+    engine: Engine, result: ScorePlan, contributions: pa.Table, scores: pa.Table
+) -> None:
+    """What an engine writes to Parquet itself has the contributions' and scores' declared
+    types and the rows fetched through Ibis; the scores summed from the written contributions
+    are the same."""
+    with tempfile.TemporaryDirectory() as folder:
+        written = Path(folder) / "contributions.parquet"
+        engine.to_parquet(result.contributions, written)
+        kept = engine.table(f"written_{next(_names)}", written)
+        written_scores = Path(folder) / "scores.parquet"
+        engine.to_parquet(result.scores_of(kept), written_scores)
+        assert _types(pq.read_table(written)) == _types(CONTRIBUTION_SCHEMA.to_pyarrow())
+        assert _types(pq.read_table(written_scores)) == {
+            "subject_id": pa.int64(),
+            "value": pa.int64(),
+            "grade": pa.string(),
+        }
+        assert _rows(pq.read_table(written)) == _rows(contributions)
+        assert _rows(pq.read_table(written_scores)) == _rows(scores)
+
+
+def _types(table: pa.Table | pa.Schema) -> dict[str, pa.DataType]:
+    schema = table if isinstance(table, pa.Schema) else table.schema
+    return {field.name: field.type for field in schema}
+
+
+def _rows(table: pa.Table) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = table.sort_by(
+        [(name, "ascending") for name in table.column_names]
+    ).to_pylist()
+    return rows
 
 
 @settings(

@@ -12,12 +12,14 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from xinyong.evaluate.casts import exact_date
+
 
 def add_months(day: ir.DateValue, months: ir.IntegerValue | int) -> ir.DateValue:
     """``day`` plus ``months`` calendar months, clamped to the end of the month."""
     interval = ibis.interval(months=months) if isinstance(months, int) else months.as_interval("M")
-    result: ir.DateValue = day + interval
-    return result
+    # DuckDB's sum of a date and months is a timestamp.
+    return exact_date(day + interval)
 
 
 def earliest(first: ir.DateValue, second: ir.DateValue) -> ir.DateValue:

@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from xinyong.enforcement.rules import add_months as add_months_to
 from xinyong.evaluate.calendar import add_months, earliest
+from xinyong.evaluate.casts import exact_int
 from xinyong.evaluate.conditions import max_months, record_matches, value_matches
 from xinyong.evaluate.facts import FactsSpec
 from xinyong.policy import Domain, Pack
@@ -241,7 +242,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
         "points",
         "window_start",
         "window_end",
-        section=ibis.literal(0, type="int64"),
+        section=exact_int(ibis.literal(0)),
         ordinal=_null_int(),
     ).cast(CONTRIBUTION_SCHEMA)
 
@@ -250,9 +251,11 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
         totals = kept.group_by("subject_id").aggregate(total=kept.points.sum())
         return rated.left_join(totals, "subject_id").select(
             "subject_id",
-            value=ibis.greatest(
-                ibis.least(scheme.base + totals.total.fill_null(0), scheme.max), scheme.min
-            ).cast("int64"),
+            value=exact_int(
+                ibis.greatest(
+                    ibis.least(scheme.base + totals.total.fill_null(0), scheme.max), scheme.min
+                )
+            ),
         )
 
     if not scheme.overrides:
@@ -557,11 +560,14 @@ def _category_capped(ruled: ir.Table) -> ir.Table:
     """
     points: ir.IntegerValue = ruled.after_rule
     size = points.abs()
-    running = size.sum().over(
-        ibis.window(
-            group_by=[ruled.subject_id, ruled.category, points > 0],
-            order_by=[ruled.effective_on, ruled.record_id],
-            rows=(None, 0),
+    # DuckDB sums BIGINT as HUGEINT, and would carry it into the points.
+    running = exact_int(
+        size.sum().over(
+            ibis.window(
+                group_by=[ruled.subject_id, ruled.category, points > 0],
+                order_by=[ruled.effective_on, ruled.record_id],
+                rows=(None, 0),
+            )
         )
     )
     cap = ruled.category_cap
@@ -688,7 +694,7 @@ def _evidence(
     pack: Pack, scheme: SchemeBase, item: _Located, inputs: Inputs, valued: ir.Table
 ) -> ir.Table:
     """The facts that make one condition hold on the day, for every rated subject."""
-    section = ibis.literal(1 + item.number, type="int64")
+    section = exact_int(ibis.literal(1 + item.number))
     number = ibis.literal(item.number, type="int64")
     if item.condition.list is not None:
         entries = inputs.entries
@@ -700,7 +706,7 @@ def _evidence(
             "subject_id",
             "record_id",
             rule=ibis.literal(item.rule, type="string"),
-            points=ibis.literal(0, type="int64"),
+            points=exact_int(ibis.literal(0)),
             window_start=active.started_on,
             window_end=active.ended_on,
             section=section,
@@ -726,7 +732,7 @@ def _evidence(
         "subject_id",
         "record_id",
         rule=ibis.literal(item.rule, type="string"),
-        points=ibis.literal(0, type="int64"),
+        points=exact_int(ibis.literal(0)),
         window_start="window_start",
         window_end="window_end",
         section=section,
