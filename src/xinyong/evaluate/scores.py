@@ -386,17 +386,17 @@ def _rule_days(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
         for index, rule in enumerate(scheme.rules)
         for start in _days(first_counting_day(inputs.day, rule.window_months), inputs.day)
     ]
-    return inputs.small_table(
-        f"rule_days_{uuid.uuid4().hex}",
-        pa.table(
-            {
-                "rule_index": pa.array([row[0] for row in rows], pa.int64()),
-                "effective_day": pa.array([row[1] for row in rows], pa.date32()),
-                "rule_end": pa.array([row[2] for row in rows], pa.date32()),
-                "rule_points": pa.array([row[3] for row in rows], pa.int64()),
-                "limited": pa.array([row[4] for row in rows], pa.bool_()),
-            }
-        ),
+    return _rows_table(
+        inputs,
+        "rule_days",
+        {
+            "rule_index": pa.int64(),
+            "effective_day": pa.date32(),
+            "rule_end": pa.date32(),
+            "rule_points": pa.int64(),
+            "limited": pa.bool_(),
+        },
+        rows,
     )
 
 
@@ -415,13 +415,25 @@ def _publicity_days(keys: _RuleKeys, inputs: Inputs) -> ir.Table:
         if months is not None
         for decided in _days(start, inputs.day)
     ]
+    return _rows_table(
+        inputs,
+        "publicity_days",
+        {"pair": pa.int64(), "decided_day": pa.date32(), "publicity_end": pa.date32()},
+        rows,
+    )
+
+
+def _rows_table(
+    inputs: Inputs, name: str, columns: dict[str, pa.DataType], rows: Sequence[tuple[object, ...]]
+) -> ir.Table:
+    """A small table the plan builds from policy, with these columns, from its rows."""
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     return inputs.small_table(
-        f"publicity_days_{uuid.uuid4().hex}",
+        f"{name}_{uuid.uuid4().hex}",
         pa.table(
             {
-                "pair": pa.array([row[0] for row in rows], pa.int64()),
-                "decided_day": pa.array([row[1] for row in rows], pa.date32()),
-                "publicity_end": pa.array([row[2] for row in rows], pa.date32()),
+                column: pa.array(list(items), kind)
+                for (column, kind), items in zip(columns.items(), values, strict=True)
             }
         ),
     )
