@@ -272,8 +272,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
         return _tiers(pack, scheme, scheme.overrides, "overrides", inputs, valued)
 
     # The overrides' evidence depends on the values: the points are computed once for both.
-    # (An engine may store the literal columns with types of its own: cast them back.)
-    contributions = inputs.materialise(contributions).cast(CONTRIBUTION_SCHEMA)
+    contributions = inputs.materialise(contributions)
     evidence = overridden(valued_of(contributions)).evidence
 
     def graded(kept: ir.Table) -> ir.Table:
@@ -476,10 +475,13 @@ class _RuleKeys:
     """For each pair, its ``publicity_from``."""
     months: list[int | None]
     """For each pair, its ``max_months``."""
-    earliest: date
-    """The earliest ``publicity_from`` of any pair."""
     fixed: set[int]
     """The pairs whose rule the pair alone decides (``fixed_rule``, NULL for the others)."""
+
+    @property
+    def earliest(self) -> date:
+        """The earliest ``publicity_from`` of any pair."""
+        return min(self.starts)
 
 
 def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
@@ -526,9 +528,7 @@ def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
             }
         ),
     )
-    return _RuleKeys(
-        table, pairs, starts, [months for _, _, months in rows], min(starts), set(fixed)
-    )
+    return _RuleKeys(table, pairs, starts, [months for _, _, months in rows], set(fixed))
 
 
 def _has_value_conditions(rule: PointsRule) -> bool:
