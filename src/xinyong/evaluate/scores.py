@@ -17,9 +17,10 @@ It states, in relational form, what the reference kinds (``xinyong.scoring.point
 The points plan is shaped for a scan of many records: cheap tests on plain columns drop most
 of them first; small tables of the rules' keys, days and caps (joins, not CASEs or month
 arithmetic per record) give each remaining record its rule, points and window; only the
-records under a capped rule or of a capped category go through the running totals (sorts by
-subject), the others stream straight into the contributions. The scores are summed from the
-contributions as the caller kept them (``ScorePlan.scores_of``), so the records are read once.
+capped records of the few subjects whose capped records are worth more than a cap go through
+the running totals (sorts by subject), the others stream straight into the contributions.
+The scores are summed from the contributions as the caller kept them
+(``ScorePlan.scores_of``), so the records are read once.
 """
 
 from __future__ import annotations
@@ -206,12 +207,30 @@ def _constant(selector: ir.IntegerValue, values: Sequence[int | None]) -> ir.Int
 
 def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -> ScorePlan:
     counting = _counting(pack, scheme, inputs)
-    # Only records under a capped rule or of a capped category need a running total (a sort
-    # by subject); the others stream straight through with their rule's points. The caps are
-    # joined to the capped ones alone, and only integers go through the sorts.
+    # Only records under a capped rule or of a capped category may need a running total (a
+    # sort by subject); the others stream straight through with their rule's points. The caps
+    # are joined to the capped ones alone.
     free = counting.filter(~counting.limited).mutate(points=counting.rule_points)
-    capped = counting.filter(counting.limited).join(_caps_table(pack, scheme, inputs), "rule_index")
-    capped = _category_capped(_rule_capped(capped))
+    caps = _caps_table(pack, scheme, inputs)
+    limited = counting.filter(counting.limited).join(caps, "rule_index")
+    # A subject's capped records can lose points only if together they are worth more than
+    # the tightest cap any of them is under: few subjects' are, and only theirs are sorted
+    # (only integers go through the sorts). The others keep their rule's points.
+    worth = limited.group_by("subject_id").aggregate(
+        worth=limited.rule_points.abs().sum(),
+        # Each capped record is under one cap or both (engines differ on LEAST with NULL).
+        tightest=ibis.least(
+            limited.rule_cap.fill_null(limited.category_cap),
+            limited.category_cap.fill_null(limited.rule_cap),
+        ).min(),
+    )
+    at_risk = worth.filter(worth.worth > worth.tightest).select("subject_id")
+    # (An anti-join for the safe records and an IN for the others: two kinds of reference,
+    # so the compiled query names the subjects at risk once and computes them once.)
+    safe = counting.filter(counting.limited).anti_join(at_risk, "subject_id")
+    safe = safe.mutate(points=safe.rule_points)
+    risky = counting.filter(counting.limited & counting.subject_id.isin(at_risk.subject_id))
+    capped = _category_capped(_rule_capped(risky.join(caps, "rule_index")))
     granted = ibis.union(
         *(
             stream.filter(stream.points != 0).select(
@@ -222,7 +241,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
                 window_start="effective_on",
                 window_end="window_end",
             )
-            for stream in (free, capped)
+            for stream in (free, safe, capped)
         )
     )
     codes = inputs.small_table(
