@@ -166,6 +166,7 @@ def evaluate(engine: str, folder: Path, out: Path) -> float:
             AS_OF,
             runner.materialise,
             runner.table,
+            runner.share,
         )
         started = time.perf_counter()
         plan = score_plan(CITY, SCHEME, inputs)

@@ -107,7 +107,9 @@ def evaluate_batch(
         )
         lap("publish_entries")
         stored = runner.table("entries", read_entries(reader))
-        inputs = Inputs(records, subjects, stored, spec, as_of, runner.materialise, runner.table)
+        inputs = Inputs(
+            records, subjects, stored, spec, as_of, runner.materialise, runner.table, runner.share
+        )
         policies, digest = policies_of(scheme_packs)
         advance = step("scoring", len(schemes))
 

@@ -44,6 +44,12 @@ class Engine(ABC):
         self._materialised.append(cached)
         return cached
 
+    def share(self, expression: ir.Table) -> ir.Table:
+        """``expression`` as several parts of one query read it. DuckDB computes such a
+        common part once by itself; an engine that would compute it again for each reader
+        materialises it instead."""
+        return expression
+
     def release(self) -> None:
         """Drop the tables ``materialise`` made."""
         while self._materialised:
@@ -122,6 +128,11 @@ class SparkEngine(Engine):
             pq.write_table(source, path)
             source = path
         return self.backend.read_parquet(str(source), table_name=name)
+
+    def share(self, expression: ir.Table) -> ir.Table:
+        # Spark computes a common part of a query again for each part that reads it; cached,
+        # it is computed once, on first use.
+        return self.materialise(expression)
 
     def to_arrow(self, expression: ir.Table) -> pa.Table:
         return self.backend.to_pyarrow(expression)

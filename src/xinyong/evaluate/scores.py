@@ -99,6 +99,9 @@ class Inputs:
         default=lambda name, rows: ibis.memtable(rows)
     )
     """Hands the engine a small table the plan builds from policy (``Engine.table``)."""
+    share: Callable[[ir.Table], ir.Table] = field(default=lambda table: table)
+    """A table several parts of the plan read, as the engine shares it (``Engine.share``):
+    the records that count, read by the capped and the uncapped streams."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,7 @@ def _constant(selector: ir.IntegerValue, values: Sequence[int | None]) -> ir.Int
 
 
 def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -> ScorePlan:
-    counting = _counting(pack, scheme, inputs)
+    counting = inputs.share(_counting(pack, scheme, inputs))
     # Only records under a capped rule or of a capped category may need a running total (a
     # sort by subject); the others stream straight through with their rule's points. The caps
     # are joined to the capped ones alone.
