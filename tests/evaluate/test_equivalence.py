@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from xinyong.enforcement.rules import Entry, add_months, derive_entries
+from xinyong.enforcement.rules import Entry, RecordFacts, add_months, derive_entries
 from xinyong.evaluate.calendar import add_months as plan_add_months
 from xinyong.evaluate.engines import Engine, get_engine
 from xinyong.evaluate.entries import entries_plan
@@ -27,7 +27,7 @@ from xinyong.evaluate.scores import (
     ScorePlan,
     score_plan,
 )
-from xinyong.policy import Pack
+from xinyong.policy import Pack, load_shipped
 from xinyong.policy.schemes import PointsScheme, TiersScheme
 from xinyong.scoring import score
 from xinyong.scoring.facts import Score
@@ -41,6 +41,7 @@ from .strategies import (
     policies,
     records,
     records_table,
+    severities,
     subject_facts,
     subjects_table,
 )
@@ -166,6 +167,60 @@ def test_spark_agrees_with_the_reference(
     spark_engine: Engine, policy: Policy, stored: list[Stored], day: date
 ) -> None:
     check(spark_engine, policy.pack, stored, day)
+
+
+def _additions(subject_id: int, first: int, codes: list[tuple[str, str | None]]) -> list[Stored]:
+    """Additions of the city scheme for one subject, a week apart, in this order."""
+    start = date(2026, 1, 5)
+    return [
+        Stored(
+            subject_id,
+            RecordFacts(
+                first + number,
+                f"doc|{first + number}",
+                code,
+                start + timedelta(weeks=number),
+                start + timedelta(weeks=number),
+                severities(code)[0],
+                None,
+                {} if level is None else {"level": level},
+            ),
+            "active",
+        )
+        for number, (code, level) in enumerate(codes)
+    ]
+
+
+VOLUNTEER = ("volunteer.service", None)
+BLOOD = ("health.blood_donation", None)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # Worth exactly the tightest cap (not at risk); worth more, though no cap binds.
+        ([BLOOD] * 4, [("honour.commendation", "national"), BLOOD]),
+        # The sixth volunteer service is over the rule's cap; the honours' category cap of
+        # 100 takes part of the last addition.
+        (
+            [VOLUNTEER] * 6,
+            [("honour.commendation", "national"), ("honour.commendation", "provincial")]
+            + [VOLUNTEER] * 3,
+        ),
+    ],
+)
+def test_caps_hold_for_subjects_at_and_over_them(
+    duckdb_engine: Engine,
+    first: list[tuple[str, str | None]],
+    second: list[tuple[str, str | None]],
+) -> None:
+    """The shipped city scheme's caps, at their edges: only the subjects whose capped
+    records are worth more than a cap go through the running totals, and every subject gets
+    the reference's points (an organisation's records are left out)."""
+    stored = (
+        _additions(1, 0, first) + _additions(3, 100, second) + _additions(2, 200, [VOLUNTEER] * 6)
+    )
+    check(duckdb_engine, load_shipped("city-pilot"), stored, date(2026, 11, 1))
 
 
 @pytest.mark.parametrize("engine_name", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])

@@ -219,7 +219,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
     # A subject's capped records can lose points only if together they are worth more than
     # the tightest cap any of them is under: few subjects' are, and only theirs are sorted
     # (only integers go through the sorts). The others keep their rule's points.
-    worth = limited.group_by("subject_id").aggregate(
+    by_subject = limited.group_by("subject_id").aggregate(
         worth=limited.rule_points.abs().sum(),
         # Each capped record is under one cap or both (engines differ on LEAST with NULL).
         tightest=ibis.least(
@@ -227,7 +227,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
             limited.category_cap.fill_null(limited.rule_cap),
         ).min(),
     )
-    at_risk = worth.filter(worth.worth > worth.tightest).select("subject_id")
+    at_risk = by_subject.filter(by_subject.worth > by_subject.tightest).select("subject_id")
     # (An anti-join for the safe records and an IN for the others: two kinds of reference,
     # so the compiled query names the subjects at risk once and computes them once.)
     safe = counting.filter(counting.limited).anti_join(at_risk, "subject_id")
