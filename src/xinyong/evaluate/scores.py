@@ -229,7 +229,9 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
     )
     at_risk = by_subject.filter(by_subject.worth > by_subject.tightest).select("subject_id")
     # (An anti-join for the safe records and an IN for the others: two kinds of reference,
-    # so the compiled query names the subjects at risk once and computes them once.)
+    # so the compiled query names the subjects at risk once and computes them once. The
+    # capped records' filter is written where it is used: named, it would be one more shared
+    # table for the query to hold.)
     safe = counting.filter(counting.limited).anti_join(at_risk, "subject_id")
     safe = safe.mutate(points=safe.rule_points)
     risky = counting.filter(counting.limited & counting.subject_id.isin(at_risk.subject_id))
