@@ -165,9 +165,7 @@ def evaluate(engine: str, folder: Path, out: Path) -> float:
             runner.table("entries", _entries()),
             spec(),
             AS_OF,
-            runner.materialise,
-            runner.table,
-            runner.share,
+            runner,
         )
         started = time.perf_counter()
         plan = score_plan(CITY, SCHEME, inputs)

@@ -84,9 +84,7 @@ def check(engine: Engine, pack: Pack, stored: list[Stored], day: date) -> None:
     assert {s: found.get(s, []) for s in expected} == expected
 
     entries = engine.table(f"entries_{suffix}", entries_table(expected))
-    inputs = Inputs(
-        facts, subjects, entries, spec, day, engine.materialise, engine.table, engine.share
-    )
+    inputs = Inputs(facts, subjects, entries, spec, day, engine)
     for scheme in schemes:
         assert isinstance(scheme, PointsScheme | TiersScheme)
         result = score_plan(pack, scheme, inputs)

@@ -107,9 +107,7 @@ def evaluate_batch(
         )
         lap("publish_entries")
         stored = runner.table("entries", read_entries(reader))
-        inputs = Inputs(
-            records, subjects, stored, spec, as_of, runner.materialise, runner.table, runner.share
-        )
+        inputs = Inputs(records, subjects, stored, spec, as_of, runner)
         policies, digest = policies_of(scheme_packs)
         advance = step("scoring", len(schemes))
 

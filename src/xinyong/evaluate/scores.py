@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import ibis
@@ -38,6 +38,7 @@ from xinyong.enforcement.rules import add_months as add_months_to
 from xinyong.evaluate.calendar import add_months, earliest
 from xinyong.evaluate.casts import exact_int
 from xinyong.evaluate.conditions import max_months, record_matches, value_matches
+from xinyong.evaluate.engines import Engine
 from xinyong.evaluate.facts import FactsSpec
 from xinyong.policy import Domain, Pack
 from xinyong.policy.schemes import (
@@ -85,23 +86,18 @@ by far the most rows, carry no copy of another column."""
 
 @dataclass(frozen=True)
 class Inputs:
-    """The tables a scheme is scored from, and the day it is scored on."""
+    """The tables a scheme is scored from, the day it is scored on, and the engine that runs
+    the plan: it takes the small tables the plan builds from policy (``Engine.table``), shares
+    the records that count among the parts of the query that read them (``Engine.share``) and
+    computes once the points of a scheme with overrides, whose evidence depends on them
+    (``Engine.materialise``)."""
 
     records: ir.Table
     subjects: ir.Table
     entries: ir.Table
     spec: FactsSpec
     day: date
-    materialise: Callable[[ir.Table], ir.Table] = field(default=lambda table: table)
-    """Computes a table once for the expressions that read it (``Engine.materialise``): the
-    points of a scheme with overrides, whose evidence depends on them."""
-    small_table: Callable[[str, pa.Table], ir.Table] = field(
-        default=lambda name, rows: ibis.memtable(rows)
-    )
-    """Hands the engine a small table the plan builds from policy (``Engine.table``)."""
-    share: Callable[[ir.Table], ir.Table] = field(default=lambda table: table)
-    """A table several parts of the plan read, as the engine shares it (``Engine.share``):
-    the records that count, read by the capped and the uncapped streams."""
+    engine: Engine
 
 
 @dataclass(frozen=True)
@@ -209,7 +205,7 @@ def _constant(selector: ir.IntegerValue, values: Sequence[int | None]) -> ir.Int
 
 
 def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -> ScorePlan:
-    counting = inputs.share(_counting(pack, scheme, inputs))
+    counting = inputs.engine.share(_counting(pack, scheme, inputs))
     # Only records under a capped rule or of a capped category may need a running total (a
     # sort by subject); the others stream straight through with their rule's points. The caps
     # are joined to the capped ones alone.
@@ -249,8 +245,9 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
             for stream in (free, safe, capped)
         )
     )
-    codes = inputs.small_table(
-        f"rule_codes_{uuid.uuid4().hex}",
+    codes = _policy_table(
+        inputs,
+        "rule_codes",
         pa.table(
             {
                 "rule_index": pa.array(range(len(scheme.rules)), pa.int64()),
@@ -296,7 +293,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
         return _tiers(pack, scheme, scheme.overrides, "overrides", inputs, valued)
 
     # The overrides' evidence depends on the values: the points are computed once for both.
-    contributions = inputs.materialise(contributions)
+    contributions = inputs.engine.materialise(contributions)
     evidence = overridden(valued_of(contributions)).evidence
 
     def graded(kept: ir.Table) -> ir.Table:
@@ -451,8 +448,9 @@ def _rows_table(
 ) -> ir.Table:
     """A small table the plan builds from policy, with these columns, from its rows."""
     values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    return inputs.small_table(
-        f"{name}_{uuid.uuid4().hex}",
+    return _policy_table(
+        inputs,
+        name,
         pa.table(
             {
                 column: pa.array(list(items), kind)
@@ -460,6 +458,11 @@ def _rows_table(
             }
         ),
     )
+
+
+def _policy_table(inputs: Inputs, name: str, table: pa.Table) -> ir.Table:
+    """A small table the plan builds from policy, under a name of its own in the engine."""
+    return inputs.engine.table(f"{name}_{uuid.uuid4().hex}", table)
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -472,8 +475,9 @@ def _caps_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
     rules = scheme.rules
     categories = [pack.record_type(rule.record_type).category for rule in rules]
     numbers = {category: number for number, category in enumerate(sorted(set(categories)))}
-    return inputs.small_table(
-        f"caps_{uuid.uuid4().hex}",
+    return _policy_table(
+        inputs,
+        "caps",
         pa.table(
             {
                 "rule_index": pa.array(range(len(rules)), pa.int64()),
@@ -537,8 +541,9 @@ def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
         for number, index in first.items()
         if index is not None and not _has_value_conditions(scheme.rules[index])
     }
-    table = inputs.small_table(
-        f"rule_keys_{uuid.uuid4().hex}",
+    table = _policy_table(
+        inputs,
+        "rule_keys",
         pa.table(
             {
                 "record_type": pa.array([code for code, _, _ in rows], pa.string()),
