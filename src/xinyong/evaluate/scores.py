@@ -216,12 +216,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
     # the tightest cap any of them is under: few subjects' are, and only theirs are sorted
     # (only integers go through the sorts). The others keep their rule's points.
     by_subject = limited.group_by("subject_id").aggregate(
-        worth=limited.rule_points.abs().sum(),
-        # Each capped record is under one cap or both (engines differ on LEAST with NULL).
-        tightest=ibis.least(
-            limited.rule_cap.fill_null(limited.category_cap),
-            limited.category_cap.fill_null(limited.rule_cap),
-        ).min(),
+        worth=limited.rule_points.abs().sum(), tightest=limited.tightest_cap.min()
     )
     at_risk = by_subject.filter(by_subject.worth > by_subject.tightest).select("subject_id")
     # (An anti-join for the safe records and an IN for the others: two kinds of reference,
@@ -470,11 +465,13 @@ def _days(first: date, last: date) -> list[date]:
 
 
 def _caps_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
-    """The caps of each rule, by ``rule_index``: ``rule_cap``, ``category_cap`` and the
-    ``category`` (a number) the latter applies to."""
+    """The caps of each rule, by ``rule_index``: ``rule_cap``, ``category_cap``, the
+    ``category`` (a number) the latter applies to, and ``tightest_cap``, the lower of the two
+    (NULL for a rule under neither)."""
     rules = scheme.rules
     categories = [pack.record_type(rule.record_type).category for rule in rules]
     numbers = {category: number for number, category in enumerate(sorted(set(categories)))}
+    category_caps = [scheme.category_caps.get(category) for category in categories]
     return _policy_table(
         inputs,
         "caps",
@@ -483,8 +480,16 @@ def _caps_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
                 "rule_index": pa.array(range(len(rules)), pa.int64()),
                 "rule_cap": pa.array([rule.cap for rule in rules], pa.int64()),
                 "category": pa.array([numbers[category] for category in categories], pa.int64()),
-                "category_cap": pa.array(
-                    [scheme.category_caps.get(category) for category in categories], pa.int64()
+                "category_cap": pa.array(category_caps, pa.int64()),
+                "tightest_cap": pa.array(
+                    [
+                        min(
+                            (cap for cap in (rule.cap, category_cap) if cap is not None),
+                            default=None,
+                        )
+                        for rule, category_cap in zip(rules, category_caps, strict=True)
+                    ],
+                    pa.int64(),
                 ),
             }
         ),
