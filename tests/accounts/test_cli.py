@@ -15,8 +15,8 @@ from xinyong.accounts.deps import Person
 from xinyong.accounts.service import login, signed_in
 from xinyong.audit.service import record_access
 from xinyong.cli import app
+from xinyong.clock import china_today
 from xinyong.config import get_settings
-from xinyong.enforcement.refresh import today_in_china
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack
 from xinyong.store.runtime import open_store
@@ -33,13 +33,13 @@ def listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, national: Pack) -> I
     monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
     person = samples.person(6)
-    day = (today_in_china() - timedelta(days=10)).isoformat()
+    day = (china_today() - timedelta(days=10)).isoformat()
     path = tmp_path / "rows.jsonl"
     path.write_bytes(
         orjson.dumps(samples.defaulter_listing(person, 6, decided_on=day, effective_on=day))
     )
     digest, _ = scan_file(path)
-    IngestJob(open_store(), national, today=today_in_china()).run_file(
+    IngestJob(open_store(), national, today=china_today()).run_file(
         path, digest=digest, report_dir=tmp_path
     )
     yield person

@@ -19,10 +19,10 @@ from xinyong.audit.export import accesses, period
 from xinyong.audit.models import AccessLogRow
 from xinyong.audit.service import accesses_of, record_access
 from xinyong.cli import app
+from xinyong.clock import CHINA
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.decisions import Decision
-from xinyong.enforcement.refresh import CHINA
 from xinyong.ledger import SigningKey, checkpoint, verify
 from xinyong.policy import Pack
 from xinyong.store.db import make_engine, make_sessionmaker

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from xinyong.app import create_app
+from xinyong.clock import china_today
 from xinyong.config import Settings
 from xinyong.enforcement import api
 from xinyong.enforcement.models import CheckLogRow, subject_key
-from xinyong.enforcement.refresh import today_in_china
 from xinyong.keys.service import create_key
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
 from xinyong.testing import samples
@@ -39,7 +39,7 @@ def key(client: TestClient, role: str, authority: str | None = None) -> dict[str
 
 def list_person(client: TestClient, index: int) -> str:
     person = samples.person(index)
-    day = (today_in_china() - timedelta(days=30)).isoformat()
+    day = (china_today() - timedelta(days=30)).isoformat()
     row = samples.defaulter_listing(person, index, decided_on=day, effective_on=day)
     del row["authority"]
     response = client.post(
@@ -68,7 +68,7 @@ def test_a_listed_person_is_denied_with_measures_entries_and_basis(client: TestC
     assert entry["list"] == "court.defaulters" and entry["started_on"] < entry["ends_on"]
     assert body["policy_version"].startswith("national@")
     assert len(body["decision_id"]) == 32
-    assert body["valid_until"] == (today_in_china() + timedelta(days=1)).isoformat()
+    assert body["valid_until"] == (china_today() + timedelta(days=1)).isoformat()
 
 
 def test_separators_and_case_in_the_identifier_are_ignored(client: TestClient) -> None:

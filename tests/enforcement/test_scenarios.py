@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.enforcement.conftest import Decide, Ingest
 
+from xinyong.clock import china_today
 from xinyong.enforcement.models import EntryRow
-from xinyong.enforcement.refresh import today_in_china
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.testing import samples
 
@@ -123,7 +123,7 @@ def test_a_withdrawn_listing_ends_every_measure_at_once(
 ) -> None:
     """Principle 4 (DESIGN.md §3) and 上海市社会信用条例 Art. 37: a revoked decision ends all its
     consequences everywhere at once, from the day it is withdrawn."""
-    today = today_in_china()
+    today = china_today()
     listed_on = (today - timedelta(days=10)).isoformat()
     company, representative = samples.organisation(2), samples.person(7)
     ingest(samples.registration(company, representative, 2), today=today)

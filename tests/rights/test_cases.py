@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from xinyong.cli import app
+from xinyong.clock import CHINA
 from xinyong.config import get_settings
-from xinyong.enforcement.refresh import CHINA
 from xinyong.ingest.service import IngestJob
 from xinyong.ledger.checkpoint import SigningKey
 from xinyong.ledger.verification import verify

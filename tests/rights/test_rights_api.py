@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.service import create_account
 from xinyong.app import create_app
+from xinyong.clock import CHINA, china_today
 from xinyong.config import Settings
 from xinyong.enforcement import api as checks_api
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.models import EntryRow
-from xinyong.enforcement.refresh import CHINA, today_in_china
 from xinyong.enforcement.rules import add_months
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
@@ -120,7 +120,7 @@ def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platfo
 
 
 def days_ago(days: int) -> str:
-    return (today_in_china() - timedelta(days=days)).isoformat()
+    return (china_today() - timedelta(days=days)).isoformat()
 
 
 def list_defaulter(platform: Platform, index: int) -> tuple[str, str]:
@@ -199,7 +199,7 @@ def test_listing_objection_upheld_withdraws_the_record_and_every_measure_ends(
             "withdrawn"
         )
         [entry] = session.scalars(select(EntryRow)).all()
-        assert entry.end_reason == "withdrawn" and entry.ended_on <= today_in_china()
+        assert entry.end_reason == "withdrawn" and entry.ended_on <= china_today()
         last = session.scalars(
             select(RecordEvent.kind)
             .where(RecordEvent.record_id == case["record_id"])
@@ -335,7 +335,7 @@ def test_repair_too_early_is_refused_with_the_date_then_granted(
     platform: Platform, national: Pack
 ) -> None:
     person = samples.person(9)
-    decided_on = today_in_china() - timedelta(days=300)
+    decided_on = china_today() - timedelta(days=300)
     platform.submit(wage_arrears(person, 9, decided_on.isoformat()))
     key = "hrss.110000|hrss.wage_arrears|京人社欠薪〔2025〕9号"
     assert platform.check(person, "bid_public_procurement") == "deny"

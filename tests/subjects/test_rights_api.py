@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.service import create_account, login
 from xinyong.app import create_app
+from xinyong.clock import china_today
 from xinyong.config import Settings
-from xinyong.enforcement.refresh import today_in_china
 from xinyong.keys.service import create_key
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
 from xinyong.testing import samples
@@ -69,7 +69,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     defaulter, neighbour = samples.person(1), samples.person(2)
-    day = (today_in_china() - timedelta(days=30)).isoformat()
+    day = (china_today() - timedelta(days=30)).isoformat()
     listing = samples.defaulter_listing(defaulter, 1, decided_on=day, effective_on=day)
     donation = samples.blood_donation(neighbour, 2, decided_on=day, effective_on=day)
     app = create_app(Settings(database_url=url, var_dir=folder))

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from tests.web.conftest import PDF, PNG, City, sign_in
 
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import Pack
 from xinyong.rights.evidence import check_evidence
 from xinyong.rights.models import RightsCase
@@ -173,7 +173,7 @@ def test_the_operator_console_counts_ingestion_per_authority(
             ).all()
         )
         evaluation = start_evaluation(
-            session, engine="reference", as_of=today_in_china(), policies="p@1", policy_digest="d"
+            session, engine="reference", as_of=china_today(), policies="p@1", policy_digest="d"
         )
         publish_evaluation(session, evaluation)
     report = own_city.settings.var_dir / "reports" / "raise-threshold"

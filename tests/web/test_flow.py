@@ -20,7 +20,7 @@ from sqlalchemy import select
 from tests.web.conftest import CHROMIUM, PNG, SCREENSHOTS, City
 
 from xinyong.app import create_app
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import Pack, Polarity
 from xinyong.store.models import Record, RecordHead, Subject
 from xinyong.web.public_file import public_file
@@ -89,7 +89,7 @@ def _records(city: City, national: Pack, identifier: str) -> tuple[Subject, Reco
     a negative record of its file (which may be repaired)."""
     with city.factory() as session:
         subject = session.scalars(select(Subject).where(Subject.identifier == identifier)).one()
-        shown = public_file(session, national, identifier, today_in_china())
+        shown = public_file(session, national, identifier, china_today())
         assert shown is not None
         keys = [
             record["document_key"]

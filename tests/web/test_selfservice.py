@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from tests.web.conftest import PDF, PNG, City, sign_in
 
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import Pack, Polarity
 from xinyong.policy.catalogue import Disclosure
 from xinyong.rights.repairs import eligibility
@@ -205,9 +205,7 @@ def test_repair_shows_eligibility_first_with_the_date_it_becomes_possible(
             select(Subject.id).where(Subject.identifier == subjects["demo-defaulter"])
         )
         assert subject_id is not None
-        expected = eligibility(
-            session, national, subject_id, listing.document_key, today_in_china()
-        )
+        expected = eligibility(session, national, subject_id, listing.document_key, china_today())
     assert not expected.eligible and expected.possible_from is not None
     assert "这条记录能否修复？" in page.text
     assert f"自{expected.possible_from.year}年" in page.text  # the day it becomes possible

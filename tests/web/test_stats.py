@@ -7,9 +7,9 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.clock import china_today
 from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.index import MeasuresIndex
-from xinyong.enforcement.refresh import today_in_china
 from xinyong.enforcement.service import check_in_store
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack
@@ -18,7 +18,7 @@ from xinyong.store.models import RecordHead
 from xinyong.testing.samples import defaulter_listing, person
 from xinyong.web.stats import SECTIONS
 
-DAY = today_in_china()
+DAY = china_today()
 """Checks are logged now, so the statistics are asked for today."""
 
 

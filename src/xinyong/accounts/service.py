@@ -7,7 +7,7 @@ the store keeps its SHA-256, its expiry and when it was ended by signing out.
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Account, AccountSession
+from xinyong.clock import utc_now
 from xinyong.identifiers import normalise
 from xinyong.store.models import Subject
 
@@ -63,12 +64,7 @@ class SignedIn:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive UTC, PostgreSQL aware UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return utc_now()
 
 
 def _token_hash(token: str) -> str:
@@ -167,7 +163,7 @@ def signed_in(session: Session, token: str, *, now: datetime | None = None) -> S
         raise SessionInvalid("not signed in: unknown session")
     if row.ended_at is not None:
         raise SessionInvalid("not signed in: this session was signed out")
-    expires_at = _aware(row.expires_at)
+    expires_at = row.expires_at
     if expires_at <= (now or _now()):
         raise SessionInvalid("not signed in: this session has expired; sign in again")
     account = session.get_one(Account, row.account_id)
@@ -184,7 +180,7 @@ def session_expiry(session: Session, token: str) -> datetime:
     row = _live(session, token)
     if row is None:
         raise SessionInvalid("not signed in: unknown session")
-    return _aware(row.expires_at)
+    return row.expires_at
 
 
 def logout(session: Session, token: str) -> None:

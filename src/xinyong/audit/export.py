@@ -7,7 +7,7 @@ Days are China's calendar days (UTC+8), like every other date the platform shows
 import csv
 import heapq
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
 import orjson
@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.audit.models import AccessLogRow
+from xinyong.clock import china_midnight
 from xinyong.enforcement.models import CheckLogRow
-from xinyong.enforcement.refresh import CHINA
 from xinyong.store.models import Subject
 
 COLUMNS = (
@@ -39,9 +39,7 @@ def period(first: date, last: date) -> tuple[datetime, datetime]:
     """The instants [start, end) covering China's days ``first`` to ``last`` inclusive."""
     if last < first:
         raise ValueError(f"the period ends ({last}) before it starts ({first})")
-    start = datetime.combine(first, time(), CHINA).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), CHINA).astimezone(UTC)
-    return start, end
+    return china_midnight(first), china_midnight(last + timedelta(days=1))
 
 
 def _utc(value: datetime) -> datetime:

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
 
 
@@ -17,7 +18,7 @@ class AccessLogRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # The row's name in the ledger, known before the insert so the row is written once.
     ref: Mapped[str] = mapped_column(String(32), unique=True)
-    accessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accessed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     # Copied from the account so the row says who read even if the account changes later.
     username: Mapped[str] = mapped_column(String(80))

@@ -6,7 +6,6 @@ is no update or delete path here, by design.
 """
 
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from xinyong.accounts.deps import Person
 from xinyong.audit.history import KIND, access_payload
 from xinyong.audit.models import AccessLogRow
+from xinyong.clock import utc_now
 from xinyong.ledger import LeafInput, append
 from xinyong.store.models import Subject
 
@@ -36,7 +36,7 @@ def record_access(
     ref = secrets.token_hex(16)
     row: dict[str, Any] = {
         "ref": ref,
-        "accessed_at": datetime.now(UTC),
+        "accessed_at": utc_now(),
         "account_id": person.account_id,
         "username": person.username,
         "role": person.role,

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from xinyong.api.deps import admit, bearer_token
+from xinyong.clock import china_today
 from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.index import FreshIndex
-from xinyong.enforcement.refresh import today_in_china
 from xinyong.identifiers.normalise import normalise
 from xinyong.policy import Pack
 
@@ -182,7 +182,7 @@ class Checks:
         self, asker: Asker, purpose: str, items: Sequence[tuple[str, str]]
     ) -> list[Decision]:
         index = self.fresh.current()
-        as_of = today_in_china()
+        as_of = china_today()
         decisions = index.decide_all(items, as_of)
         self.log.add_all(decisions, asker, purpose)
         return decisions

@@ -14,12 +14,13 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.clock import utc_now
 from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.models import CheckLogRow, subject_key
 from xinyong.store.base import Base
@@ -77,7 +78,7 @@ class CheckLog:
             return
         first = decisions[0]
         request = _Request(
-            datetime.now(UTC),
+            utc_now(),
             asker,
             purpose,
             first.as_of,

@@ -10,9 +10,9 @@ import orjson
 import typer
 from rich.console import Console
 
+from xinyong.clock import china_today
 from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.index import MeasuresIndex
-from xinyong.enforcement.refresh import today_in_china
 from xinyong.enforcement.service import UnknownAction, check_in_store
 from xinyong.policy import load_shipped
 from xinyong.store.runtime import open_store
@@ -25,7 +25,7 @@ JsonOutput = Annotated[bool, typer.Option("--json", help="print the result as JS
 
 def _day(value: str | None) -> date:
     if value is None:
-        return today_in_china()
+        return china_today()
     try:
         return date.fromisoformat(value)
     except ValueError:

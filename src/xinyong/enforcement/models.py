@@ -13,7 +13,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
 
 
@@ -53,7 +53,7 @@ class EntryRow(Base):
         String(10)
     )  # period | removed | withdrawn | repaired | corrected
     ended_by_record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MeasureIndexRow(Base):
@@ -97,7 +97,7 @@ class CheckLogRow(Base):
     decision_id: Mapped[str] = mapped_column(String(32))
     """Unique by construction (``DecisionIds``); an index on it would cost every insert a
     random page, as rows are written in subject-key order."""
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     relying_party: Mapped[str] = mapped_column(String(32))
     """The API key id (or ``cli``) of the asker."""
     relying_party_label: Mapped[str] = mapped_column(String(200))

@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from xinyong.clock import china_day, china_today, utc_now
 from xinyong.enforcement.bundles import Bundle, build_bundles
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
 from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
@@ -33,19 +34,12 @@ from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
 from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 
 STATE_ID = 1
-CHINA = timezone(timedelta(hours=8))
-"""Dates of decisions and entries are calendar days in China (UTC+8, no daylight saving)."""
-
 ENDED_STATUSES = ("withdrawn", "repaired")
 """Head statuses (and event kinds) after which a record grounds nothing: a revoked decision, or
 one whose publicity a credit repair ended. Both end its consequences from the event's day."""
 
 ENTRIES = Base.metadata.tables[EntryRow.__tablename__]
 INDEX = Base.metadata.tables[MeasureIndexRow.__tablename__]
-
-
-def today_in_china() -> date:
-    return datetime.now(CHINA).date()
 
 
 @dataclass
@@ -74,8 +68,8 @@ def refresh_subjects(
     if not subject_ids:
         return summary
     connection = session.connection()
-    day = today or today_in_china()
-    now = datetime.now(UTC)
+    day = today or china_today()
+    now = utc_now()
     ids = sorted(subject_ids)
     identifiers = _identifiers(connection, ids)
     if derived is None:
@@ -236,8 +230,7 @@ def _withdrawal_days(connection: Connection, record_ids: Sequence[int]) -> dict[
             .where(among(connection, current.id, chunk), RecordEvent.kind.in_(ENDED_STATUSES))
             .group_by(current.id)
         ):
-            at = occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC)
-            days[record_id] = at.astimezone(CHINA).date()
+            days[record_id] = china_day(occurred_at)
     return days
 
 

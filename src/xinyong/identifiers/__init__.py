@@ -16,6 +16,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
+from xinyong.clock import china_today
 from xinyong.identifiers import orgcode, resident_id, uscc
 from xinyong.identifiers.normalise import normalise
 from xinyong.identifiers.resident_id import Sex
@@ -190,7 +191,7 @@ def _detect(raw: str, code: str, today: date | None) -> ParsedIdentifier:
 
 
 def _resident_id(raw: str, code: str, today: date | None) -> ParsedIdentifier:
-    found = resident_id.examine(code, today or date.today())
+    found = resident_id.examine(code, today or china_today())
     return ParsedIdentifier(
         raw=raw,
         code=code,

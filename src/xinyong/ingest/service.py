@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.clock import china_today, utc_now
 from xinyong.enforcement.refresh import refresh_subjects
 from xinyong.ingest.readers import ReadItem, read_rows
 from xinyong.ingest.rows import Rejection, ValidRow
@@ -66,10 +67,6 @@ class IngestSummary:
             setattr(self, counter, getattr(self, counter) + 1)
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
 def scan_file(path: Path) -> tuple[str, int]:
     """SHA-256 of the file and its number of lines, in one pass (the progress bar's total)."""
     digest = hashlib.sha256()
@@ -97,7 +94,7 @@ class IngestJob:
         self.pack = pack
         self.authority = authority
         self.batch_size = batch_size
-        self.today = today or date.today()
+        self.today = today or china_today()
         self.validator = RowValidator(pack, self.today, authority=authority)
 
     def run_file(
@@ -109,7 +106,7 @@ class IngestJob:
         progress: Callable[[int], None] | None = None,
         skip_complete: bool = False,
     ) -> IngestSummary:
-        started = now_utc()
+        started = utc_now()
         items = read_rows(path)  # refuses an unreadable file before anything is written
         with self.factory.begin() as session:
             if skip_complete and session.scalar(
@@ -151,9 +148,9 @@ class IngestJob:
         with self.factory.begin() as session:
             submission_row = session.get_one(Submission, summary.submission_id)
             submission_row.status = "complete"
-            submission_row.finished_at = now_utc()
+            submission_row.finished_at = utc_now()
             summary.rows = submission_row.rows_done
-        summary.seconds = (now_utc() - started).total_seconds()
+        summary.seconds = (utc_now() - started).total_seconds()
         if summary.rejected:
             summary.rejection_report = str(self._report(source, report_dir))
         return summary
@@ -162,7 +159,7 @@ class IngestJob:
         self, items: Iterable[ReadItem], *, source_name: str, digest: str, key_id: str
     ) -> IngestSummary:
         """Store an API request's rows as one submission in one transaction."""
-        started = now_utc()
+        started = utc_now()
         batch = list(items)
         with self.factory.begin() as session:
             submission = Submission(
@@ -180,15 +177,15 @@ class IngestJob:
             session.flush()
             summary = IngestSummary(submission.id, source_name)
             result = self._apply(session, batch, Source(submission.id, source_name, digest))
-            submission.status, submission.finished_at = "complete", now_utc()
+            submission.status, submission.finished_at = "complete", utc_now()
         summary.add(result)
         summary.rows = len(batch)
         summary.outcomes = result.outcomes
-        summary.seconds = (now_utc() - started).total_seconds()
+        summary.seconds = (utc_now() - started).total_seconds()
         return summary
 
     def _apply(self, session: Session, batch: list[ReadItem], source: Source) -> BatchResult:
-        now = now_utc()
+        now = utc_now()
         # The first write takes SQLite's write lock, so the ids allocated below cannot collide.
         session.execute(
             update(Submission)

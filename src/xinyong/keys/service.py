@@ -8,11 +8,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.clock import utc_now
 from xinyong.store.models import ApiKey
 
 ROLES = ("authority", "relying_party", "operator")
@@ -48,7 +48,7 @@ def create_key(session: Session, *, role: str, authority: str | None, label: str
             role=role,
             authority=authority,
             label=label,
-            created_at=datetime.now(UTC),
+            created_at=utc_now(),
         )
     )
     return f"{PREFIX}{key_id}_{secret}"
@@ -72,7 +72,7 @@ def revoke_key(session: Session, key_id: str) -> bool:
     key = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).first()
     if key is None or key.revoked_at is not None:
         return False
-    key.revoked_at = datetime.now(UTC)
+    key.revoked_at = utc_now()
     return True
 
 

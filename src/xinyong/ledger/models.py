@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    DateTime,
     Integer,
     LargeBinary,
     String,
@@ -17,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
 
 # On SQLite an INTEGER primary key is the rowid itself: no second index to maintain per row.
@@ -67,4 +67,4 @@ class LedgerCheckpoint(Base):
     tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
-    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -5,11 +5,11 @@ and its leaves commit or roll back together.
 """
 
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from xinyong.clock import utc_now
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
 from xinyong.ledger.events import LeafInput, leaf_data
 from xinyong.ledger.merkle import (
@@ -165,7 +165,7 @@ def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
             tree_size=signed.tree_size,
             root_hash=signed.root_hash,
             note=signed.note,
-            signed_at=datetime.now(UTC),
+            signed_at=utc_now(),
         )
     )
     session.flush()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from xinyong.clock import utc_now
 from xinyong.config import get_settings
 from xinyong.policy import PolicyError, load_pack, load_shipped
 from xinyong.reports.fairness import fairness
@@ -52,7 +53,7 @@ WhatIfPack = Annotated[
 
 
 def _default_out(name: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
     return get_settings().var_dir / "reports" / f"{name}-{stamp}"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -16,9 +16,10 @@ from starlette.datastructures import UploadFile as SentFile
 
 from xinyong.accounts.deps import Person, require_person
 from xinyong.api.deps import get_pack, get_sessionmaker
+from xinyong.clock import china_day, utc_now
 from xinyong.policy import Pack
 from xinyong.rights import objections, repairs, reviews
-from xinyong.rights.cases import CaseRefused, case_view, china_day, evidence_of, subject_requests
+from xinyong.rights.cases import CaseRefused, case_view, evidence_of, subject_requests
 from xinyong.rights.evidence import MAX_BYTES, MAX_FILES, EvidenceRefused, check_evidence
 from xinyong.rights.evidence import evidence_path as stored_path
 from xinyong.rights.models import RightsCase
@@ -29,7 +30,7 @@ Result = TypeVar("Result")
 
 def get_now() -> datetime:
     """The current instant; routes take it as a dependency so that tests can set the clock."""
-    return datetime.now(UTC)
+    return utc_now()
 
 
 Now = Annotated[datetime, Depends(get_now)]

@@ -8,13 +8,12 @@ decided by has passed, and beyond its limit once the whole case should have ende
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xinyong.enforcement.refresh import CHINA
 from xinyong.policy import Pack
 from xinyong.policy.rights import ProcedureCode, RightsProcedure
 from xinyong.rights.calendar import add_working_days, working_days_between
@@ -31,16 +30,6 @@ class CaseRefused(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def aware(instant: datetime) -> datetime:
-    # SQLite hands back naive UTC, PostgreSQL aware: answers always carry the zone.
-    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
-
-
-def china_day(now: datetime) -> date:
-    """The calendar day in China at ``now`` (deadlines are days in China)."""
-    return aware(now).astimezone(CHINA).date()
 
 
 def procedure(pack: Pack, code: ProcedureCode) -> RightsProcedure:
@@ -116,7 +105,7 @@ def case_view(case: RightsCase, today: date, evidence: list[EvidenceFile]) -> di
         "authority": case.authority,
         "entry_id": case.entry_id,
         "grounds": case.grounds,
-        "received_at": aware(case.received_at),
+        "received_at": case.received_at,
         "received_on": case.received_on,
         "mark_due_on": case.mark_due_on,
         "due_on": case.due_on,
@@ -126,7 +115,7 @@ def case_view(case: RightsCase, today: date, evidence: list[EvidenceFile]) -> di
         "working_days_left": (
             working_days_between(today, case.due_on) if is_open and today <= case.due_on else 0
         ),
-        "decided_at": None if case.decided_at is None else aware(case.decided_at),
+        "decided_at": case.decided_at,
         "reasons": case.reasons,
         "correction": case.correction,
         "withdraw": case.withdraw,

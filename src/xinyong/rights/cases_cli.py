@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.rights.reviews import overdue_cases
 from xinyong.store.runtime import open_store
 
@@ -21,7 +21,7 @@ def overdue_command(
 ) -> None:
     """List open cases whose decision is overdue, the longest overdue first."""
     try:
-        day = date.fromisoformat(as_of) if as_of else today_in_china()
+        day = date.fromisoformat(as_of) if as_of else china_today()
     except ValueError:
         typer.echo(f"--as-of: not a date (YYYY-MM-DD): {as_of}", err=True)
         raise typer.Exit(2) from None

@@ -12,7 +12,7 @@ end), so a second run on the same day changes nothing and an interrupted run res
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -31,8 +31,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from xinyong.clock import china_day, utc_now
 from xinyong.enforcement.models import EntryRow
-from xinyong.enforcement.refresh import CHINA, refresh_subjects
+from xinyong.enforcement.refresh import refresh_subjects
 from xinyong.enforcement.rules import EndReason, RecordFacts, add_months, record_end
 from xinyong.policy import Pack
 from xinyong.rights.notices import DELISTING, LISTING, enqueue_notices
@@ -163,7 +164,7 @@ def _expire_records(
             .order_by(Record.id)
         ).mappings()
     ]
-    now = datetime.now(UTC)
+    now = utc_now()
     events = [
         (
             {
@@ -192,7 +193,7 @@ def _expire_records(
     drafts = [
         expiry_notice(pack, record, end)
         for record, end in ends
-        if end is not None and end >= _day_in_china(record["received_at"])
+        if end is not None and end >= china_day(record["received_at"])
     ]
     enqueue_notices(connection, drafts)
     subjects = {record["subject_id"] for record in records}
@@ -211,11 +212,6 @@ def _one_run_at_a_time(connection: Connection) -> None:
     # SQLite: reads before a transaction's first write run outside it, so take the write lock
     # first, with a write that changes nothing.
     connection.execute(update(NoticeRow).where(false()).values(attempts=NoticeRow.attempts))
-
-
-def _day_in_china(at: datetime) -> date:
-    # SQLite hands back naive UTC, PostgreSQL aware values.
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CHINA).date()
 
 
 def _told(kind: str) -> Any:

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import load_shipped
 from xinyong.rights.expiry import count_due, expire
 from xinyong.store.runtime import open_store
@@ -24,7 +24,7 @@ def expire_command(
     json_output: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """End publicity at each record's maximum period and entries at their end; notify. Idempotent."""
-    day = today_in_china() if as_of is None else as_of.date()
+    day = china_today() if as_of is None else as_of.date()
     pack = load_shipped("national")
     factory = open_store()
     with Progress(

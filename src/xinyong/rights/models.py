@@ -9,9 +9,10 @@ keeps the account id as a plain number.
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
 
 
@@ -46,7 +47,7 @@ class RightsCase(Base):
     commitment: Mapped[str | None] = mapped_column(Text)
     """Repairs: the text of the credit commitment the applicant signed."""
     status: Mapped[str] = mapped_column(String(10))  # open | upheld | rejected | granted | refused
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_on: Mapped[date] = mapped_column(Date)
     """The calendar day in China the case was received: deadlines count from it."""
     mark_due_on: Mapped[date | None] = mapped_column(Date)
@@ -54,7 +55,7 @@ class RightsCase(Base):
     """The deciding authority decides by this day."""
     limit_on: Mapped[date] = mapped_column(Date)
     """The whole case ends by this day at the latest."""
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(Integer)
     reasons: Mapped[str | None] = mapped_column(Text)
     correction: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -8,13 +8,14 @@ notice exists exactly when the change that caused it committed, and is never los
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, or_, select, update
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.clock import utc_now
 from xinyong.rights.notices_models import NoticeRow, SubjectContact
 from xinyong.rights.transports import OutgoingNotice, Transport
 from xinyong.store.bulk import BulkTable
@@ -78,14 +79,14 @@ def enqueue_notice(
 ) -> None:
     """Add one notice to the outbox, committed (or rolled back) with the caller's transaction."""
     draft = NoticeDraft(subject_id, kind, title, body, reference)
-    session.add(NoticeRow(**_row(draft, datetime.now(UTC))))
+    session.add(NoticeRow(**_row(draft, utc_now())))
 
 
 def enqueue_notices(connection: Connection, drafts: Sequence[NoticeDraft]) -> None:
     """Add a batch of notices with one INSERT (ingest and refresh write thousands at a time)."""
     if not drafts:
         return
-    now = datetime.now(UTC)
+    now = utc_now()
     BulkTable(connection, NOTICES, omit=("id",)).insert(_row(draft, now) for draft in drafts)
 
 
@@ -94,7 +95,7 @@ def set_contact(session: Session, subject_id: int, email: str) -> int:
 
     Returns how many held notices become due again.
     """
-    now = datetime.now(UTC)
+    now = utc_now()
     contact = session.get(SubjectContact, subject_id)
     if contact is None:
         session.add(SubjectContact(subject_id=subject_id, email=email, updated_at=now))
@@ -158,7 +159,7 @@ def deliver_due(
     factory: sessionmaker[Session],
     transport: Transport,
     *,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] = lambda: utc_now(),
     batch: int = 100,
     lease: timedelta = timedelta(minutes=10),
     backoff: Backoff = Backoff(),

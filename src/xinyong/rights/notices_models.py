@@ -6,9 +6,10 @@ that change committed; delivery happens later and may be retried, never dropped.
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
 
 
@@ -35,14 +36,14 @@ class NoticeRow(Base):
     # What the notice is about (``entry:12``, ``record:34``): also how a job that may run twice
     # (expiry) knows it already told the subject.
     reference: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(12))  # pending | sent | no_address
     attempts: Mapped[int] = mapped_column(Integer)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
     claimed_by: Mapped[str | None] = mapped_column(String(32))
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_to: Mapped[str | None] = mapped_column(String(254))
 
 
@@ -53,4 +54,4 @@ class SubjectContact(Base):
 
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

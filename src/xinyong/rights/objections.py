@@ -13,13 +13,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.clock import china_day
 from xinyong.enforcement.models import EntryRow
 from xinyong.policy import Pack
 from xinyong.policy.rights import ProcedureCode
 from xinyong.rights.cases import (
     OPEN,
     CaseRefused,
-    china_day,
     current_record,
     deadlines,
     open_case,

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.clock import china_day
 from xinyong.enforcement.refresh import refresh_subjects
 from xinyong.enforcement.rules import add_months
 from xinyong.policy import Pack, Polarity, Severity
@@ -28,7 +29,6 @@ from xinyong.rights.cases import (
     OPEN,
     CaseRefused,
     CurrentRecord,
-    china_day,
     current_record,
     deadlines,
     open_case,

@@ -19,11 +19,12 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.clock import china_day
 from xinyong.ingest.service import IngestJob
 from xinyong.policy import Pack
 from xinyong.policy.rights import ProcedureCode
 from xinyong.rights.calendar import working_days_between
-from xinyong.rights.cases import OPEN, CaseRefused, case_view, china_day, evidence_of
+from xinyong.rights.cases import OPEN, CaseRefused, case_view, evidence_of
 from xinyong.rights.events import RESOLVED, append_record_event
 from xinyong.rights.models import EvidenceFile, RightsCase
 from xinyong.rights.notices import enqueue_notice

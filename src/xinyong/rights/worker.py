@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import Pack, load_shipped
 from xinyong.rights.expiry import expire
 from xinyong.rights.notices import deliver_due
@@ -44,7 +44,7 @@ class RightsWorker(threading.Thread):
 
     def tick(self) -> None:
         """Expire once per day in China, then deliver whatever notices are due."""
-        day = today_in_china()
+        day = china_today()
         try:
             if self.expired_on != day:
                 summary = expire(self.factory, self.pack, day)

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from xinyong.clock import china_today
 from xinyong.config import get_settings
-from xinyong.enforcement.refresh import today_in_china
 from xinyong.policy import load_shipped
 from xinyong.scorecard.monitor import SHIFT_ABOVE, STABLE_BELOW, MonitorReport, monitor
 from xinyong.scorecard.population import (
@@ -170,7 +170,7 @@ def monitor_command(
     from xinyong.scorecard.model import Scorecard
     from xinyong.store.runtime import open_store
 
-    day = _date(as_of, "--as-of") or today_in_china()
+    day = _date(as_of, "--as-of") or china_today()
     settings = get_settings()
     try:
         scorecard = Scorecard.load(version, settings)
@@ -220,7 +220,7 @@ def score_command(
     from xinyong.scorecard.model import Scorecard
     from xinyong.store.runtime import open_store
 
-    day = _date(as_of, "--as-of") or today_in_china()
+    day = _date(as_of, "--as-of") or china_today()
     settings = get_settings()
     try:
         scorecard = Scorecard.load(version, settings)

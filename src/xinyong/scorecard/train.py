@@ -22,7 +22,7 @@ import random
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ import orjson
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from xinyong.clock import utc_now
 from xinyong.config import Settings
 from xinyong.scorecard.card import HoldoutMetrics, model_card, model_card_markdown
 from xinyong.scorecard.features import FEATURE_NAMES, FEATURES
@@ -82,7 +83,7 @@ def train(
 ) -> TrainingReport:
     """Fit, measure on the holdout and save the artefact and model card as ``version``
     (default: the training time and data digest) under ``<var>/scorecards``."""
-    trained_at = trained_at or datetime.now(UTC).replace(microsecond=0)
+    trained_at = trained_at or utc_now().replace(microsecond=0)
     digest = population.digest
     version = version or f"{trained_at:%Y%m%dT%H%M%SZ}-{digest[:8]}"
     frame = pd.DataFrame(list(population.features), columns=list(FEATURE_NAMES), dtype=float)

@@ -7,7 +7,7 @@ subject is done; if it fails, the version is marked failed and the old one keeps
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -96,12 +96,7 @@ def evaluate_if_stale(
         current = current_evaluation(session)
         newest = session.scalar(select(func.max(RecordEvent.occurred_at)))
     if current is not None and current.as_of == as_of and current.policies == policies:
-        started = _aware(current.started_at)
-        if newest is None or _aware(newest) < started:
+        started = current.started_at
+        if newest is None or newest < started:
             return current.id, False
     return evaluate_reference(factory, packs, as_of), True
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite returns naive UTC datetimes; PostgreSQL aware ones.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import Bilingual, Pack
 from xinyong.scoring.facts import Contribution, Score, SubjectFacts
 from xinyong.scoring.kinds import changes, rates, score
@@ -210,7 +210,7 @@ class _Explainer:
         self.session = session
         self.subject = find_subject(session, subject)
         self.current = current_evaluation(session)
-        self.day = as_of or (self.current.as_of if self.current else today_in_china())
+        self.day = as_of or (self.current.as_of if self.current else china_today())
         self._facts: dict[str, SubjectFacts] = {}
 
     def explain(self, evaluated: EvaluatedScheme) -> Explanation:

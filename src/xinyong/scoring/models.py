@@ -7,9 +7,10 @@ half-way (left ``running``) never replaces the scores people see.
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
 
 
@@ -26,8 +27,8 @@ class Evaluation(Base):
     """sha256 over the ``policy_version`` of every pack evaluated, in name order."""
     policies: Mapped[str] = mapped_column(String(1000))
     """The ``policy_version`` of every pack evaluated, comma-separated."""
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(10))  # running | complete | failed
 
 

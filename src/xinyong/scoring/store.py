@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.clock import utc_now
 from xinyong.enforcement.models import EntryRow
 from xinyong.policy import Pack, SubjectKind
 from xinyong.scoring.facts import Contribution, EntryFact, Score, SubjectFacts, record_fact
@@ -125,7 +126,7 @@ def start_evaluation(
         as_of=as_of,
         policies=policies,
         policy_digest=policy_digest,
-        started_at=datetime.now(UTC),
+        started_at=utc_now(),
         status=RUNNING,
     )
     session.add(evaluation)
@@ -176,7 +177,7 @@ def publish_evaluation(session: Session, evaluation_id: int, *, keep: int = 2) -
     session.execute(
         update(Evaluation)
         .where(Evaluation.id == evaluation_id)
-        .values(status=COMPLETE, completed_at=datetime.now(UTC))
+        .values(status=COMPLETE, completed_at=utc_now())
     )
     kept = list(
         session.scalars(
@@ -201,7 +202,7 @@ def fail_evaluation(session: Session, evaluation_id: int) -> None:
     session.execute(
         update(Evaluation)
         .where(Evaluation.id == evaluation_id)
-        .values(status=FAILED, completed_at=datetime.now(UTC))
+        .values(status=FAILED, completed_at=utc_now())
     )
 
 

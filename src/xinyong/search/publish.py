@@ -12,13 +12,14 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.clock import utc_now
 from xinyong.enforcement.models import EntryRow
 from xinyong.identifiers import IdentifierKind, mask
 from xinyong.policy import Pack
@@ -96,7 +97,7 @@ def published_defaulters(
 def publish(root: Path, index: SearchIndex, meta: dict[str, Any]) -> Path:
     """Write ``index`` into a new folder under ``root`` and make it the live one."""
     root.mkdir(parents=True, exist_ok=True)
-    build = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    build = utc_now().strftime("%Y%m%dT%H%M%S%fZ")
     index.save(root / build, meta)
     pointer = root / "CURRENT.tmp"
     pointer.write_text(build)

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.types import TypeDecorator
 
 # Placeholder per DB-API paramstyle, for the drivers the store supports (sqlite3, psycopg).
 MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
@@ -70,6 +71,9 @@ def _identity(value: Any) -> Any:
 
 
 def _converter(column_type: Any, dialect: str) -> Convert:
+    if isinstance(column_type, TypeDecorator):
+        # Bulk writes bypass the decorator: convert as its stored type would be.
+        column_type = column_type.impl_instance
     if isinstance(column_type, JSON):
         return _json
     if dialect == "sqlite":

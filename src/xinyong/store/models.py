@@ -14,7 +14,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -25,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
 
 
@@ -57,7 +57,7 @@ class Subject(Base):
     sex: Mapped[str | None] = mapped_column(String(6))
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     suspect_identifier: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_submission: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -88,8 +88,8 @@ class Submission(Base):
     authority: Mapped[str | None] = mapped_column(String(64))
     api_key_id: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(10))  # running | complete
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
@@ -125,7 +125,7 @@ class Record(Base):
     content_hash: Mapped[str] = mapped_column(String(32))
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
     row_no: Mapped[int] = mapped_column(Integer)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RecordHead(Base):
@@ -150,7 +150,7 @@ class RecordEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
     kind: Mapped[str] = mapped_column(String(12))
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
     row_no: Mapped[int | None] = mapped_column(Integer)
     # The event's leaf in the ledger: a subject's file links every record to its inclusion proof.
@@ -172,7 +172,7 @@ class QuarantinedRow(Base):
     field: Mapped[str | None] = mapped_column(String(80))
     reason: Mapped[str] = mapped_column(String(500))
     raw: Mapped[str] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ApiKey(Base):
@@ -186,8 +186,8 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(20))
     authority: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PolicyPublication(Base):
@@ -199,4 +199,4 @@ class PolicyPublication(Base):
     name: Mapped[str] = mapped_column(String(80))
     version: Mapped[str] = mapped_column(String(40))
     digest: Mapped[str] = mapped_column(String(64))
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,11 +1,10 @@
 """Publishing a policy pack into the store: its authorities, its version, its digest on the ledger."""
 
-from datetime import UTC, datetime
-
 import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from xinyong.clock import utc_now
 from xinyong.ledger import LeafInput, append
 from xinyong.policy import Pack
 from xinyong.store.models import AuthorityRow, PolicyPublication
@@ -36,7 +35,7 @@ def publish_pack(session: Session, pack: Pack) -> bool:
             for authority in pack.authorities.values()
         ],
     )
-    now = datetime.now(UTC)
+    now = utc_now()
     publication = PolicyPublication(
         name=pack.name, version=pack.version, digest=pack.digest, published_at=now
     )

@@ -15,7 +15,7 @@ from xinyong.accounts.deps import Person, require_person
 from xinyong.accounts.service import STAFF_ROLES, SUBJECT
 from xinyong.api.deps import get_pack, get_session
 from xinyong.audit.service import MAX_PURPOSE, record_access
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import Pack
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.lookup import UnknownSubject, find_subject
@@ -33,7 +33,7 @@ ActivePack = Annotated[Pack, Depends(get_pack)]
 def _own_file(session: Session, person: Person, pack: Pack) -> dict[str, Any]:
     if person.subject_identifier is None:
         raise HTTPException(404, "this account is not linked to a subject")
-    return whole_file(session, person.subject_identifier, pack, today_in_china(), served_packs())
+    return whole_file(session, person.subject_identifier, pack, china_today(), served_packs())
 
 
 def _header_text(value: str) -> str:
@@ -108,7 +108,7 @@ def staff_read(
         session,
         subject,
         pack,
-        today_in_china(),
+        china_today(),
         role=person.role,
         authority=person.authority_code,
     )

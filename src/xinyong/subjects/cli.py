@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import load_shipped
 from xinyong.store.runtime import open_store
 from xinyong.subjects.lookup import UnknownSubject
@@ -40,7 +40,7 @@ def subject_command(
     with factory() as session:
         try:
             file = (
-                whole_file(session, identifier, pack, today_in_china())
+                whole_file(session, identifier, pack, china_today())
                 if whole
                 else subject_file(session, identifier, pack)
             )

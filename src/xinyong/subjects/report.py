@@ -7,7 +7,6 @@ font installed on the machine (the reader's PDF viewer supplies the glyphs).
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape
@@ -20,6 +19,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from xinyong.clock import utc_now
 
 FONT = "STSong-Light"
 KIND_NAMES = {"person": "自然人 person", "organisation": "法人和非法人组织 organisation"}
@@ -180,7 +181,7 @@ def _accesses(file: Mapping[str, Any]) -> Section:
 def credit_report(file: Mapping[str, Any]) -> Report:
     """The report's content, from a whole file (``subjects.service.whole_file``)."""
     subject = file["subject"]
-    generated = datetime.now(UTC).isoformat(timespec="seconds")
+    generated = utc_now().isoformat(timespec="seconds")
     return Report(
         title="信用报告 Credit report",
         name=subject["name"],

@@ -3,13 +3,14 @@ the whole file a subject sees of itself; and the parts of it each member of staf
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from xinyong.audit.service import accesses_of
+from xinyong.clock import as_utc
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.models import CheckLogRow, EntryRow, subject_key
 from xinyong.enforcement.service import check_in_store
@@ -30,9 +31,7 @@ from xinyong.subjects.lookup import find_subject
 
 
 def _instant(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat(timespec="seconds")
+    return as_utc(value).isoformat(timespec="seconds")
 
 
 def subject_file(session: Session, raw_identifier: str, pack: Pack) -> dict[str, Any]:

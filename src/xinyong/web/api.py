@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import Pack
 from xinyong.search.index import SearchIndex
 from xinyong.search.publish import IndexShelf
@@ -57,7 +57,7 @@ def subject(request: Request, ref: str) -> dict[str, Any]:
     identity number). Persons have a public file only while published defaulters.
     """
     with request.app.state.sessionmaker() as session:
-        found = public_file(session, request.app.state.pack, ref, today_in_china())
+        found = public_file(session, request.app.state.pack, ref, china_today())
     if found is None:
         raise HTTPException(404, "no public file for this subject")
     return found
@@ -70,7 +70,7 @@ def published_defaulters(
     """Black-list entries in force that rest on public records, identity numbers masked."""
     wanted = checked_list(request, list_code)
     with request.app.state.sessionmaker() as session:
-        return defaulters(session, request.app.state.pack, today_in_china(), page, wanted)
+        return defaulters(session, request.app.state.pack, china_today(), page, wanted)
 
 
 @router.get("/stats")
@@ -94,4 +94,4 @@ def stats(request: Request, section: str) -> dict[str, Any]:
     with request.app.state.sessionmaker() as session:
         if found is None or not found.available(session.connection()):
             raise HTTPException(404, f"no statistics section {section!r}")
-        return found.query(session, request.app.state.pack, today_in_china())
+        return found.query(session, request.app.state.pack, china_today())

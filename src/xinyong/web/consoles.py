@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.deps import Person
 from xinyong.api.deps import get_pack, get_sessionmaker
+from xinyong.clock import china_day
 from xinyong.policy import Pack
 from xinyong.rights import reviews
 from xinyong.rights.api import get_now
-from xinyong.rights.cases import CaseRefused, case_view, china_day, evidence_of
+from xinyong.rights.cases import CaseRefused, case_view, evidence_of
 from xinyong.rights.evidence import evidence_path
 from xinyong.rights.reviews import overdue_cases
 from xinyong.web import csrf

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from xinyong.clock import as_utc
 from xinyong.policy import Pack
 from xinyong.scoring.models import Evaluation
 from xinyong.scoring.store import current_evaluation
@@ -61,12 +62,8 @@ def ingestion_by_authority(session: Session, pack: Pack) -> list[dict[str, Any]]
     return sorted(found.values(), key=lambda item: (-item["rejected"], item["code"]))
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _later(first: datetime | None, second: datetime | None) -> datetime | None:
-    moments = [_aware(moment) for moment in (first, second) if moment is not None]
+    moments = [as_utc(moment) for moment in (first, second) if moment is not None]
     return max(moments) if moments else None
 
 
@@ -94,7 +91,7 @@ def quarantine_page(session: Session, page: int, authority: str | None) -> dict[
                 "field": item.field,
                 "reason": item.reason,
                 "raw": item.raw,
-                "received_at": _aware(item.received_at),
+                "received_at": item.received_at,
             }
             for item in rows
         ],
@@ -111,8 +108,8 @@ def evaluation_versions(session: Session, limit: int = 20) -> list[dict[str, Any
             "as_of": run.as_of,
             "status": run.status,
             "policies": run.policies.split(","),
-            "started_at": _aware(run.started_at),
-            "completed_at": None if run.completed_at is None else _aware(run.completed_at),
+            "started_at": run.started_at,
+            "completed_at": run.completed_at,
             "current": current is not None and run.id == current.id,
         }
         for run in session.scalars(select(Evaluation).order_by(Evaluation.id.desc()).limit(limit))

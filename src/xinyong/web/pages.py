@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from xinyong.enforcement.refresh import today_in_china
+from xinyong.clock import china_today
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Disclosure
 from xinyong.search.publish import IndexShelf
@@ -49,7 +49,7 @@ def search(request: Request, q: str = "") -> HTMLResponse:
 @router.get("/subjects/{ref}", response_class=HTMLResponse, name="subject")
 def subject(request: Request, ref: str) -> HTMLResponse:
     with request.app.state.sessionmaker() as session:
-        found = public_file(session, _pack(request), ref, today_in_china())
+        found = public_file(session, _pack(request), ref, china_today())
     if found is None:
         return render(request, "not_found.html", {}, status_code=404)
     return render(request, "subject.html", {"file": found})
@@ -62,7 +62,7 @@ def defaulters_page(
     pack = _pack(request)
     wanted = list_code if list_code in pack.lists else None
     with request.app.state.sessionmaker() as session:
-        listing = defaulters(session, pack, today_in_china(), page, wanted)
+        listing = defaulters(session, pack, china_today(), page, wanted)
     black = [(code, item) for code, item in pack.lists.items() if str(item.kind) == "black"]
     return render(request, "defaulters.html", {"listing": listing, "lists": black})
 
@@ -71,7 +71,7 @@ def defaulters_page(
 def stats_page(request: Request) -> HTMLResponse:
     activate(choose(request))
     pack = _pack(request)
-    day = today_in_china()
+    day = china_today()
     sections: dict[str, Any] = {}
     with request.app.state.sessionmaker() as session:
         connection = session.connection()

@@ -20,10 +20,11 @@ from starlette.formparsers import MultiPartException
 
 from xinyong.accounts.deps import Person
 from xinyong.api.deps import get_pack, get_sessionmaker
+from xinyong.clock import china_day
 from xinyong.policy import Pack
 from xinyong.rights import repairs
 from xinyong.rights.api import get_now, object_to
-from xinyong.rights.cases import CaseRefused, china_day, subject_requests
+from xinyong.rights.cases import CaseRefused, subject_requests
 from xinyong.rights.evidence import EvidenceRefused
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.service import whole_file

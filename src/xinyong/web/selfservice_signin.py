@@ -9,7 +9,7 @@ back afterwards; someone signed in with the wrong role gets a 403 page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.accounts.deps import COOKIE, Person, set_session_cookie
 from xinyong.accounts.service import LoginRefused, SessionInvalid, login, logout, signed_in
 from xinyong.api.deps import get_sessionmaker
+from xinyong.clock import CHINA, as_utc
 from xinyong.config import Settings
-from xinyong.enforcement.refresh import CHINA
 from xinyong.web import csrf, selfservice_labels
 from xinyong.web.i18n import current
 from xinyong.web.redirects import safe_next
@@ -88,9 +88,7 @@ def instant(value: str | datetime | None) -> str:
     """A moment in China's time, in the page's language."""
     if value is None:
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    moment = as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
     return format_datetime(moment.astimezone(CHINA), format="short", locale=current().locale)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from statistics import median
 from typing import Any
 
@@ -18,7 +18,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
-    DateTime,
     String,
     column,
     func,
@@ -28,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from xinyong.clock import UTCDateTime, china_day
 from xinyong.enforcement.models import CheckLogRow, EntryRow
-from xinyong.enforcement.refresh import CHINA
 from xinyong.policy import Pack
 from xinyong.store.models import Subject
 
@@ -165,7 +164,7 @@ CASES = table(
     column("kind", String),
     column("status", String),
     column("received_on", Date),
-    column("decided_at", DateTime(timezone=True)),
+    column("decided_at", UTCDateTime),
 )
 
 
@@ -178,7 +177,7 @@ def cases(session: Session, pack: Pack, day: date) -> Stats:
     ):
         outcomes[kind, status] += 1
         if decided_at is not None:
-            decided = _aware(decided_at).astimezone(CHINA).date()
+            decided = china_day(decided_at)
             waits[kind].append((decided - received_on).days)
     kinds = sorted({kind for kind, _ in outcomes})
     return {
@@ -193,11 +192,6 @@ def cases(session: Session, pack: Pack, day: date) -> Stats:
             for kind in kinds
         ]
     }
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive timestamps; the store writes them in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 SECTIONS: dict[str, Section] = {

@@ -1,0 +1,61 @@
+"""The one clock: instants in UTC, and the days that carry law as days in China.
+
+Decision, effective and expiry dates, deadlines and the as-of day of a check are calendar days
+in China (Asia/Shanghai, UTC+8 all year: China has kept no daylight saving since 1991),
+whatever the server's own time zone. Instants (when a row was received, a key revoked, a check
+answered) are kept in UTC. Every module asks this one for both, so a server set to UTC, or to
+any other zone, refuses nothing "in the future" that is today in China.
+
+``UTCDateTime`` is the column type of every instant in the store: it writes aware UTC and
+reads aware UTC on SQLite (which keeps no zone) and PostgreSQL alike.
+"""
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+"""China's standard time; a fixed offset, so no time-zone database is needed."""
+
+
+def utc_now() -> datetime:
+    """Now, as an aware UTC instant."""
+    return datetime.now(UTC)
+
+
+def as_utc(instant: datetime) -> datetime:
+    """``instant`` as aware UTC; a naive value is taken to be UTC already (as stored)."""
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)
+
+
+def china_day(instant: datetime) -> date:
+    """The calendar day in China at ``instant`` (naive values are UTC)."""
+    return as_utc(instant).astimezone(CHINA).date()
+
+
+def china_today() -> date:
+    """Today in China: the day that decides "in the future", expiry, deadlines and as-of."""
+    return datetime.now(CHINA).date()
+
+
+def china_midnight(day: date) -> datetime:
+    """The UTC instant at which ``day`` begins in China (for ranges of instants by day)."""
+    return datetime(day.year, day.month, day.day, tzinfo=CHINA).astimezone(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored and read as aware UTC on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
