@@ -77,7 +77,7 @@ def records(draw: st.DrawFn) -> list[RecordFacts]:
 @settings(max_examples=300, deadline=None)
 @given(records())
 def test_entries_never_outlive_their_grounding_record(facts: list[RecordFacts]) -> None:
-    """Principle 2 (DESIGN.md §3): after the maximum period a record grounds nothing."""
+    """Every consequence has an end: after the maximum period a record grounds nothing."""
     by_id = {fact.record_id: fact for fact in facts}
     for entry in derive_entries(PACK, facts):
         end = record_end(PACK, by_id[entry.record_id])

@@ -121,7 +121,7 @@ def test_legal_representative_is_bound_while_representing_a_listed_company(
 def test_a_withdrawn_listing_ends_every_measure_at_once(
     factory: sessionmaker[Session], ingest: Ingest, decide: Decide
 ) -> None:
-    """Principle 4 (DESIGN.md §3) and 上海市社会信用条例 Art. 37: a revoked decision ends all its
+    """Due process, and 上海市社会信用条例 Art. 37: a revoked decision ends all its
     consequences everywhere at once, from the day it is withdrawn."""
     today = china_today()
     listed_on = (today - timedelta(days=10)).isoformat()
@@ -177,7 +177,7 @@ def test_a_red_list_company_gets_an_expedited_licence(ingest: Ingest, decide: De
 
 
 def test_a_record_past_its_maximum_period_grounds_nothing(ingest: Ingest, decide: Decide) -> None:
-    """DOMAIN.md §7 and 山东省社会信用条例 Art. 38: after the maximum period a record is no
+    """山东省社会信用条例 Art. 38: after the maximum period a record is no
     longer a basis for punishment. A tax violation (maximum 36 months from the decision)
     decided in 2020 grounds no measure in 2024."""
     person = samples.person(9)

@@ -1,4 +1,4 @@
-"""Unified social credit codes, GB 32100-2015 (DOMAIN.md §1.1).
+"""Unified social credit codes, GB 32100-2015 (docs/sources.md §1).
 
 Expected check characters are computed here from the published weights and alphabet, never
 by the code under test. Guarantees tested, and why they hold:
@@ -27,7 +27,7 @@ WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 DIGITS = "0123456789"
 
-# Registration authority -> entity types, from the table in DOMAIN.md §1.1.
+# Registration authority -> entity types, from the table in docs/sources.md §1.
 ENTITY_TYPES = {
     "1": "1239",
     "2": "19",
@@ -96,7 +96,7 @@ def test_known_valid_codes(code: str) -> None:
 
 
 def test_decodes_the_stdnum_example() -> None:
-    """91110000600037341L: sum 538, 538 mod 31 = 11, 31 - 11 = 20 = L (DOMAIN.md §1.1)."""
+    """91110000600037341L: sum 538, 538 mod 31 = 11, 31 - 11 = 20 = L (docs/sources.md §1)."""
     parsed = parse_uscc("91110000600037341L")
     assert parsed.kind is IdentifierKind.USCC
     assert parsed.registration_authority is not None
@@ -116,7 +116,7 @@ def test_decodes_the_stdnum_example() -> None:
     [("91350211M0000XUF46", "R"), ("91350100M0001TGQXM", "1")],
 )
 def test_wrongly_issued_registry_codes_are_suspect(code: str, expected: str) -> None:
-    """Fujian codes issued with a wrong check character (DOMAIN.md §1.1): suspect, not malformed."""
+    """Fujian codes issued with a wrong check character (docs/sources.md §1): suspect, not malformed."""
     parsed = parse_uscc(code)
     assert not parsed.valid
     assert parsed.suspect

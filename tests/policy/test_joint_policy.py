@@ -85,7 +85,7 @@ def test_every_kind_of_restricted_spending_is_an_action_with_a_measure(national:
 
 
 def test_the_2016_memorandum_has_its_eight_categories(national: Pack) -> None:
-    """发改财金〔2016〕141号: 44 signatories; measures in 8 categories (DOMAIN.md §4)."""
+    """发改财金〔2016〕141号: 44 signatories; measures in 8 categories (docs/sources.md §5)."""
     memorandum = national.memoranda["memo.2016.judgment_defaulters"]
     assert memorandum.document_no == "发改财金〔2016〕141号"
     assert len(memorandum.signatories) == 44
@@ -171,7 +171,7 @@ def test_an_action_no_measure_touches_is_an_error(pack_dir: Path) -> None:
 
 
 def test_a_measure_without_legal_basis_is_an_error(pack_dir: Path) -> None:
-    """DESIGN.md §3.2: every consequence has a legal basis."""
+    """Every consequence has a legal basis."""
     edit(pack_dir, "measures.yaml", lambda d: d["measures"][3].pop("legal_basis"))
     [issue] = check_pack(pack_dir)
     assert (issue.file, issue.path) == ("measures.yaml", "measures[3].legal_basis")

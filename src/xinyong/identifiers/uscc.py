@@ -63,7 +63,7 @@ def _table(rows: dict[str, tuple[str, str]]) -> Mapping[str, CodeName]:
 
 # GB 32100-2015 table 2 with its twelve registration authorities, as public implementations
 # agree on it. The 2015 text is reported to list only 1, 5, 9 and Y; the other rows are
-# believed to come from a later amendment (DOMAIN.md §1.1).
+# believed to come from a later amendment (docs/sources.md §1).
 REGISTRATION_AUTHORITIES: Mapping[str, CodeName] = _table(
     {
         "1": ("机构编制", "institutional staffing"),

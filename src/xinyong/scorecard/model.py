@@ -47,7 +47,7 @@ BANDS = (
     Band("very_good", "优秀", "very good", 650, 699),
     Band("excellent", "极好", "excellent", 700, 950),
 )
-"""Sesame Credit's bands (DOMAIN.md 5.3): 350-550, 550-600, 600-650, 650-700, 700-950, each
+"""Sesame Credit's bands (docs/sources.md §6): 350-550, 550-600, 600-650, 650-700, 700-950, each
 shared edge going to the upper band."""
 
 
