@@ -1,4 +1,4 @@
-"""Organisation codes, GB 11714-1997 (DOMAIN.md §1.2).
+"""Organisation codes, GB 11714-1997 (docs/sources.md §1).
 
 C9 = 11 - (sum of value x weight mod 11) over values 0-35 (0-9, A-Z) and weights
 3, 7, 9, 10, 5, 8, 4, 2; 10 is written X and 11 is written 0. Expected checks are computed here.

@@ -1,4 +1,4 @@
-"""Resident identity numbers, GB 11643-1999 (DOMAIN.md §1.3).
+"""Resident identity numbers, GB 11643-1999 (docs/sources.md §1).
 
 The check is ISO 7064 MOD 11-2: weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2 (2^(18-i) mod 11),
 remainder of the weighted sum 0-10 written ``1 0 X 9 8 7 6 5 4 3 2``. Expected checks are
