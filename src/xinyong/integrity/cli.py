@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import get_settings
-from xinyong.integrity.report import DerivedReport
+from xinyong.integrity.report import DerivedReport, shown
 from xinyong.integrity.verify import verify_derived
 from xinyong.policy import load_shipped
 
@@ -87,23 +87,24 @@ def print_derived(report: DerivedReport, console: Console) -> None:
         )
         console.print(
             f"[red bold]the derived state differs[/red bold] from its recomputation from the "
-            f"logged records: {report.total:,} differences ({by_area}){following}; "
+            f"logged records: {_count(report.total, 'difference')} ({by_area}){following}; "
             f"checked {checked}",
             highlight=False,
             soft_wrap=True,
         )
         table = Table(title=f"differences, first {min(SHOWN, report.total)} of {report.total:,}")
-        for column in ("area", "subject", "row", "what", "stored", "recomputed"):
+        table.add_column("area")
+        table.add_column("subject", no_wrap=True)
+        for column in ("row", "what", "stored", "recomputed"):
             table.add_column(column, overflow="fold")
         for item in report.differences[:SHOWN]:
-            shown = item.as_json()
             table.add_row(
                 item.area,
                 item.subject or "",
                 item.row,
                 item.what if item.follows is None else f"{item.what} (follows {item.follows})",
-                _cell(shown["stored"]),
-                _cell(shown["recomputed"]),
+                _cell(item.stored),
+                _cell(item.recomputed),
             )
         console.print(table)
         if report.total > SHOWN:
@@ -122,5 +123,9 @@ def print_derived(report: DerivedReport, console: Console) -> None:
 def _cell(value: object) -> str:
     if value is None:
         return "-"
-    text = str(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    text = shown(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -48,8 +48,8 @@ class Difference:
     def describe(self) -> str:
         who = f"subject {self.subject}: " if self.subject else ""
         line = (
-            f"{self.area} {who}{self.row}: {self.what} stored {_shown(self.stored)}, "
-            f"recomputed {_shown(self.recomputed)}"
+            f"{self.area} {who}{self.row}: {self.what} stored {_quoted(self.stored)}, "
+            f"recomputed {_quoted(self.recomputed)}"
         )
         if self.follows is not None:
             return f"{line} (follows from the difference in {self.follows})"
@@ -72,21 +72,33 @@ class Difference:
 def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value as a reader scans it: days, a row's columns, an index row's grants as spans."""
     if value is None:
         return "nothing"
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, list) and len(value) > 2:
-        return f"{len(value)} items"
-    return str(_plain(value))
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {shown(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        if not value:
+            return "none"
+        if all(isinstance(item, list | tuple) and len(item) >= 3 for item in value):
+            # Index grants: (bundle, valid from, valid until, entry, ...).
+            return "; ".join(f"{item[0]} {item[1]}..{item[2]}" for item in value)
+        return ", ".join(shown(item) for item in value)
+    return str(value)
+
+
+def _quoted(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else shown(value)
 
 
 @dataclass
