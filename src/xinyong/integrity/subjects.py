@@ -16,6 +16,7 @@ period added, moved or deleted changes decisions about that person.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,8 @@ class Namings:
     """What the store-wide pass over registration records gives the per-chunk checks."""
 
     periods: dict[int, list[Period]] = field(default_factory=dict)
+    organisations: list[int] = field(default_factory=list)
+    """The keys of ``periods``, sorted: a range of ids is found by bisection."""
     first_as_representative: dict[str, tuple[int, str]] = field(default_factory=dict)
     """Identifier -> (record id, name) of the first record naming it as a representative."""
     unknown_people: list[Appointment] = field(default_factory=list)
@@ -160,6 +163,7 @@ def load_namings(connection: Connection, pack: Pack) -> Namings:
             person_ids[identifier] = subject_id
     namings.unknown_people = [item for item in appointments if item.person not in person_ids]
     namings.periods = representation_periods(appointments, person_ids)
+    namings.organisations = sorted(namings.periods)
     return namings
 
 
@@ -221,15 +225,19 @@ def check_subjects(
         ).all()
     )
     names: dict[int, str] = {}
+    for chunk in chunked(sorted(first.values())):
+        names.update(
+            connection.execute(
+                select(Record.id, Record.subject_name).where(among(connection, Record.id, chunk))
+            ).all()
+        )
     registered: dict[int, str] = {}
-    wanted = sorted({*first.values(), *last_confirming.values()})
-    for chunk in chunked(wanted):
+    for chunk in chunked(sorted(last_confirming.values())):
         for record_id, subject_name, fields in connection.execute(
             select(Record.id, Record.subject_name, Record.fields).where(
                 among(connection, Record.id, chunk)
             )
         ):
-            names[record_id] = subject_name
             name = fields.get("name") if isinstance(fields, Mapping) else None
             registered[record_id] = name if isinstance(name, str) else subject_name
     for subject in subjects:
@@ -299,11 +307,10 @@ def check_representatives(
     for row in rows:
         period = Period(row.person_id, row.started_on, row.ended_on, row.record_id)
         stored[row.organisation_id].append((row.id, period))
-    organisations = set(stored) | {
-        organisation
-        for organisation in namings.periods
-        if (low is None or organisation > low) and (high is None or organisation <= high)
-    }
+    ordered = namings.organisations
+    start = 0 if low is None else bisect_right(ordered, low)
+    stop = len(ordered) if high is None else bisect_right(ordered, high)
+    organisations = set(stored) | set(ordered[start:stop])
     people = {
         period.person_id
         for organisation in organisations
