@@ -5,7 +5,7 @@ recomputed value, on SQLite and on PostgreSQL."""
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from tests.enforcement.conftest import Decide, Ingest
 from tests.integrity.conftest import BUILT_ON, COMPANY_NAME, Town, origin, verify
@@ -299,3 +299,34 @@ def test_a_forged_search_row_is_found_and_a_stale_one_is_told_apart(
     assert report.stale_total == 1
     [stale] = report.stale
     assert (stale.subject, stale.what, stale.stored) == (samples.organisation(50), "row", None)
+
+
+def test_values_no_writer_stores_are_reported_not_crashed_on(
+    factory: sessionmaker[Session], national: Pack, town: Town
+) -> None:
+    """An end reason the code does not know, and (SQLite keeps any text in any column) a date
+    that is not a date: each is reported, and every other part is still checked."""
+    sqlite = factory.kw["bind"].dialect.name == "sqlite"
+    with factory.begin() as session:
+        entry = entry_of(session, town.defaulter, "court.defaulters")
+        entry.end_reason = "forgiven"
+        if sqlite:
+            session.execute(
+                update(LegalRepresentative)
+                .where(LegalRepresentative.person_id == subject_id(session, town.representative))
+                .values(started_on=text("'last spring'"))
+            )
+        session.execute(
+            update(Subject).where(Subject.identifier == town.company).values(name="假冒公司")
+        )
+    with factory() as session:
+        report = verify(session, national, town)
+    found = origin(report, "entries", town.defaulter, "end_reason")
+    assert (found.stored, found.recomputed) == ("forgiven", None)
+    assert "unreadable" in found.note
+    assert origin(report, "subjects", town.company, "name").stored == "假冒公司"
+    if sqlite:
+        unreadable = [item for item in report.differences if item.what == "unreadable"]
+        # The index reads the representations too.
+        assert {item.area for item in unreadable} == {"legal_representatives", "measure_index"}
+        assert all("last spring" in item.stored for item in unreadable)

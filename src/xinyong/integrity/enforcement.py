@@ -87,8 +87,17 @@ def check_entries(
     checked = 0
     for row in rows:
         checked += 1
-        stored = stored_entry(row)
         subject = identifiers.get(row.subject_id, f"#{row.subject_id}")
+        try:
+            stored = stored_entry(row)
+        except ValueError as error:
+            findings.add(
+                Difference(
+                    "entries", subject, f"entry #{row.id} {row.list_code} {row.document_key}",
+                    "end_reason", row.end_reason, None, f"unreadable: {error}",
+                )
+            )  # fmt: skip
+            continue
         expected = derived.pop((row.subject_id, row.list_code, row.document_key), None)
         if expected is None:
             if stored.end_reason == EndReason.CORRECTED:

@@ -34,6 +34,8 @@ BUILD_NAME = "%Y%m%dT%H%M%S%fZ"
 """How a build's folder is named: the instant it was published (older builds have no
 ``read_at`` in their meta)."""
 AREA = "search_index"
+MAX_ID = 2**31 - 1
+"""The largest subject id (a 32-bit column): a forged person ref beyond it names nobody."""
 
 
 def check_search_index(session: Session, pack: Pack, root: Path, findings: Findings) -> None:
@@ -67,7 +69,7 @@ def check_search_index(session: Session, pack: Pack, root: Path, findings: Findi
         )
     stored_rows = published.table.select(list(COLUMNS)).to_pylist()
     rebuilt_rows = expected.table.select(list(COLUMNS)).to_pylist()
-    labels = _labels(connection, [row["ref"] for row in (*stored_rows, *rebuilt_rows)])
+    labels = _labels(connection, [*stored_rows, *rebuilt_rows])
 
     def report(difference: Difference, ref: str) -> None:
         if stale_pack or ref in changed:
@@ -154,13 +156,20 @@ def _changed_since(connection: Connection, since: datetime | None) -> set[str]:
     }
 
 
-def _labels(connection: Connection, refs: Iterable[str]) -> dict[str, str]:
-    """Ref -> identifier: organisations are found by their code, persons by subject number."""
-    numbers = {int(ref) for ref in refs if ref.isdigit()}
-    identifiers = identifiers_of(connection, numbers)
-    return {
-        ref: identifiers.get(int(ref), f"#{ref}") if ref.isdigit() else ref for ref in set(refs)
-    }
+def _labels(connection: Connection, rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Ref -> the subject's identifier: an organisation's ref is its code, a person's its
+    subject number (a forged number that is no subject's id is shown as ``#number``)."""
+    labels: dict[str, str] = {}
+    numbers: dict[str, int] = {}
+    for row in rows:
+        ref = str(row["ref"])
+        labels[ref] = ref
+        if row["kind"] == "person" and ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
+            numbers[ref] = int(ref)
+    identifiers = identifiers_of(connection, numbers.values())
+    for ref, number in numbers.items():
+        labels[ref] = identifiers.get(number, f"#{number}")
+    return labels
 
 
 def _code_pairs(index: SearchIndex, refs: list[str]) -> set[tuple[int, str]]:

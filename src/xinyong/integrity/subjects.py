@@ -195,17 +195,34 @@ def id_range(column: Any, low: int | None, high: int | None) -> ColumnElement[bo
     return condition
 
 
+SUBJECT_COLUMNS = (
+    Subject.id,
+    Subject.identifier,
+    Subject.kind,
+    Subject.name,
+    Subject.region,
+    Subject.org_type,
+    Subject.birth_date,
+    Subject.sex,
+    Subject.confirmed,
+    Subject.suspect_identifier,
+)
+
+
 def check_subjects(
     connection: Connection,
     pack: Pack,
-    subjects: Sequence[Any],
+    subject_ids: Sequence[int],
     namings: Namings,
     findings: Findings,
 ) -> None:
-    """Names, confirmation and identifier facts of ``subjects`` (rows of one id range)."""
-    if not subjects:
+    """Names, confirmation and identifier facts of the subjects ``subject_ids`` (ascending)."""
+    if not subject_ids:
         return
-    low, high = subjects[0].id - 1, subjects[-1].id
+    low, high = subject_ids[0] - 1, subject_ids[-1]
+    subjects = connection.execute(
+        select(*SUBJECT_COLUMNS).where(id_range(Subject.id, low, high)).order_by(Subject.id)
+    ).all()
     in_range = id_range(Record.subject_id, low, high)
     first = dict(
         connection.execute(
