@@ -242,11 +242,12 @@ def _stored_entries(
         for row in connection.execute(
             select(ENTRIES).where(among(connection, ENTRIES.c.subject_id, chunk))
         ):
-            stored[row.subject_id][(row.list_code, row.document_key)] = (row.id, _entry(row))
+            stored[row.subject_id][(row.list_code, row.document_key)] = (row.id, stored_entry(row))
     return stored
 
 
-def _entry(row: Any) -> Entry:
+def stored_entry(row: Any) -> Entry:
+    """An ``entries`` row as the rules state it."""
     return Entry(
         row.list_code,
         row.document_key,
@@ -352,14 +353,7 @@ def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: 
                 )
             ).scalars()
         )
-    by_list = _bundles_by_list(pack)
     rows = sorted(affected)
-    representations = representations_of(connection, rows)
-    entry_subjects = set(rows) | {
-        organisation for held in representations.values() for organisation, *_ in held
-    }
-    entries = _entries_by_subject(connection, sorted(entry_subjects))
-    identifiers = _identifiers(connection, sorted(entry_subjects))
     existing: dict[int, Any] = {}
     for chunk in chunked(rows):
         for subject_id, grants in connection.execute(
@@ -370,20 +364,13 @@ def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: 
             existing[subject_id] = grants
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    for subject_id in rows:
-        held = [
-            Representation(identifiers[organisation], started, ended, entries.get(organisation, []))
-            for organisation, started, ended in representations.get(subject_id, [])
-        ]
-        grants = [
-            grant.as_json() for grant in subject_grants(entries.get(subject_id, []), held, by_list)
-        ]
+    for subject_id, (identifier, grants) in index_grants(connection, pack, rows).items():
         if subject_id not in existing:
             if grants:
                 inserts.append(
                     {
                         "subject_id": subject_id,
-                        "identifier": identifiers[subject_id],
+                        "identifier": identifier,
                         "seq": seq,
                         "grants": grants,
                     }
@@ -399,6 +386,29 @@ def _rewrite_index(connection: Connection, pack: Pack, ids: Sequence[int], seq: 
             updates,
         )
     return len(inserts) + len(updates)
+
+
+def index_grants(
+    connection: Connection, pack: Pack, ids: Sequence[int]
+) -> dict[int, tuple[str, list[list[Any]]]]:
+    """Each subject's identifier and the grants its index row holds (as stored, in JSON form),
+    from its stored entries and those of the organisations it represents or represented."""
+    by_list = _bundles_by_list(pack)
+    representations = representations_of(connection, ids)
+    entry_subjects = set(ids) | {
+        organisation for held in representations.values() for organisation, *_ in held
+    }
+    entries = _entries_by_subject(connection, sorted(entry_subjects))
+    identifiers = _identifiers(connection, sorted(entry_subjects))
+    found: dict[int, tuple[str, list[list[Any]]]] = {}
+    for subject_id in ids:
+        held = [
+            Representation(identifiers[organisation], started, ended, entries.get(organisation, []))
+            for organisation, started, ended in representations.get(subject_id, [])
+        ]
+        grants = subject_grants(entries.get(subject_id, []), held, by_list)
+        found[subject_id] = (identifiers[subject_id], [grant.as_json() for grant in grants])
+    return found
 
 
 _BUNDLES: dict[str, dict[str, list[Bundle]]] = {}
@@ -443,5 +453,5 @@ def _entries_by_subject(
             )
             .order_by(ENTRIES.c.id)
         ):
-            found[row.subject_id].append((row.id, _entry(row)))
+            found[row.subject_id].append((row.id, stored_entry(row)))
     return found

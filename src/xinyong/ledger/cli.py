@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import get_settings
+from xinyong.integrity.cli import check_derived, print_derived
 from xinyong.ledger import service, verification
 from xinyong.ledger.bundle import BundleError, parse_bundle, verify_bundle
 from xinyong.ledger.checkpoint import (
@@ -149,11 +150,14 @@ def verify(
     ] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Recompute the tree from the store, check every checkpoint; exit 1 at the first divergence."""
+    """Recompute the tree from the store, check every checkpoint, then recompute from the logged
+    records everything derived from them (heads, subjects, representatives, entries, the measures
+    and search indexes); exit 1 on any divergence or difference."""
     trusted = _verifier(key)
     console = Console(stderr=True)
+    store = _store()
     try:
-        with _store()() as session:
+        with store() as session:
             columns = (
                 TextColumn("verifying the ledger"),
                 BarColumn(),
@@ -165,12 +169,13 @@ def verify(
                 report = verification.verify(
                     session, trusted, progress=lambda done: progress.advance(task, done)
                 )
+        derived = check_derived(store, console, quiet=json_output)
     except SQLAlchemyError as error:
         raise _fail(f"cannot read the ledger: {error}") from None
     if json_output:
         _json(
             {
-                "ok": report.ok,
+                "ok": report.ok and derived.ok,
                 "tree_size": report.tree_size,
                 "checkpoints": report.checkpoints,
                 "key": trusted.encode(),
@@ -187,11 +192,13 @@ def verify(
                     }
                     for item in report.divergences
                 ],
+                "derived": derived.as_json(),
             }
         )
     else:
         _print_report(report, trusted)
-    if not report.ok:
+        print_derived(derived, Console())
+    if not (report.ok and derived.ok):
         raise typer.Exit(1)
 
 

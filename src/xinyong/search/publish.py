@@ -121,10 +121,17 @@ def refresh_search_index(
 ) -> Published:
     """Rebuild the public search index from the store as of ``day`` and publish it."""
     started = time.perf_counter()
+    # When the store was read: ``xinyong ledger verify`` tells a build that predates later
+    # record events (stale) from one edited after it was published.
+    read_at = utc_now()
     with factory() as session:
         subjects = searchable_subjects(session, pack, day)
     index = SearchIndex.build(subjects)
-    meta = {"as_of": day.isoformat(), "policy_version": pack.policy_version}
+    meta = {
+        "as_of": day.isoformat(),
+        "policy_version": pack.policy_version,
+        "read_at": read_at.isoformat(),
+    }
     folder = publish(root, index, meta)
     return Published(
         folder=folder,
