@@ -151,6 +151,12 @@ def test_a_pack_that_extends_another_states_the_rules_of_its_own_types(tmp_path:
         (
             "administrative",
             "admin.penalty",
+            {"organisation": ["subject_region"], "person": "anywhere"},
+            "organisation: ['subject_region'] is not a jurisdiction rule",
+        ),
+        (
+            "administrative",
+            "admin.penalty",
             "subject_region",
             "subject_region cannot apply to persons",
         ),

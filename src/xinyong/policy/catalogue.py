@@ -339,7 +339,7 @@ class RecordType(CodedModel):
             for kind, rule in value.items():
                 if kind not in SUBJECT_KINDS:
                     raise ValueError(f"{kind!r} is not a kind of subject (person, organisation)")
-                if rule not in JURISDICTION_RULES:
+                if not (isinstance(rule, str) and rule in JURISDICTION_RULES):
                     raise ValueError(f"{kind}: {rule!r} is not a jurisdiction rule ({rules})")
         else:
             raise ValueError(
