@@ -390,10 +390,21 @@ def test_a_replaced_item_that_breaks_the_extended_pack(tmp_path: Path) -> None:
     (child / "authorities.yaml").write_text(
         yaml.safe_dump({"authorities": [office]}, allow_unicode=True), "utf-8"
     )
-    [issue] = check_pack(child)
-    assert (issue.file, issue.path) == ("pack.yaml", "extends")
-    assert "in national, record_types['market.registration'].authorities[0]" in issue.message
-    assert "market.110105 is not a registration authority" in issue.message
+    issues = check_pack(child)
+    assert {(issue.file, issue.path) for issue in issues} == {("pack.yaml", "extends")}
+    # Every type only a registration authority may submit: registrations and the
+    # abnormal operations list, which the registering office keeps.
+    broken = {issue.message.split(".authorities")[0] for issue in issues}
+    assert broken == {
+        f"in national, record_types[{code!r}]"
+        for code in (
+            "market.registration",
+            "market.registration_change",
+            "market.abnormal_operations",
+            "market.abnormal_operations_removal",
+        )
+    }
+    assert all("market.110105 is not a registration authority" in i.message for i in issues)
 
 
 def test_a_manifest_typo_does_not_hide_other_issues(tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ TEMPLATE = RecordType.model_validate(
         "disclosure": "public",
         "domain": "public",
         "authorities": ["*"],
+        "jurisdiction": "anywhere",
     }
 )
 AUTHORITY = Authority.model_validate(

@@ -25,6 +25,7 @@ def record_type(**changes: Any) -> dict[str, Any]:
         "disclosure": "public",
         "domain": "public",
         "authorities": ["court.*"],
+        "jurisdiction": "anywhere",
     }
     return {**base, **changes}
 

@@ -15,8 +15,12 @@ from xinyong.synth.population import (
 )
 
 AS_OF = date(2026, 11, 1)
+# Registered by Chaoyang's own office, or else by the municipal bureau; village collectives
+# by no office of the pack.
+OFFICES = (("110105", "110105"), ("11", "110000"))
 FORMS = tuple(
-    replace(form, registered=form.registration_authority != "N") for form in ORGANISATION_FORMS
+    replace(form, registrars=OFFICES if form.registration_authority != "N" else ())
+    for form in ORGANISATION_FORMS
 )
 
 
@@ -50,12 +54,15 @@ def test_organisation_codes_are_unique_and_valid_except_the_suspect_few() -> Non
         parsed = parse(organisation.uscc, IdentifierKind.USCC)
         assert parsed.valid is not organisation.suspect, organisation
         assert parsed.suspect is organisation.suspect
-        assert organisation.uscc[2:8] == organisation.district.code
+        # The code names the region of the office that registers the organisation.
+        district = organisation.district.code
+        registered_in = {(): district, OFFICES: "110105" if district == "110105" else "110000"}
+        assert organisation.uscc[2:8] == registered_in[organisation.form.registrars]
         assert (
             organisation.uscc[:2]
             == organisation.form.registration_authority + organisation.form.entity_type
         )
-    assert all(o.form.registered for o in suspect)
+    assert all(o.form.registrars for o in suspect)
     prefixes = [o.uscc[:2] for o in organisations]
     assert (
         prefixes.count("91")

@@ -20,6 +20,7 @@ from xinyong.policy import (
     Category,
     Disclosure,
     Domain,
+    JurisdictionRule,
     LegalBasis,
     Pack,
     Polarity,
@@ -36,6 +37,7 @@ from xinyong.synth.records import CityRecords, SynthRow
 AS_OF = date(2026, 11, 1)
 PERSONS, ORGS, SEED = 6_000, 1_000, 3
 SUBJECT_KINDS = {"person": IdentifierKind.RESIDENT_ID, "organisation": IdentifierKind.USCC}
+SUBJECT_OF = {kind: subject for subject, kind in SUBJECT_KINDS.items()}
 FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
 
@@ -97,7 +99,11 @@ def problems(row: dict[str, Any], pack: Pack) -> list[str]:
     elif not parsed.valid and not (parsed.suspect and authority.registration_authority):
         found.append("bad_check_character" if parsed.suspect else "invalid_identifier")
     if row.get("op") == "withdraw":
-        return found
+        return found  # withdrawing its own decision is open to an authority whatever the subject
+    if found == [] and pack.jurisdiction.refusal(
+        authority.code, record_type.code, SUBJECT_OF[parsed.kind], parsed.code
+    ):
+        found.append("outside_jurisdiction")
     decided, effective = (
         date.fromisoformat(row["decided_on"]),
         date.fromisoformat(row["effective_on"]),
@@ -399,6 +405,10 @@ def changed_pack(pack: Pack) -> Pack:
             },
         },
         authorities=("housing.*",),
+        jurisdiction={
+            SubjectKind.ORGANISATION: JurisdictionRule.SUBJECT_REGION,
+            SubjectKind.PERSON: JurisdictionRule.ANYWHERE,
+        },
     )
     types = {code: kind for code, kind in pack.record_types.items()}
     types["admin.penalty"] = penalty.model_copy(update={"fields": fields, "severities": severities})

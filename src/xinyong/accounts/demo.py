@@ -5,6 +5,7 @@ reruns print the same.
 """
 
 import secrets
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.service import create_account
+from xinyong.clock import china_today
 from xinyong.enforcement.models import EntryRow
+from xinyong.policy import Category, Disclosure, Polarity, load_shipped
 from xinyong.rights.notices import set_contact
-from xinyong.store.models import Record, Subject
+from xinyong.rights.repairs import eligibility
+from xinyong.search.publicity import is_public
+from xinyong.store.models import Record, RecordHead, Subject
 
 COURT = "court.110105"
 
@@ -33,17 +38,50 @@ def _listed_defaulter(session: Session) -> str | None:
 
 
 def _organisation_with_records(session: Session) -> str | None:
-    """An organisation with records, preferring one on a list (its file shows more)."""
+    """An organisation with records, preferring one on a list (its file shows more) whose file
+    shows a subject's rights at work: a record the public sees today besides its registration,
+    a shared record (a rating only it and staff see), and a first public negative record it
+    may apply to have repaired today."""
+    pack = load_shipped()
+    today = china_today()
     listed = select(EntryRow.id).where(EntryRow.subject_id == Subject.id).exists()
-    return session.scalar(
-        select(Subject.identifier)
-        .where(
-            Subject.kind == "organisation",
-            select(Record.id).where(Record.subject_id == Subject.id).exists(),
+    rows = session.execute(
+        select(Subject.id, Subject.identifier, RecordHead.status, Record)
+        .join(RecordHead, RecordHead.subject_id == Subject.id)
+        .join(Record, Record.id == RecordHead.record_id)
+        .where(Subject.kind == "organisation")
+        .order_by(listed.desc(), Subject.id, Record.id)
+    ).all()
+    for (subject_id, identifier), group in groupby(rows, key=lambda row: tuple(row[:2])):
+        typed = [
+            (row.status, row.Record, kind)
+            for row in group
+            if (kind := pack.record_types.get(row.Record.record_type)) is not None
+        ]
+        shown = [
+            record
+            for status, record, kind in typed
+            if kind.category is not Category.REGISTRATION
+            and is_public(
+                pack, record.record_type, record.severity, record.decided_on, status, today
+            )
+        ]
+        negative = next(
+            (
+                record.document_key
+                for _, record, kind in typed
+                if kind.disclosure is Disclosure.PUBLIC and kind.polarity is Polarity.NEGATIVE
+            ),
+            None,
         )
-        .order_by(listed.desc(), Subject.id)
-        .limit(1)
-    )
+        if (
+            shown
+            and negative is not None
+            and any(kind.disclosure is Disclosure.SHARED for _, _, kind in typed)
+            and eligibility(session, pack, subject_id, negative, today).eligible
+        ):
+            return str(identifier)
+    return str(rows[0].identifier) if rows else None
 
 
 def demo_accounts(factory: sessionmaker[Session], var: Path) -> list[dict[str, Any]]:

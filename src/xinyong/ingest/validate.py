@@ -132,6 +132,11 @@ class RowValidator:
                 legal_representative=None,
                 raw=raw,
             )
+        # Withdrawing its own decision is open to an authority; saying anything new is not,
+        # outside its jurisdiction.
+        refusal = self.pack.jurisdiction.refusal(authority, code, subject.kind, subject.identifier)
+        if refusal is not None:
+            raise RowInvalid("authority", refusal)
 
         decided_on = self._date(row, "decided_on")
         effective_on = self._date(row, "effective_on")

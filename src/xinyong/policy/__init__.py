@@ -3,7 +3,12 @@
 A pack is validated once, when it is loaded; everything downstream trusts the ``Pack``.
 """
 
-from xinyong.policy.authorities import Authority, AuthorityKind, AuthorityLevel
+from xinyong.policy.authorities import (
+    REGISTERING_KINDS,
+    Authority,
+    AuthorityKind,
+    AuthorityLevel,
+)
 from xinyong.policy.catalogue import (
     CATEGORY_LABELS,
     PENALTY_PUBLICITY_MONTHS,
@@ -11,6 +16,7 @@ from xinyong.policy.catalogue import (
     Category,
     Disclosure,
     Domain,
+    JurisdictionRule,
     Polarity,
     PublicityPeriod,
     RecordType,
@@ -20,6 +26,7 @@ from xinyong.policy.catalogue import (
 from xinyong.policy.errors import PolicyError, PolicyIssue
 from xinyong.policy.fields_schema import FieldsValidator
 from xinyong.policy.json_schema import pack_json_schema
+from xinyong.policy.jurisdiction import Jurisdiction
 from xinyong.policy.loader import (
     check_pack,
     load_pack,
@@ -34,6 +41,7 @@ from xinyong.policy.summary import PackSummary, summarise
 __all__ = [
     "CATEGORY_LABELS",
     "PENALTY_PUBLICITY_MONTHS",
+    "REGISTERING_KINDS",
     "AmountRule",
     "Authority",
     "AuthorityKind",
@@ -43,6 +51,8 @@ __all__ = [
     "Disclosure",
     "Domain",
     "FieldsValidator",
+    "Jurisdiction",
+    "JurisdictionRule",
     "LegalBasis",
     "Pack",
     "PackManifest",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
@@ -42,6 +43,37 @@ class AuthorityKind(StrEnum):
     CREDIT_SERVICE = "credit_service"
     YOUTH_LEAGUE = "youth_league"
     CREDIT_CENTRE = "credit_centre"
+    INSTITUTIONAL_STAFFING = "institutional_staffing"
+    FOREIGN_AFFAIRS = "foreign_affairs"
+    JUDICIAL_ADMINISTRATION = "judicial_administration"
+    CULTURE = "culture"
+    TOURISM = "tourism"
+    RELIGIOUS_AFFAIRS = "religious_affairs"
+    TRADE_UNION = "trade_union"
+    MILITARY_STAFFING = "military_staffing"
+
+    @property
+    def label(self) -> str:
+        """The kind in words: ``civil affairs`` for ``civil_affairs``."""
+        return self.value.replace("_", " ")
+
+
+REGISTERING_KINDS: Mapping[str, AuthorityKind] = {
+    "1": AuthorityKind.INSTITUTIONAL_STAFFING,
+    "2": AuthorityKind.FOREIGN_AFFAIRS,
+    "3": AuthorityKind.JUDICIAL_ADMINISTRATION,
+    "4": AuthorityKind.CULTURE,
+    "5": AuthorityKind.CIVIL_AFFAIRS,
+    "6": AuthorityKind.TOURISM,
+    "7": AuthorityKind.RELIGIOUS_AFFAIRS,
+    "8": AuthorityKind.TRADE_UNION,
+    "9": AuthorityKind.MARKET_REGULATION,
+    "A": AuthorityKind.MILITARY_STAFFING,
+    "N": AuthorityKind.AGRICULTURE,
+}
+"""The kind of body that registers an organisation, by the first character of its USCC (the
+registration-department code of GB 32100 table 2). ``Y`` ("other") names no one department,
+so no authority is the registration authority of a ``Y`` code."""
 
 
 class AuthorityLevel(StrEnum):
@@ -70,7 +102,8 @@ class Authority(CodedModel):
     registration_authority: bool = False
     """It registers subjects (market regulation, civil affairs): a subject it reports with a
     wrong check character is kept as suspect rather than refused, since real issued codes
-    with bad check characters exist."""
+    with bad check characters exist. It registers the organisations whose USCC starts with
+    the character of its kind (``REGISTERING_KINDS``) and carries its region."""
 
     @field_validator("region")
     @classmethod
@@ -88,6 +121,30 @@ class Authority(CodedModel):
         if level in wanted and not wanted[level][0]:
             raise ValueError(f"a {level} authority has region {wanted[level][1]}, not {value}")
         return value
+
+    @field_validator("registration_authority")
+    @classmethod
+    def _registers_by_kind(cls, value: bool, info: ValidationInfo) -> bool:
+        kind = info.data.get("kind")
+        if value and kind is not None and kind not in REGISTERING_KINDS.values():
+            registering = ", ".join(sorted(REGISTERING_KINDS.values()))
+            raise ValueError(
+                f"a {kind} authority registers no organisations: GB 32100 gives the "
+                f"registration of organisations to {registering}"
+            )
+        return value
+
+    @property
+    def area(self) -> str:
+        """The GB/T 2260 prefix of the divisions it covers: ``""`` for the whole country,
+        ``"11"`` for Beijing (``110000``), ``"3201"`` for Nanjing (``320100``), ``"110105"``
+        for Chaoyang district."""
+        if self.level is AuthorityLevel.NATIONAL or self.region == NATIONAL_REGION:
+            return ""
+        area = self.region
+        while area.endswith("00"):
+            area = area[:-2]
+        return area
 
 
 class AuthoritiesDocument(ItemDocument):

@@ -6,6 +6,7 @@ Field order in ``RecordType`` matters: its validators read fields declared befor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
@@ -155,6 +156,27 @@ class Domain(StrEnum):
     PUBLIC = "public"
 
 
+class JurisdictionRule(StrEnum):
+    """About which subjects an authority that may submit a record type may submit it."""
+
+    ANYWHERE = "anywhere"
+    """Any subject: a court judges whoever comes before it, a bank reports its own customers."""
+    SUBJECT_REGION = "subject_region"
+    """Organisations registered within the authority's area (the region in positions 3-8 of
+    the USCC): a district office its district, a city or province its prefix, a national body
+    the whole country."""
+    REGISTRATION_AUTHORITY = "registration_authority"
+    """Only the office that registers the organisation: the registration-department character
+    of the USCC names the authority's kind and positions 3-8 name its region."""
+
+
+JURISDICTION_RULES = frozenset(rule.value for rule in JurisdictionRule)
+SUBJECT_KINDS = frozenset(kind.value for kind in SubjectKind)
+
+REPRESENTATIVE_FIELD = "legal_representative_id"
+"""The field ingest reads as a change of an organisation's legal representative."""
+
+
 class AmountRule(StrEnum):
     """Whether a record of this type carries an amount (yuan)."""
 
@@ -216,6 +238,9 @@ class RecordType(CodedModel):
     """JSON Schema for the record's ``fields`` object (a draft 2020-12 subset)."""
     authorities: tuple[AuthorityPattern, ...] = Field(min_length=1)
     """Authority codes or patterns allowed to submit records of this type."""
+    jurisdiction: JurisdictionRule | dict[SubjectKind, JurisdictionRule]
+    """About which subjects those authorities may submit it: one rule for every kind of
+    subject, or one per kind (``{organisation: subject_region, person: anywhere}``)."""
     repairable: bool = True
     """Negative types only: whether the subject may apply for credit repair."""
     confirms_subject: bool = False
@@ -288,6 +313,76 @@ class RecordType(CodedModel):
             raise ValueError("; ".join(problems))
         return value
 
+    @field_validator("fields")
+    @classmethod
+    def _only_registration_names_a_representative(
+        cls, value: dict[str, JsonValue], info: ValidationInfo
+    ) -> dict[str, JsonValue]:
+        if info.data.get("category") in (None, Category.REGISTRATION):
+            return value
+        if _accepts_field(value, REPRESENTATIVE_FIELD):
+            raise ValueError(
+                f"only registration record types may carry {REPRESENTATIVE_FIELD}: ingest "
+                "takes it as a change of the organisation's legal representative, which only "
+                "the office that registers the organisation may make"
+            )
+        return value
+
+    @field_validator("jurisdiction", mode="before")
+    @classmethod
+    def _jurisdiction_is_known(cls, value: object) -> object:
+        rules = ", ".join(sorted(JURISDICTION_RULES))
+        if isinstance(value, str):
+            if value not in JURISDICTION_RULES:
+                raise ValueError(f"{value!r} is not a jurisdiction rule ({rules})")
+        elif isinstance(value, dict) and value:
+            for kind, rule in value.items():
+                if kind not in SUBJECT_KINDS:
+                    raise ValueError(f"{kind!r} is not a kind of subject (person, organisation)")
+                if not (isinstance(rule, str) and rule in JURISDICTION_RULES):
+                    raise ValueError(f"{kind}: {rule!r} is not a jurisdiction rule ({rules})")
+        else:
+            raise ValueError(
+                f"a jurisdiction is one rule ({rules}) or a mapping from person and/or "
+                "organisation to a rule"
+            )
+        return value
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _jurisdiction_fits_subjects(
+        cls, value: JurisdictionRule | dict[SubjectKind, JurisdictionRule], info: ValidationInfo
+    ) -> JurisdictionRule | dict[SubjectKind, JurisdictionRule]:
+        kinds: tuple[SubjectKind, ...] | None = info.data.get("subject_kinds")
+        problems: list[str] = []
+        if isinstance(value, dict) and kinds is not None:
+            problems.extend(
+                f"{kind}: the type concerns only {', '.join(kinds)}"
+                for kind in value
+                if kind not in kinds
+            )
+            problems.extend(f"no rule for {kind}" for kind in kinds if kind not in value)
+        rules = _rules_by_kind(value, kinds or tuple(SubjectKind))
+        if rules.get(SubjectKind.PERSON) is JurisdictionRule.SUBJECT_REGION:
+            problems.append(
+                "subject_region cannot apply to persons: the address code of a resident "
+                "identity number is where the number was first issued, not where the person "
+                "lives or acted (write {organisation: subject_region, person: anywhere})"
+            )
+        if rules.get(SubjectKind.PERSON) is JurisdictionRule.REGISTRATION_AUTHORITY:
+            problems.append("registration_authority applies to organisations only")
+        if info.data.get("category") is Category.REGISTRATION and any(
+            rule is not JurisdictionRule.REGISTRATION_AUTHORITY for rule in rules.values()
+        ):
+            problems.append(
+                "a registration record sets an organisation's name and legal representative, "
+                "so only the office that registers it may submit one: write "
+                "registration_authority"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
     @field_validator("repairable")
     @classmethod
     def _repair_concerns_negative_types(cls, value: bool, info: ValidationInfo) -> bool:
@@ -321,9 +416,40 @@ class RecordType(CodedModel):
         return None
 
     @property
+    def jurisdiction_rules(self) -> dict[SubjectKind, JurisdictionRule]:
+        """The jurisdiction rule for each kind of subject the type concerns."""
+        return _rules_by_kind(self.jurisdiction, self.subject_kinds)
+
+    @property
     def fields_validator(self) -> FieldsValidator:
         """Compiled validator for a record's ``fields`` (compiled once per distinct schema)."""
         return compile_fields_schema(self.fields)
+
+
+def _rules_by_kind(
+    value: JurisdictionRule | Mapping[SubjectKind, JurisdictionRule],
+    kinds: tuple[SubjectKind, ...],
+) -> dict[SubjectKind, JurisdictionRule]:
+    if isinstance(value, Mapping):
+        return {kind: value[kind] for kind in kinds if kind in value}
+    return dict.fromkeys(kinds, value)
+
+
+def _accepts_field(schema: Mapping[str, Any], name: str) -> bool:
+    """Whether a top-level fields schema (``additionalProperties: false``) lets ``name`` in."""
+    properties = schema.get("properties")
+    if isinstance(properties, Mapping) and name in properties:
+        return True
+    patterns = schema.get("patternProperties")
+    if not isinstance(patterns, Mapping):
+        return False
+    for pattern in patterns:
+        try:
+            if re.search(str(pattern), name):
+                return True
+        except re.error:
+            continue  # reported by the fields schema check
+    return False
 
 
 def _penalty_problems(severities: Mapping[Severity, PublicityPeriod]) -> list[str]:

@@ -311,10 +311,21 @@ def _validation_issues(
     return issues
 
 
+# A key whose absence deserves more than "required key missing".
+_MISSING_HINTS = {
+    "jurisdiction": "required key missing: every record type states about which subjects its "
+    "authorities may submit it (anywhere, subject_region or registration_authority)",
+}
+
+
 def _message(detail: ErrorDetails) -> str:
     context = detail.get("ctx") or {}
     if detail["type"] == "value_error" and "error" in context:
         return str(context["error"])
+    if detail["type"] == "missing" and detail["loc"]:
+        hint = _MISSING_HINTS.get(str(detail["loc"][-1]))
+        if hint is not None:
+            return hint
     return _MESSAGES.get(detail["type"], detail["msg"])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Annotated
 
 from pydantic import Field, PrivateAttr, StringConstraints, model_validator
@@ -13,6 +14,7 @@ from xinyong.policy.catalogue import RecordType
 from xinyong.policy.concepts import CONCEPTS
 from xinyong.policy.errors import format_location
 from xinyong.policy.fields_schema import FieldsValidator
+from xinyong.policy.jurisdiction import Jurisdiction
 from xinyong.policy.lists import CreditList
 from xinyong.policy.measures import Measure
 from xinyong.policy.memoranda import Memorandum
@@ -79,6 +81,15 @@ class Pack(PolicyModel):
     def may_submit(self, authority: str, record_type: str) -> bool:
         """Whether ``authority`` may submit ``record_type`` records (False if either is unknown)."""
         return (authority, record_type) in self._submissions
+
+    @cached_property
+    def jurisdiction(self) -> Jurisdiction:
+        """About which subjects each authority may submit each type it may submit.
+
+        A cached property, not a private attribute: ingest reads it on every row, and a
+        pydantic private attribute costs a ``__getattr__`` call each time.
+        """
+        return Jurisdiction(self.record_types, self.authorities, self._submissions)
 
     def record_type(self, code: str) -> RecordType:
         """The record type ``code``; ``KeyError`` if the catalogue has no such item."""

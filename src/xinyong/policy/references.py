@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from xinyong.policy.actions import Action
 from xinyong.policy.authorities import Authority
-from xinyong.policy.catalogue import Polarity, RecordType
+from xinyong.policy.catalogue import JurisdictionRule, Polarity, RecordType
 from xinyong.policy.errors import Location
 from xinyong.policy.joint_references import joint_problems
 from xinyong.policy.lists import CreditList
@@ -116,17 +116,20 @@ def _record_type_problems(
     known_authorities: Collection[str],
     known_types: Collection[str],
 ) -> Iterator[tuple[Location, str]]:
+    registering_only = JurisdictionRule.REGISTRATION_AUTHORITY in (
+        record_type.jurisdiction_rules.values()
+    )
     for index, pattern in enumerate(record_type.authorities):
         matched = matching_authorities(pattern, known_authorities)
         if not matched:
             yield ("authorities", index), f"{pattern!r} matches no authority of the pack"
-        if record_type.confirms_subject:
+        if registering_only:
             for code in matched:
                 if code in authorities and not authorities[code].registration_authority:
                     yield (
                         ("authorities", index),
-                        f"{code} is not a registration authority, so it cannot submit a record "
-                        "that confirms a subject",
+                        f"{code} is not a registration authority, so it cannot submit "
+                        f"{record_type.code}: its jurisdiction is registration_authority",
                     )
     for index, target_code in enumerate(record_type.ends):
         if target_code not in known_types:

@@ -25,6 +25,7 @@ MISSING_REQUIRED_FIELD = "missing_required_field"
 WRONG_FIELD_TYPE = "wrong_field_type"
 UNKNOWN_RECORD_TYPE = "unknown_record_type"
 AUTHORITY_NOT_ALLOWED = "authority_not_allowed"
+OUTSIDE_JURISDICTION = "outside_jurisdiction"
 MALFORMED_FIELDS_JSON = "malformed_fields_json"
 OVER_LONG_TEXT = "over_long_text"
 
@@ -37,6 +38,7 @@ DEFECT_KINDS = (
     WRONG_FIELD_TYPE,
     UNKNOWN_RECORD_TYPE,
     AUTHORITY_NOT_ALLOWED,
+    OUTSIDE_JURISDICTION,
     MALFORMED_FIELDS_JSON,
     OVER_LONG_TEXT,
 )
@@ -81,6 +83,8 @@ class DefectPlanter:
             row["record_type"] = rng.choice(self._uncatalogued)
         elif kind == AUTHORITY_NOT_ALLOWED:
             row["authority"] = rng.choice(self._not_allowed(good, subject))
+        elif kind == OUTSIDE_JURISDICTION:
+            row["authority"] = rng.choice(self._out_of_reach(good, subject))
         self._renumber(row, good)
         self._spoil(rng, kind, row, subject)
         return row, kind
@@ -95,6 +99,8 @@ class DefectPlanter:
             return bool(self._typed_present(row))
         if kind == AUTHORITY_NOT_ALLOWED:
             return bool(self._not_allowed(row, subject))
+        if kind == OUTSIDE_JURISDICTION:
+            return bool(self._out_of_reach(row, subject))
         if kind == OVER_LONG_TEXT:
             return bool(self._bounded_texts(row))
         if kind == UNKNOWN_RECORD_TYPE:
@@ -186,12 +192,29 @@ class DefectPlanter:
         ]
 
     def _not_allowed(self, row: Row, subject: Subject) -> list[str]:
+        return [
+            code
+            for code in self._candidates(subject)
+            if not self._pack.may_submit(code, row["record_type"])
+        ]
+
+    def _out_of_reach(self, row: Row, subject: Subject) -> list[str]:
+        """Authorities that may submit the row's type, but not about this subject: another
+        district's office, or an office that does not register it."""
+        record_type = row["record_type"]
+        return [
+            code
+            for code in self._candidates(subject)
+            if self._pack.may_submit(code, record_type)
+            and self._pack.jurisdiction.refusal(code, record_type, subject.kind, subject.identifier)
+        ]
+
+    def _candidates(self, subject: Subject) -> list[str]:
         # A suspect code stays acceptable only from a registration authority, so the planted
         # row must come from one too, or it would be wrong twice.
-        candidates = (
-            self._registration_authorities if subject.suspect else sorted(self._pack.authorities)
-        )
-        return [code for code in candidates if not self._pack.may_submit(code, row["record_type"])]
+        if subject.suspect:
+            return self._registration_authorities
+        return sorted(self._pack.authorities)
 
 
 def _day(text: str) -> date:

@@ -164,14 +164,21 @@ class Person:
 class OrganisationForm:
     """A kind of organisation: its GB 32100 registration-authority and entity-type codes, its
     ``org_type`` on the register, its share of the city's organisations, how its name is made,
-    and whether an authority of the pack registers it."""
+    and the offices of the pack that register it."""
 
     registration_authority: str
     entity_type: str
     org_type: str
     weight: float
     naming: str
-    registered: bool = False
+    registrars: tuple[tuple[str, str], ...] = ()
+    """(area, region) of each office of the pack that registers the form, the most local
+    area first (an area is a GB/T 2260 prefix: ``110105`` a district, ``11`` all Beijing)."""
+
+    def registering_region(self, district: str) -> str | None:
+        """The region of the office that registers an organisation of this form located in
+        ``district``: the most local office whose area holds it; None if no office does."""
+        return next((region for area, region in self.registrars if district.startswith(area)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +197,7 @@ class Organisation:
     suspect: bool
     name: str
     form: OrganisationForm
-    district: District
+    district: District  # where it is; its code names the region of the office that registers it
     established_on: date
     registered_capital: int | None  # yuan
     history: tuple[Tenure, ...]  # first entry: at establishment
@@ -277,11 +284,16 @@ class Population:
             )
         else:
             body = f"{self._numeric_bodies(index):08d}"
-        code = uscc.make(form.registration_authority, form.entity_type, district.code, body)
+        # The code carries the region of the office that registers the organisation, which is
+        # the municipal bureau where the district has no office of its own.
+        registered_in = form.registering_region(district.code)
+        code = uscc.make(
+            form.registration_authority, form.entity_type, registered_in or district.code, body
+        )
         # A few registries hold legacy codes with a wrong check character (GB 32100 position
         # 18, or the organisation-code check at 17); the platform must keep them as suspect.
         # Only a registered organisation can have one: its registry is where the code lives.
-        suspect = rng.random() < SUSPECT_SHARE and form.registered
+        suspect = rng.random() < SUSPECT_SHARE and registered_in is not None
         if suspect:
             code = _miskeyed_check(code, rng, self.as_of)
         name = self._name(rng, form, district)

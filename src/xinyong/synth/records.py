@@ -21,6 +21,7 @@ from itertools import accumulate, pairwise
 from typing import Any
 
 from xinyong.policy import (
+    REGISTERING_KINDS,
     AmountRule,
     Authority,
     AuthorityKind,
@@ -83,12 +84,6 @@ CORRECT_SHARE = 0.012
 MALFORMED_SHARE = 0.0103
 MAX_OCCURRENCES = 12
 
-# Which kind of authority registers organisations of each GB 32100 registration-authority code.
-REGISTRARS = {
-    "9": AuthorityKind.MARKET_REGULATION,
-    "5": AuthorityKind.CIVIL_AFFAIRS,
-    "N": AuthorityKind.AGRICULTURE,
-}
 # Record types that only follow another record in a story, never on their own.
 FOLLOW_UPS = frozenset(
     {
@@ -156,14 +151,24 @@ class ConductPlan:
             for code in sorted(pack.authorities)
             if pack.may_submit(code, self.code)
         ]
-        self._choices: dict[tuple[str, bool], tuple[list[Authority], list[float]]] = {}
+        self.jurisdiction = pack.jurisdiction
+        self._choices: dict[tuple[str, ...], tuple[list[Authority], list[float]]] = {}
 
     def authority(self, rng: random.Random, subject: Subject) -> Authority | None:
-        key = (subject.district.code, subject.suspect)
+        # Jurisdiction reads an organisation's registration department and region from its
+        # code (characters 1 and 3-8), and nothing of a person's.
+        code = subject.identifier
+        reach = code[0] + code[2:8] if subject.kind == ORGANISATION else ""
+        key = (reach, subject.district.code, str(subject.suspect))
         choice = self._choices.get(key)
         if choice is None:
             # A suspect code is accepted only from a registration authority.
-            pool = [a for a in self.authorities if a.registration_authority or not subject.suspect]
+            pool = [
+                a
+                for a in self.authorities
+                if (a.registration_authority or not subject.suspect)
+                and self.jurisdiction.refusal(a.code, self.code, subject.kind, code) is None
+            ]
             kinds = self.conduct.authority_kinds
             weights = [
                 (kinds.get(a.kind, 0.05) if kinds else 1.0)
@@ -228,7 +233,7 @@ class CityRecords:
         self.window_start = add_years(as_of, -WINDOW_YEARS)
         self.registrars = self._registrars()
         forms = tuple(
-            replace(form, registered=form.registration_authority in self.registrars)
+            replace(form, registrars=self._registering_areas(form.registration_authority))
             for form in ORGANISATION_FORMS
         )
         self.population = Population(persons, organisations, seed, as_of, forms)
@@ -269,7 +274,7 @@ class CityRecords:
 
     def _registrars(self) -> dict[str, list[Registrar]]:
         registrars: dict[str, list[Registrar]] = {}
-        for code_char, kind in REGISTRARS.items():
+        for code_char, kind in REGISTERING_KINDS.items():
             for authority in sorted(self.pack.authorities.values(), key=lambda a: a.code):
                 if authority.kind is not kind or not authority.registration_authority:
                     continue
@@ -280,6 +285,14 @@ class CityRecords:
                         Registrar(authority, registration, change)
                     )
         return registrars
+
+    def _registering_areas(self, code_char: str) -> tuple[tuple[str, str], ...]:
+        """(area, region) of the offices registering organisations whose code starts with
+        ``code_char``, the most local first."""
+        offices = {
+            (r.authority.area, r.authority.region) for r in self.registrars.get(code_char, [])
+        }
+        return tuple(sorted(offices, key=lambda office: (-len(office[0]), office)))
 
     def _registration_type(self, authority: Authority, *, confirms: bool) -> str | None:
         """The type by which ``authority`` registers organisations (``confirms``) or changes
@@ -436,12 +449,19 @@ class CityRecords:
     # --- stories -------------------------------------------------------------------------
 
     def _register(self, life: Life, organisation: Organisation) -> None:
-        registrars = self.registrars.get(organisation.form.registration_authority)
-        if not registrars:
-            return  # no authority of the pack registers this form: known only from other records
-        local = [r for r in registrars if r.authority.region == organisation.district.code]
-        citywide = [r for r in registrars if r.authority.level is not AuthorityLevel.DISTRICT]
-        registrar = (local or citywide or registrars)[0]
+        registrar = next(
+            (
+                r
+                for r in self.registrars.get(organisation.form.registration_authority, [])
+                if self.pack.jurisdiction.refusal(
+                    r.authority.code, r.registration, ORGANISATION, organisation.uscc
+                )
+                is None
+            ),
+            None,
+        )
+        if registrar is None:
+            return  # no authority of the pack registers it: known only from other records
         first = organisation.history[0]
         representative = self.population.person(first.representative)
         self._submit(
