@@ -114,6 +114,15 @@ class IngestJob:
         self.batch_size = batch_size
         self.today = today or china_today()
         self.validator = RowValidator(pack, self.today, authority=authority)
+        # What the store raises when it refuses a value: wrapped by SQLAlchemy, or straight
+        # from the driver on the bulk paths that write through it (PostgreSQL's COPY).
+        driver = factory.kw["bind"].dialect.loaded_dbapi
+        self.refusals: tuple[type[Exception], ...] = (
+            IntegrityError,
+            DataError,
+            driver.IntegrityError,
+            driver.DataError,
+        )
 
     def run_file(
         self,
@@ -215,7 +224,7 @@ class IngestJob:
         try:
             with self.factory.begin() as session:
                 return self._apply(session, batch, source)
-        except (IntegrityError, DataError) as error:
+        except self.refusals as error:
             # Not a lost connection or a lock (those stop the job, and a rerun resumes): the
             # store refused a value. Only the row that holds it may be refused for that.
             if len(batch) > 1:
@@ -225,7 +234,8 @@ class IngestJob:
                 )
             LOG.error("the store refused row %d of %s: %s", batch[0][0], source.name, error)
             row_no, raw, _ = batch[0]
-            refusal = f"the store refused this row ({type(error.orig).__name__}); please report it"
+            cause = type(getattr(error, "orig", error)).__name__
+            refusal = f"the store refused this row ({cause}); please report it"
             with self.factory.begin() as session:
                 return self._apply(session, [(row_no, raw, refusal)], source)
 

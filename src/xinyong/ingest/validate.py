@@ -95,7 +95,11 @@ class RowValidator:
             return self._validate(row_no, row, raw)
         except RowInvalid as invalid:
             claimed = row.get("authority")
-            if self.authority is None and claimed in self.pack.authorities:
+            if (
+                self.authority is None
+                and isinstance(claimed, str)
+                and claimed in self.pack.authorities
+            ):
                 return Rejection(row_no, invalid.field, invalid.reason, raw, claimed)
             return Rejection(row_no, invalid.field, invalid.reason, raw, self.authority)
 
