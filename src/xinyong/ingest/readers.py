@@ -15,6 +15,8 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from itertools import accumulate, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,14 +42,12 @@ FORMATS = ("jsonl", "json", "csv", "parquet")
 MAX_ROW_CHARS = 1 << 20  # a longer row is refused unread (a record is a few hundred characters)
 RAW_KEPT = 2000  # how much of an unreadable row the quarantine keeps
 NOT_AN_OBJECT = "each record must be a JSON object"
-# The yajl parser under ijson turns a lone UTF-16 surrogate escape into "?" or an error; a file
-# with any surrogate escape is read with ijson's pure Python parser, which keeps it so that
-# its row is refused. Paired escapes (characters beyond the BMP) are rare enough.
+# The yajl parser under ijson turns a lone UTF-16 surrogate escape into "?", joins it to the
+# next escape, or fails; a file with any surrogate escape is read with ijson's pure Python
+# parser instead, which keeps a lone one so that its row is refused. Files that escape
+# characters beyond the BMP as pairs take that slower path too; they are rare.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _FAST, _EXACT = ijson, ijson.get_backend("python")  # the fastest backend installed, and Python's
-# orjson reads integers beyond 64 bits as floats; text with such a run of digits is read with
-# the json module, which keeps them exact, so that their row is refused rather than rounded.
-_LONG_DIGITS = re.compile(r"[0-9]{20}")
 _CONTAINERS = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
 
 
@@ -118,30 +118,22 @@ def read_json(opener: Opener, codec: str, *, lines: bool = False) -> Iterator[Re
         head = text.read(4096).lstrip()
     if head.startswith("[") and not lines:
         exact = _has_surrogate_escapes(opener)
-        _check_array(opener, codec, exact)
-        return _array_rows(opener, codec, exact)
+        return _array_rows(opener, codec, exact, _check_array(opener, codec, exact))
     return _json_lines(opener, codec)
 
 
 def parse_json(text: str) -> Any:
-    """A JSON text as Python values, integers exact; raises ``ValueError`` with the reason."""
-    if _LONG_DIGITS.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError as error:
-            if "depth limit" in str(error):
-                raise ValueError(_too_deep()) from None
-            raise ValueError(f"not valid JSON: {error}") from None
+    """A JSON text as Python values; raises ``ValueError`` with the reason.
+
+    An integer beyond 64 bits comes back as a float (orjson's reading), which row validation
+    refuses as out of range like any number beyond ±2^63.
+    """
     try:
-        return json.loads(text, parse_constant=_no_constant)
-    except RecursionError:
-        raise ValueError(_too_deep()) from None
-    except ValueError as error:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        if "depth limit" in str(error):
+            raise ValueError(_too_deep()) from None
         raise ValueError(f"not valid JSON: {error}") from None
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def json_object(text: str) -> Row | str:
@@ -193,24 +185,42 @@ def _events(opener: Opener, codec: str, exact: bool) -> Iterator[tuple[str, Any]
         yield from backend.basic_parse(Utf8Bytes(text))
 
 
-def _check_array(opener: Opener, codec: str, exact: bool) -> None:
-    """Read the whole array once, to refuse a broken one before any of its rows is stored."""
-    depth = 0
-    records = 0
+def _check_array(opener: Opener, codec: str, exact: bool) -> int:
+    """Read the whole array once, to refuse a broken one before any of its rows is stored;
+    returns how deep its elements nest (the array itself is not counted)."""
     try:
-        for event, _ in _events(opener, codec, exact):
-            if depth == 1 and event != "end_array":
-                records += 1
-            depth += _CONTAINERS.get(event, 0)
+        # Depth as a running sum over the events, all in C: this pass costs little per row.
+        kinds = map(itemgetter(0), _events(opener, codec, exact))
+        return max(accumulate(map(_CONTAINERS.get, kinds, repeat(0))), default=1) - 1
     except (ijson.JSONError, UnicodeError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UnreadableFile(
-            f"not valid JSON: the array breaks off after record {records} ({reason})"
-        ) from None
+    whole = _records_before_error(opener, codec, exact)
+    raise UnreadableFile(f"not valid JSON: the array breaks off after record {whole} ({reason})")
 
 
-def _array_rows(opener: Opener, codec: str, exact: bool) -> Iterator[ReadItem]:
-    """The elements of a checked JSON array, each built only as deep and as long as allowed."""
+def _records_before_error(opener: Opener, codec: str, exact: bool) -> int:
+    """How many elements of a broken array are whole (the error path may take its time)."""
+    depth = records = 0
+    try:
+        for event, _ in _events(opener, codec, exact):
+            depth += _CONTAINERS.get(event, 0)
+            if depth == 1 and event != "start_array":
+                records += 1
+    except (ijson.JSONError, UnicodeError):
+        pass
+    return records
+
+
+def _array_rows(opener: Opener, codec: str, exact: bool, deepest: int) -> Iterator[ReadItem]:
+    """The elements of a checked JSON array. Elements are built by the parser itself when none
+    is too deep; otherwise each is built only as deep and as long as allowed (building an
+    element thousands of levels deep would take memory that grows with the square of it)."""
+    if deepest <= MAX_DEPTH:
+        with open_text(opener(), codec, newline="") as text:
+            parser = _EXACT if exact else _FAST
+            for row_no, value in enumerate(parser.items(Utf8Bytes(text), "item"), start=1):
+                yield (row_no, *_element_read(value))
+        return
     events = _events(opener, codec, exact)
     next(events)  # the array's own start
     row_no = 0
@@ -219,7 +229,7 @@ def _array_rows(opener: Opener, codec: str, exact: bool) -> Iterator[ReadItem]:
             return
         row_no += 1
         if event not in ("start_map", "start_array"):
-            yield row_no, _raw(value), NOT_AN_OBJECT
+            yield (row_no, *_element_read(value))
             continue
         yield (row_no, *_element(event, events))
 
@@ -243,13 +253,23 @@ def _element(first: str, events: Iterator[tuple[str, Any]]) -> tuple[str, Row | 
             break
     if refusal is not None:
         return "", refusal
-    row = builder.value
-    return _raw(row), row if isinstance(row, dict) else NOT_AN_OBJECT
+    return _element_read(builder.value)
 
 
-def _raw(value: Any) -> str:
-    """An element as received, written back as JSON (the array's own text is not kept)."""
-    return json.dumps(value, ensure_ascii=False, default=_plain)[:RAW_KEPT]
+def _element_read(value: Any) -> tuple[str, Row | str]:
+    """An element, and its text as received: written back as JSON (the array's text is not
+    kept), which also measures it."""
+    raw = _json_text(value)
+    if len(raw) > MAX_ROW_CHARS:
+        return raw[:RAW_KEPT], _too_long()
+    return raw[:RAW_KEPT], value if isinstance(value, dict) else NOT_AN_OBJECT
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value, default=_plain).decode()
+    except TypeError:  # orjson writes neither integers beyond 64 bits nor lone surrogates
+        return json.dumps(value, ensure_ascii=False, default=_plain)
 
 
 def _plain(value: Any) -> Any:
@@ -337,7 +357,7 @@ def _parquet_rows(parquet: Any) -> Iterator[ReadItem]:
                 yield row_no, "", row
                 continue
             present = {name: value for name, value in row.items() if value is not None}
-            yield row_no, _raw(present), present
+            yield row_no, _json_text(present)[:RAW_KEPT], present
 
 
 def _parquet_row(batch: Any, index: int) -> Row | str:

@@ -3,7 +3,7 @@
 Every row passes through :func:`clean_row` before any other check, so that the rest of
 validation, the store and the ledger only ever see values every backend keeps exactly:
 text without NUL, lone surrogates, noncharacters or control characters, integers that fit in
-64 bits, finite numbers, and nesting no deeper than :data:`MAX_DEPTH`. A value that breaks
+64 bits, finite numbers within ±2^63, and nesting no deeper than :data:`MAX_DEPTH`. A value that breaks
 one of these rules refuses its row, with the path of the value and the rule.
 
 Readers put :data:`UNDECODABLE` (a noncharacter, which text never holds) where a file's bytes
@@ -19,6 +19,7 @@ from typing import Any
 
 MAX_DEPTH = 16  # a record is an object of columns, ``fields`` one more; 16 leaves room
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+LARGEST = float(2**63)  # numbers are refused from here on, integers or not
 UNDECODABLE = "\ufdd0"
 SHOWN_CHARS = 40  # how much of a refused value a reason quotes
 
@@ -69,6 +70,8 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def _text_problem(text: str) -> str | None:
+    if text.isprintable():  # every character refused below is unprintable; this runs in C
+        return None
     found = _NOT_TEXT.search(text)
     if found is None:
         return None
@@ -118,50 +121,65 @@ def clean_row(row: dict[str, Any], *, path: str = "", level: int = 1) -> None:
 
     ``path`` and ``level`` place ``row`` when it is part of a row (``fields`` read from text).
     Decimal numbers (from JSON arrays and Parquet) become floats, as JSON Lines gives them,
-    and a negative zero becomes zero: every format then stores the same content.
+    and a negative zero becomes zero: every format then stores the same content. This runs
+    on every value of every row, so the usual case (printable text, small numbers) is decided
+    by one test in C and a path is spelt out only for a value that is refused.
     """
     stack: list[tuple[dict[str, Any] | list[Any], str, int]] = [(row, path, level)]
     while stack:
         container, where_from, depth = stack.pop()
-        items = container.items() if isinstance(container, dict) else enumerate(container)
-        for key, value in list(items):
-            if isinstance(key, str):
-                where = f"{where_from}.{key}" if where_from else key
+        pairs = container.items() if isinstance(container, dict) else enumerate(container)
+        normalised: list[tuple[Any, float]] = []
+        for key, value in pairs:
+            if isinstance(key, str) and not key.isprintable():
                 problem = _text_problem(key) or _name_problem(key)
                 if problem is not None:
                     raise RowInvalid(where_from or None, f"the name '{shown(key)}' {problem}")
-            else:
-                where = f"{where_from}[{key}]"
-            if isinstance(value, str):
-                problem = _text_problem(value)
-                if problem is not None:
-                    raise RowInvalid(where, f"{where} {problem}")
-            elif isinstance(value, dict | list):
+            kind = type(value)
+            if kind is str:
+                if not value.isprintable():
+                    problem = _text_problem(value)
+                    if problem is not None:
+                        where = _where(where_from, key)
+                        raise RowInvalid(where, f"{where} {problem}")
+            elif kind is int:
+                if not INT64_MIN <= value <= INT64_MAX:
+                    where = _where(where_from, key)
+                    raise RowInvalid(where, f"{where} {shown(value)} does not fit in 64 bits")
+            elif kind is dict or kind is list:
+                where = _where(where_from, key)
                 if depth >= MAX_DEPTH:
                     raise RowInvalid(where, f"{where} is nested deeper than {MAX_DEPTH} levels")
                 stack.append((value, where, depth + 1))
-            elif isinstance(value, bool) or value is None:
-                continue
-            elif isinstance(value, int):
-                if not INT64_MIN <= value <= INT64_MAX:
-                    raise RowInvalid(where, f"{where} {shown(value)} does not fit in 64 bits")
-            elif isinstance(value, float | Decimal):
-                number = _finite(where, value)
+            elif kind is float or kind is Decimal:
+                number = _finite(where_from, key, value)
                 if number is not value:
-                    container[key] = number  # type: ignore[index,call-overload]
-            elif not isinstance(value, date):  # Parquet date columns
+                    normalised.append((key, number))
+            elif not (value is None or kind is bool or isinstance(value, date)):
+                where = _where(where_from, key)  # a date from a Parquet column passes
                 raise RowInvalid(
-                    where, f"{where} must be text, a number or a date, not {type(value).__name__}"
+                    where, f"{where} must be text, a number or a date, not {kind.__name__}"
                 )
+        for key, number in normalised:
+            container[key] = number
 
 
-def _finite(where: str, value: float | Decimal) -> float:
+def _where(where_from: str, key: object) -> str:
+    if isinstance(key, int):
+        return f"{where_from}[{key}]"
+    return f"{where_from}.{key}" if where_from else str(key)
+
+
+def _finite(where_from: str, key: object, value: float | Decimal) -> float:
+    """``value`` as a float, refused unless finite and within 64 bits either way (a JSON
+    integer too long for 64 bits reaches here as a float from some parsers)."""
     try:
         number = float(value)
     except (OverflowError, ValueError):
         number = math.inf
-    if not math.isfinite(number):
-        raise RowInvalid(where, f"{where} {shown(value)} is not a finite number in range")
+    if not abs(number) < LARGEST:  # also false for NaN
+        where = _where(where_from, key)
+        raise RowInvalid(where, f"{where} {shown(value)} is out of range (beyond ±2^63)")
     if number == 0 and math.copysign(1.0, number) < 0:
         return 0.0
     return number if isinstance(value, Decimal) else value
