@@ -121,10 +121,10 @@ class RowValidator:
         if self.authority is not None and authority != self.authority:
             raise RowInvalid(
                 "authority",
-                f"row is for '{shown(authority)}' but this submission is for '{self.authority}'",
+                f"row is for '{authority}' but this submission is for '{self.authority}'",
             )
         if authority not in self.pack.authorities:
-            raise RowInvalid("authority", f"authority '{shown(authority)}' is not known")
+            raise RowInvalid("authority", f"authority '{authority}' is not known")
         permitted = self._may_submit.get((authority, code))
         if permitted is None:
             permitted = self._may_submit[(authority, code)] = self.pack.may_submit(authority, code)
