@@ -40,7 +40,7 @@ ReadItem = tuple[int, str, Row | str]
 Opener = Callable[[], BinaryIO]
 FORMATS = ("jsonl", "json", "csv", "parquet")
 MAX_ROW_CHARS = 1 << 20  # a longer row is refused unread (a record is a few hundred characters)
-RAW_KEPT = 2000  # how much of an unreadable row the quarantine keeps
+RAW_KEPT = 2000  # how much of a row the quarantine keeps as received (a record is far shorter)
 NOT_AN_OBJECT = "each record must be a JSON object"
 # The yajl parser under ijson turns a lone UTF-16 surrogate escape into "?", joins it to the
 # next escape, or fails; a file with any surrogate escape is read with ijson's pure Python
@@ -158,7 +158,7 @@ def _json_lines(opener: Opener, codec: str) -> Iterator[ReadItem]:
             stripped = line.strip()
             if stripped:
                 row_no += 1
-                yield row_no, stripped, json_object(stripped)
+                yield row_no, stripped[:RAW_KEPT], json_object(stripped)
 
 
 def _too_deep() -> str:
