@@ -10,9 +10,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.enforcement.models import EntryRow
 from xinyong.ingest.readers import UnreadableFile
 from xinyong.ingest.rows import RECORD_COLUMNS
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
@@ -24,6 +25,7 @@ from xinyong.store.models import (
     RecordEvent,
     RecordHead,
     Subject,
+    Submission,
 )
 from xinyong.testing import samples
 from xinyong.testing.store import snapshot
@@ -280,3 +282,92 @@ def test_a_row_refused_by_the_store_leaves_no_subject_behind(
     assert (summary.accepted, summary.rejected) == (1, 2)
     with factory() as session:
         assert list(session.scalars(select(Subject.identifier))) == [first]
+
+
+@pytest.mark.parametrize("batch_size", [1, 10])
+def test_a_correction_cannot_move_a_listed_document_to_another_subject(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path, batch_size: int
+) -> None:
+    """It used to crash the subject refresh (two entries for one document) on every rerun."""
+    listed, stranger = samples.person(1), samples.person(2)
+    rows = [
+        samples.defaulter_listing(listed, 1),
+        samples.defaulter_listing(stranger, 1, op="correct", amount=5.0),
+        samples.defaulter_listing(listed, 1, op="correct", amount=6.0),
+    ]
+    path = write_jsonl(tmp_path / "move.jsonl", rows)
+    summary = ingest(factory, national, path, tmp_path, batch_size=batch_size)
+    assert (summary.accepted, summary.corrected, summary.rejected, summary.accounted) == (
+        1,
+        1,
+        1,
+        True,
+    )
+    with factory() as session:
+        field, reason = session.execute(select(QuarantinedRow.field, QuarantinedRow.reason)).one()
+        holders = set(
+            session.scalars(
+                select(Subject.identifier).join(EntryRow, EntryRow.subject_id == Subject.id)
+            )
+        )
+        head_subject = session.scalars(
+            select(Subject.identifier).join(RecordHead, RecordHead.subject_id == Subject.id)
+        ).one()
+    assert field == "subject_id" and "withdraw it and submit anew" in reason
+    assert holders == {listed} and head_subject == listed
+
+
+def test_a_row_the_store_refuses_is_quarantined_alone_and_the_job_finishes(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path
+) -> None:
+    """Should validation ever let through what the store refuses, only that row is lost to it."""
+    refused_no = "(2024)京0105执7号"
+    with factory.begin() as session:
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            session.execute(
+                text(
+                    "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$ "
+                    "LANGUAGE plpgsql"
+                )
+            )
+            session.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON records FOR EACH ROW "
+                    f"WHEN (NEW.document_no = '{refused_no}') EXECUTE FUNCTION refuse()"
+                )
+            )
+        else:
+            session.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON records "
+                    f"WHEN NEW.document_no = '{refused_no}' "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+    rows = [samples.defaulter_listing(samples.person(i), i) for i in range(1, 11)]
+    path = write_jsonl(tmp_path / "ten.jsonl", rows)
+    summary = ingest(factory, national, path, tmp_path, batch_size=10)
+    assert (summary.rows, summary.accepted, summary.rejected, summary.accounted) == (
+        10,
+        9,
+        1,
+        True,
+    )
+    with factory() as session:
+        quarantined = session.execute(select(QuarantinedRow.row_no, QuarantinedRow.reason)).one()
+        stored = set(session.scalars(select(Record.document_no)))
+    assert quarantined[0] == 7 and quarantined[1].startswith("the store refused this row")
+    assert len(stored) == 9 and refused_no not in stored
+
+
+def test_a_broken_json_array_stores_nothing(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path
+) -> None:
+    rows = [orjson.dumps(samples.defaulter_listing(samples.person(i), i)) for i in (1, 2)]
+    path = tmp_path / "broken.json"
+    path.write_bytes(b"[" + rows[0] + b" " + rows[1] + b",,]")
+    with pytest.raises(UnreadableFile, match="not valid JSON"):
+        ingest(factory, national, path, tmp_path)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 0

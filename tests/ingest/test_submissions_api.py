@@ -109,3 +109,59 @@ def test_unreadable_bodies_get_a_clear_4xx(client: TestClient, body: bytes, frag
     else:
         assert 400 <= response.status_code < 500
     assert fragment in text and "Traceback" not in text
+
+
+@pytest.fixture
+def any_backend(store_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=store_url, var_dir=tmp_path))) as client:
+        yield client
+
+
+def test_hostile_rows_are_answered_in_their_place_on_every_backend(
+    any_backend: TestClient,
+) -> None:
+    court = key(any_backend, "authority", "court.110105")
+    listed, stranger = samples.person(1), samples.person(2)
+    rows = [
+        orjson.dumps(samples.defaulter_listing(listed, 1)),
+        orjson.dumps(samples.defaulter_listing(listed, 2, subject_name="张\x00三")),
+        orjson.dumps(samples.defaulter_listing(stranger, 1, op="correct", amount=1.0)),
+        b'{"record_type": "court.defaulter_listing", "amount": ' + b"9" * 30 + b"}",
+        b'{"record_type": "court.defaulter_listing", "fields": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"subject_name": "\\ud800"}',
+        b'{"subject_name": "\xff\xfe"}',
+        b'{"subject_id": "11010\xc2\xb2195102020025"}',
+        orjson.dumps(samples.defaulter_listing(listed, 3, amount="-0")),
+    ]
+    for content_type, body in (
+        ("application/json", b"[" + b",".join(rows) + b"]"),
+        ("application/x-ndjson", b"\n".join(rows)),
+    ):
+        response = any_backend.post(
+            "/v1/submissions", content=body, headers={**court, "Content-Type": content_type}
+        )
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert [row["row"] for row in answer["rows"]] == list(range(1, len(rows) + 1))
+        assert sum(answer[n] for n in ("accepted", "duplicates", "rejected")) == len(rows)
+    first, second = answer["rows"][0], answer["rows"][2]
+    assert first["status"] == "duplicate" and answer["rows"][-1]["status"] == "duplicate"
+    assert second["field"] == "subject_id" and "withdraw it and submit anew" in second["reason"]
+    assert [row["status"] for row in answer["rows"][1:-1]] == ["rejected"] * (len(rows) - 2)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'[{"a": 1} {"b": 2},,]', "not valid JSON"),
+        ('[{"subject_name": "张三李四王五赵六"}]'.encode("gb18030"), "not UTF-8"),
+    ],
+)
+def test_a_body_that_cannot_be_read_at_all_is_a_400(
+    client: TestClient, body: bytes, fragment: str
+) -> None:
+    court = key(client, "authority", "court.110105")
+    response = client.post(
+        "/v1/submissions", content=body, headers={**court, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400 and fragment in response.json()["detail"]

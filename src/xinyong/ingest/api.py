@@ -2,16 +2,16 @@
 
 import hashlib
 from datetime import date
+from itertools import islice
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.api.deps import get_pack, get_sessionmaker, require_role
-from xinyong.ingest.readers import ReadItem
+from xinyong.ingest.readers import ReadItem, UnreadableFile, read_body
 from xinyong.ingest.service import IngestJob
 from xinyong.keys.service import Caller
 from xinyong.policy import Pack
@@ -57,41 +57,14 @@ class SubmissionResult(BaseModel):
 
 
 def _items(body: bytes, content_type: str) -> list[ReadItem]:
-    stripped = body.lstrip()
-    if not stripped:
+    """The body's rows, read as a file's are; a body that cannot be read at all is a 4xx."""
+    if not body.strip():
         raise HTTPException(400, "the body is empty: send a JSON array of records or NDJSON")
-    items: list[ReadItem] = []
-    if stripped.startswith(b"[") and "ndjson" not in content_type:
-        try:
-            values = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            raise HTTPException(400, f"the body is not valid JSON: {error}") from None
-        if not isinstance(values, list):
-            raise HTTPException(400, "send a JSON array of records or NDJSON")
-        for row_no, value in enumerate(values, start=1):
-            raw = orjson.dumps(value).decode()
-            items.append(
-                (
-                    row_no,
-                    raw,
-                    value if isinstance(value, dict) else "each record must be a JSON object",
-                )
-            )
-    else:
-        lines = [line for line in body.splitlines() if line.strip()]
-        for row_no, line in enumerate(lines, start=1):
-            try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                items.append((row_no, line.decode("utf-8", "replace"), f"not valid JSON: {error}"))
-                continue
-            items.append(
-                (
-                    row_no,
-                    line.decode(),
-                    value if isinstance(value, dict) else "each record must be a JSON object",
-                )
-            )
+    try:
+        rows = read_body(body, lines="ndjson" in content_type)
+        items = list(islice(rows, MAX_ROWS + 1))
+    except UnreadableFile as error:
+        raise HTTPException(400, f"the body is {error}") from None
     if len(items) > MAX_ROWS:
         raise HTTPException(
             413, f"at most {MAX_ROWS} records per request; split the submission or use bulk files"

@@ -8,6 +8,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -28,6 +29,7 @@ def ingest_files(
     today: date | None = None,
     skip_complete: bool = False,
     quiet: bool = False,
+    encoding: str | None = None,
 ) -> list[IngestSummary]:
     """Ingest ``files`` in order; shared by the command and by ``xinyong demo``."""
     settings = get_settings()
@@ -56,6 +58,7 @@ def ingest_files(
                 report_dir=settings.var_dir / "reports",
                 progress=partial(progress.advance, task),
                 skip_complete=skip_complete,
+                encoding=encoding,
             )
             progress.update(task, completed=lines)
             summaries.append(summary)
@@ -70,15 +73,26 @@ def ingest_command(
     authority: Annotated[
         str | None, typer.Option("--authority", help="refuse rows that name another authority")
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="the text encoding of CSV and JSON files: utf-8 (default), gb18030, gbk",
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="print the summaries as JSON")
     ] = False,
 ) -> None:
-    """Validate and store records; bad rows go to the quarantine with a reason."""
+    """Validate and store records; bad rows go to the quarantine with a reason.
+
+    Every row read is stored (accepted, corrected, withdrawn), a duplicate or quarantined;
+    the summary adds them up. A file that cannot be read at all is refused (exit status 2).
+    """
     try:
-        summaries = ingest_files(files, authority=authority, quiet=json_output)
+        summaries = ingest_files(files, authority=authority, quiet=json_output, encoding=encoding)
     except UnreadableFile as error:
-        console.print(f"[red]refused:[/red] {error}")
+        console.print(f"[red]refused:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
     if json_output:
         typer.echo(
@@ -90,9 +104,9 @@ def ingest_command(
         "file",
         "rows",
         "accepted",
-        "duplicates",
         "corrected",
         "withdrawn",
+        "duplicates",
         "rejected",
         "rows/s",
     ):
@@ -103,15 +117,28 @@ def ingest_command(
             Path(s.source).name,
             f"{s.rows:,}",
             f"{s.accepted:,}",
-            f"{s.duplicates:,}",
             f"{s.corrected:,}",
             f"{s.withdrawn:,}",
+            f"{s.duplicates:,}",
             f"{s.rejected:,}",
             rate,
         )
     Console().print(table)
     for s in summaries:
+        name = escape(Path(s.source).name)
+        if s.skipped:
+            console.print(f"{name}: already ingested, skipped")
+        elif s.accounted:
+            console.print(
+                f"{name}: all {s.rows:,} rows accounted for: {s.stored:,} stored, "
+                f"{s.duplicates:,} duplicates, {s.rejected:,} quarantined"
+            )
+        else:
+            console.print(
+                f"[red]{name}: {s.rows:,} rows read but {s.stored:,} stored, "
+                f"{s.duplicates:,} duplicates and {s.rejected:,} quarantined[/red]"
+            )
         if s.resumed_after:
-            console.print(f"{Path(s.source).name}: resumed after row {s.resumed_after:,}")
+            console.print(f"{name}: resumed after row {s.resumed_after:,}")
         if s.rejection_report:
-            console.print(f"{Path(s.source).name}: rejected rows in {s.rejection_report}")
+            console.print(f"{name}: rejected rows in {escape(s.rejection_report)}")

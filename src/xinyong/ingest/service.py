@@ -4,10 +4,16 @@ Each batch commits its records, events, quarantined rows and the submission's pr
 one transaction. A job killed part way leaves every committed batch in place and a ``running``
 submission; running the same file again resumes after the last committed row, so every row is
 stored exactly once.
+
+Every row read ends as exactly one outcome (accepted, corrected, withdrawn, duplicate or
+rejected), so a job's counts add up to the rows it read. Validation refuses what the store cannot
+keep; should the store still refuse a batch for its data, the batch is split until the row at
+fault is found and quarantined, so that no row can stop a job and every rerun completes it.
 """
 
 import gc
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -17,6 +23,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select, update
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_today, utc_now
@@ -24,11 +31,13 @@ from xinyong.enforcement.refresh import refresh_subjects
 from xinyong.ingest.readers import ReadItem, read_rows
 from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.validate import RowValidator
+from xinyong.ingest.values import storable
 from xinyong.ingest.writer import BatchResult, BatchWriter, RowOutcome, Source
 from xinyong.policy import Pack
 from xinyong.rights.triggers import notify_new_records
 from xinyong.store.models import QuarantinedRow, Submission
 
+LOG = logging.getLogger(__name__)
 COUNTS = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")
 GC_YOUNG_THRESHOLD = 50_000  # allocations between young-generation collections during a job
 STATUS_COUNTER = {
@@ -56,10 +65,19 @@ class IngestSummary:
     seconds: float = 0.0
     outcomes: list[RowOutcome] = field(default_factory=list)
 
+    @property
+    def stored(self) -> int:
+        return self.accepted + self.corrected + self.withdrawn
+
+    @property
+    def accounted(self) -> bool:
+        """Whether every row read is stored, a duplicate or quarantined (it always should be)."""
+        return self.rows == self.stored + self.duplicates + self.rejected
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         del data["outcomes"]
-        return data
+        return {**data, "stored": self.stored, "accounted": self.accounted}
 
     def add(self, result: BatchResult) -> None:
         for outcome in result.outcomes:
@@ -96,6 +114,15 @@ class IngestJob:
         self.batch_size = batch_size
         self.today = today or china_today()
         self.validator = RowValidator(pack, self.today, authority=authority)
+        # What the store raises when it refuses a value: wrapped by SQLAlchemy, or straight
+        # from the driver on the bulk paths that write through it (PostgreSQL's COPY).
+        driver = factory.kw["bind"].dialect.loaded_dbapi
+        self.refusals: tuple[type[Exception], ...] = (
+            IntegrityError,
+            DataError,
+            driver.IntegrityError,
+            driver.DataError,
+        )
 
     def run_file(
         self,
@@ -105,9 +132,12 @@ class IngestJob:
         report_dir: Path,
         progress: Callable[[int], None] | None = None,
         skip_complete: bool = False,
+        encoding: str | None = None,
     ) -> IngestSummary:
+        """Ingest the file at ``path`` (of SHA-256 ``digest``), in ``encoding`` if not UTF-8."""
         started = utc_now()
-        items = read_rows(path)  # refuses an unreadable file before anything is written
+        # Refuses an unreadable file before anything is written.
+        items = read_rows(path, encoding=encoding)
         with self.factory.begin() as session:
             if skip_complete and session.scalar(
                 select(Submission.id).where(
@@ -123,7 +153,7 @@ class IngestJob:
             if submission is None:
                 submission = Submission(
                     channel="file",
-                    source=str(path),
+                    source=storable(str(path))[-500:],
                     source_digest=digest,
                     authority=self.authority,
                     status="running",
@@ -140,8 +170,7 @@ class IngestJob:
         remaining = _skip(items, summary.resumed_after, progress)
         with _fewer_collections():
             for batch in _batches(remaining, self.batch_size):
-                with self.factory.begin() as session:
-                    result = self._apply(session, batch, source)
+                result = self._store(batch, source)
                 summary.add(result)
                 if progress is not None:
                     progress(len(batch))
@@ -158,7 +187,8 @@ class IngestJob:
     def run_rows(
         self, items: Iterable[ReadItem], *, source_name: str, digest: str, key_id: str
     ) -> IngestSummary:
-        """Store an API request's rows as one submission in one transaction."""
+        """Store an API request's rows as one submission (in one transaction unless the store
+        refuses a row that validation let through)."""
         started = utc_now()
         batch = list(items)
         with self.factory.begin() as session:
@@ -176,13 +206,38 @@ class IngestJob:
             session.add(submission)
             session.flush()
             summary = IngestSummary(submission.id, source_name)
-            result = self._apply(session, batch, Source(submission.id, source_name, digest))
-            submission.status, submission.finished_at = "complete", utc_now()
+        result = self._store(batch, Source(summary.submission_id, source_name, digest))
+        with self.factory.begin() as session:
+            session.execute(
+                update(Submission)
+                .where(Submission.id == summary.submission_id)
+                .values(status="complete", finished_at=utc_now())
+            )
         summary.add(result)
         summary.rows = len(batch)
         summary.outcomes = result.outcomes
         summary.seconds = (utc_now() - started).total_seconds()
         return summary
+
+    def _store(self, batch: list[ReadItem], source: Source) -> BatchResult:
+        """Apply ``batch`` in one transaction; if the store refuses its data, in halves."""
+        try:
+            with self.factory.begin() as session:
+                return self._apply(session, batch, source)
+        except self.refusals as error:
+            # Not a lost connection or a lock (those stop the job, and a rerun resumes): the
+            # store refused a value. Only the row that holds it may be refused for that.
+            if len(batch) > 1:
+                middle = len(batch) // 2
+                return self._store(batch[:middle], source).absorb(
+                    self._store(batch[middle:], source)
+                )
+            LOG.error("the store refused row %d of %s: %s", batch[0][0], source.name, error)
+            row_no, raw, _ = batch[0]
+            cause = type(getattr(error, "orig", error)).__name__
+            refusal = f"the store refused this row ({cause}); please report it"
+            with self.factory.begin() as session:
+                return self._apply(session, [(row_no, raw, refusal)], source)
 
     def _apply(self, session: Session, batch: list[ReadItem], source: Source) -> BatchResult:
         now = utc_now()

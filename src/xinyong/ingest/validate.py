@@ -6,34 +6,49 @@ decided by :mod:`xinyong.ingest.writer`.
 """
 
 import hashlib
-from datetime import date
-from decimal import Decimal, InvalidOperation
+import math
+import re
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from fastjsonschema import JsonSchemaValueException
 
 from xinyong.identifiers import IdentifierKind, ParsedIdentifier, parse
+from xinyong.ingest.readers import parse_json
 from xinyong.ingest.rows import RECORD_COLUMNS, Rejection, SubjectFacts, ValidRow, document_key
+from xinyong.ingest.values import RowInvalid, check_name, clean_row, shown
 from xinyong.policy import FieldsValidator, Pack
 
 OPS = ("submit", "correct", "withdraw")
 COLUMNS = frozenset(RECORD_COLUMNS)
-MAX_TEXT = {"document_no": 100, "subject_name": 200, "authority": 64, "record_type": 80}
+MAX_TEXT = {
+    "document_no": 100,
+    "subject_name": 200,
+    "authority": 64,
+    "record_type": 80,
+    "subject_id": 64,
+}
 MAX_TEXT_BOUND = min(MAX_TEXT.values())  # text this short needs no per-column length check
 MAX_FIELDS_BYTES = 16_384
 MAX_AMOUNT = Decimal("1e13")  # 15 significant digits: exact in every backend
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+EARLIEST = date(1900, 1, 1)  # no decision the platform holds is older
+# Amounts and days are written with ASCII digits: Decimal() and int() would also take "１２",
+# "٣" or "²", which no clerk means as a number.
+AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+DAY_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# What an identifier may be written with: ASCII letters and digits, and the spaces, dashes and
+# full-width forms that ``xinyong.identifiers.normalise`` folds away; no other digit.
+IDENTIFIER_TEXT = re.compile(
+    "[0-9A-Za-z \\-\u3000\u2010-\u2015\u2212\uff0d\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]*"
+)
+NAME_FIELDS = ("name", "legal_representative_name")
 KIND_OF_SUBJECT = {"person": IdentifierKind.RESIDENT_ID, "organisation": IdentifierKind.USCC}
 SUBJECT_OF_KIND = {IdentifierKind.RESIDENT_ID: "person", IdentifierKind.USCC: "organisation"}
 PARSED_CACHE = 200_000  # identifiers remembered per validator: a batch often repeats subjects
-
-
-class RowInvalid(Exception):
-    def __init__(self, field: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 def content_hash(values: dict[str, Any]) -> str:
@@ -79,21 +94,28 @@ class RowValidator:
         try:
             return self._validate(row_no, row, raw)
         except RowInvalid as invalid:
-            claimed = row.get("authority") if isinstance(row.get("authority"), str) else None
-            return Rejection(row_no, invalid.field, invalid.reason, raw, claimed or self.authority)
+            claimed = row.get("authority")
+            if (
+                self.authority is None
+                and isinstance(claimed, str)
+                and claimed in self.pack.authorities
+            ):
+                return Rejection(row_no, invalid.field, invalid.reason, raw, claimed)
+            return Rejection(row_no, invalid.field, invalid.reason, raw, self.authority)
 
     def _validate(self, row_no: int, row: dict[str, Any], raw: str) -> ValidRow:
+        clean_row(row)
         unknown = sorted(set(row) - COLUMNS)
         if unknown:
-            raise RowInvalid(unknown[0], f"unknown column '{unknown[0]}'")
+            raise RowInvalid(unknown[0], f"unknown column '{shown(unknown[0])}'")
         op = _text(row, "op", required=False) or "submit"
         if op not in OPS:
-            raise RowInvalid("op", f"op must be one of {', '.join(OPS)}, not '{op}'")
+            raise RowInvalid("op", f"op must be one of {', '.join(OPS)}, not '{shown(op)}'")
 
         code = _text(row, "record_type")
         record_type = self.pack.record_types.get(code)
         if record_type is None:
-            raise RowInvalid("record_type", f"record type '{code}' is not in the catalogue")
+            raise RowInvalid("record_type", f"record type '{shown(code)}' is not in the catalogue")
         authority = _text(row, "authority", required=self.authority is None) or self.authority
         assert authority is not None
         if self.authority is not None and authority != self.authority:
@@ -109,6 +131,7 @@ class RowValidator:
         if not permitted:
             raise RowInvalid("authority", f"authority '{authority}' may not submit '{code}'")
         document_no = _text(row, "document_no")
+        check_name("document_no", document_no)
 
         registration_authority = self.pack.authorities[authority].registration_authority
         subject = self._subject(row, self._kinds(code), registration_authority)
@@ -181,17 +204,18 @@ class RowValidator:
     def _subject(
         self, row: dict[str, Any], allowed: tuple[IdentifierKind, ...], registration_authority: bool
     ) -> SubjectFacts:
-        raw_id = _text(row, "subject_id")
+        raw_id = _identifier_text("subject_id", _text(row, "subject_id"))
         parsed = self._parse(raw_id)
         if parsed.kind not in allowed:
             expected = " or ".join(
                 "a resident identity number" if k is IdentifierKind.RESIDENT_ID else "a USCC"
                 for k in allowed
             )
-            raise RowInvalid("subject_id", f"'{raw_id}' is not {expected}")
+            raise RowInvalid("subject_id", f"'{shown(raw_id)}' is not {expected}")
         if not parsed.valid and not (parsed.suspect and registration_authority):
             raise RowInvalid("subject_id", "; ".join(parsed.errors) or "invalid identifier")
         name = _text(row, "subject_name", required=row.get("op") != "withdraw") or ""
+        check_name("subject_name", name)
         return SubjectFacts(
             identifier=parsed.code,
             kind=SUBJECT_OF_KIND[parsed.kind],
@@ -207,7 +231,9 @@ class RowValidator:
         raw_id = fields.get("legal_representative_id")
         if not isinstance(raw_id, str):
             return None
-        parsed = self._parse(raw_id, IdentifierKind.RESIDENT_ID)
+        parsed = self._parse(
+            _identifier_text("fields.legal_representative_id", raw_id), IdentifierKind.RESIDENT_ID
+        )
         if not parsed.valid:
             reason = "; ".join(parsed.errors) or "invalid resident identity number"
             raise RowInvalid("fields.legal_representative_id", reason)
@@ -225,19 +251,27 @@ class RowValidator:
 
     def _date(self, row: dict[str, Any], column: str) -> date:
         value = row.get(column)
-        if isinstance(value, date):
+        if isinstance(value, datetime):  # a Parquet timestamp: a day only if it is midnight
+            if value.tzinfo is not None or value != datetime.combine(value, datetime.min.time()):
+                raise RowInvalid(column, f"{column} must be a day, not the instant {value}")
+            parsed = value.date()
+        elif isinstance(value, date):
             parsed = value
-        elif isinstance(value, str) and len(value) == 10:
+        elif isinstance(value, str) and DAY_TEXT.fullmatch(value):
             try:
                 parsed = date.fromisoformat(value)
             except ValueError:
                 raise RowInvalid(column, f"{column} '{value}' is not a real date") from None
-        elif value in (None, ""):
+        elif value is None or value == "":
             raise RowInvalid(column, f"{column} is required")
         else:
-            raise RowInvalid(column, f"{column} must be a date written YYYY-MM-DD, not '{value}'")
+            raise RowInvalid(
+                column, f"{column} must be a date written YYYY-MM-DD, not '{shown(value)}'"
+            )
         if parsed > self.today:
             raise RowInvalid(column, f"{column} {parsed} is in the future")
+        if parsed < EARLIEST:
+            raise RowInvalid(column, f"{column} {parsed} is before {EARLIEST}")
         return parsed
 
     def _severity(self, row: dict[str, Any], grades: Any) -> str:
@@ -248,7 +282,8 @@ class RowValidator:
             raise RowInvalid("severity", f"severity is required: one of {', '.join(grades)}")
         if severity not in grades:
             raise RowInvalid(
-                "severity", f"severity '{severity}' is not one of {', '.join(grades)} for this type"
+                "severity",
+                f"severity '{shown(severity)}' is not one of {', '.join(grades)} for this type",
             )
         return severity
 
@@ -260,15 +295,22 @@ class RowValidator:
             return None
         if rule == "forbidden":
             raise RowInvalid("amount", "this record type carries no amount")
-        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-            raise RowInvalid("amount", f"amount must be a number, not '{value}'")
-        try:
-            amount = Decimal(str(value)).quantize(CENT)
-        except InvalidOperation:
-            raise RowInvalid("amount", f"amount '{value}' is not a number") from None
-        if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
-            raise RowInvalid("amount", f"amount {value} is out of range (0 to 10^13 yuan)")
-        return amount
+        if isinstance(value, str) and AMOUNT_TEXT.fullmatch(value.strip()):
+            amount = Decimal(value.strip())
+        elif isinstance(value, float) and math.isfinite(value):
+            amount = Decimal(repr(value))  # the shortest text that reads back as this float
+        elif isinstance(value, int) and not isinstance(value, bool):
+            amount = Decimal(value)
+        else:
+            raise RowInvalid(
+                "amount", f"amount must be a number such as 1200.50, not '{shown(value)}'"
+            )
+        if not 0 <= amount < MAX_AMOUNT:
+            raise RowInvalid("amount", f"amount {shown(value)} is out of range (0 to 10^13 yuan)")
+        if amount != amount.quantize(CENT):
+            raise RowInvalid("amount", f"amount {shown(value)} has fractions of a fen")
+        # -0 is 0: one stored value, and one text in the ledger, whatever the row wrote.
+        return amount.quantize(CENT) if amount else ZERO
 
     def _fields(self, row: dict[str, Any], code: str) -> dict[str, Any]:
         fields = row.get("fields")
@@ -276,9 +318,11 @@ class RowValidator:
             fields = {}
         if isinstance(fields, str):
             try:
-                fields = orjson.loads(fields)
-            except orjson.JSONDecodeError as error:
-                raise RowInvalid("fields", f"fields is not valid JSON: {error}") from None
+                fields = parse_json(fields)
+            except ValueError as error:
+                raise RowInvalid("fields", f"fields: {error}") from None
+            if isinstance(fields, dict):
+                clean_row(fields, path="fields", level=2)
         if not isinstance(fields, dict):
             raise RowInvalid("fields", "fields must be a JSON object")
         if len(orjson.dumps(fields)) > MAX_FIELDS_BYTES:
@@ -298,7 +342,21 @@ class RowValidator:
                     f"{where}.{missing[0]}", f"{where}.{missing[0]} is required"
                 ) from None
             raise RowInvalid(where, f"{where} {error.message.removeprefix(name + ' ')}") from None
+        for name in NAME_FIELDS:
+            if isinstance(fields.get(name), str):
+                check_name(f"fields.{name}", fields[name])
         return fields
+
+
+def _identifier_text(field: str, text: str) -> str:
+    if not text.isascii() and not IDENTIFIER_TEXT.fullmatch(text):
+        wrong = next(char for char in text if not IDENTIFIER_TEXT.fullmatch(char))
+        raise RowInvalid(
+            field,
+            f"{field} holds '{shown(wrong)}' (U+{ord(wrong):04X}): an identifier is written "
+            "with the letters and digits 0-9 and A-Z",
+        )
+    return text
 
 
 def _text(row: dict[str, Any], column: str, *, required: bool = True) -> str:

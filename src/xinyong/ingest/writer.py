@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from xinyong.ingest.rows import Rejection, SubjectFacts, ValidRow
+from xinyong.ingest.values import storable
 from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
 from xinyong.store.history import record_batch_history
 from xinyong.store.models import (
@@ -56,6 +57,13 @@ class BatchResult:
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    def absorb(self, later: "BatchResult") -> "BatchResult":
+        """This result followed by ``later``'s (a batch stored in parts)."""
+        self.outcomes.extend(later.outcomes)
+        self.events.extend(later.events)
+        self.subjects_touched |= later.subjects_touched
+        return self
 
 
 @dataclass(slots=True)
@@ -223,7 +231,15 @@ class BatchWriter:
                 return _refuse(row, "document_no", "no such document to correct")
             if head.status == "withdrawn":
                 return _refuse(row, "document_no", "a withdrawn document cannot be corrected")
-            batch.result.subjects_touched.add(head.subject_id)  # a correction may move the record
+            if head.subject_id != subject_id:
+                # The document's entries, measures and notices belong to its subject: a record
+                # about someone else is a new decision, not a new version of this one.
+                return _refuse(
+                    row,
+                    "subject_id",
+                    "a correction cannot change the subject of a document: withdraw it and "
+                    "submit anew",
+                )
         version = 1 if head is None else head.version + 1
         batch.new_records.append(self._record(row, subject_id, version, batch.now))
         outcome = RowOutcome(
@@ -236,7 +252,7 @@ class BatchWriter:
             head = batch.heads[row.document_key] = _Head(
                 0, subject_id, version, "active", set(), new=True
             )
-        head.version, head.subject_id, head.changed = version, subject_id, True
+        head.version, head.changed = version, True
         head.hashes.add(row.content_hash)
         return None
 
@@ -504,13 +520,13 @@ class BatchWriter:
             [
                 {
                     "submission_id": self.source.submission_id,
-                    "source": self.source.name,
+                    "source": storable(self.source.name)[:500],
                     "source_digest": self.source.digest,
                     "row_no": rejection.row_no,
                     "authority": rejection.authority,
-                    "field": rejection.field,
-                    "reason": rejection.reason[:500],
-                    "raw": rejection.raw,
+                    "field": None if rejection.field is None else storable(rejection.field)[:80],
+                    "reason": storable(rejection.reason)[:500],
+                    "raw": storable(rejection.raw),
                     "received_at": now,
                 }
                 for rejection in refused
