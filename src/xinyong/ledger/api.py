@@ -100,7 +100,7 @@ def pending_answer(error: NotYetProvable) -> JSONResponse:
     )
 
 
-def _refuse(error: Exception) -> HTTPException:
+def refuse(error: Exception) -> HTTPException:
     if isinstance(error, NotInLedger):
         return HTTPException(404, str(error))
     if isinstance(error, ProofError):
@@ -152,7 +152,7 @@ def prove_inclusion(
     except NotYetProvable as error:
         return pending_answer(error)
     except (NotInLedger, ProofError, LedgerDamaged) as error:
-        raise _refuse(error) from None
+        raise refuse(error) from None
 
 
 @router.get("/proof/consistency", response_model=ConsistencyBundle)
@@ -176,4 +176,4 @@ def prove_consistency(
     try:
         return consistency_bundle(session, old_size, new_size, key)
     except (NotInLedger, ProofError, LedgerDamaged) as error:
-        raise _refuse(error) from None
+        raise refuse(error) from None
