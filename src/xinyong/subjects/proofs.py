@@ -44,20 +44,37 @@ def attach_proofs(session: Session, file: dict[str, Any], key_path: Path, interv
         item["proof"] = None if proof is None else proof.model_dump()
 
 
-def event_subject(session: Session, event: int) -> int | None:
-    """The subject a ledger event is about (a record event or a staff read), found by keys."""
+def _leaf(session: Session, event: int) -> tuple[str, str] | None:
     row = session.execute(
         select(LedgerLeaf.kind, LedgerLeaf.ref).where(LedgerLeaf.leaf_index == event)
     ).one_or_none()
-    if row is None:
+    return None if row is None else (row.kind, row.ref)
+
+
+def logged_record(session: Session, event: int) -> int | None:
+    """The record version whose event ``event`` is (found by keys: the ledger names the event)."""
+    leaf = _leaf(session, event)
+    if leaf is None or not leaf[0].startswith(RECORD_KINDS):
         return None
-    kind, ref = row
-    if kind.startswith(RECORD_KINDS) and ref.isascii() and ref.isdigit():
-        return session.scalar(
-            select(Record.subject_id)
-            .join(RecordEvent, RecordEvent.record_id == Record.id)
-            .where(RecordEvent.id == int(ref), RecordEvent.ledger_leaf == event)
+    ref = leaf[1]
+    if not (ref.isascii() and ref.isdigit()):
+        return None
+    return session.scalar(
+        select(RecordEvent.record_id).where(
+            RecordEvent.id == int(ref), RecordEvent.ledger_leaf == event
         )
+    )
+
+
+def event_subject(session: Session, event: int) -> int | None:
+    """The subject a ledger event is about (a record event or a staff read), found by keys."""
+    record = logged_record(session, event)
+    if record is not None:
+        return session.scalar(select(Record.subject_id).where(Record.id == record))
+    leaf = _leaf(session, event)
+    if leaf is None:
+        return None
+    kind, ref = leaf
     if kind == ACCESS_KIND:
         return session.scalar(
             select(AccessLogRow.subject_id).where(

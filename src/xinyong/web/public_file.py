@@ -27,7 +27,7 @@ from xinyong.rights.events import disputed_records
 from xinyong.search.publicity import black_lists, is_public, publication_ends
 from xinyong.store.history import public_members
 from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
-from xinyong.subjects.proofs import event_subject
+from xinyong.subjects.proofs import logged_record
 
 REGISTRATION_FIELDS = ("name", "org_type", "registered_capital", "address", "established_on")
 PAGE_SIZE = 50
@@ -126,9 +126,22 @@ def public_proof_members(
     """The members a public proof of ``event`` may open: those of the record it logged, as the
     subject's public file shows that record on ``day``; None when no public file shows it (not
     public, no longer public, or not a record event at all)."""
-    subject_id = event_subject(session, event)
-    subject = None if subject_id is None else session.get(Subject, subject_id)
-    found = None if subject is None else public_file(session, pack, ref_of(subject), day)
+    record_id = logged_record(session, event)
+    row = None
+    if record_id is not None:
+        row = session.execute(
+            select(Record, RecordHead.record_id, RecordHead.status, Subject)
+            .join(RecordHead, RecordHead.document_key == Record.document_key)
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(Record.id == record_id)
+        ).one_or_none()
+    # Most events an outsider asks about are of records no public file shows: refused cheaply.
+    if row is None or row[1] != record_id:
+        return None
+    record, _, status, subject = row
+    if not is_public(pack, record.record_type, record.severity, record.decided_on, status, day):
+        return None
+    found = public_file(session, pack, ref_of(subject), day)
     if found is None:
         return None
     for group in found["record_groups"]:
