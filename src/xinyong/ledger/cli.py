@@ -284,7 +284,7 @@ def verify_proof(
     )
     content = {name: value for name, value in verdict.disclosed.items() if name != EVENT_MEMBER}
     if content:
-        table = Table(title="what the proof shows was logged")
+        table = Table(title="what was logged")
         table.add_column("member")
         table.add_column("value", overflow="fold")
         for name, value in sorted(content.items()):
