@@ -355,3 +355,11 @@ def test_verify_proof_checks_what_the_api_serves(
     assert not orjson.loads(result.output)["ok"]
     result = runner.invoke(cli, ["verify-proof", str(tmp_path / "missing.json")])
     assert result.exit_code == 2
+
+
+def test_the_openapi_document_tells_when_a_proof_is_pending(client: TestClient) -> None:
+    answers = client.get("/openapi.json").json()["paths"]["/v1/ledger/proof/inclusion"]["get"]
+    pending = answers["responses"]["202"]
+    assert "Retry-After" in pending["headers"]
+    schema = pending["content"]["application/json"]["schema"]["$ref"]
+    assert schema.endswith("/PendingProof")

@@ -2,12 +2,13 @@
 shows of the record (decision, masked identifier, shown fields) and no more; nothing for a record
 that is not public, or no longer public."""
 
+import re
 from typing import Any
 
 import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.web.conftest import AS_OF, City
+from tests.web.conftest import AS_OF, City, sign_in
 
 from xinyong.ledger.bundle import InclusionBundle, verify_bundle
 from xinyong.ledger.checkpoint import VerifierKey
@@ -154,3 +155,22 @@ def test_a_withdrawn_record_loses_its_public_proof(browser: TestClient, own_city
     after = browser.get(f"/v1/public/subjects/{identifier}").json()
     assert record.document_key not in orjson.dumps(after).decode()
     assert browser.get(link).status_code == 404
+
+
+def test_the_proof_links_of_me_open_the_subjects_own_events_to_it_alone(
+    client: TestClient, city: City, passwords: dict[str, str]
+) -> None:
+    accounts = orjson.loads((city.settings.var_dir / "demo" / "accounts.json").read_bytes())
+    own = next(a["subject"] for a in accounts if a["username"] == "demo-defaulter")
+    sign_in(client, "demo-defaulter", passwords["demo-defaulter"])
+    links = re.findall(r'href="(/v1/me/proof/inclusion\?event=\d+)"', client.get("/me").text)
+    assert links
+    key = _published_key(client)
+    for link in links:
+        answer = client.get(link)
+        assert answer.status_code == 200, answer.text
+        verdict = verify_bundle(InclusionBundle(**answer.json()), key)
+        assert "fully disclosed" in verdict.statement and verdict.disclosed["subject"] == own
+    stranger = TestClient(client.app)
+    sign_in(stranger, "demo-org-rep", passwords["demo-org-rep"])
+    assert stranger.get(links[0]).status_code == 404
