@@ -96,9 +96,19 @@ def test_the_command_prints_the_file_as_json(
         from xinyong.store.runtime import open_store
 
         ingest(open_store(), national, tmp_path, [samples.defaulter_listing(samples.person(3), 1)])
+        key = SigningKey.generate()
+        write_signing_key(get_settings().ledger_key_path, key)
         result = CliRunner().invoke(app, ["subject", samples.person(3), "--json"])
         assert result.exit_code == 0, result.output
-        assert orjson.loads(result.stdout)["records"][0]["document_no"] == "(2024)京0105执1号"
+        [record] = orjson.loads(result.stdout)["records"]
+        assert record["document_no"] == "(2024)京0105执1号"
+        [event] = record["versions"][0]["events"]
+        # Logged after the last checkpoint: pending, until the command's end signs one.
+        assert event["proof"]["status"] == "pending"
+        again = CliRunner().invoke(app, ["subject", samples.person(3), "--json"])
+        [record] = orjson.loads(again.stdout)["records"]
+        proof = InclusionBundle(**record["versions"][0]["events"][0]["proof"])
+        assert verify_bundle(proof, key.verifier).disclosed["subject"] == samples.person(3)
         missing = CliRunner().invoke(app, ["subject", samples.person(4)])
         assert missing.exit_code == 1
     finally:
