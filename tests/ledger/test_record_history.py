@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.ledger import SigningKey, checkpoint, verify
-from xinyong.ledger.commitment import commit
+from xinyong.ledger.commitment import leaf_of
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.ledger.service import subtree_hashes
 from xinyong.policy import Pack
@@ -61,7 +61,7 @@ def test_every_accepted_amount_rebuilds_the_leaf_it_was_logged_as(
             leaf, logged = _last_record_event(session)
             rebuilt = rebuild_record_events(session, [leaf.ref])[leaf.ref]
         assert leaf.salt is not None
-        assert commit(leaf.salt, leaf.kind, leaf.ref, rebuilt).leaf_hash == logged
+        assert leaf_of(leaf.salt, leaf.kind, leaf.ref, rebuilt) == logged
         shown = orjson.loads(rebuilt)["decision"]["amount"]
         assert shown == canonical_amount(Decimal(str(amount)).quantize(Decimal("0.01")))
         assert not shown.startswith("-")

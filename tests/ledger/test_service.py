@@ -20,7 +20,7 @@ from xinyong.ledger import (
     tree_head,
     verification,
 )
-from xinyong.ledger.commitment import commit
+from xinyong.ledger.commitment import leaf_of
 from xinyong.ledger.erasure import ERASED, erase
 from xinyong.ledger.events import EventError
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
@@ -73,7 +73,7 @@ def salts(engine: Engine) -> dict[int, bytes]:
 def leaf_hashes(engine: Engine, n: int = SIZE) -> list[bytes]:
     """What each event's leaf must be: its content committed under the salt the ledger drew."""
     drawn = salts(engine)
-    return [commit(drawn[i], *event(i)).leaf_hash for i in range(n)]
+    return [leaf_of(drawn[i], *event(i)) for i in range(n)]
 
 
 @pytest.fixture
@@ -318,9 +318,7 @@ def _rewrite_tree(engine: Engine, hashes: list[bytes]) -> None:
 def test_history_rewritten_hashes_and_all(ledger: Engine, key: SigningKey, chunk: int) -> None:
     hashes = leaf_hashes(ledger)
     sql(ledger, "UPDATE test_fines SET amount = 1 WHERE id = 18")
-    hashes[18] = commit(
-        salts(ledger)[18], "fine.imposed", "18", fine_payload(18, "S0018", 1)
-    ).leaf_hash
+    hashes[18] = leaf_of(salts(ledger)[18], "fine.imposed", "18", fine_payload(18, "S0018", 1))
     _rewrite_tree(ledger, hashes)
     report = run_verify(ledger, key)
     assert report.total_divergences == 1
@@ -331,7 +329,7 @@ def test_history_rewritten_hashes_and_all(ledger: Engine, key: SigningKey, chunk
 
 def test_a_leaf_hash_rewritten_with_its_event(ledger: Engine, key: SigningKey, chunk: int) -> None:
     sql(ledger, "UPDATE test_fines SET amount = 1 WHERE id = 18")
-    forged = commit(salts(ledger)[18], "fine.imposed", "18", fine_payload(18, "S0018", 1)).leaf_hash
+    forged = leaf_of(salts(ledger)[18], "fine.imposed", "18", fine_payload(18, "S0018", 1))
     with ledger.begin() as connection:
         connection.exec_driver_sql(
             f"UPDATE ledger_nodes SET hash = ? WHERE {node(0, 18)}", (forged,)

@@ -68,7 +68,7 @@ def test_the_file_holds_versions_events_provenance_and_proofs(
     bundle = InclusionBundle(**event["proof"])
     verdict = verify_bundle(bundle, key.verifier)
     assert f"(record.corrected {event['id']}), fully disclosed, is in the tree" in verdict.statement
-    assert verdict.disclosed["subject"] == company
+    assert verdict.disclosed["subject"] == {"identifier": company, "name": "张三"}
     assert verdict.disclosed["decision"]["amount"] == "7.00"
     assert verdict.disclosed["field.case_no"] == "(2024)京0105执2号"
     forged = bundle.model_copy(update={"leaf_index": bundle.leaf_index + 1})
@@ -108,7 +108,9 @@ def test_the_command_prints_the_file_as_json(
         again = CliRunner().invoke(app, ["subject", samples.person(3), "--json"])
         [record] = orjson.loads(again.stdout)["records"]
         proof = InclusionBundle(**record["versions"][0]["events"][0]["proof"])
-        assert verify_bundle(proof, key.verifier).disclosed["subject"] == samples.person(3)
+        assert verify_bundle(proof, key.verifier).disclosed["subject"][
+            "identifier"
+        ] == samples.person(3)
         missing = CliRunner().invoke(app, ["subject", samples.person(4)])
         assert missing.exit_code == 1
     finally:

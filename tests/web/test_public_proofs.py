@@ -170,7 +170,10 @@ def test_the_proof_links_of_me_open_the_subjects_own_events_to_it_alone(
         answer = client.get(link)
         assert answer.status_code == 200, answer.text
         verdict = verify_bundle(InclusionBundle(**answer.json()), key)
-        assert "fully disclosed" in verdict.statement and verdict.disclosed["subject"] == own
+        assert (
+            "fully disclosed" in verdict.statement
+            and verdict.disclosed["subject"]["identifier"] == own
+        )
     stranger = TestClient(client.app)
     sign_in(stranger, "demo-org-rep", passwords["demo-org-rep"])
     assert stranger.get(links[0]).status_code == 404

@@ -177,7 +177,7 @@ def verify_bundle(
     )
 
 
-def _opened(event: EventDisclosure, logged: bytes) -> dict[str, Any]:
+def open_disclosure(event: EventDisclosure, logged: bytes) -> dict[str, Any]:
     """The members ``event`` opens, once its digests make the ``logged`` leaf."""
     try:
         digests = [bytes.fromhex(digest) for digest in event.digests]
@@ -210,7 +210,7 @@ def _verify_inclusion(bundle: InclusionBundle, head: Checkpoint) -> tuple[str, d
     subject = f"event {bundle.leaf_index}"
     opened: dict[str, Any] = {}
     if bundle.event is not None:
-        opened = _opened(bundle.event, logged)
+        opened = open_disclosure(bundle.event, logged)
         named = opened.get(EVENT_MEMBER)
         if isinstance(named, list) and len(named) == 2:
             subject += f" ({named[0]} {named[1]})"

@@ -23,7 +23,7 @@ SHA-256 and nothing from us.
 
 import hashlib
 import secrets
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -37,6 +37,7 @@ LEAF_TAG: Final = b"xinyong-event/2\n"
 EVENT_MEMBER: Final = "@event"
 """The member that names the event: ``[kind, ref]``. Payload members may not start with ``@``."""
 _PERSON: Final = b"xinyong-member"
+_SORTED: Final = orjson.OPT_SORT_KEYS
 
 
 def new_salt() -> bytes:
@@ -64,8 +65,11 @@ def members(kind: str, ref: str, payload: bytes) -> dict[str, Any]:
     return {EVENT_MEMBER: [kind, ref], **content}
 
 
-def opening(salt: bytes, name: str, value: Any) -> bytes:
-    return salt + orjson.dumps([name, value], option=orjson.OPT_SORT_KEYS)
+def _openings(salt: bytes, kind: str, ref: str, payload: bytes) -> Iterator[tuple[str, bytes]]:
+    if len(salt) != SALT_SIZE:
+        raise EventError(f"an event salt is {SALT_SIZE} bytes, not {len(salt)}")
+    for name, value in members(kind, ref, payload).items():
+        yield name, member_salt(salt, name) + orjson.dumps([name, value], option=_SORTED)
 
 
 def leaf_of_digests(digests: Iterable[bytes]) -> bytes:
@@ -73,9 +77,16 @@ def leaf_of_digests(digests: Iterable[bytes]) -> bytes:
     return leaf_hash(LEAF_TAG + b"".join(sorted(digests)))
 
 
+def leaf_of(salt: bytes, kind: str, ref: str, payload: bytes) -> bytes:
+    """The leaf hash of an event under its event ``salt``: what ``append`` logs and ``verify``
+    recomputes (hot: once per event)."""
+    sha256 = hashlib.sha256
+    return leaf_of_digests(sha256(item).digest() for _, item in _openings(salt, kind, ref, payload))
+
+
 @dataclass(frozen=True)
 class Commitment:
-    """An event committed: every member's opening, and the leaf hash they make."""
+    """An event committed: every member's opening, and the digests the leaf hashes."""
 
     openings: Mapping[str, bytes]
 
@@ -83,10 +94,6 @@ class Commitment:
     def digests(self) -> list[bytes]:
         """Every member's digest, in byte order: what the leaf hashes."""
         return sorted(hashlib.sha256(encoded).digest() for encoded in self.openings.values())
-
-    @property
-    def leaf_hash(self) -> bytes:
-        return leaf_of_digests(self.digests)
 
     def disclose(self, names: Collection[str] | None) -> list[bytes]:
         """The openings of ``names`` that the event has (all of them for None)."""
@@ -96,15 +103,8 @@ class Commitment:
 
 
 def commit(salt: bytes, kind: str, ref: str, payload: bytes) -> Commitment:
-    """The commitment of an event under its event ``salt``."""
-    if len(salt) != SALT_SIZE:
-        raise EventError(f"an event salt is {SALT_SIZE} bytes, not {len(salt)}")
-    return Commitment(
-        {
-            name: opening(member_salt(salt, name), name, value)
-            for name, value in members(kind, ref, payload).items()
-        }
-    )
+    """The commitment of an event under its event ``salt``, to open in whole or in part."""
+    return Commitment(dict(_openings(salt, kind, ref, payload)))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.ledger.checkpoint import Checkpoint
-from xinyong.ledger.commitment import commit, new_salt
+from xinyong.ledger.commitment import leaf_of, new_salt
 from xinyong.ledger.erasure import erased_events
 from xinyong.ledger.merkle import CompactRange, complete_subtrees, stored_position
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerNode
@@ -92,7 +92,7 @@ def recommit(
                     "store to commit to"
                 )
             salt = new_salt()
-            hashes.append(commit(salt, row.kind, row.ref, payload).leaf_hash)
+            hashes.append(leaf_of(salt, row.kind, row.ref, payload))
             salts.append({"b_index": row.leaf_index, "b_salt": salt})
         if salts:
             session.connection().execute(

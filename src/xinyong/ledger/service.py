@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.clock import as_utc, utc_now
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
-from xinyong.ledger.commitment import commit, new_salt
+from xinyong.ledger.commitment import leaf_of, new_salt
 from xinyong.ledger.events import LeafInput
 from xinyong.ledger.merkle import (
     CompactRange,
@@ -114,7 +114,7 @@ def append(session: Session, leaves: Sequence[LeafInput]) -> list[int]:
     hashes: list[bytes] = []
     for index, (kind, ref, payload) in enumerate(leaves, start=size):
         salt = new_salt()
-        hashes.append(commit(salt, kind, ref, payload).leaf_hash)
+        hashes.append(leaf_of(salt, kind, ref, payload))
         keep = keeps_payload.get(kind)
         if keep is None:
             keep = keeps_payload[kind] = source_prefix(kind) is None

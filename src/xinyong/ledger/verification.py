@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.ledger.checkpoint import CheckpointError, VerifierKey, open_checkpoint
-from xinyong.ledger.commitment import commit
+from xinyong.ledger.commitment import leaf_of
 from xinyong.ledger.erasure import erased_events
 from xinyong.ledger.events import EventError
 from xinyong.ledger.merkle import CompactRange, complete_subtrees
@@ -217,7 +217,7 @@ class _Audit:
     def hash_content(self, hashes: dict[int, bytes], row: _Event, payload: bytes) -> None:
         assert row.salt is not None
         try:
-            hashes[row.leaf_index] = commit(row.salt, row.kind, row.ref, payload).leaf_hash
+            hashes[row.leaf_index] = leaf_of(row.salt, row.kind, row.ref, payload)
         except EventError as error:
             self.found(
                 row.leaf_index, str(error), leaf_index=row.leaf_index, kind=row.kind, ref=row.ref

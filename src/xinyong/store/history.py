@@ -6,9 +6,9 @@ application's back (a changed amount, a deleted event) no longer matches the sig
 
 The payload's members are cut so that each reader can be shown its part (the ledger commits to
 every member separately): ``decision`` and ``subject_shown`` (the identifier as public views
-mask it) and each ``field.<name>`` are what the portal may show of a public record; ``event``,
-``record``, ``subject`` (the full identifier) and ``subject_name`` are for the subject and for
-staff only.
+mask it) and each ``field.<name>`` are what the portal may show of a public record; ``event``
+(with the record version's provenance) and ``subject`` (the full identifier and the name as
+submitted) are for the subject and for staff only. Few members keep the commitment cheap.
 """
 
 from collections.abc import Collection, Mapping, Sequence
@@ -72,14 +72,14 @@ def event_payload(event: Mapping[str, Any], record: Mapping[str, Any], subject_k
                 "at": _instant(event["occurred_at"]),
                 "submission": event["submission_id"],
                 "row": event["row_no"],
-            },
-            "record": {
-                "id": record["id"],
-                "version": record["version"],
-                "submission": record["submission_id"],
-                "row": record["row_no"],
-                "received_at": _instant(record["received_at"]),
-                "content_hash": record["content_hash"],
+                "record": {
+                    "id": record["id"],
+                    "version": record["version"],
+                    "submission": record["submission_id"],
+                    "row": record["row_no"],
+                    "received_at": _instant(record["received_at"]),
+                    "content_hash": record["content_hash"],
+                },
             },
             "decision": {
                 "document_key": record["document_key"],
@@ -91,9 +91,8 @@ def event_payload(event: Mapping[str, Any], record: Mapping[str, Any], subject_k
                 "severity": record["severity"],
                 "amount": canonical_amount(record["amount"]),
             },
-            "subject": record["subject"],
+            "subject": {"identifier": record["subject"], "name": record["subject_name"]},
             "subject_shown": shown_identifier(record["subject"], subject_kind),
-            "subject_name": record["subject_name"],
             **{FIELD_MEMBER + name: value for name, value in record["fields"].items()},
         },
         option=orjson.OPT_SORT_KEYS,
