@@ -182,26 +182,24 @@ def open_disclosure(event: EventDisclosure, logged: bytes) -> dict[str, Any]:
     try:
         digests = [bytes.fromhex(digest) for digest in event.digests]
         check_digests(digests)
-        if leaf_of_digests(digests) != logged:
-            raise BundleError(
-                "the event's member digests do not make its logged leaf: it was changed after it "
-                "was logged"
-            )
-        opened: dict[str, Any] = {}
-        for text in event.disclosed:
-            member = read_opening(base64.b64decode(text, validate=True))
-            if member.digest not in digests:
-                raise BundleError(
-                    f"the member {member.name!r} does not open any of the event's digests: it was "
-                    "changed after it was logged"
-                )
-            if member.name in opened:
-                raise BundleError(f"the member {member.name!r} is opened twice")
-            opened[member.name] = member.value
-    except (binascii.Error, ValueError, EventError) as error:
-        if isinstance(error, BundleError):
-            raise
+        members = [read_opening(base64.b64decode(text, validate=True)) for text in event.disclosed]
+    except (binascii.Error, EventError) as error:
         raise BundleError(f"the event in the bundle is malformed: {error}") from None
+    if leaf_of_digests(digests) != logged:
+        raise BundleError(
+            "the event's member digests do not make its logged leaf: it was changed after it "
+            "was logged"
+        )
+    opened: dict[str, Any] = {}
+    for member in members:
+        if member.digest not in digests:
+            raise BundleError(
+                f"the member {member.name!r} does not open any of the event's digests: it was "
+                "changed after it was logged"
+            )
+        if member.name in opened:
+            raise BundleError(f"the member {member.name!r} is opened twice")
+        opened[member.name] = member.value
     return opened
 
 
