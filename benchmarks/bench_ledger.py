@@ -1,8 +1,9 @@
 """The ledger: batched appends into SQLite, and proof generation from a tree of 10^7 leaves.
 
-``ledger.append`` stands beside the floor of hashing the same leaves with ``hashlib`` alone;
-proof latencies stand beside the floor of reading the same subtree hashes with ``sqlite3`` and
-folding them with ``hashlib``, with no ORM and no ledger code in between.
+``ledger.append`` stands beside the floor of committing the same events in memory (salts drawn,
+member digests and leaf hashes computed, nothing stored); proof latencies stand beside the floor
+of reading the same subtree hashes with ``sqlite3`` and folding them with ``hashlib``, with no
+ORM and no ledger code in between.
 """
 
 import hashlib
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from xinyong.ledger import LeafInput, append, merkle, service
-from xinyong.ledger.events import leaf_data
+from xinyong.ledger.commitment import leaf_of, new_salt
 from xinyong.store.base import Base
 from xinyong.store.db import make_engine
 
@@ -33,22 +34,30 @@ def _store(path: Path) -> Engine:
 
 
 def _events(start: int, count: int) -> list[LeafInput]:
-    # Kinds without a source keep their payload in the ledger: the heavier case to write.
+    # A record event's members (xinyong.store.history), under a kind without a source, so the
+    # payload is kept in the ledger too: the heavier case to write.
     return [
         LeafInput(
             "evaluation.published",
             str(i),
             orjson.dumps(
                 {
-                    "event": i,
-                    "record": {
+                    "event": {
+                        "id": i,
+                        "kind": "submitted",
+                        "at": "2026-11-01T08:00:00.000000",
+                        "record": {"id": i, "version": 1},
+                    },
+                    "decision": {
                         "document_key": f"court.110105|court.defaulter_listing|(2024)京0105执{i}号",
-                        "subject": "11010519491231002X",
                         "decided_on": "2024-03-01",
                         "severity": "serious",
                         "amount": "120000.00",
-                        "fields": {"case_no": f"(2024)京0105执{i}号", "ground": "able_but_refuses"},
                     },
+                    "subject": {"identifier": "11010519491231002X", "name": "张三"},
+                    "subject_shown": "110105********002X",
+                    "field.case_no": f"(2024)京0105执{i}号",
+                    "field.ground": "able_but_refuses",
                 },
                 option=orjson.OPT_SORT_KEYS,
             ),
@@ -67,10 +76,9 @@ def _append_rate(folder: Path, count: int) -> dict[str, object]:
     rate = count / (time.perf_counter() - started)
     engine.dispose()
 
-    data = [leaf_data(*event) for event in events]
     started = time.perf_counter()
-    for item in data:
-        hashlib.sha256(b"\x00" + item).digest()
+    for event in events:
+        leaf_of(new_salt(), *event)
     floor = count / (time.perf_counter() - started)
     return {
         "name": "ledger.append",
@@ -78,9 +86,10 @@ def _append_rate(folder: Path, count: int) -> dict[str, object]:
         "unit": "events/s",
         "floor": round(floor),
         "ratio": round(rate / floor, 3),
-        "target": "ratio >= 0.04 / >= 50000 events/s",
-        "notes": f"{count:,} events of ~300 bytes in transactions of {BATCH:,}, leaves, "
-        "subtree hashes and head written to SQLite (WAL); floor: SHA-256 of the same leaves",
+        "target": "ratio >= 0.5 / >= 20000 events/s",
+        "notes": f"{count:,} events of ~400 bytes and 7 members in transactions of {BATCH:,}, "
+        "salts, leaves, subtree hashes and head written to SQLite (WAL); floor: committing the "
+        "same events in memory (salted member digests and leaf hashes, nothing stored)",
     }
 
 
@@ -93,7 +102,7 @@ def _build(path: Path, leaves: int) -> tuple[Engine, float]:
             append(
                 session,
                 [
-                    LeafInput("evaluation.published", str(i), b"%d" % i)
+                    LeafInput("evaluation.published", str(i), b'{"n":%d}' % i)
                     for i in range(start, start + count)
                 ],
             )

@@ -39,13 +39,23 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _sign_after_job() -> None:
+    # Only a command that opened a store has imported its runtime; `xinyong id` never loads it.
+    runtime = sys.modules.get("xinyong.store.runtime")
+    if runtime is not None:
+        runtime.sign_opened_stores()
+
+
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
     ] = False,
 ) -> None:
     """Settings come from the environment: XINYONG_DATABASE_URL (default: a SQLite file under ./var/)."""
+    # Every job ends with a checkpoint over what it logged, so its proofs answer at once.
+    ctx.call_on_close(_sign_after_job)
 
 
 @app.command("init")
@@ -75,12 +85,15 @@ def serve_command(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Serve the HTTP API and pages with uvicorn; expiry and notices run in the background."""
+    """Serve the HTTP API and pages with uvicorn; expiry, notices and ledger checkpoints run in
+    the background."""
     import uvicorn
 
+    from xinyong.ledger.worker import start_checkpointer
     from xinyong.rights.worker import start_rights_worker
 
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
+    start_checkpointer()  # a checkpoint every XINYONG_CHECKPOINT_INTERVAL s while the log grows
     uvicorn.run("xinyong.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 

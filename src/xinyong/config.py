@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     # Spark's own default (1g) is too small for a province on one machine; on a cluster the
     # cluster's settings decide.
     spark_driver_memory: str = Field("4g", description="memory of a local Spark driver")
+    # A proof link answers "not yet, retry in N s" until the next checkpoint covers its event.
+    checkpoint_interval: float = Field(
+        60.0, gt=0, le=3600, description="seconds between ledger checkpoints while serving"
+    )
 
     def resolved_database_url(self) -> str:
         """The configured URL, or a WAL-mode SQLite file under ``var_dir`` when none is set."""

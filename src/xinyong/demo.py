@@ -98,13 +98,14 @@ def demo_command(
     files = [city / name for name in manifest["ingest_order"]]
     summaries = ingest_files(files, today=AS_OF, skip_complete=True)
 
-    with factory.begin() as session:
-        head = checkpoint(session, _signing_key(settings.ledger_key_path))
     keys = _demo_keys(settings.var_dir)
     search = refresh_search_index(factory, pack, settings.var_dir / "search", AS_OF)
     trained = _demo_scorecard(persons, seed)
     evaluation, _ = evaluate_if_stale(factory, default_packs(), AS_OF)
     accounts = demo_accounts(factory, settings.var_dir)
+    # Signed last, over every event the steps above logged: each proof link answers at once.
+    with factory.begin() as session:
+        head = checkpoint(session, _signing_key(settings.ledger_key_path))
 
     table = Table(
         title=f"synthetic city (seed {seed}): {persons:,} persons, {orgs:,} organisations"
@@ -146,7 +147,9 @@ def demo_command(
     out.print(f"serving on http://{host}:{port}/  (API: http://{host}:{port}/docs; Ctrl-C stops)")
     import uvicorn
 
+    from xinyong.ledger.worker import start_checkpointer
     from xinyong.rights.worker import start_rights_worker
 
     start_rights_worker()  # expiry daily, notices every few minutes (to var/notices.jsonl)
+    start_checkpointer()  # a checkpoint every minute while the log grows
     uvicorn.run("xinyong.app:create_app", factory=True, host=host, port=port, log_level="warning")

@@ -1,4 +1,5 @@
-"""``/v1/ledger``: the key, checkpoints and proof bundles that ``verify-proof`` accepts offline."""
+"""``/v1/ledger``: the key, checkpoints and proof bundles that ``verify-proof`` accepts offline;
+bundles that open an event in whole or in part, and what they refuse."""
 
 import base64
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,7 +16,14 @@ from typer.testing import CliRunner
 from xinyong.config import Settings
 from xinyong.ledger import LeafInput, SigningKey, append, checkpoint, merkle, register_source
 from xinyong.ledger.api import router
-from xinyong.ledger.bundle import BundleError, parse_bundle, verify_bundle
+from xinyong.ledger.bundle import (
+    BundleError,
+    InclusionBundle,
+    PendingProof,
+    inclusion_bundles,
+    parse_bundle,
+    verify_bundle,
+)
 from xinyong.ledger.checkpoint import open_checkpoint, write_signing_key
 from xinyong.ledger.cli import app as cli
 from xinyong.store.base import Base
@@ -70,7 +78,9 @@ def fill(engine: Engine, key: SigningKey) -> None:
                         LeafInput("licence.granted", str(i), licence_payload(i, f"holder {i}"))
                     )
                 else:
-                    leaves.append(LeafInput("evaluation.published", f"v{i}", b"digest %d" % i))
+                    leaves.append(
+                        LeafInput("evaluation.published", f"v{i}", orjson.dumps({"digest": i}))
+                    )
             append(session, leaves)
             checkpoint(session, key)
         start = end
@@ -122,13 +132,63 @@ def test_every_inclusion_bundle_verifies(
             assert response.status_code == 200, response.text
             bundle = parse_bundle(response.content)
             verdict = verify_bundle(bundle, key.verifier)
-            assert verdict.tree_size == size and f"event {event} (" in verdict.statement
-    latest = client.get("/v1/ledger/proof/inclusion", params={"event": 5}).json()
-    assert latest["event"] == {
-        "kind": "licence.granted",
-        "ref": "5",
-        "payload": base64.b64encode(licence_payload(5, "holder 5")).decode(),
+            assert verdict.tree_size == size and f"event {event} is in" in verdict.statement
+            assert bundle.event is None and verdict.disclosed == {}
+
+
+def test_the_public_route_says_nothing_of_the_event(
+    client: TestClient, engine: Engine, key: SigningKey
+) -> None:
+    """Kind, ref and content stay off the public route: only hashes and the signed note."""
+    fill(engine, key)
+    for event in range(13):
+        text = client.get("/v1/ledger/proof/inclusion", params={"event": event}).text
+        for revealing in ("licence", "holder", "evaluation", "digest", f'v{event}"'):
+            assert revealing not in text, (event, revealing)
+
+
+def opened(engine: Engine, key: SigningKey, members: dict[int, frozenset[str] | None]) -> dict:
+    with Session(engine) as session:
+        found = inclusion_bundles(session, key.verifier, members, interval=60)
+    return {event: bundle.model_dump() for event, bundle in found.items()}
+
+
+def test_a_bundle_opens_the_event_in_whole_or_in_part(engine: Engine, key: SigningKey) -> None:
+    fill(engine, key)
+    bundles = opened(engine, key, {5: None, 7: frozenset({"holder"}), 9: frozenset()})
+    whole = verify_bundle(InclusionBundle(**bundles[5]), key.verifier)
+    assert "event 5 (licence.granted 5), fully disclosed, is in the tree" in whole.statement
+    assert whole.disclosed == {
+        "@event": ["licence.granted", "5"],
+        "licence": 5,
+        "holder": "holder 5",
     }
+    part = verify_bundle(InclusionBundle(**bundles[7]), key.verifier)
+    assert "event 7, 1 of its 3 members disclosed, is in the tree" in part.statement
+    assert part.disclosed == {"holder": "holder 7"}
+    assert bundles[9]["event"] is None
+
+
+def test_an_event_after_the_latest_checkpoint_is_pending(
+    client: TestClient, engine: Engine, key: SigningKey
+) -> None:
+    fill(engine, key)
+    with Session(engine) as session, session.begin():
+        append(session, [LeafInput("evaluation.published", "late", orjson.dumps({"digest": 99}))])
+    response = client.get("/v1/ledger/proof/inclusion", params={"event": 13})
+    assert response.status_code == 202
+    answer = PendingProof(**response.json())
+    assert answer.checkpoint_size == 13 and 1 <= answer.retry_after <= 60
+    assert response.headers["retry-after"] == str(answer.retry_after)
+    assert "newer than the latest checkpoint" in answer.detail
+    assert client.get("/v1/ledger/proof/inclusion", params={"event": 14}).status_code == 404
+    assert isinstance(opened(engine, key, {13: None})[13], dict)
+    with Session(engine) as session:
+        pending = inclusion_bundles(session, key.verifier, {13: None, 14: None}, interval=60)
+    assert isinstance(pending[13], PendingProof) and 14 not in pending
+    with Session(engine) as session, session.begin():
+        checkpoint(session, key)
+    assert client.get("/v1/ledger/proof/inclusion", params={"event": 13}).status_code == 200
 
 
 def test_every_consistency_bundle_verifies(
@@ -191,25 +251,31 @@ def test_a_damaged_ledger_is_a_503(client: TestClient, engine: Engine, key: Sign
     assert response.status_code == 503 and "ledger verify" in response.json()["detail"]
 
 
-def test_a_bundle_tells_an_edited_event(
-    client: TestClient, engine: Engine, key: SigningKey
-) -> None:
+def test_a_bundle_tells_an_edited_event(engine: Engine, key: SigningKey) -> None:
     fill(engine, key)
     with engine.begin() as connection:
         connection.exec_driver_sql("UPDATE test_licences SET holder = 'someone else' WHERE id = 7")
-    bundle = parse_bundle(client.get("/v1/ledger/proof/inclusion", params={"event": 7}).content)
-    with pytest.raises(BundleError, match=r"event 7 \(licence.granted 7\) does not hash"):
+    bundle = InclusionBundle(**opened(engine, key, {7: None})[7])
+    with pytest.raises(BundleError, match="do not make its logged leaf: it was changed"):
         verify_bundle(bundle, key.verifier)
     with engine.begin() as connection:
         connection.exec_driver_sql("DELETE FROM test_licences WHERE id = 7")
-    bundle = parse_bundle(client.get("/v1/ledger/proof/inclusion", params={"event": 7}).content)
+    bundle = InclusionBundle(**opened(engine, key, {7: None})[7])
     assert bundle.event is None
     assert verify_bundle(bundle, key.verifier).statement.startswith("event 7 is in the tree")
 
 
-def test_tampered_bundles_are_refused(client: TestClient, engine: Engine, key: SigningKey) -> None:
+def _reopened(opening: str, value: object) -> str:
+    """The same member salt with another value: what a forger would try."""
+    raw = base64.b64decode(opening)
+    name = orjson.loads(raw[32:])[0]
+    return base64.b64encode(raw[:32] + orjson.dumps([name, value])).decode()
+
+
+def test_tampered_bundles_are_refused(engine: Engine, key: SigningKey) -> None:
     fill(engine, key)
-    good = client.get("/v1/ledger/proof/inclusion", params={"event": 4}).json()
+    good = opened(engine, key, {4: None})[4]
+    event = good["event"]
     other = SigningKey.generate("credit.example/ledger")
     bad_proof = [
         good["proof"][0].replace(good["proof"][0][0], "f" if good["proof"][0][0] != "f" else "e", 1)
@@ -219,9 +285,17 @@ def test_tampered_bundles_are_refused(client: TestClient, engine: Engine, key: S
         ({"proof": bad_proof + good["proof"][1:]}, "does not lead to the root"),
         ({"proof": good["proof"][:-1]}, "shorter"),
         (
-            {"event": {**good["event"], "payload": base64.b64encode(b"digest 5").decode()}},
-            "does not hash",
+            {"event": {**event, "disclosed": [_reopened(event["disclosed"][0], 5)]}},
+            "does not open any of the event's digests",
         ),
+        (
+            {"event": {**event, "disclosed": event["disclosed"][:1] * 2}},
+            "is opened twice",
+        ),
+        ({"event": {**event, "digests": event["digests"][1:]}}, "do not make its logged leaf"),
+        ({"event": {**event, "digests": event["digests"][:1] * 2}}, "listed twice"),
+        ({"event": {**event, "disclosed": ["AAAA"]}}, "malformed"),
+        ({"event": {**event, "disclosed": ["not base64!"]}}, "malformed"),
         ({"checkpoint": good["checkpoint"].replace("\n13\n", "\n12\n")}, "does not verify"),
         ({"key": other.verifier.encode()}, "no signature by the key"),
         ({"format": "something/2"}, "not a ledger proof bundle"),
@@ -254,8 +328,17 @@ def test_verify_proof_checks_what_the_api_serves(
 
     result = runner.invoke(cli, ["verify-proof", str(inclusion)])
     assert result.exit_code == 0, result.output
-    assert "event 11 (licence.granted 11) is in the tree of size 13" in result.output
+    assert "event 11 is in the tree of size 13" in result.output
     assert "compare it with the published key" in result.output
+
+    whole = tmp_path / "whole.json"
+    whole.write_bytes(orjson.dumps(opened(engine, key, {11: None})[11]))
+    result = runner.invoke(cli, ["verify-proof", str(whole), "--key", str(published)])
+    assert result.exit_code == 0, result.output
+    assert "event 11 (licence.granted 11), fully disclosed, is in the tree" in result.output
+    assert "holder 11" in result.output
+    result = runner.invoke(cli, ["verify-proof", str(whole), "--json"])
+    assert orjson.loads(result.output)["disclosed"]["holder"] == "holder 11"
 
     result = runner.invoke(
         cli, ["verify-proof", str(consistency), "--key", str(published), "--json"]
@@ -272,3 +355,11 @@ def test_verify_proof_checks_what_the_api_serves(
     assert not orjson.loads(result.output)["ok"]
     result = runner.invoke(cli, ["verify-proof", str(tmp_path / "missing.json")])
     assert result.exit_code == 2
+
+
+def test_the_openapi_document_tells_when_a_proof_is_pending(client: TestClient) -> None:
+    answers = client.get("/openapi.json").json()["paths"]["/v1/ledger/proof/inclusion"]["get"]
+    pending = answers["responses"]["202"]
+    assert "Retry-After" in pending["headers"]
+    schema = pending["content"]["application/json"]["schema"]["$ref"]
+    assert schema.endswith("/PendingProof")

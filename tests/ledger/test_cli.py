@@ -1,4 +1,5 @@
-"""``xinyong ledger keygen | checkpoint | verify`` on a store named by the environment."""
+"""``xinyong ledger keygen | checkpoint | verify | migrate`` on a store named by the
+environment."""
 
 import stat
 from collections.abc import Iterator, Mapping, Sequence
@@ -11,8 +12,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from xinyong.config import get_settings
-from xinyong.ledger import LeafInput, append, register_source
+from xinyong.ledger import LeafInput, SigningKey, TreeHead, append, merkle, register_source
+from xinyong.ledger.checkpoint import read_signing_key, sign_checkpoint, write_signing_key
 from xinyong.ledger.cli import app as cli
+from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
 from xinyong.store.base import Base
 
 fixtures = MetaData()
@@ -63,7 +66,7 @@ def log_events(engine: Engine, count: int) -> None:
                 for i in range(count)
             ],
         )
-        append(session, [LeafInput("policy.published", "national", b"pack digest")])
+        append(session, [LeafInput("policy.published", "national", b'{"digest": "9f2c"}')])
 
 
 def test_keygen_writes_a_private_key_once(store: Engine) -> None:
@@ -78,7 +81,7 @@ def test_keygen_writes_a_private_key_once(store: Engine) -> None:
     result = runner.invoke(cli, ["keygen"])
     assert result.exit_code == 2 and "already exists" in result.output
     result = runner.invoke(cli, ["keygen", "--force"])
-    assert result.exit_code == 0 and "xinyong.local/ledger+" in result.output
+    assert result.exit_code == 0 and "xinyong.local/ledger/2+" in result.output
     assert runner.invoke(cli, ["keygen", "--force", "--origin", "two words"]).exit_code == 2
 
 
@@ -94,7 +97,7 @@ def test_checkpoint_and_verify(store: Engine) -> None:
     result = runner.invoke(cli, ["checkpoint", "--json"])
     assert result.exit_code == 0, result.output
     signed = orjson.loads(result.stdout)
-    assert signed["tree_size"] == 21 and signed["note"].startswith("xinyong.local/ledger\n21\n")
+    assert signed["tree_size"] == 21 and signed["note"].startswith("xinyong.local/ledger/2\n21\n")
     result = runner.invoke(cli, ["checkpoint"])
     assert result.exit_code == 0 and "checkpoint of 21 events" in result.output
 
@@ -139,3 +142,89 @@ def test_verify_on_a_store_without_a_ledger(
     get_settings.cache_clear()
     result = runner.invoke(cli, ["verify"])
     assert result.exit_code == 2 and "cannot read the ledger" in result.output
+
+
+FIRST_ORIGIN = "xinyong.local/ledger"
+
+
+def first_scheme_log(engine: Engine, count: int) -> SigningKey:
+    """A ledger as the first scheme wrote it: leaves hashing ``kind LF ref LF payload`` in the
+    clear, no salts, and a checkpoint signed under the first log's origin."""
+    key = SigningKey.generate(FIRST_ORIGIN)
+    write_signing_key(get_settings().ledger_key_path, key)
+    events = [("penalty.imposed", str(i), penalty_payload(i, 100 * i)) for i in range(count)]
+    tree = merkle.CompactRange()
+    nodes = tree.extend(
+        merkle.leaf_hash(b"%s\n%s\n%s" % (k.encode(), r.encode(), p)) for k, r, p in events
+    )
+    with engine.begin() as connection:
+        for i in range(count):
+            connection.execute(penalties.insert().values(id=i, amount=100 * i))
+        connection.exec_driver_sql(
+            "INSERT INTO ledger_leaves (leaf_index, kind, ref) VALUES (?, ?, ?)",
+            [(i, kind, ref) for i, (kind, ref, _) in enumerate(events)],
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO ledger_nodes (position, hash) VALUES (?, ?)",
+            [(position, digest) for position, (_, _, digest) in enumerate(nodes)],
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO ledger_head (id, tree_size) VALUES (1, ?)", (count,)
+        )
+        signed = sign_checkpoint(TreeHead(count, tree.root()), key)
+        connection.exec_driver_sql(
+            "INSERT INTO ledger_checkpoints (origin, tree_size, root_hash, note, signed_at) "
+            "VALUES (?, ?, ?, ?, '2026-11-01 00:00:00.000000')",
+            (signed.origin, count, signed.root_hash, signed.note),
+        )
+    return key
+
+
+def test_migrate_moves_the_first_log_to_salted_commitments(store: Engine) -> None:
+    first = first_scheme_log(store, 9)
+    result = runner.invoke(cli, ["verify", "--json"])
+    assert result.exit_code == 1
+    report = orjson.loads(result.stdout)
+    assert report["total_divergences"] == 9
+    assert "xinyong ledger migrate" in report["divergences"][0]["reason"]
+    assert runner.invoke(cli, ["migrate", "--origin", FIRST_ORIGIN]).exit_code == 2
+
+    result = runner.invoke(cli, ["migrate", "--json"])
+    assert result.exit_code == 0, result.output
+    moved = orjson.loads(result.stdout)
+    assert (moved["recommitted"], moved["retired_checkpoints"]) == (9, 1)
+    assert moved["origin"] == "xinyong.local/ledger/2" and moved["tree_size"] == 9
+    path = get_settings().ledger_key_path
+    assert read_signing_key(path).name == "xinyong.local/ledger/2"
+    assert read_signing_key(path.with_name("signing.key.first-log")).encode() == first.encode()
+    assert (
+        (path.parent / "first-log-checkpoints.txt").read_text().startswith(FIRST_ORIGIN + "\n9\n")
+    )
+    with Session(store) as session:
+        kept = session.execute(
+            select(LedgerLeaf.leaf_index, LedgerLeaf.ref).order_by(LedgerLeaf.leaf_index)
+        ).all()
+        origins = set(session.scalars(select(LedgerCheckpoint.origin)))
+    assert kept == [(i, str(i)) for i in range(9)] and origins == {"xinyong.local/ledger/2"}
+
+    result = runner.invoke(cli, ["verify"])
+    assert result.exit_code == 0 and "ledger verified: 9 events, 1 checkpoint" in result.output
+    with store.begin() as connection:
+        connection.exec_driver_sql("UPDATE test_penalties SET amount = 7 WHERE id = 4")
+    assert "event 4 (penalty.imposed 4)" in runner.invoke(cli, ["verify"]).output
+    result = runner.invoke(cli, ["migrate"])
+    assert result.exit_code == 1 and "nothing to migrate" in result.output
+
+
+def test_migrate_refuses_an_event_without_content_and_changes_nothing(store: Engine) -> None:
+    first = first_scheme_log(store, 5)
+    with store.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM test_penalties WHERE id = 2")
+    result = runner.invoke(cli, ["migrate"])
+    assert result.exit_code == 2
+    assert "event 2 (penalty.imposed 2) has no content left" in result.output
+    assert read_signing_key(get_settings().ledger_key_path).encode() == first.encode()
+    assert not get_settings().ledger_key_path.with_name("signing.key.new").exists()
+    with Session(store) as session:
+        assert session.scalar(select(LedgerCheckpoint.origin)) == FIRST_ORIGIN
+        assert set(session.scalars(select(LedgerLeaf.salt))) == {None}

@@ -1,5 +1,5 @@
-"""The ledger in a real SQLite store: appending, proofs from stored subtrees, and verification
-that names the first event edited behind the application's back."""
+"""The ledger in a real SQLite store: appending, proofs from stored subtrees, verification that
+names the first event edited behind the application's back, and erasure that keeps the tree."""
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +20,9 @@ from xinyong.ledger import (
     tree_head,
     verification,
 )
-from xinyong.ledger.events import EventError, leaf_data
+from xinyong.ledger.commitment import leaf_of
+from xinyong.ledger.erasure import ERASED, erase
+from xinyong.ledger.events import EventError
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
 from xinyong.store.base import Base
 
@@ -62,8 +64,16 @@ def event(i: int) -> LeafInput:
     return LeafInput("fine.imposed", str(i), fine_payload(i, f"S{i:04d}", 1000 + i))
 
 
-def leaf_hashes(n: int = SIZE) -> list[bytes]:
-    return [merkle.leaf_hash(leaf_data(*event(i))) for i in range(n)]
+def salts(engine: Engine) -> dict[int, bytes]:
+    with Session(engine) as session:
+        rows = session.execute(select(LedgerLeaf.leaf_index, LedgerLeaf.salt))
+        return {index: salt for index, salt in rows if salt is not None}
+
+
+def leaf_hashes(engine: Engine, n: int = SIZE) -> list[bytes]:
+    """What each event's leaf must be: its content committed under the salt the ledger drew."""
+    drawn = salts(engine)
+    return [leaf_of(drawn[i], *event(i)) for i in range(n)]
 
 
 @pytest.fixture
@@ -120,7 +130,7 @@ def chunk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> in
 
 
 def test_append_builds_the_rfc_tree(ledger: Engine) -> None:
-    hashes = leaf_hashes()
+    hashes = leaf_hashes(ledger)
     with Session(ledger) as session:
         head = tree_head(session)
         assert (head.size, head.root_hash) == (SIZE, merkle.root_hash(hashes))
@@ -129,10 +139,25 @@ def test_append_builds_the_rfc_tree(ledger: Engine) -> None:
     # Fines have a source, so only policy events keep their payload in the ledger.
     assert payloads[0] is None
     assert payloads[3] == event(3).payload
+    # Every event has a salt of its own, so equal content never makes equal leaves.
+    assert len(set(salts(ledger).values())) == SIZE
+
+
+def test_a_leaf_reveals_nothing_of_its_event(engine: Engine) -> None:
+    """The same event logged twice makes two unrelated leaves, and neither is the hash of any
+    encoding of its content: a guess at the content cannot be confirmed from the tree."""
+    same = LeafInput("fine.imposed", "1", fine_payload(1, "S0001", 1000))
+    with Session(engine) as session, session.begin():
+        append(session, [same, same])
+        first, second = service.subtree_hashes(session, [(0, 0), (0, 1)]).values()
+    assert first != second
+    content = same.payload
+    guesses = [content, b"fine.imposed\n1\n" + content, b"\x00" + content]
+    assert not {merkle.leaf_hash(guess) for guess in guesses} & {first, second}
 
 
 def test_stored_proofs_equal_the_pure_ones_for_every_size(ledger: Engine) -> None:
-    hashes = leaf_hashes()
+    hashes = leaf_hashes(ledger)
     with Session(ledger) as session:
         for size in range(1, SIZE + 1):
             for index in range(size):
@@ -158,9 +183,21 @@ def test_proofs_beyond_the_ledger_are_refused(ledger: Engine) -> None:
         service.inclusion_proof(session, 9, 20)
 
 
-def test_a_bad_event_rolls_back_with_its_batch(ledger: Engine) -> None:
-    with Session(ledger) as session, pytest.raises(EventError), session.begin():
-        append(session, [event(SIZE), LeafInput("policy.published", "two\nlines", b"{}")])
+@pytest.mark.parametrize(
+    ("leaf", "reason"),
+    [
+        (LeafInput("policy.published", "two\nlines", b"{}"), "line feed"),
+        (LeafInput("", "1", b"{}"), "needs a kind"),
+        (LeafInput("policy.published", "1", b"[1, 2]"), "has a list"),
+        (LeafInput("policy.published", "1", b"digest 5"), "is not JSON"),
+        (LeafInput("policy.published", "1", b'{"@event": 1}'), "may not start with '@'"),
+    ],
+)
+def test_a_bad_event_rolls_back_with_its_batch(
+    ledger: Engine, leaf: LeafInput, reason: str
+) -> None:
+    with Session(ledger) as session, pytest.raises(EventError, match=reason), session.begin():
+        append(session, [event(SIZE), leaf])
     with Session(ledger) as session:
         assert tree_head(session).size == SIZE
     with Session(ledger) as session:
@@ -170,7 +207,7 @@ def test_a_bad_event_rolls_back_with_its_batch(ledger: Engine) -> None:
 def test_checkpoints_sign_the_head_once(ledger: Engine, key: SigningKey) -> None:
     with Session(ledger) as session, session.begin():
         again = checkpoint(session, key)
-    assert (again.tree_size, again.root_hash) == (SIZE, merkle.root_hash(leaf_hashes()))
+    assert (again.tree_size, again.root_hash) == (SIZE, merkle.root_hash(leaf_hashes(ledger)))
     with Session(ledger) as session:
         sizes = session.scalars(
             select(LedgerCheckpoint.tree_size).order_by(LedgerCheckpoint.id)
@@ -279,9 +316,9 @@ def _rewrite_tree(engine: Engine, hashes: list[bytes]) -> None:
 
 
 def test_history_rewritten_hashes_and_all(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    hashes = leaf_hashes(ledger)
     sql(ledger, "UPDATE test_fines SET amount = 1 WHERE id = 18")
-    hashes = leaf_hashes()
-    hashes[18] = merkle.leaf_hash(leaf_data("fine.imposed", "18", fine_payload(18, "S0018", 1)))
+    hashes[18] = leaf_of(salts(ledger)[18], "fine.imposed", "18", fine_payload(18, "S0018", 1))
     _rewrite_tree(ledger, hashes)
     report = run_verify(ledger, key)
     assert report.total_divergences == 1
@@ -292,7 +329,7 @@ def test_history_rewritten_hashes_and_all(ledger: Engine, key: SigningKey, chunk
 
 def test_a_leaf_hash_rewritten_with_its_event(ledger: Engine, key: SigningKey, chunk: int) -> None:
     sql(ledger, "UPDATE test_fines SET amount = 1 WHERE id = 18")
-    forged = merkle.leaf_hash(leaf_data("fine.imposed", "18", fine_payload(18, "S0018", 1)))
+    forged = leaf_of(salts(ledger)[18], "fine.imposed", "18", fine_payload(18, "S0018", 1))
     with ledger.begin() as connection:
         connection.exec_driver_sql(
             f"UPDATE ledger_nodes SET hash = ? WHERE {node(0, 18)}", (forged,)
@@ -342,7 +379,8 @@ def test_the_latest_events_deleted(ledger: Engine, key: SigningKey, chunk: int) 
 def test_an_event_slipped_in_past_the_head(ledger: Engine, key: SigningKey) -> None:
     sql(
         ledger,
-        "INSERT INTO ledger_leaves VALUES (40, 'policy.published', 'forged', CAST('{}' AS BLOB))",
+        "INSERT INTO ledger_leaves VALUES "
+        "(40, 'policy.published', 'forged', CAST('{}' AS BLOB), zeroblob(32))",
     )
     report = run_verify(ledger, key)
     assert report.first is not None and report.first.position == 40
@@ -364,3 +402,63 @@ def test_an_event_whose_content_cannot_be_found(ledger: Engine, key: SigningKey)
     )
     first = run_verify(ledger, key).first
     assert first is not None and first.leaf_index == 15 and "line feed" in first.reason
+
+
+def test_a_salt_deleted_behind_the_application_s_back(
+    ledger: Engine, key: SigningKey, chunk: int
+) -> None:
+    sql(ledger, "UPDATE ledger_leaves SET salt = NULL WHERE leaf_index = 12")
+    report = run_verify(ledger, key)
+    assert report.total_divergences == 1 and report.erased == 0
+    assert report.first is not None and report.first.leaf_index == 12
+    assert "no salt" in report.first.reason and "without a logged erasure" in report.first.reason
+
+
+def test_a_salt_replaced_behind_the_application_s_back(ledger: Engine, key: SigningKey) -> None:
+    sql(ledger, "UPDATE ledger_leaves SET salt = zeroblob(32) WHERE leaf_index = 12")
+    first = run_verify(ledger, key).first
+    assert first is not None and first.leaf_index == 12 and "changed or moved" in first.reason
+
+
+def test_erased_events_leave_the_tree_verifiable(
+    ledger: Engine, key: SigningKey, chunk: int
+) -> None:
+    """Retention ends: the ledger forgets the salts (and its own copy of a payload), the
+    feature deletes its rows; every checkpoint still verifies, and the events count as erased."""
+    with Session(ledger) as session, session.begin():
+        erasure = erase(session, [2, 3, 5, 7], "retention of 5 years ended")
+        again = erase(session, [2, 3], "retention of 5 years ended")
+        checkpoint(session, key)
+    assert erasure == SIZE and again is None
+    sql(ledger, "DELETE FROM test_fines WHERE id IN (2, 5, 7)")
+    report = run_verify(ledger, key)
+    assert report.ok, report.divergences
+    assert (report.erased, report.tree_size) == (4, SIZE + 1)
+    with Session(ledger) as session:
+        row = session.get(LedgerLeaf, 3)
+        logged = session.get(LedgerLeaf, erasure)
+    assert row is not None and (row.salt, row.payload) == (None, None)
+    assert logged is not None and logged.kind == ERASED
+    assert orjson.loads(logged.payload or b"")["events"] == [2, 3, 5, 7]
+
+
+def test_erasure_refuses_what_it_cannot_do(ledger: Engine) -> None:
+    with Session(ledger) as session, session.begin():
+        erasure = erase(session, [1], "retention ended")
+        assert erasure is not None
+        with pytest.raises(EventError, match="kept as evidence"):
+            erase(session, [erasure], "retention ended")
+        with pytest.raises(EventError, match="not in the ledger"):
+            erase(session, [SIZE + 5], "retention ended")
+        with pytest.raises(EventError, match="states its reason"):
+            erase(session, [4], " ")
+
+
+def test_an_erasure_cannot_be_forged_by_deleting_salts(ledger: Engine, key: SigningKey) -> None:
+    """A salt gone without a logged erasure is tampering, even beside real erasures."""
+    with Session(ledger) as session, session.begin():
+        erase(session, [2], "retention ended")
+    sql(ledger, "UPDATE ledger_leaves SET salt = NULL WHERE leaf_index IN (2, 9)")
+    report = run_verify(ledger, key)
+    assert report.erased == 1
+    assert [d.leaf_index for d in report.divergences] == [9]

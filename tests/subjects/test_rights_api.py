@@ -19,6 +19,9 @@ from xinyong.app import create_app
 from xinyong.clock import china_today
 from xinyong.config import Settings
 from xinyong.keys.service import create_key
+from xinyong.ledger import SigningKey, checkpoint
+from xinyong.ledger.bundle import InclusionBundle, verify_bundle
+from xinyong.ledger.checkpoint import write_signing_key
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
 from xinyong.testing import samples
 
@@ -189,7 +192,9 @@ def test_without_any_credential_the_files_are_closed(city: City) -> None:
         assert response.status_code == 401 and "sign in" in response.json()["detail"]
 
 
-def test_a_staff_read_needs_a_purpose_and_shows_in_the_subjects_file(city: City) -> None:
+def test_a_staff_read_needs_a_purpose_and_shows_in_the_subjects_file(
+    city: City, tmp_path: Path
+) -> None:
     reviewer = city.signed_in["reviewer"]
     refused = city.client.get(f"/v1/subjects/{city.defaulter}", headers=reviewer)
     assert refused.status_code == 400 and "X-Purpose" in refused.json()["detail"]
@@ -213,11 +218,30 @@ def test_a_staff_read_needs_a_purpose_and_shows_in_the_subjects_file(city: City)
     [access] = accesses
     assert access["who"] == "reviewer" and access["role"] == "reviewer"
     assert access["purpose"] == "异议复核 objection review"
-    assert access["kind"] == "staff_read" and access["proof"].startswith("/v1/ledger/proof")
+    assert access["kind"] == "staff_read" and access["proof"] is None  # no ledger key yet
     assert abs(datetime.fromisoformat(access["at"]) - datetime.now(UTC)) < timedelta(minutes=1)
     # Refused reads and reads of nobody are not accesses; the neighbour's file shows none.
     neighbour = city.client.get("/v1/me/file", headers=city.signed_in["neighbour"]).json()
     assert neighbour["accesses"] == []
+
+    # Once the ledger is signed, the subject holds the proof of the read, opened in full.
+    key = SigningKey.generate("credit.example/ledger")
+    write_signing_key(tmp_path / "ledger" / "signing.key", key)
+    with city.factory.begin() as session:
+        checkpoint(session, key)
+    [access] = city.client.get("/v1/me/file", headers=city.signed_in["defaulter"]).json()[
+        "accesses"
+    ]
+    verdict = verify_bundle(InclusionBundle(**access["proof"]), key.verifier)
+    assert verdict.disclosed["purpose"] == "异议复核 objection review"
+    assert verdict.disclosed["subject"] == city.defaulter
+    link = f"/v1/me/proof/inclusion?event={access['ledger_leaf']}"
+    own = city.client.get(link, headers=city.signed_in["defaulter"])
+    assert own.status_code == 200 and own.json() == access["proof"]
+    for other in ("neighbour", "reviewer"):
+        refused = city.client.get(link, headers=city.signed_in[other])
+        assert refused.status_code in (403, 404), (other, refused.text)
+    assert city.client.get(link).status_code == 401
 
 
 def test_every_staff_role_reads_what_its_role_allows_and_every_read_is_logged(city: City) -> None:

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from xinyong.ledger import SigningKey, checkpoint, inclusion_proof
-from xinyong.ledger.events import leaf_data
-from xinyong.ledger.merkle import ProofError, leaf_hash, verify_inclusion
+from xinyong.ledger import SigningKey, checkpoint
+from xinyong.ledger.bundle import BundleError, InclusionBundle, verify_bundle
+from xinyong.ledger.checkpoint import write_signing_key
 from xinyong.policy import Pack
-from xinyong.store.history import rebuild_record_events
 from xinyong.subjects.lookup import UnknownSubject
+from xinyong.subjects.proofs import attach_proofs
 from xinyong.subjects.service import subject_file
 from xinyong.testing import samples
 from xinyong.testing.ingest import ingest
@@ -58,18 +58,22 @@ def test_the_file_holds_versions_events_provenance_and_proofs(
     assert listing["versions"][0]["provenance"]["row"] == 2
 
     event = listing["versions"][1]["events"][0]
+    assert event["proof"] is None  # the bundle is for readers of the file (subjects.proofs)
+    key = SigningKey.generate()
+    write_signing_key(tmp_path / "signing.key", key)
     with factory.begin() as session:
-        head = checkpoint(session, SigningKey.generate())
+        checkpoint(session, key)
     with factory() as session:
-        proof = inclusion_proof(session, event["ledger_leaf"], head.tree_size)
-        payload = rebuild_record_events(session, [str(event["id"])])[str(event["id"])]
-    leaf = leaf_hash(leaf_data("record.corrected", str(event["id"]), payload))
-    verify_inclusion(leaf, event["ledger_leaf"], head.tree_size, proof, head.root_hash)
-    with pytest.raises(ProofError):
-        verify_inclusion(
-            leaf_hash(b"forged"), event["ledger_leaf"], head.tree_size, proof, head.root_hash
-        )
-    assert event["proof"] == f"/v1/ledger/proof/inclusion?event={event['ledger_leaf']}"
+        attach_proofs(session, file, tmp_path / "signing.key", 60)
+    bundle = InclusionBundle(**event["proof"])
+    verdict = verify_bundle(bundle, key.verifier)
+    assert f"(record.corrected {event['id']}), fully disclosed, is in the tree" in verdict.statement
+    assert verdict.disclosed["subject"] == {"identifier": company, "name": "张三"}
+    assert verdict.disclosed["decision"]["amount"] == "7.00"
+    assert verdict.disclosed["field.case_no"] == "(2024)京0105执2号"
+    forged = bundle.model_copy(update={"leaf_index": bundle.leaf_index + 1})
+    with pytest.raises(BundleError):
+        verify_bundle(forged, key.verifier)
 
 
 def test_an_unknown_subject_is_a_clear_error(
@@ -92,9 +96,21 @@ def test_the_command_prints_the_file_as_json(
         from xinyong.store.runtime import open_store
 
         ingest(open_store(), national, tmp_path, [samples.defaulter_listing(samples.person(3), 1)])
+        key = SigningKey.generate()
+        write_signing_key(get_settings().ledger_key_path, key)
         result = CliRunner().invoke(app, ["subject", samples.person(3), "--json"])
         assert result.exit_code == 0, result.output
-        assert orjson.loads(result.stdout)["records"][0]["document_no"] == "(2024)京0105执1号"
+        [record] = orjson.loads(result.stdout)["records"]
+        assert record["document_no"] == "(2024)京0105执1号"
+        [event] = record["versions"][0]["events"]
+        # Logged after the last checkpoint: pending, until the command's end signs one.
+        assert event["proof"]["status"] == "pending"
+        again = CliRunner().invoke(app, ["subject", samples.person(3), "--json"])
+        [record] = orjson.loads(again.stdout)["records"]
+        proof = InclusionBundle(**record["versions"][0]["events"][0]["proof"])
+        assert verify_bundle(proof, key.verifier).disclosed["subject"][
+            "identifier"
+        ] == samples.person(3)
         missing = CliRunner().invoke(app, ["subject", samples.person(4)])
         assert missing.exit_code == 1
     finally:

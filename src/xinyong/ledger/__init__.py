@@ -2,10 +2,13 @@
 checkpoints and inclusion and consistency proofs that anyone can check offline.
 
 Features log their events with ``append`` inside their own transaction, and tell the ledger
-where the content of their events lives with ``register_source``.
+where the content of their events lives with ``register_source``. Each leaf is a salted
+commitment to its event (``xinyong.ledger.commitment``): the tree is public, the events are not.
+When an event's retention ends, ``erase`` forgets what opens it and keeps the tree whole.
 """
 
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, VerifierKey
+from xinyong.ledger.erasure import erase
 from xinyong.ledger.events import LeafInput
 from xinyong.ledger.service import append, checkpoint, consistency_proof, inclusion_proof, tree_head
 from xinyong.ledger.sources import RebuildPayloads, register_source
@@ -23,6 +26,7 @@ __all__ = [
     "append",
     "checkpoint",
     "consistency_proof",
+    "erase",
     "inclusion_proof",
     "register_source",
     "tree_head",

@@ -1,16 +1,24 @@
-"""``/v1/ledger``: the public key, the latest checkpoint, and proof bundles, for anyone."""
+"""``/v1/ledger``: the public key, the latest checkpoint, and proof bundles, for anyone.
+
+These routes answer with hashes and signatures only: an inclusion proof shows that a leaf is in
+a signed tree, never what the leaf commits to. An event's content is opened only by the routes
+of those who may see it (the subject's own file, staff reads, public records on the portal).
+"""
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.ledger.bundle import (
     ConsistencyBundle,
     InclusionBundle,
+    NotYetProvable,
+    PendingProof,
     consistency_bundle,
     inclusion_bundle,
 )
@@ -65,7 +73,34 @@ class SignedCheckpoint(BaseModel):
     )
 
 
-def _refuse(error: Exception) -> HTTPException:
+PENDING_RESPONSE: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": PendingProof,
+        "description": "the event is logged but newer than the latest checkpoint: it becomes "
+        "provable when the next checkpoint is signed (every minute while the service runs); "
+        "ask again after Retry-After seconds",
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until the next checkpoint is due",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
+    404: {"description": "no such event in the ledger, or no checkpoint of that size"},
+}
+
+
+def pending_answer(error: NotYetProvable) -> JSONResponse:
+    """202 with Retry-After: the answer for an event the next checkpoint will cover."""
+    answer = PendingProof.of(error.pending)
+    return JSONResponse(
+        answer.model_dump(),
+        status_code=202,
+        headers={"Retry-After": str(answer.retry_after)},
+    )
+
+
+def refuse(error: Exception) -> HTTPException:
     if isinstance(error, NotInLedger):
         return HTTPException(404, str(error))
     if isinstance(error, ProofError):
@@ -93,8 +128,13 @@ def current_checkpoint(session: SessionDep) -> SignedCheckpoint:
     )
 
 
-@router.get("/proof/inclusion", response_model=InclusionBundle)
+@router.get(
+    "/proof/inclusion",
+    response_model=InclusionBundle,
+    responses=PENDING_RESPONSE,
+)
 def prove_inclusion(
+    request: Request,
     session: SessionDep,
     key: KeyDep,
     event: Annotated[int, Query(ge=0, le=MAX_POSITION, description="the event's leaf index")],
@@ -102,12 +142,17 @@ def prove_inclusion(
         int | None,
         Query(ge=1, le=MAX_POSITION, description="a signed tree size; default: the latest"),
     ] = None,
-) -> InclusionBundle:
-    """A bundle proving ``event`` is in the signed tree of ``size`` (see `ledger verify-proof`)."""
+) -> InclusionBundle | JSONResponse:
+    """A bundle proving ``event``'s leaf is in the signed tree of ``size`` (see `ledger
+    verify-proof`). The leaf is a salted commitment: the bundle says nothing of the event."""
     try:
-        return inclusion_bundle(session, event, size, key)
+        return inclusion_bundle(
+            session, event, size, key, interval=request.app.state.settings.checkpoint_interval
+        )
+    except NotYetProvable as error:
+        return pending_answer(error)
     except (NotInLedger, ProofError, LedgerDamaged) as error:
-        raise _refuse(error) from None
+        raise refuse(error) from None
 
 
 @router.get("/proof/consistency", response_model=ConsistencyBundle)
@@ -131,4 +176,4 @@ def prove_consistency(
     try:
         return consistency_bundle(session, old_size, new_size, key)
     except (NotInLedger, ProofError, LedgerDamaged) as error:
-        raise _refuse(error) from None
+        raise refuse(error) from None

@@ -7,44 +7,68 @@ docs/ledger.md.
 
 import base64
 import binascii
-from dataclasses import dataclass
-from typing import Annotated, Final, Literal
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from xinyong.ledger.checkpoint import Checkpoint, CheckpointError, VerifierKey, open_checkpoint
-from xinyong.ledger.events import EventError, leaf_data
-from xinyong.ledger.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
+from xinyong.ledger.commitment import (
+    EVENT_MEMBER,
+    check_digests,
+    commit,
+    leaf_of_digests,
+    read_opening,
+)
+from xinyong.ledger.events import EventError
+from xinyong.ledger.merkle import (
+    ProofError,
+    fold,
+    inclusion_spans,
+    span_subtrees,
+    verify_consistency,
+    verify_inclusion,
+)
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.ledger.service import (
     NotInLedger,
+    Pending,
     checkpoint_of_size,
     consistency_proof,
-    inclusion_proof,
     latest_checkpoint,
+    pending,
     subtree_hashes,
 )
 from xinyong.ledger.sources import source, source_prefix
+from xinyong.store.bulk import among, chunked
 
-FORMAT: Final = "xinyong-ledger-proof/1"
+FORMAT: Final = "xinyong-ledger-proof/2"
 
 HexHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+Members = Collection[str] | None
+"""Which members of an event to open: these names, or every one (None)."""
 
 
 class BundleError(ValueError):
     """A bundle that is malformed or does not prove what it claims."""
 
 
-class BundleEvent(BaseModel):
-    """The event as the store holds it now; it must hash to the logged leaf."""
+class EventDisclosure(BaseModel):
+    """An event's commitment, opened in whole or in part (docs/ledger.md, "Commitments")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: str
-    ref: str
-    payload: str = Field(description="base64 of the event's canonical bytes")
+    digests: list[HexHash] = Field(
+        min_length=1,
+        description="every member digest the leaf commits to, in byte order, hex",
+    )
+    disclosed: list[str] = Field(
+        description="the opened members: base64 of (32-byte member salt || JSON [name, value])"
+    )
 
 
 class InclusionBundle(BaseModel):
@@ -52,13 +76,16 @@ class InclusionBundle(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["xinyong-ledger-proof/1"] = FORMAT
+    format: Literal["xinyong-ledger-proof/2"] = FORMAT
     type: Literal["inclusion"] = "inclusion"
     key: str = Field(description="the log's verifier key, <name>+<key id>+<base64 key>")
     checkpoint: str = Field(description="the signed checkpoint note of the tree proved against")
     leaf_index: int = Field(ge=0, description="the event's position in the ledger (its event id)")
     leaf_hash: HexHash = Field(description="the leaf hash logged for the event, hex")
-    event: BundleEvent | None = Field(description="the event itself, when the store still has it")
+    event: EventDisclosure | None = Field(
+        description="the event's commitment, opened as far as the reader may see it; null for "
+        "anyone who may not see the event, or once it is erased"
+    )
     proof: list[HexHash] = Field(description="the RFC 9162 inclusion path, leaf end first, hex")
 
 
@@ -67,12 +94,31 @@ class ConsistencyBundle(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["xinyong-ledger-proof/1"] = FORMAT
+    format: Literal["xinyong-ledger-proof/2"] = FORMAT
     type: Literal["consistency"] = "consistency"
     key: str = Field(description="the log's verifier key, <name>+<key id>+<base64 key>")
     old_checkpoint: str = Field(description="the signed checkpoint note of the older tree")
     checkpoint: str = Field(description="the signed checkpoint note of the newer tree")
     proof: list[HexHash] = Field(description="the RFC 9162 consistency proof, hex")
+
+
+class PendingProof(BaseModel):
+    """The answer for an event newer than the latest checkpoint: when to ask again."""
+
+    status: Literal["pending"] = "pending"
+    event: int = Field(ge=0, description="the event asked about")
+    checkpoint_size: int = Field(ge=0, description="how many events the latest checkpoint covers")
+    retry_after: int = Field(ge=1, description="seconds until the next checkpoint is due")
+    detail: str
+
+    @classmethod
+    def of(cls, found: Pending) -> "PendingProof":
+        return cls(
+            event=found.event,
+            checkpoint_size=found.checkpoint_size,
+            retry_after=found.retry_after,
+            detail=found.describe(),
+        )
 
 
 ProofBundle = Annotated[InclusionBundle | ConsistencyBundle, Field(discriminator="type")]
@@ -86,6 +132,7 @@ class Verdict:
     tree_size: int
     key: str
     key_pinned: bool  # False when the only key at hand was the one the bundle brought
+    disclosed: dict[str, Any] = field(default_factory=dict)  # the opened members, by name
 
 
 def parse_bundle(document: str | bytes) -> InclusionBundle | ConsistencyBundle:
@@ -112,8 +159,9 @@ def verify_bundle(
             )
         key = trusted or carried
         head = open_checkpoint(bundle.checkpoint, key)
+        disclosed: dict[str, Any] = {}
         if isinstance(bundle, InclusionBundle):
-            statement = _verify_inclusion(bundle, head)
+            statement, disclosed = _verify_inclusion(bundle, head)
         else:
             old = open_checkpoint(bundle.old_checkpoint, key)
             proof = [bytes.fromhex(element) for element in bundle.proof]
@@ -124,26 +172,52 @@ def verify_bundle(
             )
     except (CheckpointError, ProofError) as error:
         raise BundleError(str(error)) from None
-    return Verdict(statement, head.origin, head.tree_size, key.encode(), trusted is not None)
+    return Verdict(
+        statement, head.origin, head.tree_size, key.encode(), trusted is not None, disclosed
+    )
 
 
-def _verify_inclusion(bundle: InclusionBundle, head: Checkpoint) -> str:
+def open_disclosure(event: EventDisclosure, logged: bytes) -> dict[str, Any]:
+    """The members ``event`` opens, once its digests make the ``logged`` leaf."""
+    try:
+        digests = [bytes.fromhex(digest) for digest in event.digests]
+        check_digests(digests)
+        members = [read_opening(base64.b64decode(text, validate=True)) for text in event.disclosed]
+    except (binascii.Error, EventError) as error:
+        raise BundleError(f"the event in the bundle is malformed: {error}") from None
+    if leaf_of_digests(digests) != logged:
+        raise BundleError(
+            "the event's member digests do not make its logged leaf: it was changed after it "
+            "was logged"
+        )
+    opened: dict[str, Any] = {}
+    for member in members:
+        if member.digest not in digests:
+            raise BundleError(
+                f"the member {member.name!r} does not open any of the event's digests: it was "
+                "changed after it was logged"
+            )
+        if member.name in opened:
+            raise BundleError(f"the member {member.name!r} is opened twice")
+        opened[member.name] = member.value
+    return opened
+
+
+def _verify_inclusion(bundle: InclusionBundle, head: Checkpoint) -> tuple[str, dict[str, Any]]:
     logged = bytes.fromhex(bundle.leaf_hash)
     subject = f"event {bundle.leaf_index}"
+    opened: dict[str, Any] = {}
     if bundle.event is not None:
-        event = bundle.event
-        try:
-            content = leaf_hash(
-                leaf_data(event.kind, event.ref, base64.b64decode(event.payload, validate=True))
-            )
-        except (binascii.Error, EventError) as error:
-            raise BundleError(f"the event in the bundle is malformed: {error}") from None
-        if content != logged:
-            raise BundleError(
-                f"{subject} ({event.kind} {event.ref}) does not hash to its logged leaf: "
-                "it was changed after it was logged"
-            )
-        subject += f" ({event.kind} {event.ref})"
+        opened = open_disclosure(bundle.event, logged)
+        named = opened.get(EVENT_MEMBER)
+        if isinstance(named, list) and len(named) == 2:
+            subject += f" ({named[0]} {named[1]})"
+        total = len(bundle.event.digests)
+        subject += (
+            ", fully disclosed,"
+            if len(opened) == total
+            else f", {len(opened)} of its {total} members disclosed,"
+        )
     verify_inclusion(
         logged,
         bundle.leaf_index,
@@ -151,7 +225,16 @@ def _verify_inclusion(bundle: InclusionBundle, head: Checkpoint) -> str:
         [bytes.fromhex(p) for p in bundle.proof],
         head.root_hash,
     )
-    return f"{subject} is in the tree of size {head.tree_size} that {head.origin} signed"
+    statement = f"{subject} is in the tree of size {head.tree_size} that {head.origin} signed"
+    return statement, opened
+
+
+class NotYetProvable(LookupError):
+    """An event logged after the latest checkpoint: it is provable once the next is signed."""
+
+    def __init__(self, found: Pending) -> None:
+        super().__init__(found.describe())
+        self.pending = found
 
 
 def _signed(session: Session, size: int | None) -> Checkpoint:
@@ -170,41 +253,113 @@ def _signed(session: Session, size: int | None) -> Checkpoint:
     return found
 
 
-def current_event(session: Session, index: int) -> BundleEvent | None:
-    """Leaf ``index``'s event as the store holds it now: from its source, or as logged."""
-    row = session.execute(
-        select(LedgerLeaf.kind, LedgerLeaf.ref, LedgerLeaf.payload).where(
-            LedgerLeaf.leaf_index == index
+def _disclosures(
+    session: Session, wanted: Mapping[int, Members]
+) -> dict[int, EventDisclosure | None]:
+    """Each wanted event's commitment opened as asked, from its salt and its content now; None
+    where nothing is to be opened, or the salt or content is gone (an erased event)."""
+    asked = sorted(index for index, names in wanted.items() if names is None or names)
+    found: dict[int, EventDisclosure | None] = dict.fromkeys(wanted)
+    rows: list[Row[int, str, str, bytes | None, bytes | None]] = []
+    for chunk in chunked(asked):
+        rows += session.execute(
+            select(
+                LedgerLeaf.leaf_index,
+                LedgerLeaf.kind,
+                LedgerLeaf.ref,
+                LedgerLeaf.payload,
+                LedgerLeaf.salt,
+            ).where(among(session.connection(), LedgerLeaf.leaf_index, chunk))
+        ).all()
+    payloads: dict[int, bytes | None] = {row.leaf_index: row.payload for row in rows}
+    by_source: dict[str, list[tuple[int, str]]] = {}
+    for row in rows:
+        prefix = source_prefix(row.kind)
+        if prefix is not None:
+            by_source.setdefault(prefix, []).append((row.leaf_index, row.ref))
+    for prefix, events in by_source.items():
+        rebuilt = source(prefix)(session, [ref for _, ref in events])
+        payloads.update({index: rebuilt.get(ref) for index, ref in events})
+    for row in rows:
+        payload = payloads[row.leaf_index]
+        if row.salt is None or payload is None:
+            continue
+        commitment = commit(row.salt, row.kind, row.ref, payload)
+        found[row.leaf_index] = EventDisclosure(
+            digests=[digest.hex() for digest in commitment.digests],
+            disclosed=[
+                base64.b64encode(opening).decode()
+                for opening in commitment.disclose(wanted[row.leaf_index])
+            ],
         )
-    ).one_or_none()
-    if row is None:
-        return None
-    kind, ref, payload = row
-    prefix = source_prefix(kind)
-    if prefix is not None:
-        payload = source(prefix)(session, [ref]).get(ref)
-    if payload is None:
-        return None
-    return BundleEvent(kind=kind, ref=ref, payload=base64.b64encode(payload).decode())
+    return found
+
+
+def _bundles(
+    session: Session, head: Checkpoint, key: VerifierKey, wanted: Mapping[int, Members]
+) -> dict[int, InclusionBundle]:
+    """Bundles proving ``wanted`` events (all inside ``head``) with one read of the subtrees."""
+    paths = {
+        event: [span_subtrees(span) for span in inclusion_spans(event, head.tree_size)]
+        for event in wanted
+    }
+    needed = {(0, event) for event in wanted}
+    needed.update(piece for spans in paths.values() for pieces in spans for piece in pieces)
+    hashes = subtree_hashes(session, needed)
+    events = _disclosures(session, wanted)
+    return {
+        event: InclusionBundle(
+            key=key.encode(),
+            checkpoint=head.note,
+            leaf_index=event,
+            leaf_hash=hashes[(0, event)].hex(),
+            event=events[event],
+            proof=[fold([hashes[piece] for piece in pieces]).hex() for pieces in spans],
+        )
+        for event, spans in paths.items()
+    }
 
 
 def inclusion_bundle(
-    session: Session, event: int, size: int | None, key: VerifierKey
+    session: Session,
+    event: int,
+    size: int | None,
+    key: VerifierKey,
+    members: Members = (),
+    *,
+    interval: float,
 ) -> InclusionBundle:
-    """Prove event ``event`` against the checkpoint of ``size`` (the latest when None)."""
+    """Prove event ``event`` against the checkpoint of ``size`` (the latest when None), with the
+    ``members`` of the event opened (none by default).
+
+    Raises NotYetProvable for an event newer than the latest checkpoint (when no size is asked),
+    NotInLedger for an event or size the ledger does not have.
+    """
     head = _signed(session, size)
     if event >= head.tree_size:
+        found = pending(session, event, interval) if size is None else None
+        if found is not None:
+            raise NotYetProvable(found)
         raise NotInLedger(f"event {event} is not in the tree of size {head.tree_size}")
-    proof = inclusion_proof(session, event, head.tree_size)
-    logged = subtree_hashes(session, [(0, event)])[(0, event)]
-    return InclusionBundle(
-        key=key.encode(),
-        checkpoint=head.note,
-        leaf_index=event,
-        leaf_hash=logged.hex(),
-        event=current_event(session, event),
-        proof=[element.hex() for element in proof],
-    )
+    return _bundles(session, head, key, {event: members})[event]
+
+
+def inclusion_bundles(
+    session: Session, key: VerifierKey, wanted: Mapping[int, Members], *, interval: float
+) -> dict[int, InclusionBundle | PendingProof]:
+    """Bundles for many events against the latest checkpoint, each opened as ``wanted`` says;
+    events newer than it get a PendingProof, events the ledger does not have are left out."""
+    latest = latest_checkpoint(session)
+    covered = 0 if latest is None else latest.tree_size
+    proved: dict[int, InclusionBundle | PendingProof] = {}
+    if latest is not None:
+        proved.update(
+            _bundles(session, latest, key, {e: m for e, m in wanted.items() if e < covered})
+        )
+    for event in wanted:
+        if event >= covered and (found := pending(session, event, interval)) is not None:
+            proved[event] = PendingProof.of(found)
+    return proved
 
 
 def consistency_bundle(

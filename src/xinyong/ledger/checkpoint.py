@@ -31,7 +31,9 @@ from xinyong.ledger.merkle import HASH_SIZE
 ED25519 = b"\x01"
 SIGNATURE_LINE = "\u2014 "
 PRIVATE_KEY_TAG = "PRIVATE+KEY+"
-DEFAULT_ORIGIN = "xinyong.local/ledger"
+# "/2": the log of salted commitments. The first log (events hashed in the clear) was
+# "xinyong.local/ledger"; a new name keeps the two from ever being taken for one forked log.
+DEFAULT_ORIGIN = "xinyong.local/ledger/2"
 
 # Key names: non-empty, no Unicode space, no "+" (signed-note §Format).
 _NAME = re.compile(r"[^\s+]+")
@@ -162,6 +164,15 @@ def write_signing_key(path: Path, key: SigningKey) -> None:
 
 def read_signing_key(path: Path) -> SigningKey:
     return SigningKey.parse(path.read_text())
+
+
+def signing_verifier(path: Path) -> VerifierKey | None:
+    """The verifier key of the signing key at ``path``, or None when it is missing or unreadable
+    (then no checkpoint can be signed, and there is nothing to prove against)."""
+    try:
+        return read_signing_key(path).verifier
+    except (OSError, CheckpointError):
+        return None
 
 
 def read_verifier_key(text_or_path: str) -> VerifierKey:

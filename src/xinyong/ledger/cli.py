@@ -24,6 +24,8 @@ from xinyong.ledger.checkpoint import (
     read_verifier_key,
     write_signing_key,
 )
+from xinyong.ledger.commitment import EVENT_MEMBER
+from xinyong.ledger.recommit import RecommitError, first_scheme_events, recommit
 from xinyong.store.db import make_engine, make_sessionmaker
 
 app = typer.Typer(
@@ -179,6 +181,7 @@ def verify(
                 "tree_size": report.tree_size,
                 "checkpoints": report.checkpoints,
                 "key": trusted.encode(),
+                "erased": report.erased,
                 "total_divergences": report.total_divergences,
                 "divergences": [
                     {
@@ -205,10 +208,16 @@ def verify(
 def _print_report(report: verification.VerifyReport, trusted: VerifierKey) -> None:
     console = Console()
     signer = f"{trusted.name} (key {trusted.key_id.hex()})"
+    erased = (
+        f"; {_count(report.erased, 'event')} erased at the end of retention (unopened, their "
+        "leaf hashes still hold the tree)"
+        if report.erased
+        else ""
+    )
     if report.first is None:
         console.print(
             f"[green]ledger verified[/green]: {_count(report.tree_size, 'event')}, "
-            f"{_count(report.checkpoints, 'checkpoint')} signed by {signer}",
+            f"{_count(report.checkpoints, 'checkpoint')} signed by {signer}{erased}",
             highlight=False,
             soft_wrap=True,
         )
@@ -272,6 +281,7 @@ def verify_proof(
                 "tree_size": verdict.tree_size,
                 "key": verdict.key,
                 "key_pinned": verdict.key_pinned,
+                "disclosed": verdict.disclosed,
             }
         )
         return
@@ -279,6 +289,15 @@ def verify_proof(
     console.print(
         f"[green]proof holds[/green]: {verdict.statement}", highlight=False, soft_wrap=True
     )
+    content = {name: value for name, value in verdict.disclosed.items() if name != EVENT_MEMBER}
+    if content:
+        table = Table(title="what was logged")
+        table.add_column("member")
+        table.add_column("value", overflow="fold")
+        for name, value in sorted(content.items()):
+            shown = value if isinstance(value, str) else orjson.dumps(value).decode()
+            table.add_row(name, shown)
+        console.print(table)
     if not verdict.key_pinned:
         console.print(
             f"[yellow]checked against the key the bundle carries[/yellow] ({verdict.key}); "
@@ -286,3 +305,80 @@ def verify_proof(
             highlight=False,
             soft_wrap=True,
         )
+
+
+@app.command()
+def migrate(
+    origin: Annotated[
+        str, typer.Option(help="the new log's name: the first log's checkpoints keep the old one")
+    ] = DEFAULT_ORIGIN,
+    json_output: JsonFlag = False,
+) -> None:
+    """Move a ledger of the first scheme to salted commitments, under a new origin and key.
+
+    Every event keeps its position and is committed again from the store as it is now; the
+    first log's checkpoints are archived beside the signing key and deleted; a new signing key
+    is made for ORIGIN and signs the first checkpoint of the new log.
+    """
+    settings = get_settings()
+    factory = _store()
+    with factory() as session:
+        left = first_scheme_events(session)
+    if not left:
+        raise _fail("every event is already committed under a salt: nothing to migrate", code=1)
+    try:
+        key = SigningKey.generate(origin)
+    except CheckpointError as error:
+        raise _fail(f"--origin: {error}") from None
+    path = settings.ledger_key_path
+    try:
+        retiring = read_signing_key(path).name if path.exists() else None
+    except (OSError, CheckpointError) as error:
+        raise _fail(f"cannot read the signing key at {path}: {error}") from None
+    if retiring == origin:
+        raise _fail(f"--origin: the first log is {origin!r}; the new one needs another name")
+    archive = path.parent / "first-log-checkpoints.txt"
+    fresh = path.with_name(path.name + ".new")
+    console = Console(stderr=True)
+    try:
+        columns = (TextColumn("recommitting"), BarColumn(), MofNCompleteColumn())
+        with (
+            Progress(*columns, console=console, disable=json_output) as progress,
+            factory.begin() as session,
+        ):
+            task = progress.add_task("recommit", total=service.ledger_size(session))
+            done, retired = recommit(session, lambda n: progress.advance(task, n))
+            signed = service.checkpoint(session, key)
+            # Written before the commit, so a failure leaves the store and the keys unchanged.
+            archive.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open("a") as file:
+                file.writelines(item.note + "\n" for item in retired)
+            write_signing_key(fresh, key)
+    except (SQLAlchemyError, RecommitError, service.LedgerDamaged) as error:
+        fresh.unlink(missing_ok=True)
+        raise _fail(f"cannot migrate the ledger: {error}") from None
+    if path.exists():
+        path.replace(path.with_name(path.name + ".first-log"))
+    fresh.replace(path)
+    result = {
+        "recommitted": done,
+        "retired_checkpoints": len(retired),
+        "archive": str(archive),
+        "origin": signed.origin,
+        "key": key.verifier.encode(),
+        "tree_size": signed.tree_size,
+        "root_hash": signed.root_hash.hex(),
+    }
+    if json_output:
+        _json(result)
+        return
+    out = Console()
+    out.print(
+        f"{_count(done, 'event')} recommitted; {_count(len(retired), 'checkpoint')} of the first "
+        f"log archived in {archive}; the new log {signed.origin} signed its first checkpoint "
+        f"({_count(signed.tree_size, 'event')})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print("publish the new verifier key:", highlight=False)
+    out.print(key.verifier.encode(), highlight=False, soft_wrap=True)

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 
 class LeafInput(NamedTuple):
-    """An event to log. ``payload`` is the event's canonical bytes."""
+    """An event to log. ``payload`` is the event's canonical bytes: a JSON object."""
 
     kind: str
     ref: str
@@ -15,14 +15,10 @@ class EventError(ValueError):
     """An event that cannot be logged as given."""
 
 
-def leaf_data(kind: str, ref: str, payload: bytes) -> bytes:
-    """The bytes a leaf hashes: ``kind`` LF ``ref`` LF ``payload``.
-
-    Kind and reference are hashed with the payload so that a proof names what it proves; they
-    may not contain a line feed, which keeps the encoding unambiguous and readable.
-    """
+def check_event(kind: str, ref: str) -> None:
+    """Kind and reference name the event in proofs and reports: a kind is required, and neither
+    may hold a line feed, so that they print on one line."""
     if not kind or "\n" in kind or "\n" in ref:
         raise EventError(
             f"an event needs a kind, and no line feed in its kind or ref: {kind!r} {ref!r}"
         )
-    return b"%s\n%s\n%s" % (kind.encode(), ref.encode(), payload)

@@ -24,7 +24,12 @@ Position = BigInteger().with_variant(Integer, "sqlite")
 
 
 class LedgerLeaf(Base):
-    """One logged event, by position. The payload is kept only when no source can rebuild it."""
+    """One logged event, by position. The payload is kept only when no source can rebuild it.
+
+    ``salt`` is the event's secret: whoever holds it with the payload can open the leaf's
+    commitment (``xinyong.ledger.commitment``). It is never published, and it is forgotten
+    (with a kept payload) when the event is erased at the end of its retention.
+    """
 
     __tablename__ = "ledger_leaves"
 
@@ -32,6 +37,7 @@ class LedgerLeaf(Base):
     kind: Mapped[str] = mapped_column(String(80))
     ref: Mapped[str] = mapped_column(String(200))
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    salt: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class LedgerNode(Base):

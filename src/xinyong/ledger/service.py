@@ -4,14 +4,18 @@ Everything runs inside the caller's session and transaction, so the events of an
 and its leaves commit or roll back together.
 """
 
+import math
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from xinyong.clock import utc_now
+from xinyong.clock import as_utc, utc_now
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
-from xinyong.ledger.events import LeafInput, leaf_data
+from xinyong.ledger.commitment import leaf_of, new_salt
+from xinyong.ledger.events import LeafInput
 from xinyong.ledger.merkle import (
     CompactRange,
     Span,
@@ -20,7 +24,6 @@ from xinyong.ledger.merkle import (
     consistency_spans,
     fold,
     inclusion_spans,
-    leaf_hash,
     span_subtrees,
     stored_position,
 )
@@ -32,6 +35,7 @@ from xinyong.store.bulk import BulkTable
 HEAD_ID = 1
 LEAVES = Base.metadata.tables[LedgerLeaf.__tablename__]
 NODES = Base.metadata.tables[LedgerNode.__tablename__]
+HEAD = Base.metadata.tables[LedgerHead.__tablename__]
 
 
 class NotInLedger(LookupError):
@@ -42,10 +46,15 @@ class LedgerDamaged(RuntimeError):
     """The stored tree lacks hashes it must have: ``xinyong ledger verify`` tells why."""
 
 
-def _lock_head(session: Session) -> int:
-    # The row lock serialises appenders on PostgreSQL; SQLite serialises writers by itself.
-    size = session.scalar(
-        select(LedgerHead.tree_size).where(LedgerHead.id == HEAD_ID).with_for_update()
+def lock_head(session: Session) -> int:
+    # A write to the head row serialises appenders and signers: a row lock on PostgreSQL, and
+    # SQLite's write lock taken before anything is read (a reader that writes later could find
+    # its snapshot stale and fail).
+    size: int | None = session.scalar(
+        update(HEAD)
+        .where(HEAD.c.id == HEAD_ID)
+        .values(tree_size=HEAD.c.tree_size)
+        .returning(HEAD.c.tree_size)
     )
     if size is None:
         session.execute(insert(LedgerHead).values(id=HEAD_ID, tree_size=0))
@@ -93,21 +102,23 @@ def _edge(session: Session, size: int) -> CompactRange:
 def append(session: Session, leaves: Sequence[LeafInput]) -> list[int]:
     """Log ``leaves`` in order, in the caller's transaction; returns their 0-based leaf indices.
 
-    Payloads of kinds with a registered source are not kept: verification rebuilds them.
+    Each event is committed under a fresh salt that only the store keeps. Payloads of kinds with
+    a registered source are not kept: verification rebuilds them.
     """
     if not leaves:
         return []
-    size = _lock_head(session)
+    size = lock_head(session)
     tree = _edge(session, size)
     keeps_payload: dict[str, bool] = {}
     rows: list[tuple[object, ...]] = []
     hashes: list[bytes] = []
     for index, (kind, ref, payload) in enumerate(leaves, start=size):
-        hashes.append(leaf_hash(leaf_data(kind, ref, payload)))
+        salt = new_salt()
+        hashes.append(leaf_of(salt, kind, ref, payload))
         keep = keeps_payload.get(kind)
         if keep is None:
             keep = keeps_payload[kind] = source_prefix(kind) is None
-        rows.append((index, kind, ref, payload if keep else None))
+        rows.append((index, kind, ref, payload if keep else None, salt))
     # Subtrees complete in stored order, so their positions run on from the tree's old count.
     first = complete_subtrees(size)
     nodes: list[tuple[object, ...]] = [
@@ -149,6 +160,7 @@ def checkpoint_of_size(session: Session, size: int) -> Checkpoint | None:
 
 def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
     """Sign the current head with ``key``, unless the latest checkpoint already says the same."""
+    lock_head(session)
     head = tree_head(session)
     latest = latest_checkpoint(session)
     if (
@@ -170,6 +182,62 @@ def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
     )
     session.flush()
     return signed
+
+
+def checkpoint_if_due(session: Session, key: SigningKey, spacing: float) -> Checkpoint | None:
+    """Sign the head unless a checkpoint was signed less than ``spacing`` seconds ago.
+
+    Signers take the head's lock first, so however many processes tick, they sign at most one
+    checkpoint per ``spacing``; returns the checkpoint signed now, or None.
+    """
+    lock_head(session)
+    signed_at = latest_signed_at(session)
+    if signed_at is not None and utc_now() - signed_at < timedelta(seconds=spacing):
+        return None
+    latest = latest_checkpoint(session)
+    signed = checkpoint(session, key)
+    return None if signed == latest else signed
+
+
+def latest_signed_at(session: Session) -> datetime | None:
+    found = session.scalar(
+        select(LedgerCheckpoint.signed_at).order_by(
+            LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc()
+        )
+    )
+    return None if found is None else as_utc(found)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An event logged after the latest checkpoint: provable once the next one is signed."""
+
+    event: int
+    checkpoint_size: int
+    retry_after: int  # seconds
+
+    def describe(self) -> str:
+        return (
+            f"event {self.event} is newer than the latest checkpoint (of {self.checkpoint_size} "
+            f"events): it becomes provable when the next checkpoint is signed, in about "
+            f"{self.retry_after} s"
+        )
+
+
+def pending(session: Session, event: int, interval: float) -> Pending | None:
+    """``event`` as Pending if it is logged but not yet under a checkpoint, else None.
+
+    Checkpoints are signed every ``interval`` seconds while the service runs (and at the end of
+    every job), so the next one is due ``interval`` after the latest.
+    """
+    latest = latest_checkpoint(session)
+    covered = 0 if latest is None else latest.tree_size
+    if not covered <= event < ledger_size(session):
+        return None
+    signed_at = latest_signed_at(session)
+    elapsed = 0.0 if signed_at is None else (utc_now() - signed_at).total_seconds()
+    wait = interval - elapsed if 0 <= elapsed < interval else interval
+    return Pending(event, covered, max(1, math.ceil(wait)))
 
 
 def _require_size(session: Session, size: int) -> None:

@@ -3,7 +3,7 @@
 Three layers of evidence are compared, each against the one it was built from:
 
 1. every event's content as the store holds it now (rebuilt from its source, or the payload the
-   ledger kept) against the leaf hash logged when it was appended;
+   ledger kept), committed under its salt, against the leaf hash logged when it was appended;
 2. the logged leaf hashes against the stored subtree hashes above them;
 3. the tree those leaf hashes make against the root of every checkpoint whose signature holds.
 
@@ -11,6 +11,10 @@ A divergence is reported where it starts, not everywhere it spreads: an edited, 
 moved event names its leaf; a rewritten subtree hash names the leaves under it; a history
 rewritten wholesale (events and hashes alike) shows as the first checkpoint whose signed root no
 longer matches, narrowed to the events since the last checkpoint that still holds.
+
+An event erased at the end of its retention has no salt left to open it with: it is counted as
+erased, and its logged leaf hash still holds the tree. A salt gone without a logged erasure is a
+divergence.
 """
 
 from collections import defaultdict
@@ -22,8 +26,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.ledger.checkpoint import CheckpointError, VerifierKey, open_checkpoint
-from xinyong.ledger.events import EventError, leaf_data
-from xinyong.ledger.merkle import CompactRange, complete_subtrees, leaf_hash
+from xinyong.ledger.commitment import leaf_of
+from xinyong.ledger.erasure import erased_events
+from xinyong.ledger.events import EventError
+from xinyong.ledger.merkle import CompactRange, complete_subtrees
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerNode
 from xinyong.ledger.service import ledger_size
 from xinyong.ledger.sources import source, source_prefix
@@ -57,6 +63,7 @@ class VerifyReport:
     checkpoints: int
     divergences: list[Divergence]  # the earliest ones, at most the limit asked for
     total_divergences: int
+    erased: int = 0  # events erased by a logged erasure: their leaf hashes hold, unopened
 
     @property
     def ok(self) -> bool:
@@ -88,6 +95,7 @@ class _Event(NamedTuple):
     kind: str
     ref: str
     payload: bytes | None
+    salt: bytes | None
 
 
 class _Stop(Exception):
@@ -99,6 +107,8 @@ class _Audit:
         self.session = session
         self.key = key
         self.findings = findings
+        self.erased = erased_events(session)
+        self.erased_seen = 0
         self.tree = CompactRange()
         # Subtrees whose stored hash differs from the recomputed one; a mismatch above a
         # mismatch is its consequence, not a second divergence.
@@ -116,7 +126,11 @@ class _Audit:
             row[0]: _Event(*row)
             for row in self.session.execute(
                 select(
-                    LedgerLeaf.leaf_index, LedgerLeaf.kind, LedgerLeaf.ref, LedgerLeaf.payload
+                    LedgerLeaf.leaf_index,
+                    LedgerLeaf.kind,
+                    LedgerLeaf.ref,
+                    LedgerLeaf.payload,
+                    LedgerLeaf.salt,
                 ).where(LedgerLeaf.leaf_index >= start, LedgerLeaf.leaf_index < end)
             )
         }
@@ -162,6 +176,9 @@ class _Audit:
         hashes: dict[int, bytes] = {}
         sourced: dict[str, list[_Event]] = defaultdict(list)
         for row in rows:
+            if row.salt is None:
+                self.unsalted(row)
+                continue
             prefix = source_prefix(row.kind)
             if prefix is not None:
                 sourced[prefix].append(row)
@@ -186,9 +203,21 @@ class _Audit:
                     self.hash_content(hashes, row, payload)
         return hashes
 
+    def unsalted(self, row: _Event) -> None:
+        if row.leaf_index in self.erased:
+            self.erased_seen += 1
+            return
+        self.found(
+            row.leaf_index,
+            "has no salt: it was logged under the first scheme (run `xinyong ledger migrate`), "
+            "or its salt was deleted without a logged erasure",
+            leaf_index=row.leaf_index, kind=row.kind, ref=row.ref,
+        )  # fmt: skip
+
     def hash_content(self, hashes: dict[int, bytes], row: _Event, payload: bytes) -> None:
+        assert row.salt is not None
         try:
-            hashes[row.leaf_index] = leaf_hash(leaf_data(row.kind, row.ref, payload))
+            hashes[row.leaf_index] = leaf_of(row.salt, row.kind, row.ref, payload)
         except EventError as error:
             self.found(
                 row.leaf_index, str(error), leaf_index=row.leaf_index, kind=row.kind, ref=row.ref
@@ -323,4 +352,6 @@ def verify(
         )
     else:
         audit.beyond(size)
-    return VerifyReport(checked, audit.checkpoints, findings.earliest(), findings.total)
+    return VerifyReport(
+        checked, audit.checkpoints, findings.earliest(), findings.total, audit.erased_seen
+    )

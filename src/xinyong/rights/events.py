@@ -37,6 +37,7 @@ def append_record_event(session: Session, record_id: int, kind: str, now: dateti
         "kind": kind,
         "occurred_at": now,
         "submission_id": None,
+        "row_no": None,
     }
     [event.ledger_leaf] = record_batch_history(session, [(payload, dict(record))])
     return event

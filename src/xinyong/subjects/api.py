@@ -7,8 +7,8 @@ transaction, so there is no read without its log.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.deps import Person, require_person
@@ -16,9 +16,16 @@ from xinyong.accounts.service import STAFF_ROLES, SUBJECT
 from xinyong.api.deps import get_pack, get_session
 from xinyong.audit.service import MAX_PURPOSE, record_access
 from xinyong.clock import china_today
+from xinyong.config import Settings
+from xinyong.ledger.api import MAX_POSITION, PENDING_RESPONSE, ledger_key, pending_answer, refuse
+from xinyong.ledger.bundle import InclusionBundle, NotYetProvable, inclusion_bundle
+from xinyong.ledger.checkpoint import VerifierKey
+from xinyong.ledger.merkle import ProofError
+from xinyong.ledger.service import LedgerDamaged, NotInLedger
 from xinyong.policy import Pack
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.lookup import UnknownSubject, find_subject
+from xinyong.subjects.proofs import attach_proofs, event_subject
 from xinyong.subjects.report import render_html, render_pdf
 from xinyong.subjects.service import staff_file, whole_file
 
@@ -36,6 +43,17 @@ def _own_file(session: Session, person: Person, pack: Pack) -> dict[str, Any]:
     return whole_file(session, person.subject_identifier, pack, china_today(), served_packs())
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _with_proofs(request: Request, session: Session, file: dict[str, Any]) -> dict[str, Any]:
+    settings = _settings(request)
+    attach_proofs(session, file, settings.ledger_key_path, settings.checkpoint_interval)
+    return file
+
+
 def _header_text(value: str) -> str:
     """A header as the client wrote it: HTTP hands headers over as Latin-1, so a purpose sent
     in UTF-8 (Chinese, say) is decoded again; anything else is kept as it came."""
@@ -46,12 +64,42 @@ def _header_text(value: str) -> str:
 
 
 @router.get("/v1/me/file")
-def my_file(person: SignedInSubject, session: StoreSession, pack: ActivePack) -> dict[str, Any]:
+def my_file(
+    request: Request, person: SignedInSubject, session: StoreSession, pack: ActivePack
+) -> dict[str, Any]:
     """Everything held on the signed-in subject: every record (public or not) with its
     versions, events and disclosure level; list entries with their ends; what every action
     check would decide today; and every access to its non-public data (who, role, purpose,
-    when). Free and unlimited."""
-    return _own_file(session, person, pack)
+    when). Each record event and staff read carries, under ``proof``, its inclusion bundle
+    opened in full (check it offline with ``xinyong ledger verify-proof``), or when it will be
+    provable. Free and unlimited."""
+    return _with_proofs(request, session, _own_file(session, person, pack))
+
+
+@router.get(
+    "/v1/me/proof/inclusion",
+    response_model=InclusionBundle,
+    responses={**PENDING_RESPONSE, 404: {"description": "no such event in your file"}},
+)
+def my_proof(
+    request: Request,
+    person: SignedInSubject,
+    session: StoreSession,
+    key: Annotated[VerifierKey, Depends(ledger_key)],
+    event: Annotated[int, Query(ge=0, le=MAX_POSITION, description="the event's leaf index")],
+) -> InclusionBundle | JSONResponse:
+    """The inclusion bundle of one event of the signed-in subject's file (a record event or a
+    staff read), opened in full: the "proof" links of the file lead here."""
+    if person.subject_id is None or event_subject(session, event) != person.subject_id:
+        raise HTTPException(404, f"there is no event {event} in your file")
+    try:
+        return inclusion_bundle(
+            session, event, None, key, None, interval=_settings(request).checkpoint_interval
+        )
+    except NotYetProvable as error:
+        return pending_answer(error)
+    except (NotInLedger, ProofError, LedgerDamaged) as error:
+        raise refuse(error) from None
 
 
 @router.get("/v1/me/report.html", response_class=HTMLResponse)
@@ -85,6 +133,7 @@ def my_report_pdf(person: SignedInSubject, session: StoreSession, pack: ActivePa
     },
 )
 def staff_read(
+    request: Request,
     identifier: str,
     person: SignedInStaff,
     session: StoreSession,
@@ -92,7 +141,8 @@ def staff_read(
     x_purpose: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """A subject's file as the signed-in member of staff's role allows. States its purpose in
-    the ``X-Purpose`` header; the read is logged and the subject sees it in its file."""
+    the ``X-Purpose`` header; the read is logged and the subject sees it in its file. Each
+    record event (and, for auditors, each staff read) carries its inclusion bundle, opened."""
     purpose = _header_text(x_purpose or "").strip()
     if not purpose:
         raise HTTPException(
@@ -120,4 +170,4 @@ def staff_read(
         what=f"subject file ({person.role} view)",
     )
     session.commit()
-    return file
+    return _with_proofs(request, session, file)

@@ -9,9 +9,11 @@ from rich.console import Console
 from rich.table import Table
 
 from xinyong.clock import china_today
+from xinyong.config import get_settings
 from xinyong.policy import load_shipped
 from xinyong.store.runtime import open_store
 from xinyong.subjects.lookup import UnknownSubject
+from xinyong.subjects.proofs import attach_proofs
 from xinyong.subjects.report import render_html, render_pdf
 from xinyong.subjects.service import subject_file, whole_file
 
@@ -31,7 +33,8 @@ def subject_command(
         typer.Option("--report", help="write the subject's credit report (.pdf or .html)"),
     ] = None,
 ) -> None:
-    """Show a subject's identity, flags, representation history and records with their history."""
+    """Show a subject's identity, flags, representation history and records with their history
+    (with --json, each event's inclusion bundle, opened in full)."""
     if report is not None and report.suffix.lower() not in (".pdf", ".html"):
         raise typer.BadParameter("the report is a .pdf or an .html file", param_hint="--report")
     pack = load_shipped("national")
@@ -47,6 +50,9 @@ def subject_command(
         except UnknownSubject as error:
             typer.echo(str(error), err=True)
             raise typer.Exit(1) from None
+        if json_output:
+            settings = get_settings()
+            attach_proofs(session, file, settings.ledger_key_path, settings.checkpoint_interval)
     if report is not None:
         if report.suffix.lower() == ".pdf":
             report.write_bytes(render_pdf(file))

@@ -110,9 +110,7 @@ def _records(session: Session, subject: Subject, pack: Pack) -> list[dict[str, A
                     "submission": event.submission_id,
                     "row": event.row_no,
                     "ledger_leaf": event.ledger_leaf,
-                    "proof": None
-                    if event.ledger_leaf is None
-                    else f"/v1/ledger/proof/inclusion?event={event.ledger_leaf}",
+                    "proof": None,  # the bundle, where the reader gets it (subjects.proofs)
                 }
             )
     documents: dict[str, dict[str, Any]] = {}
@@ -231,9 +229,8 @@ def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:
             "authority": row.authority_code,
             "purpose": row.purpose,
             "what": row.what,
-            "proof": None
-            if row.ledger_leaf is None
-            else f"/v1/ledger/proof/inclusion?event={row.ledger_leaf}",
+            "ledger_leaf": row.ledger_leaf,
+            "proof": None,
         }
         for row in accesses_of(session, subject.id)
     ]
@@ -246,6 +243,7 @@ def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:
             "authority": None,
             "purpose": row.purpose,
             "what": f"check {row.action}: {row.effect}",
+            "ledger_leaf": None,
             "proof": None,
         }
         for row in session.scalars(

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 
 from xinyong.clock import china_today
+from xinyong.ledger.api import MAX_POSITION, PENDING_RESPONSE, ledger_key, pending_answer, refuse
+from xinyong.ledger.bundle import InclusionBundle, NotYetProvable, inclusion_bundle
+from xinyong.ledger.checkpoint import VerifierKey
+from xinyong.ledger.merkle import ProofError
+from xinyong.ledger.service import LedgerDamaged, NotInLedger
 from xinyong.policy import Pack
 from xinyong.search.index import SearchIndex
 from xinyong.search.publish import IndexShelf
-from xinyong.web.public_file import defaulters, public_file
+from xinyong.web.public_file import defaulters, public_file, public_proof_members
 from xinyong.web.stats import SECTIONS
 
 router = APIRouter(prefix="/v1", tags=["public portal"])
@@ -61,6 +67,42 @@ def subject(request: Request, ref: str) -> dict[str, Any]:
     if found is None:
         raise HTTPException(404, "no public file for this subject")
     return found
+
+
+@router.get(
+    "/public/proof/inclusion",
+    response_model=InclusionBundle,
+    responses={
+        **PENDING_RESPONSE,
+        404: {"description": "no public record is logged by this event (or no longer)"},
+    },
+)
+def public_proof(
+    request: Request,
+    key: Annotated[VerifierKey, Depends(ledger_key)],
+    event: Annotated[int, Query(ge=0, le=MAX_POSITION, description="the record's ledger event")],
+) -> InclusionBundle | JSONResponse:
+    """The proof of inclusion ("收录证明") of a record on a public file: the ledger event that
+    logged it, opened as far as the file shows the record (decision, masked identifier, shown
+    fields) and no further. Only while the record is public."""
+    pack: Pack = request.app.state.pack
+    with request.app.state.sessionmaker() as session:
+        members = public_proof_members(session, pack, event, china_today())
+        if members is None:
+            raise HTTPException(404, f"event {event} logs no record that is public today")
+        try:
+            return inclusion_bundle(
+                session,
+                event,
+                None,
+                key,
+                members,
+                interval=request.app.state.settings.checkpoint_interval,
+            )
+        except NotYetProvable as error:
+            return pending_answer(error)
+        except (NotInLedger, ProofError, LedgerDamaged) as error:
+            raise refuse(error) from None
 
 
 @router.get("/public/defaulters")

@@ -5,6 +5,9 @@ published grades inside their publicity period, entries grounded by such records
 data, and the legal representative's name. Resident identity numbers are masked; record fields
 that name another subject's identifier are never shown. A person has a public file only while a
 published defaulter, and then it holds just the entries and the records behind them.
+
+Each record links to its proof of inclusion ("收录证明"), which opens on the ledger no more
+than the file shows of the record: the decision, the masked identifier and the shown fields.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.enforcement.models import EntryRow
@@ -22,7 +25,9 @@ from xinyong.policy import Pack
 from xinyong.policy.catalogue import Category
 from xinyong.rights.events import disputed_records
 from xinyong.search.publicity import black_lists, is_public, publication_ends
+from xinyong.store.history import public_members
 from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
+from xinyong.subjects.proofs import logged_record
 
 REGISTRATION_FIELDS = ("name", "org_type", "registered_capital", "address", "established_on")
 PAGE_SIZE = 50
@@ -102,21 +107,51 @@ def _public_records(
     ]
 
 
-def _proofs(session: Session, record_ids: list[int]) -> dict[int, str]:
-    """The inclusion proof of each record version's latest ledger leaf."""
-    found: dict[int, str] = {}
+def _proofs(session: Session, record_ids: list[int]) -> dict[int, int]:
+    """The ledger event that logged each record version: the first of its events (submitted or
+    corrected), whose leaf commits to the version as it was decided."""
     if not record_ids:
-        return found
-    for record_id, leaf in session.execute(
-        select(RecordEvent.record_id, RecordEvent.ledger_leaf)
-        .where(RecordEvent.record_id.in_(record_ids), RecordEvent.ledger_leaf.is_not(None))
-        .order_by(RecordEvent.id)
-    ):
-        found[record_id] = f"/v1/ledger/proof/inclusion?event={leaf}"
-    return found
+        return {}
+    rows = session.execute(
+        select(RecordEvent.record_id, func.min(RecordEvent.ledger_leaf))
+        .where(RecordEvent.record_id.in_(record_ids))
+        .group_by(RecordEvent.record_id)
+    )
+    return {record_id: leaf for record_id, leaf in rows if leaf is not None}
 
 
-def _record(pack: Pack, record: Record, proof: str | None) -> dict[str, Any]:
+def public_proof_members(
+    session: Session, pack: Pack, event: int, day: date
+) -> frozenset[str] | None:
+    """The members a public proof of ``event`` may open: those of the record it logged, as the
+    subject's public file shows that record on ``day``; None when no public file shows it (not
+    public, no longer public, or not a record event at all)."""
+    record_id = logged_record(session, event)
+    row = None
+    if record_id is not None:
+        row = session.execute(
+            select(Record, RecordHead.record_id, RecordHead.status, Subject)
+            .join(RecordHead, RecordHead.document_key == Record.document_key)
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(Record.id == record_id)
+        ).one_or_none()
+    # Most events an outsider asks about are of records no public file shows: refused cheaply.
+    if row is None or row[1] != record_id:
+        return None
+    record, _, status, subject = row
+    if not is_public(pack, record.record_type, record.severity, record.decided_on, status, day):
+        return None
+    found = public_file(session, pack, ref_of(subject), day)
+    if found is None:
+        return None
+    for group in found["record_groups"]:
+        for record in group["records"]:
+            if record["ledger_event"] == event:
+                return public_members(record["fields"])
+    return None
+
+
+def _record(pack: Pack, record: Record, event: int | None) -> dict[str, Any]:
     kind = pack.record_types[record.record_type]
     authority = pack.authorities.get(record.authority)
     ends = publication_ends(pack, record.record_type, record.severity, record.decided_on)
@@ -136,7 +171,8 @@ def _record(pack: Pack, record: Record, proof: str | None) -> dict[str, Any]:
         "amount": None if record.amount is None else f"{record.amount:.2f}",
         "fields": _shown_fields(record.fields),
         "public_until": ends.isoformat() if ends else None,
-        "proof": proof,
+        "ledger_event": event,
+        "proof": None if event is None else f"/v1/public/proof/inclusion?event={event}",
     }
 
 

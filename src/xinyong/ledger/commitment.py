@@ -1,0 +1,136 @@
+"""What a leaf commits to: an event as salted member digests, so the tree can be published while
+the events stay private.
+
+A leaf hash must let anyone check the tree, yet tell nobody what happened, and it must not let
+anyone confirm a guess (a known identity number and amount hashed in the clear would). So, as
+CONIKS and Key Transparency commit to directory entries, every event gets a fresh random salt,
+kept by the ledger and never published. And so that one event can be shown in part (a public
+record without the identity number behind its masked form), the event is committed member by
+member, as SD-JWT commits to claims:
+
+    members      = ("@event", [kind, ref]) and each top-level (name, value) of the payload
+    member salt  = BLAKE2b-256(key = event salt, person = "xinyong-member", data = name)
+    opening      = member salt || JSON [name, value]     (UTF-8, sorted keys, no whitespace)
+    digest       = SHA-256(opening)
+    leaf data    = "xinyong-event/2" LF || every digest, in byte order
+    leaf hash    = SHA-256(0x00 || leaf data)             (RFC 9162 §2.1.1)
+
+Handing out an opening reveals that member and nothing else: its salt is a keyed hash of the
+event salt, from which neither the event salt nor another member's salt can be found. Sorting
+the digests hides which undisclosed digest belongs to which name. Verifying an opening needs
+SHA-256 and nothing from us.
+"""
+
+import hashlib
+import secrets
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from xinyong.ledger.events import EventError, check_event
+from xinyong.ledger.merkle import HASH_SIZE, leaf_hash
+
+SALT_SIZE: Final = 32
+LEAF_TAG: Final = b"xinyong-event/2\n"
+EVENT_MEMBER: Final = "@event"
+"""The member that names the event: ``[kind, ref]``. Payload members may not start with ``@``."""
+_PERSON: Final = b"xinyong-member"
+_SORTED: Final = orjson.OPT_SORT_KEYS
+
+
+def new_salt() -> bytes:
+    return secrets.token_bytes(SALT_SIZE)
+
+
+def member_salt(event_salt: bytes, name: str) -> bytes:
+    return hashlib.blake2b(
+        name.encode(), key=event_salt, digest_size=SALT_SIZE, person=_PERSON
+    ).digest()
+
+
+def members(kind: str, ref: str, payload: bytes) -> dict[str, Any]:
+    """The event's members by name; raises EventError for an event that cannot be committed."""
+    check_event(kind, ref)
+    try:
+        content = orjson.loads(payload)
+    except orjson.JSONDecodeError as error:
+        raise EventError(f"a payload is a JSON object; {kind} {ref} is not JSON: {error}") from None
+    if not isinstance(content, dict):
+        raise EventError(f"a payload is a JSON object; {kind} {ref} has a {type(content).__name__}")
+    reserved = [name for name in content if name.startswith("@")]
+    if reserved:
+        raise EventError(f"payload member names may not start with '@': {reserved[0]!r}")
+    return {EVENT_MEMBER: [kind, ref], **content}
+
+
+def _openings(salt: bytes, kind: str, ref: str, payload: bytes) -> Iterator[tuple[str, bytes]]:
+    if len(salt) != SALT_SIZE:
+        raise EventError(f"an event salt is {SALT_SIZE} bytes, not {len(salt)}")
+    for name, value in members(kind, ref, payload).items():
+        yield name, member_salt(salt, name) + orjson.dumps([name, value], option=_SORTED)
+
+
+def leaf_of_digests(digests: Iterable[bytes]) -> bytes:
+    """The leaf hash of an event whose member digests are ``digests`` (in any order)."""
+    return leaf_hash(LEAF_TAG + b"".join(sorted(digests)))
+
+
+def leaf_of(salt: bytes, kind: str, ref: str, payload: bytes) -> bytes:
+    """The leaf hash of an event under its event ``salt``: what ``append`` logs and ``verify``
+    recomputes (hot: once per event)."""
+    sha256 = hashlib.sha256
+    return leaf_of_digests(sha256(item).digest() for _, item in _openings(salt, kind, ref, payload))
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """An event committed: every member's opening, and the digests the leaf hashes."""
+
+    openings: Mapping[str, bytes]
+
+    @property
+    def digests(self) -> list[bytes]:
+        """Every member's digest, in byte order: what the leaf hashes."""
+        return sorted(hashlib.sha256(encoded).digest() for encoded in self.openings.values())
+
+    def disclose(self, names: Collection[str] | None) -> list[bytes]:
+        """The openings of ``names`` that the event has (all of them for None)."""
+        if names is None:
+            return list(self.openings.values())
+        return [self.openings[name] for name in names if name in self.openings]
+
+
+def commit(salt: bytes, kind: str, ref: str, payload: bytes) -> Commitment:
+    """The commitment of an event under its event ``salt``, to open in whole or in part."""
+    return Commitment(dict(_openings(salt, kind, ref, payload)))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A member read back from its opening."""
+
+    name: str
+    value: Any
+    digest: bytes
+
+
+def read_opening(encoded: bytes) -> Opened:
+    """The member an opening reveals; raises EventError if it is not one."""
+    if len(encoded) <= SALT_SIZE:
+        raise EventError("an opening is a 32-byte salt followed by a JSON [name, value]")
+    try:
+        member = orjson.loads(encoded[SALT_SIZE:])
+    except orjson.JSONDecodeError:
+        raise EventError("an opening's member is not JSON") from None
+    if not (isinstance(member, list) and len(member) == 2 and isinstance(member[0], str)):
+        raise EventError("an opening's member is a JSON array [name, value]")
+    return Opened(member[0], member[1], hashlib.sha256(encoded).digest())
+
+
+def check_digests(digests: Collection[bytes]) -> None:
+    if any(len(digest) != HASH_SIZE for digest in digests):
+        raise EventError(f"every member digest is a {HASH_SIZE}-byte hash")
+    if len(set(digests)) != len(digests):
+        raise EventError("a member digest is listed twice")

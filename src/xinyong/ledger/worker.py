@@ -1,0 +1,61 @@
+"""The checkpoint worker of ``xinyong serve``: a signed checkpoint every interval while the log
+grows, so that a proof link is answered within a minute of its event.
+
+One daemon thread in the serving process, like the rights worker. Several serving processes on
+one store sign at most one checkpoint per half interval between them: a signer takes the ledger
+head's lock and signs only if the latest checkpoint is at least that old.
+"""
+
+import logging
+import threading
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.config import Settings, get_settings
+from xinyong.ledger.checkpoint import Checkpoint, read_signing_key
+from xinyong.ledger.service import checkpoint_if_due
+from xinyong.store.db import make_engine, make_sessionmaker
+
+LOG = logging.getLogger(__name__)
+
+
+class Checkpointer(threading.Thread):
+    def __init__(self, factory: sessionmaker[Session], key_path: Path, interval: float) -> None:
+        super().__init__(name="xinyong-checkpoints", daemon=True)
+        self.factory = factory
+        self.key_path = key_path
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.tick()
+            self.stopping.wait(self.interval)
+
+    def tick(self) -> Checkpoint | None:
+        """Sign the head if it moved and no one signed in the last half interval."""
+        if not self.key_path.exists():
+            return None  # nothing can be signed before `xinyong ledger keygen`
+        try:
+            key = read_signing_key(self.key_path)
+            with self.factory.begin() as session:
+                signed = checkpoint_if_due(session, key, self.interval / 2)
+        except Exception:  # the next tick retries; a dead worker would leave proofs pending
+            LOG.exception("checkpoint tick failed; retrying in %s s", self.interval)
+            return None
+        if signed is not None:
+            LOG.info("checkpoint of %s events signed by %s", signed.tree_size, signed.origin)
+        return signed
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def start_checkpointer(settings: Settings | None = None) -> Checkpointer:
+    """Start the worker on the configured store, every ``XINYONG_CHECKPOINT_INTERVAL`` s."""
+    settings = settings or get_settings()
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    worker = Checkpointer(factory, settings.ledger_key_path, settings.checkpoint_interval)
+    worker.start()
+    return worker

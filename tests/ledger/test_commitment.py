@@ -1,0 +1,154 @@
+"""Salted member commitments, for any event: the leaf is what the documented formula gives, every
+opening opens exactly its member, and nothing about an event can be read or confirmed from its
+leaf or from the openings of its other members."""
+
+import base64
+import hashlib
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xinyong.ledger.bundle import BundleError, EventDisclosure, open_disclosure
+from xinyong.ledger.commitment import (
+    EVENT_MEMBER,
+    SALT_SIZE,
+    commit,
+    leaf_of,
+    leaf_of_digests,
+    member_salt,
+    read_opening,
+)
+from xinyong.ledger.events import EventError
+
+SALTS = st.binary(min_size=SALT_SIZE, max_size=SALT_SIZE)
+NAMES = st.text(min_size=1, max_size=12).filter(lambda name: not name.startswith("@"))
+VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+PAYLOADS = st.dictionaries(NAMES, VALUES, max_size=6)
+KINDS = st.text(min_size=1, max_size=20).filter(lambda kind: "\n" not in kind)
+REFS = st.text(max_size=20).filter(lambda ref: "\n" not in ref)
+
+
+def documented_leaf(salt: bytes, kind: str, ref: str, payload: dict[str, Any]) -> bytes:
+    """The leaf as docs/ledger.md defines it, written out with nothing but hashlib and JSON."""
+    members = {"@event": [kind, ref], **payload}
+    digests = []
+    for name, value in members.items():
+        keyed = hashlib.blake2b(
+            name.encode(), key=salt, digest_size=32, person=b"xinyong-member"
+        ).digest()
+        member = orjson.dumps([name, value], option=orjson.OPT_SORT_KEYS)
+        digests.append(hashlib.sha256(keyed + member).digest())
+    data = b"xinyong-event/2\n" + b"".join(sorted(digests))
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def encoded(payload: dict[str, Any]) -> bytes:
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+
+
+@given(salt=SALTS, kind=KINDS, ref=REFS, payload=PAYLOADS)
+def test_the_leaf_is_the_documented_formula(
+    salt: bytes, kind: str, ref: str, payload: dict[str, Any]
+) -> None:
+    leaf = leaf_of(salt, kind, ref, encoded(payload))
+    assert leaf == documented_leaf(salt, kind, ref, payload)
+    assert leaf == leaf_of_digests(commit(salt, kind, ref, encoded(payload)).digests)
+
+
+@given(salt=SALTS, kind=KINDS, ref=REFS, payload=PAYLOADS)
+def test_each_opening_opens_its_member_and_only_it(
+    salt: bytes, kind: str, ref: str, payload: dict[str, Any]
+) -> None:
+    commitment = commit(salt, kind, ref, encoded(payload))
+    members = {EVENT_MEMBER: [kind, ref], **payload}
+    assert set(commitment.openings) == set(members)
+    digests = commitment.digests
+    for name, opening in commitment.openings.items():
+        member = read_opening(opening)
+        assert (member.name, member.digest in digests) == (name, True)
+        assert orjson.dumps(member.value, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+            members[name], option=orjson.OPT_SORT_KEYS
+        )
+        # The member's salt is its own: another member's opening gives nothing of it.
+        others = [other[:SALT_SIZE] for key, other in commitment.openings.items() if key != name]
+        assert opening[:SALT_SIZE] not in others
+        assert opening[:SALT_SIZE] != salt
+
+
+@given(salt=SALTS, other=SALTS, kind=KINDS, ref=REFS, payload=PAYLOADS)
+def test_the_same_event_under_another_salt_is_another_leaf(
+    salt: bytes, other: bytes, kind: str, ref: str, payload: dict[str, Any]
+) -> None:
+    if salt != other:
+        assert leaf_of(salt, kind, ref, encoded(payload)) != leaf_of(
+            other, kind, ref, encoded(payload)
+        )
+
+
+@given(salt=SALTS, payload=PAYLOADS.filter(bool), value=VALUES, data=st.data())
+def test_any_change_of_a_member_changes_the_leaf(
+    salt: bytes, payload: dict[str, Any], value: Any, data: st.DataObject
+) -> None:
+    name = data.draw(st.sampled_from(sorted(payload)))
+    changed = {**payload, name: value}
+    if encoded(changed) != encoded(payload):
+        assert leaf_of(salt, "k", "r", encoded(changed)) != leaf_of(
+            salt, "k", "r", encoded(payload)
+        )
+
+
+@given(salt=SALTS, payload=PAYLOADS.filter(bool), data=st.data())
+def test_a_partial_opening_verifies_and_a_forged_one_does_not(
+    salt: bytes, payload: dict[str, Any], data: st.DataObject
+) -> None:
+    commitment = commit(salt, "k", "r", encoded(payload))
+    shown = data.draw(st.sets(st.sampled_from(sorted(payload))))
+    disclosure = EventDisclosure(
+        digests=[digest.hex() for digest in commitment.digests],
+        disclosed=[base64.b64encode(item).decode() for item in commitment.disclose(shown)],
+    )
+    leaf = leaf_of(salt, "k", "r", encoded(payload))
+    assert set(open_disclosure(disclosure, leaf)) == shown
+    forged = [
+        base64.b64encode(item[:SALT_SIZE] + orjson.dumps([name, "forged"])).decode()
+        for name, item in commitment.openings.items()
+        if name in shown and payload[name] != "forged"
+    ]
+    if forged:
+        with pytest.raises(BundleError):
+            open_disclosure(disclosure.model_copy(update={"disclosed": forged}), leaf)
+
+
+def test_member_salts_depend_on_the_event_salt_and_the_name() -> None:
+    one, two = b"\x01" * SALT_SIZE, b"\x02" * SALT_SIZE
+    assert member_salt(one, "subject") != member_salt(one, "decision")
+    assert member_salt(one, "subject") != member_salt(two, "subject")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"[]", "has a list"),
+        (b"1", "has a int"),
+        (b"not json", "is not JSON"),
+        (b'{"@x": 1}', "may not start with '@'"),
+    ],
+)
+def test_payloads_that_cannot_be_committed(payload: bytes, reason: str) -> None:
+    with pytest.raises(EventError, match=reason):
+        leaf_of(b"\x00" * SALT_SIZE, "k", "r", payload)
+    with pytest.raises(EventError, match="32 bytes"):
+        leaf_of(b"short", "k", "r", b"{}")

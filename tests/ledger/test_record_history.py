@@ -1,0 +1,151 @@
+"""Record events on the ledger: what the store hands back commits to the very leaf that was
+logged, for every amount ingest accepts (a signed zero included); and an edit of any column a
+record event rests on is found by `verify`. On SQLite and PostgreSQL."""
+
+import itertools
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.ledger import SigningKey, checkpoint, verify
+from xinyong.ledger.commitment import leaf_of
+from xinyong.ledger.models import LedgerLeaf
+from xinyong.ledger.service import subtree_hashes
+from xinyong.policy import Pack
+from xinyong.store.base import Base
+from xinyong.store.history import canonical_amount, rebuild_record_events
+from xinyong.store.models import Record, RecordEvent, Subject
+from xinyong.testing import samples
+from xinyong.testing.ingest import ingest
+
+CENTS = st.decimals(min_value=0, max_value=Decimal("9999999999999.99"), places=2)
+SIGNED_ZEROS = ["-0", "-0.00", -0.0, "-0.001", "-0.004", "0E-7"]
+AMOUNTS = st.one_of(
+    CENTS.map(str),
+    CENTS.map(float),
+    st.integers(min_value=0, max_value=10**13 - 1),
+    st.sampled_from(SIGNED_ZEROS),
+    st.sampled_from(["0.005", "0.015", "1E+2", "9999999999999.99", "120000.0"]),
+)
+
+
+def _last_record_event(session: Session) -> tuple[LedgerLeaf, bytes]:
+    index = session.scalar(
+        select(func.max(LedgerLeaf.leaf_index)).where(LedgerLeaf.kind.startswith("record."))
+    )
+    assert index is not None
+    leaf = session.get_one(LedgerLeaf, index)
+    logged = subtree_hashes(session, [(0, index)])[(0, index)]
+    return leaf, logged
+
+
+def test_every_accepted_amount_rebuilds_the_leaf_it_was_logged_as(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path
+) -> None:
+    subject = samples.person(3)
+    numbers = itertools.count(1)
+
+    @settings(max_examples=40, deadline=None, database=None)
+    @given(amount=AMOUNTS)
+    def logged_as_stored(amount: object) -> None:
+        row = samples.defaulter_listing(subject, next(numbers), amount=amount)
+        assert ingest(factory, national, tmp_path, [row]).accepted == 1
+        with factory() as session:
+            leaf, logged = _last_record_event(session)
+            rebuilt = rebuild_record_events(session, [leaf.ref])[leaf.ref]
+        assert leaf.salt is not None
+        assert leaf_of(leaf.salt, leaf.kind, leaf.ref, rebuilt) == logged
+        shown = orjson.loads(rebuilt)["decision"]["amount"]
+        assert shown == canonical_amount(Decimal(str(amount)).quantize(Decimal("0.01")))
+        assert not shown.startswith("-")
+
+    logged_as_stored()
+
+
+def test_a_signed_zero_is_written_as_zero() -> None:
+    for zero in (Decimal("-0"), Decimal("-0.00"), -0.0, "-0.00", 0):
+        assert canonical_amount(zero) == "0.00"
+    assert canonical_amount(None) is None
+    assert canonical_amount(Decimal("12.50")) == "12.50"
+
+
+EDITS: list[tuple[str, str, object]] = [
+    ("records", "document_key", "court.110105|court.defaulter_listing|(2024)京0105执999号"),
+    ("records", "version", 7),
+    ("records", "record_type", "court.consumption_restriction"),
+    ("records", "authority", "court.110108"),
+    ("records", "document_no", "(2024)京0105执999号"),
+    ("records", "subject_id", "other subject"),
+    ("records", "subject_name", "王五"),
+    ("records", "decided_on", date(2024, 3, 2)),
+    ("records", "effective_on", date(2024, 3, 6)),
+    ("records", "severity", "general"),
+    ("records", "amount", Decimal("120000.01")),
+    ("records", "fields", {"case_no": "(2024)京0105执1号", "ground": "evading"}),
+    ("records", "content_hash", "0" * 32),
+    ("records", "submission_id", "other submission"),
+    ("records", "row_no", 99),
+    ("records", "received_at", datetime(2026, 11, 2, 8, tzinfo=UTC)),
+    ("record_events", "kind", "corrected"),
+    ("record_events", "occurred_at", datetime(2026, 11, 2, 8, tzinfo=UTC)),
+    ("record_events", "submission_id", "other submission"),
+    ("record_events", "row_no", 99),
+    ("record_events", "record_id", "other record"),
+    ("subjects", "identifier", samples.person(77)),
+    ("subjects", "kind", "organisation"),
+]
+
+
+@pytest.mark.parametrize(("table", "column", "value"), EDITS, ids=[f"{t}.{c}" for t, c, _ in EDITS])
+def test_verify_finds_an_edit_of_any_column_a_record_event_rests_on(
+    factory: sessionmaker[Session],
+    national: Pack,
+    tmp_path: Path,
+    table: str,
+    column: str,
+    value: object,
+) -> None:
+    subject, other = samples.person(1), samples.person(2)
+    ingest(factory, national, tmp_path, [samples.defaulter_listing(subject, 1)])
+    ingest(factory, national, tmp_path, [samples.defaulter_listing(other, 2)])
+    key = SigningKey.generate()
+    with factory.begin() as session:
+        checkpoint(session, key)
+    rows = Base.metadata.tables
+    with factory() as session:
+        assert verify(session, key.verifier).ok
+        mine = session.execute(
+            select(Record.id, Record.subject_id, Record.submission_id, RecordEvent.id)
+            .join(RecordEvent, RecordEvent.record_id == Record.id)
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(Subject.identifier == subject)
+        ).one()
+        theirs = session.execute(
+            select(Record.id, Record.subject_id, Record.submission_id)
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(Subject.identifier == other)
+        ).one()
+        replacement = (
+            {
+                "other subject": theirs.subject_id,
+                "other submission": theirs.submission_id,
+                "other record": theirs.id,
+            }.get(value, value)
+            if isinstance(value, str)
+            else value
+        )
+        key_of = {"records": mine[0], "record_events": mine[3], "subjects": mine[1]}[table]
+        target = rows[table]
+        session.execute(update(target).where(target.c.id == key_of).values({column: replacement}))
+        report = verify(session, key.verifier)
+        session.rollback()
+    assert not report.ok, f"{table}.{column} edited and nothing noticed"
+    assert report.first is not None and report.first.kind is not None
+    assert report.first.kind.startswith("record.")
