@@ -4,11 +4,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp
 
 import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong import __version__
 from xinyong.accounts.api import router as auth_router
+from xinyong.api.types import explain
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.api import CheckFastPath
 from xinyong.enforcement.api import router as checks_router
@@ -19,6 +21,9 @@ from xinyong.rights.api import router as rights_router
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.subjects.api import router as subjects_router
 from xinyong.web import install as install_web
+
+MAX_BODY_BYTES = 2**20
+"""The largest body a route takes unless it says otherwise (submissions and evidence do)."""
 
 
 class App(FastAPI):
@@ -36,6 +41,8 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
         # No OpenTelemetry here: the framework's per-request provider look-ups cost more than
         # a check does.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Counted as the bytes arrive: a larger body is refused before anything parses it.
+        max_body_size=MAX_BODY_BYTES,
         title="xinyong public credit information platform",
         version=__version__,
         description=(
@@ -59,15 +66,19 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
-            f"{'.'.join(str(part) for part in item.get('loc', ()))}: {item.get('msg', 'invalid')}"
+            f"{'.'.join(str(part) for part in item.get('loc', ()))}: {explain(item)}"
             for item in error.errors()
         ]
         return JSONResponse({"detail": "; ".join(problems), "errors": problems}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail
+        limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+        if error.status_code == 413 and detail == "Content Too Large" and limit is not None:
+            detail = f"the body is larger than this route takes ({limit:,} bytes)"
         return JSONResponse(
-            {"detail": error.detail}, status_code=error.status_code, headers=error.headers
+            {"detail": detail}, status_code=error.status_code, headers=error.headers
         )
 
     @app.get("/healthz", include_in_schema=False)

@@ -18,6 +18,8 @@ import filetype
 
 MAX_FILES = 5
 MAX_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_FILES * MAX_BYTES + 2**20
+"""The largest body of an objection: every file at its largest, with room for the form."""
 ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from xinyong.api.types import Code, Line, SubjectRef
 from xinyong.clock import china_today
 from xinyong.policy import Pack
 from xinyong.search.index import SearchIndex
@@ -16,7 +17,7 @@ from xinyong.web.stats import SECTIONS
 router = APIRouter(prefix="/v1", tags=["public portal"])
 
 Q = Annotated[
-    str,
+    Line,
     Query(
         min_length=1,
         max_length=100,
@@ -50,7 +51,7 @@ def search(request: Request, q: Q, limit: Limit = 20) -> dict[str, Any]:
 
 
 @router.get("/public/subjects/{ref}")
-def subject(request: Request, ref: str) -> dict[str, Any]:
+def subject(request: Request, ref: SubjectRef) -> dict[str, Any]:
     """A subject's public file: registration, legal representative, public records, entries.
 
     ``ref`` is a USCC, or a person's subject number from a search hit (or their resident
@@ -65,7 +66,7 @@ def subject(request: Request, ref: str) -> dict[str, Any]:
 
 @router.get("/public/defaulters")
 def published_defaulters(
-    request: Request, page: Page = 1, list_code: Annotated[str | None, Query(alias="list")] = None
+    request: Request, page: Page = 1, list_code: Annotated[Code | None, Query(alias="list")] = None
 ) -> dict[str, Any]:
     """Black-list entries in force that rest on public records, identity numbers masked."""
     wanted = checked_list(request, list_code)
@@ -88,7 +89,7 @@ def stats_sections(request: Request) -> dict[str, Any]:
 
 
 @router.get("/stats/{section}")
-def stats(request: Request, section: str) -> dict[str, Any]:
+def stats(request: Request, section: Code) -> dict[str, Any]:
     """One section's aggregates (counts per month, list, region, action and effect)."""
     found = SECTIONS.get(section)
     with request.app.state.sessionmaker() as session:

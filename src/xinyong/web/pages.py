@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from xinyong.api.types import Line, SubjectRef
 from xinyong.clock import china_today
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Disclosure
@@ -37,7 +38,7 @@ def home(request: Request) -> HTMLResponse:
 
 
 @router.get("/search", response_class=HTMLResponse, name="search")
-def search(request: Request, q: str = "") -> HTMLResponse:
+def search(request: Request, q: Line = "") -> HTMLResponse:
     query = q.strip()[:100]
     shelf: IndexShelf = request.app.state.search
     index = shelf.current()
@@ -47,7 +48,7 @@ def search(request: Request, q: str = "") -> HTMLResponse:
 
 
 @router.get("/subjects/{ref}", response_class=HTMLResponse, name="subject")
-def subject(request: Request, ref: str) -> HTMLResponse:
+def subject(request: Request, ref: SubjectRef) -> HTMLResponse:
     with request.app.state.sessionmaker() as session:
         found = public_file(session, _pack(request), ref, china_today())
     if found is None:

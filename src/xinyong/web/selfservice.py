@@ -20,12 +20,13 @@ from starlette.formparsers import MultiPartException
 
 from xinyong.accounts.deps import Person
 from xinyong.api.deps import get_pack, get_sessionmaker
+from xinyong.api.types import Line
 from xinyong.clock import china_day
 from xinyong.policy import Pack
 from xinyong.rights import repairs
 from xinyong.rights.api import get_now, object_to
 from xinyong.rights.cases import CaseRefused, subject_requests
-from xinyong.rights.evidence import EvidenceRefused
+from xinyong.rights.evidence import MAX_UPLOAD_BYTES, EvidenceRefused
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.service import whole_file
 from xinyong.web import csrf
@@ -102,7 +103,7 @@ def objection_form(
     factory: Factory,
     pack: CurrentPack,
     now: Now,
-    record: str = "",
+    record: Line = "",
 ) -> HTMLResponse:
     _, identifier = _own(person)
     found = _one_record(factory, pack, identifier, record, china_day(now))
@@ -121,7 +122,7 @@ def _files(form: FormData) -> list[UploadFile]:
     ]
 
 
-@router.post("/me/objections", name="file_objection")
+@router.post("/me/objections", name="file_objection", max_body_size=MAX_UPLOAD_BYTES)
 async def file_objection(
     request: Request, person: SubjectPerson, factory: Factory, pack: CurrentPack, now: Now
 ) -> Response:
@@ -164,7 +165,7 @@ def repair_form(
     factory: Factory,
     pack: CurrentPack,
     now: Now,
-    record: str = "",
+    record: Line = "",
 ) -> HTMLResponse:
     return _repair_page(request, person, factory, pack, china_day(now), record, None, {})
 

@@ -1,0 +1,74 @@
+"""The application over a small store on each backend, with every kind of caller it knows."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.accounts.service import create_account
+from xinyong.app import create_app
+from xinyong.config import Settings
+from xinyong.keys.service import create_key
+from xinyong.testing import samples
+
+PASSWORD = "correct horse battery"
+SUBJECTS = (samples.person(1), samples.person(2))
+"""Two persons, each with a court listing in the store and an account of their own."""
+
+
+@dataclass
+class Site:
+    """The running application and a bearer credential for each kind of caller."""
+
+    client: TestClient
+    factory: sessionmaker[Session]
+    var_dir: Path
+    bearer: dict[str, str] = field(default_factory=dict)
+    """Role name -> token: API keys (``relying_party``, ``authority_110105``,
+    ``authority_110108``) and people's session tokens (``subject_1``, ``subject_2``,
+    ``operator``, ``reviewer``, ``auditor``, ``authority_staff``)."""
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.bearer[role]}"} if role in self.bearer else {}
+
+
+def _key(factory: sessionmaker[Session], role: str, authority: str | None = None) -> str:
+    with factory.begin() as session:
+        return create_key(session, role=role, authority=authority, label=f"{role} {authority}")
+
+
+def build_site(client: TestClient, factory: sessionmaker[Session], var_dir: Path) -> Site:
+    site = Site(client, factory, var_dir)
+    site.bearer["relying_party"] = _key(factory, "relying_party")
+    site.bearer["authority_110105"] = _key(factory, "authority", "court.110105")
+    site.bearer["authority_110108"] = _key(factory, "authority", "court.110108")
+    rows = [samples.defaulter_listing(subject, n) for n, subject in enumerate(SUBJECTS, start=1)]
+    answer = client.post("/v1/submissions", json=rows, headers=site.headers("authority_110105"))
+    assert answer.status_code == 200 and answer.json()["accepted"] == len(rows), answer.text
+    people: dict[str, dict[str, str]] = {
+        "subject_1": {"role": "subject", "subject_identifier": SUBJECTS[0]},
+        "subject_2": {"role": "subject", "subject_identifier": SUBJECTS[1]},
+        "operator": {"role": "operator"},
+        "reviewer": {"role": "reviewer"},
+        "auditor": {"role": "auditor"},
+        "authority_staff": {"role": "authority", "authority_code": "court.110105"},
+    }
+    for username, links in people.items():
+        with factory.begin() as session:
+            create_account(session, username=username, password=PASSWORD, **links)
+        login = client.post("/v1/auth/login", json={"username": username, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        site.bearer[username] = login.json()["token"]
+    client.cookies.clear()  # each test decides whether it sends a session cookie
+    return site
+
+
+@pytest.fixture
+def site(store_url: str, factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Site]:
+    """The app over a fresh store on SQLite and on PostgreSQL."""
+    settings = Settings(database_url=store_url, var_dir=tmp_path / "var")
+    with TestClient(create_app(settings)) as client:
+        yield build_site(client, factory, settings.var_dir)
