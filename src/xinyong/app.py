@@ -1,15 +1,20 @@
 """The ASGI application: ``xinyong.app:create_app()``."""
 
-from fastapi import FastAPI, Request
+from importlib.resources import files
+from typing import Any, cast
+
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong import __version__
 from xinyong.accounts.api import router as auth_router
+from xinyong.api.headers import SecurityHeaders, policy, style_hash
 from xinyong.api.types import explain
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.api import CheckFastPath
@@ -20,6 +25,7 @@ from xinyong.policy import Pack, load_shipped
 from xinyong.rights.api import router as rights_router
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.subjects.api import router as subjects_router
+from xinyong.web import csrf
 from xinyong.web import install as install_web
 
 MAX_BODY_BYTES = 2**20
@@ -29,10 +35,22 @@ MAX_BODY_BYTES = 2**20
 class App(FastAPI):
     """The platform's application: ``CheckFastPath`` serves the check routes ahead of the
     framework's middleware (its error, telemetry and body-limit layers), everything else
-    goes through it."""
+    goes through it and gets the security headers. In front of both, the proxies the settings
+    trust may say that a request came over https and from whom."""
+
+    content_policy = policy()
+    content_policies: dict[str, str]
+    """Path -> a route's own content security policy (the API documentation pages)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return CheckFastPath(super().build_middleware_stack(), self)
+        secured = SecurityHeaders(
+            super().build_middleware_stack(), self.content_policy, self.content_policies
+        )
+        stack: ASGIApp = CheckFastPath(secured, self)
+        proxies = cast(Settings, self.state.settings).trusted_proxies
+        if proxies:
+            stack = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, stack), trusted_hosts=proxies))
+        return stack
 
 
 def create_app(settings: Settings | None = None, pack: Pack | None = None) -> FastAPI:
@@ -50,17 +68,20 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
             "submissions, ledger proofs and (as they land) checks, lists and subject rights."
         ),
     )
+    # The credit report is a standalone document with its style inside; only that style runs.
+    report = (files("xinyong.subjects") / "templates" / "report.html").read_text("utf-8")
+    app.content_policy = policy({"style-src": f"'self' {style_hash(report)}"})
+    app.content_policies = {}
     engine = make_engine(settings.resolved_database_url())
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.pack = pack or load_shipped("national")
     app.include_router(checks_router)  # documents the check routes; CheckFastPath serves them
-    app.include_router(submissions_router)
-    app.include_router(ledger_router)
-    app.include_router(auth_router)
-    app.include_router(subjects_router)
-    app.include_router(rights_router)
+    # Pages check their forms' CSRF token themselves; the JSON routes take it in a header.
+    guarded = [Depends(csrf.cookie_sessions_send_the_token)]
+    for router in (submissions_router, ledger_router, auth_router, subjects_router, rights_router):
+        app.include_router(router, dependencies=guarded)
     install_web(app)  # the public portal: pages, /v1/public, /v1/stats, /static
 
     @app.exception_handler(RequestValidationError)

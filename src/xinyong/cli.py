@@ -81,7 +81,15 @@ def serve_command(
     from xinyong.rights.worker import start_rights_worker
 
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
-    uvicorn.run("xinyong.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # Which proxies to believe is the app's setting (XINYONG_TRUSTED_PROXIES), not uvicorn's.
+    uvicorn.run(
+        "xinyong.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+    )
 
 
 @app.command("bench")

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +24,7 @@ SUBJECTS = (samples.person(1), samples.person(2))
 class Site:
     """The running application and a bearer credential for each kind of caller."""
 
+    app: FastAPI
     client: TestClient
     factory: sessionmaker[Session]
     var_dir: Path
@@ -40,8 +42,10 @@ def _key(factory: sessionmaker[Session], role: str, authority: str | None = None
         return create_key(session, role=role, authority=authority, label=f"{role} {authority}")
 
 
-def build_site(client: TestClient, factory: sessionmaker[Session], var_dir: Path) -> Site:
-    site = Site(client, factory, var_dir)
+def build_site(
+    app: FastAPI, client: TestClient, factory: sessionmaker[Session], var_dir: Path
+) -> Site:
+    site = Site(app, client, factory, var_dir)
     site.bearer["relying_party"] = _key(factory, "relying_party")
     site.bearer["authority_110105"] = _key(factory, "authority", "court.110105")
     site.bearer["authority_110108"] = _key(factory, "authority", "court.110108")
@@ -70,5 +74,6 @@ def build_site(client: TestClient, factory: sessionmaker[Session], var_dir: Path
 def site(store_url: str, factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Site]:
     """The app over a fresh store on SQLite and on PostgreSQL."""
     settings = Settings(database_url=store_url, var_dir=tmp_path / "var")
-    with TestClient(create_app(settings)) as client:
-        yield build_site(client, factory, settings.var_dir)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield build_site(app, client, factory, settings.var_dir)

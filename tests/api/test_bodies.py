@@ -67,7 +67,7 @@ def post_in_chunks(
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
-    asyncio.run(site.client.app(scope, receive, send))  # type: ignore[arg-type]
+    asyncio.run(site.app(scope, receive, send))  # type: ignore[arg-type]
     return status, body, asked
 
 

@@ -159,7 +159,19 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(chromium: Browser) -> Iterator[Page]:
-    """A fresh page in a desktop-sized window, in Chinese."""
+    """A fresh page in a desktop-sized window, in Chinese. Whatever the test does with it, the
+    content security policy must never have blocked anything and no script may have failed:
+    a page that needs an inline script or a foreign origin fails here."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    yield context.new_page()
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on(
+        "console",
+        lambda message: (
+            problems.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    opened.on("pageerror", lambda error: problems.append(str(error)))
+    yield opened
     context.close()
+    assert problems == []

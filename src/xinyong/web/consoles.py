@@ -113,7 +113,11 @@ def evidence_inline(
         media_type=found.content_type,
         filename=found.filename,
         content_disposition_type="inline",
-        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+        # Framed only by this site's case page, and sandboxed there.
+        headers={
+            "Content-Security-Policy": "sandbox; frame-ancestors 'self'",
+            "X-Frame-Options": "SAMEORIGIN",
+        },
     )
 
 
