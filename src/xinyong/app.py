@@ -15,6 +15,7 @@ import xinyong.store.history  # noqa: F401  (registers record events as a ledger
 from xinyong import __version__
 from xinyong.accounts.api import router as auth_router
 from xinyong.api.headers import SecurityHeaders, policy, style_hash
+from xinyong.api.openapi import declare_security
 from xinyong.api.types import explain
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.api import CheckFastPath
@@ -39,18 +40,19 @@ class App(FastAPI):
     trust may say that a request came over https and from whom."""
 
     content_policy = policy()
-    content_policies: dict[str, str]
-    """Path -> a route's own content security policy (the API documentation pages)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        secured = SecurityHeaders(
-            super().build_middleware_stack(), self.content_policy, self.content_policies
-        )
+        secured = SecurityHeaders(super().build_middleware_stack(), self.content_policy)
         stack: ASGIApp = CheckFastPath(secured, self)
         proxies = cast(Settings, self.state.settings).trusted_proxies
         if proxies:
             stack = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, stack), trusted_hosts=proxies))
         return stack
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            declare_security(super().openapi(), self.routes)
+        return super().openapi()
 
 
 def create_app(settings: Settings | None = None, pack: Pack | None = None) -> FastAPI:
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
         # Counted as the bytes arrive: a larger body is refused before anything parses it.
         max_body_size=MAX_BODY_BYTES,
         title="xinyong public credit information platform",
+        docs_url=None,  # the web serves /docs and /redoc from vendored assets
+        redoc_url=None,
         version=__version__,
         description=(
             "Records from authorities under unified codes, each with a legal basis; "
@@ -71,7 +75,6 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     # The credit report is a standalone document with its style inside; only that style runs.
     report = (files("xinyong.subjects") / "templates" / "report.html").read_text("utf-8")
     app.content_policy = policy({"style-src": f"'self' {style_hash(report)}"})
-    app.content_policies = {}
     engine = make_engine(settings.resolved_database_url())
     app.state.settings = settings
     app.state.engine = engine

@@ -54,19 +54,15 @@ HSTS_SECONDS = 365 * 24 * 3600
 class SecurityHeaders:
     """Adds the security headers to every HTTP answer that does not set them itself."""
 
-    def __init__(
-        self, app: ASGIApp, default: str, policies: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, content_policy: str) -> None:
         self.app = app
-        self.default = default
-        self.policies = dict(policies or {})
-        """Path -> the policy of that path, where it differs from ``default``."""
+        self.content_policy = content_policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        content_policy = self.policies.get(scope["path"], self.default)
+        content_policy = self.content_policy
         credentials = any(
             name == b"authorization" or (name == b"cookie" and SESSION_COOKIE in value)
             for name, value in scope["headers"]

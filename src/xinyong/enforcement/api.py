@@ -267,10 +267,11 @@ def _inlined(model: type[BaseModel]) -> dict[str, Any]:
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {
+        "security": [{"bearer": []}],  # the key is read by hand, not through a dependency
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _inlined(model)}},
-        }
+        },
     }
 
 
