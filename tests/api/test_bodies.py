@@ -245,3 +245,27 @@ def test_no_text_or_number_in_a_path_is_a_server_error(site: Site, ref: str, cas
     ):
         answer = site.client.get(path, headers={**site.headers(role), "X-Purpose": "audit"})
         assert answer.status_code < 500, (path, answer.text)
+
+
+def test_a_hostile_evidence_file_is_refused_with_its_reason_and_nothing_is_kept(
+    site: Site,
+) -> None:
+    record = "court.110105|court.defaulter_listing|(2024)京0105执1号"
+    polyglot = samples.png() + b"PK\x05\x06" + b"\x00" * 18  # a PNG that is also a ZIP
+    answer = site.client.post(
+        "/v1/me/objections",
+        data={"grounds": "paid", "record": record},
+        files=[("files", ("receipt.png", polyglot, "image/png"))],
+        headers=site.headers("subject_1"),
+    )
+    assert answer.status_code == 422
+    assert "receipt.png" in answer.json()["detail"] and "data follows the end" in answer.text
+    assert site.client.get("/v1/me/requests", headers=site.headers("subject_1")).json() == []
+    assert not (site.var_dir / "evidence").exists()
+    taken = site.client.post(
+        "/v1/me/objections",
+        data={"grounds": "paid", "record": record},
+        files=[("files", ("receipt.png", samples.png(), "image/png"))],
+        headers=site.headers("subject_1"),
+    )
+    assert taken.status_code == 201, taken.text

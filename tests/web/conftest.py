@@ -31,18 +31,16 @@ from xinyong.policy import Pack
 from xinyong.search.publish import published_defaulters
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.store.models import Subject
+from xinyong.testing import samples
 from xinyong.testing.demo import build_demo
 
 AS_OF = date(2026, 11, 1)
 CHECKED_ACTIONS = ("buy_air_ticket", "buy_high_speed_rail_ticket")
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-# The smallest evidence files of each kind an objection accepts.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-)
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# Evidence files of each kind an objection accepts.
+PNG = samples.png(1, 1)
+PDF = samples.pdf()
 
 
 @dataclass(frozen=True)

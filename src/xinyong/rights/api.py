@@ -178,9 +178,8 @@ async def object_to(
     """
     if len(files) > MAX_FILES:
         raise EvidenceRefused(422, f"at most {MAX_FILES} evidence files, not {len(files)}")
-    evidence = check_evidence(
-        [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in files]
-    )
+    sent = [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in files]
+    evidence = await run_in_threadpool(check_evidence, sent)  # decoding takes a while
 
     def file() -> int:
         with factory.begin() as session:
