@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.service import create_account
 from xinyong.app import create_app
+from xinyong.clock import china_today
 from xinyong.config import Settings
 from xinyong.keys.service import create_key
 from xinyong.testing import samples
 
 PASSWORD = "correct horse battery"
 SUBJECTS = (samples.person(1), samples.person(2))
-"""Two persons, each with a court listing in the store and an account of their own."""
+"""Two persons, each on the court's defaulter list and with an account of their own."""
 
 
 @dataclass
@@ -49,7 +51,12 @@ def build_site(
     site.bearer["relying_party"] = _key(factory, "relying_party")
     site.bearer["authority_110105"] = _key(factory, "authority", "court.110105")
     site.bearer["authority_110108"] = _key(factory, "authority", "court.110108")
-    rows = [samples.defaulter_listing(subject, n) for n, subject in enumerate(SUBJECTS, start=1)]
+    # Listed a month ago, so that both are published defaulters today.
+    month_ago = (china_today() - timedelta(days=30)).isoformat()
+    rows = [
+        samples.defaulter_listing(subject, n, decided_on=month_ago, effective_on=month_ago)
+        for n, subject in enumerate(SUBJECTS, start=1)
+    ]
     answer = client.post("/v1/submissions", json=rows, headers=site.headers("authority_110105"))
     assert answer.status_code == 200 and answer.json()["accepted"] == len(rows), answer.text
     people: dict[str, dict[str, str]] = {
