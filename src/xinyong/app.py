@@ -15,7 +15,7 @@ import xinyong.store.history  # noqa: F401  (registers record events as a ledger
 from xinyong import __version__
 from xinyong.accounts.api import router as auth_router
 from xinyong.api.headers import SecurityHeaders, policy, style_hash
-from xinyong.api.openapi import declare_security
+from xinyong.api.openapi import declare_refusals, declare_security
 from xinyong.api.types import explain
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.api import CheckFastPath
@@ -51,7 +51,9 @@ class App(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
-            declare_security(super().openapi(), self.routes)
+            schema = super().openapi()
+            declare_security(schema, self.routes)
+            declare_refusals(schema)
         return super().openapi()
 
 

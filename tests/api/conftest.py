@@ -15,11 +15,17 @@ from xinyong.app import create_app
 from xinyong.clock import china_today
 from xinyong.config import Settings
 from xinyong.keys.service import create_key
+from xinyong.ledger.checkpoint import SigningKey, write_signing_key
+from xinyong.ledger.service import checkpoint
+from xinyong.policy import load_shipped
+from xinyong.search.publish import refresh_search_index
 from xinyong.testing import samples
 
 PASSWORD = "correct horse battery"
 SUBJECTS = (samples.person(1), samples.person(2))
 """Two persons, each on the court's defaulter list and with an account of their own."""
+RECORD = "court.110105|court.defaulter_listing|(2024)京0105执1号"
+"""The first subject's record (the second's is number 2)."""
 
 
 @dataclass
@@ -84,3 +90,34 @@ def site(store_url: str, factory: sessionmaker[Session], tmp_path: Path) -> Iter
     app = create_app(settings)
     with TestClient(app) as client:
         yield build_site(app, client, factory, settings.var_dir)
+
+
+@pytest.fixture
+def city(site: Site) -> dict[str, str]:
+    """The site with what its routes show: a signed ledger, a search index, an objection with
+    evidence by the first subject; the values the routes' path parameters take."""
+    key = SigningKey.generate("xinyong.test/ledger")
+    write_signing_key(site.var_dir / "ledger" / "signing.key", key)
+    with site.factory.begin() as session:
+        signed = checkpoint(session, key)
+        create_account(session, username="matrix", password=PASSWORD, role="auditor")
+    refresh_search_index(
+        site.factory, load_shipped("national"), site.var_dir / "search", china_today()
+    )
+    filed = site.client.post(
+        "/v1/me/objections",
+        data={"grounds": "The debt was paid.", "record": RECORD},
+        files=[("files", ("receipt.png", samples.png(), "image/png"))],
+        headers=site.headers("subject_1"),
+    )
+    assert filed.status_code == 201, filed.text
+    hits = site.client.get("/v1/public/search", params={"q": SUBJECTS[0]}).json()["hits"]
+    sections = site.client.get("/v1/stats").json()["sections"]
+    return {
+        "case_id": str(filed.json()["id"]),
+        "n": "1",
+        "identifier": SUBJECTS[0],
+        "ref": hits[0]["ref"],
+        "section": sections[0]["code"],
+        "tree_size": str(signed.tree_size),
+    }

@@ -13,19 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
-from tests.api.conftest import PASSWORD, SUBJECTS, Site
+from tests.api.conftest import PASSWORD, RECORD, SUBJECTS, Site
 
 from xinyong.accounts.deps import COOKIE as SESSION_COOKIE
-from xinyong.accounts.service import create_account, login
-from xinyong.clock import china_today
-from xinyong.ledger.checkpoint import SigningKey, write_signing_key
-from xinyong.ledger.service import checkpoint
-from xinyong.policy import load_shipped
-from xinyong.search.publish import refresh_search_index
-from xinyong.testing import samples
+from xinyong.accounts.service import login
 from xinyong.web import csrf
 
 ROLES = (
@@ -41,8 +34,6 @@ ROLES = (
     "authority_staff",
 )
 KEYS = ("relying_party", "authority_110105", "authority_110108")
-RECORD = "court.110105|court.defaulter_listing|(2024)京0105执1号"
-"""subject_1's record (``subject_2``'s is number 2)."""
 
 # fmt: off
 #  method route                                       anon  rp a105 a108   s1   s2   op  rev  aud staff
@@ -170,37 +161,6 @@ def route_table(site: Site) -> Iterator[tuple[str, str]]:
             continue
         for method in sorted((route.methods or set()) - {"HEAD"}):
             yield method, str(route.path_format)
-
-
-@pytest.fixture
-def city(site: Site) -> dict[str, str]:
-    """The site with what its routes show: a signed ledger, a search index, an objection with
-    evidence by the first subject; the values the routes' path parameters take."""
-    key = SigningKey.generate("xinyong.test/ledger")
-    write_signing_key(site.var_dir / "ledger" / "signing.key", key)
-    with site.factory.begin() as session:
-        signed = checkpoint(session, key)
-        create_account(session, username="matrix", password=PASSWORD, role="auditor")
-    refresh_search_index(
-        site.factory, load_shipped("national"), site.var_dir / "search", china_today()
-    )
-    filed = site.client.post(
-        "/v1/me/objections",
-        data={"grounds": "The debt was paid.", "record": RECORD},
-        files=[("files", ("receipt.png", samples.png(), "image/png"))],
-        headers=site.headers("subject_1"),
-    )
-    assert filed.status_code == 201, filed.text
-    hits = site.client.get("/v1/public/search", params={"q": SUBJECTS[0]}).json()["hits"]
-    sections = site.client.get("/v1/stats").json()["sections"]
-    return {
-        "case_id": str(filed.json()["id"]),
-        "n": "1",
-        "identifier": SUBJECTS[0],
-        "ref": hits[0]["ref"],
-        "section": sections[0]["code"],
-        "tree_size": str(signed.tree_size),
-    }
 
 
 def _credentials(site: Site, role: str, fresh: bool) -> tuple[dict[str, str], dict[str, str]]:

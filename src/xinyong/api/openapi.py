@@ -1,5 +1,6 @@
-"""The OpenAPI document's security: the schemes callers authenticate with, and which of them
-each operation takes, read from the route's dependencies (``xinyong.api.credentials``)."""
+"""What FastAPI's OpenAPI document leaves out or gets wrong about this app: the security schemes
+callers authenticate with, and which of them each operation takes, read from the route's
+dependencies (``xinyong.api.credentials``); and the shape of a refusal."""
 
 from __future__ import annotations
 
@@ -38,6 +39,21 @@ SCHEMES: dict[str, dict[str, Any]] = {
     },
 }
 _CREDENTIAL_PARAMETERS = {("header", "authorization"), ("cookie", SESSION_COOKIE)}
+REFUSAL = {
+    "title": "Refused",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "description": "what was refused, where and why"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "an invalid request: each problem (body.field, query.name ...)",
+        },
+    },
+}
+"""How every refusal reads: the app answers invalid requests with readable messages, not with
+FastAPI's list of error objects."""
 
 
 def requirement(taken: frozenset[str], method: str) -> list[dict[str, list[str]]]:
@@ -48,6 +64,14 @@ def requirement(taken: frozenset[str], method: str) -> list[dict[str, list[str]]
     if SESSION in taken:
         alternatives.append({SESSION: []} if method in SAFE_METHODS else {SESSION: [], CSRF: []})
     return alternatives
+
+
+def declare_refusals(schema: dict[str, Any]) -> None:
+    """Describe the 422 answers as the app gives them (see ``REFUSAL``)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "HTTPValidationError" in components:
+        components["HTTPValidationError"] = REFUSAL
+        components.pop("ValidationError", None)
 
 
 def declare_security(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
