@@ -22,7 +22,7 @@ from tests.api.test_route_matrix import ROLES, SESSION_ENDING, expected
 
 from xinyong.accounts.service import login
 
-EXAMPLES = 25
+EXAMPLES = 20
 
 
 def admitted_role(codes: dict[str, int]) -> str | None:

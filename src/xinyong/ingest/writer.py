@@ -507,15 +507,20 @@ class BatchWriter:
                     "source": self.source.name,
                     "source_digest": self.source.digest,
                     "row_no": rejection.row_no,
-                    "authority": rejection.authority,
-                    "field": rejection.field,
-                    "reason": rejection.reason[:500],
-                    "raw": rejection.raw,
+                    "authority": _storable(rejection.authority),
+                    "field": _storable(rejection.field),
+                    "reason": _storable(rejection.reason[:500]),
+                    "raw": _storable(rejection.raw),
                     "received_at": now,
                 }
                 for rejection in refused
             ],
         )
+
+
+def _storable(text: str | None) -> str | None:
+    """Text a PostgreSQL text column takes: a refused row may hold NUL, kept as its escape."""
+    return None if text is None else text.replace("\x00", "\\u0000")
 
 
 def _refuse(row: ValidRow, field_name: str, reason: str) -> Rejection:
