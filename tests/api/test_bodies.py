@@ -13,10 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.api.conftest import SUBJECTS, Site
 
+from xinyong.accounts.deps import COOKIE as SESSION_COOKIE
 from xinyong.app import MAX_BODY_BYTES
 from xinyong.ingest.api import MAX_BYTES as SUBMISSION_BYTES
 from xinyong.rights.evidence import MAX_UPLOAD_BYTES
 from xinyong.testing import samples
+from xinyong.web import csrf
 
 CHUNK = 64 * 1024
 LONE_SURROGATE = b'{"username": "\\ud800", "password": "x"}'
@@ -269,3 +271,33 @@ def test_a_hostile_evidence_file_is_refused_with_its_reason_and_nothing_is_kept(
         headers=site.headers("subject_1"),
     )
     assert taken.status_code == 201, taken.text
+
+
+def test_no_page_form_is_a_server_error_whatever_its_fields_hold(
+    site: Site, city: dict[str, str]
+) -> None:
+    """Every form a page posts, signed in as a person the page serves, with NUL, a huge number
+    and a foreign digit in every field."""
+    hostile = {"record": "²", "grounds": "a\x00b", "statement": "\x00", "commitment": "\x00"}
+    forms = {
+        "/sign-in": ("anonymous", {"username": "demo\x00", "password": "\x00", "next": "\x00"}),
+        "/lang": ("anonymous", {"lang": "en\x00", "next": "/\x00"}),
+        "/me/objections": ("subject_1", hostile),
+        "/me/repairs": ("subject_1", {**hostile, "record": "99999999999999999999"}),
+        f"/console/reviews/{city['case_id']}/decision": (
+            "reviewer",
+            {"outcome": "upheld", "reasons": "\x00", "amount": "1e400", "severity": "\x00"},
+        ),
+    }
+    for path, (role, form) in forms.items():
+        site.client.cookies.clear()
+        cookies = {csrf.COOKIE: "t"}
+        if role != "anonymous":
+            cookies[SESSION_COOKIE] = site.bearer[role]
+        site.client.cookies.update(cookies)
+        answer = site.client.post(
+            path, data=form, headers={csrf.HEADER: "t"}, follow_redirects=False
+        )
+        assert answer.status_code < 500, (path, answer.text)
+        if "\x00" in "".join(form.values()):
+            assert answer.status_code == 422 and "control characters" in answer.text, path

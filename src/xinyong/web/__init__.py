@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from xinyong.search.publish import IndexShelf
-from xinyong.web import api_docs, consoles, selfservice, selfservice_signin
+from xinyong.web import api_docs, consoles, forms, selfservice, selfservice_signin
 from xinyong.web.api import router as api_router
 from xinyong.web.pages import router as pages_router
 
@@ -26,4 +26,5 @@ def install(app: FastAPI) -> None:
     app.include_router(selfservice.router)
     app.include_router(consoles.router)
     app.include_router(api_docs.router)
+    app.add_exception_handler(forms.FormRefused, forms.refused)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -35,6 +35,7 @@ from xinyong.web.consoles_operator import (
     quarantine_page,
     what_if_reports,
 )
+from xinyong.web.forms import read_form
 from xinyong.web.selfservice_signin import page_person
 from xinyong.web.templating import render
 
@@ -130,7 +131,7 @@ async def decide_case(
     pack: CurrentPack,
     now: Now,
 ) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     if not csrf.is_genuine(request, form):
         return render(request, "forbidden.html", {}, status_code=403)
     outcome = str(form.get("outcome") or "")

@@ -15,6 +15,7 @@ from xinyong.policy import Pack
 from xinyong.policy.catalogue import Disclosure
 from xinyong.search.publish import IndexShelf
 from xinyong.web import charts, csrf
+from xinyong.web.forms import read_form
 from xinyong.web.i18n import LANGUAGES, activate, choose
 from xinyong.web.public_file import defaulters, public_file
 from xinyong.web.redirects import safe_next
@@ -112,7 +113,7 @@ async def set_language(
     back: Annotated[str, Form(alias="next")] = "/",
 ) -> Response:
     """The language toggle: a form, so it works without JavaScript; remembered in a cookie."""
-    form = await request.form()
+    form = await read_form(request)
     if not csrf.is_genuine(request, form) or lang not in LANGUAGES:
         return render(request, "forbidden.html", {}, status_code=403)
     response = RedirectResponse(safe_next(back) or "/", status_code=303)

@@ -30,6 +30,7 @@ from xinyong.rights.evidence import MAX_UPLOAD_BYTES, EvidenceRefused
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.service import whole_file
 from xinyong.web import csrf
+from xinyong.web.forms import read_form
 from xinyong.web.selfservice_signin import PageRefused, page_person
 from xinyong.web.templating import render
 
@@ -129,7 +130,7 @@ async def file_objection(
     subject_id, identifier = _own(person)
     try:
         # Parse more files than are taken, so that too many is told as such, with the form.
-        form = await request.form(max_files=PARSED_FILES)
+        form = await read_form(request, max_files=PARSED_FILES)
     except MultiPartException:
         form = FormData()  # far too many parts: refused below like any unreadable form
     if not csrf.is_genuine(request, form):
@@ -210,7 +211,7 @@ async def apply_for_repair(
     request: Request, person: SubjectPerson, factory: Factory, pack: CurrentPack, now: Now
 ) -> Response:
     subject_id, _ = _own(person)
-    form = await request.form()
+    form = await read_form(request)
     if not csrf.is_genuine(request, form):
         return render(request, "forbidden.html", {}, status_code=403)
     key = str(form.get("record") or "")
