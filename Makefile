@@ -34,19 +34,28 @@ system-deps:
 # The web pages' scripts, from the npm registry at pinned versions (never a CDN at run time).
 HTMX_VERSION := 2.0.8
 ECHARTS_VERSION := 6.0.0
+# The API documentation pages (/docs and /redoc) run from the same vendored folder.
+SWAGGER_UI_VERSION := 5.36.0
+REDOC_VERSION := 2.5.4
 VENDOR := src/xinyong/web/static/vendor
-VENDORED := $(VENDOR)/.htmx-$(HTMX_VERSION)-echarts-$(ECHARTS_VERSION)
+VENDORED := $(VENDOR)/.htmx-$(HTMX_VERSION)-echarts-$(ECHARTS_VERSION)-swagger-ui-$(SWAGGER_UI_VERSION)-redoc-$(REDOC_VERSION)
 $(VENDORED):
 	@command -v npm >/dev/null 2>&1 || { \
 		echo "installing npm (the pages' scripts come from the npm registry)"; \
 		[ -f $(APT_UPDATED) ] || { apt-get update -qq && touch $(APT_UPDATED); }; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
 	rm -rf build/npm $(VENDOR) && mkdir -p build/npm $(VENDOR)
-	cd build/npm && npm pack --silent htmx.org@$(HTMX_VERSION) echarts@$(ECHARTS_VERSION) >/dev/null
+	cd build/npm && npm pack --silent htmx.org@$(HTMX_VERSION) echarts@$(ECHARTS_VERSION) \
+		swagger-ui-dist@$(SWAGGER_UI_VERSION) redoc@$(REDOC_VERSION) >/dev/null
 	tar -xzf build/npm/htmx.org-$(HTMX_VERSION).tgz -C build/npm package/dist/htmx.min.js
 	cp build/npm/package/dist/htmx.min.js $(VENDOR)/htmx.min.js
 	tar -xzf build/npm/echarts-$(ECHARTS_VERSION).tgz -C build/npm package/dist/echarts.min.js
 	cp build/npm/package/dist/echarts.min.js $(VENDOR)/echarts.min.js
+	tar -xzf build/npm/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz -C build/npm \
+		package/swagger-ui-bundle.js package/swagger-ui.css
+	cp build/npm/package/swagger-ui-bundle.js build/npm/package/swagger-ui.css $(VENDOR)/
+	tar -xzf build/npm/redoc-$(REDOC_VERSION).tgz -C build/npm package/bundles/redoc.standalone.js
+	cp build/npm/package/bundles/redoc.standalone.js $(VENDOR)/redoc.standalone.js
 	touch $@
 
 web-assets: $(VENDORED)

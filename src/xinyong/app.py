@@ -1,14 +1,22 @@
 """The ASGI application: ``xinyong.app:create_app()``."""
 
-from fastapi import FastAPI, Request
+from importlib.resources import files
+from typing import Any, cast
+
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong import __version__
 from xinyong.accounts.api import router as auth_router
+from xinyong.api.headers import SecurityHeaders, policy, style_hash
+from xinyong.api.openapi import declare_refusals, declare_security
+from xinyong.api.types import explain
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.api import CheckFastPath
 from xinyong.enforcement.api import router as checks_router
@@ -18,16 +26,35 @@ from xinyong.policy import Pack, load_shipped
 from xinyong.rights.api import router as rights_router
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.subjects.api import router as subjects_router
+from xinyong.web import csrf
 from xinyong.web import install as install_web
+
+MAX_BODY_BYTES = 2**20
+"""The largest body a route takes unless it says otherwise (submissions and evidence do)."""
 
 
 class App(FastAPI):
     """The platform's application: ``CheckFastPath`` serves the check routes ahead of the
     framework's middleware (its error, telemetry and body-limit layers), everything else
-    goes through it."""
+    goes through it and gets the security headers. In front of both, the proxies the settings
+    trust may say that a request came over https and from whom."""
+
+    content_policy = policy()
 
     def build_middleware_stack(self) -> ASGIApp:
-        return CheckFastPath(super().build_middleware_stack(), self)
+        secured = SecurityHeaders(super().build_middleware_stack(), self.content_policy)
+        stack: ASGIApp = CheckFastPath(secured, self)
+        proxies = cast(Settings, self.state.settings).trusted_proxies
+        if proxies:
+            stack = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, stack), trusted_hosts=proxies))
+        return stack
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            declare_security(schema, self.routes)
+            declare_refusals(schema)
+        return super().openapi()
 
 
 def create_app(settings: Settings | None = None, pack: Pack | None = None) -> FastAPI:
@@ -36,38 +63,48 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
         # No OpenTelemetry here: the framework's per-request provider look-ups cost more than
         # a check does.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Counted as the bytes arrive: a larger body is refused before anything parses it.
+        max_body_size=MAX_BODY_BYTES,
         title="xinyong public credit information platform",
+        docs_url=None,  # the web serves /docs and /redoc from vendored assets
+        redoc_url=None,
         version=__version__,
         description=(
             "Records from authorities under unified codes, each with a legal basis; "
             "submissions, ledger proofs and (as they land) checks, lists and subject rights."
         ),
     )
+    # The credit report is a standalone document with its style inside; only that style runs.
+    report = (files("xinyong.subjects") / "templates" / "report.html").read_text("utf-8")
+    app.content_policy = policy({"style-src": f"'self' {style_hash(report)}"})
     engine = make_engine(settings.resolved_database_url())
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.pack = pack or load_shipped("national")
     app.include_router(checks_router)  # documents the check routes; CheckFastPath serves them
-    app.include_router(submissions_router)
-    app.include_router(ledger_router)
-    app.include_router(auth_router)
-    app.include_router(subjects_router)
-    app.include_router(rights_router)
+    # Pages check their forms' CSRF token themselves; the JSON routes take it in a header.
+    guarded = [Depends(csrf.cookie_sessions_send_the_token)]
+    for router in (submissions_router, ledger_router, auth_router, subjects_router, rights_router):
+        app.include_router(router, dependencies=guarded)
     install_web(app)  # the public portal: pages, /v1/public, /v1/stats, /static
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
-            f"{'.'.join(str(part) for part in item.get('loc', ()))}: {item.get('msg', 'invalid')}"
+            f"{'.'.join(str(part) for part in item.get('loc', ()))}: {explain(item)}"
             for item in error.errors()
         ]
         return JSONResponse({"detail": "; ".join(problems), "errors": problems}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail
+        limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+        if error.status_code == 413 and detail == "Content Too Large" and limit is not None:
+            detail = f"the body is larger than this route takes ({limit:,} bytes)"
         return JSONResponse(
-            {"detail": error.detail}, status_code=error.status_code, headers=error.headers
+            {"detail": detail}, status_code=error.status_code, headers=error.headers
         )
 
     @app.get("/healthz", include_in_schema=False)

@@ -94,7 +94,15 @@ def serve_command(
 
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
     start_checkpointer()  # a checkpoint every XINYONG_CHECKPOINT_INTERVAL s while the log grows
-    uvicorn.run("xinyong.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # Which proxies to believe is the app's setting (XINYONG_TRUSTED_PROXIES), not uvicorn's.
+    uvicorn.run(
+        "xinyong.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+    )
 
 
 @app.command("bench")

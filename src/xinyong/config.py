@@ -14,6 +14,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     ingest_batch_size: int = 5000
     session_hours: float = Field(12.0, gt=0, description="how long a sign-in lasts")
+    trusted_proxies: str = Field(
+        "",
+        description="reverse proxies (addresses or networks, comma-separated, '*' for any) "
+        "whose X-Forwarded-Proto and X-Forwarded-For are believed; none by default",
+    )
     # The rules require the access log to be kept at least five years: a shorter setting is refused.
     access_log_retention_years: int = Field(5, ge=5, description="years the access log is kept")
     # Spark's own default (1g) is too small for a province on one machine; on a cluster the

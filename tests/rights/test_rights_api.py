@@ -33,8 +33,8 @@ from xinyong.store.models import RecordEvent, RecordHead
 from xinyong.testing import samples
 
 PASSWORD = "correct horse battery"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = samples.pdf()
+PNG = samples.png()
 PURPOSE = "ticket sale, flight CA1234"
 
 

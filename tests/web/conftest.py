@@ -1,14 +1,20 @@
 """A small synthetic city built the way ``xinyong demo`` builds it, shared by the web tests."""
 
 import json
+import os
 import re
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -25,18 +31,16 @@ from xinyong.policy import Pack
 from xinyong.search.publish import published_defaulters
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.store.models import Subject
+from xinyong.testing import samples
 from xinyong.testing.demo import build_demo
 
 AS_OF = date(2026, 11, 1)
 CHECKED_ACTIONS = ("buy_air_ticket", "buy_high_speed_rail_ticket")
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-# The smallest evidence files of each kind an objection accepts.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-)
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# Evidence files of each kind an objection accepts.
+PNG = samples.png(1, 1)
+PDF = samples.pdf()
 
 
 @dataclass(frozen=True)
@@ -158,8 +162,69 @@ def chromium() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    """A fresh page in a desktop-sized window, in Chinese."""
+def blocked_on_purpose() -> list[str]:
+    """Addresses a test expects the content security policy to block (none, unless a test
+    module says otherwise)."""
+    return []
+
+
+@pytest.fixture
+def page(chromium: Browser, blocked_on_purpose: list[str]) -> Iterator[Page]:
+    """A fresh page in a desktop-sized window, in Chinese. Whatever the test does with it, the
+    content security policy must never have blocked anything and no script may have failed:
+    a page that needs an inline script or a foreign origin fails here."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    yield context.new_page()
+    opened = context.new_page()
+    problems: list[str] = []
+
+    def console(text: str) -> None:
+        if "Content Security Policy" in text and not any(
+            address in text for address in blocked_on_purpose
+        ):
+            problems.append(text)
+
+    opened.on("console", lambda message: console(message.text))
+    opened.on("pageerror", lambda error: problems.append(str(error)))
+    yield opened
     context.close()
+    assert problems == []
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(city: City) -> Iterator[str]:
+    """The app over the city, served by uvicorn in a process of its own on 127.0.0.1."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "XINYONG_VAR_DIR": str(city.settings.var_dir),
+        "XINYONG_DATABASE_URL": "",
+    }
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "--factory", "xinyong.app:create_app"),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,15 +1,9 @@
 """The portal in a real browser: Debian's Chromium driven by Playwright, against the app served
 by uvicorn on 127.0.0.1. Every page visited is saved as a screenshot under var/screenshots/."""
 
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
@@ -20,45 +14,6 @@ from xinyong.store.models import LegalRepresentative, Subject
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium (make system-deps installs it)"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def server(city: City) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "XINYONG_VAR_DIR": str(city.settings.var_dir),
-        "XINYONG_DATABASE_URL": "",
-    }
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "uvicorn", "--factory", "xinyong.app:create_app"),
-            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _shot(page: Page, name: str) -> None:

@@ -120,7 +120,8 @@ def test_the_evidence_viewer_shows_images_inline_and_embeds_pdfs(
     image = browser.get(f"/console/reviews/{case_id}/evidence/1")
     assert image.content == PNG and image.headers["content-type"] == "image/png"
     assert image.headers["content-disposition"].startswith("inline")
-    assert image.headers["content-security-policy"] == "sandbox"
+    assert image.headers["content-security-policy"] == "sandbox; frame-ancestors 'self'"
+    assert image.headers["x-content-type-options"] == "nosniff"
     assert browser.get(f"/console/reviews/{case_id}/evidence/2").content == PDF
     assert browser.get(f"/console/reviews/{case_id}/evidence/3").status_code == 404
     # The case shows the disputed record and nothing else of the subject's file.

@@ -4,20 +4,21 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Depends, Header, HTTPException, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.deps import COOKIE, person_of, session_token, set_session_cookie
 from xinyong.accounts.service import LoginRefused, SessionInvalid, login, logout, session_expiry
 from xinyong.api.deps import get_session
+from xinyong.api.types import Line
 from xinyong.config import Settings
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
 
 
 class Credentials(BaseModel):
-    username: str = Field(min_length=1, max_length=80)
-    password: str = Field(min_length=1, max_length=1000)
+    username: Annotated[Line, StringConstraints(min_length=1, max_length=80)]
+    password: Annotated[Line, StringConstraints(min_length=1, max_length=1000)]
 
 
 class SignInAnswer(BaseModel):

@@ -2,10 +2,15 @@
 log) over a period, merged in time order, as JSON Lines or CSV.
 
 Days are China's calendar days (UTC+8), like every other date the platform shows.
+
+A CSV export is opened in spreadsheets, and a purpose or a label is text a relying party or a
+member of staff typed: a cell that a spreadsheet would read as a formula (``=cmd|' /C calc'!A0``)
+is written with a leading apostrophe, as OWASP recommends for CSV injection.
 """
 
 import csv
 import heapq
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
@@ -33,6 +38,8 @@ COLUMNS = (
     "ledger_leaf",
 )
 BATCH = 2000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet takes as the start of a formula; full-width forms (＝＋－＠) fold to these."""
 
 
 def period(first: date, last: date) -> tuple[datetime, datetime]:
@@ -119,12 +126,25 @@ def write_jsonl(out: IO[bytes], access: dict[str, Any]) -> None:
     out.write(orjson.dumps(access) + b"\n")
 
 
+def spreadsheet_text(value: Any) -> Any:
+    """``value`` as a CSV cell no spreadsheet runs: text that starts like a formula gets a
+    leading apostrophe; numbers and empty cells are kept as they are."""
+    if (
+        isinstance(value, str)
+        and value
+        and unicodedata.normalize("NFKC", value[0]).startswith(FORMULA_STARTS)
+    ):
+        return "'" + value
+    return value
+
+
 class CsvSink:
-    """CSV rows under a header of ``COLUMNS``."""
+    """CSV rows under a header of ``COLUMNS``, every text cell safe to open in a spreadsheet."""
 
     def __init__(self, out: IO[str]) -> None:
         self.writer = csv.DictWriter(out, COLUMNS)
         self.writer.writeheader()
 
     def write(self, access: dict[str, Any]) -> None:
-        self.writer.writerow({**access, "at": access["at"].isoformat()})
+        row = {**access, "at": access["at"].isoformat()}
+        self.writer.writerow({column: spreadsheet_text(row[column]) for column in COLUMNS})

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from xinyong.api.deps import admit, bearer_token
+from xinyong.api.types import Code, Line, SubjectRef
 from xinyong.clock import china_today
 from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.decisions import Decision
@@ -46,9 +47,9 @@ LOG = logging.getLogger(__name__)
 _SHAPE = re.compile(r"^[0-9A-Z]{18}$")
 _Body = TypeVar("_Body", bound=BaseModel)
 
-Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
-SubjectId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-ActionCode = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+Purpose = Annotated[Line, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+SubjectId = SubjectRef
+ActionCode = Annotated[Code, StringConstraints(max_length=80)]
 
 
 class CheckRequest(BaseModel):
@@ -266,10 +267,11 @@ def _inlined(model: type[BaseModel]) -> dict[str, Any]:
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {
+        "security": [{"bearer": []}],  # the key is read by hand, not through a dependency
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _inlined(model)}},
-        }
+        },
     }
 
 

@@ -3,14 +3,15 @@
 import hashlib
 from datetime import date
 from itertools import islice
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.api.deps import get_pack, get_sessionmaker, require_role
+from xinyong.api.types import Amount, Code, JsonObject, Line, SubjectRef
 from xinyong.ingest.readers import ReadItem, UnreadableFile, read_body
 from xinyong.ingest.service import IngestJob
 from xinyong.keys.service import Caller
@@ -25,16 +26,20 @@ class SubmittedRecord(BaseModel):
     """One record as an authority submits it (DESIGN §5); CSV and Parquet use the same names."""
 
     op: Literal["submit", "correct", "withdraw"] = "submit"
-    record_type: str = Field(examples=["court.defaulter_listing"])
-    subject_id: str = Field(examples=["11010519491231002X"])
-    subject_name: str | None = Field(default=None, examples=["张三"])
-    authority: str | None = Field(default=None, description="defaults to the key's authority")
-    document_no: str = Field(examples=["(2024)京0105执1234号"])
+    record_type: Code = Field(examples=["court.defaulter_listing"])
+    subject_id: SubjectRef = Field(examples=["11010519491231002X"])
+    subject_name: Annotated[Line, StringConstraints(max_length=200)] | None = Field(
+        default=None, examples=["张三"]
+    )
+    authority: Code | None = Field(default=None, description="defaults to the key's authority")
+    document_no: Annotated[Line, StringConstraints(min_length=1, max_length=200)] = Field(
+        examples=["(2024)京0105执1234号"]
+    )
     decided_on: date | None = None
     effective_on: date | None = None
-    severity: str | None = Field(default=None, examples=["serious"])
-    amount: float | None = Field(default=None, examples=[120000.0])
-    fields: dict[str, Any] = Field(default_factory=dict)
+    severity: Code | None = Field(default=None, examples=["serious"])
+    amount: Amount | None = Field(default=None, examples=[120000.0])
+    fields: JsonObject = Field(default_factory=dict)
 
 
 class RowResult(BaseModel):
@@ -76,6 +81,7 @@ def _items(body: bytes, content_type: str) -> list[ReadItem]:
     "/submissions",
     response_model=SubmissionResult,
     summary="Submit, correct or withdraw records",
+    max_body_size=MAX_BYTES,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -97,7 +103,7 @@ def _items(body: bytes, content_type: str) -> list[ReadItem]:
         400: {"description": "unreadable body"},
         401: {"description": "no valid key"},
         403: {"description": "not an authority key"},
-        413: {"description": "too many rows"},
+        413: {"description": "too many rows, or a body over 32 MiB"},
     },
 )
 async def submit(
@@ -109,8 +115,6 @@ async def submit(
     """Each row is validated against the catalogue; bad rows are quarantined with a reason and
     the good rows are stored. Submitting the same rows again changes nothing (duplicates)."""
     body = await request.body()
-    if len(body) > MAX_BYTES:
-        raise HTTPException(413, f"the body is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     items = _items(body, request.headers.get("content-type", ""))
     job = IngestJob(factory, pack, authority=caller.authority)
     # The store work is blocking; run it off the event loop so other requests keep flowing.

@@ -523,7 +523,9 @@ class BatchWriter:
                     "source": storable(self.source.name)[:500],
                     "source_digest": self.source.digest,
                     "row_no": rejection.row_no,
-                    "authority": rejection.authority,
+                    "authority": None
+                    if rejection.authority is None
+                    else storable(rejection.authority)[:64],
                     "field": None if rejection.field is None else storable(rejection.field)[:80],
                     "reason": storable(rejection.reason)[:500],
                     "raw": storable(rejection.raw),

@@ -10,17 +10,24 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import UploadFile as SentFile
 
 from xinyong.accounts.deps import Person, require_person
 from xinyong.api.deps import get_pack, get_sessionmaker
+from xinyong.api.types import Amount, Code, Id, JsonObject, Line, Ordinal, RecordRef, Text
 from xinyong.clock import china_day, utc_now
 from xinyong.policy import Pack
 from xinyong.rights import objections, repairs, reviews
 from xinyong.rights.cases import CaseRefused, case_view, evidence_of, subject_requests
-from xinyong.rights.evidence import MAX_BYTES, MAX_FILES, EvidenceRefused, check_evidence
+from xinyong.rights.evidence import (
+    MAX_BYTES,
+    MAX_FILES,
+    MAX_UPLOAD_BYTES,
+    EvidenceRefused,
+    check_evidence,
+)
 from xinyong.rights.evidence import evidence_path as stored_path
 from xinyong.rights.models import RightsCase
 
@@ -99,13 +106,15 @@ class EligibilityView(BaseModel):
 
 
 class RepairApplication(BaseModel):
-    record: str = Field(description="record id or document key of one of your records")
-    statement: str = Field("", description="how the conduct was corrected")
+    record: RecordRef = Field(description="record id or document key of one of your records")
+    statement: Text = Field("", description="how the conduct was corrected")
     obligations_performed: bool = Field(
         False, description="you declare that every obligation of the decision is performed"
     )
     commitment_signed: bool = Field(description="you sign the credit commitment")
-    commitment: str = Field(min_length=1, description="the text of the credit commitment")
+    commitment: Annotated[Text, StringConstraints(min_length=1)] = Field(
+        description="the text of the credit commitment"
+    )
 
 
 class Correction(BaseModel):
@@ -113,12 +122,12 @@ class Correction(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    subject_name: str | None = None
+    subject_name: Annotated[Line, StringConstraints(min_length=1, max_length=200)] | None = None
     decided_on: date | None = None
     effective_on: date | None = None
-    severity: str | None = None
-    amount: float | None = None
-    fields: dict[str, Any] | None = Field(
+    severity: Code | None = None
+    amount: Amount | None = None
+    fields: JsonObject | None = Field(
         None, description="changed fields of the record; fields not named keep their value"
     )
 
@@ -127,7 +136,7 @@ class DecisionBody(BaseModel):
     outcome: Literal["upheld", "rejected", "granted", "refused"] = Field(
         description="objections: upheld or rejected; repairs: granted or refused"
     )
-    reasons: str = Field(min_length=1)
+    reasons: Annotated[Text, StringConstraints(min_length=1)]
     correction: Correction | None = Field(None, description="upheld objections: the correction")
     withdraw: bool = Field(False, description="upheld objections: withdraw the record")
 
@@ -169,9 +178,8 @@ async def object_to(
     """
     if len(files) > MAX_FILES:
         raise EvidenceRefused(422, f"at most {MAX_FILES} evidence files, not {len(files)}")
-    evidence = check_evidence(
-        [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in files]
-    )
+    sent = [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in files]
+    evidence = await run_in_threadpool(check_evidence, sent)  # decoding takes a while
 
     def file() -> int:
         with factory.begin() as session:
@@ -204,6 +212,7 @@ def _case(factory: sessionmaker[Session], case_id: int, today: date) -> CaseView
     response_model=CaseView,
     status_code=201,
     summary="Object to a record or an entry of your file",
+    max_body_size=MAX_UPLOAD_BYTES,
     responses={
         404: {"description": "no such record or entry in your file"},
         409: {"description": "already open"},
@@ -218,9 +227,9 @@ async def object_route(
     factory: Factory,
     pack: CurrentPack,
     now: Now,
-    grounds: Annotated[str, Form(description="why the record is wrong")],
-    record: Annotated[str | None, Form(description="record id or document key")] = None,
-    entry: Annotated[int | None, Form(description="entry id")] = None,
+    grounds: Annotated[Text, Form(description="why the record is wrong")],
+    record: Annotated[RecordRef | None, Form(description="record id or document key")] = None,
+    entry: Annotated[Id | None, Form(description="entry id")] = None,
     files: Annotated[
         list[UploadFile] | None,
         File(description=f"up to {MAX_FILES} PDF, JPEG or PNG files of {MAX_BYTES // 2**20} MB"),
@@ -266,7 +275,7 @@ def eligibility_route(
     factory: Factory,
     pack: CurrentPack,
     now: Now,
-    record: Annotated[str, Query(description="record id or document key")],
+    record: Annotated[RecordRef, Query(description="record id or document key")],
 ) -> EligibilityView:
     subject_id = _subject_of(person)
     with factory() as session:
@@ -343,7 +352,7 @@ def queue_route(
 
 
 @router.get("/reviews/{case_id}", response_model=CaseView, summary="One case with its evidence")
-def case_route(case_id: int, person: ReviewerPerson, factory: Factory, now: Now) -> CaseView:
+def case_route(case_id: Id, person: ReviewerPerson, factory: Factory, now: Now) -> CaseView:
     with factory() as session:
         _answer(lambda: reviews.visible_case(session, _reviewer(person), case_id))
     return _case(factory, case_id, china_day(now))
@@ -355,7 +364,7 @@ def case_route(case_id: int, person: ReviewerPerson, factory: Factory, now: Now)
     summary="Download an evidence file",
 )
 def evidence_route(
-    case_id: int, n: int, request: Request, person: ReviewerPerson, factory: Factory
+    case_id: Id, n: Ordinal, request: Request, person: ReviewerPerson, factory: Factory
 ) -> FileResponse:
     with factory() as session:
         found = _answer(lambda: reviews.evidence_file(session, _reviewer(person), case_id, n))
@@ -371,7 +380,7 @@ def evidence_route(
     summary="Decide an objection or a repair application",
 )
 def decision_route(
-    case_id: int,
+    case_id: Id,
     body: DecisionBody,
     person: ReviewerPerson,
     factory: Factory,

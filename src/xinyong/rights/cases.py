@@ -71,7 +71,9 @@ def current_record(session: Session, subject_id: int, reference: str) -> Current
     Another subject's record is answered exactly like a record that does not exist.
     """
     key = reference.strip()
-    if key.isdigit():
+    # Only ASCII digits make an id (int() would read "²" or "٣" too), and only one that fits
+    # the id column (32 bits on PostgreSQL).
+    if key.isascii() and key.isdigit() and len(key) <= 10 and int(key) < 2**31:
         key = session.scalar(select(Record.document_key).where(Record.id == int(key))) or ""
     row = session.execute(
         select(Record, RecordHead.status)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from xinyong.accounts.deps import Person, require_person
 from xinyong.accounts.service import STAFF_ROLES, SUBJECT
 from xinyong.api.deps import get_pack, get_session
+from xinyong.api.types import SubjectRef
 from xinyong.audit.service import MAX_PURPOSE, record_access
 from xinyong.clock import china_today
 from xinyong.config import Settings
@@ -134,7 +135,7 @@ def my_report_pdf(person: SignedInSubject, session: StoreSession, pack: ActivePa
 )
 def staff_read(
     request: Request,
-    identifier: str,
+    identifier: SubjectRef,
     person: SignedInStaff,
     session: StoreSession,
     pack: ActivePack,

@@ -1,7 +1,12 @@
-"""Valid submission rows for tests and benchmarks, built from the identifier generators."""
+"""Valid submission rows for tests and benchmarks, built from the identifier generators, and
+real evidence files (images and PDFs) to send with objections."""
 
+import io
 from datetime import date
 from typing import Any
+
+from PIL import Image
+from pypdf import PdfWriter
 
 from xinyong.identifiers import resident_id, uscc
 
@@ -96,3 +101,27 @@ def volunteer_service(
     }
     row.update(overrides)
     return row
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real PNG image of the given size, as an objection's evidence."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def jpeg(width: int = 16, height: int = 16) -> bytes:
+    """A real JPEG image of the given size."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (30, 30, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def pdf(pages: int = 1) -> bytes:
+    """A real PDF of blank A4 pages."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from xinyong.search.publish import IndexShelf
-from xinyong.web import consoles, selfservice, selfservice_signin
+from xinyong.web import api_docs, consoles, forms, selfservice, selfservice_signin
 from xinyong.web.api import router as api_router
 from xinyong.web.pages import router as pages_router
 
@@ -25,4 +25,6 @@ def install(app: FastAPI) -> None:
     selfservice_signin.install(app)  # sign-in and the pages only signed-in people see
     app.include_router(selfservice.router)
     app.include_router(consoles.router)
+    app.include_router(api_docs.router)
+    app.add_exception_handler(forms.FormRefused, forms.refused)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from xinyong.api.types import Code, Line, SubjectRef
 from xinyong.clock import china_today
 from xinyong.ledger.api import MAX_POSITION, PENDING_RESPONSE, ledger_key, pending_answer, refuse
 from xinyong.ledger.bundle import InclusionBundle, NotYetProvable, inclusion_bundle
@@ -22,7 +23,7 @@ from xinyong.web.stats import SECTIONS
 router = APIRouter(prefix="/v1", tags=["public portal"])
 
 Q = Annotated[
-    str,
+    Line,
     Query(
         min_length=1,
         max_length=100,
@@ -56,7 +57,7 @@ def search(request: Request, q: Q, limit: Limit = 20) -> dict[str, Any]:
 
 
 @router.get("/public/subjects/{ref}")
-def subject(request: Request, ref: str) -> dict[str, Any]:
+def subject(request: Request, ref: SubjectRef) -> dict[str, Any]:
     """A subject's public file: registration, legal representative, public records, entries.
 
     ``ref`` is a USCC, or a person's subject number from a search hit (or their resident
@@ -107,7 +108,7 @@ def public_proof(
 
 @router.get("/public/defaulters")
 def published_defaulters(
-    request: Request, page: Page = 1, list_code: Annotated[str | None, Query(alias="list")] = None
+    request: Request, page: Page = 1, list_code: Annotated[Code | None, Query(alias="list")] = None
 ) -> dict[str, Any]:
     """Black-list entries in force that rest on public records, identity numbers masked."""
     wanted = checked_list(request, list_code)
@@ -130,7 +131,7 @@ def stats_sections(request: Request) -> dict[str, Any]:
 
 
 @router.get("/stats/{section}")
-def stats(request: Request, section: str) -> dict[str, Any]:
+def stats(request: Request, section: Code) -> dict[str, Any]:
     """One section's aggregates (counts per month, list, region, action and effect)."""
     found = SECTIONS.get(section)
     with request.app.state.sessionmaker() as session:

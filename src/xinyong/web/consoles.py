@@ -14,10 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import StringConstraints
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.deps import Person
 from xinyong.api.deps import get_pack, get_sessionmaker
+from xinyong.api.types import Id, Line, Ordinal
 from xinyong.clock import china_day
 from xinyong.policy import Pack
 from xinyong.rights import reviews
@@ -33,6 +35,7 @@ from xinyong.web.consoles_operator import (
     quarantine_page,
     what_if_reports,
 )
+from xinyong.web.forms import read_form
 from xinyong.web.selfservice_signin import page_person
 from xinyong.web.templating import render
 
@@ -87,14 +90,14 @@ def _case_page(
 
 @router.get("/console/reviews/{case_id}", response_class=HTMLResponse, name="review_case")
 def review_case(
-    request: Request, case_id: int, person: ReviewerPerson, factory: Factory, now: Now
+    request: Request, case_id: Id, person: ReviewerPerson, factory: Factory, now: Now
 ) -> HTMLResponse:
     return _case_page(request, person, factory, now, case_id)
 
 
 @router.get("/console/reviews/{case_id}/evidence/{n}", name="evidence_inline")
 def evidence_inline(
-    request: Request, case_id: int, n: int, person: ReviewerPerson, factory: Factory
+    request: Request, case_id: Id, n: Ordinal, person: ReviewerPerson, factory: Factory
 ) -> Response:
     """An evidence file shown in the page (images inline, PDFs embedded), never run as a page:
     the sandbox policy keeps a file that claims to be a PDF from scripting this site."""
@@ -111,20 +114,24 @@ def evidence_inline(
         media_type=found.content_type,
         filename=found.filename,
         content_disposition_type="inline",
-        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+        # Framed only by this site's case page, and sandboxed there.
+        headers={
+            "Content-Security-Policy": "sandbox; frame-ancestors 'self'",
+            "X-Frame-Options": "SAMEORIGIN",
+        },
     )
 
 
 @router.post("/console/reviews/{case_id}/decision", name="decide_case")
 async def decide_case(
     request: Request,
-    case_id: int,
+    case_id: Id,
     person: ReviewerPerson,
     factory: Factory,
     pack: CurrentPack,
     now: Now,
 ) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     if not csrf.is_genuine(request, form):
         return render(request, "forbidden.html", {}, status_code=403)
     outcome = str(form.get("outcome") or "")
@@ -183,7 +190,7 @@ def quarantine(
     person: OperatorPerson,
     factory: Factory,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    authority: str = "",
+    authority: Annotated[Line, StringConstraints(max_length=100)] = "",
 ) -> HTMLResponse:
     with factory() as session:
         found = quarantine_page(session, page, authority.strip() or None)

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from xinyong.api.types import Line, SubjectRef
 from xinyong.clock import china_today
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Disclosure
 from xinyong.search.publish import IndexShelf
 from xinyong.web import charts, csrf
+from xinyong.web.forms import read_form
 from xinyong.web.i18n import LANGUAGES, activate, choose
 from xinyong.web.public_file import defaulters, public_file
 from xinyong.web.redirects import safe_next
@@ -37,7 +39,7 @@ def home(request: Request) -> HTMLResponse:
 
 
 @router.get("/search", response_class=HTMLResponse, name="search")
-def search(request: Request, q: str = "") -> HTMLResponse:
+def search(request: Request, q: Line = "") -> HTMLResponse:
     query = q.strip()[:100]
     shelf: IndexShelf = request.app.state.search
     index = shelf.current()
@@ -47,7 +49,7 @@ def search(request: Request, q: str = "") -> HTMLResponse:
 
 
 @router.get("/subjects/{ref}", response_class=HTMLResponse, name="subject")
-def subject(request: Request, ref: str) -> HTMLResponse:
+def subject(request: Request, ref: SubjectRef) -> HTMLResponse:
     with request.app.state.sessionmaker() as session:
         found = public_file(session, _pack(request), ref, china_today())
     if found is None:
@@ -111,7 +113,7 @@ async def set_language(
     back: Annotated[str, Form(alias="next")] = "/",
 ) -> Response:
     """The language toggle: a form, so it works without JavaScript; remembered in a cookie."""
-    form = await request.form()
+    form = await read_form(request)
     if not csrf.is_genuine(request, form) or lang not in LANGUAGES:
         return render(request, "forbidden.html", {}, status_code=403)
     response = RedirectResponse(safe_next(back) or "/", status_code=303)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from xinyong.api.types import MAX_ID
 from xinyong.enforcement.models import EntryRow
 from xinyong.identifiers import IdentifierKind, mask, normalise
 from xinyong.policy import Pack
@@ -31,7 +32,6 @@ from xinyong.subjects.proofs import logged_record
 
 REGISTRATION_FIELDS = ("name", "org_type", "registered_capital", "address", "established_on")
 PAGE_SIZE = 50
-MAX_SUBJECT_NUMBER = 10**12
 
 
 def shown_id(subject: Subject) -> str:
@@ -47,7 +47,7 @@ def ref_of(subject: Subject) -> str:
 
 def find_subject(session: Session, ref: str) -> Subject | None:
     text = ref.strip()
-    if text.isdigit() and int(text) < MAX_SUBJECT_NUMBER:
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID:
         return session.get(Subject, int(text))
     return session.scalars(select(Subject).where(Subject.identifier == normalise(text))).first()
 

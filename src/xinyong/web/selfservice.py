@@ -20,15 +20,17 @@ from starlette.formparsers import MultiPartException
 
 from xinyong.accounts.deps import Person
 from xinyong.api.deps import get_pack, get_sessionmaker
+from xinyong.api.types import Line
 from xinyong.clock import china_day
 from xinyong.policy import Pack
 from xinyong.rights import repairs
 from xinyong.rights.api import get_now, object_to
 from xinyong.rights.cases import CaseRefused, subject_requests
-from xinyong.rights.evidence import EvidenceRefused
+from xinyong.rights.evidence import MAX_UPLOAD_BYTES, EvidenceRefused
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.service import whole_file
 from xinyong.web import csrf
+from xinyong.web.forms import read_form
 from xinyong.web.selfservice_signin import PageRefused, page_person
 from xinyong.web.templating import render
 
@@ -102,7 +104,7 @@ def objection_form(
     factory: Factory,
     pack: CurrentPack,
     now: Now,
-    record: str = "",
+    record: Line = "",
 ) -> HTMLResponse:
     _, identifier = _own(person)
     found = _one_record(factory, pack, identifier, record, china_day(now))
@@ -121,14 +123,14 @@ def _files(form: FormData) -> list[UploadFile]:
     ]
 
 
-@router.post("/me/objections", name="file_objection")
+@router.post("/me/objections", name="file_objection", max_body_size=MAX_UPLOAD_BYTES)
 async def file_objection(
     request: Request, person: SubjectPerson, factory: Factory, pack: CurrentPack, now: Now
 ) -> Response:
     subject_id, identifier = _own(person)
     try:
         # Parse more files than are taken, so that too many is told as such, with the form.
-        form = await request.form(max_files=PARSED_FILES)
+        form = await read_form(request, max_files=PARSED_FILES)
     except MultiPartException:
         form = FormData()  # far too many parts: refused below like any unreadable form
     if not csrf.is_genuine(request, form):
@@ -164,7 +166,7 @@ def repair_form(
     factory: Factory,
     pack: CurrentPack,
     now: Now,
-    record: str = "",
+    record: Line = "",
 ) -> HTMLResponse:
     return _repair_page(request, person, factory, pack, china_day(now), record, None, {})
 
@@ -209,7 +211,7 @@ async def apply_for_repair(
     request: Request, person: SubjectPerson, factory: Factory, pack: CurrentPack, now: Now
 ) -> Response:
     subject_id, _ = _own(person)
-    form = await request.form()
+    form = await read_form(request)
     if not csrf.is_genuine(request, form):
         return render(request, "forbidden.html", {}, status_code=403)
     key = str(form.get("record") or "")

@@ -25,6 +25,7 @@ from xinyong.api.deps import get_sessionmaker
 from xinyong.clock import CHINA, as_utc
 from xinyong.config import Settings
 from xinyong.web import csrf, selfservice_labels
+from xinyong.web.forms import read_form
 from xinyong.web.i18n import current
 from xinyong.web.redirects import safe_next
 from xinyong.web.templating import ENVIRONMENT, render
@@ -115,7 +116,7 @@ def sign_in_form(
 
 @router.post("/sign-in", name="sign_in_post")
 async def sign_in(request: Request, factory: Factory) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     if not csrf.is_genuine(request, form):
         return render(request, "forbidden.html", {}, status_code=403)
     username = str(form.get("username") or "")
@@ -144,7 +145,7 @@ async def sign_in(request: Request, factory: Factory) -> Response:
 async def sign_out(
     request: Request, factory: Factory, xinyong_session: Annotated[str | None, Cookie()] = None
 ) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     if not csrf.is_genuine(request, form):
         return render(request, "forbidden.html", {}, status_code=403)
 
