@@ -157,8 +157,8 @@ def test_hostile_values_are_quarantined_and_kept_readable_on_every_backend(
     assert not [raw for raw in raws if "\x00" in raw]  # kept, with NUL written as \u0000
     assert amount == Decimal("0.00") and str(amount) == "0.00"
     stored = {**_columns(record[0]), "subject": record[1]}
-    payload = orjson.loads(event_payload(_columns(event), stored))
-    assert payload["record"]["amount"] == "0.00"
+    payload = orjson.loads(event_payload(_columns(event), stored, "person"))
+    assert payload["decision"]["amount"] == "0.00"
 
 
 def _json_line(row: dict[str, Any]) -> str:
