@@ -37,9 +37,10 @@ class Site:
     factory: sessionmaker[Session]
     var_dir: Path
     bearer: dict[str, str] = field(default_factory=dict)
-    """Role name -> token: API keys (``relying_party``, ``authority_110105``,
-    ``authority_110108``) and people's session tokens (``subject_1``, ``subject_2``,
-    ``operator``, ``reviewer``, ``auditor``, ``authority_staff``)."""
+    """Role name -> token: API keys (``relying_party``; ``authority_110105`` and
+    ``authority_110108``, the market regulators of Chaoyang and Haidian, whose jurisdiction is
+    their district) and people's session tokens (``subject_1``, ``subject_2``, ``operator``,
+    ``reviewer``, ``auditor``, ``authority_staff``)."""
 
     def headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.bearer[role]}"} if role in self.bearer else {}
@@ -55,15 +56,16 @@ def build_site(
 ) -> Site:
     site = Site(app, client, factory, var_dir)
     site.bearer["relying_party"] = _key(factory, "relying_party")
-    site.bearer["authority_110105"] = _key(factory, "authority", "court.110105")
-    site.bearer["authority_110108"] = _key(factory, "authority", "court.110108")
+    site.bearer["authority_110105"] = _key(factory, "authority", "market.110105")
+    site.bearer["authority_110108"] = _key(factory, "authority", "market.110108")
+    court = {"Authorization": f"Bearer {_key(factory, 'authority', 'court.110105')}"}
     # Listed a month ago, so that both are published defaulters today.
     month_ago = (china_today() - timedelta(days=30)).isoformat()
     rows = [
         samples.defaulter_listing(subject, n, decided_on=month_ago, effective_on=month_ago)
         for n, subject in enumerate(SUBJECTS, start=1)
     ]
-    answer = client.post("/v1/submissions", json=rows, headers=site.headers("authority_110105"))
+    answer = client.post("/v1/submissions", json=rows, headers=court)
     assert answer.status_code == 200 and answer.json()["accepted"] == len(rows), answer.text
     people: dict[str, dict[str, str]] = {
         "subject_1": {"role": "subject", "subject_identifier": SUBJECTS[0]},
@@ -95,7 +97,8 @@ def site(store_url: str, factory: sessionmaker[Session], tmp_path: Path) -> Iter
 @pytest.fixture
 def city(site: Site) -> dict[str, str]:
     """The site with what its routes show: a signed ledger, a search index, an objection with
-    evidence by the first subject; the values the routes' path parameters take."""
+    evidence by the first subject; the values the routes' path parameters and queries take
+    (``event``: the ledger event of the first subject's public record)."""
     key = SigningKey.generate("xinyong.test/ledger")
     write_signing_key(site.var_dir / "ledger" / "signing.key", key)
     with site.factory.begin() as session:
@@ -112,12 +115,14 @@ def city(site: Site) -> dict[str, str]:
     )
     assert filed.status_code == 201, filed.text
     hits = site.client.get("/v1/public/search", params={"q": SUBJECTS[0]}).json()["hits"]
+    public = site.client.get(f"/v1/public/subjects/{hits[0]['ref']}").json()
     sections = site.client.get("/v1/stats").json()["sections"]
     return {
         "case_id": str(filed.json()["id"]),
         "n": "1",
         "identifier": SUBJECTS[0],
         "ref": hits[0]["ref"],
+        "event": str(public["record_groups"][0]["records"][0]["ledger_event"]),
         "section": sections[0]["code"],
         "tree_size": str(signed.tree_size),
     }
