@@ -245,6 +245,27 @@ def test_two_districts_keys_reach_only_their_own_firms(client: TestClient) -> No
         assert all(other in r["reason"] for r in body["rows"][1:])
 
 
+def test_the_same_bytes_from_another_district_are_judged_afresh(client: TestClient) -> None:
+    """The quarantine is one source's decision: a row one office may not submit, refused to it,
+    is still the registering office's to submit in the very same bytes."""
+    row = penalty(CHAOYANG_FIRM, "market.110105")
+    del row["authority"]
+    body = orjson.dumps([row])
+    headers = {"Content-Type": "application/json"}
+    refused = client.post(
+        "/v1/submissions", content=body, headers={**headers, **key(client, "market.110108")}
+    ).json()
+    accepted = client.post(
+        "/v1/submissions", content=body, headers={**headers, **key(client, "market.110105")}
+    ).json()
+    assert [r["status"] for r in refused["rows"]] == ["rejected"]
+    assert [r["status"] for r in accepted["rows"]] == ["accepted"]
+    again = client.post(
+        "/v1/submissions", content=body, headers={**headers, **key(client, "market.110108")}
+    ).json()
+    assert [r["status"] for r in again["rows"]] == ["rejected"]  # still that office's decision
+
+
 def test_the_cli_applies_the_rules_of_its_authority(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -124,6 +124,16 @@ class IngestJob:
             driver.DataError,
         )
 
+    def _source_digest(self, content_digest: str) -> str:
+        """What identifies this source in the store: its bytes, and who sends them.
+
+        The quarantine is the decision on a row of a source, and a rerun of a source resumes
+        it; the same bytes sent by another authority are another source, judged afresh (a row
+        one district may not submit may be another's to submit)."""
+        if self.authority is None:
+            return content_digest
+        return hashlib.sha256(f"{self.authority}\n{content_digest}".encode()).hexdigest()
+
     def run_file(
         self,
         path: Path,
@@ -136,6 +146,7 @@ class IngestJob:
     ) -> IngestSummary:
         """Ingest the file at ``path`` (of SHA-256 ``digest``), in ``encoding`` if not UTF-8."""
         started = utc_now()
+        digest = self._source_digest(digest)
         # Refuses an unreadable file before anything is written.
         items = read_rows(path, encoding=encoding)
         with self.factory.begin() as session:
@@ -190,6 +201,7 @@ class IngestJob:
         """Store an API request's rows as one submission (in one transaction unless the store
         refuses a row that validation let through)."""
         started = utc_now()
+        digest = self._source_digest(digest)
         batch = list(items)
         with self.factory.begin() as session:
             submission = Submission(
