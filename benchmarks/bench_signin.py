@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -25,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_checks import build_store, free_port, latency, listed, serve, warm, wrk, wrk_script
 
+from bench_checks import build_store, free_port, latency, listed, serve, warm, wrk, wrk_script
 from xinyong.accounts.service import create_account
 from xinyong.store.db import make_engine, make_sessionmaker
 
@@ -80,9 +79,7 @@ def sign_in_after(port: int, name: str) -> tuple[float, int]:
     began = time.perf_counter()
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
         for tries in range(1, 100):
-            response = client.post(
-                "/v1/auth/login", json={"username": name, "password": PASSWORD}
-            )
+            response = client.post("/v1/auth/login", json={"username": name, "password": PASSWORD})
             if response.status_code == 200:
                 return time.perf_counter() - began, tries
             time.sleep(float(response.headers.get("retry-after", "1")))
@@ -139,7 +136,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
             results: dict[str, Any] = {}
             traffic = threading.Thread(
                 target=lambda: results.update(
-                    zip(("rate", "p50", "p99"), checks_under_load(port, script, seconds))
+                    zip(
+                        ("rate", "p50", "p99"),
+                        checks_under_load(port, script, seconds),
+                        strict=True,
+                    )
                 )
             )
             traffic.start()
