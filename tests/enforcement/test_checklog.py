@@ -4,16 +4,18 @@ sealed on the ledger and an edited or deleted row shows in ``verify``, on both b
 import asyncio
 from datetime import date
 from itertools import count
+from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.enforcement.checklog import KIND, Asker, CheckLog, CheckLogFailed
 from xinyong.enforcement.decisions import Decision
-from xinyong.enforcement.models import CheckLogGroup, CheckLogRow
+from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, checks_about, subject_key
 from xinyong.ledger import SigningKey, checkpoint, verify
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import alembic_config, make_engine, make_sessionmaker, migrate
 from xinyong.testing.postgres import create_database
 
 AIRLINE = Asker("k1", "airline")
@@ -70,13 +72,9 @@ def refuse_purpose(factory: sessionmaker[Session], purpose: str) -> None:
 
 
 async def write_together(log: CheckLog, requests: list[tuple[Decision, str]]) -> list[object]:
-    """Queue every request before the writer starts, so that they share one group."""
-    tasks = [
-        asyncio.ensure_future(log.write([made], AIRLINE, purpose)) for made, purpose in requests
-    ]
-    await asyncio.sleep(0)
-    log.start()
-    return list(await asyncio.gather(*tasks, return_exceptions=True))
+    """Requests ready at the same time, as a server's are: they share one group."""
+    writes = [log.write([made], AIRLINE, purpose) for made, purpose in requests]
+    return list(await asyncio.gather(*writes, return_exceptions=True))
 
 
 def test_a_request_the_store_refuses_fails_alone_and_logging_goes_on(
@@ -178,3 +176,43 @@ def test_verify_names_the_groups_of_an_edited_and_a_deleted_row(
         (KIND, str(third)),
     }
     assert str(second) not in {item.ref for item in report.divergences}
+
+
+def test_a_subject_finds_its_rows_once_their_group_is_sealed(
+    factory: sessionmaker[Session],
+) -> None:
+    log = CheckLog(factory)
+    about = decision("110105195102020025")
+    log.add_all([about, decision(), decision("110105195102020025")], AIRLINE, "ticket sale")
+    log.flush()
+    with factory() as session:
+        found = session.scalars(checks_about("110105195102020025")).all()
+    assert about.decision_id in {row.decision_id for row in found}
+    assert [row.subject for row in found] == ["110105195102020025"] * 2
+
+
+def test_rows_from_before_groups_are_grouped_sealed_and_found(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    make_engine(url).dispose()
+    command.upgrade(alembic_config(url), "0007")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for n in range(3):
+            connection.execute(
+                text(
+                    "INSERT INTO check_log (decision_id, checked_at, relying_party, "
+                    "relying_party_label, purpose, subject, subject_key, action, as_of, effect, "
+                    "policy_version) VALUES (:d, '2026-12-01 08:00:00.000000', 'k', 'bank', "
+                    "'loan', :s, :k, 'apply_loan', '2026-12-01', 'allow', 'national@1')"
+                ),
+                {"d": f"d{n}", "s": "110105195102020025", "k": subject_key("110105195102020025")},
+            )
+    engine.dispose()
+    migrate(url)
+    factory = make_sessionmaker(make_engine(url))
+    CheckLog(factory).start()
+    with factory() as session:
+        found = session.scalars(checks_about("110105195102020025")).all()
+        assert sorted(row.decision_id for row in found) == ["d0", "d1", "d2"]
+        assert session.scalars(select(CheckLogGroup.sealed)).all() == [True]
+        assert verify(session, SigningKey.generate().verifier).ok

@@ -1,52 +1,62 @@
 """The check log: who asked about which subject, why, for what, and the answer.
 
 The subject sees this log, so an answered check must never lack its row. The server writes a
-request's rows before it answers (``CheckLog.write``), and concurrent requests share one
-transaction (group commit): a writer thread takes everything queued, writes it as one
-*group* and commits, then releases the requests of the group to answer, while the next group
-gathers. A worker killed at any moment has answered only checks whose rows are committed.
+request's rows before it answers (``CheckLog.write``), and requests that are ready at the same
+time share one transaction (group commit): the event loop runs the write once the requests
+ready with the first have queued their rows, commits, and only then lets them answer, while
+the next group gathers. A worker killed at any moment has answered only checks whose rows are
+committed. A group's rows carry the instant of their group.
 
 A group whose write fails is split into its requests and each is written alone, so one bad
 request (a value the store refuses) fails only itself, with a 503, and logging goes on.
 
-Every group is a row of ``check_log_groups``; a few times a second (and when a process
-starts, for what a killed one left) unsealed groups get one ledger leaf each, whose payload
-is rebuilt from the group's stored rows (a registered ledger source): ``xinyong ledger
-verify`` then reports an edited or deleted check-log row by its group.
+Every group is a row of ``check_log_groups``. About twice a second a worker seals the groups
+it wrote: one ledger leaf per group, whose payload a registered ledger source rebuilds from
+the group's stored rows (so ``xinyong ledger verify`` reports an edited or deleted row by its
+group), and one ``check_log_subjects`` entry per subject and group (how a subject finds its
+rows: an index on the hot table would cost every small commit a page per row). Groups that a
+killed worker wrote and never sealed are sealed, read back from the store, by a worker that
+starts or sweeps.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
+import fcntl
 import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from operator import itemgetter
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, BinaryIO
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
 from xinyong.enforcement.decisions import Decision
-from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, subject_key
+from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, CheckLogSubject, subject_key
 from xinyong.ledger import LeafInput, append, register_source
 from xinyong.store.base import Base
-from xinyong.store.bulk import BulkTable, among, chunked
+from xinyong.store.bulk import MARKERS, BulkTable, among, chunked
 
 TABLE = Base.metadata.tables[CheckLogRow.__tablename__]
 GROUPS = Base.metadata.tables[CheckLogGroup.__tablename__]
+SUBJECTS = Base.metadata.tables[CheckLogSubject.__tablename__]
 KIND = "check_log.group"
 """The ledger kind of a group's leaf; its reference is the group's id."""
 SEAL_SECONDS = 0.5
 """How long a written group may wait for its ledger leaf while the process runs."""
+GATHER_SECONDS = 0.002
+"""How long a group may wait for requests that keep arriving before it is written."""
+RETRY_SECONDS = 0.0002
+"""How soon a worker tries again when another process is writing to the check log."""
+SWEEP_SECONDS = 30.0
+"""How often a worker seals groups left unsealed this long (by a worker that was killed)."""
 LOG = logging.getLogger(__name__)
 
 
@@ -64,27 +74,27 @@ class Asker:
 
 @dataclass(slots=True)
 class _Request:
-    """One request's decisions and what they share: who asked, why, when, under which policy."""
+    """One request's rows and what they share: who asked, why, for which day, under which
+    policy."""
 
-    checked_at: datetime
     asker: Asker
     purpose: str
     as_of: date
     policy_version: str
-    decisions: list[tuple[str, str, str, str]]
-    """(decision id, subject, action, effect) per decision."""
+    rows: list[tuple[int, str, str, str, str]]
+    """(subject key, decision id, subject, action, effect) per decision."""
     waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
     """Where to say the rows are written (a request of the server), or None (a command)."""
     error: BaseException | None = field(default=None)
 
 
 # A row's own values, in the order the writer builds them; the values a request shares with
-# others (who asked, why, for which day, under which policy) are sent once per group of rows.
-_ROW_COLUMNS = ("subject_key", "decision_id", "subject", "action", "effect", "checked_at")
+# others (who asked, why, for which day, under which policy) and the group's instant and id
+# are sent once per statement.
+_ROW_COLUMNS = ("subject_key", "decision_id", "subject", "action", "effect")
 _SHARED_COLUMNS = ("relying_party", "relying_party_label", "purpose", "as_of", "policy_version")
-# What a group's leaf commits to, per row, in id order.
+# What a group's leaf commits to, per row, in id order (the order the rows were written in).
 _SEALED_COLUMNS = (
-    "id",
     "decision_id",
     "checked_at",
     "relying_party",
@@ -97,6 +107,16 @@ _SEALED_COLUMNS = (
     "effect",
     "policy_version",
 )
+_SUBJECT_KEY = _SEALED_COLUMNS.index("subject_key")
+
+
+@dataclass(slots=True)
+class _Group:
+    """A group written by this process and not yet sealed: its rows as the leaf commits to
+    them, and the subject keys its rows are about."""
+
+    rows: list[list[Any]]
+    keys: set[int]
 
 
 class CheckLog:
@@ -105,45 +125,116 @@ class CheckLog:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
         self._pending: list[_Request] = []
-        self._ready = threading.Condition()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-        self._unsealed = False
+        self._lock = threading.Lock()
+        self._store = _StoreTurn(factory.kw["bind"])
+        self._writer: _GroupWriter | None = None
+        self._written: dict[int, _Group] = {}
+        self._due = False
+        self._arrived = 0
+        self._gathering: tuple[int, float] = (0, 0.0)
+        self._next_seal = 0.0
+        self._next_sweep = 0.0
+        self._seal_timer: asyncio.TimerHandle | None = None
 
     def add_all(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
         """Queue the decisions of one request for the next ``flush`` (commands, tests)."""
         if decisions:
-            self._queue(_request(decisions, asker, purpose))
+            with self._lock:
+                self._pending.append(_request(decisions, asker, purpose))
 
     async def write(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
         """Log the decisions of one request; returns once their rows are committed.
 
-        Raises ``CheckLogFailed`` if the store refused them. Needs the writer (``start``).
+        The write runs on the event loop, once the requests that arrive with this one have
+        queued their rows too: they are one group. (A thread of its own would have to win the
+        interpreter lock from the busy loop at every step, which costs more than the write.)
+        Raises ``CheckLogFailed`` if the store refused the rows.
         """
         if not decisions:
             return
         loop = asyncio.get_running_loop()
         written: asyncio.Future[None] = loop.create_future()
-        self._queue(_request(decisions, asker, purpose, (loop, written)))
+        with self._lock:
+            self._pending.append(_request(decisions, asker, purpose, (loop, written)))
+            self._arrived += 1
+            due, self._due = self._due, True
+        if not due:
+            self._gathering = (self._arrived, time.monotonic() + GATHER_SECONDS)
+            loop.call_soon(self._write_due)
         await written
 
-    def _queue(self, request: _Request) -> None:
-        with self._ready:
-            self._pending.append(request)
-            self._ready.notify()
+    def _write_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        # While requests keep arriving (the loop's last turn queued more), the group waits
+        # one more turn, up to GATHER_SECONDS: a commit costs as much as a dozen rows.
+        seen, until = self._gathering
+        if self._arrived != seen and time.monotonic() < until:
+            self._gathering = (self._arrived, until)
+            loop.call_soon(self._write_due)
+            return
+        # Another process is writing: serve requests meanwhile (the group grows) and retry.
+        if not self._store.enter(blocking=False):
+            loop.call_later(RETRY_SECONDS, self._write_due)
+            return
+        try:
+            with self._lock:
+                pending, self._pending, self._due = self._pending, [], False
+            self._write(pending)
+            if self._written and time.monotonic() >= self._next_seal:
+                self._seal_and_log()
+        finally:
+            self._store.leave()
+        if self._written and self._seal_timer is None:
+            # Sealed when due even if no further check comes.
+            self._seal_timer = loop.call_later(SEAL_SECONDS, self._seal_later)
+
+    def _seal_later(self) -> None:
+        self._seal_timer = None
+        with self._store:
+            self._seal_and_log()
+
+    def _seal_and_log(self) -> None:
+        try:
+            self._seal()
+        except Exception:
+            LOG.exception("check log: sealing failed; the groups are sealed later")
+        self._next_seal = time.monotonic() + SEAL_SECONDS
 
     def flush(self) -> int:
         """Write what is queued, in this thread, then seal it; returns the rows written.
 
         Raises ``CheckLogFailed`` after writing the rest if some request could not be written.
         """
-        with self._ready:
+        with self._lock:
             pending, self._pending = self._pending, []
-        written, failed = self._write(pending)
-        self.seal()
+        with self._store:
+            written, failed = self._write(pending)
+            self._seal()
         if failed:
             raise CheckLogFailed(f"{failed} check-log rows could not be written; see the log")
         return written
+
+    def start(self) -> None:
+        """Seal what a worker killed after writing left unsealed."""
+        self._next_sweep = 0.0
+        with self._store:
+            self._seal_and_log()
+
+    def stop(self) -> None:
+        """Write and seal what is still queued (a worker shutting down)."""
+        if self._seal_timer is not None:
+            self._seal_timer.cancel()
+            self._seal_timer = None
+        with self._lock:
+            pending, self._pending = self._pending, []
+        with self._store:
+            self._write(pending)
+            self._seal_and_log()
+            if self._writer is not None:
+                self._writer.connection.close()
+                self._writer = None
+
+    # The methods below run in the store's turn (``self._store``).
 
     def _write(self, requests: Sequence[_Request]) -> tuple[int, int]:
         """Write ``requests`` as one group, or each alone if that fails; tell their waiters.
@@ -157,104 +248,137 @@ class CheckLog:
             written = self._insert(requests)
         except Exception as error:
             if len(requests) == 1:
-                LOG.exception("check log: the store refused a request's rows")
-                requests[0].error = CheckLogFailed(f"the check log refused the rows: {error}")
-                failed = len(requests[0].decisions)
+                failed = _refused(requests[0], error)
             else:
                 for request in requests:
-                    alone_written, alone_failed = self._write_alone(request)
-                    written += alone_written
-                    failed += alone_failed
+                    try:
+                        written += self._insert([request])
+                    except Exception as alone:
+                        failed += _refused(request, alone)
         _release(requests)
         return written, failed
 
-    def _write_alone(self, request: _Request) -> tuple[int, int]:
-        try:
-            return self._insert([request]), 0
-        except Exception as error:
-            LOG.exception("check log: the store refused a request's rows")
-            request.error = CheckLogFailed(f"the check log refused the rows: {error}")
-            return 0, len(request.decisions)
-
     def _insert(self, requests: Sequence[_Request]) -> int:
         """One transaction: a group row and the rows of ``requests``, committed."""
-        written = 0
-        with self.factory.begin() as session:
-            connection = session.connection()
-            group = connection.execute(
-                insert(GROUPS).values(written_at=utc_now(), sealed=False).returning(GROUPS.c.id)
-            ).scalar_one()
-            table = BulkTable(connection, TABLE, columns=_ROW_COLUMNS)
-            for shared, rows in _by_shared_values(table, requests).items():
-                constants = dict(zip(_SHARED_COLUMNS, shared, strict=True))
-                table.insert_values_unlocked(rows, {**constants, "group_id": group})
-                written += len(rows)
-        self._unsealed = True
-        return written
+        if self._writer is None:
+            engine: Engine = self.factory.kw["bind"]
+            self._writer = _GroupWriter(engine.connect())
+        try:
+            group, rows = self._writer.insert(requests)
+        except Exception:
+            if self._writer.connection.invalidated:  # a lost connection: a new one next time
+                self._writer.connection.close()
+                self._writer = None
+            raise
+        self._written[group] = _Group(rows, {row[_SUBJECT_KEY] for row in rows})
+        return len(rows)
 
-    def seal(self) -> int:
-        """Give every written group not yet on the ledger its leaf; returns how many.
+    def _seal(self) -> int:
+        """Seal the groups this process wrote (and, when a sweep is due, those that others
+        left unsealed): a ledger leaf each, and their subjects' entries. Returns how many.
 
         Each group is claimed by the statement that marks it sealed, so processes sealing at
         the same time never seal a group twice.
         """
+        own, self._written = self._written, {}
+        sweep = time.monotonic() >= self._next_sweep
+        sealed: dict[int, _Group] = {}
         with self.factory.begin() as session:
-            claimed = sorted(
-                session.execute(
-                    update(CheckLogGroup)
-                    .where(~CheckLogGroup.sealed)
-                    .values(sealed=True)
-                    .returning(CheckLogGroup.id)
-                    .execution_options(synchronize_session=False)
-                ).scalars()
-            )
-            refs = [str(group) for group in claimed]
-            payloads = group_payloads(session, refs)
-            # A group whose rows are gone before sealing commits to having none.
-            append(session, [LeafInput(KIND, ref, payloads.get(ref, b"[]")) for ref in refs])
-        self._unsealed = False
-        return len(claimed)
+            if own:
+                mine = _claim(session, among(session.connection(), GROUPS.c.id, list(own)))
+                sealed.update((group, own[group]) for group in mine)
+            if sweep:
+                cutoff = utc_now() - timedelta(seconds=SWEEP_SECONDS)
+                if self._next_sweep == 0.0:  # this process has just started: all of them
+                    cutoff = utc_now()
+                left = _claim(session, GROUPS.c.written_at <= cutoff)
+                rows = _group_rows(session, left)
+                for group in left:
+                    found = rows.get(group, [])
+                    sealed[group] = _Group(found, {row[_SUBJECT_KEY] for row in found})
+            if sealed:
+                _seal(session, sealed)
+        if sweep:
+            self._next_sweep = time.monotonic() + SWEEP_SECONDS
+        return len(sealed)
 
-    def start(self) -> None:
-        """Write queued requests from a thread of their own, and seal, until ``stop``."""
-        if self._thread is not None:
-            return
-        self._stopping = False
-        self._unsealed = True  # groups a killed process wrote and never sealed
-        self._thread = threading.Thread(target=self._run, name="check-log", daemon=True)
-        self._thread.start()
-        # A worker that shuts down normally writes and seals what it still holds.
-        atexit.register(self.stop)
 
-    def stop(self) -> None:
-        with self._ready:
-            self._stopping = True
-            self._ready.notify()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+class _StoreTurn:
+    """One check-log writer at a time: of this process and, on a SQLite file, of every
+    process on the machine.
 
-    def _run(self) -> None:
-        next_seal = time.monotonic()
-        while True:
-            with self._ready:
-                while not self._pending and not self._stopping:
-                    if self._unsealed and time.monotonic() >= next_seal:
-                        break
-                    self._ready.wait(
-                        max(0.0, next_seal - time.monotonic()) if self._unsealed else None
-                    )
-                pending, self._pending = self._pending, []
-                stopping = self._stopping
-            self._write(pending)
-            if self._unsealed and (stopping or time.monotonic() >= next_seal):
-                try:
-                    self.seal()
-                except Exception:
-                    LOG.exception("check log: sealing failed; the groups are sealed later")
-                next_seal = time.monotonic() + SEAL_SECONDS
-            if stopping and not pending:
-                return
+    SQLite admits one writer and makes the others sleep and retry (1 ms, 2 ms, 5 ms ...), and
+    an event loop sleeping there answers nobody. With a lock on a file beside the database a
+    worker whose turn it is not learns so at once and serves requests until it is.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._thread = threading.Lock()
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._path = None if database in (None, "", ":memory:") else f"{database}-checklog.lock"
+        self._file: BinaryIO | None = None
+
+    def enter(self, *, blocking: bool) -> bool:
+        if not self._thread.acquire(blocking=blocking):
+            return False
+        if self._path is None:
+            return True
+        if self._file is None:
+            self._file = open(self._path, "ab")  # noqa: SIM115  (held for the process)
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._thread.release()
+            return False
+        return True
+
+    def leave(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._thread.release()
+
+    def __enter__(self) -> None:
+        self.enter(blocking=True)
+
+    def __exit__(self, *_: object) -> None:
+        self.leave()
+
+
+class _GroupWriter:
+    """The statements of a group on one connection held for the process's check log: a
+    write costs two statements and a commit, with nothing prepared anew."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.rows = BulkTable(connection, TABLE, columns=_ROW_COLUMNS)
+        groups = BulkTable(connection, GROUPS, columns=("written_at", "sealed"))
+        self.moment = groups.converter("written_at")
+        marker = MARKERS[connection.dialect.paramstyle]
+        self.group_sql = (
+            f"INSERT INTO {GROUPS.name} (written_at, sealed) VALUES ({marker}, {marker}) "
+            "RETURNING id"
+        )
+
+    def insert(self, requests: Sequence[_Request]) -> tuple[int, list[list[Any]]]:
+        """Write one group; returns its id and its rows as its leaf commits to them."""
+        at = utc_now()
+        sealed: list[list[Any]] = []
+        with self.connection.begin():
+            group = self.connection.exec_driver_sql(
+                self.group_sql, (self.moment(at), False)
+            ).scalar_one()
+            for shared, rows in _by_shared_values(requests).items():
+                key_id, label, purpose, as_of, policy = shared
+                constants = dict(zip(_SHARED_COLUMNS, shared, strict=True))
+                self.rows.insert_values_unlocked(
+                    rows, {**constants, "checked_at": at, "group_id": group}
+                )
+                sealed.extend(
+                    [decision, at, key_id, label, purpose, subject, key, action, as_of, effect,
+                     policy]
+                    for key, decision, subject, action, effect in rows
+                )  # fmt: skip
+        return group, sealed
 
 
 def _request(
@@ -265,26 +389,44 @@ def _request(
 ) -> _Request:
     first = decisions[0]
     return _Request(
-        utc_now(),
         asker,
         purpose,
         first.as_of,
         first.policy_version,
         [
-            (decision.decision_id, decision.subject_id, decision.action, decision.effect)
+            (
+                subject_key(decision.subject_id),
+                decision.decision_id,
+                decision.subject_id,
+                decision.action,
+                decision.effect,
+            )
             for decision in decisions
         ],
         waiter,
     )
 
 
+def _refused(request: _Request, error: Exception) -> int:
+    LOG.error("check log: the store refused a request's rows: %s", error)
+    request.error = CheckLogFailed(f"the check log refused the rows: {error}")
+    return len(request.rows)
+
+
 def _release(requests: Sequence[_Request]) -> None:
-    """Wake the requests waiting for these rows: one call into each event loop."""
+    """Wake the requests waiting for these rows, each in its own event loop."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Request]] = defaultdict(list)
     for request in requests:
         if request.waiter is not None:
             by_loop[request.waiter[0]].append(request)
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
     for loop, waiting in by_loop.items():
+        if loop is running:
+            _settle(waiting)
+            continue
         # A closed loop has nobody waiting any more.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_settle, waiting)
@@ -303,16 +445,11 @@ def _settle(requests: Sequence[_Request]) -> None:
 
 
 def _by_shared_values(
-    table: BulkTable, pending: Sequence[_Request]
-) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """The rows of ``pending`` by the values they share, each group in subject-key order.
-
-    In key order, the inserts into the ``subject_key`` index touch neighbouring pages instead
-    of random ones.
-    """
-    moment = table.converter("checked_at")
-    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-    for request in pending:
+    requests: Iterable[_Request],
+) -> dict[tuple[Any, ...], list[tuple[int, str, str, str, str]]]:
+    """The rows of ``requests`` by the values they share, in the order they came."""
+    groups: dict[tuple[Any, ...], list[tuple[int, str, str, str, str]]] = {}
+    for request in requests:
         shared = (
             request.asker.key_id,
             request.asker.label,
@@ -320,13 +457,48 @@ def _by_shared_values(
             request.as_of,
             request.policy_version,
         )
-        rows = groups.setdefault(shared, [])
-        at = moment(request.checked_at)
-        for decision in request.decisions:
-            rows.append((subject_key(decision[1]), *decision, at))
-    for rows in groups.values():
-        rows.sort(key=itemgetter(0))
+        groups.setdefault(shared, []).extend(request.rows)
     return groups
+
+
+def _claim(session: Session, which: Any) -> list[int]:
+    """Mark the unsealed groups ``which`` selects as sealed; returns those this did mark."""
+    return sorted(
+        session.execute(
+            update(CheckLogGroup)
+            .where(~CheckLogGroup.sealed, which)
+            .values(sealed=True)
+            .returning(CheckLogGroup.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+
+
+def _seal(session: Session, groups: Mapping[int, _Group]) -> None:
+    """A ledger leaf per group (one that lost its rows commits to having none), and the
+    subjects' entries in key order."""
+    ordered = sorted(groups)
+    append(
+        session,
+        [LeafInput(KIND, str(group), orjson.dumps(groups[group].rows)) for group in ordered],
+    )
+    keys = sorted((key, group) for group in ordered for key in groups[group].keys)
+    BulkTable(session.connection(), SUBJECTS).insert_values(keys)
+
+
+def _group_rows(session: Session, groups: Sequence[int]) -> dict[int, list[list[Any]]]:
+    """The rows of each of ``groups`` as stored now, in id order (``_SEALED_COLUMNS``)."""
+    columns = [TABLE.c[name] for name in _SEALED_COLUMNS]
+    rows: dict[int, list[list[Any]]] = defaultdict(list)
+    connection = session.connection()
+    for chunk in chunked(groups):
+        for group, *values in session.execute(
+            select(TABLE.c.group_id, *columns)
+            .where(among(connection, TABLE.c.group_id, chunk))
+            .order_by(TABLE.c.group_id, TABLE.c.id)
+        ):
+            rows[group].append(values)
+    return rows
 
 
 def group_payloads(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
@@ -334,18 +506,8 @@ def group_payloads(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]
 
     Groups without rows are left out (the ledger reports them as deleted).
     """
-    ids = [int(ref) for ref in refs if ref.isascii() and ref.isdigit()]
-    columns = [TABLE.c[name] for name in _SEALED_COLUMNS]
-    rows: dict[str, list[list[Any]]] = defaultdict(list)
-    connection = session.connection()
-    for chunk in chunked(ids):
-        for group, *values in session.execute(
-            select(TABLE.c.group_id, *columns)
-            .where(among(connection, TABLE.c.group_id, chunk))
-            .order_by(TABLE.c.group_id, TABLE.c.id)
-        ):
-            rows[str(group)].append(values)
-    return {ref: orjson.dumps(group_rows) for ref, group_rows in rows.items()}
+    groups = [int(ref) for ref in refs if ref.isascii() and ref.isdigit()]
+    return {str(group): orjson.dumps(rows) for group, rows in _group_rows(session, groups).items()}
 
 
 register_source(KIND, group_payloads)
