@@ -251,7 +251,7 @@ async def sign_in(
     def start() -> tuple[str, SignedIn]:
         now = _now()
         with factory.begin() as session:
-            throttle.attempt_succeeded(session, keys, now)
+            throttle.attempt_succeeded(session, keys)
             account = session.get_one(Account, account_id)
             token = _start_session(session, account, rehashed, lifetime, now)
             return token, signed_in(session, token, now=now)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, select, update
@@ -35,6 +35,8 @@ FIRST_WAIT = timedelta(seconds=1)
 LONGEST_WAIT = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=1)
 TABLE = Base.metadata.tables[SignInThrottle.__tablename__]
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+"""``blocked_until`` of a name or address that has no wait to serve."""
 
 
 class SignInThrottled(PermissionError):
@@ -88,7 +90,7 @@ def begin_attempt(session: Session, keys: Sequence[str], now: datetime) -> None:
         # another is about to change; on PostgreSQL the rows exist for the lock below.
         session.execute(
             dialect.insert(TABLE)
-            .values(key=key, failures=0, blocked_until=now, last_at=now)
+            .values(key=key, failures=0, blocked_until=NEVER, last_at=now)
             .on_conflict_do_nothing()
         )
     rows = session.execute(
@@ -101,15 +103,18 @@ def begin_attempt(session: Session, keys: Sequence[str], now: datetime) -> None:
     if waits:
         longest, scope = max(waits)
         raise SignInThrottled(scope, math.ceil(longest.total_seconds()))
-    for key, failures, _, last_at in rows:
+    for key, failures, blocked_until, last_at in rows:
         failures = 1 if now - last_at > FORGET_AFTER else failures + 1
+        wait = wait_after(_scope(key), failures)
+        # No wait leaves the mark where it was: concurrent attempts read the clock before they
+        # queue for the row, so "now" here may be a moment before another attempt's.
         session.execute(
             update(TABLE)
             .where(TABLE.c.key == key)
             .values(
                 failures=failures,
-                blocked_until=now + wait_after(_scope(key), failures),
-                last_at=now,
+                blocked_until=now + wait if wait else blocked_until,
+                last_at=max(now, last_at),
             )
         )
     session.execute(
@@ -117,12 +122,12 @@ def begin_attempt(session: Session, keys: Sequence[str], now: datetime) -> None:
     )
 
 
-def attempt_succeeded(session: Session, keys: Sequence[str], now: datetime) -> None:
+def attempt_succeeded(session: Session, keys: Sequence[str]) -> None:
     """Clear the account's count and give the address back the attempt that succeeded."""
     account, address = keys
     session.execute(delete(TABLE).where(TABLE.c.key == account))
     session.execute(
         update(TABLE)
         .where(TABLE.c.key == address, TABLE.c.failures > 0)
-        .values(failures=TABLE.c.failures - 1, blocked_until=now)
+        .values(failures=TABLE.c.failures - 1, blocked_until=NEVER)
     )

@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from typing import Any, BinaryIO
 
 import orjson
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
@@ -53,6 +53,8 @@ SEAL_SECONDS = 0.5
 """How long a written group may wait for its ledger leaf while the process runs."""
 GATHER_SECONDS = 0.002
 """How long a group may wait for requests that keep arriving before it is written."""
+CHECKPOINT_SECONDS = 1.0
+"""How often a serving process copies SQLite's write-ahead log back into the database."""
 RETRY_SECONDS = 0.0002
 """How soon a worker tries again when another process is writing to the check log."""
 SWEEP_SECONDS = 30.0
@@ -135,6 +137,8 @@ class CheckLog:
         self._next_seal = 0.0
         self._next_sweep = 0.0
         self._seal_timer: asyncio.TimerHandle | None = None
+        self._stopping = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     def add_all(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
         """Queue the decisions of one request for the next ``flush`` (commands, tests)."""
@@ -186,14 +190,23 @@ class CheckLog:
             self._store.leave()
         if self._written and self._seal_timer is None:
             # Sealed when due even if no further check comes.
-            self._seal_timer = loop.call_later(SEAL_SECONDS, self._seal_later)
+            self._seal_timer = loop.call_later(SEAL_SECONDS, self._seal_due)
 
-    def _seal_later(self) -> None:
+    def _seal_due(self) -> None:
         self._seal_timer = None
-        with self._store:
+        if not self._written and time.monotonic() < self._next_sweep:
+            return
+        if not self._store.enter(blocking=False):
+            self._seal_timer = asyncio.get_running_loop().call_later(RETRY_SECONDS, self._seal_due)
+            return
+        try:
             self._seal_and_log()
+        finally:
+            self._store.leave()
 
     def _seal_and_log(self) -> None:
+        # On the event loop: a thread would get the interpreter lock from the busy loop only
+        # at switch intervals, and hold the writers' turn (every answer) many times longer.
         try:
             self._seal()
         except Exception:
@@ -215,16 +228,40 @@ class CheckLog:
         return written
 
     def start(self) -> None:
-        """Seal what a worker killed after writing left unsealed."""
+        """Seal what a worker killed after writing left unsealed; on SQLite, copy the
+        write-ahead log back into the database from a thread of its own, until ``stop``."""
         self._next_sweep = 0.0
         with self._store:
             self._seal_and_log()
+        engine: Engine = self.factory.kw["bind"]
+        if engine.dialect.name == "sqlite" and self._checkpointer is None:
+            _quiet_checkpoints(engine)
+            self._stopping.clear()
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_often, args=(engine,), name="check-log-wal", daemon=True
+            )
+            self._checkpointer.start()
+
+    def _checkpoint_often(self, engine: Engine) -> None:
+        """Copy the write-ahead log back into the database every second, outside the writers'
+        turn and the event loop: in a commit (SQLite's default) every request of the group
+        would wait for tens of megabytes to be copied and synced."""
+        while not self._stopping.wait(CHECKPOINT_SECONDS):
+            try:
+                with engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:
+                LOG.exception("check log: checkpoint failed; tried again in a second")
 
     def stop(self) -> None:
         """Write and seal what is still queued (a worker shutting down)."""
         if self._seal_timer is not None:
             self._seal_timer.cancel()
             self._seal_timer = None
+        self._stopping.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
         with self._lock:
             pending, self._pending = self._pending, []
         with self._store:
@@ -270,7 +307,9 @@ class CheckLog:
                 self._writer.connection.close()
                 self._writer = None
             raise
-        self._written[group] = _Group(rows, {row[_SUBJECT_KEY] for row in rows})
+        written = _Group(rows, {row[_SUBJECT_KEY] for row in rows})
+        with self._lock:
+            self._written[group] = written
         return len(rows)
 
     def _seal(self) -> int:
@@ -280,7 +319,8 @@ class CheckLog:
         Each group is claimed by the statement that marks it sealed, so processes sealing at
         the same time never seal a group twice.
         """
-        own, self._written = self._written, {}
+        with self._lock:
+            own, self._written = self._written, {}
         sweep = time.monotonic() >= self._next_sweep
         sealed: dict[int, _Group] = {}
         with self.factory.begin() as session:
@@ -301,6 +341,19 @@ class CheckLog:
         if sweep:
             self._next_sweep = time.monotonic() + SWEEP_SECONDS
         return len(sealed)
+
+
+def _quiet_checkpoints(engine: Engine) -> None:
+    """Keep the commits of ``engine``'s (SQLite) connections from copying the write-ahead log
+    back into the database: ``CheckLog._checkpoint_often`` does it."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _no_checkpoint):
+        event.listen(engine, "connect", _no_checkpoint)
+
+
+def _no_checkpoint(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
 
 
 class _StoreTurn:
