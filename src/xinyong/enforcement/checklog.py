@@ -25,15 +25,17 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import sqlite3
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, Engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +45,7 @@ from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, CheckLogSubje
 from xinyong.ledger import LeafInput, append, register_source
 from xinyong.store.base import Base
 from xinyong.store.bulk import MARKERS, BulkTable, among, chunked
+from xinyong.store.db import BUSY_TIMEOUT_MS
 
 TABLE = Base.metadata.tables[CheckLogRow.__tablename__]
 GROUPS = Base.metadata.tables[CheckLogGroup.__tablename__]
@@ -55,11 +58,17 @@ GATHER_SECONDS = 0.002
 """How long a group may wait for requests that keep arriving before it is written."""
 CHECKPOINT_SECONDS = 1.0
 """How often a serving process copies SQLite's write-ahead log back into the database."""
+LOCK_WAIT_MS = 20
+"""On PostgreSQL, how long a check-log write may wait for a lock (the ledger's head, held by
+an ingest) before it is tried again later."""
+PATIENCE_SECONDS = 30.0
+"""How long a command waits for a busy store before it gives up."""
 RETRY_SECONDS = 0.0002
 """How soon a worker tries again when another process is writing to the check log."""
 SWEEP_SECONDS = 30.0
 """How often a worker seals groups left unsealed this long (by a worker that was killed)."""
 LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class CheckLogFailed(RuntimeError):
@@ -186,6 +195,12 @@ class CheckLog:
             self._write(pending)
             if self._written and time.monotonic() >= self._next_seal:
                 self._seal_and_log()
+        except _StoreBusy:
+            # Another writer (an ingest, a sign-in) holds the store: this loop does not wait
+            # in SQLite's busy handler or for a lock, it serves requests and tries again.
+            self._queue_again(pending)
+            loop.call_later(RETRY_SECONDS, self._write_due)
+            return
         finally:
             self._store.leave()
         if self._written and self._seal_timer is None:
@@ -209,9 +224,30 @@ class CheckLog:
         # at switch intervals, and hold the writers' turn (every answer) many times longer.
         try:
             self._seal()
+        except _StoreBusy:
+            pass  # sealed on the next occasion
         except Exception:
             LOG.exception("check log: sealing failed; the groups are sealed later")
         self._next_seal = time.monotonic() + SEAL_SECONDS
+
+    def _queue_again(self, requests: Sequence[_Request]) -> None:
+        with self._lock:
+            self._pending[:0] = requests
+            self._due = True
+
+    def _patiently(self, step: Callable[[], _T]) -> _T:
+        """``step()`` in the writers' turn, waiting (in this thread) while the store is busy."""
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while True:
+            with self._store:
+                try:
+                    return step()
+                except _StoreBusy:
+                    if time.monotonic() > deadline:
+                        raise CheckLogFailed(
+                            "the store stayed busy; the rows are not written"
+                        ) from None
+            time.sleep(RETRY_SECONDS * 10)
 
     def flush(self) -> int:
         """Write what is queued, in this thread, then seal it; returns the rows written.
@@ -220,9 +256,17 @@ class CheckLog:
         """
         with self._lock:
             pending, self._pending = self._pending, []
-        with self._store:
-            written, failed = self._write(pending)
-            self._seal()
+
+        def write() -> tuple[int, int]:
+            return self._write(pending)
+
+        written, failed = self._patiently(write)
+        while self._pending:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            more, refused = self._patiently(write)
+            written, failed = written + more, failed + refused
+        self._patiently(self._seal)
         if failed:
             raise CheckLogFailed(f"{failed} check-log rows could not be written; see the log")
         return written
@@ -231,8 +275,7 @@ class CheckLog:
         """Seal what a worker killed after writing left unsealed; on SQLite, copy the
         write-ahead log back into the database from a thread of its own, until ``stop``."""
         self._next_sweep = 0.0
-        with self._store:
-            self._seal_and_log()
+        self._patiently(self._seal_and_log)
         engine: Engine = self.factory.kw["bind"]
         if engine.dialect.name == "sqlite" and self._checkpointer is None:
             _quiet_checkpoints(engine)
@@ -262,13 +305,13 @@ class CheckLog:
         if self._checkpointer is not None:
             self._checkpointer.join()
             self._checkpointer = None
-        with self._lock:
-            pending, self._pending = self._pending, []
+        try:
+            self.flush()
+        except CheckLogFailed:
+            LOG.exception("check log: rows refused while shutting down")
         with self._store:
-            self._write(pending)
-            self._seal_and_log()
             if self._writer is not None:
-                self._writer.connection.close()
+                self._writer.close()
                 self._writer = None
 
     # The methods below run in the store's turn (``self._store``).
@@ -276,20 +319,28 @@ class CheckLog:
     def _write(self, requests: Sequence[_Request]) -> tuple[int, int]:
         """Write ``requests`` as one group, or each alone if that fails; tell their waiters.
 
-        Returns the rows written and the rows refused.
+        Returns the rows written and the rows refused. Raises ``_StoreBusy`` if the store was
+        busy before anything was written; requests left when it turns busy later are queued
+        again.
         """
         if not requests:
             return 0, 0
         written = failed = 0
         try:
             written = self._insert(requests)
+        except _StoreBusy:
+            raise
         except Exception as error:
             if len(requests) == 1:
                 failed = _refused(requests[0], error)
             else:
-                for request in requests:
+                for position, request in enumerate(requests):
                     try:
                         written += self._insert([request])
+                    except _StoreBusy:
+                        self._queue_again(requests[position:])
+                        requests = requests[:position]
+                        break
                     except Exception as alone:
                         failed += _refused(request, alone)
         _release(requests)
@@ -297,15 +348,11 @@ class CheckLog:
 
     def _insert(self, requests: Sequence[_Request]) -> int:
         """One transaction: a group row and the rows of ``requests``, committed."""
-        if self._writer is None:
-            engine: Engine = self.factory.kw["bind"]
-            self._writer = _GroupWriter(engine.connect())
+        writer = self._writer_connection()
         try:
-            group, rows = self._writer.insert(requests)
-        except Exception:
-            if self._writer.connection.invalidated:  # a lost connection: a new one next time
-                self._writer.connection.close()
-                self._writer = None
+            group, rows = writer.insert(requests)
+        except Exception as error:
+            self._after(error)
             raise
         written = _Group(rows, {row[_SUBJECT_KEY] for row in rows})
         with self._lock:
@@ -321,9 +368,18 @@ class CheckLog:
         """
         with self._lock:
             own, self._written = self._written, {}
+        try:
+            return self._seal_groups(own)
+        except Exception as error:
+            with self._lock:  # nothing was sealed: they are sealed on the next occasion
+                self._written = {**own, **self._written}
+            self._after(error)
+            raise
+
+    def _seal_groups(self, own: Mapping[int, _Group]) -> int:
         sweep = time.monotonic() >= self._next_sweep
         sealed: dict[int, _Group] = {}
-        with self.factory.begin() as session:
+        with Session(self._writer_connection().connection) as session, session.begin():
             if own:
                 mine = _claim(session, among(session.connection(), GROUPS.c.id, list(own)))
                 sealed.update((group, own[group]) for group in mine)
@@ -342,6 +398,22 @@ class CheckLog:
             self._next_sweep = time.monotonic() + SWEEP_SECONDS
         return len(sealed)
 
+    def _writer_connection(self) -> _GroupWriter:
+        if self._writer is None:
+            engine: Engine = self.factory.kw["bind"]
+            self._writer = _GroupWriter(engine.connect())
+        return self._writer
+
+    def _after(self, error: Exception) -> None:
+        """After a failed write: a new connection next time if this one was lost, and
+        ``_StoreBusy`` if the store was only busy."""
+        writer = self._writer
+        if writer is not None and writer.connection.invalidated:
+            writer.close()
+            self._writer = None
+        if _busy(error):
+            raise _StoreBusy from error
+
 
 def _quiet_checkpoints(engine: Engine) -> None:
     """Keep the commits of ``engine``'s (SQLite) connections from copying the write-ahead log
@@ -354,6 +426,19 @@ def _no_checkpoint(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
+
+
+class _StoreBusy(Exception):
+    """Another writer holds the store: nothing was written; try again shortly."""
+
+
+def _busy(error: BaseException) -> bool:
+    """Whether ``error`` says only that another writer holds the store (SQLite's lock, or a
+    PostgreSQL lock not granted within the writer's ``lock_timeout``)."""
+    cause = getattr(error, "orig", error)
+    if isinstance(cause, sqlite3.OperationalError):
+        return cause.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    return isinstance(cause, psycopg.errors.LockNotAvailable)
 
 
 class _StoreTurn:
@@ -402,7 +487,9 @@ class _GroupWriter:
     write costs two statements and a commit, with nothing prepared anew."""
 
     def __init__(self, connection: Connection) -> None:
+        # The writer never waits for a lock: the event loop it runs on would wait with it.
         self.connection = connection
+        self._patience(0 if connection.dialect.name == "sqlite" else LOCK_WAIT_MS)
         self.rows = BulkTable(connection, TABLE, columns=_ROW_COLUMNS)
         groups = BulkTable(connection, GROUPS, columns=("written_at", "sealed"))
         self.moment = groups.converter("written_at")
@@ -411,6 +498,19 @@ class _GroupWriter:
             f"INSERT INTO {GROUPS.name} (written_at, sealed) VALUES ({marker}, {marker}) "
             "RETURNING id"
         )
+
+    def _patience(self, milliseconds: int) -> None:
+        if self.connection.dialect.name == "sqlite":
+            self.connection.exec_driver_sql(f"PRAGMA busy_timeout={milliseconds}")
+        else:
+            self.connection.exec_driver_sql(f"SET lock_timeout = {milliseconds}")
+        self.connection.commit()
+
+    def close(self) -> None:
+        """Back to the pool, as patient as the pool's other connections."""
+        with contextlib.suppress(Exception):  # a lost connection is not pooled again anyway
+            self._patience(BUSY_TIMEOUT_MS if self.connection.dialect.name == "sqlite" else 0)
+        self.connection.close()
 
     def insert(self, requests: Sequence[_Request]) -> tuple[int, list[list[Any]]]:
         """Write one group; returns its id and its rows as its leaf commits to them."""
@@ -461,7 +561,7 @@ def _request(
 
 
 def _refused(request: _Request, error: Exception) -> int:
-    LOG.error("check log: the store refused a request's rows: %s", error)
+    LOG.error("check log: the store refused a request's rows: %r", error)
     request.error = CheckLogFailed(f"the check log refused the rows: {error}")
     return len(request.rows)
 
