@@ -5,26 +5,31 @@ the store keeps its SHA-256, its expiry and when it was ended by signing out.
 
 A password check costs about 64 MiB and a fifth of a second of CPU, on purpose. The server
 signs people in with ``sign_in``: throttled per account name and address (``throttle``), with
-the hash computed off the event loop by ``HASHING_SLOTS`` threads of low CPU priority per
-process, at most ``HASHING_QUEUE`` attempts waiting for them (more are told to come back),
-and no store connection held while hashing.
+the hash computed off the event loop by ``HASHING_SLOTS`` threads per process (argon2 lets go
+of the interpreter lock while it works), at most ``HASHING_QUEUE`` attempts waiting for them
+(more are told to come back), and no store connection held while hashing. (A lower CPU
+priority for those threads made things worse: the event loop hands them the interpreter lock
+and then waits until the scheduler lets them take it.)
 """
 
 import asyncio
+import fcntl
 import hashlib
-import os
 import secrets
+import tempfile
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from xinyong.accounts import throttle
 from xinyong.accounts.models import Account, AccountSession
@@ -43,10 +48,17 @@ HASHING_SLOTS = 1
 """Password checks computed at once per process (argon2 runs several threads for each)."""
 HASHING_QUEUE = 16
 """Attempts per process that may wait for a hashing slot; beyond, ``SignInBusy``."""
-HASHING_NICENESS = 10
-"""How much lower the hashing threads' CPU priority is than the threads answering checks."""
+STORE_THREADS = 2
+"""Threads per process that read and write the store for sign-ins: a flood of attempts queues
+for them instead of putting dozens of threads between the event loop and the interpreter
+lock."""
 
-_hasher = PasswordHasher()
+# One lane: argon2's default of four spreads a single check over every core of a small
+# machine, beside the checks it must not slow. New hashes and those rehashed at sign-in.
+_hasher = PasswordHasher(parallelism=1)
+MACHINE_TURN = Path(tempfile.gettempdir()) / "xinyong-password-checks.lock"
+"""Password checks take turns on the whole machine (every worker and server on it), so
+that a flood of sign-ins never takes more than one core."""
 
 
 @cache
@@ -149,14 +161,33 @@ def _account(session: Session, username: str) -> Account | None:
     return session.scalars(select(Account).where(Account.username == username.strip())).first()
 
 
-def _password_check(stored: str, password: str) -> tuple[bool, str | None]:
-    """Whether ``password`` matches the ``stored`` hash, and its new hash when the hashing
-    parameters have changed since it was stored. The slow part of signing in."""
+def _password_check(stored: str | None, password: str) -> tuple[bool, str | None]:
+    """Whether ``password`` matches the ``stored`` hash (None: an unknown name, checked against
+    the decoy so that it takes as long), and its new hash when the hashing parameters have
+    changed since it was stored. The slow part of signing in."""
+    with _machine_turn():
+        if stored is None:
+            stored = _decoy_hash()
+        try:
+            _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False, None
+        return True, _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None
+
+
+@contextmanager
+def _machine_turn() -> Iterator[None]:
     try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False, None
-    return True, _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None
+        turn = MACHINE_TURN.open("ab")
+    except OSError:  # another user's file: take turns within this process only
+        yield
+        return
+    with turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(turn, fcntl.LOCK_UN)
 
 
 def _start_session(
@@ -191,27 +222,19 @@ def login(
     ``sign_in``.
     """
     account = _account(session, username)
-    matches, rehashed = _password_check(
-        account.password_hash if account else _decoy_hash(), password
-    )
+    matches, rehashed = _password_check(account.password_hash if account else None, password)
     if account is None or not matches:
         raise LoginRefused()
     return _start_session(session, account, rehashed, lifetime, now or _now())
 
 
-def _lower_priority() -> None:
-    # Linux gives each thread its own niceness, inherited by the threads argon2 starts.
-    if hasattr(os, "setpriority"):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
-
-
 @cache
-def _hashing() -> tuple[ThreadPoolExecutor, threading.BoundedSemaphore]:
-    """The process's hashing threads, and the tickets of the attempts they may take on."""
-    executor = ThreadPoolExecutor(
-        HASHING_SLOTS, thread_name_prefix="password-check", initializer=_lower_priority
-    )
-    return executor, threading.BoundedSemaphore(HASHING_SLOTS + HASHING_QUEUE)
+def _hashing() -> tuple[ThreadPoolExecutor, ThreadPoolExecutor, threading.BoundedSemaphore]:
+    """The process's hashing threads, its sign-in store threads, and the tickets of the
+    attempts they may take on."""
+    hashing = ThreadPoolExecutor(HASHING_SLOTS, thread_name_prefix="password-check")
+    store = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="sign-in-store")
+    return hashing, store, threading.BoundedSemaphore(HASHING_SLOTS + HASHING_QUEUE)
 
 
 async def sign_in(
@@ -226,23 +249,21 @@ async def sign_in(
 
     Raises ``SignInThrottled`` (wait), ``SignInBusy`` (retry shortly) or ``LoginRefused``.
     """
-    executor, tickets = _hashing()
+    hashing, store, tickets = _hashing()
+    loop = asyncio.get_running_loop()
     if not tickets.acquire(blocking=False):
         raise SignInBusy()
     try:
         keys = throttle.throttle_keys(username, address)
 
-        def admit() -> tuple[int | None, str]:
+        def admit() -> tuple[int | None, str | None]:
             with factory.begin() as session:
                 throttle.begin_attempt(session, keys, _now())
                 account = _account(session, username)
-                return (account.id, account.password_hash) if account else (None, "")
+                return (account.id, account.password_hash) if account else (None, None)
 
-        account_id, stored = await run_in_threadpool(admit)
-        loop = asyncio.get_running_loop()
-        matches, rehashed = await loop.run_in_executor(
-            executor, _password_check, stored or _decoy_hash(), password
-        )
+        account_id, stored = await loop.run_in_executor(store, admit)
+        matches, rehashed = await loop.run_in_executor(hashing, _password_check, stored, password)
     finally:
         tickets.release()
     if account_id is None or not matches:
@@ -256,7 +277,7 @@ async def sign_in(
             token = _start_session(session, account, rehashed, lifetime, now)
             return token, signed_in(session, token, now=now)
 
-    return await run_in_threadpool(start)
+    return await loop.run_in_executor(store, start)
 
 
 def _live(session: Session, token: str) -> AccountSession | None:
