@@ -1,5 +1,7 @@
 """``POST /v1/checks`` and ``/v1/checks/batch`` through the real application and real keys."""
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -220,3 +222,39 @@ def test_the_routes_are_in_the_openapi_contract(client: TestClient) -> None:
     batch = paths["/v1/checks/batch"]["post"]["requestBody"]["content"]["application/json"]
     items = batch["schema"]["properties"]["items"]
     assert items["maxItems"] == 10_000 and "subject_id" in items["items"]["properties"]
+
+
+def test_a_check_waits_for_a_busy_store_without_stopping_the_server(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Another writer holds SQLite's write lock: the check is answered once it lets go, and
+    meanwhile the server answers everything else."""
+    airline = key(client, "relying_party")
+    check(client, airline, subject_id=samples.person(1), action="buy_air_ticket")  # warm up
+    blocker = sqlite3.connect(tmp_path / "api.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    answered: list[Any] = []
+    waiting = threading.Thread(
+        target=lambda: answered.append(
+            check(client, airline, subject_id=samples.person(2), action="buy_air_ticket")
+        )
+    )
+    waiting.start()
+    waiting.join(0.5)
+    assert answered == []  # its row cannot be written yet, so it is not answered yet
+    health: list[int] = []
+    probe = threading.Thread(target=lambda: health.append(client.get("/healthz").status_code))
+    probe.start()
+    # A loop waiting in SQLite's busy handler (30 s) would answer nothing before the lock goes.
+    probe.join(5)
+    assert health == [200] and answered == []
+    blocker.execute("COMMIT")
+    blocker.close()
+    waiting.join(10)
+    assert answered[0].status_code == 200
+    decision = answered[0].json()["decision_id"]
+    factory = make_sessionmaker(make_engine(str(client.app.state.engine.url)))  # type: ignore[attr-defined]
+    with factory() as session:
+        assert session.scalars(
+            select(CheckLogRow.decision_id).where(CheckLogRow.decision_id == decision)
+        ).one()
