@@ -3,9 +3,15 @@
 The subject sees this log, so an answered check must never lack its row. The server writes a
 request's rows before it answers (``CheckLog.write``), and requests that are ready at the same
 time share one transaction (group commit): the event loop runs the write once the requests
-ready with the first have queued their rows, commits, and only then lets them answer, while
-the next group gathers. A worker killed at any moment has answered only checks whose rows are
-committed. A group's rows carry the instant of their group.
+arriving with the first have queued their rows, commits, and only then lets them answer,
+while the next group gathers. A worker killed at any moment has answered only checks whose
+rows are committed. A group's rows carry the instant of their group.
+
+The event loop never waits for the store: writers take turns through a file lock on a SQLite
+file (``_StoreTurn``), the writer's connection gives up at once when another writer holds the
+store (``busy_timeout`` 0; ``lock_timeout`` on PostgreSQL), and then the group goes back to
+the queue and the loop serves requests until it can write. SQLite's write-ahead log is copied
+back into the database by a thread, never in a commit that a group waits for.
 
 A group whose write fails is split into its requests and each is written alone, so one bad
 request (a value the store refuses) fails only itself, with a 503, and logging goes on.
