@@ -5,21 +5,25 @@ the store keeps its SHA-256, its expiry and when it was ended by signing out.
 
 A password check costs about 64 MiB and a fifth of a second of CPU, on purpose. The server
 signs people in with ``sign_in``: throttled per account name and address (``throttle``), with
-the hash computed off the event loop by ``HASHING_SLOTS`` threads per process (argon2 lets go
-of the interpreter lock while it works), at most ``HASHING_QUEUE`` attempts waiting for them
-(more are told to come back), and no store connection held while hashing. (A lower CPU
-priority for those threads made things worse: the event loop hands them the interpreter lock
-and then waits until the scheduler lets them take it.)
+the hash computed in a helper process of low CPU priority per worker (``HASHING_SLOTS``), at
+most ``HASHING_QUEUE`` attempts waiting for it (more are told to come back), one check at a
+time on the whole machine, and no store connection held while hashing. A process rather than
+a thread: a low-priority thread of the worker would take the interpreter lock from the event
+loop and then wait for the scheduler while holding it.
 """
 
 import asyncio
 import fcntl
 import hashlib
+import multiprocessing
+import os
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,7 +49,10 @@ TOKEN_PREFIX = "xs_"
 DEFAULT_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 8
 HASHING_SLOTS = 1
-"""Password checks computed at once per process (argon2 runs several threads for each)."""
+"""Password checks computed at once per worker process."""
+HASHING_NICENESS = 19
+"""How much lower the password checker's CPU priority is: checks come first, and sign-ins
+take what CPU the checks leave."""
 HASHING_QUEUE = 16
 """Attempts per process that may wait for a hashing slot; beyond, ``SignInBusy``."""
 STORE_THREADS = 2
@@ -228,11 +235,29 @@ def login(
     return _start_session(session, account, rehashed, lifetime, now or _now())
 
 
+def _checker_starts(worker: int) -> None:
+    """In the password checker: low priority, and gone as soon as its worker is (a worker
+    killed or stopped without shutting its pool down would otherwise leave it behind)."""
+    os.nice(HASHING_NICENESS)
+
+    def watch() -> None:
+        while os.getppid() == worker:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="worker-watch", daemon=True).start()
+
+
 @cache
-def _hashing() -> tuple[ThreadPoolExecutor, ThreadPoolExecutor, threading.BoundedSemaphore]:
-    """The process's hashing threads, its sign-in store threads, and the tickets of the
+def _hashing() -> tuple[ProcessPoolExecutor, ThreadPoolExecutor, threading.BoundedSemaphore]:
+    """The process's password checker, its sign-in store threads, and the tickets of the
     attempts they may take on."""
-    hashing = ThreadPoolExecutor(HASHING_SLOTS, thread_name_prefix="password-check")
+    hashing = ProcessPoolExecutor(
+        HASHING_SLOTS,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_checker_starts,
+        initargs=(os.getpid(),),
+    )
     store = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="sign-in-store")
     return hashing, store, threading.BoundedSemaphore(HASHING_SLOTS + HASHING_QUEUE)
 
@@ -263,7 +288,13 @@ async def sign_in(
                 return (account.id, account.password_hash) if account else (None, None)
 
         account_id, stored = await loop.run_in_executor(store, admit)
-        matches, rehashed = await loop.run_in_executor(hashing, _password_check, stored, password)
+        try:
+            matches, rehashed = await loop.run_in_executor(
+                hashing, _password_check, stored, password
+            )
+        except BrokenProcessPool:
+            _hashing.cache_clear()  # the checker died: a new one for the next attempt
+            raise SignInBusy() from None
     finally:
         tickets.release()
     if account_id is None or not matches:
