@@ -24,6 +24,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from starlette.routing import Route
 
 from xinyong.enforcement.index import KnownSubjects, MeasuresIndex
 from xinyong.enforcement.models import IndexState, MeasureIndexRow
+from xinyong.identifiers import resident_id
 from xinyong.keys.service import create_key
 from xinyong.policy import load_shipped
 from xinyong.store.base import Base
@@ -51,8 +53,15 @@ BATCH = 10_000
 ROUNDS = 3
 
 
+@cache
+def _born(days: int) -> str:
+    return f"110105{date(1950, 1, 1) + timedelta(days=days):%Y%m%d}"
+
+
 def identifier(i: int) -> str:
-    return f"1101051990{i:08d}"
+    """The ``i``-th person: a valid resident identity number (1,000 born on each day)."""
+    body = f"{_born(i // 1000)}{i % 1000:03d}"
+    return body + resident_id.check_character(body)
 
 
 def grants(i: int) -> list[list[Any]]:

@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
         )
 
     @app.get("/healthz", include_in_schema=False)
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:  # on the event loop: no thread to wait for
         return {"status": "ok"}
 
     return app

@@ -26,7 +26,14 @@ LINE = TypeAdapter(Line)
 TEXT = TypeAdapter(Text)
 RECORD = TypeAdapter(RecordRef)
 JSON_OBJECT = TypeAdapter(JsonObject)
-CONTROL = {chr(n) for n in range(0x20)} | {"\x7f"}
+# C0 and C1 controls, and the bidirectional marks, overrides and isolates.
+CONTROL = (
+    {chr(n) for n in range(0x20)}
+    | {chr(n) for n in range(0x7F, 0xA0)}
+    | {"\u200e", "\u200f"}
+    | {chr(n) for n in range(0x202A, 0x202F)}
+    | {chr(n) for n in range(0x2066, 0x206A)}
+)
 
 
 def accepts(adapter: TypeAdapter[Any], value: Any) -> bool:
@@ -122,5 +129,6 @@ def test_patterns_are_told_in_words() -> None:
     (error,) = refused.value.errors()
     assert (
         explain(dict(error))
-        == "control characters (NUL, line breaks, tabs ...) are not allowed here"
+        == "control characters (NUL, line breaks, tabs ...) and bidirectional overrides are not"
+        " allowed here"
     )

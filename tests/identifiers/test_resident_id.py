@@ -255,3 +255,21 @@ def test_make_rejects_bad_parts(region: str, born: date, sequence: int) -> None:
 def test_check_character_rejects_bad_bodies(body: str) -> None:
     with pytest.raises(ValueError):
         resident_id.check_character(body)
+
+
+@given(
+    st.one_of(
+        resident_ids(),
+        resident_ids().map(lambda code: code[:17] + ("0" if code[17] != "0" else "1")),
+        st.text("0123456789X", min_size=17, max_size=19),
+        st.builds(
+            lambda born, sequence: assemble("110105", born, sequence),
+            st.text(DIGITS, min_size=8, max_size=8)
+            | st.dates(date(1700, 1, 1), date(2100, 1, 1)).map(lambda day: f"{day:%Y%m%d}"),
+            st.text(DIGITS, min_size=3, max_size=3),
+        ),
+        st.text(min_size=18, max_size=18),
+    )
+)
+def test_is_valid_agrees_with_examine(code: str) -> None:
+    assert resident_id.is_valid(code, TODAY) == (not resident_id.examine(code, TODAY).errors)

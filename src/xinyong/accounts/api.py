@@ -7,9 +7,22 @@ from fastapi import APIRouter, Cookie, Depends, Header, HTTPException, Request, 
 from pydantic import BaseModel, StringConstraints
 from sqlalchemy.orm import Session
 
-from xinyong.accounts.deps import COOKIE, person_of, session_token, set_session_cookie
-from xinyong.accounts.service import LoginRefused, SessionInvalid, login, logout, session_expiry
-from xinyong.api.deps import get_session
+from xinyong.accounts.deps import (
+    COOKIE,
+    Person,
+    client_address,
+    session_token,
+    set_session_cookie,
+)
+from xinyong.accounts.service import (
+    LoginRefused,
+    SessionInvalid,
+    SignInBusy,
+    logout,
+    sign_in,
+)
+from xinyong.accounts.throttle import SignInThrottled
+from xinyong.api.deps import get_session, get_sessionmaker
 from xinyong.api.types import Line
 from xinyong.config import Settings
 
@@ -33,32 +46,43 @@ class SignInAnswer(BaseModel):
 @router.post(
     "/login",
     response_model=SignInAnswer,
-    responses={401: {"description": "wrong username or password"}},
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {
+            "description": "too many failed sign-ins for this account or from this address; "
+            "`Retry-After` says when to try again"
+        },
+        503: {"description": "too many sign-ins at once; retry after `Retry-After` seconds"},
+    },
 )
-def login_route(
-    credentials: Credentials,
-    request: Request,
-    response: Response,
-    session: Annotated[Session, Depends(get_session)],
+async def login_route(
+    credentials: Credentials, request: Request, response: Response
 ) -> SignInAnswer:
-    """Sign in: returns a session token and sets it as the ``xinyong_session`` cookie."""
+    """Sign in: returns a session token and sets it as the ``xinyong_session`` cookie.
+
+    Failed attempts are throttled per account name and per address (see docs/rights.md).
+    """
     settings: Settings = request.app.state.settings
     try:
-        token = login(
-            session,
+        token, live = await sign_in(
+            get_sessionmaker(request),
             credentials.username,
             credentials.password,
+            client_address(request),
             lifetime=timedelta(hours=settings.session_hours),
         )
+    except (SignInThrottled, SignInBusy) as error:
+        status = 429 if isinstance(error, SignInThrottled) else 503
+        raise HTTPException(
+            status, str(error), headers={"Retry-After": str(error.retry_after)}
+        ) from None
     except LoginRefused as error:
         raise HTTPException(401, str(error)) from None
-    person = person_of(session, token)
-    expires_at = session_expiry(session, token)
-    session.commit()
+    person = Person.of(live)
     set_session_cookie(request, response, token, settings.session_hours)
     return SignInAnswer(
         token=token,
-        expires_at=expires_at,
+        expires_at=live.expires_at,
         role=person.role,
         username=person.username,
         subject_identifier=person.subject_identifier,

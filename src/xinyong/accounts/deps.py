@@ -39,6 +39,15 @@ class Person:
         )
 
 
+def client_address(request: Request) -> str:
+    """The address a request came from, as sign-in throttling counts it.
+
+    The peer of the connection: behind a reverse proxy, run uvicorn with ``--proxy-headers``
+    and ``--forwarded-allow-ips`` so that this is the client's address, not the proxy's.
+    """
+    return request.client.host if request.client is not None else "unknown"
+
+
 def set_session_cookie(request: Request, response: Response, token: str, hours: float) -> None:
     """Hand the browser its session token: kept from scripts, sent back only to this site."""
     response.set_cookie(

@@ -42,3 +42,21 @@ class AccountSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInThrottle(Base):
+    """Recent failed sign-ins of one account name or one network address, and the back-off.
+
+    ``key`` is ``account:<username>`` or ``address:<address or IPv6 /64>``; ``failures`` counts
+    attempts since the last success (an attempt counts from when it starts, so that concurrent
+    guesses cannot all slip through before the first one fails); no attempt is examined before
+    ``blocked_until``. A row idle for ``FORGET_AFTER`` is forgotten.
+    """
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (Index(None, "last_at"),)
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,19 +2,40 @@
 
 Passwords are hashed with argon2. A session token is ``xs_<secret>``, shown once at sign-in;
 the store keeps its SHA-256, its expiry and when it was ended by signing out.
+
+A password check costs about 64 MiB and a fifth of a second of CPU, on purpose. The server
+signs people in with ``sign_in``: throttled per account name and address (``throttle``), with
+the hash computed in a helper process of low CPU priority per worker (``HASHING_SLOTS``), at
+most ``HASHING_QUEUE`` attempts waiting for it (more are told to come back), one check at a
+time on the whole machine, and no store connection held while hashing. A process rather than
+a thread: a low-priority thread of the worker would take the interpreter lock from the event
+loop and then wait for the scheduler while holding it.
 """
 
+import asyncio
+import fcntl
 import hashlib
+import multiprocessing
+import os
 import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.accounts import throttle
 from xinyong.accounts.models import Account, AccountSession
 from xinyong.clock import utc_now
 from xinyong.identifiers import normalise
@@ -27,8 +48,24 @@ ROLES = (SUBJECT, *STAFF_ROLES)
 TOKEN_PREFIX = "xs_"
 DEFAULT_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 8
+HASHING_SLOTS = 1
+"""Password checks computed at once per worker process."""
+HASHING_NICENESS = 19
+"""How much lower the password checker's CPU priority is: checks come first, and sign-ins
+take what CPU the checks leave."""
+HASHING_QUEUE = 16
+"""Attempts per process that may wait for a hashing slot; beyond, ``SignInBusy``."""
+STORE_THREADS = 2
+"""Threads per process that read and write the store for sign-ins: a flood of attempts queues
+for them instead of putting dozens of threads between the event loop and the interpreter
+lock."""
 
-_hasher = PasswordHasher()
+# One lane: argon2's default of four spreads a single check over every core of a small
+# machine, beside the checks it must not slow. New hashes and those rehashed at sign-in.
+_hasher = PasswordHasher(parallelism=1)
+MACHINE_TURN = Path(tempfile.gettempdir()) / "xinyong-password-checks.lock"
+"""Password checks take turns on the whole machine (every worker and server on it), so
+that a flood of sign-ins never takes more than one core."""
 
 
 @cache
@@ -52,6 +89,15 @@ class LoginRefused(PermissionError):
 
 class SessionInvalid(PermissionError):
     """A token that names no live session: unknown, expired or signed out."""
+
+
+class SignInBusy(RuntimeError):
+    """Too many sign-ins are waiting for a password check in this process: retry shortly."""
+
+    retry_after = 1
+
+    def __init__(self) -> None:
+        super().__init__("too many sign-ins at once; try again in a second")
 
 
 @dataclass(frozen=True)
@@ -118,6 +164,57 @@ def create_account(
     return account.id
 
 
+def _account(session: Session, username: str) -> Account | None:
+    return session.scalars(select(Account).where(Account.username == username.strip())).first()
+
+
+def _password_check(stored: str | None, password: str) -> tuple[bool, str | None]:
+    """Whether ``password`` matches the ``stored`` hash (None: an unknown name, checked against
+    the decoy so that it takes as long), and its new hash when the hashing parameters have
+    changed since it was stored. The slow part of signing in."""
+    with _machine_turn():
+        if stored is None:
+            stored = _decoy_hash()
+        try:
+            _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False, None
+        return True, _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None
+
+
+@contextmanager
+def _machine_turn() -> Iterator[None]:
+    try:
+        turn = MACHINE_TURN.open("ab")
+    except OSError:  # another user's file: take turns within this process only
+        yield
+        return
+    with turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(turn, fcntl.LOCK_UN)
+
+
+def _start_session(
+    session: Session, account: Account, rehashed: str | None, lifetime: timedelta, now: datetime
+) -> str:
+    if rehashed is not None:
+        account.password_hash = rehashed
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        AccountSession(
+            token_hash=_token_hash(token),
+            account_id=account.id,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    session.flush()
+    return token
+
+
 def login(
     session: Session,
     username: str,
@@ -126,28 +223,92 @@ def login(
     lifetime: timedelta = DEFAULT_LIFETIME,
     now: datetime | None = None,
 ) -> str:
-    """Start a session and return its token; raises LoginRefused on any wrong credential."""
-    account = session.scalars(select(Account).where(Account.username == username.strip())).first()
-    try:
-        _hasher.verify(account.password_hash if account else _decoy_hash(), password)
-    except (VerificationError, InvalidHashError):
-        raise LoginRefused() from None
-    if account is None:
+    """Start a session and return its token; raises LoginRefused on any wrong credential.
+
+    Unthrottled and hashing in the caller's thread: for commands and tests. The server uses
+    ``sign_in``.
+    """
+    account = _account(session, username)
+    matches, rehashed = _password_check(account.password_hash if account else None, password)
+    if account is None or not matches:
         raise LoginRefused()
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = _hasher.hash(password)
-    started = now or _now()
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        AccountSession(
-            token_hash=_token_hash(token),
-            account_id=account.id,
-            created_at=started,
-            expires_at=started + lifetime,
-        )
+    return _start_session(session, account, rehashed, lifetime, now or _now())
+
+
+def _checker_starts(worker: int) -> None:
+    """In the password checker: low priority, and gone as soon as its worker is (a worker
+    killed or stopped without shutting its pool down would otherwise leave it behind)."""
+    os.nice(HASHING_NICENESS)
+
+    def watch() -> None:
+        while os.getppid() == worker:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="worker-watch", daemon=True).start()
+
+
+@cache
+def _hashing() -> tuple[ProcessPoolExecutor, ThreadPoolExecutor, threading.BoundedSemaphore]:
+    """The process's password checker, its sign-in store threads, and the tickets of the
+    attempts they may take on."""
+    hashing = ProcessPoolExecutor(
+        HASHING_SLOTS,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_checker_starts,
+        initargs=(os.getpid(),),
     )
-    session.flush()
-    return token
+    store = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="sign-in-store")
+    return hashing, store, threading.BoundedSemaphore(HASHING_SLOTS + HASHING_QUEUE)
+
+
+async def sign_in(
+    factory: sessionmaker[Session],
+    username: str,
+    password: str,
+    address: str,
+    *,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+) -> tuple[str, SignedIn]:
+    """Start a session for a person at ``address``: the token and what it signs in.
+
+    Raises ``SignInThrottled`` (wait), ``SignInBusy`` (retry shortly) or ``LoginRefused``.
+    """
+    hashing, store, tickets = _hashing()
+    loop = asyncio.get_running_loop()
+    if not tickets.acquire(blocking=False):
+        raise SignInBusy()
+    try:
+        keys = throttle.throttle_keys(username, address)
+
+        def admit() -> tuple[int | None, str | None]:
+            with factory.begin() as session:
+                throttle.begin_attempt(session, keys, _now())
+                account = _account(session, username)
+                return (account.id, account.password_hash) if account else (None, None)
+
+        account_id, stored = await loop.run_in_executor(store, admit)
+        try:
+            matches, rehashed = await loop.run_in_executor(
+                hashing, _password_check, stored, password
+            )
+        except BrokenProcessPool:
+            _hashing.cache_clear()  # the checker died: a new one for the next attempt
+            raise SignInBusy() from None
+    finally:
+        tickets.release()
+    if account_id is None or not matches:
+        raise LoginRefused()
+
+    def start() -> tuple[str, SignedIn]:
+        now = _now()
+        with factory.begin() as session:
+            throttle.attempt_succeeded(session, keys)
+            account = session.get_one(Account, account_id)
+            token = _start_session(session, account, rehashed, lifetime, now)
+            return token, signed_in(session, token, now=now)
+
+    return await loop.run_in_executor(store, start)
 
 
 def _live(session: Session, token: str) -> AccountSession | None:
@@ -173,14 +334,6 @@ def signed_in(session: Session, token: str, *, now: datetime | None = None) -> S
         else session.scalar(select(Subject.identifier).where(Subject.id == account.subject_id))
     )
     return SignedIn(account, identifier, expires_at)
-
-
-def session_expiry(session: Session, token: str) -> datetime:
-    """When the session of ``token`` expires (for a fresh token, as returned by ``login``)."""
-    row = _live(session, token)
-    if row is None:
-        raise SessionInvalid("not signed in: unknown session")
-    return row.expires_at
 
 
 def logout(session: Session, token: str) -> None:

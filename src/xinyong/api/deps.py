@@ -40,7 +40,11 @@ def bearer_token(authorization: str | None) -> str:
 
 def admit(session: Session, token: str, roles: Sequence[str]) -> Caller:
     """The caller a key names, if the key is valid and of one of ``roles``; else a 401 or 403."""
-    caller = authenticate(session, token)
+    return admitted(authenticate(session, token), roles)
+
+
+def admitted(caller: Caller | None, roles: Sequence[str]) -> Caller:
+    """``caller`` if it is a key of one of ``roles``; a 401 for no valid key, else a 403."""
     if caller is None:
         raise HTTPException(
             401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}

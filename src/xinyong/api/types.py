@@ -31,14 +31,16 @@ MAX_JSON_DEPTH = 8
 MAX_JSON_ITEMS = 1000
 """How many values a free-form JSON object may hold in all."""
 
-LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# C0 and C1 controls, and the bidirectional marks, overrides and isolates that make text read
+# differently from what it says (in a log a subject reads, in an export).
+LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
 DIGITS_PATTERN = r"^[0-9]+$"
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 MESSAGES = {
-    LINE_PATTERN: "control characters (NUL, line breaks, tabs ...) are not allowed here",
-    TEXT_PATTERN: "control characters (NUL and the like) are not allowed; line breaks are",
+    LINE_PATTERN: "control characters (NUL, line breaks, tabs ...) and bidirectional overrides are not allowed here",
+    TEXT_PATTERN: "control characters (NUL and the like) and bidirectional overrides are not allowed; line breaks are",
     DIGITS_PATTERN: "only the ASCII digits 0-9",
     CODE_PATTERN: "a code: ASCII letters, digits, '_', '.', ':' and '-'",
 }

@@ -1,66 +1,77 @@
 """``POST /v1/checks`` and ``POST /v1/checks/batch``: decisions for relying parties.
 
-The hot path avoids per-request queries: the measures index is an in-memory snapshot per
-process (``FreshIndex``), API keys are remembered for ``KEY_CACHE_SECONDS`` after a
-successful look-up (a revoked key stops working within that time), and the check log is
-written in batches (``CheckLog``). Responses are serialised once with orjson.
+The hot path reads no table per request: the measures index is an in-memory snapshot per
+process (``FreshIndex``) and so are the API keys (``KeyRing``), each caught up with the store
+at most every ``POLL_SECONDS``, through a small connection pool of its own, so that no other
+route's load (a flood of sign-ins, a long report) can make a check wait for a connection.
+A request's rows go into the check log before it is answered (``CheckLog.write``: concurrent
+requests share a transaction). Responses are serialised once with orjson.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xinyong.api.deps import admit, bearer_token
-from xinyong.api.types import Code, Line, SubjectRef
+from xinyong.api.deps import admitted, bearer_token
+from xinyong.api.types import Line
 from xinyong.clock import china_today
-from xinyong.enforcement.checklog import Asker, CheckLog
+from xinyong.enforcement.checklog import Asker, CheckLog, CheckLogFailed
 from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.index import FreshIndex
-from xinyong.identifiers.normalise import normalise
+from xinyong.enforcement.subjects import UndecidableSubject, decidable
+from xinyong.keys.service import KeyRing
 from xinyong.policy import Pack
+from xinyong.store.db import make_engine, make_sessionmaker
 
 # The router documents the routes (OpenAPI); CheckFastPath serves them.
 router = APIRouter(prefix="/v1/checks", tags=["checks"])
 
 ROLE = "relying_party"
-KEY_CACHE_SECONDS = 30.0
-POLL_SECONDS = 1.0
-"""How stale a process's snapshot of the index may get before it catches up with the store."""
+POLL_SECONDS = 0.5
+"""How stale a process's snapshots of the index and of the keys may get: a revoked key stops
+working on every worker within this time (plus one query)."""
 BATCH_LIMIT = 10_000
 MAX_BODY_BYTES = 8 * 2**20
 """Far above a full batch (about 100 bytes an item); a bigger body is refused unread."""
 JSON = "application/json"
 LOG = logging.getLogger(__name__)
-_SHAPE = re.compile(r"^[0-9A-Z]{18}$")
 _Body = TypeVar("_Body", bound=BaseModel)
 
 Purpose = Annotated[Line, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
-SubjectId = SubjectRef
-ActionCode = Annotated[Code, StringConstraints(max_length=80)]
+# Identifiers and actions are checked by the service, so that in a batch a bad one is
+# answered in its place; the bounds only keep the work per item small.
+SubjectId = Annotated[str, StringConstraints(max_length=200)]
+ActionCode = Annotated[str, StringConstraints(max_length=200)]
 
 
 class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject_id: SubjectId
-    """Resident identity number or unified social credit code (separators and case ignored)."""
+    """Resident identity number or unified social credit code (separators and case ignored);
+    one that fails its check character is refused, unless the platform holds exactly that
+    code (registries have issued a few such codes)."""
     action: ActionCode
     """An action code of the policy pack, e.g. ``buy_air_ticket``."""
     purpose: Purpose
-    """Why the relying party asks; logged, and shown to the subject."""
+    """Why the relying party asks; logged, and shown to the subject. Plain text: no control
+    characters."""
 
 
 class BatchItem(BaseModel):
@@ -132,44 +143,45 @@ class DecisionOut(BaseModel):
     """Re-check on or after this day: the decision holds for the day at most."""
 
 
+class RefusedItem(BaseModel):
+    """A batch item that was not decided, in its place among the decisions."""
+
+    index: int
+    subject_id: str
+    action: str
+    error: str
+    """Where and why, e.g. ``items[3].subject_id: resident_id, suspect: check character
+    (position 18) is '1', expected 'X'`` (the problems ``xinyong id`` reports)."""
+
+
 class BatchOut(BaseModel):
-    decisions: list[DecisionOut]
-
-
-class _KeyCache:
-    def __init__(self) -> None:
-        self._known: dict[str, tuple[float, Asker]] = {}
-
-    def asker(self, factory: sessionmaker[Session], authorization: str | None) -> Asker:
-        token = bearer_token(authorization)
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        cached = self._known.get(digest)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        with factory() as session:
-            caller = admit(session, token, (ROLE,))
-        asker = Asker(caller.key_id, caller.label)
-        self._known[digest] = (now + KEY_CACHE_SECONDS, asker)
-        return asker
+    decisions: list[DecisionOut | RefusedItem]
+    """One per item, in order: a decision, or why the item was not decided."""
 
 
 class Checks:
-    """A process's index snapshot, check log and key cache, and the answers made from them."""
+    """A process's snapshots of the index and keys, its check log, and the answers."""
 
-    def __init__(self, pack: Pack, factory: sessionmaker[Session]) -> None:
+    def __init__(self, pack: Pack, url: str) -> None:
         self.pack = pack
-        self.factory = factory
-        self.fresh = FreshIndex(pack, factory, POLL_SECONDS)
-        self.log = CheckLog(factory)
+        self.engine = make_engine(url)
+        self.factory: sessionmaker[Session] = make_sessionmaker(self.engine)
+        self.fresh = FreshIndex(pack, self.factory, POLL_SECONDS)
+        self.keys = KeyRing(self.factory, POLL_SECONDS)
+        self.log = CheckLog(self.factory)
         self.log.start()
-        self.keys = _KeyCache()
+
+    def close(self) -> None:
+        """Write and seal what the log holds, and let go of the connections."""
+        self.log.stop()
+        self.engine.dispose()
 
     def _read(
         self, authorization: str | None, body: bytes, model: type[_Body]
     ) -> tuple[Asker, _Body]:
         """The caller (API key first, so a stranger learns nothing from validation) and the body."""
-        asker = self.keys.asker(self.factory, authorization)
+        caller = admitted(self.keys.caller(bearer_token(authorization)), (ROLE,))
+        asker = Asker(caller.key_id, caller.label)
         try:
             return asker, model.model_validate_json(body)
         except ValidationError as error:
@@ -179,39 +191,58 @@ class Checks:
             ]
             raise HTTPException(422, "; ".join(problems)) from None
 
-    def _decide(
-        self, asker: Asker, purpose: str, items: Sequence[tuple[str, str]]
-    ) -> list[Decision]:
-        index = self.fresh.current()
-        as_of = china_today()
-        decisions = index.decide_all(items, as_of)
-        self.log.add_all(decisions, asker, purpose)
-        return decisions
+    async def _logged(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
+        try:
+            await self.log.write(decisions, asker, purpose)
+        except CheckLogFailed:
+            raise HTTPException(
+                503,
+                "the check could not be logged, so it is not answered; try again",
+                headers={"Retry-After": "1"},
+            ) from None
 
-    def check(self, authorization: str | None, body: bytes) -> bytes:
-        """The JSON answer to one ``CheckRequest``."""
+    async def check(self, authorization: str | None, body: bytes) -> bytes:
+        """The JSON answer to one ``CheckRequest``, once its log row is committed."""
         asker, payload = self._read(authorization, body, CheckRequest)
-        subject = _subject(payload.subject_id)
-        if subject is None:
-            raise _bad_subject(payload.subject_id, "subject_id")
+        index = self.fresh.current()
+        today = china_today()
+        try:
+            subject = decidable(payload.subject_id, today, index.holds)
+        except UndecidableSubject as error:
+            raise HTTPException(422, f"subject_id: {error}") from None
         if payload.action not in self.pack.actions:
-            raise _bad_action(payload.action, "action")
-        (decision,) = self._decide(asker, payload.purpose, [(subject, payload.action)])
-        return orjson.dumps(decision)
+            raise HTTPException(422, _unknown_action(payload.action, "action"))
+        decisions = index.decide_all([(subject, payload.action)], today)
+        answer = orjson.dumps(decisions[0])
+        await self._logged(decisions, asker, payload.purpose)
+        return answer
 
-    def check_batch(self, authorization: str | None, body: bytes) -> bytes:
-        """The JSON answer to one ``BatchRequest``."""
+    async def check_batch(self, authorization: str | None, body: bytes) -> bytes:
+        """The JSON answer to one ``BatchRequest``: a decision or a refusal per item, in order."""
         asker, payload = self._read(authorization, body, BatchRequest)
-        actions = self.pack.actions
-        items: list[tuple[str, str]] = []
+        index = self.fresh.current()
+        today = china_today()
+        actions, holds = self.pack.actions, index.holds
+        answers: list[Any] = [None] * len(payload.items)
+        asked: list[tuple[str, str]] = []
+        places: list[int] = []
         for position, item in enumerate(payload.items):
-            subject = _subject(item.subject_id)
-            if subject is None:
-                raise _bad_subject(item.subject_id, f"items[{position}].subject_id")
+            try:
+                subject = decidable(item.subject_id, today, holds)
+            except UndecidableSubject as error:
+                answers[position] = _refused(position, item, f"subject_id: {error}")
+                continue
             if item.action not in actions:
-                raise _bad_action(item.action, f"items[{position}].action")
-            items.append((subject, item.action))
-        return orjson.dumps({"decisions": self._decide(asker, payload.purpose, items)})
+                answers[position] = _refused(position, item, _unknown_action(item.action, "action"))
+                continue
+            asked.append((subject, item.action))
+            places.append(position)
+        decisions = index.decide_all(asked, today)
+        for position, decision in zip(places, decisions, strict=True):
+            answers[position] = decision
+        answer = orjson.dumps({"decisions": answers})
+        await self._logged(decisions, asker, payload.purpose)
+        return answer
 
 
 def checks_of(app: Any) -> Checks:
@@ -219,31 +250,22 @@ def checks_of(app: Any) -> Checks:
     state = app.state
     checks: Checks | None = getattr(state, "checks", None)
     if checks is None:
-        checks = state.checks = Checks(state.pack, state.sessionmaker)
+        url = state.engine.url.render_as_string(hide_password=False)
+        checks = state.checks = Checks(state.pack, url)
     return checks
 
 
-def _subject(raw: str) -> str | None:
-    """The normal form of ``raw``, or None if it cannot be an identifier."""
-    # Most callers send the normal form already: then normalising would change nothing.
-    if _SHAPE.fullmatch(raw):
-        return raw
-    identifier = normalise(raw)
-    return identifier if _SHAPE.fullmatch(identifier) else None
+def _refused(position: int, item: BatchItem, reason: str) -> dict[str, Any]:
+    return {
+        "index": position,
+        "subject_id": item.subject_id,
+        "action": item.action,
+        "error": f"items[{position}].{reason}",
+    }
 
 
-def _bad_subject(raw: str, where: str) -> HTTPException:
-    return HTTPException(
-        422,
-        f"{where}: not an 18-character resident identity number or unified social credit "
-        f"code: {raw!r}",
-    )
-
-
-def _bad_action(action: str, where: str) -> HTTPException:
-    return HTTPException(
-        422, f"{where}: unknown action {action!r}; see the pack's actions.yaml for the list"
-    )
+def _unknown_action(action: str, where: str) -> str:
+    return f"{where}: unknown action {action!r}; see the pack's actions.yaml for the list"
 
 
 def _inlined(model: type[BaseModel]) -> dict[str, Any]:
@@ -278,7 +300,11 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no API key, or an unknown or revoked one"},
     403: {"description": "the key is not a relying party's"},
-    422: {"description": "bad input; `detail` says where and why"},
+    413: {"description": "the body is over 8 MiB"},
+    422: {
+        "description": "bad input (for a batch: of the request as a whole); `detail` says where and why"
+    },
+    503: {"description": "the check could not be logged, so it is not answered; retry"},
 }
 
 # The body is read and validated by hand (pydantic's JSON parser, in one step) rather than by
@@ -294,7 +320,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     summary="May this subject do this action today?",
 )
 async def check(request: Request) -> Response:
-    answer = checks_of(request.app).check(
+    answer = await checks_of(request.app).check(
         request.headers.get("authorization"), await request.body()
     )
     return Response(answer, media_type=JSON)
@@ -308,7 +334,7 @@ async def check(request: Request) -> Response:
     summary="Up to 10,000 checks in one request",
 )
 async def check_batch(request: Request) -> Response:
-    answer = checks_of(request.app).check_batch(
+    answer = await checks_of(request.app).check_batch(
         request.headers.get("authorization"), await request.body()
     )
     return Response(answer, media_type=JSON)
@@ -358,17 +384,21 @@ class CheckFastPath:
     middleware) costs more than the check itself. The answers come from the same ``Checks``
     methods the documented endpoints call, so the OpenAPI contract and the answers are
     identical; errors become the same JSON ``detail`` bodies, an unexpected one a logged 500.
+    At the application's shutdown the process's ``Checks`` writes and seals what it holds.
     """
 
     def __init__(self, app: ASGIApp, owner: Any) -> None:
         self.app = app
         self.owner = owner
-        self.routes: dict[str, Callable[[Checks, str | None, bytes], bytes]] = {
+        self.routes: dict[str, Callable[[Checks, str | None, bytes], Awaitable[bytes]]] = {
             "/v1/checks": Checks.check,
             "/v1/checks/batch": Checks.check_batch,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._closing_on_shutdown(receive), send)
+            return
         answer = self.routes.get(scope["path"]) if scope["type"] == "http" else None
         if answer is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
@@ -378,7 +408,7 @@ class CheckFastPath:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
         try:
-            body = answer(checks_of(self.owner), authorization, await _request_body(receive))
+            body = await answer(checks_of(self.owner), authorization, await _request_body(receive))
         except _Disconnected:
             return
         except HTTPException as error:
@@ -390,3 +420,15 @@ class CheckFastPath:
             await _respond(send, 500, orjson.dumps({"detail": "internal error; see the log"}))
             return
         await _respond(send, 200, body)
+
+    def _closing_on_shutdown(self, receive: Receive) -> Receive:
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                checks: Checks | None = getattr(self.owner.state, "checks", None)
+                if checks is not None:
+                    del self.owner.state.checks
+                    checks.close()
+            return message
+
+        return receiving

@@ -1,33 +1,84 @@
 """The check log: who asked about which subject, why, for what, and the answer.
 
-The subject sees this log. Rows are buffered and written in batches (by a background thread
-in the API, at once by the CLI), because one INSERT per check would cost more than the check:
-a crash loses at most the last ``interval`` seconds of rows, which is documented in
-``docs/enforcement.md``. A request's decisions share who asked, why, when and under which
-policy, so the buffer keeps those once per request and four strings per decision.
+The subject sees this log, so an answered check must never lack its row. The server writes a
+request's rows before it answers (``CheckLog.write``), and requests that are ready at the same
+time share one transaction (group commit): the event loop runs the write once the requests
+arriving with the first have queued their rows, commits, and only then lets them answer,
+while the next group gathers. A worker killed at any moment has answered only checks whose
+rows are committed. A group's rows carry the instant of their group.
+
+The event loop never waits for the store: writers take turns through a file lock on a SQLite
+file (``_StoreTurn``), the writer's connection gives up at once when another writer holds the
+store (``busy_timeout`` 0; ``lock_timeout`` on PostgreSQL), and then the group goes back to
+the queue and the loop serves requests until it can write. SQLite's write-ahead log is copied
+back into the database by a thread, never in a commit that a group waits for.
+
+A group whose write fails is split into its requests and each is written alone, so one bad
+request (a value the store refuses) fails only itself, with a 503, and logging goes on.
+
+Every group is a row of ``check_log_groups``. About twice a second a worker seals the groups
+it wrote: one ledger leaf per group, whose payload a registered ledger source rebuilds from
+the group's stored rows (so ``xinyong ledger verify`` reports an edited or deleted row by its
+group), and one ``check_log_subjects`` entry per subject and group (how a subject finds its
+rows: an index on the hot table would cost every small commit a page per row). Groups that a
+killed worker wrote and never sealed are sealed, read back from the store, by a worker that
+starts or sweeps.
 """
 
 from __future__ import annotations
 
-import atexit
+import asyncio
+import contextlib
+import fcntl
 import logging
+import sqlite3
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from operator import itemgetter
-from typing import Any
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, BinaryIO, TypeVar
 
+import orjson
+import psycopg
+from sqlalchemy import Connection, Engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
 from xinyong.enforcement.decisions import Decision
-from xinyong.enforcement.models import CheckLogRow, subject_key
+from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, CheckLogSubject, subject_key
+from xinyong.ledger import LeafInput, append, register_source
 from xinyong.store.base import Base
-from xinyong.store.bulk import BulkTable
+from xinyong.store.bulk import MARKERS, BulkTable, among, chunked
+from xinyong.store.db import BUSY_TIMEOUT_MS
 
 TABLE = Base.metadata.tables[CheckLogRow.__tablename__]
+GROUPS = Base.metadata.tables[CheckLogGroup.__tablename__]
+SUBJECTS = Base.metadata.tables[CheckLogSubject.__tablename__]
+KIND = "check_log.group"
+"""The ledger kind of a group's leaf; its reference is the group's id."""
+SEAL_SECONDS = 0.5
+"""How long a written group may wait for its ledger leaf while the process runs."""
+GATHER_SECONDS = 0.002
+"""How long a group may wait for requests that keep arriving before it is written."""
+CHECKPOINT_SECONDS = 1.0
+"""How often a serving process copies SQLite's write-ahead log back into the database."""
+LOCK_WAIT_MS = 20
+"""On PostgreSQL, how long a check-log write may wait for a lock (the ledger's head, held by
+an ingest) before it is tried again later."""
+PATIENCE_SECONDS = 30.0
+"""How long a command waits for a busy store before it gives up."""
+RETRY_SECONDS = 0.0002
+"""How soon a worker tries again when another process is writing to the check log."""
+SWEEP_SECONDS = 30.0
+"""How often a worker seals groups left unsealed this long (by a worker that was killed)."""
 LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+class CheckLogFailed(RuntimeError):
+    """Rows the store refused: their checks must not be answered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,124 +89,526 @@ class Asker:
     label: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Request:
-    """One request's decisions and what they share: who asked, why, when, under which policy."""
+    """One request's rows and what they share: who asked, why, for which day, under which
+    policy."""
 
-    checked_at: datetime
     asker: Asker
     purpose: str
     as_of: date
     policy_version: str
-    decisions: list[tuple[str, str, str, str]]
-    """(decision id, subject, action, effect) per decision."""
+    rows: list[tuple[int, str, str, str, str]]
+    """(subject key, decision id, subject, action, effect) per decision."""
+    waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
+    """Where to say the rows are written (a request of the server), or None (a command)."""
+    error: BaseException | None = field(default=None)
 
 
-# A row's own values, in the order the flush builds them; the values a request shares with
-# others (who asked, why, for which day, under which policy) are sent once per group of rows.
-_ROW_COLUMNS = ("subject_key", "decision_id", "subject", "action", "effect", "checked_at")
+# A row's own values, in the order the writer builds them; the values a request shares with
+# others (who asked, why, for which day, under which policy) and the group's instant and id
+# are sent once per statement.
+_ROW_COLUMNS = ("subject_key", "decision_id", "subject", "action", "effect")
 _SHARED_COLUMNS = ("relying_party", "relying_party_label", "purpose", "as_of", "policy_version")
+# What a group's leaf commits to, per row, in id order (the order the rows were written in).
+_SEALED_COLUMNS = (
+    "decision_id",
+    "checked_at",
+    "relying_party",
+    "relying_party_label",
+    "purpose",
+    "subject",
+    "subject_key",
+    "action",
+    "as_of",
+    "effect",
+    "policy_version",
+)
+_SUBJECT_KEY = _SEALED_COLUMNS.index("subject_key")
+
+
+@dataclass(slots=True)
+class _Group:
+    """A group written by this process and not yet sealed: its rows as the leaf commits to
+    them, and the subject keys its rows are about."""
+
+    rows: list[list[Any]]
+    keys: set[int]
 
 
 class CheckLog:
-    """A buffer of check-log rows, flushed to the store in batches."""
+    """Check-log rows queued by requests, written in groups and sealed on the ledger."""
 
-    def __init__(self, factory: sessionmaker[Session], *, max_rows: int = 200_000) -> None:
-        """``max_rows``: past this many buffered rows a request flushes at once (back-pressure
-        when the flushing thread falls behind); otherwise only that thread writes."""
+    def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
-        self.max_rows = max_rows
         self._pending: list[_Request] = []
-        self._rows = 0
         self._lock = threading.Lock()
-        self._flushing = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._store = _StoreTurn(factory.kw["bind"])
+        self._writer: _GroupWriter | None = None
+        self._written: dict[int, _Group] = {}
+        self._due = False
+        self._arrived = 0
+        self._gathering: tuple[int, float] = (0, 0.0)
+        self._next_seal = 0.0
+        self._next_sweep = 0.0
+        self._seal_timer: asyncio.TimerHandle | None = None
+        self._stopping = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     def add_all(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
-        """Log the decisions of one request (one instant for all of them)."""
+        """Queue the decisions of one request for the next ``flush`` (commands, tests)."""
+        if decisions:
+            with self._lock:
+                self._pending.append(_request(decisions, asker, purpose))
+
+    async def write(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
+        """Log the decisions of one request; returns once their rows are committed.
+
+        The write runs on the event loop, once the requests that arrive with this one have
+        queued their rows too: they are one group. (A thread of its own would have to win the
+        interpreter lock from the busy loop at every step, which costs more than the write.)
+        Raises ``CheckLogFailed`` if the store refused the rows.
+        """
         if not decisions:
             return
-        first = decisions[0]
-        request = _Request(
-            utc_now(),
-            asker,
-            purpose,
-            first.as_of,
-            first.policy_version,
-            [
-                (decision.decision_id, decision.subject_id, decision.action, decision.effect)
-                for decision in decisions
-            ],
-        )
+        loop = asyncio.get_running_loop()
+        written: asyncio.Future[None] = loop.create_future()
         with self._lock:
-            self._pending.append(request)
-            self._rows += len(decisions)
-            full = self._rows >= self.max_rows
-        if full:
-            self.flush()
+            self._pending.append(_request(decisions, asker, purpose, (loop, written)))
+            self._arrived += 1
+            due, self._due = self._due, True
+        if not due:
+            self._gathering = (self._arrived, time.monotonic() + GATHER_SECONDS)
+            loop.call_soon(self._write_due)
+        await written
+
+    def _write_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        # While requests keep arriving (the loop's last turn queued more), the group waits
+        # one more turn, up to GATHER_SECONDS: a commit costs as much as a dozen rows.
+        seen, until = self._gathering
+        if self._arrived != seen and time.monotonic() < until:
+            self._gathering = (self._arrived, until)
+            loop.call_soon(self._write_due)
+            return
+        # Another process is writing: serve requests meanwhile (the group grows) and retry.
+        if not self._store.enter(blocking=False):
+            loop.call_later(RETRY_SECONDS, self._write_due)
+            return
+        try:
+            with self._lock:
+                pending, self._pending, self._due = self._pending, [], False
+            self._write(pending)
+            if self._written and time.monotonic() >= self._next_seal:
+                self._seal_and_log()
+        except _StoreBusy:
+            # Another writer (an ingest, a sign-in) holds the store: this loop does not wait
+            # in SQLite's busy handler or for a lock, it serves requests and tries again.
+            self._queue_again(pending)
+            loop.call_later(RETRY_SECONDS, self._write_due)
+            return
+        finally:
+            self._store.leave()
+        if self._written and self._seal_timer is None:
+            # Sealed when due even if no further check comes.
+            self._seal_timer = loop.call_later(SEAL_SECONDS, self._seal_due)
+
+    def _seal_due(self) -> None:
+        self._seal_timer = None
+        if not self._written and time.monotonic() < self._next_sweep:
+            return
+        if not self._store.enter(blocking=False):
+            self._seal_timer = asyncio.get_running_loop().call_later(RETRY_SECONDS, self._seal_due)
+            return
+        try:
+            self._seal_and_log()
+        finally:
+            self._store.leave()
+
+    def _seal_and_log(self) -> None:
+        # On the event loop: a thread would get the interpreter lock from the busy loop only
+        # at switch intervals, and hold the writers' turn (every answer) many times longer.
+        try:
+            self._seal()
+        except _StoreBusy:
+            pass  # sealed on the next occasion
+        except Exception:
+            LOG.exception("check log: sealing failed; the groups are sealed later")
+        self._next_seal = time.monotonic() + SEAL_SECONDS
+
+    def _queue_again(self, requests: Sequence[_Request]) -> None:
+        with self._lock:
+            self._pending[:0] = requests
+            self._due = True
+
+    def _patiently(self, step: Callable[[], _T]) -> _T:
+        """``step()`` in the writers' turn, waiting (in this thread) while the store is busy."""
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while True:
+            with self._store:
+                try:
+                    return step()
+                except _StoreBusy:
+                    if time.monotonic() > deadline:
+                        raise CheckLogFailed(
+                            "the store stayed busy; the rows are not written"
+                        ) from None
+            time.sleep(RETRY_SECONDS * 10)
 
     def flush(self) -> int:
-        """Write the buffered rows; returns how many."""
-        with self._flushing:
+        """Write what is queued, in this thread, then seal it; returns the rows written.
+
+        Raises ``CheckLogFailed`` after writing the rest if some request could not be written.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, []
+
+        def write() -> tuple[int, int]:
+            return self._write(pending)
+
+        written, failed = self._patiently(write)
+        while self._pending:
             with self._lock:
-                pending, self._pending, self._rows = self._pending, [], 0
-            if not pending:
-                return 0
+                pending, self._pending = self._pending, []
+            more, refused = self._patiently(write)
+            written, failed = written + more, failed + refused
+        self._patiently(self._seal)
+        if failed:
+            raise CheckLogFailed(f"{failed} check-log rows could not be written; see the log")
+        return written
+
+    def start(self) -> None:
+        """Seal what a worker killed after writing left unsealed; on SQLite, copy the
+        write-ahead log back into the database from a thread of its own, until ``stop``."""
+        self._next_sweep = 0.0
+        self._patiently(self._seal_and_log)
+        engine: Engine = self.factory.kw["bind"]
+        if engine.dialect.name == "sqlite" and self._checkpointer is None:
+            _quiet_checkpoints(engine)
+            self._stopping.clear()
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_often, args=(engine,), name="check-log-wal", daemon=True
+            )
+            self._checkpointer.start()
+
+    def _checkpoint_often(self, engine: Engine) -> None:
+        """Copy the write-ahead log back into the database every second, outside the writers'
+        turn and the event loop: in a commit (SQLite's default) every request of the group
+        would wait for tens of megabytes to be copied and synced."""
+        while not self._stopping.wait(CHECKPOINT_SECONDS):
             try:
-                written = 0
-                with self.factory.begin() as session:
-                    table = BulkTable(session.connection(), TABLE, columns=_ROW_COLUMNS)
-                    for shared, rows in _groups(table, pending).items():
-                        table.insert_values_unlocked(
-                            rows, dict(zip(_SHARED_COLUMNS, shared, strict=True))
-                        )
-                        written += len(rows)
+                with engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
             except Exception:
-                # Keep the rows (a busy or unreachable store must not lose the log); the next
-                # flush writes them with whatever has come since.
-                with self._lock:
-                    self._pending[:0] = pending
-                    self._rows += sum(len(request.decisions) for request in pending)
-                raise
-            return written
-
-    def start(self, interval: float = 0.2) -> None:
-        """Flush every ``interval`` seconds from a daemon thread, until ``stop``."""
-        if self._thread is not None:
-            return
-
-        def run() -> None:
-            while not self._stop.wait(interval):
-                try:
-                    self.flush()
-                except Exception:
-                    LOG.exception("check log: flush failed; the rows are kept and retried")
-
-        self._thread = threading.Thread(target=run, name="check-log", daemon=True)
-        self._thread.start()
-        # A worker that shuts down normally writes what it still holds.
-        atexit.register(self.stop)
+                LOG.exception("check log: checkpoint failed; tried again in a second")
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        self.flush()
+        """Write and seal what is still queued (a worker shutting down)."""
+        if self._seal_timer is not None:
+            self._seal_timer.cancel()
+            self._seal_timer = None
+        self._stopping.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
+        try:
+            self.flush()
+        except CheckLogFailed:
+            LOG.exception("check log: rows refused while shutting down")
+        with self._store:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    # The methods below run in the store's turn (``self._store``).
+
+    def _write(self, requests: Sequence[_Request]) -> tuple[int, int]:
+        """Write ``requests`` as one group, or each alone if that fails; tell their waiters.
+
+        Returns the rows written and the rows refused. Raises ``_StoreBusy`` if the store was
+        busy before anything was written; requests left when it turns busy later are queued
+        again.
+        """
+        if not requests:
+            return 0, 0
+        written = failed = 0
+        try:
+            written = self._insert(requests)
+        except _StoreBusy:
+            raise
+        except Exception as error:
+            if len(requests) == 1:
+                failed = _refused(requests[0], error)
+            else:
+                for position, request in enumerate(requests):
+                    try:
+                        written += self._insert([request])
+                    except _StoreBusy:
+                        self._queue_again(requests[position:])
+                        requests = requests[:position]
+                        break
+                    except Exception as alone:
+                        failed += _refused(request, alone)
+        _release(requests)
+        return written, failed
+
+    def _insert(self, requests: Sequence[_Request]) -> int:
+        """One transaction: a group row and the rows of ``requests``, committed."""
+        writer = self._writer_connection()
+        try:
+            group, rows = writer.insert(requests)
+        except Exception as error:
+            self._after(error)
+            raise
+        written = _Group(rows, {row[_SUBJECT_KEY] for row in rows})
+        with self._lock:
+            self._written[group] = written
+        return len(rows)
+
+    def _seal(self) -> int:
+        """Seal the groups this process wrote (and, when a sweep is due, those that others
+        left unsealed): a ledger leaf each, and their subjects' entries. Returns how many.
+
+        Each group is claimed by the statement that marks it sealed, so processes sealing at
+        the same time never seal a group twice.
+        """
+        with self._lock:
+            own, self._written = self._written, {}
+        try:
+            return self._seal_groups(own)
+        except Exception as error:
+            with self._lock:  # nothing was sealed: they are sealed on the next occasion
+                self._written = {**own, **self._written}
+            self._after(error)
+            raise
+
+    def _seal_groups(self, own: Mapping[int, _Group]) -> int:
+        sweep = time.monotonic() >= self._next_sweep
+        sealed: dict[int, _Group] = {}
+        with Session(self._writer_connection().connection) as session, session.begin():
+            if own:
+                mine = _claim(session, among(session.connection(), GROUPS.c.id, list(own)))
+                sealed.update((group, own[group]) for group in mine)
+            if sweep:
+                cutoff = utc_now() - timedelta(seconds=SWEEP_SECONDS)
+                if self._next_sweep == 0.0:  # this process has just started: all of them
+                    cutoff = utc_now()
+                left = _claim(session, GROUPS.c.written_at <= cutoff)
+                rows = _group_rows(session, left)
+                for group in left:
+                    found = rows.get(group, [])
+                    sealed[group] = _Group(found, {row[_SUBJECT_KEY] for row in found})
+            if sealed:
+                _seal(session, sealed)
+        if sweep:
+            self._next_sweep = time.monotonic() + SWEEP_SECONDS
+        return len(sealed)
+
+    def _writer_connection(self) -> _GroupWriter:
+        if self._writer is None:
+            engine: Engine = self.factory.kw["bind"]
+            self._writer = _GroupWriter(engine.connect())
+        return self._writer
+
+    def _after(self, error: Exception) -> None:
+        """After a failed write: a new connection next time if this one was lost, and
+        ``_StoreBusy`` if the store was only busy."""
+        writer = self._writer
+        if writer is not None and writer.connection.invalidated:
+            writer.close()
+            self._writer = None
+        if _busy(error):
+            raise _StoreBusy from error
 
 
-def _groups(
-    table: BulkTable, pending: Sequence[_Request]
-) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """The rows of ``pending`` by the values they share, each group in subject-key order.
+def _quiet_checkpoints(engine: Engine) -> None:
+    """Keep the commits of ``engine``'s (SQLite) connections from copying the write-ahead log
+    back into the database: ``CheckLog._checkpoint_often`` does it."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _no_checkpoint):
+        event.listen(engine, "connect", _no_checkpoint)
 
-    In key order, the inserts into the ``subject_key`` index touch neighbouring pages instead
-    of random ones.
+
+def _no_checkpoint(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+class _StoreBusy(Exception):
+    """Another writer holds the store: nothing was written; try again shortly."""
+
+
+def _busy(error: BaseException) -> bool:
+    """Whether ``error`` says only that another writer holds the store (SQLite's lock, or a
+    PostgreSQL lock not granted within the writer's ``lock_timeout``)."""
+    cause = getattr(error, "orig", error)
+    if isinstance(cause, sqlite3.OperationalError):
+        return cause.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    return isinstance(cause, psycopg.errors.LockNotAvailable)
+
+
+class _StoreTurn:
+    """One check-log writer at a time: of this process and, on a SQLite file, of every
+    process on the machine.
+
+    SQLite admits one writer and makes the others sleep and retry (1 ms, 2 ms, 5 ms ...), and
+    an event loop sleeping there answers nobody. With a lock on a file beside the database a
+    worker whose turn it is not learns so at once and serves requests until it is.
     """
-    moment = table.converter("checked_at")
-    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-    for request in pending:
+
+    def __init__(self, engine: Engine) -> None:
+        self._thread = threading.Lock()
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._path = None if database in (None, "", ":memory:") else f"{database}-checklog.lock"
+        self._file: BinaryIO | None = None
+
+    def enter(self, *, blocking: bool) -> bool:
+        if not self._thread.acquire(blocking=blocking):
+            return False
+        if self._path is None:
+            return True
+        if self._file is None:
+            self._file = open(self._path, "ab")  # noqa: SIM115  (held for the process)
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._thread.release()
+            return False
+        return True
+
+    def leave(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._thread.release()
+
+    def __enter__(self) -> None:
+        self.enter(blocking=True)
+
+    def __exit__(self, *_: object) -> None:
+        self.leave()
+
+
+class _GroupWriter:
+    """The statements of a group on one connection held for the process's check log: a
+    write costs two statements and a commit, with nothing prepared anew."""
+
+    def __init__(self, connection: Connection) -> None:
+        # The writer never waits for a lock: the event loop it runs on would wait with it.
+        self.connection = connection
+        self._patience(0 if connection.dialect.name == "sqlite" else LOCK_WAIT_MS)
+        self.rows = BulkTable(connection, TABLE, columns=_ROW_COLUMNS)
+        groups = BulkTable(connection, GROUPS, columns=("written_at", "sealed"))
+        self.moment = groups.converter("written_at")
+        marker = MARKERS[connection.dialect.paramstyle]
+        self.group_sql = (
+            f"INSERT INTO {GROUPS.name} (written_at, sealed) VALUES ({marker}, {marker}) "
+            "RETURNING id"
+        )
+
+    def _patience(self, milliseconds: int) -> None:
+        if self.connection.dialect.name == "sqlite":
+            self.connection.exec_driver_sql(f"PRAGMA busy_timeout={milliseconds}")
+        else:
+            self.connection.exec_driver_sql(f"SET lock_timeout = {milliseconds}")
+        self.connection.commit()
+
+    def close(self) -> None:
+        """Back to the pool, as patient as the pool's other connections."""
+        with contextlib.suppress(Exception):  # a lost connection is not pooled again anyway
+            self._patience(BUSY_TIMEOUT_MS if self.connection.dialect.name == "sqlite" else 0)
+        self.connection.close()
+
+    def insert(self, requests: Sequence[_Request]) -> tuple[int, list[list[Any]]]:
+        """Write one group; returns its id and its rows as its leaf commits to them."""
+        at = utc_now()
+        sealed: list[list[Any]] = []
+        with self.connection.begin():
+            group = self.connection.exec_driver_sql(
+                self.group_sql, (self.moment(at), False)
+            ).scalar_one()
+            for shared, rows in _by_shared_values(requests).items():
+                key_id, label, purpose, as_of, policy = shared
+                constants = dict(zip(_SHARED_COLUMNS, shared, strict=True))
+                self.rows.insert_values_unlocked(
+                    rows, {**constants, "checked_at": at, "group_id": group}
+                )
+                sealed.extend(
+                    [decision, at, key_id, label, purpose, subject, key, action, as_of, effect,
+                     policy]
+                    for key, decision, subject, action, effect in rows
+                )  # fmt: skip
+        return group, sealed
+
+
+def _request(
+    decisions: Sequence[Decision],
+    asker: Asker,
+    purpose: str,
+    waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None,
+) -> _Request:
+    first = decisions[0]
+    return _Request(
+        asker,
+        purpose,
+        first.as_of,
+        first.policy_version,
+        [
+            (
+                subject_key(decision.subject_id),
+                decision.decision_id,
+                decision.subject_id,
+                decision.action,
+                decision.effect,
+            )
+            for decision in decisions
+        ],
+        waiter,
+    )
+
+
+def _refused(request: _Request, error: Exception) -> int:
+    LOG.error("check log: the store refused a request's rows: %r", error)
+    request.error = CheckLogFailed(f"the check log refused the rows: {error}")
+    return len(request.rows)
+
+
+def _release(requests: Sequence[_Request]) -> None:
+    """Wake the requests waiting for these rows, each in its own event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Request]] = defaultdict(list)
+    for request in requests:
+        if request.waiter is not None:
+            by_loop[request.waiter[0]].append(request)
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    for loop, waiting in by_loop.items():
+        if loop is running:
+            _settle(waiting)
+            continue
+        # A closed loop has nobody waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, waiting)
+
+
+def _settle(requests: Sequence[_Request]) -> None:
+    for request in requests:
+        assert request.waiter is not None
+        written = request.waiter[1]
+        if written.done():  # the client went away and its request was cancelled
+            continue
+        if request.error is None:
+            written.set_result(None)
+        else:
+            written.set_exception(request.error)
+
+
+def _by_shared_values(
+    requests: Iterable[_Request],
+) -> dict[tuple[Any, ...], list[tuple[int, str, str, str, str]]]:
+    """The rows of ``requests`` by the values they share, in the order they came."""
+    groups: dict[tuple[Any, ...], list[tuple[int, str, str, str, str]]] = {}
+    for request in requests:
         shared = (
             request.asker.key_id,
             request.asker.label,
@@ -163,10 +616,63 @@ def _groups(
             request.as_of,
             request.policy_version,
         )
-        rows = groups.setdefault(shared, [])
-        at = moment(request.checked_at)
-        for decision in request.decisions:
-            rows.append((subject_key(decision[1]), *decision, at))
-    for rows in groups.values():
-        rows.sort(key=itemgetter(0))
+        groups.setdefault(shared, []).extend(request.rows)
     return groups
+
+
+def _claim(session: Session, which: Any) -> list[int]:
+    """Mark the unsealed groups ``which`` selects as sealed; returns those this did mark."""
+    return sorted(
+        session.execute(
+            update(CheckLogGroup)
+            .where(~CheckLogGroup.sealed, which)
+            .values(sealed=True)
+            .returning(CheckLogGroup.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+
+
+def _seal(session: Session, groups: Mapping[int, _Group]) -> None:
+    """A ledger leaf per group (one that lost its rows commits to having none), and the
+    subjects' entries in key order."""
+    ordered = sorted(groups)
+    append(
+        session,
+        [
+            LeafInput(KIND, str(group), orjson.dumps({"rows": groups[group].rows}))
+            for group in ordered
+        ],
+    )
+    keys = sorted((key, group) for group in ordered for key in groups[group].keys)
+    BulkTable(session.connection(), SUBJECTS).insert_values(keys)
+
+
+def _group_rows(session: Session, groups: Sequence[int]) -> dict[int, list[list[Any]]]:
+    """The rows of each of ``groups`` as stored now, in id order (``_SEALED_COLUMNS``)."""
+    columns = [TABLE.c[name] for name in _SEALED_COLUMNS]
+    rows: dict[int, list[list[Any]]] = defaultdict(list)
+    connection = session.connection()
+    for chunk in chunked(groups):
+        for group, *values in session.execute(
+            select(TABLE.c.group_id, *columns)
+            .where(among(connection, TABLE.c.group_id, chunk))
+            .order_by(TABLE.c.group_id, TABLE.c.id)
+        ):
+            rows[group].append(values)
+    return rows
+
+
+def group_payloads(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
+    """The canonical bytes of each group named by ``refs``: its rows as stored now, in id order.
+
+    Groups without rows are left out (the ledger reports them as deleted).
+    """
+    groups = [int(ref) for ref in refs if ref.isascii() and ref.isdigit()]
+    return {
+        str(group): orjson.dumps({"rows": rows})
+        for group, rows in _group_rows(session, groups).items()
+    }
+
+
+register_source(KIND, group_payloads)

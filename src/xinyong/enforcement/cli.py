@@ -11,9 +11,10 @@ import typer
 from rich.console import Console
 
 from xinyong.clock import china_today
-from xinyong.enforcement.checklog import Asker, CheckLog
+from xinyong.enforcement.checklog import Asker, CheckLog, CheckLogFailed
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.service import UnknownAction, check_in_store
+from xinyong.enforcement.subjects import UndecidableSubject
 from xinyong.policy import load_shipped
 from xinyong.store.runtime import open_store
 
@@ -43,19 +44,30 @@ def check_command(
     ] = "operator check from the command line",
     json_output: JsonOutput = False,
 ) -> None:
-    """Decide whether SUBJECT may do ACTION, with measures, entries and legal basis."""
+    """Decide whether SUBJECT may do ACTION, with measures, entries and legal basis.
+
+    Exit status 2 if SUBJECT fails its check (as `xinyong id` reports it) or ACTION is unknown;
+    3 if the check could not be logged (then no decision is shown).
+    """
     day = _day(as_of)
     pack = load_shipped("national")
     factory = open_store()
     with factory() as session:
         try:
             decision = check_in_store(session, MeasuresIndex(pack), subject, action, day)
+        except UndecidableSubject as error:
+            typer.echo(f"SUBJECT: {error}", err=True)
+            raise typer.Exit(2) from None
         except UnknownAction as error:
             typer.echo(str(error), err=True)
             raise typer.Exit(2) from None
     log = CheckLog(factory)
     log.add_all([decision], Asker("cli", getpass.getuser()), purpose)
-    log.flush()
+    try:
+        log.flush()
+    except CheckLogFailed as error:
+        typer.echo(f"{error}; no decision is shown for a check that is not logged", err=True)
+        raise typer.Exit(3) from None
     result = decision.as_dict()
     if json_output:
         typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())

@@ -122,6 +122,10 @@ class MeasuresIndex:
             found = self._days[text] = date.fromisoformat(text)
         return found
 
+    def holds(self, identifier: str) -> bool:
+        """Whether the platform has a subject with exactly this identifier."""
+        return identifier in self.grants or self.known.knows(identifier)
+
     def decide(self, subject_id: str, action: str, as_of: date) -> Decision:
         grants = self.grants.get(subject_id, ())
         known = bool(grants) or self.known.knows(subject_id)

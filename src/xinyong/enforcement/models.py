@@ -2,7 +2,8 @@
 
 ``entries`` and ``measure_index`` are derived from records by the reference evaluator and can
 be rebuilt at any time (``xinyong evaluate``); ``check_log`` is primary data, kept for the
-subject to see who asked about them.
+subject to see who asked about them, written in groups (``check_log_groups``) that are sealed
+on the ledger.
 """
 
 import hashlib
@@ -12,12 +13,16 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     UniqueConstraint,
+    select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -88,15 +93,20 @@ class CheckLogRow(Base):
     """One check: who asked, why, about whom, for which action, and the answer."""
 
     __tablename__ = "check_log"
-    # The subject's log is found by ``subject_key``: an index of 8-byte integers takes several
-    # times fewer pages than one of identifiers and times, so a batch of checks about random
-    # subjects rewrites fewer index pages (the check log's insert cost is those pages).
-    __table_args__ = (Index(None, "subject_key"),)
+    # Rows are appended at ticket-counter rates, one small transaction per group of requests:
+    # an index on a random key would cost every commit a page per row, so the subject's rows
+    # are found through ``check_log_subjects``, written in key order when groups are sealed.
+    __table_args__ = (Index(None, "group_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # 64 bits on PostgreSQL: a busy service answers 2^31 checks in weeks, not years.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    group_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The ``check_log_groups`` row of the transaction that wrote it."""
     decision_id: Mapped[str] = mapped_column(String(32))
     """Unique by construction (``DecisionIds``); an index on it would cost every insert a
-    random page, as rows are written in subject-key order."""
+    random page."""
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     relying_party: Mapped[str] = mapped_column(String(32))
     """The API key id (or ``cli``) of the asker."""
@@ -112,6 +122,29 @@ class CheckLogRow(Base):
     policy_version: Mapped[str] = mapped_column(String(120))
 
 
+class CheckLogSubject(Base):
+    """Which groups hold checks about a subject key: the subject's way into the check log."""
+
+    __tablename__ = "check_log_subjects"
+    # One B-tree on SQLite: the key is the row.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    subject_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    group_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+def checks_about(identifier: str) -> Select[CheckLogRow]:
+    """The check-log rows about ``identifier`` (those of sealed groups)."""
+    return (
+        select(CheckLogRow)
+        .join(CheckLogSubject, CheckLogSubject.group_id == CheckLogRow.group_id)
+        .where(
+            CheckLogSubject.subject_key == subject_key(identifier),
+            CheckLogRow.subject == identifier,
+        )
+    )
+
+
 def subject_key(identifier: str) -> int:
     """A stable signed 64-bit key of an identifier (the first 8 bytes of its BLAKE2b hash).
 
@@ -119,3 +152,29 @@ def subject_key(identifier: str) -> int:
     """
     digest = hashlib.blake2b(identifier.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+class CheckLogGroup(Base):
+    """One transaction of check-log rows; ``sealed`` once a ledger leaf commits to its rows.
+
+    The group's id is the leaf's reference: ``xinyong ledger verify`` rebuilds the leaf from the
+    rows of the group as they are now, so an edited or deleted row shows.
+    """
+
+    __tablename__ = "check_log_groups"
+    # Only the few groups not yet sealed are in this index (its condition is spelt as the
+    # sealing query spells it on each backend, so the planners use it).
+    __table_args__ = (
+        Index(
+            "ix_check_log_groups_unsealed",
+            "id",
+            sqlite_where=text("sealed = 0"),
+            postgresql_where=text("NOT sealed"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sealed: Mapped[bool] = mapped_column(Boolean)

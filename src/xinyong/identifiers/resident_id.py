@@ -24,6 +24,7 @@ __all__ = [
     "check_character",
     "examine",
     "has_shape",
+    "is_valid",
     "make",
     "mask",
 ]
@@ -69,6 +70,15 @@ def check_character(body17: str) -> str:
 def has_shape(code: str) -> bool:
     """Whether ``code`` is 17 digits and a digit or X, the shape of a resident identity number."""
     return len(code) == 18 and _is_digits(code[:17]) and code[17] in _CHECK_SET
+
+
+def is_valid(code: str, today: date) -> bool:
+    """``not examine(code, today).errors``, without building the findings: for hot paths
+    (the decision service) where almost every number is valid."""
+    if not has_shape(code) or _check(code[:17]) != code[17]:
+        return False
+    born = _birth_date(code[6:14])
+    return born is not None and born.year >= EARLIEST_BIRTH_YEAR and born <= today
 
 
 def _birth_date(yyyymmdd: str) -> date | None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from xinyong.audit.service import accesses_of
 from xinyong.clock import as_utc
 from xinyong.enforcement.index import MeasuresIndex
-from xinyong.enforcement.models import CheckLogRow, EntryRow, subject_key
+from xinyong.enforcement.models import EntryRow, checks_about
 from xinyong.enforcement.service import check_in_store
 from xinyong.policy import Pack
 from xinyong.rights.events import disputed_records
@@ -246,12 +246,7 @@ def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:
             "ledger_leaf": None,
             "proof": None,
         }
-        for row in session.scalars(
-            select(CheckLogRow).where(
-                CheckLogRow.subject_key == subject_key(subject.identifier),
-                CheckLogRow.subject == subject.identifier,
-            )
-        )
+        for row in session.scalars(checks_about(subject.identifier))
     ]
     return sorted(reads + checks, key=lambda access: access["at"], reverse=True)
 

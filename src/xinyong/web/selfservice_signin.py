@@ -19,8 +19,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.accounts.deps import COOKIE, Person, set_session_cookie
-from xinyong.accounts.service import LoginRefused, SessionInvalid, login, logout, signed_in
+from xinyong.accounts.deps import COOKIE, Person, client_address, set_session_cookie
+from xinyong.accounts.service import (
+    LoginRefused,
+    SessionInvalid,
+    SignInBusy,
+    logout,
+    signed_in,
+)
+from xinyong.accounts.service import sign_in as sign_person_in
+from xinyong.accounts.throttle import SignInThrottled
 from xinyong.api.deps import get_sessionmaker
 from xinyong.clock import CHINA, as_utc
 from xinyong.config import Settings
@@ -123,19 +131,25 @@ async def sign_in(request: Request, factory: Factory) -> Response:
     password = str(form.get("password") or "")
     back = safe_next(str(form.get("next") or ""))
     settings: Settings = request.app.state.settings
-
-    def start() -> tuple[str, str]:
-        with factory.begin() as session:
-            token = login(
-                session, username, password, lifetime=timedelta(hours=settings.session_hours)
-            )
-            return token, signed_in(session, token).account.role
-
+    context: dict[str, object] = {"next": back or "", "username": username}
     try:
-        token, role = await run_in_threadpool(start)
+        token, live = await sign_person_in(
+            factory,
+            username,
+            password,
+            client_address(request),
+            lifetime=timedelta(hours=settings.session_hours),
+        )
+    except (SignInThrottled, SignInBusy) as error:
+        context |= {"error": "throttled", "retry_after": error.retry_after}
+        status = 429 if isinstance(error, SignInThrottled) else 503
+        answer = render(request, "account/sign_in.html", context, status_code=status)
+        answer.headers["Retry-After"] = str(error.retry_after)
+        return answer
     except LoginRefused:
-        context = {"next": back or "", "error": "wrong", "username": username}
+        context["error"] = "wrong"
         return render(request, "account/sign_in.html", context, status_code=401)
+    role = live.account.role
     response = RedirectResponse(back or HOME_OF_ROLE.get(role, "/"), status_code=303)
     set_session_cookie(request, response, token, settings.session_hours)
     return response

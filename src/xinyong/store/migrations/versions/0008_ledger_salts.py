@@ -1,6 +1,6 @@
 """ledger: every event committed under its own salt
 
-Revision ID: 0008_ledger_privacy
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 09:00:00.000000
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_ledger_privacy"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
