@@ -13,6 +13,7 @@ from xinyong.audit.cli import app as audit_app
 from xinyong.demo import demo_command
 from xinyong.enforcement.cli import check_command
 from xinyong.evaluate.cli import evaluate_command
+from xinyong.federation.cli import app as federation_app
 from xinyong.identifiers.cli import id_command
 from xinyong.ingest.cli import ingest_command
 from xinyong.keys.cli import app as keys_app
@@ -85,15 +86,17 @@ def serve_command(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Serve the HTTP API and pages with uvicorn; expiry, notices and ledger checkpoints run in
-    the background."""
+    """Serve the HTTP API and pages with uvicorn; expiry, notices, ledger checkpoints and, on a
+    node of a network, the exchange with its neighbours run in the background."""
     import uvicorn
 
+    from xinyong.federation.relay import start_relay
     from xinyong.ledger.worker import start_checkpointer
     from xinyong.rights.worker import start_rights_worker
 
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
     start_checkpointer()  # a checkpoint every XINYONG_CHECKPOINT_INTERVAL s while the log grows
+    start_relay()  # batches and cosignatures with the neighbours the settings name, if any
     # Which proxies to believe is the app's setting (XINYONG_TRUSTED_PROXIES), not uvicorn's.
     uvicorn.run(
         "xinyong.app:create_app",
@@ -134,6 +137,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(rights_app, name="rights")
 app.add_typer(scorecard_app, name="scorecard")
 app.add_typer(report_app, name="report")
+app.add_typer(federation_app, name="federation")
 
 
 def main() -> None:

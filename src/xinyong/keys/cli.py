@@ -22,7 +22,9 @@ def create(
     authority: Annotated[
         str | None, typer.Option("--authority", help="authority code (for authority keys)")
     ] = None,
-    label: Annotated[str, typer.Option("--label", help="who holds the key")] = "",
+    label: Annotated[
+        str, typer.Option("--label", help="who holds the key (for a node key: the node's name)")
+    ] = "",
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
@@ -32,7 +34,12 @@ def create(
     factory = open_store()
     try:
         with factory.begin() as session:
-            token = create_key(session, role=role, authority=authority, label=label or role)
+            token = create_key(
+                session,
+                role=role,
+                authority=authority,
+                label=label or ("" if role == "node" else role),
+            )
     except ValueError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None

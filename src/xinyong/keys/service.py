@@ -8,6 +8,7 @@ keys in memory (``KeyRing``) learn of it on their next poll.
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -20,8 +21,9 @@ from xinyong.clock import utc_now
 from xinyong.keys.models import KeyState
 from xinyong.store.models import ApiKey
 
-ROLES = ("authority", "relying_party", "operator")
+ROLES = ("authority", "relying_party", "operator", "node")
 PREFIX = "xy_"
+NODE_LABEL = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ def create_key(session: Session, *, role: str, authority: str | None, label: str
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if role == "authority" and not authority:
         raise ValueError("an authority key needs --authority")
+    if role == "node" and not NODE_LABEL.fullmatch(label):
+        # A neighbour's batches name their sender: the key must say which node holds it.
+        raise ValueError("a node key needs --label NAME: the name of the node that holds it")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     session.add(
