@@ -86,7 +86,6 @@ class Node:
     def start(self) -> None:
         env = {
             **os.environ,
-            **self.env,
             "XINYONG_DATABASE_URL": self.database_url,
             "XINYONG_VAR_DIR": str(self.var),
             "XINYONG_NODE_NAME": self.name,
@@ -94,6 +93,7 @@ class Node:
             "XINYONG_RIGHTS_WORKER": "false",
             "XINYONG_CHECKPOINT_INTERVAL": "1",
             "XINYONG_FEDERATION_INTERVAL": "0.2",
+            **self.env,
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "xinyong", "serve", "--port", str(self.port)],
