@@ -191,11 +191,15 @@ class Relay(threading.Thread):
                 self._error(link, f"{link.name} holds a checkpoint of size {old}, larger than ours")
                 return
             checkpoint, body = found
-            answer = self.client.post(
-                link.node.url.rstrip("/") + ADD_CHECKPOINT,
-                content=body,
-                headers={"Content-Type": "text/plain; charset=utf-8"},
-            )
+            try:
+                answer = self.client.post(
+                    link.node.url.rstrip("/") + ADD_CHECKPOINT,
+                    content=body,
+                    headers={"Content-Type": "text/plain; charset=utf-8"},
+                )
+            except httpx.HTTPError as error:
+                self._error(link, f"checkpoint {checkpoint.tree_size} not sent to witness: {error}")
+                return
             if answer.status_code == 409 and answer.headers.get("content-type", "").startswith(
                 SIZE_TYPE
             ):
