@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import as_utc, china_day
@@ -337,6 +337,10 @@ class Inbox:
                 # The first this node hears of the document: the version is new here.
                 record["op"] = "submit"
             rows.append((number, item.raw, record))
+        # Rows are found again by primary key from here on: the records' and events' ids only
+        # grow, and neither table has an index on (submission, row).
+        records_before = session.scalar(select(func.max(RECORDS.c.id))) or 0
+        events_before = session.scalar(select(func.max(EVENTS.c.id))) or 0
         job = IngestJob(self.factory, self.pack, today=today)
         summary = job.run_in(
             session,
@@ -354,44 +358,65 @@ class Inbox:
             for o in summary.outcomes
             if o.status == "rejected"
         ]
-        items = dict(run)
-        origins = [
-            {
-                "b_row": number,
-                "b_node": item.accepted[0],
-                "b_record": item.accepted[1],
-                "b_at": item.accepted[2],
-                "b_origin": item.origin,
-            }
-            for number, item in items.items()
-            if item.accepted is not None
-        ]
-        if not origins:
-            return
+        self._provenance(
+            session, link, dict(run), summary.submission_id, records_before, events_before
+        )
+
+    def _provenance(
+        self,
+        session: Session,
+        link: Link,
+        items: dict[int, Item],
+        submission: int,
+        records_before: int,
+        events_before: int,
+    ) -> None:
+        """Write where each stored version and event came from, by their new rows' ids."""
         connection = session.connection()
-        connection.execute(
-            update(RECORDS)
-            .where(
-                RECORDS.c.submission_id == summary.submission_id,
-                RECORDS.c.row_no == bindparam("b_row"),
+        new_records = connection.execute(
+            select(RECORDS.c.id, RECORDS.c.row_no).where(
+                RECORDS.c.id > records_before, RECORDS.c.submission_id == submission
             )
-            .values(
-                origin_node=bindparam("b_node"),
-                origin_record_id=bindparam("b_record"),
-                origin_received_at=bindparam("b_at"),
-                via_node=link.name,
-            ),
-            origins,
-        )
-        connection.execute(
-            update(EVENTS)
-            .where(
-                EVENTS.c.submission_id == summary.submission_id,
-                EVENTS.c.row_no == bindparam("b_row"),
+        ).all()
+        records = [
+            {
+                "b_id": record_id,
+                "b_node": accepted[0],
+                "b_record": accepted[1],
+                "b_at": accepted[2],
+            }
+            for record_id, row_no in new_records
+            if (accepted := items[row_no].accepted) is not None
+        ]
+        if records:
+            connection.execute(
+                update(RECORDS)
+                .where(RECORDS.c.id == bindparam("b_id"))
+                .values(
+                    origin_node=bindparam("b_node"),
+                    origin_record_id=bindparam("b_record"),
+                    origin_received_at=bindparam("b_at"),
+                    via_node=link.name,
+                ),
+                records,
             )
-            .values(origin_node=bindparam("b_origin"), via_node=link.name),
-            origins,
-        )
+        new_events = connection.execute(
+            select(EVENTS.c.id, EVENTS.c.row_no).where(
+                EVENTS.c.id > events_before, EVENTS.c.submission_id == submission
+            )
+        ).all()
+        events = [
+            {"b_id": event_id, "b_origin": items[row_no].origin}
+            for event_id, row_no in new_events
+            if row_no in items
+        ]
+        if events:
+            connection.execute(
+                update(EVENTS)
+                .where(EVENTS.c.id == bindparam("b_id"))
+                .values(origin_node=bindparam("b_origin"), via_node=link.name),
+                events,
+            )
 
     def _mark(
         self,
