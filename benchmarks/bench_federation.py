@@ -116,20 +116,23 @@ def _throughput(admin: str, root: Path, count: int) -> dict[str, object]:
     pack = load_shipped("national")
     rows = _rows(1_000_000, count)
     items = [(n, "", row) for n, row in enumerate(rows, start=1)]
-    # The floor: the nation's own ingest of the same rows through the same pipeline.
+    # The floor: the nation's own ingest of the same rows through the same pipeline, in the
+    # pipeline's transactions of 5,000 rows.
     floor_url = create_database(admin, "own_ingest")
     migrate(floor_url)
     engine = make_engine(floor_url)
+    own = make_sessionmaker(engine)
     started = time.perf_counter()
-    with make_sessionmaker(engine).begin() as session:
-        IngestJob(make_sessionmaker(engine), pack).run_in(
-            session,
-            items,
-            channel="file",
-            source_name="own",
-            digest=hashlib.sha256(b"own").hexdigest(),
-            key_id=None,
-        )
+    for start in range(0, count, 5_000):
+        with own.begin() as session:
+            IngestJob(own, pack).run_in(
+                session,
+                items[start : start + 5_000],
+                channel="file",
+                source_name="own",
+                digest=hashlib.sha256(f"own {start}".encode()).hexdigest(),
+                key_id=None,
+            )
     floor = count / (time.perf_counter() - started)
     engine.dispose()
 
@@ -152,8 +155,10 @@ def _throughput(admin: str, root: Path, count: int) -> dict[str, object]:
         arrived = sorted(_received(nation).values())
     finally:
         _stop(nodes)
-    # Steady state: from the first arrival to the last, the first batch's wait excluded.
-    rate = (count - 1) / max((arrived[-1] - arrived[0]).total_seconds(), 1e-6)
+    # Steady state: the records that arrived after the first arrival, over the time since it
+    # (the first batch's wait, and the batch that arrived with it, excluded).
+    later = sum(1 for at in arrived if at > arrived[0])
+    rate = later / max((arrived[-1] - arrived[0]).total_seconds(), 1e-6)
     return {
         "name": "federation.throughput",
         "value": round(rate),
@@ -162,8 +167,9 @@ def _throughput(admin: str, root: Path, count: int) -> dict[str, object]:
         "ratio": round(rate / floor, 3),
         "target": "ratio >= 0.8",
         "notes": f"{count:,} records held at the city, forwarded in batches of 1,000 through the "
-        "province (SQLite) to the nation (PostgreSQL), first to last arrival at the nation; "
-        "floor: the nation's own ingest of the same rows (one submission); load average "
+        "province (SQLite) to the nation (PostgreSQL): records arriving after the first arrival "
+        "over the time from it to the last; "
+        "floor: the nation's own ingest of the same rows in transactions of 5,000; load average "
         f"{load:.1f} at the start",
     }
 

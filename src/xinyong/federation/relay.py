@@ -10,6 +10,7 @@ batch again; the neighbour applies each number once.
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,6 +62,7 @@ class Relay(threading.Thread):
         self.links = links(settings)
         self.client = client or httpx.Client(timeout=30.0)
         self.stopping = threading.Event()
+        self.witnessed_at: dict[str, float] = {}  # monotonic seconds, by link
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -79,10 +81,14 @@ class Relay(threading.Thread):
             LOG.warning("no ledger signing key: nothing is sent before `xinyong ledger keygen`")
             return False
         busy = False
+        now = time.monotonic()
         for link in self.links:
             try:
                 busy |= self.send(link, key)
-                self.witness(link)
+                # While batches follow each other, witnessing waits its interval.
+                if now >= self.witnessed_at.get(link.name, 0.0) + self.settings.federation_interval:
+                    self.witnessed_at[link.name] = now
+                    self.witness(link)
             except Exception as error:  # the next round retries; a dead relay would stall a link
                 LOG.exception("link %s failed", link.name)
                 self._error(link, f"{type(error).__name__}: {error}")
