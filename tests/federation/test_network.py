@@ -14,6 +14,7 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
+from xinyong.accounts.service import create_account
 from xinyong.clock import china_today, utc_now
 from xinyong.config import NodeLink, Settings
 from xinyong.federation.batches import seal
@@ -23,13 +24,15 @@ from xinyong.ingest.service import IngestJob
 from xinyong.ledger.checkpoint import SigningKey, TreeHead, sign_checkpoint
 from xinyong.ledger.witness import request_body
 from xinyong.policy import Pack
-from xinyong.rights.repairs import end_publicity
-from xinyong.store.models import Record, RecordHead
+from xinyong.rights.repairs import apply_for_repair
+from xinyong.rights.reviews import Decision, Reviewer, decide
+from xinyong.store.models import Record, RecordHead, Subject
 from xinyong.testing import samples
 from xinyong.testing.network import Node, connect, eventually
 from xinyong.testing.postgres import create_database
 
 pytestmark = pytest.mark.postgres
+PASSWORD = "a long enough password 2026"
 
 
 @pytest.fixture(scope="module")
@@ -184,8 +187,42 @@ def test_a_repair_at_the_city_ends_the_consequence_at_the_nation(
     key = listing_key(row)
     eventually(lambda: head(nation, key), 60, "the wage arrears record at the nation")
     effect_becomes(nation, person, "bid_public_procurement", "deny")
+    # The subject applies at the city and the city's labour bureau grants it there.
     with city.factory.begin() as session:
-        end_publicity(session, national, key, utc_now())
+        subject_account = create_account(
+            session, username="zhao", password=PASSWORD, role="subject", subject_identifier=person
+        )
+        staff = create_account(
+            session,
+            username="hrss-chaoyang",
+            password=PASSWORD,
+            role="authority",
+            authority_code="hrss.110105",
+        )
+        subject = session.scalar(select(Subject.id).where(Subject.identifier == person))
+        assert subject is not None
+        case = apply_for_repair(
+            session,
+            national,
+            subject_id=subject,
+            account_id=subject_account,
+            record=key,
+            statement="All wages were paid.",
+            obligations_performed=True,
+            commitment_signed=True,
+            commitment="本人承诺所提交材料真实有效。",
+            now=utc_now(),
+        )
+        case_id = case.id
+    decide(
+        city.factory,
+        national,
+        Reviewer(staff, "authority", "hrss.110105"),
+        case_id,
+        Decision("granted", "Wages paid in full; commitment signed."),
+        utc_now(),
+    )
+    assert head(city, key).status == "repaired"  # type: ignore[union-attr]
     eventually(
         lambda: (found := head(nation, key)) is not None and found.status == "repaired",
         60,
