@@ -166,7 +166,7 @@ def _throughput(admin: str, root: Path, count: int) -> dict[str, object]:
         "floor": round(floor),
         "ratio": round(rate / floor, 3),
         "target": "ratio >= 0.8",
-        "notes": f"{count:,} records held at the city, forwarded in batches of 1,000 through the "
+        "notes": f"{count:,} records held at the city, forwarded in batches of 5,000 through the "
         "province (SQLite) to the nation (PostgreSQL): records arriving after the first arrival "
         "over the time from it to the last; "
         "floor: the nation's own ingest of the same rows in transactions of 5,000; load average "

@@ -90,13 +90,18 @@ def serve_command(
     node of a network, the exchange with its neighbours run in the background."""
     import uvicorn
 
+    from xinyong.federation.links import LinkError
     from xinyong.federation.relay import start_relay
     from xinyong.ledger.worker import start_checkpointer
     from xinyong.rights.worker import start_rights_worker
 
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
     start_checkpointer()  # a checkpoint every XINYONG_CHECKPOINT_INTERVAL s while the log grows
-    start_relay()  # batches and cosignatures with the neighbours the settings name, if any
+    try:
+        start_relay()  # batches and cosignatures with the neighbours the settings name, if any
+    except LinkError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
     # Which proxies to believe is the app's setting (XINYONG_TRUSTED_PROXIES), not uvicorn's.
     uvicorn.run(
         "xinyong.app:create_app",

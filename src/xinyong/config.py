@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         1.0, gt=0, le=3600, description="seconds between polls of each link"
     )
     federation_batch_size: int = Field(
-        1000, ge=1, le=10_000, description="most record events in one batch"
+        5000, ge=1, le=10_000, description="most record events in one batch"
     )
 
     @model_validator(mode="after")

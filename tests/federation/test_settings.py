@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from xinyong.config import NodeLink, Settings
-from xinyong.federation.links import Direction, links, region_area
+from xinyong.federation.links import Direction, LinkError, links, region_area
 from xinyong.ledger.checkpoint import SigningKey
 from xinyong.policy import Pack
 
@@ -69,3 +69,18 @@ def test_a_child_hosts_only_the_authorities_of_its_regions(national: Pack) -> No
     )
     [beijing] = links(whole)
     assert all(beijing.hosts(national, code) for code in ("court.110000", "court.110108"))
+
+
+def test_a_neighbour_key_that_does_not_parse_is_said_at_start() -> None:
+    other = SigningKey.generate("other.example/ledger").verifier.encode()
+    name, _, encoded = KEY.split("+")
+    forged = "+".join((name, other.split("+")[1], encoded))  # another key's id
+    settings = Settings(
+        node_name="beijing",
+        node_level="province",
+        node_children=(
+            NodeLink(name="east", url="http://127.0.0.1:9", key=forged, regions=("110105",)),
+        ),
+    )
+    with pytest.raises(LinkError, match="the key of the neighbour east"):
+        links(settings)

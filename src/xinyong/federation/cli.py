@@ -18,6 +18,7 @@ def status_command(
     witnessed here; alarms (forged or conflicting batches, forks). Exit 1 if an alarm is up."""
     from xinyong.clock import utc_now
     from xinyong.config import get_settings
+    from xinyong.federation.links import LinkError
     from xinyong.federation.status import network_status
     from xinyong.store.runtime import open_store
 
@@ -25,8 +26,12 @@ def status_command(
     if not settings.node_name:
         typer.echo("this platform is not a node of a network (XINYONG_NODE_NAME is not set)")
         raise typer.Exit(2)
-    with open_store(settings).begin() as session:
-        status = network_status(session, settings, utc_now())
+    try:
+        with open_store(settings).begin() as session:
+            status = network_status(session, settings, utc_now())
+    except LinkError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
     if json_output:
         typer.echo(orjson.dumps(status).decode())
     else:

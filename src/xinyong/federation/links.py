@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from xinyong.config import NodeLink, Settings
-from xinyong.ledger.checkpoint import VerifierKey
+from xinyong.ledger.checkpoint import CheckpointError, VerifierKey
 from xinyong.ledger.cosignature import CosignerKey
 from xinyong.policy import Pack
 
@@ -64,12 +64,21 @@ class Link:
         return found is not None and any(found.area.startswith(area) for area in self.areas)
 
 
+class LinkError(ValueError):
+    """A neighbour named in the settings with a key that is not a ledger verifier key."""
+
+
 def links(settings: Settings) -> list[Link]:
-    """Every neighbour of this node: the parent first, then the children."""
+    """Every neighbour of this node: the parent first, then the children; raises LinkError."""
     found = []
     if settings.node_parent is not None:
         found.append(Link(settings.node_parent, Direction.PARENT))
     found += [Link(child, Direction.CHILD) for child in settings.node_children]
+    for link in found:
+        try:
+            link.verifier  # noqa: B018 (parsed once, here, so a bad key is said at start)
+        except CheckpointError as error:
+            raise LinkError(f"the key of the neighbour {link.name}: {error}") from None
     return found
 
 
