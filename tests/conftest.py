@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
+import xinyong.records.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong.policy import Pack, load_shipped
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
 from xinyong.testing.postgres import create_database, postgres_server

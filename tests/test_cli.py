@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from xinyong.cli import app
 from xinyong.config import get_settings
+from xinyong.keys.models import ApiKey
 from xinyong.ledger.models import LedgerLeaf
-from xinyong.store.models import ApiKey, PolicyPublication
+from xinyong.records.models import PolicyPublication
 from xinyong.store.runtime import open_store
 from xinyong.testing import samples
 

@@ -11,7 +11,7 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
+import xinyong.records.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong import __version__
 from xinyong.accounts.api import router as auth_router
 from xinyong.api.headers import SecurityHeaders, policy, style_hash

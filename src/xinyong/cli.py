@@ -40,10 +40,17 @@ def _version(value: bool) -> None:
 
 
 def _sign_after_job() -> None:
+    """Sign the head of every store the job opened, so that what it logged is provable at once
+    (nothing is signed where nothing was appended, or without a key)."""
     # Only a command that opened a store has imported its runtime; `xinyong id` never loads it.
     runtime = sys.modules.get("xinyong.store.runtime")
-    if runtime is not None:
-        runtime.sign_opened_stores()
+    if runtime is None:
+        return
+    from xinyong.config import get_settings
+    from xinyong.ledger.worker import sign_checkpoint_if_keyed
+
+    for factory in runtime.opened_stores():
+        sign_checkpoint_if_keyed(factory, get_settings().ledger_key_path)
 
 
 @app.callback()
@@ -63,7 +70,7 @@ def init_command() -> None:
     """Create or upgrade the store's schema and publish the national policy pack."""
     from xinyong.config import get_settings
     from xinyong.policy import load_shipped
-    from xinyong.store.publish import publish_pack
+    from xinyong.records.publish import publish_pack
     from xinyong.store.runtime import open_store
 
     settings = get_settings()

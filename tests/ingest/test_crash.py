@@ -12,8 +12,8 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from xinyong.ingest.models import Submission
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import Submission
 from xinyong.testing import samples
 from xinyong.testing.store import snapshot
 

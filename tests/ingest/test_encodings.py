@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 
 from xinyong.cli import app
 from xinyong.config import get_settings
+from xinyong.ingest.models import QuarantinedRow, Submission
 from xinyong.ingest.readers import UnreadableFile
 from xinyong.ingest.rows import RECORD_COLUMNS
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.policy import Pack
-from xinyong.store.models import QuarantinedRow, Subject, Submission
+from xinyong.records.models import Subject
 from xinyong.testing import samples
 
 TODAY = date(2026, 11, 1)

@@ -22,11 +22,12 @@ from xinyong.cli import app
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.identifiers import uscc
+from xinyong.ingest.models import QuarantinedRow
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
+from xinyong.records.models import LegalRepresentative, Subject
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import LegalRepresentative, QuarantinedRow, Subject
 from xinyong.testing import samples
 
 Row = dict[str, Any]

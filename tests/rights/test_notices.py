@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.records.models import Subject
 from xinyong.rights.notices import (
     Backoff,
     deliver_due,
@@ -33,7 +34,6 @@ from xinyong.rights.notices import (
 )
 from xinyong.rights.notices_models import NoticeRow
 from xinyong.rights.transports import NoticeSettings, OutgoingNotice, get_transport
-from xinyong.store.models import Subject
 from xinyong.testing.samples import person
 
 from .conftest import concurrently

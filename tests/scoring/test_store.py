@@ -17,11 +17,11 @@ from xinyong.cli import app
 from xinyong.config import get_settings
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack, load_shipped
+from xinyong.records.models import RecordHead, Subject
 from xinyong.scoring.evaluation import evaluate_if_stale, evaluate_reference
 from xinyong.scoring.explain import NotRated, explain
 from xinyong.scoring.models import ContributionRow, Evaluation, ScoreRow
 from xinyong.scoring.store import current_evaluation, stored_score
-from xinyong.store.models import RecordHead, Subject
 from xinyong.testing import samples
 from xinyong.testing.ingest import ingest
 

@@ -12,7 +12,7 @@ from xinyong.ledger import SigningKey, checkpoint
 from xinyong.ledger.bundle import BundleError, InclusionBundle, verify_bundle
 from xinyong.ledger.checkpoint import write_signing_key
 from xinyong.policy import Pack
-from xinyong.subjects.lookup import UnknownSubject
+from xinyong.records.lookup import UnknownSubject
 from xinyong.subjects.proofs import attach_proofs
 from xinyong.subjects.service import subject_file
 from xinyong.testing import samples

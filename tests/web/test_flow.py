@@ -22,7 +22,7 @@ from tests.web.conftest import CHROMIUM, PNG, SCREENSHOTS, City
 from xinyong.app import create_app
 from xinyong.clock import china_today
 from xinyong.policy import Pack, Polarity
-from xinyong.store.models import Record, RecordHead, Subject
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.web.public_file import public_file
 
 pytestmark = pytest.mark.skipif(

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from xinyong.audit.models import AccessLogRow
 from xinyong.ledger.sources import register_source
+from xinyong.records.models import Subject
 from xinyong.store.bulk import among, chunked
-from xinyong.store.models import Subject
 
 KIND = "access.read"
 

@@ -16,7 +16,7 @@ from xinyong.audit.history import KIND, access_payload
 from xinyong.audit.models import AccessLogRow
 from xinyong.clock import utc_now
 from xinyong.ledger import LeafInput, append
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 MAX_PURPOSE = 500
 MAX_WHAT = 200

@@ -28,10 +28,10 @@ from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
 from xinyong.enforcement.rules import EndReason, Entry, RecordFacts, derive_entries
 from xinyong.ledger import LeafInput, append
 from xinyong.policy import Pack
+from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.triggers import EndedEntry, notify_entry_changes
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
-from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 
 STATE_ID = 1
 ENDED_STATUSES = ("withdrawn", "repaired")

@@ -23,12 +23,12 @@ from xinyong.enforcement.models import EntryRow, MeasureIndexRow
 from xinyong.enforcement.refresh import rebuild_all
 from xinyong.evaluate.batch import BatchSummary, evaluate_batch
 from xinyong.policy import Pack, PolicyError, load_shipped
+from xinyong.records.models import RecordHead, Subject
 from xinyong.reports.cli import OutDir, WhatIfPack, run_what_if
 from xinyong.scoring.evaluation import evaluate_reference
 from xinyong.scoring.packs import resolve_packs
 from xinyong.scoring.store import grade_counts
 from xinyong.search.publish import refresh_search_index
-from xinyong.store.models import RecordHead, Subject
 from xinyong.store.runtime import open_store
 
 

@@ -15,8 +15,8 @@ from rich.table import Table
 from xinyong.config import get_settings
 from xinyong.ingest.readers import UnreadableFile
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
+from xinyong.ledger.worker import sign_checkpoint_if_keyed
 from xinyong.policy import load_shipped
-from xinyong.store.history import sign_checkpoint_if_keyed
 from xinyong.store.runtime import open_store
 
 console = Console(stderr=True)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_today, utc_now
 from xinyong.enforcement.refresh import refresh_subjects
+from xinyong.ingest.models import QuarantinedRow, Submission
 from xinyong.ingest.readers import ReadItem, read_rows
 from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.validate import RowValidator
@@ -35,7 +36,6 @@ from xinyong.ingest.values import storable
 from xinyong.ingest.writer import BatchResult, BatchWriter, RowOutcome, Source
 from xinyong.policy import Pack
 from xinyong.rights.triggers import notify_new_records
-from xinyong.store.models import QuarantinedRow, Submission
 
 LOG = logging.getLogger(__name__)
 COUNTS = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")

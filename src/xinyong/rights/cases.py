@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from xinyong.policy import Pack
 from xinyong.policy.rights import ProcedureCode, RightsProcedure
+from xinyong.records.models import Record, RecordHead
 from xinyong.rights.calendar import add_working_days, working_days_between
 from xinyong.rights.models import EvidenceFile, RightsCase
-from xinyong.store.models import Record, RecordHead
 
 OPEN = "open"
 

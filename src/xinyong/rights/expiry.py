@@ -36,12 +36,12 @@ from xinyong.enforcement.models import EntryRow
 from xinyong.enforcement.refresh import refresh_subjects
 from xinyong.enforcement.rules import EndReason, RecordFacts, add_months, record_end
 from xinyong.policy import Pack
+from xinyong.records.history import record_batch_history
+from xinyong.records.models import Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.notices import DELISTING, LISTING, enqueue_notices
 from xinyong.rights.notices_models import NoticeRow
 from xinyong.rights.triggers import ENTRY_PREFIX, delisting_notice, expiry_notice
 from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
-from xinyong.store.history import record_batch_history
-from xinyong.store.models import Record, RecordEvent, RecordHead, Subject
 
 EXPIRED = "expired"
 EXPIRY_LOCK = 0x78696E79  # an arbitrary application-wide advisory lock key ("xiny")

@@ -9,10 +9,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from sqlalchemy import func, select
 
 from xinyong.identifiers.normalise import normalise
+from xinyong.records.models import Subject
 from xinyong.rights.notices import PENDING, deliver_due, set_contact
 from xinyong.rights.notices_models import NoticeRow
 from xinyong.rights.transports import NoticeSettings, get_transport
-from xinyong.store.models import Subject
 from xinyong.store.runtime import open_store
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print the result as JSON")]

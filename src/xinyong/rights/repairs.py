@@ -25,6 +25,7 @@ from xinyong.enforcement.rules import add_months
 from xinyong.policy import Pack, Polarity, Severity
 from xinyong.policy.lists import RemovalRule
 from xinyong.policy.rights import ProcedureCode
+from xinyong.records.models import Record, RecordHead
 from xinyong.rights.cases import (
     OPEN,
     CaseRefused,
@@ -37,7 +38,6 @@ from xinyong.rights.cases import (
 from xinyong.rights.events import REPAIRED, append_record_event
 from xinyong.rights.models import RightsCase
 from xinyong.rights.notices import REPAIR_GRANTED, enqueue_notice
-from xinyong.store.models import Record, RecordHead
 
 MAX_TEXT = 10_000
 

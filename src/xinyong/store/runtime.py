@@ -1,11 +1,11 @@
-"""Opening the configured store from the command line: migrate, then hand out sessions; and, when
-the command ends, sign a ledger checkpoint over whatever it logged."""
+"""Opening the configured store from the command line: migrate, then hand out sessions; and
+remember each store opened, so that the command line can sign a ledger checkpoint over whatever
+a job logged when it ends."""
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import Settings, get_settings
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.history import sign_checkpoint_if_keyed
 
 # The stores this process opened, by URL: each gets a checkpoint when the command ends.
 _opened: dict[str, sessionmaker[Session]] = {}
@@ -20,10 +20,8 @@ def open_store(settings: Settings | None = None) -> sessionmaker[Session]:
     return factory
 
 
-def sign_opened_stores(settings: Settings | None = None) -> None:
-    """At the end of a job: sign the head of every store it opened, so that what it logged is
-    provable at once (nothing is signed where nothing was appended, or without a key)."""
-    key_path = (settings or get_settings()).ledger_key_path
-    while _opened:
-        _, factory = _opened.popitem()
-        sign_checkpoint_if_keyed(factory, key_path)
+def opened_stores() -> list[sessionmaker[Session]]:
+    """The stores opened since the last call, each once (the list is emptied)."""
+    opened = list(_opened.values())
+    _opened.clear()
+    return opened

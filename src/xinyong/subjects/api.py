@@ -24,8 +24,8 @@ from xinyong.ledger.checkpoint import VerifierKey
 from xinyong.ledger.merkle import ProofError
 from xinyong.ledger.service import LedgerDamaged, NotInLedger
 from xinyong.policy import Pack
+from xinyong.records.lookup import UnknownSubject, find_subject
 from xinyong.scoring.packs import served_packs
-from xinyong.subjects.lookup import UnknownSubject, find_subject
 from xinyong.subjects.proofs import attach_proofs, event_subject
 from xinyong.subjects.report import render_html, render_pdf
 from xinyong.subjects.service import staff_file, whole_file

@@ -11,8 +11,8 @@ from rich.table import Table
 from xinyong.clock import china_today
 from xinyong.config import get_settings
 from xinyong.policy import load_shipped
+from xinyong.records.lookup import UnknownSubject
 from xinyong.store.runtime import open_store
-from xinyong.subjects.lookup import UnknownSubject
 from xinyong.subjects.proofs import attach_proofs
 from xinyong.subjects.report import render_html, render_pdf
 from xinyong.subjects.service import subject_file, whole_file

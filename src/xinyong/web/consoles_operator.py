@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.clock import as_utc
+from xinyong.ingest.models import QuarantinedRow
 from xinyong.policy import Pack
+from xinyong.records.models import Record, Subject
 from xinyong.scoring.models import Evaluation
 from xinyong.scoring.store import current_evaluation
-from xinyong.store.models import QuarantinedRow, Record, Subject
 from xinyong.web.public_file import shown_id
 
 PAGE_SIZE = 50

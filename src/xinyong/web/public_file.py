@@ -24,10 +24,10 @@ from xinyong.enforcement.models import EntryRow
 from xinyong.identifiers import IdentifierKind, mask, normalise
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Category
+from xinyong.records.history import public_members
+from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.events import disputed_records
 from xinyong.search.publicity import black_lists, is_public, publication_ends
-from xinyong.store.history import public_members
-from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.subjects.proofs import logged_record
 
 REGISTRATION_FIELDS = ("name", "org_type", "registered_capital", "address", "established_on")

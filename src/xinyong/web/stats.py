@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from xinyong.clock import UTCDateTime, china_day
 from xinyong.enforcement.models import CheckLogRow, EntryRow
 from xinyong.policy import Pack
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 MONTHS_SHOWN = 36
 Stats = dict[str, Any]

@@ -17,10 +17,10 @@ from xinyong.accounts.service import create_account
 from xinyong.clock import china_today
 from xinyong.enforcement.models import EntryRow
 from xinyong.policy import Category, Disclosure, Polarity, load_shipped
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.rights.notices import set_contact
 from xinyong.rights.repairs import eligibility
 from xinyong.search.publicity import is_public
-from xinyong.store.models import Record, RecordHead, Subject
 
 COURT = "court.110105"
 

@@ -10,17 +10,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from xinyong.accounts.demo import demo_accounts
 from xinyong.config import get_settings
+from xinyong.demo.accounts import demo_accounts
 from xinyong.ingest.cli import ingest_files
 from xinyong.keys.service import create_key
 from xinyong.ledger import checkpoint
 from xinyong.ledger.checkpoint import SigningKey, read_signing_key, write_signing_key
 from xinyong.policy import load_shipped
+from xinyong.records.publish import publish_pack
 from xinyong.scoring.evaluation import evaluate_if_stale
 from xinyong.scoring.packs import default_packs, unscorable
 from xinyong.search.publish import refresh_search_index
-from xinyong.store.publish import publish_pack
 from xinyong.store.runtime import open_store
 from xinyong.synth import generate
 

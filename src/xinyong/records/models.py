@@ -1,8 +1,11 @@
-"""The repository's tables: subjects, authorities, submissions, records, their events, the quarantine.
+"""The repository's tables: subjects, their legal representatives, authorities as published,
+records, their events and heads, and the policy publications.
 
 Records are immutable: a correction is a new row with the next version and a withdrawal is an
 event. ``record_heads`` is the one mutable index, pointing each document at its current version;
 it is derivable from ``record_events`` and exists so that ingest and reads never scan history.
+Each record version and event names the submission it came in (``submissions``, a table of
+``xinyong.ingest``), by key only: the records feature knows nothing of how ingest works.
 """
 
 from datetime import date, datetime
@@ -19,7 +22,6 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -73,29 +75,6 @@ class LegalRepresentative(Base):
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
-
-
-class Submission(Base):
-    """One ingest job (a file or an API call), its progress and its counts."""
-
-    __tablename__ = "submissions"
-    __table_args__ = (Index(None, "source_digest", "status"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    channel: Mapped[str] = mapped_column(String(8))  # file | api
-    source: Mapped[str] = mapped_column(String(500))
-    source_digest: Mapped[str] = mapped_column(String(64))
-    authority: Mapped[str | None] = mapped_column(String(64))
-    api_key_id: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(10))  # running | complete
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    rows_done: Mapped[int] = mapped_column(Integer, default=0)
-    accepted: Mapped[int] = mapped_column(Integer, default=0)
-    duplicates: Mapped[int] = mapped_column(Integer, default=0)
-    corrected: Mapped[int] = mapped_column(Integer, default=0)
-    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Record(Base):
@@ -155,39 +134,6 @@ class RecordEvent(Base):
     row_no: Mapped[int | None] = mapped_column(Integer)
     # The event's leaf in the ledger: a subject's file links every record to its inclusion proof.
     ledger_leaf: Mapped[int | None] = mapped_column(BigInteger)
-
-
-class QuarantinedRow(Base):
-    """A row that was refused, kept with its position, field and a reason a clerk can act on."""
-
-    __tablename__ = "quarantine"
-    __table_args__ = (UniqueConstraint("source_digest", "row_no"), Index(None, "submission_id"))
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
-    source: Mapped[str] = mapped_column(String(500))
-    source_digest: Mapped[str] = mapped_column(String(64))
-    row_no: Mapped[int] = mapped_column(Integer)
-    authority: Mapped[str | None] = mapped_column(String(64))
-    field: Mapped[str | None] = mapped_column(String(80))
-    reason: Mapped[str] = mapped_column(String(500))
-    raw: Mapped[str] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class ApiKey(Base):
-    """An API key: the public ``key_id`` finds it, only a hash of the secret is kept."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key_id: Mapped[str] = mapped_column(String(32), unique=True)
-    secret_hash: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(20))
-    authority: Mapped[str | None] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PolicyPublication(Base):

@@ -14,18 +14,16 @@ submitted) are for the subject and for staff only. Few members keep the commitme
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from xinyong.identifiers import IdentifierKind, mask
-from xinyong.ledger import Checkpoint, LeafInput, append, checkpoint, register_source
-from xinyong.ledger.checkpoint import read_signing_key
+from xinyong.ledger import LeafInput, append, register_source
+from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.store.bulk import among, chunked
-from xinyong.store.models import Record, RecordEvent, Subject
 
 KIND_PREFIX = "record."
 PUBLIC_MEMBERS = frozenset({"decision", "subject_shown"})
@@ -162,11 +160,3 @@ def record_batch_history(
             for event, record in events
         ],
     )
-
-
-def sign_checkpoint_if_keyed(factory: sessionmaker[Session], key_path: Path) -> Checkpoint | None:
-    """Sign the ledger's head after a job, when this installation has a signing key."""
-    if not key_path.exists():
-        return None
-    with factory.begin() as session:
-        return checkpoint(session, read_signing_key(key_path))

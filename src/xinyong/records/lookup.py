@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.identifiers import normalise
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 
 class UnknownSubject(LookupError):

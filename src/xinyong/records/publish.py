@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from xinyong.clock import utc_now
 from xinyong.ledger import LeafInput, append
 from xinyong.policy import Pack
-from xinyong.store.models import AuthorityRow, PolicyPublication
+from xinyong.records.models import AuthorityRow, PolicyPublication
 
 
 def publish_pack(session: Session, pack: Pack) -> bool:
