@@ -11,12 +11,12 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-import xinyong.records.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong import __version__
 from xinyong.accounts.api import router as auth_router
 from xinyong.api.headers import SecurityHeaders, policy, style_hash
 from xinyong.api.openapi import declare_refusals, declare_security
 from xinyong.api.types import explain
+from xinyong.assembly import assemble
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.api import CheckFastPath
 from xinyong.enforcement.api import router as checks_router
@@ -58,6 +58,7 @@ class App(FastAPI):
 
 
 def create_app(settings: Settings | None = None, pack: Pack | None = None) -> FastAPI:
+    assemble()
     settings = settings or get_settings()
     app = App(
         # No OpenTelemetry here: the framework's per-request provider look-ups cost more than

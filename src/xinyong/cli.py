@@ -9,6 +9,7 @@ import typer
 
 from xinyong import __version__
 from xinyong.accounts.cli import app as users_app
+from xinyong.assembly import assemble
 from xinyong.audit.cli import app as audit_app
 from xinyong.demo import demo_command
 from xinyong.enforcement.cli import check_command
@@ -61,6 +62,7 @@ def main_options(
     ] = False,
 ) -> None:
     """Settings come from the environment: XINYONG_DATABASE_URL (default: a SQLite file under ./var/)."""
+    assemble()
     # Every job ends with a checkpoint over what it logged, so its proofs answer at once.
     ctx.call_on_close(_sign_after_job)
 

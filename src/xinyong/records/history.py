@@ -3,6 +3,8 @@
 A record event's leaf commits to the event and to the record version it concerns, rebuilt from
 ``record_events``, ``records`` and ``subjects`` at verification time: an edit made behind the
 application's back (a changed amount, a deleted event) no longer matches the signed tree.
+The assembly (``xinyong.assembly``) registers ``rebuild_record_events`` as the ledger's source
+of ``record.*`` events.
 
 The payload's members are cut so that each reader can be shown its part (the ledger commits to
 every member separately): ``decision`` and ``subject_shown`` (the identifier as public views
@@ -21,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.identifiers import IdentifierKind, mask
-from xinyong.ledger import LeafInput, append, register_source
+from xinyong.ledger import LeafInput, append
 from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.store.bulk import among, chunked
 
@@ -128,9 +130,6 @@ def rebuild_record_events(session: Session, refs: Sequence[str]) -> Mapping[str,
             }
             payloads[str(row["event_id"])] = event_payload(event, dict(row), row["subject_kind"])
     return payloads
-
-
-register_source(KIND_PREFIX, rebuild_record_events)
 
 
 def _subject_kinds(session: Session, subject_ids: Collection[int]) -> dict[int, str]:
