@@ -14,6 +14,9 @@ from xinyong.enforcement.changes import entries_changed
 from xinyong.enforcement.checklog import group_payloads
 from xinyong.enforcement.models import EntryRow
 from xinyong.enforcement.refresh import refresh_changed
+from xinyong.integrity.cli import check_derived, print_derived
+from xinyong.ledger import cli as ledger_cli
+from xinyong.ledger.cli import DerivedCheck
 from xinyong.ledger.sources import source, source_prefix
 from xinyong.policy import Pack
 from xinyong.records.changes import records_changed
@@ -48,6 +51,7 @@ def test_assembling_connects_every_listener_and_source() -> None:
     previous = register_artefact_loader(None)
     assemble()
     assert register_artefact_loader(previous) == Scorecard.load
+    assert ledger_cli._derived == [DerivedCheck(check_derived, print_derived)]
 
 
 @pytest.fixture

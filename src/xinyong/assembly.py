@@ -1,5 +1,6 @@
 """The assembly: which feature acts on which other feature's changes, where the ledger finds
-the content of each kind of event, and how a trained scorecard is loaded.
+the content of each kind of event, how a trained scorecard is loaded, and what ``xinyong ledger
+verify`` recomputes beyond the tree.
 
 Features announce their changes (``xinyong.signals``) and never wire themselves to one another;
 this module, at the top with the app and the command line, connects them. The app, the command
@@ -15,7 +16,9 @@ from xinyong.enforcement.changes import entries_changed
 from xinyong.enforcement.checklog import KIND as CHECK_KIND
 from xinyong.enforcement.checklog import group_payloads
 from xinyong.enforcement.refresh import refresh_changed
+from xinyong.integrity.cli import check_derived, print_derived
 from xinyong.ledger import RebuildPayloads, register_source
+from xinyong.ledger.cli import DerivedCheck, register_derived_check
 from xinyong.records.changes import records_changed
 from xinyong.records.history import KIND_PREFIX as RECORD_KINDS
 from xinyong.records.history import rebuild_record_events
@@ -47,3 +50,4 @@ def assemble() -> None:
     for prefix, rebuild in SOURCES:
         register_source(prefix, rebuild)
     register_artefact_loader(Scorecard.load)
+    register_derived_check(DerivedCheck(check_derived, print_derived))
