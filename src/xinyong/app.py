@@ -21,7 +21,7 @@ from xinyong.enforcement.api import router as checks_router
 from xinyong.ingest.api import router as submissions_router
 from xinyong.ledger.api import router as ledger_router
 from xinyong.operator_console.pages import router as operator_console
-from xinyong.policy import Pack, load_shipped
+from xinyong.policy import Pack, pack_in_force
 from xinyong.portal.api import router as public_router
 from xinyong.portal.pages import router as portal_pages
 from xinyong.rights.api import router as rights_router
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.pack = pack or load_shipped("national")
+    app.state.pack = pack or pack_in_force(settings)
     app.include_router(checks_router)  # documents the check routes; CheckFastPath serves them
     # Pages check their forms' CSRF token themselves; the JSON routes take it in a header.
     guarded = [Depends(csrf.cookie_sessions_send_the_token)]

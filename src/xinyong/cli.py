@@ -71,13 +71,13 @@ def main_options(
 def init_command() -> None:
     """Create or upgrade the store's schema and publish the national policy pack."""
     from xinyong.config import get_settings
-    from xinyong.policy import load_shipped
+    from xinyong.policy import pack_in_force
     from xinyong.records.publish import publish_pack
     from xinyong.store.runtime import open_store
 
     settings = get_settings()
     factory = open_store(settings)
-    pack = load_shipped("national")
+    pack = pack_in_force()
     with factory.begin() as session:
         published = publish_pack(session, pack)
     typer.echo(f"store ready at {settings.resolved_database_url()}")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.accounts.service import create_account
 from xinyong.clock import china_today
 from xinyong.enforcement.models import EntryRow
-from xinyong.policy import Category, Disclosure, Polarity, load_shipped
+from xinyong.policy import Category, Disclosure, Polarity, pack_in_force
 from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.rights.notices import set_contact
 from xinyong.rights.repairs import eligibility
@@ -42,7 +42,7 @@ def _organisation_with_records(session: Session) -> str | None:
     shows a subject's rights at work: a record the public sees today besides its registration,
     a shared record (a rating only it and staff see), and a first public negative record it
     may apply to have repaired today."""
-    pack = load_shipped()
+    pack = pack_in_force()
     today = china_today()
     listed = select(EntryRow.id).where(EntryRow.subject_id == Subject.id).exists()
     rows = session.execute(

@@ -15,7 +15,7 @@ from xinyong.enforcement.checklog import Asker, CheckLog, CheckLogFailed
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.service import UnknownAction, check_in_store
 from xinyong.enforcement.subjects import UndecidableSubject
-from xinyong.policy import load_shipped
+from xinyong.policy import pack_in_force
 from xinyong.store.runtime import open_store
 
 AsOf = Annotated[
@@ -50,7 +50,7 @@ def check_command(
     3 if the check could not be logged (then no decision is shown).
     """
     day = _day(as_of)
-    pack = load_shipped("national")
+    pack = pack_in_force()
     factory = open_store()
     with factory() as session:
         try:

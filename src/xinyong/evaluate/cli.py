@@ -22,7 +22,7 @@ from xinyong.enforcement import cli as reference_cli
 from xinyong.enforcement.models import EntryRow, MeasureIndexRow
 from xinyong.enforcement.refresh import rebuild_all
 from xinyong.evaluate.batch import BatchSummary, evaluate_batch
-from xinyong.policy import Pack, PolicyError, load_shipped
+from xinyong.policy import Pack, PolicyError, pack_in_force
 from xinyong.records.models import RecordHead, Subject
 from xinyong.reports.cli import OutDir, WhatIfPack, run_what_if
 from xinyong.scoring.evaluation import evaluate_reference
@@ -72,7 +72,7 @@ def evaluate_command(
         run_what_if(what_if, day, packs or [], out=out, json_output=json_output)
         return
     day = reference_cli._day(as_of)
-    pack = load_shipped("national")
+    pack = pack_in_force()
     try:
         scheme_packs, skipped = resolve_packs(packs or [])
     except (LookupError, PolicyError) as error:
