@@ -3,9 +3,10 @@
 import runpy
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from xinyong import __version__
 from xinyong.accounts.cli import app as users_app
@@ -26,8 +27,24 @@ from xinyong.scoring.cli import explain_command
 from xinyong.subjects.cli import subject_command
 from xinyong.synth.cli import synth_command
 
+
+class Commands(TyperGroup):
+    """Every command: a store that needs ``xinyong init`` is an error message, not a traceback."""
+
+    # The context is click's, which typer vendors privately: typed loosely on purpose.
+    def invoke(self, ctx: Any) -> Any:
+        from xinyong.store.runtime import StoreNeedsInit
+
+        try:
+            return super().invoke(ctx)
+        except StoreNeedsInit as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
     name="xinyong",
+    cls=Commands,
     help="xinyong 信用: a public credit information platform on law, in the open, with redress.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -69,14 +86,15 @@ def main_options(
 
 @app.command("init")
 def init_command() -> None:
-    """Create or upgrade the store's schema and publish the national policy pack."""
+    """Create or upgrade the store's schema (no other command does) and publish the policy pack in
+    force (XINYONG_PACK)."""
     from xinyong.config import get_settings
     from xinyong.policy import pack_in_force
     from xinyong.records.publish import publish_pack
-    from xinyong.store.runtime import open_store
+    from xinyong.store.runtime import init_store
 
     settings = get_settings()
-    factory = open_store(settings)
+    factory = init_store(settings)
     pack = pack_in_force()
     with factory.begin() as session:
         published = publish_pack(session, pack)

@@ -21,7 +21,7 @@ from xinyong.records.publish import publish_pack
 from xinyong.scoring.evaluation import evaluate_if_stale
 from xinyong.scoring.packs import default_packs, unscorable
 from xinyong.search.publish import refresh_search_index
-from xinyong.store.runtime import open_store
+from xinyong.store.runtime import init_store, open_store
 from xinyong.synth import generate
 
 console = Console(stderr=True)
@@ -85,7 +85,7 @@ def demo_command(
     """Generate a synthetic city, ingest it, sign a ledger checkpoint and serve it."""
     started = time.perf_counter()
     settings = get_settings()
-    factory = open_store(settings)
+    factory = init_store(settings)  # the demo builds its own store: it runs `init` first
     pack = load_shipped("national")
     with factory.begin() as session:
         publish_pack(session, pack)
