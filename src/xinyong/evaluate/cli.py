@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import get_settings
-from xinyong.enforcement import cli as reference_cli
 from xinyong.enforcement.models import EntryRow, MeasureIndexRow
 from xinyong.enforcement.refresh import rebuild_all
 from xinyong.evaluate.batch import BatchSummary, evaluate_batch
+from xinyong.options import AsOf, JsonOutput, as_of_day
 from xinyong.policy import Pack, PolicyError, pack_in_force
 from xinyong.records.models import RecordHead, Subject
 from xinyong.reports.cli import OutDir, WhatIfPack, run_what_if
@@ -45,7 +45,7 @@ def evaluate_command(
             help="reference (plain Python, one subject at a time), duckdb (embedded) or spark"
         ),
     ] = EngineName.DUCKDB,
-    as_of: reference_cli.AsOf = None,
+    as_of: AsOf = None,
     packs: Annotated[
         list[str] | None,
         typer.Option(
@@ -62,16 +62,16 @@ def evaluate_command(
         Path | None,
         typer.Option(help="folder for the Parquet inputs of Spark; on a cluster, shared storage"),
     ] = None,
-    json_output: reference_cli.JsonOutput = False,
+    json_output: JsonOutput = False,
     what_if: WhatIfPack = None,
     out: OutDir = None,
 ) -> None:
     """Recompute every list entry, the measures index and every score, and publish them."""
     if what_if is not None:
-        day = reference_cli._day(as_of)
+        day = as_of_day(as_of)
         run_what_if(what_if, day, packs or [], out=out, json_output=json_output)
         return
-    day = reference_cli._day(as_of)
+    day = as_of_day(as_of)
     pack = pack_in_force()
     try:
         scheme_packs, skipped = resolve_packs(packs or [])
