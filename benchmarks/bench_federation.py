@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from xinyong.clock import as_utc, china_today
 from xinyong.ingest.service import IngestJob
 from xinyong.policy import load_shipped
+from xinyong.records.models import Record
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import Record
 from xinyong.testing import samples
 from xinyong.testing.network import Node, connect, eventually
 from xinyong.testing.postgres import create_database, postgres_server

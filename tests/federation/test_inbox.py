@@ -18,7 +18,7 @@ from xinyong.federation.inbox import Inbox, Refused
 from xinyong.federation.models import Alarm
 from xinyong.ledger.checkpoint import SigningKey
 from xinyong.policy import Pack
-from xinyong.store.models import Record, RecordHead
+from xinyong.records.models import Record, RecordHead
 from xinyong.testing import samples
 
 CITY = SigningKey.generate("chaoyang.example/ledger")

@@ -24,9 +24,9 @@ from xinyong.ingest.service import IngestJob
 from xinyong.ledger.checkpoint import SigningKey, TreeHead, sign_checkpoint
 from xinyong.ledger.witness import request_body
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.rights.repairs import apply_for_repair
 from xinyong.rights.reviews import Decision, Reviewer, decide
-from xinyong.store.models import Record, RecordHead, Subject
 from xinyong.testing import samples
 from xinyong.testing.network import Node, connect, eventually
 from xinyong.testing.postgres import create_database

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from xinyong.clock import china_today
 from xinyong.federation.models import LinkState, ReceivedBatch
-from xinyong.store.models import Record
+from xinyong.records.models import Record
 from xinyong.testing import samples
 from xinyong.testing.network import Node, connect, eventually
 from xinyong.testing.postgres import create_database

@@ -15,11 +15,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.api.deps import get_pack, get_sessionmaker, require_role
 from xinyong.clock import utc_now
 from xinyong.config import Settings
 from xinyong.federation.inbox import Inbox, Refused
 from xinyong.federation.links import links
+from xinyong.keys.deps import require_role
 from xinyong.keys.service import Caller
 from xinyong.ledger.checkpoint import CheckpointError, SigningKey, read_signing_key
 from xinyong.ledger.witness import (
@@ -30,6 +30,7 @@ from xinyong.ledger.witness import (
     parse_request,
 )
 from xinyong.policy import Pack
+from xinyong.web.deps import get_pack, get_sessionmaker
 
 router = APIRouter(prefix="/v1/federation", tags=["federation"])
 MAX_BATCH_BYTES = 64 * 1024 * 1024

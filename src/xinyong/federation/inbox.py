@@ -34,9 +34,9 @@ from xinyong.ingest.readers import ReadItem
 from xinyong.ingest.rows import document_key
 from xinyong.ingest.service import IngestJob
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.rights.events import DISPUTED, RESOLVED, append_record_event, disputed_records
 from xinyong.rights.repairs import end_publicity
-from xinyong.store.models import Record, RecordEvent, RecordHead
 
 LOG = logging.getLogger(__name__)
 RECORDS: Table = Record.__table__  # type: ignore[assignment]

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from xinyong.clock import as_utc
 from xinyong.federation.links import Direction, Link, listed_types
 from xinyong.policy import Pack
+from xinyong.records.history import canonical_amount
+from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.store.bulk import among, chunked
-from xinyong.store.history import canonical_amount
-from xinyong.store.models import Record, RecordEvent, Subject
 
 OPS = {"submitted": "submit", "corrected": "correct", "withdrawn": "withdraw"}
 MARKS = ("disputed", "resolved", "repaired")

@@ -30,7 +30,7 @@ from xinyong.ledger.checkpoint import CheckpointError, SigningKey, read_signing_
 from xinyong.ledger.cosignature import note_text, signature_lines, verify_cosignature
 from xinyong.ledger.service import latest_checkpoint
 from xinyong.ledger.witness import SIZE_TYPE, cosigned_size, keep_cosignature, submission
-from xinyong.policy import Pack, load_shipped
+from xinyong.policy import Pack, pack_in_force
 from xinyong.store.db import make_engine, make_sessionmaker
 
 LOG = logging.getLogger(__name__)
@@ -247,6 +247,6 @@ def start_relay(settings: Settings | None = None) -> Relay | None:
     if not settings.links:
         return None
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
-    relay = Relay(factory, load_shipped("national"), settings)
+    relay = Relay(factory, pack_in_force(settings), settings)
     relay.start()
     return relay

@@ -15,7 +15,7 @@ from xinyong.federation.outbox import SENT_KINDS
 from xinyong.ledger.models import LedgerCosignature
 from xinyong.ledger.witness import alarms as witness_alarms
 from xinyong.ledger.witness import witnessed
-from xinyong.store.models import RecordEvent
+from xinyong.records.models import RecordEvent
 
 
 def _at(value: datetime | None) -> str | None:
