@@ -188,6 +188,10 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actions: Mapped[list[str] | None] = mapped_column(JSON)
+    """A relying party's scope: the actions it implements (None: not scoped)."""
+    mirror_key: Mapped[str | None] = mapped_column(String(200))
+    """The verifier key of the relying party's mirror, set by its first signed report."""
 
 
 class PolicyPublication(Base):
