@@ -18,6 +18,7 @@ from xinyong.api.headers import SecurityHeaders, policy, style_hash
 from xinyong.api.openapi import declare_refusals, declare_security
 from xinyong.api.types import explain
 from xinyong.config import Settings, get_settings
+from xinyong.datasets.api import router as datasets_router
 from xinyong.enforcement.api import CheckFastPath
 from xinyong.enforcement.api import router as checks_router
 from xinyong.ingest.api import router as submissions_router
@@ -85,7 +86,14 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.include_router(checks_router)  # documents the check routes; CheckFastPath serves them
     # Pages check their forms' CSRF token themselves; the JSON routes take it in a header.
     guarded = [Depends(csrf.cookie_sessions_send_the_token)]
-    for router in (submissions_router, ledger_router, auth_router, subjects_router, rights_router):
+    for router in (
+        submissions_router,
+        ledger_router,
+        auth_router,
+        subjects_router,
+        rights_router,
+        datasets_router,
+    ):
         app.include_router(router, dependencies=guarded)
     install_web(app)  # the public portal: pages, /v1/public, /v1/stats, /static
 
