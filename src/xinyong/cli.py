@@ -10,6 +10,8 @@ import typer
 from xinyong import __version__
 from xinyong.accounts.cli import app as users_app
 from xinyong.audit.cli import app as audit_app
+from xinyong.datasets.cli import app as datasets_app
+from xinyong.datasets.cli import publish_command
 from xinyong.demo import demo_command
 from xinyong.enforcement.cli import check_command
 from xinyong.evaluate.cli import evaluate_command
@@ -126,6 +128,7 @@ app.command("demo")(demo_command)
 app.command("evaluate")(evaluate_command)
 app.command("check")(check_command)
 app.command("explain")(explain_command)
+app.command("publish")(publish_command)
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
@@ -134,6 +137,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(rights_app, name="rights")
 app.add_typer(scorecard_app, name="scorecard")
 app.add_typer(report_app, name="report")
+app.add_typer(datasets_app, name="datasets")
 
 
 def main() -> None:

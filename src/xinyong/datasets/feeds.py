@@ -154,7 +154,11 @@ def index_rows(session: Session, since: int | None) -> dict[str, list[list[Any]]
     query = select(MeasureIndexRow.identifier, MeasureIndexRow.grants)
     if since is not None:
         query = query.where(MeasureIndexRow.seq > since)
-    return dict(session.execute(query.execution_options(yield_per=CHUNK)).tuples())
+    # A Result has ``keys()`` (its columns), so dict() would take it for a mapping.
+    return {
+        identifier: grants
+        for identifier, grants in session.execute(query.execution_options(yield_per=CHUNK))
+    }
 
 
 def next_version(
