@@ -204,3 +204,13 @@ class MirrorBatch(Base):
     checks: Mapped[int] = mapped_column(Integer)
     group_id: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def checks_and_sites(identifier: str) -> Select[CheckLogRow, str | None]:
+    """``checks_about`` with, for each check a mirror answered, the site its mirror reported
+    from (None for the platform's own checks)."""
+    return (
+        checks_about(identifier)
+        .add_columns(MirrorBatch.site)
+        .outerjoin(MirrorBatch, MirrorBatch.group_id == CheckLogRow.group_id)
+    )
