@@ -43,6 +43,21 @@ class Platform:
     token: str
     folder: Path
     files: Iterator[int] = field(default_factory=itertools.count)
+    listed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def list_person(self, person: str, days_ago: int = 30) -> None:
+        """A new defaulter listing of ``person`` that took effect ``days_ago`` days ago."""
+        row = listing(person, 50_000 + next(self.files), days_ago=days_ago)
+        self.ingest(row)
+        self.listed.setdefault(person, []).append(row)
+
+    def withdraw(self, person: str) -> bool:
+        """Withdraw the person's latest listing still standing; False when none is."""
+        rows = self.listed.get(person)
+        if not rows:
+            return False
+        self.ingest({**rows.pop(), "op": "withdraw"})
+        return True
 
     def ingest(self, *rows: dict[str, Any], today: date | None = None) -> None:
         """Rows as one file, accepted by the ingest job (as an authority's upload is)."""
