@@ -194,24 +194,32 @@ class Mirror:
         prefix = f"{self.store.instance}{group:010x}"
         age = now - self.position.confirmed_at
         valid_until = day + timedelta(days=1)
-        answers = []
-        for position, (code, action, effect, stale) in enumerate(decided):
-            decision = full.get(position)
-            answers.append(
-                Answer(
+        make = Answer._make  # tuple.__new__ itself: a plain answer is built without a call
+        answers = [
+            make(
+                (
                     f"{prefix}{position:04x}",
                     code,
                     action,
                     day,
                     effect,
-                    decision.benefits if decision else (),
-                    decision.measures if decision else (),
-                    decision.entries if decision else (),
+                    (),
+                    (),
+                    (),
                     policy_version,
-                    decision.valid_until if decision else valid_until,
+                    valid_until,
                     version,
                     age,
                     stale,
                 )
+            )
+            for position, (code, action, effect, stale) in enumerate(decided)
+        ]
+        for position, decision in full.items():
+            answers[position] = answers[position]._replace(
+                benefits=decision.benefits,
+                measures=decision.measures,
+                entries=decision.entries,
+                valid_until=decision.valid_until,
             )
         return answers
