@@ -11,6 +11,8 @@ from sqlalchemy import select
 from xinyong.clock import china_today
 from xinyong.datasets.versions import Shelf
 from xinyong.enforcement.models import CheckLogRow, MirrorBatch
+from xinyong.ledger import checkpoint, verify
+from xinyong.ledger.checkpoint import read_signing_key
 from xinyong.mirror import Mirror, NotSynced, Refusal
 from xinyong.mirror.sync import SyncError
 from xinyong.subjects.service import whole_file
@@ -160,3 +162,8 @@ def test_answered_checks_reach_the_check_log_once_and_the_subjects_file(
         ("mirror_check", "the mirror of Air China at PEK T3")
     }
     assert len(accesses) == 2
+    # The group is sealed on the ledger from its rows as stored: the ledger verifies.
+    key = read_signing_key(platform.settings.ledger_key_path)
+    with platform.factory.begin() as session:
+        checkpoint(session, key)
+        assert verify(session, key.verifier).ok
