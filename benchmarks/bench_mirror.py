@@ -26,8 +26,8 @@ from typing import Any
 
 import orjson
 import uvicorn
-from bench_checks import grants, identifier
 
+from bench_checks import grants, identifier
 from xinyong.app import create_app
 from xinyong.clock import china_today
 from xinyong.config import Settings
