@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from xinyong.clock import china_day
+from xinyong.datasets.reports import LINE as PLAIN
 from xinyong.enforcement.decisions import (
     ALLOW,
     REVIEW,
@@ -148,10 +149,13 @@ class Mirror:
         """Checks for one purpose (a flight's passengers): journaled in one write, then
         answered in order. ``Refusal`` (nothing journaled) for an action outside the scope,
         an identifier no decision may rest on, or more than ``MAX_GROUP`` items."""
-        if not 3 <= len(purpose) <= 500:
-            raise Refusal("purpose: 3 to 500 characters (what the check is for)")
+        if not 3 <= len(purpose) <= 500 or not PLAIN.match(purpose):
+            # As the platform takes it in a report: a check it would refuse is never answered.
+            raise Refusal("purpose: 3 to 500 characters of plain text (what the check is for)")
         if len(items) > MAX_GROUP:
             raise Refusal(f"at most {MAX_GROUP:,} checks at once")
+        if not items:
+            return []
         with self._lock:
             now = time.time()
             if now >= self._next_look:
