@@ -162,7 +162,7 @@ def test_answered_checks_reach_the_check_log_once_and_the_subjects_file(
     with platform.factory() as session:
         accesses = whole_file(session, person, platform.pack, china_today())["accesses"]
     assert {(access["kind"], access["who"]) for access in accesses} == {
-        ("mirror_check", "the mirror of Air China at PEK T3")
+        ("mirror_check", "Air China · PEK T3")
     }
     assert len(accesses) == 2
     # The group is sealed on the ledger from its rows as stored: the ledger verifies.

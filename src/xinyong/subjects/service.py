@@ -240,7 +240,7 @@ def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:
             "kind": "check" if site is None else "mirror_check",
             "who": row.relying_party_label
             if site is None
-            else f"the mirror of {row.relying_party_label} at {site}",
+            else f"{row.relying_party_label} · {site}",
             "role": "relying_party",
             "authority": None,
             "purpose": row.purpose,
