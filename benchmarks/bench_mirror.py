@@ -13,6 +13,7 @@ each of 100 listings from its acceptance to the mirror's ``deny``.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import socket
@@ -224,6 +225,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
         else:
             results = local(10_000_000, 1_000_000, 1_000_000, folder / "local")
             results += propagation(100, folder / "propagation")
+        # The machine may be shared: say how busy it was.
+        load = f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end"
+        for result in results:
+            result["notes"] += load
         return results
     finally:
         shutil.rmtree(folder, ignore_errors=True)
