@@ -95,3 +95,25 @@ def test_nothing_changed_makes_no_version(platform: Platform) -> None:
     platform.publisher.publish_public()
     again = platform.publisher.publish_public()
     assert {outcome.version for outcome in again} == {None}
+
+
+def test_versions_past_the_window_are_deleted_but_the_latest_snapshot_stays(
+    platform: Platform,
+) -> None:
+    from datetime import timedelta
+
+    from xinyong.clock import utc_now
+    from xinyong.datasets.publish import Publisher
+
+    settings = platform.settings.model_copy(update={"datasets_keep_days": 1.0})
+    publisher = Publisher(platform.factory, platform.pack, settings)
+    now = utc_now()
+    for days in (3, 2, 0):
+        publisher.publish_public(now=now - timedelta(days=days), force=True)
+    index = publisher.shelf.index(DEFAULTERS)
+    assert index is not None
+    assert [item["version"] for item in index["versions"]] == [3]
+    assert sorted(path.name for path in publisher.shelf.folder(DEFAULTERS).iterdir()) == [
+        "00000003",
+        "index.json",
+    ]

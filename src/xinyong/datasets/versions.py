@@ -203,7 +203,7 @@ class Shelf:
         (staging / MANIFEST).write_bytes(data)
         (staging / SIGNATURE).write_text(sign(data, KIND, key))
         os.replace(staging, final)
-        kept = self._kept(publication.dataset, index, now - keep)
+        kept = self._kept(index, now - keep, snapshot_version)
         entry = {
             "version": version,
             "published_at": document["published_at"],
@@ -224,15 +224,16 @@ class Shelf:
         self._prune(publication.dataset, {item["version"] for item in versions})
         return read_manifest(data)
 
+    @staticmethod
     def _kept(
-        self, dataset: str, index: Mapping[str, Any] | None, since: datetime
+        index: Mapping[str, Any] | None, since: datetime, snapshot: int
     ) -> list[dict[str, Any]]:
         """The versions of ``index`` still in the window: published since ``since``, and
-        the latest snapshot and everything after it whenever published."""
+        the latest snapshot (``snapshot``, the new version's if it is one) and everything
+        after it whenever published."""
         if index is None:
             return []
         cutoff = _instant(since)
-        snapshot = index["latest_snapshot"]
         return [
             item
             for item in index["versions"]
