@@ -97,6 +97,10 @@ class Mirror:
 
     def refresh(self) -> None:
         """Take in what a syncing process applied since the last look."""
+        with self.store.reading():
+            self._refresh()
+
+    def _refresh(self) -> None:
         position = self.store.position()
         if position is None:
             raise NotSynced(

@@ -108,6 +108,15 @@ class LocalStore:
             raise
         self.db.execute("commit")
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read transaction: what is read inside it is one committed state of the file."""
+        self.db.execute("begin")
+        try:
+            yield
+        finally:
+            self.db.execute("commit")
+
     def setting(self, name: str) -> str | None:
         return self._setting(name)
 
