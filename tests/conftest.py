@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
+from xinyong.assembly import assemble
 from xinyong.policy import Pack, load_shipped
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
 from xinyong.testing.postgres import create_database, postgres_server
 
 _counter = itertools.count()
+assemble()  # the listeners and ledger sources the app and the CLI run with
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ from xinyong.datasets.public import RECORDS, list_dataset
 from xinyong.datasets.verify import download, verify_folder
 from xinyong.datasets.versions import Shelf
 from xinyong.ledger.checkpoint import read_signing_key
-from xinyong.store.models import Subject
+from xinyong.portal.public_file import public_file, ref_of
+from xinyong.records.models import Subject
 from xinyong.testing import samples
-from xinyong.web.public_file import public_file, ref_of
 
 DEFAULTERS = list_dataset("court.defaulters")
 

@@ -18,8 +18,8 @@ from xinyong.mirror import Mirror
 from xinyong.mirror.store import LocalStore
 from xinyong.mirror.sync import Client, Syncer
 from xinyong.policy import Pack
+from xinyong.records.models import Subject
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.models import Subject
 from xinyong.testing.demo import build_demo
 
 from .conftest import _free_port

@@ -23,8 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.api.deps import get_pack, get_sessionmaker, require_role
-from xinyong.api.types import Line, Text
 from xinyong.clock import utc_now
 from xinyong.config import Settings
 from xinyong.datasets import formats
@@ -39,10 +37,13 @@ from xinyong.datasets.manifest import (
 )
 from xinyong.datasets.received import Accepted, Refused, accept
 from xinyong.datasets.versions import FEED, PUBLIC, Shelf
+from xinyong.keys.deps import require_role
 from xinyong.keys.service import Caller
 from xinyong.ledger.checkpoint import CheckpointError, read_signing_key
 from xinyong.ledger.signed import sign
 from xinyong.policy import Pack
+from xinyong.web.deps import get_pack, get_sessionmaker
+from xinyong.web.types import Line, Text
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 MAX_REPORT_BYTES = 8 * 2**20

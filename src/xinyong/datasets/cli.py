@@ -32,11 +32,11 @@ def publish_command(
     """
     from xinyong.config import get_settings
     from xinyong.datasets.publish import NoSigningKey, Publisher
-    from xinyong.policy import load_shipped
+    from xinyong.policy import pack_in_force
     from xinyong.store.runtime import open_store
 
     settings = get_settings()
-    publisher = Publisher(open_store(settings), load_shipped("national"), settings)
+    publisher = Publisher(open_store(settings), pack_in_force(settings), settings)
     console = Console(stderr=True)
     try:
         with console.status("publishing the public datasets …", spinner="dots"):

@@ -32,8 +32,8 @@ from xinyong.datasets.versions import FEED, Change, Publication, Shelf
 from xinyong.enforcement.bundles import build_bundles, decision_table
 from xinyong.enforcement.decisions import DecisionTable
 from xinyong.enforcement.models import IndexState, MeasureIndexRow
+from xinyong.keys.models import ApiKey
 from xinyong.policy import Pack
-from xinyong.store.models import ApiKey
 
 KEY = "subject"
 SNAPSHOT_EVERY = timedelta(hours=24)

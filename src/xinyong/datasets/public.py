@@ -1,6 +1,6 @@
 """The public datasets: every list and the public records, exactly as the portal shows them.
 
-The rows come from the portal's own public view (``xinyong.web.public_file.public_files``,
+The rows come from the portal's own public view (``xinyong.portal.public_file.public_files``,
 the function behind every public file), so a dataset holds what the public files hold and
 nothing else: public record types at published grades inside their publicity period, entries
 grounded by such records, persons only while published defaulters and with their identity
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from xinyong.policy import Pack
-from xinyong.web.public_file import public_files, public_subject
+from xinyong.portal.public_file import public_files, public_subject
 
 RECORDS = "records"
 KEY = "document_key"

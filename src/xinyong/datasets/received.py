@@ -21,10 +21,10 @@ from xinyong.clock import china_day
 from xinyong.datasets.reports import KIND, BadBatch, read_batch
 from xinyong.enforcement.checklog import Asker, ReportedRow, log_reported
 from xinyong.enforcement.models import MirrorBatch
+from xinyong.keys.models import ApiKey
 from xinyong.keys.service import Caller
 from xinyong.ledger.checkpoint import CheckpointError, VerifierKey
 from xinyong.ledger.signed import SignatureError, digest, verify
-from xinyong.store.models import ApiKey
 
 
 class Refused(ValueError):

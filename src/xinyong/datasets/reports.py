@@ -23,8 +23,8 @@ from typing import Any
 
 import orjson
 
-from xinyong.api.types import LINE_PATTERN
 from xinyong.enforcement.decisions import ALLOW, DENY, REVIEW
+from xinyong.web.types import LINE_PATTERN
 
 FORMAT = "xinyong-mirror-checks/1"
 KIND = "mirror-checks"

@@ -14,7 +14,7 @@ import threading
 from xinyong.clock import china_today
 from xinyong.config import Settings, get_settings
 from xinyong.datasets.publish import NoSigningKey, Publisher
-from xinyong.policy import load_shipped
+from xinyong.policy import pack_in_force
 from xinyong.store.db import make_engine, make_sessionmaker
 
 LOG = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def start_publisher(settings: Settings | None = None) -> PublishWorker:
     settings = settings or get_settings()
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     worker = PublishWorker(
-        Publisher(factory, load_shipped("national"), settings), settings.publish_interval
+        Publisher(factory, pack_in_force(settings), settings), settings.publish_interval
     )
     worker.start()
     return worker

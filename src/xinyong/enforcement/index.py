@@ -28,7 +28,7 @@ from xinyong.enforcement.bundles import build_bundles, decision_table
 from xinyong.enforcement.decisions import Decision, DecisionMaker, Grant, GrantReader
 from xinyong.enforcement.models import IndexState, MeasureIndexRow
 from xinyong.policy import Pack
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 CHUNK = 50_000
 
