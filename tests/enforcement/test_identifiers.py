@@ -24,6 +24,7 @@ from xinyong.enforcement.models import CheckLogRow
 from xinyong.identifiers import parse, resident_id
 from xinyong.keys.service import create_key
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.runtime import init_store
 from xinyong.testing import samples
 
 PURPOSE = "ticket sale, flight CA1234"
@@ -194,6 +195,7 @@ def test_the_command_refuses_a_bad_identifier_with_a_non_zero_exit(
     monkeypatch.delenv("XINYONG_DATABASE_URL", raising=False)
     get_settings.cache_clear()
     try:
+        init_store()
         result = runner.invoke(cli, ["check", raw, "buy_air_ticket"])
     finally:
         get_settings.cache_clear()

@@ -30,16 +30,16 @@ from pydantic import (
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xinyong.api.deps import admitted, bearer_token
-from xinyong.api.types import Line
 from xinyong.clock import china_today
 from xinyong.enforcement.checklog import Asker, CheckLog, CheckLogFailed
 from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.index import FreshIndex
 from xinyong.enforcement.subjects import UndecidableSubject, decidable
+from xinyong.keys.deps import admitted, bearer_token
 from xinyong.keys.service import KeyRing
 from xinyong.policy import Pack
 from xinyong.store.db import make_engine, make_sessionmaker
+from xinyong.web.types import Line
 
 # The router documents the routes (OpenAPI); CheckFastPath serves them.
 router = APIRouter(prefix="/v1/checks", tags=["checks"])

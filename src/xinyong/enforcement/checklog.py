@@ -20,7 +20,8 @@ decision; an answered request's rows go to the journal directory's ``refused.jso
 operator, with the reason, and logging goes on.
 
 Every group is a row of ``check_log_groups``. About twice a second a worker seals the groups
-it wrote: one ledger leaf per group, whose payload a registered ledger source rebuilds from
+it wrote: one ledger leaf per group, whose payload a ledger source (``group_payloads``,
+registered by the assembly) rebuilds from
 the group's stored rows (so ``xinyong ledger verify`` reports an edited or deleted row by its
 group), and one ``check_log_subjects`` entry per subject and group (how a subject finds its
 rows: an index on the hot table would cost every small commit a page per row). Groups that a
@@ -53,7 +54,7 @@ from xinyong.clock import utc_now
 from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.journal import Entry, Journal, JournalFailed, keep_refused, orphans
 from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, CheckLogSubject, subject_key
-from xinyong.ledger import LeafInput, append, register_source
+from xinyong.ledger import LeafInput, append
 from xinyong.store.base import Base
 from xinyong.store.bulk import MARKERS, BulkTable, among, chunked
 from xinyong.store.db import BUSY_TIMEOUT_MS
@@ -755,6 +756,3 @@ def group_payloads(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]
         str(group): orjson.dumps({"rows": rows})
         for group, rows in _group_rows(session, groups).items()
     }
-
-
-register_source(KIND, group_payloads)
