@@ -1,7 +1,7 @@
 """relying-party scopes and mirrors' check reports
 
-Revision ID: 0010_mirror
-Revises: 0009
+Revision ID: 0011_mirror
+Revises: 0010_check_log_journal
 Create Date: 2026-12-08 09:00:00.000000
 
 - ``api_keys.actions``: a relying party's scope, the actions it implements (its feed holds
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_mirror"
-down_revision: str | None = "0009"
+revision: str = "0011_mirror"
+down_revision: str | None = "0010_check_log_journal"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
