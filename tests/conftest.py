@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.assembly import assemble
@@ -14,6 +15,10 @@ from xinyong.testing.postgres import create_database, postgres_server
 
 _counter = itertools.count()
 assemble()  # the listeners and ledger sources the app and the CLI run with
+
+# Tests assert behaviour, never time: an example slowed by a busy machine is not a failure.
+settings.register_profile("xinyong", deadline=None)
+settings.load_profile("xinyong")
 
 
 @pytest.fixture(scope="session")

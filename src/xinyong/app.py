@@ -16,6 +16,7 @@ from xinyong.accounts import pages as account_pages
 from xinyong.accounts.api import router as auth_router
 from xinyong.assembly import assemble
 from xinyong.config import Settings, get_settings
+from xinyong.datasets.api import router as datasets_router
 from xinyong.enforcement.api import CheckFastPath
 from xinyong.enforcement.api import router as checks_router
 from xinyong.federation.api import router as federation_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
         subjects_router,
         rights_router,
         federation_router,
+        datasets_router,
     ):
         app.include_router(router, dependencies=guarded)
     app.state.search = IndexShelf(settings.var_dir / "search")

@@ -121,6 +121,18 @@ class Settings(BaseSettings):
     def resolved_notice_file(self) -> Path:
         return self.notice_file or self.var_dir / "notices.jsonl"
 
+    # Published datasets: how long versions stay downloadable, and how often a serving
+    # process looks for something to publish.
+    datasets_keep_days: float = Field(
+        30.0, gt=0, description="days a public dataset's versions are kept"
+    )
+    feeds_keep_hours: float = Field(
+        48.0, gt=0, description="hours a relying-party feed's versions are kept (its deltas)"
+    )
+    publish_interval: float = Field(
+        1.0, gt=0, le=3600, description="seconds between a serving process's publication checks"
+    )
+
     def resolved_database_url(self) -> str:
         """The configured URL, or a WAL-mode SQLite file under ``var_dir`` when none is set."""
         if self.database_url:
@@ -130,6 +142,10 @@ class Settings(BaseSettings):
     @property
     def ledger_key_path(self) -> Path:
         return self.var_dir / "ledger" / "signing.key"
+
+    @property
+    def datasets_path(self) -> Path:
+        return self.var_dir / "datasets"
 
 
 @lru_cache(maxsize=1)

@@ -4,8 +4,9 @@ The hot path reads no table per request: the measures index is an in-memory snap
 process (``FreshIndex``) and so are the API keys (``KeyRing``), each caught up with the store
 at most every ``POLL_SECONDS``, through a small connection pool of its own, so that no other
 route's load (a flood of sign-ins, a long report) can make a check wait for a connection.
-A request's rows go into the check log before it is answered (``CheckLog.write``: concurrent
-requests share a transaction). Responses are serialised once with orjson.
+A request's rows go into the worker's check journal before it is answered, and from there
+into the store a few times a second (``CheckLog.write``). Responses are serialised once with
+orjson.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -162,13 +164,13 @@ class BatchOut(BaseModel):
 class Checks:
     """A process's snapshots of the index and keys, its check log, and the answers."""
 
-    def __init__(self, pack: Pack, url: str) -> None:
+    def __init__(self, pack: Pack, url: str, journals: Path) -> None:
         self.pack = pack
         self.engine = make_engine(url)
         self.factory: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.fresh = FreshIndex(pack, self.factory, POLL_SECONDS)
         self.keys = KeyRing(self.factory, POLL_SECONDS)
-        self.log = CheckLog(self.factory)
+        self.log = CheckLog(self.factory, journals)
         self.log.start()
 
     def close(self) -> None:
@@ -178,12 +180,13 @@ class Checks:
 
     def _read(
         self, authorization: str | None, body: bytes, model: type[_Body]
-    ) -> tuple[Asker, _Body]:
-        """The caller (API key first, so a stranger learns nothing from validation) and the body."""
+    ) -> tuple[Asker, frozenset[str] | None, _Body]:
+        """The caller (API key first, so a stranger learns nothing from validation), its scope
+        and the body."""
         caller = admitted(self.keys.caller(bearer_token(authorization)), (ROLE,))
         asker = Asker(caller.key_id, caller.label)
         try:
-            return asker, model.model_validate_json(body)
+            return asker, caller.actions, model.model_validate_json(body)
         except ValidationError as error:
             problems = [
                 f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
@@ -191,9 +194,9 @@ class Checks:
             ]
             raise HTTPException(422, "; ".join(problems)) from None
 
-    async def _logged(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
+    def _logged(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
         try:
-            await self.log.write(decisions, asker, purpose)
+            self.log.write(decisions, asker, purpose)
         except CheckLogFailed:
             raise HTTPException(
                 503,
@@ -202,8 +205,8 @@ class Checks:
             ) from None
 
     async def check(self, authorization: str | None, body: bytes) -> bytes:
-        """The JSON answer to one ``CheckRequest``, once its log row is committed."""
-        asker, payload = self._read(authorization, body, CheckRequest)
+        """The JSON answer to one ``CheckRequest``, once its log row is journalled."""
+        asker, scope, payload = self._read(authorization, body, CheckRequest)
         index = self.fresh.current()
         today = china_today()
         try:
@@ -212,14 +215,16 @@ class Checks:
             raise HTTPException(422, f"subject_id: {error}") from None
         if payload.action not in self.pack.actions:
             raise HTTPException(422, _unknown_action(payload.action, "action"))
+        if scope is not None and payload.action not in scope:
+            raise HTTPException(403, _outside(payload.action, scope, "action"))
         decisions = index.decide_all([(subject, payload.action)], today)
         answer = orjson.dumps(decisions[0])
-        await self._logged(decisions, asker, payload.purpose)
+        self._logged(decisions, asker, payload.purpose)
         return answer
 
     async def check_batch(self, authorization: str | None, body: bytes) -> bytes:
         """The JSON answer to one ``BatchRequest``: a decision or a refusal per item, in order."""
-        asker, payload = self._read(authorization, body, BatchRequest)
+        asker, scope, payload = self._read(authorization, body, BatchRequest)
         index = self.fresh.current()
         today = china_today()
         actions, holds = self.pack.actions, index.holds
@@ -235,13 +240,16 @@ class Checks:
             if item.action not in actions:
                 answers[position] = _refused(position, item, _unknown_action(item.action, "action"))
                 continue
+            if scope is not None and item.action not in scope:
+                answers[position] = _refused(position, item, _outside(item.action, scope, "action"))
+                continue
             asked.append((subject, item.action))
             places.append(position)
         decisions = index.decide_all(asked, today)
         for position, decision in zip(places, decisions, strict=True):
             answers[position] = decision
         answer = orjson.dumps({"decisions": answers})
-        await self._logged(decisions, asker, payload.purpose)
+        self._logged(decisions, asker, payload.purpose)
         return answer
 
 
@@ -251,7 +259,8 @@ def checks_of(app: Any) -> Checks:
     checks: Checks | None = getattr(state, "checks", None)
     if checks is None:
         url = state.engine.url.render_as_string(hide_password=False)
-        checks = state.checks = Checks(state.pack, url)
+        journals = state.settings.var_dir / "check-journal"
+        checks = state.checks = Checks(state.pack, url, journals)
     return checks
 
 
@@ -266,6 +275,13 @@ def _refused(position: int, item: BatchItem, reason: str) -> dict[str, Any]:
 
 def _unknown_action(action: str, where: str) -> str:
     return f"{where}: unknown action {action!r}; see the pack's actions.yaml for the list"
+
+
+def _outside(action: str, scope: frozenset[str], where: str) -> str:
+    return (
+        f"{where}: {action!r} is outside this key's scope (the actions its relying party "
+        f"implements: {', '.join(sorted(scope))})"
+    )
 
 
 def _inlined(model: type[BaseModel]) -> dict[str, Any]:
@@ -299,7 +315,7 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no API key, or an unknown or revoked one"},
-    403: {"description": "the key is not a relying party's"},
+    403: {"description": "the key is not a relying party's, or the action is outside its scope"},
     413: {"description": "the body is over 8 MiB"},
     422: {
         "description": "bad input (for a batch: of the request as a whole); `detail` says where and why"

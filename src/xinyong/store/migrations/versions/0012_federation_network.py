@@ -1,7 +1,7 @@
 """the network of nodes: provenance, links, batches, cosignatures, witness state
 
-Revision ID: 0010_federation
-Revises: 0009
+Revision ID: 0012_federation
+Revises: 0011_mirror
 Create Date: 2026-12-06 09:00:00.000000
 
 - ``records``: where a version another node accepted first comes from (``origin_node``,
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_federation"
-down_revision: str | None = "0009"
+revision: str = "0012_federation"
+down_revision: str | None = "0011_mirror"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
