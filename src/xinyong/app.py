@@ -19,6 +19,7 @@ from xinyong.config import Settings, get_settings
 from xinyong.datasets.api import router as datasets_router
 from xinyong.enforcement.api import CheckFastPath
 from xinyong.enforcement.api import router as checks_router
+from xinyong.federation.api import router as federation_router
 from xinyong.ingest.api import router as submissions_router
 from xinyong.ledger.api import router as ledger_router
 from xinyong.operator_console.pages import router as operator_console
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
         auth_router,
         subjects_router,
         rights_router,
+        federation_router,
         datasets_router,
     ):
         app.include_router(router, dependencies=guarded)

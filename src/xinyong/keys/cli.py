@@ -22,7 +22,9 @@ def create(
     authority: Annotated[
         str | None, typer.Option("--authority", help="authority code (for authority keys)")
     ] = None,
-    label: Annotated[str, typer.Option("--label", help="who holds the key")] = "",
+    label: Annotated[
+        str, typer.Option("--label", help="who holds the key (for a node key: the node's name)")
+    ] = "",
     actions: Annotated[
         str | None,
         typer.Option(
@@ -54,7 +56,11 @@ def create(
     try:
         with factory.begin() as session:
             token = create_key(
-                session, role=role, authority=authority, label=label or role, actions=scope
+                session,
+                role=role,
+                authority=authority,
+                label=label or ("" if role == "node" else role),
+                actions=scope,
             )
     except ValueError as error:
         typer.echo(str(error), err=True)

@@ -11,6 +11,7 @@ keys in memory (``KeyRing``) learn of it on their next poll.
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -23,8 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.clock import utc_now
 from xinyong.keys.models import ApiKey, KeyState
 
-ROLES = ("authority", "relying_party", "operator")
+ROLES = ("authority", "relying_party", "operator", "node")
 PREFIX = "xy_"
+NODE_LABEL = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,9 @@ def create_key(
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if role == "authority" and not authority:
         raise ValueError("an authority key needs --authority")
+    if role == "node" and not NODE_LABEL.fullmatch(label):
+        # A neighbour's batches name their sender: the key must say which node holds it.
+        raise ValueError("a node key needs --label NAME: the name of the node that holds it")
     scope = None if actions is None else sorted(set(actions))
     if scope is not None and (role != "relying_party" or not scope):
         raise ValueError("only a relying party's key has a scope, of at least one action")
