@@ -34,7 +34,6 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from xinyong.enforcement.rules import add_months as add_months_to
 from xinyong.evaluate.calendar import add_months, earliest
 from xinyong.evaluate.casts import exact_int
 from xinyong.evaluate.conditions import max_months, record_matches, value_matches
@@ -51,7 +50,8 @@ from xinyong.policy.schemes import (
     Tier,
     TiersScheme,
 )
-from xinyong.scoring.facts import REPAIRED, WITHDRAWN
+from xinyong.records.facts import REPAIRED, WITHDRAWN
+from xinyong.records.facts import add_months as add_months_to
 
 POINTS_COLUMNS = (
     "subject_id",

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from xinyong.policy import Domain
+from xinyong.records.facts import WITHDRAWN
 
-WITHDRAWN = "withdrawn"
 ACCOUNT_OPENED = "bank.credit_account_opened"
 CARD_STATUS = "bank.card_account_status"
 REPAID_ON_TIME = "bank.loan_repaid_on_time"
