@@ -26,7 +26,7 @@ RECORD_TYPES = (ACCOUNT_OPENED, CARD_STATUS, REPAID_ON_TIME, OVERDUE)
 
 
 class FinancialRecord(Protocol):
-    """What the features read of a record (``xinyong.scoring.RecordFact`` is one)."""
+    """What the features read of a record (``xinyong.records.facts.RecordFact`` is one)."""
 
     @property
     def record_type(self) -> str: ...
