@@ -36,8 +36,9 @@ from xinyong.evaluate.facts import FactsSpec, facts_spec, json_text
 from xinyong.evaluate.scores import Inputs, score_plan
 from xinyong.policy import SubjectKind, load_shipped
 from xinyong.policy.schemes import PointsScheme
+from xinyong.records.facts import RecordFact, record_fact
 from xinyong.scoring import score
-from xinyong.scoring.facts import RecordFact, SubjectFacts, record_fact
+from xinyong.scoring.facts import SubjectFacts
 
 WORK = Path("var/bench/evaluate")
 AS_OF = date(2026, 11, 1)
@@ -217,6 +218,7 @@ def reference(folder: Path) -> tuple[float, int]:
         fact = record_fact(
             CITY,
             record_id=row["record_id"],
+            document_key=row["document_key"],
             document_no=row["document_key"],
             record_type=row["record_type"],
             severity=row["severity"],

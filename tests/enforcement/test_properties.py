@@ -11,8 +11,9 @@ from xinyong.enforcement.bundles import build_bundles, decision_table
 from xinyong.enforcement.decisions import DecisionMaker
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
 from xinyong.enforcement.index import KnownSubjects, MeasuresIndex
-from xinyong.enforcement.rules import RecordFacts, derive_entries, record_end
+from xinyong.enforcement.rules import derive_entries
 from xinyong.policy import load_shipped
+from xinyong.records.facts import RecordFact, record_fact
 
 PACK = load_shipped("national")
 BUNDLES = build_bundles(PACK)
@@ -26,7 +27,7 @@ ACTIONS = sorted(PACK.actions)
 
 
 @st.composite
-def record(draw: st.DrawFn, number: int) -> RecordFacts:
+def record(draw: st.DrawFn, number: int) -> RecordFact:
     kind = draw(
         st.sampled_from(
             [
@@ -55,32 +56,37 @@ def record(draw: st.DrawFn, number: int) -> RecordFacts:
     withdrawn = draw(
         st.none() | st.builds(lambda d: effective + timedelta(days=d), st.integers(-5, 2000))
     )
-    return RecordFacts(
-        number,
-        f"key|{kind}|{number}",
-        kind,
-        decided,
-        effective,
-        severity,
-        None,
-        fields,
-        withdrawn,
+    made = record_fact(
+        PACK,
+        record_id=number,
+        document_key=f"key|{kind}|{number}",
+        document_no=f"{kind}|{number}",
+        record_type=kind,
+        severity=severity,
+        amount=None,
+        fields=fields,
+        decided_on=decided,
+        effective_on=effective,
+        status="active" if withdrawn is None else "withdrawn",
+        withdrawn_on=withdrawn,
     )
+    assert made is not None
+    return made
 
 
 @st.composite
-def records(draw: st.DrawFn) -> list[RecordFacts]:
+def records(draw: st.DrawFn) -> list[RecordFact]:
     count = draw(st.integers(1, 6))
     return [draw(record(number)) for number in range(1, count + 1)]
 
 
 @settings(max_examples=300, deadline=None)
 @given(records())
-def test_entries_never_outlive_their_grounding_record(facts: list[RecordFacts]) -> None:
+def test_entries_never_outlive_their_grounding_record(facts: list[RecordFact]) -> None:
     """Every consequence has an end: after the maximum period a record grounds nothing."""
     by_id = {fact.record_id: fact for fact in facts}
     for entry in derive_entries(PACK, facts):
-        end = record_end(PACK, by_id[entry.record_id])
+        end = by_id[entry.record_id].publicity_ends_on
         assert end is not None
         assert entry.started_on <= entry.ended_on <= entry.period_ends_on <= end
 
@@ -88,7 +94,7 @@ def test_entries_never_outlive_their_grounding_record(facts: list[RecordFacts]) 
 @settings(max_examples=300, deadline=None)
 @given(records(), days)
 def test_a_withdrawn_grounding_record_leaves_no_active_entry(
-    facts: list[RecordFacts], day: date
+    facts: list[RecordFact], day: date
 ) -> None:
     """Principle 4: a revoked decision ends all its consequences at once."""
     by_id = {fact.record_id: fact for fact in facts}
@@ -108,8 +114,8 @@ def test_a_withdrawn_grounding_record_leaves_no_active_entry(
     st.sampled_from(sorted(PACK.actions)),
 )
 def test_decisions_touch_only_named_actions_within_the_entries(
-    own_facts: list[RecordFacts],
-    organisation_facts: list[RecordFacts],
+    own_facts: list[RecordFact],
+    organisation_facts: list[RecordFact],
     represented_from: date,
     represented_until: date | None,
     day: date,
@@ -145,7 +151,7 @@ def test_decisions_touch_only_named_actions_within_the_entries(
     ),
 )
 def test_a_batch_decides_as_one_check_at_a_time(
-    facts: list[RecordFacts], day: date, asked: list[tuple[str, str]]
+    facts: list[RecordFact], day: date, asked: list[tuple[str, str]]
 ) -> None:
     """``decide_all`` is ``decide`` per item: same answers, same order, fresh ids."""
     subjects = {

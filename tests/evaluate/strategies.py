@@ -10,13 +10,13 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from xinyong.enforcement.refresh import ENDED_STATUSES
-from xinyong.enforcement.rules import Entry, RecordFacts
+from xinyong.enforcement.rules import Entry
 from xinyong.evaluate.facts import FactsSpec, json_text
 from xinyong.policy import Pack, SubjectKind, load_shipped
 from xinyong.policy.lists import CreditList
 from xinyong.policy.schemes import PointsScheme, TiersScheme
-from xinyong.scoring.facts import EntryFact, RecordFact, SubjectFacts, record_fact
+from xinyong.records.facts import ENDED_STATUSES, RecordFact, record_fact
+from xinyong.scoring.facts import EntryFact, SubjectFacts
 
 NATIONAL = load_shipped("national")
 TYPES = (
@@ -202,11 +202,42 @@ def policies(draw: st.DrawFn) -> Policy:
 
 @dataclass(frozen=True)
 class Stored:
-    """One generated record as the store would hold it."""
+    """One generated record as the store would hold it: its subject and the record as the
+    national catalogue (which every generated pack shares) reads it."""
 
     subject_id: int
-    facts: RecordFacts
-    status: str
+    facts: RecordFact
+
+
+def stored_fact(
+    number: int,
+    code: str,
+    decided: date,
+    effective: date,
+    severity: str,
+    *,
+    amount: float | None = None,
+    fields: dict[str, Any] | None = None,
+    status: str = "active",
+    withdrawn_on: date | None = None,
+) -> RecordFact:
+    """Record ``number`` as the national catalogue reads it."""
+    fact = record_fact(
+        NATIONAL,
+        record_id=number,
+        document_key=f"doc|{number}",
+        document_no=f"doc{number}",
+        record_type=code,
+        severity=severity,
+        amount=amount,
+        fields=fields or {},
+        decided_on=decided,
+        effective_on=effective,
+        status=status,
+        withdrawn_on=withdrawn_on,
+    )
+    assert fact is not None
+    return fact
 
 
 @st.composite
@@ -230,19 +261,18 @@ def records(draw: st.DrawFn, subjects: int) -> list[Stored]:
             if status in ENDED_STATUSES
             else None
         )
-        facts = RecordFacts(
+        facts = stored_fact(
             number,
-            f"doc|{number}",
             code,
             decided,
             effective,
             draw(st.sampled_from(severities(code))),
-            draw(st.none() | st.sampled_from([0.0, 999.5, 1000.0, 70000.0])),
-            fields,
-            withdrawn,
-            status == "repaired",
+            amount=draw(st.none() | st.sampled_from([0.0, 999.5, 1000.0, 70000.0])),
+            fields=fields,
+            status=status,
+            withdrawn_on=withdrawn,
         )
-        made.append(Stored(draw(st.integers(1, subjects)), facts, status))
+        made.append(Stored(draw(st.integers(1, subjects)), facts))
     return made
 
 
@@ -264,7 +294,7 @@ def records_table(stored: list[Stored], spec: FactsSpec) -> pa.Table:
             "effective_on": facts.effective_on,
             "severity": facts.severity,
             "amount": facts.amount,
-            "status": item.status,
+            "status": facts.status,
             "withdrawn_on": facts.withdrawn_on,
         }
         for name in spec.fields:
@@ -331,29 +361,13 @@ def entries_table(entries: dict[int, list[Entry]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def subject_facts(
-    pack: Pack, subject_id: int, stored: list[Stored], entries: list[Entry]
-) -> SubjectFacts:
+def subject_facts(subject_id: int, stored: list[Stored], entries: list[Entry]) -> SubjectFacts:
     """What the reference scorer reads about one subject."""
-    mine: list[RecordFact] = []
-    for item in sorted(stored, key=lambda item: item.facts.record_id):
-        if item.subject_id != subject_id:
-            continue
-        facts = item.facts
-        fact = record_fact(
-            pack,
-            record_id=facts.record_id,
-            document_no=facts.document_key,
-            record_type=facts.record_type,
-            severity=facts.severity,
-            amount=None if facts.amount is None else float(facts.amount),
-            fields=facts.fields,
-            decided_on=facts.decided_on,
-            effective_on=facts.effective_on,
-            status=item.status,
-        )
-        assert fact is not None
-        mine.append(fact)
+    mine = [
+        item.facts
+        for item in sorted(stored, key=lambda item: item.facts.record_id)
+        if item.subject_id == subject_id
+    ]
     return SubjectFacts(
         subject_id,
         f"subject{subject_id}",

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from xinyong.enforcement.rules import Entry, RecordFacts, add_months, derive_entries
+from xinyong.enforcement.rules import Entry, derive_entries
 from xinyong.evaluate.calendar import add_months as plan_add_months
 from xinyong.evaluate.engines import Engine, get_engine
 from xinyong.evaluate.entries import entries_plan
@@ -29,6 +29,7 @@ from xinyong.evaluate.scores import (
 )
 from xinyong.policy import Pack, load_shipped
 from xinyong.policy.schemes import PointsScheme, TiersScheme
+from xinyong.records.facts import add_months
 from xinyong.scoring import score
 from xinyong.scoring.facts import Score
 
@@ -42,6 +43,7 @@ from .strategies import (
     records,
     records_table,
     severities,
+    stored_fact,
     subject_facts,
     subjects_table,
 )
@@ -99,9 +101,7 @@ def check(engine: Engine, pack: Pack, stored: list[Stored], day: date) -> None:
         }
         check_written(engine, result, contributions, scores)
         reference = {
-            subject_id: score(
-                scheme, subject_facts(pack, subject_id, stored, expected[subject_id]), day
-            )
+            subject_id: score(scheme, subject_facts(subject_id, stored, expected[subject_id]), day)
             for subject_id in range(1, SUBJECTS + 1)
             if kind_of(subject_id) in scheme.subject_kinds
         }
@@ -173,17 +173,14 @@ def _additions(subject_id: int, first: int, codes: list[tuple[str, str | None]])
     return [
         Stored(
             subject_id,
-            RecordFacts(
+            stored_fact(
                 first + number,
-                f"doc|{first + number}",
                 code,
                 start + timedelta(weeks=number),
                 start + timedelta(weeks=number),
                 severities(code)[0],
-                None,
-                {} if level is None else {"level": level},
+                fields={} if level is None else {"level": level},
             ),
-            "active",
         )
         for number, (code, level) in enumerate(codes)
     ]

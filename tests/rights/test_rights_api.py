@@ -22,9 +22,9 @@ from xinyong.config import Settings
 from xinyong.enforcement import api as checks_api
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.models import EntryRow
-from xinyong.enforcement.rules import add_months
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
+from xinyong.records.facts import add_months
 from xinyong.records.models import RecordEvent, RecordHead
 from xinyong.rights.api import get_now
 from xinyong.rights.evidence import evidence_path

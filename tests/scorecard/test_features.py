@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xinyong.policy import Category, Domain, Pack
+from xinyong.records.facts import RecordFact, record_fact
 from xinyong.scorecard.features import FEATURE_NAMES, features_of
-from xinyong.scoring.facts import RecordFact, record_fact
 
 
 def fact(
@@ -24,6 +24,7 @@ def fact(
 ) -> RecordFact:
     return RecordFact(
         record_id=number,
+        document_key=f"key|D{number}",
         document_no=f"D{number}",
         record_type=record_type,
         category=Category.CONTRACT_PERFORMANCE,
@@ -167,6 +168,7 @@ def test_the_pack_marks_every_type_the_features_read_as_financial(financial: Pac
     built = record_fact(
         financial,
         record_id=1,
+        document_key="key|X",
         document_no="X",
         record_type="admin.penalty",
         severity="general",

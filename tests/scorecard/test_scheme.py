@@ -7,10 +7,11 @@ import pytest
 
 from xinyong.policy import Pack, SubjectKind
 from xinyong.policy.schemes import ScorecardScheme
+from xinyong.records.facts import RecordFact, record_fact
 from xinyong.scorecard.features import features_of
 from xinyong.scorecard.model import BANDS, Scorecard
 from xinyong.scorecard.train import TrainingReport
-from xinyong.scoring import RecordFact, SubjectFacts, rates, record_fact, score
+from xinyong.scoring import SubjectFacts, rates, score
 from xinyong.scoring.scorecard import register_artefact_loader
 
 
@@ -38,6 +39,7 @@ def _record(
     built = record_fact(
         pack,
         record_id=number,
+        document_key=f"key|D{number}",
         document_no=f"D{number}",
         record_type=code,
         severity=str(extra.get("severity", "none")),

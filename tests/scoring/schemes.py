@@ -7,7 +7,8 @@ from typing import Any
 
 from xinyong.policy import Category, Domain, SubjectKind
 from xinyong.policy.schemes import AnyScheme, PointsScheme, TiersScheme
-from xinyong.scoring import EntryFact, RecordFact, SubjectFacts
+from xinyong.records.facts import RecordFact
+from xinyong.scoring import EntryFact, SubjectFacts
 
 NAME = {"zh": "测试", "en": "Test"}
 BASIS = [{"title": "测试依据"}]
@@ -96,6 +97,7 @@ def record(
 ) -> RecordFact:
     return RecordFact(
         record_id=record_id,
+        document_key=f"key|DOC-{record_id}",
         document_no=f"DOC-{record_id}",
         record_type=record_type,
         category=_CATEGORIES[record_type],

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from xinyong.policy.schemes import AnyScheme, ScorecardScheme
-from xinyong.scoring import RecordFact, score
+from xinyong.records.facts import RecordFact
+from xinyong.scoring import score
 from xinyong.scoring.scorecard import FeaturePoints, register_artefact_loader
 
 from .schemes import BASIS, NAME, person, record

@@ -14,8 +14,9 @@ from datetime import date
 
 from xinyong.enforcement.bundles import SELF, Bundle
 from xinyong.enforcement.decisions import Grant
-from xinyong.enforcement.rules import Entry, add_months
+from xinyong.enforcement.rules import Entry
 from xinyong.policy.lists import Extension
+from xinyong.records.facts import add_months
 
 
 @dataclass(frozen=True, slots=True)

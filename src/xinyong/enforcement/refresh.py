@@ -19,26 +19,24 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.clock import china_day, china_today, utc_now
+from xinyong.clock import china_today, utc_now
 from xinyong.enforcement.bundles import Bundle, build_bundles
 from xinyong.enforcement.changes import EndedEntry, EntriesChanged, entries_changed
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
 from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
-from xinyong.enforcement.rules import EndReason, Entry, RecordFacts, derive_entries
+from xinyong.enforcement.rules import EndReason, Entry, derive_entries
 from xinyong.ledger import LeafInput, append
 from xinyong.policy import Pack
 from xinyong.records.changes import RecordsChanged
-from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
+from xinyong.records.facts import read_records
+from xinyong.records.models import LegalRepresentative, Subject
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
 
 STATE_ID = 1
-ENDED_STATUSES = ("withdrawn", "repaired")
-"""Head statuses (and event kinds) after which a record grounds nothing: a revoked decision, or
-one whose publicity a credit repair ended. Both end its consequences from the event's day."""
 
 ENTRIES = Base.metadata.tables[EntryRow.__tablename__]
 INDEX = Base.metadata.tables[MeasureIndexRow.__tablename__]
@@ -183,63 +181,8 @@ def derive_entries_of(
     connection: Connection, pack: Pack, ids: Sequence[int]
 ) -> dict[int, list[Entry]]:
     """The entries the reference rules give each subject, from its current record versions."""
-    facts: dict[int, list[RecordFacts]] = defaultdict(list)
-    types = _relevant_types(pack)
-    for chunk in chunked(ids):
-        rows = connection.execute(
-            select(
-                Record.id,
-                Record.subject_id,
-                Record.document_key,
-                Record.record_type,
-                Record.decided_on,
-                Record.effective_on,
-                Record.severity,
-                Record.amount,
-                Record.fields,
-                RecordHead.status,
-            )
-            .join(RecordHead, RecordHead.record_id == Record.id)
-            .where(among(connection, RecordHead.subject_id, chunk), Record.record_type.in_(types))
-        ).all()
-        withdrawn_ids = [row.id for row in rows if row.status in ENDED_STATUSES]
-        withdrawn_on = _withdrawal_days(connection, withdrawn_ids)
-        for row in rows:
-            facts[row.subject_id].append(
-                RecordFacts(
-                    row.id,
-                    row.document_key,
-                    row.record_type,
-                    row.decided_on,
-                    row.effective_on,
-                    row.severity,
-                    row.amount,
-                    row.fields,
-                    withdrawn_on.get(row.id) if row.status in ENDED_STATUSES else None,
-                    row.status == "repaired",
-                )
-            )
-    return {
-        subject_id: derive_entries(pack, facts[subject_id]) if subject_id in facts else []
-        for subject_id in ids
-    }
-
-
-def _withdrawal_days(connection: Connection, record_ids: Sequence[int]) -> dict[int, date]:
-    """The day each record stopped grounding anything: its first withdrawal or repair event,
-    on any version of its document (a repaired record may be corrected afterwards)."""
-    days: dict[int, date] = {}
-    current, version = aliased(Record), aliased(Record)
-    for chunk in chunked(record_ids):
-        for record_id, occurred_at in connection.execute(
-            select(current.id, func.min(RecordEvent.occurred_at))
-            .join(version, version.document_key == current.document_key)
-            .join(RecordEvent, RecordEvent.record_id == version.id)
-            .where(among(connection, current.id, chunk), RecordEvent.kind.in_(ENDED_STATUSES))
-            .group_by(current.id)
-        ):
-            days[record_id] = china_day(occurred_at)
-    return days
+    current = read_records(connection, ids, _relevant_types(pack))
+    return {subject_id: derive_entries(pack, current.facts(pack, subject_id)) for subject_id in ids}
 
 
 def _stored_entries(

@@ -9,16 +9,14 @@ withdrawn.
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
-from xinyong.policy import Pack, Severity
+from xinyong.policy import Pack
 from xinyong.policy.lists import CreditList, EntryRule
+from xinyong.records.facts import RecordFact, add_months
 
 
 class EndReason(StrEnum):
@@ -32,24 +30,6 @@ class EndReason(StrEnum):
     """Credit repair ended the grounding record's publicity early."""
     CORRECTED = "corrected"
     """The grounding record was corrected and no longer qualifies for the list."""
-
-
-@dataclass(frozen=True, slots=True)
-class RecordFacts:
-    """The current version of one of the subject's decisions, as the rules read it."""
-
-    record_id: int
-    document_key: str
-    record_type: str
-    decided_on: date
-    effective_on: date
-    severity: str
-    amount: Decimal | float | None
-    fields: Mapping[str, Any]
-    withdrawn_on: date | None = None
-    """When the decision was withdrawn or repaired; ``None`` while it stands."""
-    repaired: bool = False
-    """Whether ``withdrawn_on`` is a credit repair rather than a revocation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,34 +49,19 @@ class Entry:
         return self.started_on <= day < self.ended_on
 
 
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, or the month's last day if it is shorter (Jan 31 + 1)."""
-    total = day.month - 1 + months
-    year, month = day.year + total // 12, total % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def derive_entries(pack: Pack, records: Sequence[RecordFacts]) -> list[Entry]:
+def derive_entries(pack: Pack, records: Sequence[RecordFact]) -> list[Entry]:
     """Every entry that ``records`` (all of one subject's decisions) give the subject."""
     entries: list[Entry] = []
     for credit_list in pack.lists.values():
         for record in records:
             if any(_matches(rule, record) for rule in credit_list.entry):
-                entry = _entry(pack, credit_list, record, records)
+                entry = _entry(credit_list, record, records)
                 if entry is not None:
                     entries.append(entry)
     return entries
 
 
-def record_end(pack: Pack, record: RecordFacts) -> date | None:
-    """The end of the record's maximum publicity period: after it the record grounds nothing."""
-    period = pack.record_type(record.record_type).severities.get(Severity(record.severity))
-    if period is None or period.max_months is None:
-        return None
-    return add_months(record.decided_on, period.max_months)
-
-
-def _matches(rule: EntryRule, record: RecordFacts) -> bool:
+def _matches(rule: EntryRule, record: RecordFact) -> bool:
     if record.record_type != rule.record_type:
         return False
     if rule.severities and record.severity not in rule.severities:
@@ -109,7 +74,7 @@ def _matches(rule: EntryRule, record: RecordFacts) -> bool:
 
 
 def _entry(
-    pack: Pack, credit_list: CreditList, record: RecordFacts, records: Iterable[RecordFacts]
+    credit_list: CreditList, record: RecordFact, records: Iterable[RecordFact]
 ) -> Entry | None:
     start = record.effective_on
     months = credit_list.duration_months
@@ -118,7 +83,7 @@ def _entry(
         if isinstance(added, int) and added > 0:
             months += min(added, credit_list.extension.max_months)
     period_end = add_months(start, months)
-    cap = record_end(pack, record)
+    cap = record.publicity_ends_on
     if cap is not None:
         period_end = min(period_end, cap)
     if period_end <= start:
@@ -145,8 +110,8 @@ def _entry(
 
 
 def _first_removal(
-    credit_list: CreditList, record: RecordFacts, records: Iterable[RecordFacts]
-) -> RecordFacts | None:
+    credit_list: CreditList, record: RecordFact, records: Iterable[RecordFact]
+) -> RecordFact | None:
     rule = credit_list.removal
     if rule is None:
         return None

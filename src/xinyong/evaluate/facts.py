@@ -23,9 +23,9 @@ import pyarrow as pa
 from pydantic import JsonValue
 from sqlalchemy.engine import make_url
 
-from xinyong.enforcement.refresh import ENDED_STATUSES
 from xinyong.policy import Pack
 from xinyong.policy.schemes import RecordCondition
+from xinyong.records.facts import ENDED_STATUSES
 
 EXTENSIONS = Path(next(iter(duckdb_ext.__path__))) / "extensions"
 """Where the ``duckdb-ext-*`` packages put DuckDB's extensions."""

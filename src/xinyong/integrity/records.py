@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, String, Table, and_, cast, exists, func, literal, or_, select
 
-from xinyong.enforcement.refresh import ENDED_STATUSES
 from xinyong.integrity.report import Difference, Findings
 from xinyong.ledger.models import LedgerLeaf
+from xinyong.records.facts import ENDED_STATUSES
 from xinyong.records.history import KIND_PREFIX
 from xinyong.records.models import Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.expiry import EXPIRED

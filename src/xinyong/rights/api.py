@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -24,7 +25,6 @@ from xinyong.rights.evidence import (
     MAX_FILES,
     MAX_UPLOAD_BYTES,
     EvidenceRefused,
-    check_evidence,
 )
 from xinyong.rights.evidence import evidence_path as stored_path
 from xinyong.rights.models import RightsCase
@@ -171,32 +171,26 @@ async def object_to(
     var_dir: Path,
     now: datetime,
 ) -> int:
-    """File an objection with the files sent as its evidence; the new case's id.
-
-    Refused (CaseRefused, EvidenceRefused) when there are too many files, one is too large
-    or not a PDF, JPEG or PNG, or the objection itself is not admissible.
-    """
-    if len(files) > MAX_FILES:
-        raise EvidenceRefused(422, f"at most {MAX_FILES} evidence files, not {len(files)}")
+    """``objections.object_to`` with the files of a form: the route and the subject's page
+    both file through it. A file is read up to one byte past the largest taken, so that too
+    large is told (the body's size limit bounds how much is read); the service runs in a
+    worker thread, since decoding evidence takes a while."""
     sent = [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in files]
-    evidence = await run_in_threadpool(check_evidence, sent)  # decoding takes a while
-
-    def file() -> int:
-        with factory.begin() as session:
-            return objections.file_objection(
-                session,
-                pack,
-                subject_id=subject_id,
-                account_id=account_id,
-                record=record,
-                entry=entry,
-                grounds=grounds,
-                evidence=evidence,
-                var_dir=var_dir,
-                now=now,
-            ).id
-
-    return await run_in_threadpool(file)
+    return await run_in_threadpool(
+        partial(
+            objections.object_to,
+            factory,
+            pack,
+            subject_id=subject_id,
+            account_id=account_id,
+            record=record,
+            entry=entry,
+            grounds=grounds,
+            files=sent,
+            var_dir=var_dir,
+            now=now,
+        )
+    )
 
 
 def _case(factory: sessionmaker[Session], case_id: int, today: date) -> CaseView:

@@ -34,9 +34,10 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from xinyong.clock import china_day, utc_now
 from xinyong.enforcement.models import EntryRow
-from xinyong.enforcement.rules import EndReason, RecordFacts, add_months, record_end
+from xinyong.enforcement.rules import EndReason
 from xinyong.policy import Pack
 from xinyong.records.changes import RecordsChanged, records_changed
+from xinyong.records.facts import add_months, publicity_end
 from xinyong.records.history import record_batch_history
 from xinyong.records.models import Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.notices import DELISTING, LISTING, enqueue_notices
@@ -128,14 +129,9 @@ def _records_due(connection: Connection, pack: Pack, as_of: date) -> list[int]:
     return [
         row.id
         for row in rows
-        if (end := _end(pack, row.record_type, row.severity, row.decided_on)) is not None
+        if (end := publicity_end(pack, row.record_type, row.severity, row.decided_on)) is not None
         and end <= as_of
     ]
-
-
-def _end(pack: Pack, record_type: str, severity: str, decided_on: date) -> date | None:
-    facts = RecordFacts(0, "", record_type, decided_on, decided_on, severity, None, {})
-    return record_end(pack, facts)
 
 
 def _expire_records(
@@ -188,7 +184,10 @@ def _expire_records(
     # A record that arrived already past its maximum period was never published here: its
     # expiry is no news (the subject was told of the record when it arrived).
     ends = [
-        (record, _end(pack, record["record_type"], record["severity"], record["decided_on"]))
+        (
+            record,
+            publicity_end(pack, record["record_type"], record["severity"], record["decided_on"]),
+        )
         for record in records
     ]
     drafts = [

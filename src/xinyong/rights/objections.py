@@ -7,11 +7,12 @@ and the reviewers then have the pack's working days to decide it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_day
 from xinyong.enforcement.models import EntryRow
@@ -26,11 +27,54 @@ from xinyong.rights.cases import (
     procedure,
 )
 from xinyong.rights.events import DISPUTED, append_record_event
-from xinyong.rights.evidence import Evidence, store_evidence
+from xinyong.rights.evidence import (
+    MAX_FILES,
+    Evidence,
+    EvidenceRefused,
+    check_evidence,
+    store_evidence,
+)
 from xinyong.rights.models import EvidenceFile, RightsCase
 from xinyong.rights.notices import OBJECTION_RECEIVED, enqueue_notice
 
 MAX_GROUNDS = 10_000
+
+
+def object_to(
+    factory: sessionmaker[Session],
+    pack: Pack,
+    *,
+    subject_id: int,
+    account_id: int,
+    record: str | None,
+    entry: int | None,
+    grounds: str,
+    files: Sequence[tuple[str, bytes]],
+    var_dir: Path,
+    now: datetime,
+) -> int:
+    """File an objection with the files sent as its evidence (each its name and content);
+    the new case's id. What the API and the subject's page both call.
+
+    Refused (CaseRefused, EvidenceRefused) when there are too many files, one is too large
+    or not a PDF, JPEG or PNG, or the objection itself is not admissible.
+    """
+    if len(files) > MAX_FILES:
+        raise EvidenceRefused(422, f"at most {MAX_FILES} evidence files, not {len(files)}")
+    evidence = check_evidence(list(files))
+    with factory.begin() as session:
+        return file_objection(
+            session,
+            pack,
+            subject_id=subject_id,
+            account_id=account_id,
+            record=record,
+            entry=entry,
+            grounds=grounds,
+            evidence=evidence,
+            var_dir=var_dir,
+            now=now,
+        ).id
 
 
 def file_objection(

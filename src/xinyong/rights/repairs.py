@@ -21,11 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.clock import china_day
-from xinyong.enforcement.rules import add_months
 from xinyong.policy import Pack, Polarity, Severity
 from xinyong.policy.lists import RemovalRule
 from xinyong.policy.rights import ProcedureCode
 from xinyong.records.changes import RecordsChanged, records_changed
+from xinyong.records.facts import add_months
 from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.rights.cases import (
     OPEN,

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from xinyong.policy import Domain
+from xinyong.records.facts import WITHDRAWN
 
-WITHDRAWN = "withdrawn"
 ACCOUNT_OPENED = "bank.credit_account_opened"
 CARD_STATUS = "bank.card_account_status"
 REPAID_ON_TIME = "bank.loan_repaid_on_time"
@@ -26,7 +26,7 @@ RECORD_TYPES = (ACCOUNT_OPENED, CARD_STATUS, REPAID_ON_TIME, OVERDUE)
 
 
 class FinancialRecord(Protocol):
-    """What the features read of a record (``xinyong.scoring.RecordFact`` is one)."""
+    """What the features read of a record (``xinyong.records.facts.RecordFact`` is one)."""
 
     @property
     def record_type(self) -> str: ...

@@ -18,8 +18,8 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from xinyong.config import Settings, get_settings
+from xinyong.records.facts import RecordFact
 from xinyong.scorecard.features import features_of
-from xinyong.scoring.facts import RecordFact
 from xinyong.scoring.scorecard import FeaturePoints
 
 ARTEFACT = "scorecard.json"

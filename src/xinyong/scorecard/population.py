@@ -20,12 +20,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.policy import Domain, Pack
+from xinyong.records.facts import ACTIVE, RecordFact, record_fact
 from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.scorecard.features import features_of
-from xinyong.scoring.facts import RecordFact, record_fact
 from xinyong.synth.records import CityRecords, ProgressCallback
-
-ACTIVE = "active"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +105,7 @@ def _fact(pack: Pack, number: int, record: dict[str, Any]) -> RecordFact | None:
     return record_fact(
         pack,
         record_id=number,
+        document_key=record["document_no"],
         document_no=record["document_no"],
         record_type=record["record_type"],
         severity=record["severity"],
@@ -168,6 +167,7 @@ def _by_subject(pack: Pack, rows: Iterable[tuple[Record, str]]) -> Iterator[dict
         fact = record_fact(
             pack,
             record_id=record.id,
+            document_key=record.document_key,
             document_no=record.document_no,
             record_type=record.record_type,
             severity=record.severity,

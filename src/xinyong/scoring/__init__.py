@@ -4,27 +4,18 @@ Importing the package registers every kind (``get_kind("points")``).
 """
 
 from xinyong.scoring import points, scorecard, tiers
-from xinyong.scoring.facts import (
-    Contribution,
-    EntryFact,
-    RecordFact,
-    Score,
-    SubjectFacts,
-    record_fact,
-)
+from xinyong.scoring.facts import Contribution, EntryFact, Score, SubjectFacts
 from xinyong.scoring.kinds import Kind, get_kind, rates, score
 
 __all__ = [
     "Contribution",
     "EntryFact",
     "Kind",
-    "RecordFact",
     "Score",
     "SubjectFacts",
     "get_kind",
     "points",
     "rates",
-    "record_fact",
     "score",
     "scorecard",
     "tiers",

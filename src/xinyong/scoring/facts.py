@@ -6,37 +6,11 @@ kind is handed nothing else, so no score can depend on another subject.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-from xinyong.enforcement.rules import add_months
-from xinyong.policy import Category, Domain, Pack, Severity, SubjectKind
-
-WITHDRAWN = "withdrawn"
-REPAIRED = "repaired"
-
-
-@dataclass(frozen=True, slots=True)
-class RecordFact:
-    """The current version of one of the subject's decisions, as schemes read it."""
-
-    record_id: int
-    document_no: str
-    record_type: str
-    category: Category
-    domain: Domain
-    severity: str
-    amount: float | None
-    fields: Mapping[str, Any]
-    decided_on: date
-    effective_on: date
-    status: str
-    """``active``, ``withdrawn`` (the decision was revoked) or ``repaired`` (publicity ended
-    early by credit repair)."""
-    publicity_ends_on: date | None
-    """End (exclusive) of the record's maximum publicity period; ``None`` for no end."""
+from xinyong.policy import SubjectKind
+from xinyong.records.facts import RecordFact
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,42 +58,3 @@ class Score:
     value: int | None
     grade: str
     contributions: tuple[Contribution, ...] = field(default=())
-
-
-def record_fact(
-    pack: Pack,
-    *,
-    record_id: int,
-    document_no: str,
-    record_type: str,
-    severity: str,
-    amount: float | None,
-    fields: Mapping[str, Any],
-    decided_on: date,
-    effective_on: date,
-    status: str,
-) -> RecordFact | None:
-    """The record as the schemes of ``pack`` read it; ``None`` if its type is not in the pack."""
-    item = pack.record_types.get(record_type)
-    if item is None:
-        return None
-    period = item.severities.get(Severity(severity))
-    ends = (
-        add_months(decided_on, period.max_months)
-        if period is not None and period.max_months is not None
-        else None
-    )
-    return RecordFact(
-        record_id,
-        document_no,
-        record_type,
-        item.category,
-        item.domain,
-        severity,
-        amount,
-        fields,
-        decided_on,
-        effective_on,
-        status,
-        ends,
-    )

@@ -14,8 +14,9 @@ from datetime import date
 
 from xinyong.policy import Category
 from xinyong.policy.schemes import PointsRule, PointsScheme, SchemeKind
+from xinyong.records.facts import RecordFact
 from xinyong.scoring.conditions import condition_days, first_tier
-from xinyong.scoring.facts import Contribution, RecordFact, Score, SubjectFacts
+from xinyong.scoring.facts import Contribution, Score, SubjectFacts
 from xinyong.scoring.kinds import Kind, register
 from xinyong.scoring.windows import counts, later_days, matches, window, within
 

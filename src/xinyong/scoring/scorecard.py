@@ -14,7 +14,8 @@ from datetime import date
 from typing import Protocol
 
 from xinyong.policy.schemes import SchemeKind, ScorecardScheme
-from xinyong.scoring.facts import Contribution, RecordFact, Score, SubjectFacts
+from xinyong.records.facts import RecordFact
+from xinyong.scoring.facts import Contribution, Score, SubjectFacts
 from xinyong.scoring.kinds import Kind, register
 from xinyong.scoring.windows import counts, later_days, matches, window, within
 

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.clock import utc_now
 from xinyong.enforcement.models import EntryRow
 from xinyong.policy import Pack, SubjectKind
-from xinyong.records.models import Record, RecordHead, Subject
-from xinyong.scoring.facts import Contribution, EntryFact, Score, SubjectFacts, record_fact
+from xinyong.records.facts import CurrentRecords, read_records
+from xinyong.records.models import Subject
+from xinyong.scoring.facts import Contribution, EntryFact, Score, SubjectFacts
 from xinyong.scoring.models import ContributionRow, Evaluation, ScoreRow
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable, among, chunked
@@ -36,39 +37,24 @@ class StoredSubjects:
     """The rows a batch of subjects' facts are built from, read once for every pack."""
 
     subjects: dict[int, tuple[str, SubjectKind]] = field(default_factory=dict)
-    records: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    records: CurrentRecords = field(default_factory=CurrentRecords)
     entries: dict[int, list[EntryFact]] = field(default_factory=lambda: defaultdict(list))
 
     def facts(self, pack: Pack, subject_id: int) -> SubjectFacts:
         """The subject's facts as the schemes of ``pack`` read them."""
         identifier, kind = self.subjects[subject_id]
-        records = (
-            record_fact(
-                pack,
-                record_id=row.id,
-                document_no=row.document_no,
-                record_type=row.record_type,
-                severity=row.severity,
-                amount=None if row.amount is None else float(row.amount),
-                fields=row.fields,
-                decided_on=row.decided_on,
-                effective_on=row.effective_on,
-                status=row.status,
-            )
-            for row in self.records.get(subject_id, ())
-        )
         return SubjectFacts(
             subject_id,
             identifier,
             kind,
-            tuple(record for record in records if record is not None),
+            tuple(self.records.facts(pack, subject_id)),
             tuple(self.entries.get(subject_id, ())),
         )
 
 
 def read_subjects(connection: Connection, ids: Sequence[int]) -> StoredSubjects:
     """The current record versions and the list entries of ``ids``."""
-    stored = StoredSubjects()
+    stored = StoredSubjects(records=read_records(connection, ids))
     for chunk in chunked(ids):
         for subject_id, identifier, kind in connection.execute(
             select(Subject.id, Subject.identifier, Subject.kind).where(
@@ -76,24 +62,6 @@ def read_subjects(connection: Connection, ids: Sequence[int]) -> StoredSubjects:
             )
         ):
             stored.subjects[subject_id] = (identifier, SubjectKind(kind))
-        for row in connection.execute(
-            select(
-                Record.id,
-                Record.subject_id,
-                Record.document_no,
-                Record.record_type,
-                Record.severity,
-                Record.amount,
-                Record.fields,
-                Record.decided_on,
-                Record.effective_on,
-                RecordHead.status,
-            )
-            .join(RecordHead, RecordHead.record_id == Record.id)
-            .where(among(connection, RecordHead.subject_id, chunk))
-            .order_by(Record.id)
-        ):
-            stored.records[row.subject_id].append(row)
         for row in connection.execute(
             select(
                 EntryRow.subject_id,

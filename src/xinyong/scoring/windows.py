@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from xinyong.enforcement.rules import add_months
 from xinyong.policy import Domain
 from xinyong.policy.schemes import RecordCondition, SchemeBase
-from xinyong.scoring.facts import REPAIRED, WITHDRAWN, RecordFact
+from xinyong.records.facts import REPAIRED, WITHDRAWN, RecordFact, add_months
 
 
 def counts(scheme: SchemeBase, record: RecordFact) -> bool:

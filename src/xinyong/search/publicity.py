@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from xinyong.enforcement.rules import add_months
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Disclosure, Severity
 from xinyong.policy.lists import ListKind
+from xinyong.records.facts import add_months
 
 STANDING = "active"
 """The head status of a decision that still stands."""

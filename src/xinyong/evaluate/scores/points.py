@@ -1,7 +1,4 @@
-"""Points and tiers scores with their contributions, as Ibis expressions over the facts.
-
-It states, in relational form, what the reference kinds (``xinyong.scoring.points`` and
-``xinyong.scoring.tiers``) do one subject at a time:
+"""The points kind (``xinyong.scoring.points``) as Ibis expressions over the facts.
 
 - a record counts unless withdrawn (or, in a public scheme, repaired), under the first rule
   it matches, while ``effective_on <= day < end of its window`` (never past its maximum
@@ -10,11 +7,10 @@ It states, in relational form, what the reference kinds (``xinyong.scoring.point
   of ``C`` points the ``k``-th record (from 0) gets ``clamp(C - k·|p|, 0, |p|)``; under a
   category's cap, additions and deductions apart, a record gets
   ``min(cum, C) - min(cum - |a|, C)`` where ``cum`` is the running sum including it;
-- the value is the base plus the sum, clamped; bands give the grade unless an override holds;
-- a tier holds when every ``all`` condition, some ``any`` condition and no ``none``
-  condition holds on the day; its evidence (0 points) explains it.
+- the value is the base plus the sum, clamped; bands give the grade unless an override
+  (a tier, ``xinyong.evaluate.scores.tiers``) holds.
 
-The points plan is shaped for a scan of many records: cheap tests on plain columns drop most
+The plan is shaped for a scan of many records: cheap tests on plain columns drop most
 of them first; small tables of the rules' keys, days and caps (joins, not CASEs or month
 arithmetic per record) give each remaining record its rule, points and window; only the
 capped records of the few subjects whose capped records are worth more than a cap go through
@@ -26,7 +22,7 @@ The scores are summed from the contributions as the caller kept them
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -34,24 +30,23 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from xinyong.enforcement.rules import add_months as add_months_to
-from xinyong.evaluate.calendar import add_months, earliest
+from xinyong.evaluate.calendar import add_months
 from xinyong.evaluate.casts import exact_int
-from xinyong.evaluate.conditions import max_months, record_matches, value_matches
-from xinyong.evaluate.engines import Engine
+from xinyong.evaluate.conditions import value_matches
 from xinyong.evaluate.facts import FactsSpec
-from xinyong.policy import Domain, Pack
-from xinyong.policy.schemes import (
-    Band,
-    Condition,
-    PointsRule,
-    PointsScheme,
-    RecordCondition,
-    SchemeBase,
-    Tier,
-    TiersScheme,
+from xinyong.evaluate.scores.plan import (
+    CONTRIBUTION_SCHEMA,
+    Inputs,
+    ScorePlan,
+    counts,
+    null_int,
+    rated_kinds,
+    rated_subjects,
 )
-from xinyong.scoring.facts import REPAIRED, WITHDRAWN
+from xinyong.evaluate.scores.tiers import TierResult, chosen_tiers, tier_grade
+from xinyong.policy import Pack
+from xinyong.policy.schemes import Band, PointsRule, PointsScheme
+from xinyong.records.facts import add_months as add_months_to
 
 POINTS_COLUMNS = (
     "subject_id",
@@ -64,147 +59,11 @@ POINTS_COLUMNS = (
     "status",
 )
 """The facts a points rule reads, besides the fields it names."""
-CONTRIBUTION_ORDER = ("subject_id", "section", "ordinal", "window_start", "record_id")
-CONTRIBUTION_SCHEMA = ibis.schema(
-    {
-        "subject_id": "int64",
-        "record_id": "int64",
-        "rule": "string",
-        "points": "int64",
-        "window_start": "date",
-        "window_end": "date",
-        "section": "int64",
-        "ordinal": "int64",
-    }
-)
-"""The contributions' columns and types (whatever an engine makes of a materialised table's
-literals). ``CONTRIBUTION_ORDER`` orders a subject's contributions as the reference lists
-them: points (``section`` 0, no ``ordinal``) by effective date and record, then each
-condition's evidence (``section`` 1 and on) by record or list entry (``ordinal``). The points,
-by far the most rows, carry no copy of another column."""
 
 
-@dataclass(frozen=True)
-class Inputs:
-    """The tables a scheme is scored from, the day it is scored on, and the engine that runs
-    the plan: it takes the small tables the plan builds from policy (``Engine.table``), shares
-    the records that count among the parts of the query that read them (``Engine.share``) and
-    computes once the points of a scheme with overrides, whose evidence depends on them
-    (``Engine.materialise``)."""
-
-    records: ir.Table
-    subjects: ir.Table
-    entries: ir.Table
-    spec: FactsSpec
-    day: date
-    engine: Engine
-
-
-@dataclass(frozen=True)
-class ScorePlan:
-    """The contributions of every subject the scheme rates, and their scores from them.
-
-    The caller keeps the contributions (as an engine's table, or written out and read back)
-    and asks for the scores of what it kept: a points score is its base plus the sum of its
-    contributions as kept, so it never disagrees with its explanation, and the records are
-    read once for both.
-    """
-
-    contributions: ir.Table
-    scores_of: Callable[[ir.Table], ir.Table]
-    """The scores, from the kept rows of ``contributions``."""
-
-
-def score_plan(pack: Pack, scheme: PointsScheme | TiersScheme, inputs: Inputs) -> ScorePlan:
+def points_plan(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ScorePlan:
     """The contributions and scores of every subject the scheme rates."""
-    rated = inputs.subjects.filter(inputs.subjects.kind.isin(_kinds(scheme))).select("subject_id")
-    if isinstance(scheme, PointsScheme):
-        return _points(pack, scheme, inputs, rated)
-    tiers = _tiers(pack, scheme, scheme.tiers, "tiers", inputs, rated.mutate(value=_null_int()))
-    grade = _tier_grade(scheme.tiers, tiers.chosen.chosen)
-    scores = tiers.chosen.select("subject_id", value=_null_int(), grade=grade)
-    return ScorePlan(tiers.evidence, lambda kept: scores)
-
-
-def _kinds(scheme: SchemeBase) -> list[str]:
-    return [kind.value for kind in scheme.subject_kinds]
-
-
-def _null_int() -> ir.IntegerValue:
-    value: ir.IntegerValue = ibis.null("int64")
-    return value
-
-
-def _counted(scheme: SchemeBase, records: ir.Table) -> ir.BooleanValue:
-    counted: ir.BooleanValue = records.status != WITHDRAWN
-    if scheme.domain is Domain.PUBLIC:
-        counted &= records.status != REPAIRED
-    return counted
-
-
-def _matches(records: ir.Table, spec: FactsSpec, condition: RecordCondition) -> ir.BooleanValue:
-    return record_matches(
-        records,
-        spec,
-        record_type=condition.record_type,
-        severities=condition.severities,
-        min_amount=condition.min_amount,
-        max_amount=condition.max_amount,
-        fields=condition.fields,
-    )
-
-
-def _window_end(
-    records: ir.Table,
-    months: ir.IntegerValue | int | None,
-    publicity_months: ir.IntegerValue,
-) -> ir.DateValue:
-    """End (exclusive, NULL for none) of a record's window, as ``scoring.windows.window``:
-    ``months`` from its effective date, never past its maximum publicity period from its
-    decision (``publicity_months``, NULL for none)."""
-    end: ir.DateValue = (
-        ibis.null("date") if months is None else add_months(records.effective_on, months)
-    )
-    # A NULL maximum period gives a NULL day: no end of its own.
-    publicity_end = add_months(records.decided_on, publicity_months)
-    return earliest(end, publicity_end)
-
-
-def first_counting_day(day: date, months: int) -> date:
-    """The earliest start whose window of ``months`` still covers ``day``.
-
-    ``add_months`` never decreases as its start grows, so ``start + months > day`` holds
-    exactly for the starts from this day on.
-    """
-    low, high = day - timedelta(days=31 * months + 31), day + timedelta(days=1)
-    while low < high:
-        middle = low + (high - low) // 2
-        if add_months_to(middle, months) > day:
-            high = middle
-        else:
-            low = middle + timedelta(days=1)
-    return low
-
-
-def _within(start: ir.DateValue, end: ir.DateValue, day: date) -> ir.BooleanValue:
-    held: ir.BooleanValue = (start <= day) & (end.isnull() | (end > day))
-    return held
-
-
-def _constant(selector: ir.IntegerValue, values: Sequence[int | None]) -> ir.IntegerValue:
-    """The ``values[selector]`` of each row (a rule's points, window or cap)."""
-    branches = [
-        (selector == index, ibis.literal(value, type="int64"))
-        for index, value in enumerate(values)
-        if value is not None
-    ]
-    if not branches:
-        return _null_int()
-    chosen: ir.IntegerValue = ibis.cases(*branches, else_=_null_int())
-    return chosen
-
-
-def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -> ScorePlan:
+    rated = rated_subjects(scheme, inputs)
     counting = inputs.engine.share(_counting(pack, scheme, inputs))
     # Only records under a capped rule or of a capped category may need a running total (a
     # sort by subject); the others stream straight through with their rule's points. The caps
@@ -259,7 +118,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
         "window_start",
         "window_end",
         section=exact_int(ibis.literal(0)),
-        ordinal=_null_int(),
+        ordinal=null_int(),
     ).cast(CONTRIBUTION_SCHEMA)
 
     def valued_of(kept: ir.Table) -> ir.Table:
@@ -284,8 +143,8 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
 
         return ScorePlan(contributions, banded)
 
-    def overridden(valued: ir.Table) -> _TierResult:
-        return _tiers(pack, scheme, scheme.overrides, "overrides", inputs, valued)
+    def overridden(valued: ir.Table) -> TierResult:
+        return chosen_tiers(pack, scheme, scheme.overrides, "overrides", inputs, valued)
 
     # The overrides' evidence depends on the values: the points are computed once for both.
     contributions = inputs.engine.materialise(contributions)
@@ -296,7 +155,7 @@ def _points(pack: Pack, scheme: PointsScheme, inputs: Inputs, rated: ir.Table) -
         grade = ibis.ifelse(
             chosen.chosen.isnull(),
             _band_grade(scheme.bands, chosen.value),
-            _tier_grade(scheme.overrides, chosen.chosen),
+            tier_grade(scheme.overrides, chosen.chosen),
         )
         return chosen.select("subject_id", "value", grade=grade)
 
@@ -317,7 +176,7 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
     # too old, and need not reach the joins or the rule tests at all. (The join below drops
     # the records of other types: a test of the type here costs more than it saves.)
     possible = records.filter(
-        _counted(scheme, records)
+        counts(scheme, records)
         & records.effective_on.between(
             min(first_counting_day(inputs.day, rule.window_months) for rule in rules), inputs.day
         )
@@ -341,7 +200,7 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
         rule_index = ibis.ifelse(
             keyed.fixed_rule.notnull(),
             keyed.fixed_rule,
-            ibis.cases(*((match, index) for index, match in tested), else_=_null_int()),
+            ibis.cases(*((match, index) for index, match in tested), else_=null_int()),
         )
     # The rule's window is found by a join with a small table of its days: one row for each
     # day a record may take effect on and still count, with the end of its window from that
@@ -372,7 +231,7 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
     # the kinds the scheme does not rate keeps the rated ones, and hashes only the others,
     # where a join with the rated subjects would hash all of them.
     subjects = inputs.subjects
-    others = subjects.filter(~subjects.kind.isin(_kinds(scheme))).select("subject_id")
+    others = subjects.filter(~subjects.kind.isin(rated_kinds(scheme))).select("subject_id")
     counted = published.mutate(window_end=window_end).anti_join(others, "subject_id")
     return counted.select(
         "subject_id",
@@ -383,6 +242,22 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
         "limited",
         "window_end",
     )
+
+
+def first_counting_day(day: date, months: int) -> date:
+    """The earliest start whose window of ``months`` still covers ``day``.
+
+    ``add_months`` never decreases as its start grows, so ``start + months > day`` holds
+    exactly for the starts from this day on.
+    """
+    low, high = day - timedelta(days=31 * months + 31), day + timedelta(days=1)
+    while low < high:
+        middle = low + (high - low) // 2
+        if add_months_to(middle, months) > day:
+            high = middle
+        else:
+            low = middle + timedelta(days=1)
+    return low
 
 
 def _rule_days(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
@@ -635,167 +510,3 @@ def _band_grade(bands: Sequence[Band], value: ir.IntegerValue) -> ir.StringValue
         branches.append((holds, band.grade))
     grade: ir.StringValue = ibis.cases(*branches, else_=ibis.null("string"))
     return grade
-
-
-def _tier_grade(tiers: Sequence[Tier], chosen: ir.IntegerValue) -> ir.StringValue:
-    grade: ir.StringValue = ibis.cases(
-        *((chosen == index, tier.grade) for index, tier in enumerate(tiers)),
-        else_=ibis.null("string"),
-    )
-    return grade
-
-
-@dataclass(frozen=True)
-class _TierResult:
-    chosen: ir.Table
-    """``subject_id``, ``value``, ``chosen`` (index of the first tier that holds, or NULL)."""
-    evidence: ir.Table
-    """The chosen tier's evidence, as contributions."""
-
-
-@dataclass(frozen=True)
-class _Located:
-    number: int
-    tier: int
-    group: str
-    condition: Condition
-    rule: str
-
-    @property
-    def needed(self) -> int:
-        return self.condition.min_count if self.condition.records is not None else 1
-
-
-def _tiers(
-    pack: Pack,
-    scheme: SchemeBase,
-    tiers: Sequence[Tier],
-    key: str,
-    inputs: Inputs,
-    valued: ir.Table,
-) -> _TierResult:
-    located: list[_Located] = []
-    for tier_index, tier in enumerate(tiers):
-        for (group, index), condition in tier.conditions():
-            located.append(
-                _Located(
-                    len(located),
-                    tier_index,
-                    str(group),
-                    condition,
-                    f"{key}.{tier.grade}.{group}[{index}]",
-                )
-            )
-    table = valued
-    evidence: ir.Table | None = None
-    per: ir.Table | None = None
-    if located:
-        # A view: a lone condition's evidence is itself a join, which later joins would extend.
-        evidence = ibis.union(
-            *(_evidence(pack, scheme, item, inputs, valued) for item in located)
-        ).view()
-        per = evidence.group_by(["subject_id", "condition"]).aggregate(found=evidence.count())
-        pivot = per.group_by(per.subject_id.name("counted_subject")).aggregate(
-            **{
-                f"n{item.number}": ibis.ifelse(per.condition == item.number, per.found, 0).sum()
-                for item in located
-            }
-        )
-        table = valued.left_join(pivot, valued.subject_id == pivot.counted_subject).drop(
-            "counted_subject"
-        )
-    holds = {item.number: table[f"n{item.number}"].fill_null(0) >= item.needed for item in located}
-    branches = []
-    for tier_index, tier in enumerate(tiers):
-        mine = [item for item in located if item.tier == tier_index]
-        applies: ir.BooleanValue = ibis.literal(True)
-        if tier.min_value is not None:
-            applies &= table.value.notnull() & (table.value >= tier.min_value)
-        for item in mine:
-            if item.group == "all":
-                applies &= holds[item.number]
-            elif item.group == "none":
-                applies &= ~holds[item.number]
-        alternatives = [holds[item.number] for item in mine if item.group == "any"]
-        if alternatives:
-            applies &= ibis.or_(*alternatives)
-        branches.append((applies, tier_index))
-    chosen = table.select("subject_id", "value", chosen=ibis.cases(*branches, else_=_null_int()))
-    if evidence is None or per is None:
-        return _TierResult(chosen, _no_contributions(valued))
-    # The chosen tier is explained by its ``all`` and ``any`` conditions that hold.
-    joined = evidence.join(per, ["subject_id", "condition"]).join(
-        chosen.select("subject_id", "chosen"), "subject_id"
-    )
-    tier_of = _constant(joined.condition, [item.tier for item in located])
-    needed = _constant(joined.condition, [item.needed for item in located])
-    shown = _constant(joined.condition, [int(item.group != "none") for item in located])
-    explained = joined.filter(
-        (joined.chosen == tier_of) & (shown == 1) & (joined.found >= needed)
-    ).select(*CONTRIBUTION_SCHEMA.names)
-    return _TierResult(chosen, explained)
-
-
-def _evidence(
-    pack: Pack, scheme: SchemeBase, item: _Located, inputs: Inputs, valued: ir.Table
-) -> ir.Table:
-    """The facts that make one condition hold on the day, for every rated subject."""
-    section = exact_int(ibis.literal(1 + item.number))
-    number = ibis.literal(item.number, type="int64")
-    if item.condition.list is not None:
-        entries = inputs.entries
-        active = entries.filter(
-            (entries.list_code == item.condition.list)
-            & _within(entries.started_on, entries.ended_on, inputs.day)
-        ).join(valued.select("subject_id"), "subject_id")
-        return active.select(
-            "subject_id",
-            "record_id",
-            rule=ibis.literal(item.rule, type="string"),
-            points=exact_int(ibis.literal(0)),
-            window_start=active.started_on,
-            window_end=active.ended_on,
-            section=section,
-            ordinal=active.entry_id,
-            condition=number,
-        )
-    condition = item.condition.records
-    assert condition is not None
-    records = inputs.records
-    matching = records.filter(
-        _counted(scheme, records) & _matches(records, inputs.spec, condition)
-    ).join(valued.select("subject_id"), "subject_id")
-    windows = matching.mutate(
-        window_start=matching.effective_on,
-        window_end=_window_end(
-            matching,
-            item.condition.window_months,
-            max_months(pack, matching, [condition.record_type]),
-        ),
-    )
-    held = windows.filter(_within(windows.window_start, windows.window_end, inputs.day))
-    return held.select(
-        "subject_id",
-        "record_id",
-        rule=ibis.literal(item.rule, type="string"),
-        points=exact_int(ibis.literal(0)),
-        window_start="window_start",
-        window_end="window_end",
-        section=section,
-        ordinal=held.record_id,
-        condition=number,
-    )
-
-
-def _no_contributions(valued: ir.Table) -> ir.Table:
-    empty = valued.filter(ibis.literal(False))
-    return empty.select(
-        "subject_id",
-        record_id=_null_int(),
-        rule=ibis.null("string"),
-        points=_null_int(),
-        window_start=ibis.null("date"),
-        window_end=ibis.null("date"),
-        section=_null_int(),
-        ordinal=_null_int(),
-    )
