@@ -28,10 +28,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_today, utc_now
 from xinyong.enforcement.refresh import refresh_subjects
-from xinyong.ingest.readers import ReadItem, read_rows
+from xinyong.ingest.profile import Layout, folded
+from xinyong.ingest.readers import ReadItem, UnreadableFile, file_codec, read_rows
 from xinyong.ingest.rows import Rejection, ValidRow
+from xinyong.ingest.sheets import WORKBOOKS, read_layout
 from xinyong.ingest.validate import RowValidator
-from xinyong.ingest.values import storable
+from xinyong.ingest.values import RowInvalid, storable
 from xinyong.ingest.writer import BatchResult, BatchWriter, RowOutcome, Source
 from xinyong.policy import Pack
 from xinyong.rights.triggers import notify_new_records
@@ -60,6 +62,8 @@ class IngestSummary:
     withdrawn: int = 0
     rejected: int = 0
     resumed_after: int = 0
+    encoding: str | None = None
+    profile: str | None = None
     skipped: bool = False
     rejection_report: str | None = None
     seconds: float = 0.0
@@ -96,6 +100,10 @@ def scan_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), lines
 
 
+class UnknownProfile(ValueError):
+    """``--profile`` names no import profile of the pack."""
+
+
 class IngestJob:
     """One submission: the rows of a file or of an API request, stored batch by batch."""
 
@@ -107,10 +115,19 @@ class IngestJob:
         today: date | None = None,
         authority: str | None = None,
         batch_size: int = 5000,
+        profile: str | None = None,
     ) -> None:
         self.factory = factory
         self.pack = pack
         self.authority = authority
+        self.layout: Layout | None = None
+        if profile is not None:
+            if profile not in pack.profiles:
+                known = ", ".join(sorted(pack.profiles)) or "none"
+                raise UnknownProfile(
+                    f"the pack has no import profile '{profile}' (it has: {known})"
+                )
+            self.layout = Layout(pack, pack.profiles[profile], authority=authority)
         self.batch_size = batch_size
         self.today = today or china_today()
         self.validator = RowValidator(pack, self.today, authority=authority)
@@ -143,12 +160,22 @@ class IngestJob:
         progress: Callable[[int], None] | None = None,
         skip_complete: bool = False,
         encoding: str | None = None,
+        sheet: str | None = None,
     ) -> IngestSummary:
-        """Ingest the file at ``path`` (of SHA-256 ``digest``), in ``encoding`` if not UTF-8."""
+        """Ingest the file at ``path`` (of SHA-256 ``digest``), in ``encoding`` if not UTF-8
+        (``auto``: detected), through the job's profile if it has one."""
         started = utc_now()
         digest = self._source_digest(digest)
         # Refuses an unreadable file before anything is written.
-        items = read_rows(path, encoding=encoding)
+        codec: str | None = None
+        if path.suffix.lower() not in (*WORKBOOKS, ".parquet"):
+            codec = file_codec(path, encoding)
+        if self.layout is None:
+            if sheet is not None:
+                raise UnreadableFile(f"{path}: --sheet reads a workbook through a --profile")
+            items = read_rows(path, encoding=codec or encoding)
+        else:
+            items = read_layout(path, self.layout.header, codec=codec or "utf-8", sheet=sheet)
         with self.factory.begin() as session:
             if skip_complete and session.scalar(
                 select(Submission.id).where(
@@ -174,7 +201,13 @@ class IngestJob:
                 )
                 session.add(submission)
                 session.flush()
-            summary = IngestSummary(submission.id, str(path), resumed_after=submission.rows_done)
+            summary = IngestSummary(
+                submission.id,
+                str(path),
+                resumed_after=submission.rows_done,
+                encoding=codec,
+                profile=self.layout.profile.code if self.layout else None,
+            )
             for counter in COUNTS:
                 setattr(summary, counter, getattr(submission, counter))
         source = Source(summary.submission_id, path.name, digest)
@@ -203,6 +236,11 @@ class IngestJob:
         started = utc_now()
         digest = self._source_digest(digest)
         batch = list(items)
+        if self.layout is not None:
+            batch = [
+                (row_no, raw, folded(item) if isinstance(item, dict) else item)
+                for row_no, raw, item in batch
+            ]
         with self.factory.begin() as session:
             submission = Submission(
                 channel="api",
@@ -272,7 +310,10 @@ class IngestJob:
             if isinstance(item, str):
                 refused.append(Rejection(row_no, None, item, raw, self.authority))
                 continue
-            checked = self.validator.validate(row_no, item, raw)
+            if self.layout is None:
+                checked = self.validator.validate(row_no, item, raw)
+            else:
+                checked = self._through_layout(self.layout, row_no, item, raw)
             (valid if isinstance(checked, ValidRow) else refused).append(checked)  # type: ignore[arg-type]
         result = BatchWriter(session, source).apply(valid, refused, now)
         notify_new_records(session.connection(), self.pack, result.events)
@@ -288,6 +329,19 @@ class IngestJob:
             )
         )
         return result
+
+    def _through_layout(
+        self, layout: Layout, row_no: int, item: dict[str, Any], raw: str
+    ) -> ValidRow | Rejection:
+        """A layout row translated and validated; a refusal names the layout's column."""
+        try:
+            translated = layout.translate(item)
+        except RowInvalid as invalid:
+            return Rejection(row_no, invalid.field, invalid.reason, raw, self.authority)
+        checked = self.validator.validate(row_no, translated.row, raw)
+        if isinstance(checked, Rejection):
+            checked.field = layout.column_of(translated, checked.field)
+        return checked
 
     @staticmethod
     def _already_refused(
