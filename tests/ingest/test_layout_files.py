@@ -11,9 +11,10 @@ from typing import Any
 import orjson
 import pytest
 import xlsxwriter
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.ingest.legacy import LegacyLink
 from xinyong.ingest.profile import EXCEL_EPOCH
 from xinyong.ingest.readers import UnreadableFile
 from xinyong.ingest.service import IngestJob, IngestSummary, UnknownProfile, scan_file
@@ -190,12 +191,12 @@ def test_an_unknown_profile_and_a_file_in_another_layout_are_refused(
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("city")
-    generate(out, persons=300, orgs=150, seed=5, as_of=TODAY, layout="double-publicity")
+    generate(out, persons=300, orgs=300, seed=5, as_of=TODAY, layout="double-publicity")
     return out
 
 
 def expected_records(national: Pack, record_type: str) -> dict[str, dict[str, Any]]:
-    rows = CityRecords(national, 300, 150, 5, TODAY).rows()
+    rows = CityRecords(national, 300, 300, 5, TODAY).rows()
     return {
         row.record["document_no"]: row.record
         for row in rows
@@ -229,7 +230,15 @@ def test_the_citys_double_publicity_files_come_back_as_the_records_they_were(
             .join(Subject, Subject.id == Record.subject_id)
             .where(Record.record_type == record_type, Record.version == 1)
         ).all()
-    assert len(stored) == sum(summary.stored for summary in summaries)
+        linked = session.scalar(
+            select(func.count())
+            .select_from(LegacyLink)
+            .join(Record, Record.id == LegacyLink.record_id)
+            .where(Record.record_type == record_type)
+        )
+    assert linked
+    # Every row comes back, those naming an organisation by its old code too (linked).
+    assert len(stored) == sum(summary.stored for summary in summaries) == len(expected)
     for record, identifier in stored:
         original = expected[record.document_no]
         assert identifier == original["subject_id"]

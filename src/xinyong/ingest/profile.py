@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from xinyong.identifiers import normalise
 from xinyong.ingest.values import RowInvalid, shown
 from xinyong.policy import Pack
 from xinyong.policy.profiles import IdentifierRole, Profile, Unit
@@ -147,7 +148,8 @@ class Layout:
                 if kind not in code.type_values:
                     continue
             if code.role in LEGACY_ROLES:
-                return value, code.column, LegacyCode(code.role, value, code.column)
+                legacy = LegacyCode(code.role, normalise(value), code.column)
+                return value, code.column, legacy
             return value, code.column, None
         columns = "、".join(code.column for code in self.profile.subject_codes)
         first = self.profile.subject_codes[0].column

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_today, utc_now
 from xinyong.enforcement.refresh import refresh_subjects
-from xinyong.ingest.profile import Layout, folded
+from xinyong.ingest.legacy import Unlinked, record_links, resolve
+from xinyong.ingest.profile import Layout, LegacyCode, Translated, folded
 from xinyong.ingest.readers import ReadItem, UnreadableFile, file_codec, read_rows
 from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.sheets import WORKBOOKS, read_layout
@@ -128,6 +129,9 @@ class IngestJob:
                     f"the pack has no import profile '{profile}' (it has: {known})"
                 )
             self.layout = Layout(pack, pack.profiles[profile], authority=authority)
+        self._registration_types = [
+            code for code, record_type in pack.record_types.items() if record_type.confirms_subject
+        ]
         self.batch_size = batch_size
         self.today = today or china_today()
         self.validator = RowValidator(pack, self.today, authority=authority)
@@ -302,6 +306,7 @@ class IngestJob:
         # A row this source already had refused stays refused: replaying a file must not let an
         # early correction apply just because its document now exists.
         settled = self._already_refused(session, source.digest, [item[0] for item in batch])
+        translated: list[tuple[int, str, Translated]] = []
         for row_no, raw, item in batch:
             if row_no in settled:
                 field, reason = settled[row_no]
@@ -312,10 +317,27 @@ class IngestJob:
                 continue
             if self.layout is None:
                 checked = self.validator.validate(row_no, item, raw)
-            else:
-                checked = self._through_layout(self.layout, row_no, item, raw)
-            (valid if isinstance(checked, ValidRow) else refused).append(checked)  # type: ignore[arg-type]
+                (valid if isinstance(checked, ValidRow) else refused).append(checked)  # type: ignore[arg-type]
+                continue
+            try:
+                translated.append((row_no, raw, self.layout.translate(item)))
+            except RowInvalid as invalid:
+                refused.append(
+                    Rejection(row_no, invalid.field, invalid.reason, raw, self.authority)
+                )
+        linked = self._validate_translated(session, translated, valid, refused)
         result = BatchWriter(session, source).apply(valid, refused, now)
+        record_links(
+            session,
+            (
+                (outcome.record_id, linked[outcome.row_no])
+                for outcome in result.outcomes
+                if outcome.row_no in linked
+                and outcome.record_id is not None
+                and outcome.status in ("accepted", "corrected")
+            ),
+            now,
+        )
         notify_new_records(session.connection(), self.pack, result.events)
         refresh_subjects(session, self.pack, result.subjects_touched, today=self.today)
         increments = {STATUS_COUNTER[status]: 0 for status in STATUS_COUNTER}
@@ -330,18 +352,37 @@ class IngestJob:
         )
         return result
 
-    def _through_layout(
-        self, layout: Layout, row_no: int, item: dict[str, Any], raw: str
-    ) -> ValidRow | Rejection:
-        """A layout row translated and validated; a refusal names the layout's column."""
-        try:
-            translated = layout.translate(item)
-        except RowInvalid as invalid:
-            return Rejection(row_no, invalid.field, invalid.reason, raw, self.authority)
-        checked = self.validator.validate(row_no, translated.row, raw)
-        if isinstance(checked, Rejection):
-            checked.field = layout.column_of(translated, checked.field)
-        return checked
+    def _validate_translated(
+        self,
+        session: Session,
+        translated: list[tuple[int, str, Translated]],
+        valid: list[ValidRow],
+        refused: list[Rejection],
+    ) -> dict[int, LegacyCode]:
+        """Validate layout rows, their legacy codes linked first (one look-up per batch); a
+        refusal names the layout's column. Returns the legacy code of each row linked by one."""
+        if not translated:
+            return {}
+        assert self.layout is not None
+        codes = [item.legacy for _, _, item in translated if item.legacy is not None]
+        found = resolve(session, codes, self._registration_types) if codes else {}
+        linked: dict[int, LegacyCode] = {}
+        for row_no, raw, item in translated:
+            if item.legacy is not None:
+                subject = found[(item.legacy.role, item.legacy.code.upper())]
+                if isinstance(subject, Unlinked):
+                    column = item.legacy.column
+                    refused.append(Rejection(row_no, column, subject.reason, raw, self.authority))
+                    continue
+                item.row["subject_id"] = subject
+                linked[row_no] = item.legacy
+            checked = self.validator.validate(row_no, item.row, raw)
+            if isinstance(checked, Rejection):
+                checked.field = self.layout.column_of(item, checked.field)
+                refused.append(checked)
+            else:
+                valid.append(checked)
+        return linked
 
     @staticmethod
     def _already_refused(

@@ -123,10 +123,9 @@ class Profile(CodedModel):
 
     @property
     def header(self) -> tuple[str, ...]:
-        """Columns a header row must name for the layout to be recognised."""
-        required = [self.subject_name, self.document_no, self.decided_on]
-        required.extend(code.column for code in self.subject_codes)
-        return tuple(dict.fromkeys(required))
+        """Columns a header row must name for the layout to be recognised (offices leave out
+        code columns they never fill)."""
+        return (self.subject_name, self.document_no, self.decided_on)
 
 
 class ProfilesDocument(ItemDocument):

@@ -3,6 +3,7 @@
 import xinyong.accounts.models
 import xinyong.audit.models
 import xinyong.enforcement.models
+import xinyong.ingest.legacy
 import xinyong.keys.models
 import xinyong.ledger.models
 import xinyong.rights.models

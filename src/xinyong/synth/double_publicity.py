@@ -76,7 +76,7 @@ OWN = {
     ),
 }
 TITLES = {"admin.penalty": "行政处罚信息（双公示）", "admin.licence": "行政许可信息（双公示）"}
-LEGACY_ONE_IN = 20  # organisations named by their organisation code only
+LEGACY_ONE_IN = 10  # organisations named by their organisation code only
 FIXED_TIME = datetime(2026, 1, 1)  # a workbook's creation time, so equal rows give equal bytes
 _TEN_THOUSAND = Decimal(10_000)
 

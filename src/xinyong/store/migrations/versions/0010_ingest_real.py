@@ -9,6 +9,8 @@ Create Date: 2026-12-06 12:00:00.000000
   filled from the stored subtrees of levels 0, 8, 16, ... (the others are computed from them);
   should a stored hash be missing, its tile ends before it, and ``xinyong ledger verify`` names
   the leaves it no longer covers, as it did before.
+- ``legacy_links``: which records had their subject found by a registration number or an
+  organisation code, from which column of the row.
 """
 
 import hashlib
@@ -106,9 +108,22 @@ def upgrade() -> None:
     if rows:
         op.bulk_insert(tiles_table, rows)
     op.drop_table("ledger_nodes")
+    op.create_table(
+        "legacy_links",
+        sa.Column("record_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("role", sa.String(length=24), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("column_name", sa.String(length=200), nullable=False),
+        sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"], ["records.id"], name=op.f("fk_legacy_links_record_id_records")
+        ),
+        sa.PrimaryKeyConstraint("record_id", name=op.f("pk_legacy_links")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("legacy_links")
     op.create_table(
         "ledger_nodes",
         sa.Column("position", POSITION, autoincrement=False, nullable=False),
