@@ -57,8 +57,8 @@ def resolve(
     """For each legacy code (upper-cased), the USCC of the one subject it names, or why there
     is none. One query per kind of code for the whole batch."""
     wanted: dict[IdentifierRole, set[str]] = defaultdict(set)
-    for code in codes:
-        wanted[code.role].add(code.code.upper())
+    for legacy in codes:
+        wanted[legacy.role].add(legacy.code.upper())
     matches: dict[tuple[IdentifierRole, str], set[str]] = defaultdict(set)
     connection = session.connection()
     for chunk in chunked(sorted(wanted[IdentifierRole.ORGANISATION_CODE])):
