@@ -180,3 +180,58 @@ def test_a_validation_refusal_is_named_by_the_column_that_fed_the_field(
 def test_headers_match_whatever_width_of_brackets_and_spaces_the_office_typed() -> None:
     assert column_key(" 罚款金额(万元) ") == column_key("罚款金额（万元）")
     assert column_key("行政相对人代码_1（统一社会信用代码）") == column_key(USCC)
+
+
+CELLS = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.sampled_from(["1e999999", "1e-999999", "-0", "inf", "NaN", "9" * 40, "2025-02-30", "罚款"]),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.dates(),
+    st.datetimes(),
+)
+
+
+@given(
+    cells=st.dictionaries(
+        st.sampled_from(
+            [
+                "行政相对人名称",
+                USCC,
+                ORG_CODE,
+                "证件类型",
+                "证件号码",
+                "处罚类别",
+                FINE,
+                CONFISCATED,
+                "处罚决定日期",
+                "公示截止期",
+                "处罚机关",
+                "违法事实",
+                "行政处罚决定书文号",
+            ]
+        ),
+        CELLS,
+    )
+)
+def test_whatever_a_cell_holds_a_row_is_translated_or_refused_naming_a_column(
+    national: Pack, cells: dict[str, Any]
+) -> None:
+    layout = Layout(national, national.profiles["double_publicity.penalty"])
+    try:
+        translated = layout.translate(penalty(**cells))
+    except RowInvalid as invalid:
+        assert invalid.field in cells or invalid.field in {
+            USCC,
+            "违法事实",
+            "公示截止期",
+            "处罚决定日期",
+        }
+        return
+    amount = translated.row.get("amount")
+    assert amount is None or len(amount) < 40
+    checked = RowValidator(national, TODAY).validate(1, translated.row, "")
+    if not isinstance(checked, ValidRow):
+        assert layout.column_of(translated, checked.field) is not None

@@ -7,6 +7,7 @@ so that the clerk knows which cell to fix; everything else is judged afterwards 
 validation as any record, and its refusals are named by column too (:meth:`Layout.column_of`).
 """
 
+import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from xinyong.policy.profiles import IdentifierRole, Profile, Unit
 
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 is 1900-01-01 in Excel's (Lotus's) count
 SERIALS = range(1, 2_958_466)  # Excel's days: 1900-01-01 to 9999-12-31
+MIN_EXPONENT, MAX_EXPONENT = -12, 16
 UNITS = {Unit.YUAN: Decimal(1), Unit.TEN_THOUSAND_YUAN: Decimal(10_000)}
 LEGACY_ROLES = (IdentifierRole.REGISTRATION_NUMBER, IdentifierRole.ORGANISATION_CODE)
 
@@ -179,7 +181,7 @@ class Layout:
         if isinstance(value, date):
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if value != int(value) or int(value) not in SERIALS:
+            if not math.isfinite(value) or value != int(value) or int(value) not in SERIALS:
                 raise RowInvalid(column, f"{column} {value} is not a day's number in Excel")
             return EXCEL_EPOCH + timedelta(days=int(value))
         text = _text(row, column)
@@ -210,6 +212,10 @@ class Layout:
                 raise RowInvalid(column, f"{column} '{shown(text)}' is not a number") from None
             if not amount.is_finite():
                 raise RowInvalid(column, f"{column} '{shown(text)}' is not a number")
+            # Bounded before any arithmetic: 1e999999 would overflow, 1e-999999 spell a
+            # million zeros. Validation holds the yuan to their real bounds afterwards.
+            if amount and not MIN_EXPONENT <= amount.as_tuple().exponent <= MAX_EXPONENT:
+                raise RowInvalid(column, f"{column} '{shown(text)}' is not an amount in yuan")
             total = (total or Decimal(0)) + amount * UNITS[rule.unit]
         return None if total is None else format(total.normalize(), "f")
 
