@@ -214,7 +214,7 @@ class Layout:
                 raise RowInvalid(column, f"{column} '{shown(text)}' is not a number")
             # Bounded before any arithmetic: 1e999999 would overflow, 1e-999999 spell a
             # million zeros. Validation holds the yuan to their real bounds afterwards.
-            if amount and not MIN_EXPONENT <= amount.as_tuple().exponent <= MAX_EXPONENT:
+            if amount and not MIN_EXPONENT <= amount.adjusted() <= MAX_EXPONENT:
                 raise RowInvalid(column, f"{column} '{shown(text)}' is not an amount in yuan")
             total = (total or Decimal(0)) + amount * UNITS[rule.unit]
         return None if total is None else format(total.normalize(), "f")
