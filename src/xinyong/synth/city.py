@@ -168,6 +168,8 @@ def generate(
                 if row.defect is None and layout_files.takes(record):
                     layout_files.write(record)
                 continue
+            if layout_files is not None and row.defect is None:
+                layout_files.known.add(record["subject_id"])
             files.write(record)
             authority = record["authority"]
             entry = stats.get(authority)

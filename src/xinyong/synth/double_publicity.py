@@ -4,8 +4,9 @@ Offices send the tables of the national double-publicity data standard, as workb
 CSV, not the record format. With ``--layout double-publicity`` the city's submitted licences and
 penalties are written that way instead: every other row of a layout to a workbook (a merged
 title row above the header, dates as Excel dates or text, amounts as numbers or text, the way
-offices' files vary), the others to a GBK CSV. Some organisations are named only by their
-organisation code, as records from before the unified code are. The columns and the words
+offices' files vary), the others to a GBK CSV. One organisation in ten that the city's other
+files make known is named only by its organisation code, as records from before the unified
+code are. The columns and the words
 come from the pack's own profiles, so what is written is what the profiles read.
 """
 
@@ -86,6 +87,15 @@ def layout_file_names(record_type: str) -> tuple[str, str]:
     return f"{record_type}.xlsx", f"{record_type}.gbk.csv"
 
 
+def profile_of(file_name: str) -> str:
+    """The import profile that reads one of the layout's files."""
+    return next(
+        profile
+        for record_type, profile in PROFILES.items()
+        if file_name in layout_file_names(record_type)
+    )
+
+
 class DoublePublicityFiles:
     """The layout's files under ``out_dir``: each submitted licence or penalty goes to one."""
 
@@ -93,6 +103,9 @@ class DoublePublicityFiles:
         self.out_dir = out_dir
         self.pack = pack
         self.rows: dict[str, int] = {}
+        # Organisations the city's other files name in rows that will be stored: only those
+        # can be found by an old code once those files are ingested.
+        self.known: set[str] = set()
         self._sheets: dict[str, tuple[Any, Any, Any]] = {}
         self._csv: dict[str, Any] = {}
 
@@ -145,7 +158,7 @@ class DoublePublicityFiles:
                 values[code.column] = subject_id
                 assert code.type_column is not None
                 values[code.type_column] = code.type_values[0]
-            elif not person and code.role is self._organisation_role(subject_id):
+            elif not person and code.role is self._organisation_role(subject_id, self.known):
                 values[code.column] = (
                     subject_id[8:17]
                     if code.role is IdentifierRole.ORGANISATION_CODE
@@ -174,8 +187,8 @@ class DoublePublicityFiles:
         return values
 
     @staticmethod
-    def _organisation_role(subject_id: str) -> IdentifierRole:
-        legacy = zlib.crc32(subject_id.encode()) % LEGACY_ONE_IN == 0
+    def _organisation_role(subject_id: str, known: set[str]) -> IdentifierRole:
+        legacy = subject_id in known and zlib.crc32(subject_id.encode()) % LEGACY_ONE_IN == 0
         return IdentifierRole.ORGANISATION_CODE if legacy else IdentifierRole.USCC
 
     def _workbook_row(
