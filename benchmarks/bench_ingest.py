@@ -323,8 +323,8 @@ def flat_memory(small: int, large: int) -> dict[str, Any]:
         "floor": None,
         "ratio": None,
         "target": "peak memory flat (10^7 about as 10^6)",
-        "notes": f"{count:,} rows end to end; peak RSS {large_peak:,.0f} MB "
-        f"(10^6 rows: {small_peak:,.0f} MB)",
+        "notes": f"{count:,} rows end to end into SQLite; peak RSS {large_peak:,.0f} MB "
+        f"({small:,} rows: {small_peak:,.0f} MB)",
     }
 
 
