@@ -248,3 +248,19 @@ def test_the_citys_double_publicity_files_come_back_as_the_records_they_were(
         assert record.fields == original["fields"]
         if original.get("amount") is not None:
             assert record.amount == Decimal(str(original["amount"])).quantize(Decimal("0.01"))
+
+
+def test_a_table_that_starts_lower_down_and_to_the_right_keeps_the_lines_a_clerk_sees(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path
+) -> None:
+    path = tmp_path / "offset.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("处罚")
+    sheet.write_row(3, 2, COLUMNS)  # the header on line 4, from column C
+    for line, row in enumerate([cells(1), cells(2, 处罚类别="训诫")], start=4):
+        sheet.write_row(line, 2, [row.get(column, "") for column in COLUMNS])
+    book.close()
+    summary = ingest(factory, national, path)
+    assert (summary.accepted, summary.rejected) == (1, 1)
+    [(row_no, field, _, raw)] = quarantined(factory)
+    assert (row_no, field) == (2, "处罚类别") and raw.startswith("处罚!6: 北京示例2有限公司")

@@ -11,6 +11,7 @@ where the clerk finds it, ``sheet!line`` (the spreadsheet's own line number) or 
 import csv
 import io
 from collections.abc import Iterator, Sequence
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -100,33 +101,36 @@ def _workbook_rows(path: Path, header: Sequence[str], sheet: str | None) -> Iter
         raise UnreadableFile(f"{path}: not a readable workbook: {error}") from None
     except Exception as error:  # calamine raises its own types for a missing sheet, a bad zip
         raise UnreadableFile(f"{path}: not a readable workbook: {error}") from None
-    found = []
+    found: list[tuple[str, int, list[str], Iterator[list[Any]]]] = []
     refusal: UnreadableFile | None = None
     for name, rows in sheets:
+        head = list(islice(rows, HEADER_SEARCH_ROWS))
         try:
-            found.append((name, rows, *_header(rows[:HEADER_SEARCH_ROWS], header, name)))
+            at, columns = _header(head, header, name)
         except UnreadableFile as error:
             # A sheet of notes beside the data is common; only a named sheet must hold data.
             refusal = refusal or error
+            continue
+        found.append((name, at + 1, columns, chain(head[at + 1 :], rows)))
     if not found:
         assert refusal is not None
         raise UnreadableFile(f"{path}: {refusal}")
     return _sheet_rows(found)
 
 
-def _sheet(book: CalamineWorkbook, name: str) -> tuple[str, list[list[Any]]]:
-    """A sheet's cells from A1, so that list positions are the lines a clerk sees."""
-    return name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+def _sheet(book: CalamineWorkbook, name: str) -> tuple[str, Iterator[list[Any]]]:
+    """A sheet's rows from its first line, one at a time (the cells stay in calamine's compact
+    form until read)."""
+    return name, book.get_sheet_by_name(name).iter_rows()
 
 
 def _sheet_rows(
-    sheets: list[tuple[str, list[list[Any]], int, list[str]]],
+    sheets: list[tuple[str, int, list[str], Iterator[list[Any]]]],
 ) -> Iterator[ReadItem]:
     row_no = 0
-    for name, rows, at, columns in sheets:
-        for line in range(at + 1, len(rows)):
-            values = rows[line]
+    for name, header_line, columns, rows in sheets:
+        for line, values in enumerate(rows, start=header_line + 1):
             if all(value is None or value == "" for value in values):
                 continue
             row_no += 1
-            yield row_no, _raw(f"{name}!{line + 1}", values), _row(columns, values)
+            yield row_no, _raw(f"{name}!{line}", values), _row(columns, values)
