@@ -244,7 +244,7 @@ def test_only_registration_types_name_a_legal_representative(
 
 
 def test_every_gb32100_department_but_other_has_a_registering_kind() -> None:
-    """GB 32100 table 2 (DOMAIN.md §1.1): 1 institutional staffing, 5 civil affairs, 9 market
+    """GB 32100 table 2 (docs/sources.md §1): 1 institutional staffing, 5 civil affairs, 9 market
     regulation (formerly industry and commerce), N agriculture ...; Y "other" names none."""
     assert set(REGISTERING_KINDS) == set(uscc.REGISTRATION_AUTHORITIES) - {"Y"}
     assert REGISTERING_KINDS["9"] is AuthorityKind.MARKET_REGULATION

@@ -49,7 +49,7 @@ def test_shipped_copy_has_no_issues(pack_dir: Path) -> None:
 
 
 def test_record_type_without_legal_basis_is_refused(pack_dir: Path) -> None:
-    """DESIGN §3.1: a record type without legal basis fails policy validation."""
+    """Records, not surveillance: a record type without legal basis fails policy validation."""
     edit(
         pack_dir,
         "catalogue/judicial.yaml",

@@ -93,7 +93,7 @@ def test_covers_the_thirteen_categories_with_at_least_thirty_types(pack: Pack) -
 
 
 def test_every_record_type_has_a_legal_basis(pack: Pack) -> None:
-    """DESIGN §3.1: a record type without legal basis fails policy validation."""
+    """Records, not surveillance: a record type without legal basis fails policy validation."""
     for record_type in pack.record_types.values():
         assert record_type.legal_basis, record_type.code
         assert all(basis.title.strip() for basis in record_type.legal_basis)

@@ -23,7 +23,7 @@ MAX_BYTES = 32 * 1024 * 1024
 
 
 class SubmittedRecord(BaseModel):
-    """One record as an authority submits it (DESIGN §5); CSV and Parquet use the same names."""
+    """One record as an authority submits it (docs/ingest.md); CSV and Parquet use the same names."""
 
     op: Literal["submit", "correct", "withdraw"] = "submit"
     record_type: Code = Field(examples=["court.defaulter_listing"])

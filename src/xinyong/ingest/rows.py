@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-# The record format's columns (DESIGN §5), in the order CSV and Parquet files carry them.
+# The record format's columns (docs/ingest.md), in the order CSV and Parquet files carry them.
 RECORD_COLUMNS = (
     "record_type",
     "subject_id",
