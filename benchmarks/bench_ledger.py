@@ -34,7 +34,7 @@ def _store(path: Path) -> Engine:
 
 
 def _events(start: int, count: int) -> list[LeafInput]:
-    # A record event's members (xinyong.store.history), under a kind without a source, so the
+    # A record event's members (xinyong.records.history), under a kind without a source, so the
     # payload is kept in the ledger too: the heavier case to write.
     return [
         LeafInput(

@@ -14,12 +14,12 @@ import xlsxwriter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.ingest.legacy import LegacyLink
+from xinyong.ingest.models import LegacyLink, QuarantinedRow
 from xinyong.ingest.profile import EXCEL_EPOCH
 from xinyong.ingest.readers import UnreadableFile
 from xinyong.ingest.service import IngestJob, IngestSummary, UnknownProfile, scan_file
 from xinyong.policy import Pack
-from xinyong.store.models import QuarantinedRow, Record, Subject
+from xinyong.records.models import Record, Subject
 from xinyong.synth import generate
 from xinyong.synth.double_publicity import OWN, SHARED, TRAILING, layout_file_names
 from xinyong.synth.records import CityRecords

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.identifiers import uscc
+from xinyong.ingest.models import QuarantinedRow
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.policy import Pack
-from xinyong.store.models import QuarantinedRow, Record, Subject
+from xinyong.records.models import Record, Subject
 from xinyong.subjects.service import subject_file
 from xinyong.testing import samples
 

@@ -14,15 +14,14 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import String, func, select
+from sqlalchemy.orm import Session
 
-from xinyong.clock import UTCDateTime
+from xinyong.ingest.models import LegacyLink
 from xinyong.ingest.profile import LegacyCode
 from xinyong.policy.profiles import IdentifierRole
-from xinyong.store.base import Base
+from xinyong.records.models import Record, Subject
 from xinyong.store.bulk import among, chunked
-from xinyong.store.models import Record, Subject
 
 # Record types whose fields may carry an organisation's registration number.
 REGISTRATION_NUMBER_FIELD = "registration_no"
@@ -30,18 +29,6 @@ WORDS = {
     IdentifierRole.ORGANISATION_CODE: "organisation code",
     IdentifierRole.REGISTRATION_NUMBER: "registration number",
 }
-
-
-class LegacyLink(Base):
-    """A record whose row named its subject by a legacy code: which code, from which column."""
-
-    __tablename__ = "legacy_links"
-
-    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(24))  # organisation_code | registration_number
-    code: Mapped[str] = mapped_column(String(32))
-    column_name: Mapped[str] = mapped_column(String(200))
-    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True, slots=True)
