@@ -376,6 +376,10 @@ def measure(rows: int) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--peak"]:
-    # The child of ``peak_memory``: seconds, rows and peak resident megabytes (Linux: KiB).
+    # The child of ``peak_memory``: seconds, rows and peak resident megabytes (Linux: KiB),
+    # with the listeners the service runs with, as ``run.py`` connects them.
+    from xinyong.assembly import assemble
+
+    assemble()
     took, done = pipeline(sys.argv[2], Path(sys.argv[3]))
     print(took, done, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
