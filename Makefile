@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_UPDATED := /tmp/.xinyong-apt-updated
 
-.PHONY: demo test lint typecheck pytest bench bench-deps system-deps web-assets clean
+.PHONY: demo demo-network test lint typecheck pytest bench bench-deps system-deps web-assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ web-assets: $(VENDORED)
 
 demo: $(VENV)/.installed web-assets
 	$(BIN)/xinyong demo
+
+# Three nodes on 127.0.0.1: the synthetic city split across two cities under a province.
+demo-network: $(VENV)/.installed web-assets
+	$(BIN)/python -m xinyong.testing.network_demo
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

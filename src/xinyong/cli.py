@@ -12,13 +12,17 @@ from xinyong import __version__
 from xinyong.accounts.cli import app as users_app
 from xinyong.assembly import assemble
 from xinyong.audit.cli import app as audit_app
+from xinyong.datasets.cli import app as datasets_app
+from xinyong.datasets.cli import publish_command
 from xinyong.demo import demo_command
 from xinyong.enforcement.cli import check_command
 from xinyong.evaluate.cli import evaluate_command
+from xinyong.federation.cli import app as federation_app
 from xinyong.identifiers.cli import id_command
 from xinyong.ingest.cli import ingest_command
 from xinyong.keys.cli import app as keys_app
 from xinyong.ledger.cli import app as ledger_app
+from xinyong.mirror.cli import app as mirror_app
 from xinyong.policy.cli import app as policy_app
 from xinyong.reports.cli import app as report_app
 from xinyong.rights.cli import app as rights_app
@@ -112,15 +116,25 @@ def serve_command(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Serve the HTTP API and pages with uvicorn; expiry, notices and ledger checkpoints run in
-    the background."""
+    """Serve the HTTP API and pages with uvicorn; expiry, notices, ledger checkpoints, the
+    publication of datasets and feeds and, on a node of a network, the exchange with its
+    neighbours run in the background."""
     import uvicorn
 
+    from xinyong.datasets.worker import start_publisher
+    from xinyong.federation.links import LinkError
+    from xinyong.federation.relay import start_relay
     from xinyong.ledger.worker import start_checkpointer
     from xinyong.rights.worker import start_rights_worker
 
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
     start_checkpointer()  # a checkpoint every XINYONG_CHECKPOINT_INTERVAL s while the log grows
+    start_publisher()  # feeds within XINYONG_PUBLISH_INTERVAL s of a change; public data daily
+    try:
+        start_relay()  # batches and cosignatures with the neighbours the settings name, if any
+    except LinkError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
     # Which proxies to believe is the app's setting (XINYONG_TRUSTED_PROXIES), not uvicorn's.
     uvicorn.run(
         "xinyong.app:create_app",
@@ -153,6 +167,7 @@ app.command("demo")(demo_command)
 app.command("evaluate")(evaluate_command)
 app.command("check")(check_command)
 app.command("explain")(explain_command)
+app.command("publish")(publish_command)
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
@@ -161,6 +176,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(rights_app, name="rights")
 app.add_typer(scorecard_app, name="scorecard")
 app.add_typer(report_app, name="report")
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(mirror_app, name="mirror")
+app.add_typer(federation_app, name="federation")
 
 
 def main() -> None:

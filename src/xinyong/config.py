@@ -2,9 +2,37 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+"""A node's short name in the network: lower-case letters, digits, '.', '_' and '-'."""
+
+
+class NodeLink(BaseModel):
+    """A neighbour of this node in the network: where it answers, how it signs, and (for a child)
+    whose records it may send up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: NodeName = Field(description="the neighbour's node name")
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")] = Field(
+        description="where its API answers, e.g. https://credit.province.example"
+    )
+    key: str = Field(
+        description="its ledger's verifier key (GET /v1/ledger/key): it signs its batches and "
+        "checkpoints with it, and cosigns ours"
+    )
+    token: str = Field(
+        "", description="the API key (role node) that the neighbour issued to this node"
+    )
+    regions: tuple[Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{5}$")], ...] = Field(
+        (),
+        description="a child's GB/T 2260 divisions: it may send up records of the authorities "
+        "whose area lies within one of them",
+    )
 
 
 class Settings(BaseSettings):
@@ -33,6 +61,40 @@ class Settings(BaseSettings):
         60.0, gt=0, le=3600, description="seconds between ledger checkpoints while serving"
     )
 
+    # The network (docs/federation.md): empty for a platform that stands alone.
+    node_name: NodeName | Literal[""] = Field("", description="this node's name in the network")
+    node_level: Literal["", "city", "province", "national"] = Field(
+        "", description="this node's level: city, province or national"
+    )
+    node_parent: NodeLink | None = Field(None, description="the node above (JSON)")
+    node_children: tuple[NodeLink, ...] = Field((), description="the nodes below (a JSON list)")
+    federation_interval: float = Field(
+        1.0, gt=0, le=3600, description="seconds between polls of each link"
+    )
+    federation_batch_size: int = Field(
+        5000, ge=1, le=10_000, description="most record events in one batch"
+    )
+
+    @model_validator(mode="after")
+    def _network_is_named(self) -> "Settings":
+        links = self.links
+        if links and not (self.node_name and self.node_level):
+            raise ValueError(
+                "a node with neighbours needs XINYONG_NODE_NAME and XINYONG_NODE_LEVEL"
+            )
+        names = [link.name for link in links]
+        if len(set(names)) != len(names) or self.node_name in names:
+            raise ValueError("every neighbour needs a name of its own, other than this node's")
+        bare = [child.name for child in self.node_children if not child.regions]
+        if bare:
+            raise ValueError(f"children need regions (whose records they send up): {bare}")
+        return self
+
+    @property
+    def links(self) -> tuple[NodeLink, ...]:
+        """Every neighbour: the parent first, then the children."""
+        return ((self.node_parent,) if self.node_parent else ()) + self.node_children
+
     # Notices to subjects (xinyong.rights): how they leave, and the background worker.
     notice_transport: str = Field("file", description="how notices leave: smtp or file")
     notice_file: Path | None = Field(
@@ -59,6 +121,18 @@ class Settings(BaseSettings):
     def resolved_notice_file(self) -> Path:
         return self.notice_file or self.var_dir / "notices.jsonl"
 
+    # Published datasets: how long versions stay downloadable, and how often a serving
+    # process looks for something to publish.
+    datasets_keep_days: float = Field(
+        30.0, gt=0, description="days a public dataset's versions are kept"
+    )
+    feeds_keep_hours: float = Field(
+        48.0, gt=0, description="hours a relying-party feed's versions are kept (its deltas)"
+    )
+    publish_interval: float = Field(
+        1.0, gt=0, le=3600, description="seconds between a serving process's publication checks"
+    )
+
     def resolved_database_url(self) -> str:
         """The configured URL, or a WAL-mode SQLite file under ``var_dir`` when none is set."""
         if self.database_url:
@@ -68,6 +142,10 @@ class Settings(BaseSettings):
     @property
     def ledger_key_path(self) -> Path:
         return self.var_dir / "ledger" / "signing.key"
+
+    @property
+    def datasets_path(self) -> Path:
+        return self.var_dir / "datasets"
 
 
 @lru_cache(maxsize=1)

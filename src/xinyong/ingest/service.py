@@ -272,6 +272,48 @@ class IngestJob:
         summary.seconds = (utc_now() - started).total_seconds()
         return summary
 
+    def run_in(
+        self,
+        session: Session,
+        items: list[ReadItem],
+        *,
+        channel: str,
+        source_name: str,
+        digest: str,
+        key_id: str | None,
+    ) -> IngestSummary:
+        """Store rows as one submission inside the caller's transaction.
+
+        For a caller whose own bookkeeping must commit with the rows: a node applying a
+        neighbour's batch moves the link's counter in the same transaction, so a batch is
+        applied once. A value the store refuses despite validation fails the whole
+        transaction (the caller tries again later) instead of being searched for by halves.
+        """
+        started = utc_now()
+        digest = self._source_digest(digest)
+        submission = Submission(
+            channel=channel,
+            source=storable(source_name)[:500],
+            source_digest=digest,
+            authority=self.authority,
+            api_key_id=key_id,
+            status="running",
+            started_at=started,
+            rows_done=0,
+            **dict.fromkeys(COUNTS, 0),
+        )
+        session.add(submission)
+        session.flush()
+        summary = IngestSummary(submission.id, source_name)
+        result = self._apply(session, items, Source(submission.id, source_name, digest))
+        submission.status, submission.finished_at = "complete", utc_now()
+        session.flush()
+        summary.add(result)
+        summary.rows = len(items)
+        summary.outcomes = result.outcomes
+        summary.seconds = (utc_now() - started).total_seconds()
+        return summary
+
     def _store(self, batch: list[ReadItem], source: Source) -> BatchResult:
         """Apply ``batch`` in one transaction; if the store refuses its data, in halves."""
         try:

@@ -23,6 +23,7 @@ from xinyong.ledger.commitment import (
     leaf_of_digests,
     read_opening,
 )
+from xinyong.ledger.cosignature import Cosignature, CosignerKey, cosignatures
 from xinyong.ledger.events import EventError
 from xinyong.ledger.merkle import (
     ProofError,
@@ -87,6 +88,11 @@ class InclusionBundle(BaseModel):
         "anyone who may not see the event, or once it is erased"
     )
     proof: list[HexHash] = Field(description="the RFC 9162 inclusion path, leaf end first, hex")
+    witnesses: list[str] = Field(
+        default_factory=list,
+        description="the keys of the witnesses whose cosignatures the checkpoint carries "
+        "(C2SP tlog-cosignature, <name>+<key id>+<base64(0x04 || key)>)",
+    )
 
 
 class ConsistencyBundle(BaseModel):
@@ -100,6 +106,10 @@ class ConsistencyBundle(BaseModel):
     old_checkpoint: str = Field(description="the signed checkpoint note of the older tree")
     checkpoint: str = Field(description="the signed checkpoint note of the newer tree")
     proof: list[HexHash] = Field(description="the RFC 9162 consistency proof, hex")
+    witnesses: list[str] = Field(
+        default_factory=list,
+        description="the keys of the witnesses whose cosignatures the checkpoints carry",
+    )
 
 
 class PendingProof(BaseModel):
@@ -133,6 +143,8 @@ class Verdict:
     key: str
     key_pinned: bool  # False when the only key at hand was the one the bundle brought
     disclosed: dict[str, Any] = field(default_factory=dict)  # the opened members, by name
+    cosigned_by: list[Cosignature] = field(default_factory=list)  # on the (newer) checkpoint
+    witnesses_pinned: bool = False  # False when the witness keys were the bundle's own
 
 
 def parse_bundle(document: str | bytes) -> InclusionBundle | ConsistencyBundle:
@@ -146,11 +158,40 @@ def parse_bundle(document: str | bytes) -> InclusionBundle | ConsistencyBundle:
         raise BundleError(f"not a ledger proof bundle ({problems})") from None
 
 
+def _witnessed(
+    note: str, witnesses: list[CosignerKey], quorum: int, pinned: bool
+) -> list[Cosignature]:
+    """The cosignatures on ``note`` by ``witnesses``; with pinned witnesses, at least ``quorum``."""
+    found = cosignatures(note, witnesses)
+    if pinned and len(found) < quorum:
+        names = ", ".join(cosigner.name for cosigner in witnesses)
+        raise BundleError(
+            f"the checkpoint carries {len(found)} cosignature(s) by the witnesses {names}; "
+            f"{quorum} are required"
+        )
+    return found
+
+
 def verify_bundle(
-    bundle: InclusionBundle | ConsistencyBundle, trusted: VerifierKey | None = None
+    bundle: InclusionBundle | ConsistencyBundle,
+    trusted: VerifierKey | None = None,
+    witnesses: list[CosignerKey] | None = None,
+    quorum: int | None = None,
 ) -> Verdict:
-    """Check ``bundle`` against ``trusted`` (else the key it carries); raise BundleError."""
+    """Check ``bundle`` against ``trusted`` (else the key it carries); raise BundleError.
+
+    Cosignatures are checked against ``witnesses`` (else the keys the bundle carries): every
+    cosignature line by one of them must verify, and with pinned witnesses at least ``quorum``
+    (default: all of them) must be on the checkpoint.
+    """
     try:
+        pinned = witnesses is not None
+        cosigners = (
+            witnesses
+            if witnesses is not None
+            else [CosignerKey.parse(text) for text in bundle.witnesses]
+        )
+        needed = len(cosigners) if quorum is None else quorum
         carried = VerifierKey.parse(bundle.key)
         if trusted is not None and carried != trusted:
             raise BundleError(
@@ -159,11 +200,13 @@ def verify_bundle(
             )
         key = trusted or carried
         head = open_checkpoint(bundle.checkpoint, key)
+        cosigned = _witnessed(bundle.checkpoint, cosigners, needed, pinned)
         disclosed: dict[str, Any] = {}
         if isinstance(bundle, InclusionBundle):
             statement, disclosed = _verify_inclusion(bundle, head)
         else:
             old = open_checkpoint(bundle.old_checkpoint, key)
+            cosignatures(bundle.old_checkpoint, cosigners)
             proof = [bytes.fromhex(element) for element in bundle.proof]
             verify_consistency(old.tree_size, head.tree_size, old.root_hash, head.root_hash, proof)
             statement = (
@@ -173,7 +216,14 @@ def verify_bundle(
     except (CheckpointError, ProofError) as error:
         raise BundleError(str(error)) from None
     return Verdict(
-        statement, head.origin, head.tree_size, key.encode(), trusted is not None, disclosed
+        statement,
+        head.origin,
+        head.tree_size,
+        key.encode(),
+        trusted is not None,
+        disclosed,
+        cosigned,
+        pinned,
     )
 
 
@@ -315,6 +365,7 @@ def _bundles(
             leaf_hash=hashes[(0, event)].hex(),
             event=events[event],
             proof=[fold([hashes[piece] for piece in pieces]).hex() for pieces in spans],
+            witnesses=list(head.witnesses),
         )
         for event, spans in paths.items()
     }
@@ -376,4 +427,5 @@ def consistency_bundle(
         old_checkpoint=old.note,
         checkpoint=head.note,
         proof=[element.hex() for element in proof],
+        witnesses=sorted(set(old.witnesses) | set(head.witnesses)),
     )

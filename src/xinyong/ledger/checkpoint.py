@@ -44,7 +44,7 @@ class CheckpointError(ValueError):
     """A key or checkpoint that is malformed, or a signature that does not verify."""
 
 
-def _b64decode(text: str, what: str) -> bytes:
+def decode_base64(text: str, what: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except binascii.Error:
@@ -89,7 +89,7 @@ class VerifierKey:
     def parse(cls, text: str) -> "VerifierKey":
         name, _, rest = text.strip().partition("+")
         hex_id, _, encoded = rest.partition("+")
-        raw = _b64decode(encoded, "the verifier key")
+        raw = decode_base64(encoded, "the verifier key")
         if raw[:1] != ED25519:
             raise CheckpointError("only Ed25519 verifier keys (type 0x01) are supported")
         key = cls(name, raw[1:])
@@ -139,7 +139,7 @@ class SigningKey:
             raise CheckpointError(f"a signing key starts with {PRIVATE_KEY_TAG!r}")
         name, _, rest = text.removeprefix(PRIVATE_KEY_TAG).partition("+")
         hex_id, _, encoded = rest.partition("+")
-        raw = _b64decode(encoded, "the signing key")
+        raw = decode_base64(encoded, "the signing key")
         if raw[:1] != ED25519 or len(raw) != 33:
             raise CheckpointError(
                 "only Ed25519 signing keys (type 0x01, 32-byte seed) are supported"
@@ -175,17 +175,22 @@ def signing_verifier(path: Path) -> VerifierKey | None:
         return None
 
 
-def read_verifier_key(text_or_path: str) -> VerifierKey:
-    """A verifier key given inline, or in a file holding one."""
+def read_verifier_text(text_or_path: str) -> str:
+    """A key's text given inline, or read from the file that holds it."""
     candidate = Path(text_or_path)
     if "+" not in text_or_path or candidate.is_file():
         try:
-            text_or_path = candidate.read_text()
+            return candidate.read_text()
         except OSError as error:
             raise CheckpointError(
                 f"cannot read a verifier key from {text_or_path!r}: {error}"
             ) from None
-    return VerifierKey.parse(text_or_path)
+    return text_or_path
+
+
+def read_verifier_key(text_or_path: str) -> VerifierKey:
+    """A verifier key given inline, or in a file holding one."""
+    return VerifierKey.parse(read_verifier_text(text_or_path))
 
 
 @dataclass(frozen=True)
@@ -196,12 +201,14 @@ class TreeHead:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A tree head as signed by the log: ``note`` is the text exactly as published."""
+    """A tree head as signed by the log: ``note`` is the text exactly as published, with the
+    cosignatures of the witnesses whose keys ``witnesses`` holds (ledger.cosignature)."""
 
     origin: str
     tree_size: int
     root_hash: bytes
     note: str
+    witnesses: tuple[str, ...] = ()
 
 
 def checkpoint_text(origin: str, head: TreeHead) -> str:
@@ -231,7 +238,7 @@ def open_note(note: str, key: VerifierKey) -> str:
         if not line.startswith(SIGNATURE_LINE):
             raise CheckpointError(f"not a signature line: {line!r}")
         name, _, encoded = line.removeprefix(SIGNATURE_LINE).partition(" ")
-        blob = _b64decode(encoded, "a signature")
+        blob = decode_base64(encoded, "a signature")
         if name != key.name or blob[:4] != key.key_id:
             continue
         if not key.verify(text.encode(), blob[4:]):
@@ -261,7 +268,7 @@ def open_checkpoint(note: str, key: VerifierKey) -> Checkpoint:
         )
     if not _SIZE.fullmatch(size):
         raise CheckpointError(f"the tree size {size!r} is not a decimal number")
-    root_hash = _b64decode(root, "the root hash")
+    root_hash = decode_base64(root, "the root hash")
     if len(root_hash) != HASH_SIZE:
         raise CheckpointError(f"the root hash is {len(root_hash)} bytes, not {HASH_SIZE}")
     return Checkpoint(origin, int(size), root_hash, note)

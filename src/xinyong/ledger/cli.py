@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -23,9 +24,11 @@ from xinyong.ledger.checkpoint import (
     VerifierKey,
     read_signing_key,
     read_verifier_key,
+    read_verifier_text,
     write_signing_key,
 )
 from xinyong.ledger.commitment import EVENT_MEMBER
+from xinyong.ledger.cosignature import CosignerKey
 from xinyong.ledger.recommit import RecommitError, first_scheme_events, recommit
 from xinyong.store.db import make_engine, make_sessionmaker
 
@@ -97,6 +100,13 @@ def _signing_key() -> SigningKey:
         raise _fail(f"no signing key at {path}: run `xinyong ledger keygen` first") from None
     except (OSError, CheckpointError) as error:
         raise _fail(f"cannot read the signing key at {path}: {error}") from None
+
+
+def _witness(text: str) -> CosignerKey:
+    try:
+        return CosignerKey.parse(read_verifier_text(text))
+    except CheckpointError as error:
+        raise _fail(f"--witness: {error}") from None
 
 
 def _verifier(key: str | None) -> VerifierKey:
@@ -294,16 +304,34 @@ def verify_proof(
             help="the published verifier key to trust (inline or a file); default: the bundle's",
         ),
     ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            help="a witness key to trust (inline or a file; repeat for each); default: the "
+            "bundle's",
+        ),
+    ] = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="how many of the --witness keys must have cosigned (default: all)"
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Check a proof bundle offline against its signed checkpoint; exit 1 if it does not hold."""
+    """Check a proof bundle offline against its signed checkpoint and the witnesses'
+    cosignatures on it; exit 1 if it does not hold."""
     try:
         document = file.read_bytes()
     except OSError as error:
         raise _fail(f"cannot read {file}: {error}") from None
     trusted = None if key is None else _verifier(key)
+    witnesses = None if not witness else [_witness(text) for text in witness]
+    if quorum is not None and (witnesses is None or quorum > len(witnesses)):
+        raise _fail("--quorum counts --witness keys: give at least that many")
     try:
-        verdict = verify_bundle(parse_bundle(document), trusted)
+        verdict = verify_bundle(parse_bundle(document), trusted, witnesses, quorum)
     except BundleError as error:
         if json_output:
             _json({"ok": False, "reason": str(error)})
@@ -319,6 +347,11 @@ def verify_proof(
                 "key": verdict.key,
                 "key_pinned": verdict.key_pinned,
                 "disclosed": verdict.disclosed,
+                "cosigned_by": [
+                    {"witness": found.witness, "time": found.timestamp}
+                    for found in verdict.cosigned_by
+                ],
+                "witnesses_pinned": verdict.witnesses_pinned,
             }
         )
         return
@@ -335,6 +368,20 @@ def verify_proof(
             shown = value if isinstance(value, str) else orjson.dumps(value).decode()
             table.add_row(name, shown)
         console.print(table)
+    if verdict.cosigned_by:
+        witnessed = ", ".join(
+            f"{found.witness} at {datetime.fromtimestamp(found.timestamp, UTC):%Y-%m-%d %H:%M:%S} UTC"
+            for found in verdict.cosigned_by
+        )
+        console.print(
+            f"cosigned by {_count(len(verdict.cosigned_by), 'witness')}"
+            + ("" if verdict.witnesses_pinned else " (keys the bundle carries)")
+            + f": {witnessed}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif not verdict.witnesses_pinned:
+        console.print("no witness has cosigned this checkpoint", highlight=False)
     if not verdict.key_pinned:
         console.print(
             f"[yellow]checked against the key the bundle carries[/yellow] ({verdict.key}); "

@@ -13,6 +13,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,3 +74,47 @@ class LedgerCheckpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerCosignature(Base):
+    """A witness's cosignature on one of our checkpoints: the signature line it returned
+    (C2SP tlog-cosignature), served after the checkpoint's own signature."""
+
+    __tablename__ = "ledger_cosignatures"
+    __table_args__ = (UniqueConstraint("tree_size", "root_hash", "witness"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    witness: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(Text)  # the witness's cosigner key, served with the line
+    line: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerWitnessed(Base):
+    """As a witness: the latest checkpoint of another log that we cosigned, per origin. A new
+    checkpoint is cosigned only if it is consistent with this one."""
+
+    __tablename__ = "ledger_witnessed"
+
+    origin: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    cosigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LedgerWitnessAlarm(Base):
+    """As a witness: a log showed us a signed checkpoint that contradicts one we had cosigned
+    (a fork). Both signed notes are kept as the evidence."""
+
+    __tablename__ = "ledger_witness_alarms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    origin: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    cosigned_note: Mapped[str] = mapped_column(Text)
+    shown_note: Mapped[str] = mapped_column(Text)
+    proof: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -26,7 +26,12 @@ from xinyong.ledger.merkle import (
     inclusion_spans,
     span_subtrees,
 )
-from xinyong.ledger.models import LedgerCheckpoint, LedgerHead, LedgerLeaf
+from xinyong.ledger.models import (
+    LedgerCheckpoint,
+    LedgerCosignature,
+    LedgerHead,
+    LedgerLeaf,
+)
 from xinyong.ledger.sources import source_prefix
 from xinyong.ledger.tiles import LedgerDamaged as LedgerDamaged
 from xinyong.store.base import Base
@@ -119,8 +124,23 @@ def tree_head(session: Session) -> TreeHead:
     return TreeHead(size, _edge(session, size).root())
 
 
-def _checkpoint(row: LedgerCheckpoint) -> Checkpoint:
-    return Checkpoint(row.origin, row.tree_size, row.root_hash, row.note)
+def _checkpoint(session: Session, row: LedgerCheckpoint) -> Checkpoint:
+    """The checkpoint as served: its note with the witnesses' cosignatures after our signature."""
+    cosigned = session.execute(
+        select(LedgerCosignature.line, LedgerCosignature.key)
+        .where(
+            LedgerCosignature.tree_size == row.tree_size,
+            LedgerCosignature.root_hash == row.root_hash,
+        )
+        .order_by(LedgerCosignature.id)
+    ).all()
+    return Checkpoint(
+        row.origin,
+        row.tree_size,
+        row.root_hash,
+        row.note + "".join(line for line, _ in cosigned),
+        tuple(key for _, key in cosigned),
+    )
 
 
 def latest_checkpoint(session: Session) -> Checkpoint | None:
@@ -129,7 +149,7 @@ def latest_checkpoint(session: Session) -> Checkpoint | None:
             LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc()
         )
     ).first()
-    return None if row is None else _checkpoint(row)
+    return None if row is None else _checkpoint(session, row)
 
 
 def checkpoint_of_size(session: Session, size: int) -> Checkpoint | None:
@@ -138,7 +158,7 @@ def checkpoint_of_size(session: Session, size: int) -> Checkpoint | None:
         .where(LedgerCheckpoint.tree_size == size)
         .order_by(LedgerCheckpoint.id.desc())
     ).first()
-    return None if row is None else _checkpoint(row)
+    return None if row is None else _checkpoint(session, row)
 
 
 def checkpoint(session: Session, key: SigningKey) -> Checkpoint:

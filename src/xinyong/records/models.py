@@ -105,6 +105,12 @@ class Record(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
     row_no: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Provenance of a version another node of the network accepted first (null when accepted
+    # here): where, its id and receipt time there, and the neighbour that sent it here.
+    origin_node: Mapped[str | None] = mapped_column(String(64))
+    origin_record_id: Mapped[int | None] = mapped_column(BigInteger)
+    origin_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    via_node: Mapped[str | None] = mapped_column(String(64))
 
 
 class RecordHead(Base):
@@ -124,7 +130,7 @@ class RecordEvent(Base):
     """A step in a record's life: submitted, corrected, withdrawn, disputed, repaired, expired."""
 
     __tablename__ = "record_events"
-    __table_args__ = (Index(None, "record_id"),)
+    __table_args__ = (Index(None, "record_id"), Index(None, "ledger_leaf"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
@@ -133,7 +139,13 @@ class RecordEvent(Base):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
     row_no: Mapped[int | None] = mapped_column(Integer)
     # The event's leaf in the ledger: a subject's file links every record to its inclusion proof.
+    # Leaves are appended under the ledger head's lock, so their order is the commit order:
+    # the links of a network read the events after their cursor in this order.
     ledger_leaf: Mapped[int | None] = mapped_column(BigInteger)
+    # An event made here because a neighbour sent it: the node where the change was made, and
+    # the neighbour it came from (never sent back there).
+    origin_node: Mapped[str | None] = mapped_column(String(64))
+    via_node: Mapped[str | None] = mapped_column(String(64))
 
 
 class PolicyPublication(Base):

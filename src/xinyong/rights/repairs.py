@@ -26,7 +26,7 @@ from xinyong.policy import Pack, Polarity, Severity
 from xinyong.policy.lists import RemovalRule
 from xinyong.policy.rights import ProcedureCode
 from xinyong.records.changes import RecordsChanged, records_changed
-from xinyong.records.models import Record, RecordHead
+from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.rights.cases import (
     OPEN,
     CaseRefused,
@@ -253,17 +253,30 @@ def apply_for_repair(
     return case
 
 
-def grant_repair(session: Session, pack: Pack, case: RightsCase, now: datetime) -> None:
-    """End the record's publicity and every consequence it grounds, from today."""
+def end_publicity(
+    session: Session, pack: Pack, document_key: str, now: datetime
+) -> RecordEvent | str:
+    """End a record's publicity and every consequence it grounds, from today: the
+    ``repaired`` event; or, for a record that is not active, its status (nothing changes).
+
+    A repair granted here, or at another node of the network (its decision arrives by batch)."""
     head = session.execute(
-        select(RecordHead).where(RecordHead.document_key == case.document_key).with_for_update()
+        select(RecordHead).where(RecordHead.document_key == document_key).with_for_update()
     ).scalar_one()
     if head.status != "active":
-        raise CaseRefused(409, f"the record is {head.status}; it cannot be repaired now")
+        return head.status
     head.status = REPAIRED
-    append_record_event(session, head.record_id, REPAIRED, now)
+    event = append_record_event(session, head.record_id, REPAIRED, now)
     session.flush()
-    records_changed.send(RecordsChanged(session, pack, {case.subject_id}, china_day(now)))
+    records_changed.send(RecordsChanged(session, pack, {head.subject_id}, china_day(now)))
+    return event
+
+
+def grant_repair(session: Session, pack: Pack, case: RightsCase, now: datetime) -> None:
+    """End the record's publicity and every consequence it grounds, from today."""
+    ended = end_publicity(session, pack, case.document_key, now)
+    if isinstance(ended, str):
+        raise CaseRefused(409, f"the record is {ended}; it cannot be repaired now")
     enqueue_notice(
         session,
         subject_id=case.subject_id,

@@ -1,7 +1,7 @@
 """ingest for the real world: the ledger's hashes in tiles
 
-Revision ID: 0010_ingest_real
-Revises: 0010_check_log_journal
+Revision ID: 0013_ingest_real
+Revises: 0012_federation
 Create Date: 2026-12-06 12:00:00.000000
 
 - ``ledger_tiles`` replaces ``ledger_nodes``: the tree's hashes are kept as C2SP tlog-tiles
@@ -19,8 +19,8 @@ from collections.abc import Iterator, Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_ingest_real"
-down_revision: str | None = "0010_check_log_journal"
+revision: str = "0013_ingest_real"
+down_revision: str | None = "0012_federation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,252 @@
+"""The relay of ``xinyong serve`` on a node: sends each neighbour its batches and has each
+neighbour cosign this node's latest checkpoint, every ``XINYONG_FEDERATION_INTERVAL`` seconds.
+
+Sending is resumable and idempotent. A batch is built from the events after the link's cursor
+and kept, signed, with its body, before it is sent; it is sent again, the same bytes, until the
+neighbour acknowledges it (an answer that it was applied already counts), and only then does
+the cursor move on. A relay killed at any point resends the batch in flight or builds the same
+batch again; the neighbour applies each number once.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.clock import utc_now
+from xinyong.config import Settings, get_settings
+from xinyong.federation.batches import FIRST, seal
+from xinyong.federation.inbox import hold_link
+from xinyong.federation.links import Link, links
+from xinyong.federation.models import SentBatch
+from xinyong.federation.outbox import scan
+from xinyong.ledger.checkpoint import CheckpointError, SigningKey, read_signing_key
+from xinyong.ledger.cosignature import note_text, signature_lines, verify_cosignature
+from xinyong.ledger.service import latest_checkpoint
+from xinyong.ledger.witness import SIZE_TYPE, cosigned_size, keep_cosignature, submission
+from xinyong.policy import Pack, pack_in_force
+from xinyong.store.db import make_engine, make_sessionmaker
+
+LOG = logging.getLogger(__name__)
+BATCHES = "/v1/federation/batches"
+ADD_CHECKPOINT = "/v1/federation/witness/add-checkpoint"
+
+
+@dataclass(frozen=True)
+class InFlight:
+    number: int
+    digest: str
+    through: int
+    body: bytes
+    full: bool  # the scan filled a batch: more events are probably waiting
+
+
+class Relay(threading.Thread):
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        pack: Pack,
+        settings: Settings,
+        client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(name="xinyong-federation", daemon=True)
+        self.factory = factory
+        self.pack = pack
+        self.settings = settings
+        self.links = links(settings)
+        self.client = client or httpx.Client(timeout=30.0)
+        self.stopping = threading.Event()
+        self.witnessed_at: dict[str, float] = {}  # monotonic seconds, by link
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            busy = self.tick()
+            if not busy:
+                self.stopping.wait(self.settings.federation_interval)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def tick(self) -> bool:
+        """One round over the links; whether a link has more to send at once."""
+        try:
+            key = read_signing_key(self.settings.ledger_key_path)
+        except (OSError, CheckpointError):
+            LOG.warning("no ledger signing key: nothing is sent before `xinyong ledger keygen`")
+            return False
+        busy = False
+        now = time.monotonic()
+        for link in self.links:
+            try:
+                busy |= self.send(link, key)
+                # While batches follow each other, witnessing waits its interval.
+                if now >= self.witnessed_at.get(link.name, 0.0) + self.settings.federation_interval:
+                    self.witnessed_at[link.name] = now
+                    self.witness(link)
+            except Exception as error:  # the next round retries; a dead relay would stall a link
+                LOG.exception("link %s failed", link.name)
+                self._error(link, f"{type(error).__name__}: {error}")
+        return busy
+
+    def send(self, link: Link, key: SigningKey) -> bool:
+        """Send the link's next batch, if any; whether another should follow at once."""
+        flight = self._next_batch(link, key)
+        if flight is None:
+            return False
+        try:
+            answer = self.client.post(
+                link.node.url.rstrip("/") + BATCHES,
+                content=flight.body,
+                headers={
+                    "Authorization": f"Bearer {link.node.token}",
+                    "Content-Type": "application/json",
+                },
+            )
+        except httpx.HTTPError as error:
+            self._error(link, f"batch {flight.number} not delivered: {error}")
+            return False
+        if answer.status_code == 200 or (answer.status_code == 409 and _applied(answer)):
+            self._acknowledge(link, flight)
+            return flight.full
+        self._error(
+            link, f"batch {flight.number} refused ({answer.status_code}): {answer.text[:400]}"
+        )
+        return False
+
+    def _next_batch(self, link: Link, key: SigningKey) -> InFlight | None:
+        """The batch in flight, or a new one from the events after the cursor (kept before it
+        is sent); None when there is nothing to send."""
+        with self.factory.begin() as session:
+            state = hold_link(session, link.name)
+            kept = session.scalar(
+                select(SentBatch)
+                .where(SentBatch.link == link.name, SentBatch.acknowledged_at.is_(None))
+                .order_by(SentBatch.number)
+            )
+            if kept is not None and kept.body is not None:
+                return InFlight(kept.number, kept.digest, kept.through, kept.body, True)
+            limit = self.settings.federation_batch_size
+            found = scan(
+                session, self.pack, self.settings.node_name, link, state.sent_through, limit
+            )
+            if found.through == state.sent_through:
+                return None
+            if not found.items:
+                state.sent_through = found.through  # nothing there for this neighbour
+                return None
+            batch = seal(
+                key,
+                sender=self.settings.node_name,
+                receiver=link.name,
+                number=state.sent_number + 1,
+                previous=state.sent_digest or FIRST,
+                policy=self.pack.digest,
+                items=found.items,
+            )
+            body = batch.body()
+            session.add(
+                SentBatch(
+                    link=link.name,
+                    number=batch.header.number,
+                    digest=batch.header.digest,
+                    through=found.through,
+                    items=batch.header.count,
+                    body=body,
+                    created_at=utc_now(),
+                )
+            )
+            return InFlight(batch.header.number, batch.header.digest, found.through, body, True)
+
+    def _acknowledge(self, link: Link, flight: InFlight) -> None:
+        now = utc_now()
+        with self.factory.begin() as session:
+            state = hold_link(session, link.name)
+            kept = session.get(SentBatch, (link.name, flight.number))
+            if kept is None or kept.acknowledged_at is not None:
+                return
+            kept.acknowledged_at, kept.body = now, None
+            state.sent_number, state.sent_digest = flight.number, flight.digest
+            state.sent_through, state.sent_at = flight.through, now
+            state.error = None
+
+    def _error(self, link: Link, detail: str, now: datetime | None = None) -> None:
+        LOG.warning("link %s: %s", link.name, detail)
+        with self.factory.begin() as session:
+            state = hold_link(session, link.name)
+            state.error, state.error_at = detail[:2000], now or utc_now()
+            state.errors += 1
+
+    def witness(self, link: Link) -> None:
+        """Have ``link`` cosign this node's latest checkpoint, proven from the size it last
+        cosigned (the size it says it holds, when that differs)."""
+        with self.factory.begin() as session:
+            latest = latest_checkpoint(session)
+            if latest is None or link.cosigner.encode() in latest.witnesses:
+                return
+            old = cosigned_size(session, link.verifier.name)
+        for _ in range(2):
+            with self.factory.begin() as session:
+                found = submission(session, old)
+            if found is None:
+                self._error(link, f"{link.name} holds a checkpoint of size {old}, larger than ours")
+                return
+            checkpoint, body = found
+            try:
+                answer = self.client.post(
+                    link.node.url.rstrip("/") + ADD_CHECKPOINT,
+                    content=body,
+                    headers={"Content-Type": "text/plain; charset=utf-8"},
+                )
+            except httpx.HTTPError as error:
+                self._error(link, f"checkpoint {checkpoint.tree_size} not sent to witness: {error}")
+                return
+            if answer.status_code == 409 and answer.headers.get("content-type", "").startswith(
+                SIZE_TYPE
+            ):
+                old = int(answer.text.strip())
+                continue
+            break
+        if answer.status_code != 200:
+            self._error(
+                link,
+                f"{link.name} did not cosign checkpoint {checkpoint.tree_size} "
+                f"({answer.status_code}): {answer.text[:400]}",
+            )
+            return
+        text = note_text(checkpoint.note)
+        note = text + "\n" + answer.text
+        kept = [
+            verified
+            for line in signature_lines(note)
+            if (verified := verify_cosignature(line, text, link.cosigner)) is not None
+        ]
+        if not kept:
+            self._error(link, f"{link.name} answered without its cosignature")
+            return
+        with self.factory.begin() as session:
+            keep_cosignature(session, checkpoint, kept[0], link.cosigner, utc_now())
+
+
+def _applied(answer: httpx.Response) -> bool:
+    """Whether a 409 says the batch was applied before (its acknowledgement was lost)."""
+    try:
+        return orjson.loads(answer.content).get("applied") is True
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+
+
+def start_relay(settings: Settings | None = None) -> Relay | None:
+    """Start the relay on the configured store; None for a platform without neighbours."""
+    settings = settings or get_settings()
+    if not settings.links:
+        return None
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    relay = Relay(factory, pack_in_force(settings), settings)
+    relay.start()
+    return relay

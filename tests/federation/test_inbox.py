@@ -1,0 +1,183 @@
+"""A province's inbox for its city's batches: applied in order and once, forged or conflicting
+batches refused with an alarm, and a child's records only from the child's own authorities."""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from xinyong.clock import china_today, utc_now
+from xinyong.config import NodeLink, Settings
+from xinyong.federation.batches import FIRST, Batch, MalformedBatch, open_batch, seal
+from xinyong.federation.inbox import Inbox, Refused
+from xinyong.federation.models import Alarm
+from xinyong.ledger.checkpoint import SigningKey
+from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordHead
+from xinyong.testing import samples
+
+CITY = SigningKey.generate("chaoyang.example/ledger")
+
+
+def item(number: int, authority: str = "court.110105") -> dict[str, Any]:
+    decided = (china_today() - timedelta(days=30)).isoformat()
+    row = samples.defaulter_listing(
+        samples.person(number),
+        number,
+        authority=authority,
+        document_no=f"(2026)京执{number}号",
+        decided_on=decided,
+        effective_on=decided,
+    )
+    at = utc_now().isoformat()
+    return {
+        "position": number,
+        "kind": "submitted",
+        "origin": "chaoyang",
+        "at": at,
+        "record": {**row, "op": "submit"},
+        "accepted": {"node": "chaoyang", "record": number, "at": at},
+    }
+
+
+def batch(number: int, items: list[dict[str, Any]], previous: str = FIRST) -> Batch:
+    return seal(
+        CITY,
+        sender="chaoyang",
+        receiver="beijing",
+        number=number,
+        previous=previous,
+        policy="0" * 64,
+        items=items,
+    )
+
+
+@pytest.fixture
+def inbox(factory: sessionmaker[Session], national: Pack, tmp_path: Path) -> Inbox:
+    settings = Settings(
+        var_dir=tmp_path,
+        node_name="beijing",
+        node_level="province",
+        node_children=(
+            NodeLink(
+                name="chaoyang",
+                url="http://127.0.0.1:9",
+                key=CITY.verifier.encode(),
+                regions=("110105",),
+            ),
+        ),
+    )
+    return Inbox(factory, national, settings)
+
+
+def records(inbox: Inbox) -> int:
+    with inbox.factory() as session:
+        return session.scalar(select(func.count()).select_from(Record)) or 0
+
+
+def refused(inbox: Inbox, body: bytes, caller: str = "chaoyang") -> Refused:
+    with pytest.raises(Refused) as raised:
+        inbox.receive(caller, body, utc_now())
+    return raised.value
+
+
+def test_batches_apply_in_order_and_once(inbox: Inbox) -> None:
+    first = batch(1, [item(1), item(2)])
+    second = batch(2, [item(3)], previous=first.header.digest)
+    early = refused(inbox, second.body())
+    assert (early.status, early.expected, records(inbox)) == (409, 1, 0)
+
+    outcome = inbox.receive("chaoyang", first.body(), utc_now())
+    assert (outcome.stored, outcome.rejected, records(inbox)) == (2, 0, 2)
+    with inbox.factory() as session:
+        stored = session.scalars(select(Record)).all()
+    assert {(r.origin_node, r.via_node, r.origin_record_id) for r in stored} == {
+        ("chaoyang", "chaoyang", 1),
+        ("chaoyang", "chaoyang", 2),
+    }
+
+    replay = refused(inbox, first.body())
+    assert (replay.status, replay.applied, replay.expected, records(inbox)) == (409, True, 2, 2)
+    other_chain = batch(2, [item(3)])  # previous is not batch 1's digest
+    assert refused(inbox, other_chain.body()).status == 409
+    assert inbox.receive("chaoyang", second.body(), utc_now()).stored == 1
+    assert records(inbox) == 3
+
+
+def test_a_second_batch_under_a_number_applied_raises_the_alarm(inbox: Inbox) -> None:
+    inbox.receive("chaoyang", batch(1, [item(1)]).body(), utc_now())
+    conflicting = refused(inbox, batch(1, [item(9)]).body())
+    assert conflicting.status == 409 and not conflicting.applied
+    with inbox.factory() as session:
+        [alarm] = session.scalars(select(Alarm)).all()
+    assert alarm.link == "chaoyang" and "two different batches numbered 1" in alarm.reason
+    assert records(inbox) == 1
+
+
+@given(tamper=st.integers(0, 10_000))
+def test_a_batch_whose_items_or_signature_were_altered_is_forged(tamper: int) -> None:
+    genuine = batch(1, [item(1), item(2)])
+    position = tamper % len(genuine.items)
+    flipped = bytearray(genuine.items)
+    flipped[position] ^= 0x01
+    altered = Batch(genuine.header, genuine.note, bytes(flipped))
+    with pytest.raises(MalformedBatch) as raised:
+        open_batch(altered.body(), CITY.verifier)
+    assert raised.value.forged
+    impostor = seal(
+        SigningKey.generate(CITY.name),
+        sender="chaoyang",
+        receiver="beijing",
+        number=1,
+        previous=FIRST,
+        policy="0" * 64,
+        items=[item(1)],
+    )
+    with pytest.raises(MalformedBatch) as forged:
+        open_batch(impostor.body(), CITY.verifier)
+    assert forged.value.forged
+
+
+def test_forged_batches_and_other_nodes_keys_are_refused(inbox: Inbox) -> None:
+    impostor = seal(
+        SigningKey.generate(CITY.name),
+        sender="chaoyang",
+        receiver="beijing",
+        number=1,
+        previous=FIRST,
+        policy="0" * 64,
+        items=[item(1)],
+    )
+    assert refused(inbox, impostor.body()).status == 403
+    assert refused(inbox, batch(1, [item(1)]).body(), caller="haidian").status == 403
+    stranger = seal(
+        CITY,
+        sender="haidian",
+        receiver="beijing",
+        number=1,
+        previous=FIRST,
+        policy="0" * 64,
+        items=[],
+    )
+    assert refused(inbox, stranger.body(), caller="haidian").status == 403
+    for body in (b"", b"[]", b'{"note": 1, "items": ""}', b"\x00" * 10):
+        assert refused(inbox, body).status == 422
+    with inbox.factory() as session:
+        assert [alarm.reason[:13] for alarm in session.scalars(select(Alarm))] == ["forged batch:"]
+    assert records(inbox) == 0
+
+
+def test_a_child_sends_up_only_its_own_authorities_records(inbox: Inbox) -> None:
+    own, other = item(1), item(2, authority="court.110108")  # Chaoyang's court, Haidian's
+    outcome = inbox.receive("chaoyang", batch(1, [own, other]).body(), utc_now())
+    assert (outcome.stored, outcome.rejected) == (1, 1)
+    [refusal] = outcome.refusals
+    assert refusal["item"] == 2 and "court.110108" in refusal["reason"]
+    with inbox.factory() as session:
+        keys = set(session.scalars(select(RecordHead.document_key)))
+    assert keys == {f"court.110105|court.defaulter_listing|{own['record']['document_no']}"}
