@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from xinyong.cli import app
 from xinyong.config import get_settings
 from xinyong.ingest.models import QuarantinedRow, Submission
-from xinyong.ingest.readers import UnreadableFile
+from xinyong.ingest.readers import UnreadableFile, file_codec
 from xinyong.ingest.rows import RECORD_COLUMNS
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.policy import Pack
@@ -141,3 +141,30 @@ def test_the_command_takes_an_encoding_and_says_that_every_row_is_accounted_for(
     assert (summary["rows"], summary["stored"], summary["accounted"]) == (ROWS, ROWS, True)
     table = runner.invoke(app, ["ingest", "--encoding", "gb18030", str(path)])
     assert f"all {ROWS} rows accounted for: 0 stored, {ROWS} duplicates" in table.output
+
+
+def test_auto_detects_gb18030_and_the_summary_says_so_and_a_profile_must_exist(
+    cli_store: Path,
+) -> None:
+    runner = CliRunner()
+    path = cli_store / "court.csv"
+    path.write_bytes(text_of(listings(), "csv").encode("gb18030"))
+    done = runner.invoke(app, ["ingest", "--json", "--encoding", "auto", str(path)])
+    assert done.exit_code == 0, done.output
+    [summary] = orjson.loads(done.stdout)
+    assert (summary["encoding"], summary["stored"]) == ("gb18030", ROWS)
+    table = runner.invoke(app, ["ingest", "--encoding", "auto", str(path)])
+    assert "court.csv: read as gb18030" in table.output
+    unknown = runner.invoke(app, ["ingest", "--profile", "fines", str(path)])
+    assert unknown.exit_code == 2 and "no import profile 'fines'" in unknown.output
+
+
+def test_auto_refuses_bytes_whose_encoding_cannot_be_told(tmp_path: Path) -> None:
+    path = tmp_path / "noise.csv"
+    path.write_bytes(bytes(range(128, 256)) * 64)
+    with pytest.raises(UnreadableFile, match="cannot be told with confidence"):
+        file_codec(path, "auto")
+    path.write_bytes("法人及非法人组织，行政处罚决定书文号\n".encode("gbk") * 200)
+    assert file_codec(path, "auto") == "gb18030"
+    path.write_bytes("法人及非法人组织，行政处罚决定书文号\n".encode() * 200)
+    assert file_codec(path, "auto") == "utf-8"

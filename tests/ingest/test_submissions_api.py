@@ -165,3 +165,30 @@ def test_a_body_that_cannot_be_read_at_all_is_a_400(
         "/v1/submissions", content=body, headers={**court, "Content-Type": "application/json"}
     )
     assert response.status_code == 400 and fragment in response.json()["detail"]
+
+
+def test_rows_in_an_external_layout_are_read_through_the_named_profile(
+    client: TestClient,
+) -> None:
+    market = key(client, "authority", "market.110105")
+    row = {
+        "行政相对人名称": "北京示例科技有限公司",
+        "行政相对人代码_1（统一社会信用代码）": samples.organisation(9),
+        "行政处罚决定书文号": "京朝市监罚〔2025〕9号",
+        "违法事实": "销售不合格产品",
+        "处罚类别": "罚款",
+        "罚款金额（万元）": 2,
+        "处罚决定日期": "2025/03/10",
+        "公示截止期": "2025/05/10",
+    }
+    bad = {**row, "行政处罚决定书文号": "京朝市监罚〔2025〕10号", "处罚类别": "训诫"}
+    response = client.post(
+        "/v1/submissions?profile=double_publicity.penalty", json=[row, bad], headers=market
+    )
+    assert response.status_code == 200
+    first, second = response.json()["rows"]
+    assert first["status"] == "accepted"
+    assert (second["status"], second["field"]) == ("rejected", "处罚类别")
+    unknown = client.post("/v1/submissions?profile=fines", json=[row], headers=market)
+    assert unknown.status_code == 400
+    assert "no import profile 'fines'" in unknown.json()["detail"]

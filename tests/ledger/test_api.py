@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from xinyong.config import Settings
-from xinyong.ledger import LeafInput, SigningKey, append, checkpoint, merkle, register_source
+from xinyong.ledger import LeafInput, SigningKey, append, checkpoint, register_source
 from xinyong.ledger.api import router
 from xinyong.ledger.bundle import (
     BundleError,
@@ -245,8 +245,7 @@ def test_without_a_key_or_checkpoints(client: TestClient, settings: Settings) ->
 def test_a_damaged_ledger_is_a_503(client: TestClient, engine: Engine, key: SigningKey) -> None:
     fill(engine, key)
     with engine.begin() as connection:
-        position = merkle.stored_position(2, 0)
-        connection.exec_driver_sql(f"DELETE FROM ledger_nodes WHERE position = {position}")
+        connection.exec_driver_sql("DELETE FROM ledger_tiles WHERE level = 0 AND tile_index = 0")
     response = client.get("/v1/ledger/proof/inclusion", params={"event": 5})
     assert response.status_code == 503 and "ledger verify" in response.json()["detail"]
 

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, create_engine, select
 from sqlalchemy.orm import Session
+from tests.ledger.conftest import rewrite_tree
 from typer.testing import CliRunner
 
 from xinyong.config import get_settings
@@ -153,10 +154,8 @@ def first_scheme_log(engine: Engine, count: int) -> SigningKey:
     key = SigningKey.generate(FIRST_ORIGIN)
     write_signing_key(get_settings().ledger_key_path, key)
     events = [("penalty.imposed", str(i), penalty_payload(i, 100 * i)) for i in range(count)]
-    tree = merkle.CompactRange()
-    nodes = tree.extend(
-        merkle.leaf_hash(b"%s\n%s\n%s" % (k.encode(), r.encode(), p)) for k, r, p in events
-    )
+    hashes = [merkle.leaf_hash(b"%s\n%s\n%s" % (k.encode(), r.encode(), p)) for k, r, p in events]
+    root = merkle.root_hash(hashes)
     with engine.begin() as connection:
         for i in range(count):
             connection.execute(penalties.insert().values(id=i, amount=100 * i))
@@ -165,18 +164,15 @@ def first_scheme_log(engine: Engine, count: int) -> SigningKey:
             [(i, kind, ref) for i, (kind, ref, _) in enumerate(events)],
         )
         connection.exec_driver_sql(
-            "INSERT INTO ledger_nodes (position, hash) VALUES (?, ?)",
-            [(position, digest) for position, (_, _, digest) in enumerate(nodes)],
-        )
-        connection.exec_driver_sql(
             "INSERT INTO ledger_head (id, tree_size) VALUES (1, ?)", (count,)
         )
-        signed = sign_checkpoint(TreeHead(count, tree.root()), key)
+        signed = sign_checkpoint(TreeHead(count, root), key)
         connection.exec_driver_sql(
             "INSERT INTO ledger_checkpoints (origin, tree_size, root_hash, note, signed_at) "
             "VALUES (?, ?, ?, ?, '2026-11-01 00:00:00.000000')",
             (signed.origin, count, signed.root_hash, signed.note),
         )
+    rewrite_tree(engine, hashes)
     return key
 
 

@@ -142,17 +142,6 @@ def test_the_compact_range_grows_like_the_reference() -> None:
             assert digest == ref_mth(data[index << level : (index + 1) << level])
 
 
-def test_subtrees_are_stored_in_the_order_they_complete() -> None:
-    tree = merkle.CompactRange()
-    completed = tree.extend(leaf_hashes(entries(100)))
-    assert [merkle.stored_position(level, index) for level, index, _ in completed] == list(
-        range(len(completed))
-    )
-    for size in range(101):
-        before = merkle.CompactRange()
-        assert len(before.extend(leaf_hashes(entries(size)))) == merkle.complete_subtrees(size)
-
-
 @settings(max_examples=40, deadline=None)
 @given(st.integers(65, 3000), st.data())
 def test_larger_random_trees(size: int, draw: st.DataObject) -> None:

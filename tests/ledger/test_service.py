@@ -8,6 +8,7 @@ import orjson
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, select
 from sqlalchemy.orm import Session
+from tests.ledger.conftest import rewrite_stored_hash, rewrite_tree, stored_leaf_hashes
 
 from xinyong.ledger import (
     LeafInput,
@@ -25,6 +26,10 @@ from xinyong.ledger.erasure import ERASED, erase
 from xinyong.ledger.events import EventError
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
 from xinyong.store.base import Base
+
+# Every subtree hash of these 40-event trees is a tile entry, so that the tests below can edit
+# any of them (tests/ledger/test_tiles.py covers tiles of the real height).
+pytestmark = pytest.mark.usefixtures("every_level_stored")
 
 # A stand-in for a feature's own table: events of kind "fine.*" are rebuilt from it.
 fixtures = MetaData()
@@ -113,11 +118,6 @@ def sql(engine: Engine, *statements: str) -> None:
             connection.exec_driver_sql(statement)
 
 
-def node(level: int, index: int) -> str:
-    """The SQL condition picking subtree (level, index) in ledger_nodes."""
-    return f"position = {merkle.stored_position(level, index)}"
-
-
 def run_verify(engine: Engine, key: SigningKey) -> verification.VerifyReport:
     with Session(engine) as session:
         return verification.verify(session, key.verifier)
@@ -178,7 +178,7 @@ def test_proofs_beyond_the_ledger_are_refused(ledger: Engine) -> None:
             service.inclusion_proof(session, SIZE, SIZE)
         with pytest.raises(merkle.ProofError):
             service.consistency_proof(session, 10, 5)
-    sql(ledger, f"DELETE FROM ledger_nodes WHERE {node(3, 0)}")
+    rewrite_stored_hash(ledger, 3, 0, None)
     with Session(ledger) as session, pytest.raises(service.LedgerDamaged, match="level 3, index 0"):
         service.inclusion_proof(session, 9, 20)
 
@@ -307,19 +307,11 @@ def test_a_rewritten_checkpoint(ledger: Engine, key: SigningKey, chunk: int) -> 
     assert all("disagree with its signed note" in reason for _, reason in reasons)
 
 
-def _rewrite_tree(engine: Engine, hashes: list[bytes]) -> None:
-    tree = merkle.CompactRange()
-    nodes = [(position, digest) for position, (_, _, digest) in enumerate(tree.extend(hashes))]
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DELETE FROM ledger_nodes")
-        connection.exec_driver_sql("INSERT INTO ledger_nodes (position, hash) VALUES (?, ?)", nodes)
-
-
 def test_history_rewritten_hashes_and_all(ledger: Engine, key: SigningKey, chunk: int) -> None:
     hashes = leaf_hashes(ledger)
     sql(ledger, "UPDATE test_fines SET amount = 1 WHERE id = 18")
     hashes[18] = leaf_of(salts(ledger)[18], "fine.imposed", "18", fine_payload(18, "S0018", 1))
-    _rewrite_tree(ledger, hashes)
+    rewrite_tree(ledger, hashes)
     report = run_verify(ledger, key)
     assert report.total_divergences == 1
     first = report.first
@@ -330,10 +322,7 @@ def test_history_rewritten_hashes_and_all(ledger: Engine, key: SigningKey, chunk
 def test_a_leaf_hash_rewritten_with_its_event(ledger: Engine, key: SigningKey, chunk: int) -> None:
     sql(ledger, "UPDATE test_fines SET amount = 1 WHERE id = 18")
     forged = leaf_of(salts(ledger)[18], "fine.imposed", "18", fine_payload(18, "S0018", 1))
-    with ledger.begin() as connection:
-        connection.exec_driver_sql(
-            f"UPDATE ledger_nodes SET hash = ? WHERE {node(0, 18)}", (forged,)
-        )
+    rewrite_stored_hash(ledger, 0, 18, forged)
     report = run_verify(ledger, key)
     assert report.total_divergences == 1
     assert report.first is not None and report.first.position == 18
@@ -341,7 +330,7 @@ def test_a_leaf_hash_rewritten_with_its_event(ledger: Engine, key: SigningKey, c
 
 
 def test_a_subtree_hash_rewritten(ledger: Engine, key: SigningKey, chunk: int) -> None:
-    sql(ledger, f"UPDATE ledger_nodes SET hash = zeroblob(32) WHERE {node(2, 5)}")
+    rewrite_stored_hash(ledger, 2, 5, bytes(32))
     report = run_verify(ledger, key)
     assert report.total_divergences == 1
     assert (
@@ -350,7 +339,7 @@ def test_a_subtree_hash_rewritten(ledger: Engine, key: SigningKey, chunk: int) -
 
 
 def test_deleted_leaf_hashes(ledger: Engine, key: SigningKey, chunk: int) -> None:
-    sql(ledger, f"DELETE FROM ledger_nodes WHERE {node(0, 7)}")
+    rewrite_stored_hash(ledger, 0, 7, None)
     report = run_verify(ledger, key)
     assert (
         report.first is not None
@@ -364,10 +353,10 @@ def test_deleted_leaf_hashes(ledger: Engine, key: SigningKey, chunk: int) -> Non
 
 
 def test_the_latest_events_deleted(ledger: Engine, key: SigningKey, chunk: int) -> None:
+    rewrite_tree(ledger, stored_leaf_hashes(ledger, 30))
     sql(
         ledger,
         "DELETE FROM ledger_leaves WHERE leaf_index >= 30",
-        f"DELETE FROM ledger_nodes WHERE position >= {merkle.complete_subtrees(30)}",
         "UPDATE ledger_head SET tree_size = 30",
     )
     report = run_verify(ledger, key)

@@ -24,6 +24,7 @@ from xinyong.scoring.packs import default_packs, unscorable
 from xinyong.search.publish import refresh_search_index
 from xinyong.store.runtime import init_store, open_store
 from xinyong.synth import generate
+from xinyong.synth.double_publicity import LAYOUT, profile_of
 
 console = Console(stderr=True)
 AS_OF = date(2026, 11, 1)
@@ -101,10 +102,23 @@ def demo_command(
     city = settings.var_dir / "demo" / f"city-{seed}-{persons}-{orgs}"
     if not (city / "manifest.json").exists():
         console.print(f"generating the synthetic city into {city} …")
-        generate(city, persons=persons, orgs=orgs, seed=seed, fmt="jsonl", as_of=AS_OF)
+        generate(
+            city, persons=persons, orgs=orgs, seed=seed, fmt="jsonl", as_of=AS_OF, layout=LAYOUT
+        )
     manifest = orjson.loads((city / "manifest.json").read_bytes())
     files = [city / name for name in manifest["ingest_order"]]
     summaries = ingest_files(files, today=AS_OF, skip_complete=True)
+    # Licences and penalties come as offices send them: workbooks and GBK CSV, read through
+    # the national pack's double-publicity profiles once the subjects are known.
+    for name in manifest.get("layout_files", []):
+        files.append(city / name)
+        summaries += ingest_files(
+            [city / name],
+            today=AS_OF,
+            skip_complete=True,
+            profile=profile_of(name),
+            encoding="auto",
+        )
 
     keys = _demo_keys(settings.var_dir)
     search = refresh_search_index(factory, pack, settings.var_dir / "search", AS_OF)

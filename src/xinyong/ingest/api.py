@@ -5,13 +5,13 @@ from datetime import date
 from itertools import islice
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.ingest.readers import ReadItem, UnreadableFile, read_body
-from xinyong.ingest.service import IngestJob
+from xinyong.ingest.service import IngestJob, UnknownProfile
 from xinyong.keys.deps import require_role
 from xinyong.keys.service import Caller
 from xinyong.policy import Pack
@@ -101,7 +101,7 @@ def _items(body: bytes, content_type: str) -> list[ReadItem]:
         }
     },
     responses={
-        400: {"description": "unreadable body"},
+        400: {"description": "unreadable body, or an unknown profile"},
         401: {"description": "no valid key"},
         403: {"description": "not an authority key"},
         413: {"description": "too many rows, or a body over 32 MiB"},
@@ -112,12 +112,24 @@ async def submit(
     caller: Annotated[Caller, Depends(require_role("authority"))],
     factory: Annotated[sessionmaker[Session], Depends(get_sessionmaker)],
     pack: Annotated[Pack, Depends(get_pack)],
+    profile: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="read the rows as an external layout through the pack's import "
+            "profile of this name (e.g. double_publicity.penalty): objects keyed by the "
+            "layout's column names",
+        ),
+    ] = None,
 ) -> SubmissionResult:
     """Each row is validated against the catalogue; bad rows are quarantined with a reason and
     the good rows are stored. Submitting the same rows again changes nothing (duplicates)."""
+    try:
+        job = IngestJob(factory, pack, authority=caller.authority, profile=profile)
+    except UnknownProfile as error:
+        raise HTTPException(400, str(error)) from None
     body = await request.body()
     items = _items(body, request.headers.get("content-type", ""))
-    job = IngestJob(factory, pack, authority=caller.authority)
     # The store work is blocking; run it off the event loop so other requests keep flowing.
     summary = await run_in_threadpool(
         job.run_rows,

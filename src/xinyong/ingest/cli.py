@@ -14,7 +14,8 @@ from rich.table import Table
 
 from xinyong.config import get_settings
 from xinyong.ingest.readers import UnreadableFile
-from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
+from xinyong.ingest.service import IngestJob, IngestSummary, UnknownProfile, scan_file
+from xinyong.ingest.sheets import WORKBOOKS
 from xinyong.ledger.worker import sign_checkpoint_if_keyed
 from xinyong.policy import pack_in_force
 from xinyong.store.runtime import open_store
@@ -30,13 +31,20 @@ def ingest_files(
     skip_complete: bool = False,
     quiet: bool = False,
     encoding: str | None = None,
+    profile: str | None = None,
+    sheet: str | None = None,
 ) -> list[IngestSummary]:
     """Ingest ``files`` in order; shared by the command and by ``xinyong demo``."""
     settings = get_settings()
     factory = open_store(settings)
     pack = pack_in_force()
     job = IngestJob(
-        factory, pack, today=today, authority=authority, batch_size=settings.ingest_batch_size
+        factory,
+        pack,
+        today=today,
+        authority=authority,
+        batch_size=settings.ingest_batch_size,
+        profile=profile,
     )
     summaries: list[IngestSummary] = []
     with Progress(
@@ -51,7 +59,9 @@ def ingest_files(
     ) as progress:
         for path in files:
             digest, lines = scan_file(path)
-            task = progress.add_task(path.name, total=lines or None)
+            # A workbook's lines are not its rows (it is compressed XML).
+            rows = None if path.suffix.lower() in WORKBOOKS else lines or None
+            task = progress.add_task(path.name, total=rows)
             summary = job.run_file(
                 path,
                 digest=digest,
@@ -59,8 +69,9 @@ def ingest_files(
                 progress=partial(progress.advance, task),
                 skip_complete=skip_complete,
                 encoding=encoding,
+                sheet=sheet,
             )
-            progress.update(task, completed=lines)
+            progress.update(task, completed=summary.rows if rows is None else lines)
             summaries.append(summary)
     sign_checkpoint_if_keyed(factory, settings.ledger_key_path)
     return summaries
@@ -68,7 +79,10 @@ def ingest_files(
 
 def ingest_command(
     files: Annotated[
-        list[Path], typer.Argument(help="JSON Lines, JSON array, CSV or Parquet files")
+        list[Path],
+        typer.Argument(
+            help="JSON Lines, JSON array, CSV or Parquet files; with --profile, CSV or workbooks"
+        ),
     ],
     authority: Annotated[
         str | None, typer.Option("--authority", help="refuse rows that name another authority")
@@ -77,8 +91,21 @@ def ingest_command(
         str | None,
         typer.Option(
             "--encoding",
-            help="the text encoding of CSV and JSON files: utf-8 (default), gb18030, gbk",
+            help="the text encoding of CSV and JSON files: utf-8 (default), gb18030, gbk, "
+            "or auto (detected when it can be told with confidence)",
         ),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="read an external layout through the pack's import profile "
+            "(e.g. double_publicity.penalty)",
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option("--sheet", help="with --profile: read only this sheet of a workbook"),
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="print the summaries as JSON")
@@ -90,8 +117,15 @@ def ingest_command(
     the summary adds them up. A file that cannot be read at all is refused (exit status 2).
     """
     try:
-        summaries = ingest_files(files, authority=authority, quiet=json_output, encoding=encoding)
-    except UnreadableFile as error:
+        summaries = ingest_files(
+            files,
+            authority=authority,
+            quiet=json_output,
+            encoding=encoding,
+            profile=profile,
+            sheet=sheet,
+        )
+    except (UnreadableFile, UnknownProfile) as error:
         console.print(f"[red]refused:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
     if json_output:
@@ -138,6 +172,8 @@ def ingest_command(
                 f"[red]{name}: {s.rows:,} rows read but {s.stored:,} stored, "
                 f"{s.duplicates:,} duplicates and {s.rejected:,} quarantined[/red]"
             )
+        if s.encoding is not None:
+            console.print(f"{name}: read as {s.encoding}")
         if s.resumed_after:
             console.print(f"{name}: resumed after row {s.resumed_after:,}")
         if s.rejection_report:

@@ -17,7 +17,9 @@ import charset_normalizer
 from xinyong.ingest.values import UNDECODABLE
 
 DEFAULT = "utf-8"
+AUTO = "auto"
 DECLARABLE = ("utf-8", "gb18030", "gbk", "gb2312")
+MAX_CHAOS = 0.1  # charset-normalizer's mess ratio above which its guess is not trusted
 SAMPLE_BYTES = 1 << 20  # the first bytes that decide whether a file is in its encoding
 _ERRORS = "xinyong-undecodable"
 
@@ -43,15 +45,41 @@ def codec_name(declared: str | None) -> str:
     """The codec for an ``--encoding`` value (any alias Python knows, e.g. ``GB18030``, ``cp936``)."""
     if declared is None:
         return DEFAULT
+    if declared.lower() == AUTO:
+        return AUTO
     try:
         name = codecs.lookup(declared).name
     except LookupError:
         name = ""
     if name not in DECLARABLE:
         raise EncodingRefused(
-            f"unknown or unsupported encoding '{declared}': declare one of {', '.join(DECLARABLE)}"
+            f"unknown or unsupported encoding '{declared}': declare one of "
+            f"{', '.join(DECLARABLE)}, or {AUTO} to have it detected"
         )
     return name
+
+
+def detected(sample: bytes) -> str:
+    """The encoding of a file whose first bytes are ``sample``, when it can be told with
+    confidence: UTF-8 if they decode as UTF-8, else charset-normalizer's guess when it is a
+    declarable encoding, the bytes decode in it without error and the text reads as text
+    (little mess). GBK and GB2312 are read as GB18030, which holds them both."""
+    if _decodes(sample, DEFAULT):
+        return DEFAULT
+    best = charset_normalizer.from_bytes(sample).best()
+    name = codecs.lookup(best.encoding).name if best is not None else None
+    if best is None or name not in DECLARABLE or best.chaos > MAX_CHAOS:
+        maybe = f" (it may be {name})" if name else ""
+        raise EncodingRefused(
+            f"its encoding cannot be told with confidence{maybe}: declare it with --encoding",
+            name,
+        )
+    codec = DEFAULT if name == DEFAULT else "gb18030"
+    if not _decodes(sample, codec):
+        raise EncodingRefused(
+            f"it looks like {codec} but does not decode as {codec}: declare its encoding", codec
+        )
+    return codec
 
 
 def check_sample(sample: bytes, codec: str) -> None:
@@ -69,7 +97,11 @@ def check_sample(sample: bytes, codec: str) -> None:
         non_ascii = len(text) - len(text.encode("ascii", "ignore")) - undecodable
         if (undecodable and undecodable >= non_ascii) or sample.count(0) * 8 > len(sample):
             guess = likely_encoding(sample)
-            advice = f"; it looks like {guess}: declare it with --encoding {guess}" if guess else ""
+            advice = (
+                f"; it looks like {guess}: declare it with --encoding {guess} (or auto)"
+                if guess
+                else ""
+            )
             raise EncodingRefused(f"not UTF-8 text{advice}", guess)
         return
     if not sample.isascii() and _decodes(sample, DEFAULT):

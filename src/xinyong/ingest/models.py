@@ -1,4 +1,5 @@
-"""Tables of ingest: each submission job with its counts, and the quarantine of refused rows."""
+"""Tables of ingest: each submission job with its counts, the quarantine of refused rows, and
+the records whose subject a legacy code named."""
 
 from datetime import datetime
 
@@ -48,3 +49,15 @@ class QuarantinedRow(Base):
     reason: Mapped[str] = mapped_column(String(500))
     raw: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LegacyLink(Base):
+    """A record whose row named its subject by a legacy code: which code, from which column."""
+
+    __tablename__ = "legacy_links"
+
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(24))  # organisation_code | registration_number
+    code: Mapped[str] = mapped_column(String(32))
+    column_name: Mapped[str] = mapped_column(String(200))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -25,12 +25,14 @@ import orjson
 from ijson.common import ObjectBuilder
 
 from xinyong.ingest.encodings import (
+    AUTO,
     DEFAULT,
     SAMPLE_BYTES,
     EncodingRefused,
     Utf8Bytes,
     check_sample,
     codec_name,
+    detected,
     open_text,
 )
 from xinyong.ingest.values import MAX_DEPTH
@@ -66,6 +68,23 @@ def detect_format(path: Path) -> str:
     )
 
 
+def file_codec(path: Path, encoding: str | None) -> str:
+    """The codec a text file is read in: the declared one (UTF-8 if none) after checking that
+    the file's first bytes are in it, or, for ``auto``, the one detected with confidence."""
+    if not path.is_file():
+        raise UnreadableFile(f"{path}: no such file")
+    try:
+        codec = codec_name(encoding)
+        with path.open("rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+        if codec == AUTO:
+            codec = detected(sample)
+        check_sample(sample, codec)
+    except EncodingRefused as error:
+        raise UnreadableFile(f"{path}: {error}") from None
+    return codec
+
+
 def read_rows(
     path: Path, fmt: str | None = None, *, encoding: str | None = None
 ) -> Iterator[ReadItem]:
@@ -73,21 +92,20 @@ def read_rows(
     if not path.is_file():
         raise UnreadableFile(f"{path}: no such file")
     fmt = fmt or detect_format(path)
-    try:
-        codec = codec_name(encoding)
-    except EncodingRefused as error:
-        raise UnreadableFile(f"{path}: {error}") from None
     if fmt == "parquet":
-        if codec != DEFAULT:
+        try:
+            codec = codec_name(encoding)
+        except EncodingRefused as error:
+            raise UnreadableFile(f"{path}: {error}") from None
+        if codec not in (DEFAULT, AUTO):
             raise UnreadableFile(f"{path}: Parquet text is UTF-8; --encoding applies to text files")
         return _read_parquet(path)
+    codec = file_codec(path, encoding)
 
     def opener() -> BinaryIO:
         return path.open("rb")
 
     try:
-        with opener() as handle:
-            check_sample(handle.read(SAMPLE_BYTES), codec)
         if fmt == "csv":
             return _read_csv(opener, codec)
         return read_json(opener, codec)

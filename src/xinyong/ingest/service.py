@@ -27,11 +27,14 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_today, utc_now
+from xinyong.ingest.legacy import Unlinked, record_links, resolve
 from xinyong.ingest.models import QuarantinedRow, Submission
-from xinyong.ingest.readers import ReadItem, read_rows
+from xinyong.ingest.profile import Layout, LegacyCode, Translated, folded
+from xinyong.ingest.readers import ReadItem, UnreadableFile, file_codec, read_rows
 from xinyong.ingest.rows import Rejection, ValidRow
+from xinyong.ingest.sheets import WORKBOOKS, read_layout
 from xinyong.ingest.validate import RowValidator
-from xinyong.ingest.values import storable
+from xinyong.ingest.values import RowInvalid, storable
 from xinyong.ingest.writer import BatchResult, BatchWriter, RowOutcome, Source
 from xinyong.policy import Pack
 from xinyong.records.changes import RecordsChanged, records_changed
@@ -59,6 +62,8 @@ class IngestSummary:
     withdrawn: int = 0
     rejected: int = 0
     resumed_after: int = 0
+    encoding: str | None = None
+    profile: str | None = None
     skipped: bool = False
     rejection_report: str | None = None
     seconds: float = 0.0
@@ -95,6 +100,10 @@ def scan_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), lines
 
 
+class UnknownProfile(ValueError):
+    """``--profile`` names no import profile of the pack."""
+
+
 class IngestJob:
     """One submission: the rows of a file or of an API request, stored batch by batch."""
 
@@ -106,10 +115,22 @@ class IngestJob:
         today: date | None = None,
         authority: str | None = None,
         batch_size: int = 5000,
+        profile: str | None = None,
     ) -> None:
         self.factory = factory
         self.pack = pack
         self.authority = authority
+        self.layout: Layout | None = None
+        if profile is not None:
+            if profile not in pack.profiles:
+                known = ", ".join(sorted(pack.profiles)) or "none"
+                raise UnknownProfile(
+                    f"the pack has no import profile '{profile}' (it has: {known})"
+                )
+            self.layout = Layout(pack, pack.profiles[profile], authority=authority)
+        self._registration_types = [
+            code for code, record_type in pack.record_types.items() if record_type.confirms_subject
+        ]
         self.batch_size = batch_size
         self.today = today or china_today()
         self.validator = RowValidator(pack, self.today, authority=authority)
@@ -142,12 +163,22 @@ class IngestJob:
         progress: Callable[[int], None] | None = None,
         skip_complete: bool = False,
         encoding: str | None = None,
+        sheet: str | None = None,
     ) -> IngestSummary:
-        """Ingest the file at ``path`` (of SHA-256 ``digest``), in ``encoding`` if not UTF-8."""
+        """Ingest the file at ``path`` (of SHA-256 ``digest``), in ``encoding`` if not UTF-8
+        (``auto``: detected), through the job's profile if it has one."""
         started = utc_now()
         digest = self._source_digest(digest)
         # Refuses an unreadable file before anything is written.
-        items = read_rows(path, encoding=encoding)
+        codec: str | None = None
+        if path.suffix.lower() not in (*WORKBOOKS, ".parquet"):
+            codec = file_codec(path, encoding)
+        if self.layout is None:
+            if sheet is not None:
+                raise UnreadableFile(f"{path}: --sheet reads a workbook through a --profile")
+            items = read_rows(path, encoding=codec or encoding)
+        else:
+            items = read_layout(path, self.layout.header, codec=codec or "utf-8", sheet=sheet)
         with self.factory.begin() as session:
             if skip_complete and session.scalar(
                 select(Submission.id).where(
@@ -173,7 +204,13 @@ class IngestJob:
                 )
                 session.add(submission)
                 session.flush()
-            summary = IngestSummary(submission.id, str(path), resumed_after=submission.rows_done)
+            summary = IngestSummary(
+                submission.id,
+                str(path),
+                resumed_after=submission.rows_done,
+                encoding=codec,
+                profile=self.layout.profile.code if self.layout else None,
+            )
             for counter in COUNTS:
                 setattr(summary, counter, getattr(submission, counter))
         source = Source(summary.submission_id, path.name, digest)
@@ -202,6 +239,11 @@ class IngestJob:
         started = utc_now()
         digest = self._source_digest(digest)
         batch = list(items)
+        if self.layout is not None:
+            batch = [
+                (row_no, raw, folded(item) if isinstance(item, dict) else item)
+                for row_no, raw, item in batch
+            ]
         with self.factory.begin() as session:
             submission = Submission(
                 channel="api",
@@ -305,6 +347,7 @@ class IngestJob:
         # A row this source already had refused stays refused: replaying a file must not let an
         # early correction apply just because its document now exists.
         settled = self._already_refused(session, source.digest, [item[0] for item in batch])
+        translated: list[tuple[int, str, Translated]] = []
         for row_no, raw, item in batch:
             if row_no in settled:
                 field, reason = settled[row_no]
@@ -313,9 +356,29 @@ class IngestJob:
             if isinstance(item, str):
                 refused.append(Rejection(row_no, None, item, raw, self.authority))
                 continue
-            checked = self.validator.validate(row_no, item, raw)
-            (valid if isinstance(checked, ValidRow) else refused).append(checked)  # type: ignore[arg-type]
+            if self.layout is None:
+                checked = self.validator.validate(row_no, item, raw)
+                (valid if isinstance(checked, ValidRow) else refused).append(checked)  # type: ignore[arg-type]
+                continue
+            try:
+                translated.append((row_no, raw, self.layout.translate(item)))
+            except RowInvalid as invalid:
+                refused.append(
+                    Rejection(row_no, invalid.field, invalid.reason, raw, self.authority)
+                )
+        linked = self._validate_translated(session, translated, valid, refused)
         result = BatchWriter(session, source).apply(valid, refused, now)
+        record_links(
+            session,
+            (
+                (outcome.record_id, linked[outcome.row_no])
+                for outcome in result.outcomes
+                if outcome.row_no in linked
+                and outcome.record_id is not None
+                and outcome.status in ("accepted", "corrected")
+            ),
+            now,
+        )
         records_changed.send(
             RecordsChanged(session, self.pack, result.subjects_touched, self.today, result.events)
         )
@@ -330,6 +393,38 @@ class IngestJob:
             )
         )
         return result
+
+    def _validate_translated(
+        self,
+        session: Session,
+        translated: list[tuple[int, str, Translated]],
+        valid: list[ValidRow],
+        refused: list[Rejection],
+    ) -> dict[int, LegacyCode]:
+        """Validate layout rows, their legacy codes linked first (one look-up per batch); a
+        refusal names the layout's column. Returns the legacy code of each row linked by one."""
+        if not translated:
+            return {}
+        assert self.layout is not None
+        codes = [item.legacy for _, _, item in translated if item.legacy is not None]
+        found = resolve(session, codes, self._registration_types) if codes else {}
+        linked: dict[int, LegacyCode] = {}
+        for row_no, raw, item in translated:
+            if item.legacy is not None:
+                subject = found[(item.legacy.role, item.legacy.code.upper())]
+                if isinstance(subject, Unlinked):
+                    column = item.legacy.column
+                    refused.append(Rejection(row_no, column, subject.reason, raw, self.authority))
+                    continue
+                item.row["subject_id"] = subject
+                linked[row_no] = item.legacy
+            checked = self.validator.validate(row_no, item.row, raw)
+            if isinstance(checked, Rejection):
+                checked.field = self.layout.column_of(item, checked.field)
+                refused.append(checked)
+            else:
+                valid.append(checked)
+        return linked
 
     @staticmethod
     def _already_refused(

@@ -61,21 +61,6 @@ def span_subtrees(span: Span) -> list[Subtree]:
     return pieces
 
 
-def complete_subtrees(size: int) -> int:
-    """How many complete subtrees, leaves included, a tree of ``size`` leaves has (2n - popcount)."""
-    return 2 * size - size.bit_count()
-
-
-def stored_position(level: int, index: int) -> int:
-    """The place of subtree ``(level, index)`` in the order subtrees complete as leaves arrive.
-
-    Appending leaf m completes the leaf, then every subtree it closes, bottom up; so a store
-    keyed by this position only ever appends (the layout of the Go tlog package's hash storage).
-    """
-    last = ((index + 1) << level) - 1
-    return complete_subtrees(last) + level
-
-
 def fold(hashes: Sequence[bytes]) -> bytes:
     """MTH of a span from the hashes of its complete subtrees, left to right.
 

@@ -1,6 +1,6 @@
-"""The ledger's tables: the logged events, the tree's complete subtrees, the head and checkpoints.
+"""The ledger's tables: the logged events, the tree's hashes in tiles, the head and checkpoints.
 
-Events and hashes live apart on purpose: ``ledger_leaves`` says what happened, ``ledger_nodes``
+Events and hashes live apart on purpose: ``ledger_leaves`` says what happened, ``ledger_tiles``
 holds the hashes the signed roots were built from, so an edit to one shows against the other.
 """
 
@@ -41,17 +41,16 @@ class LedgerLeaf(Base):
     salt: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
-class LedgerNode(Base):
-    """The hash of one complete subtree, leaves included, keyed by ``merkle.stored_position``.
-
-    Subtrees are written once, in the order they complete, so inserts only append and the
-    hashes an ingest batch created are one key range; any head or proof is a few key reads.
+class LedgerTile(Base):
+    """A tile of tree hashes (``xinyong.ledger.tiles``): up to 256 hashes of one tree level,
+    concatenated. Full tiles are written once; the rightmost tile of each level grows in place.
     """
 
-    __tablename__ = "ledger_nodes"
+    __tablename__ = "ledger_tiles"
 
-    position: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
-    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tile_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class LedgerHead(Base):

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from xinyong.ledger import tiles
 from xinyong.ledger.checkpoint import Checkpoint
 from xinyong.ledger.commitment import leaf_of, new_salt
 from xinyong.ledger.erasure import erased_events
-from xinyong.ledger.merkle import CompactRange, complete_subtrees, stored_position
-from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerNode
-from xinyong.ledger.service import LEAVES, NODES, lock_head
+from xinyong.ledger.merkle import CompactRange
+from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
+from xinyong.ledger.service import LEAVES, lock_head
 from xinyong.ledger.sources import source, source_prefix
-from xinyong.store.bulk import BulkTable
 
-CHUNK = 1 << 14
+CHUNK = 1 << 14  # a whole number of leaf tiles: each chunk rewrites its own
 
 
 class RecommitError(RuntimeError):
@@ -44,6 +44,9 @@ def recommit(
     erased = erased_events(session)
     tree = CompactRange()
     recommitted = 0
+    # The tiles above the leaves are rebuilt as the leaves are; the leaves' own tiles are
+    # rewritten chunk by chunk, once their logged hashes have been read.
+    session.execute(delete(tiles.TILES).where(tiles.TILES.c.level > 0))
     for start in range(0, size, CHUNK):
         end = min(start + CHUNK, size)
         rows = session.execute(
@@ -59,14 +62,12 @@ def recommit(
         ).all()
         if len(rows) != end - start:
             raise RecommitError(f"events {start}..{end - 1} are not all in the ledger")
-        logged = {
-            position: digest
-            for position, digest in session.execute(
-                select(LedgerNode.position, LedgerNode.hash).where(
-                    LedgerNode.position.in_([stored_position(0, row.leaf_index) for row in rows])
-                )
-            )
-        }
+        leaf_tiles = range(start >> tiles.HEIGHT, ((end - 1) >> tiles.HEIGHT) + 1)
+        stored = tiles.read(session, {(0, index) for index in leaf_tiles})
+        logged: dict[int, bytes | None] = {}
+        for row in rows:
+            key, offset = tiles.entry_of(0, row.leaf_index)
+            logged[row.leaf_index] = tiles.entry(stored.get(key), offset)
         content: dict[int, bytes | None] = {row.leaf_index: row.payload for row in rows}
         by_source: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for row in rows:
@@ -79,7 +80,7 @@ def recommit(
         hashes: list[bytes] = []
         salts: list[dict[str, object]] = []
         for row in rows:
-            kept = logged.get(stored_position(0, row.leaf_index))
+            kept = logged[row.leaf_index]
             if row.salt is not None or row.leaf_index in erased:
                 if kept is None:
                     raise RecommitError(f"event {row.leaf_index} has lost its leaf hash")
@@ -102,18 +103,12 @@ def recommit(
                 salts,
             )
             recommitted += len(salts)
-        first = complete_subtrees(start)
         session.execute(
-            delete(LedgerNode).where(
-                LedgerNode.position >= first, LedgerNode.position < complete_subtrees(end)
+            delete(tiles.TILES).where(
+                tiles.TILES.c.level == 0, tiles.TILES.c.tile_index.in_(list(leaf_tiles))
             )
         )
-        BulkTable(session.connection(), NODES).insert_values(
-            [
-                (position, digest)
-                for position, (_, _, digest) in enumerate(tree.extend(hashes), first)
-            ]
-        )
+        tiles.write(session, start, tiles.extend(tree, hashes))
         if progress is not None:
             progress(end - start)
     retired = [

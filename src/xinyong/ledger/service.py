@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.clock import as_utc, utc_now
+from xinyong.ledger import tiles
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
 from xinyong.ledger.commitment import leaf_of, new_salt
 from xinyong.ledger.events import LeafInput
@@ -20,36 +21,29 @@ from xinyong.ledger.merkle import (
     CompactRange,
     Span,
     Subtree,
-    complete_subtrees,
     consistency_spans,
     fold,
     inclusion_spans,
     span_subtrees,
-    stored_position,
 )
 from xinyong.ledger.models import (
     LedgerCheckpoint,
     LedgerCosignature,
     LedgerHead,
     LedgerLeaf,
-    LedgerNode,
 )
 from xinyong.ledger.sources import source_prefix
+from xinyong.ledger.tiles import LedgerDamaged as LedgerDamaged
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable
 
 HEAD_ID = 1
 LEAVES = Base.metadata.tables[LedgerLeaf.__tablename__]
-NODES = Base.metadata.tables[LedgerNode.__tablename__]
 HEAD = Base.metadata.tables[LedgerHead.__tablename__]
 
 
 class NotInLedger(LookupError):
     """A tree size, event or checkpoint that the ledger does not have (yet)."""
-
-
-class LedgerDamaged(RuntimeError):
-    """The stored tree lacks hashes it must have: ``xinyong ledger verify`` tells why."""
 
 
 def lock_head(session: Session) -> int:
@@ -74,15 +68,8 @@ def ledger_size(session: Session) -> int:
 
 
 def subtree_hashes(session: Session, subtrees: Collection[Subtree]) -> dict[Subtree, bytes]:
-    """The stored hashes of ``subtrees``; raises LedgerDamaged if any is missing."""
-    wanted = {stored_position(level, index): (level, index) for level, index in subtrees}
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(LedgerNode.position, LedgerNode.hash).where(LedgerNode.position.in_(wanted))
-    )
-    found = {wanted[position]: digest for position, digest in rows}
-    missing = sorted(set(wanted.values()) - found.keys())
+    """The hashes of ``subtrees``, from the stored tiles; raises LedgerDamaged if any is missing."""
+    found, missing = tiles.subtree_hashes(session, subtrees)
     if missing:
         level, index = missing[0]
         raise LedgerDamaged(
@@ -125,14 +112,9 @@ def append(session: Session, leaves: Sequence[LeafInput]) -> list[int]:
         if keep is None:
             keep = keeps_payload[kind] = source_prefix(kind) is None
         rows.append((index, kind, ref, payload if keep else None, salt))
-    # Subtrees complete in stored order, so their positions run on from the tree's old count.
-    first = complete_subtrees(size)
-    nodes: list[tuple[object, ...]] = [
-        (position, digest) for position, (_, _, digest) in enumerate(tree.extend(hashes), first)
-    ]
-    connection = session.connection()
-    BulkTable(connection, LEAVES).insert_values(rows)
-    BulkTable(connection, NODES).insert_values(nodes)
+    entries = tiles.extend(tree, hashes)
+    BulkTable(session.connection(), LEAVES).insert_values(rows)
+    tiles.write(session, size, entries)
     session.execute(update(LedgerHead).where(LedgerHead.id == HEAD_ID).values(tree_size=tree.size))
     return list(range(size, tree.size))
 

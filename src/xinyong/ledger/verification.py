@@ -4,7 +4,8 @@ Three layers of evidence are compared, each against the one it was built from:
 
 1. every event's content as the store holds it now (rebuilt from its source, or the payload the
    ledger kept), committed under its salt, against the leaf hash logged when it was appended;
-2. the logged leaf hashes against the stored subtree hashes above them;
+2. the logged leaf hashes (the entries of the level-0 tiles) against the stored subtree hashes
+   above them (the entries of the higher tiles);
 3. the tree those leaf hashes make against the root of every checkpoint whose signature holds.
 
 A divergence is reported where it starts, not everywhere it spreads: an edited, deleted or
@@ -25,12 +26,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from xinyong.ledger import tiles
 from xinyong.ledger.checkpoint import CheckpointError, VerifierKey, open_checkpoint
 from xinyong.ledger.commitment import leaf_of
 from xinyong.ledger.erasure import erased_events
 from xinyong.ledger.events import EventError
-from xinyong.ledger.merkle import CompactRange, complete_subtrees
-from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerNode
+from xinyong.ledger.merkle import CompactRange, Subtree
+from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
 from xinyong.ledger.service import ledger_size
 from xinyong.ledger.sources import source, source_prefix
 
@@ -140,7 +142,7 @@ class _Audit:
         pending: list[bytes] = []
         for index in range(start, end):
             row = rows.get(index)
-            logged = stored.get(complete_subtrees(index))
+            logged = stored.get((0, index))
             now = content.get(index)
             if row is None:
                 self.found(
@@ -162,15 +164,23 @@ class _Audit:
                     self.check_root(*signed.pop(0))
         self.grow(pending, stored)
 
-    def stored_nodes(self, start: int, end: int) -> dict[int, bytes]:
-        """The stored hashes of the subtrees leaves [start, end) complete: one key range."""
-        rows = self.session.execute(
-            select(LedgerNode.position, LedgerNode.hash).where(
-                LedgerNode.position >= complete_subtrees(start),
-                LedgerNode.position < complete_subtrees(end),
-            )
-        )
-        return {position: digest for position, digest in rows}
+    def stored_nodes(self, start: int, end: int) -> dict[Subtree, bytes]:
+        """The stored hashes of the subtrees that leaves [start, end) complete, by subtree: the
+        entries of the tiles that hold them (a few tiles per level)."""
+        wanted: dict[Subtree, tuple[tiles.TileKey, int]] = {}
+        level = 0
+        while 1 << level <= end:
+            # Subtree (level, index) completes with leaf (index + 1) * 2**level - 1.
+            first = ((start + (1 << level)) >> level) - 1
+            for index in range(first, end >> level):
+                wanted[(level, index)] = tiles.entry_of(level, index)
+            level += tiles.HEIGHT
+        found = tiles.read(self.session, {key for key, _ in wanted.values()})
+        return {
+            subtree: digest
+            for subtree, (key, offset) in wanted.items()
+            if (digest := tiles.entry(found.get(key), offset)) is not None
+        }
 
     def content_hashes(self, rows: Sequence[_Event]) -> dict[int, bytes]:
         hashes: dict[int, bytes] = {}
@@ -275,12 +285,15 @@ class _Audit:
             return None
         return opened.tree_size, opened.root_hash, row.id
 
-    def grow(self, leaf_hashes: list[bytes], stored: dict[int, bytes]) -> None:
-        first = complete_subtrees(self.tree.size)
-        for position, (level, index, digest) in enumerate(self.tree.extend(leaf_hashes), first):
+    def grow(self, leaf_hashes: list[bytes], stored: dict[Subtree, bytes]) -> None:
+        for level, index, digest in self.tree.extend(leaf_hashes):
             if level == 0:
                 continue
-            kept = stored.get(position)
+            if not tiles.stored(level):
+                if {(level - 1, 2 * index), (level - 1, 2 * index + 1)} & self.mismatched:
+                    self.mismatched.add((level, index))  # carries the mismatch up
+                continue
+            kept = stored.get((level, index))
             if kept == digest:
                 continue
             self.mismatched.add((level, index))

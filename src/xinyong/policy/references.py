@@ -16,6 +16,7 @@ from xinyong.policy.lists import CreditList
 from xinyong.policy.measures import Measure
 from xinyong.policy.memoranda import Memorandum
 from xinyong.policy.models import CodedModel
+from xinyong.policy.profiles import Profile, profile_problems
 from xinyong.policy.rights import RightsProcedure, rights_problems
 from xinyong.policy.scheme_references import scheme_problems
 from xinyong.policy.schemes import SchemeBase
@@ -101,6 +102,11 @@ def reference_problems(
             _of_kind(items.get("lists", {}), CreditList),
             set(items.get("lists", {})) | set(declared.get("lists", ())),
         )
+    )
+    problems.extend(
+        ReferenceProblem("profiles", profile.code, location, message)
+        for profile in _of_kind(items.get("profiles", {}), Profile).values()
+        for location, message in profile_problems(profile, record_types, known_types)
     )
     return problems
 

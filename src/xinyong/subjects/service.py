@@ -14,6 +14,7 @@ from xinyong.clock import as_utc
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.models import EntryRow, checks_and_sites
 from xinyong.enforcement.service import check_in_store
+from xinyong.ingest.legacy import links_of
 from xinyong.ingest.models import Submission
 from xinyong.policy import Pack
 from xinyong.records.lookup import find_subject
@@ -89,6 +90,7 @@ def _records(session: Session, subject: Subject, pack: Pack) -> list[dict[str, A
         .order_by(Record.document_key, Record.version)
     ).all()
     record_ids = [record.id for record, _, _ in versions]
+    linked = links_of(session, record_ids)
     events: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for chunk in chunked(record_ids):
         for event in session.scalars(
@@ -144,6 +146,8 @@ def _records(session: Session, subject: Subject, pack: Pack) -> list[dict[str, A
                     "source": source,
                     "row": record.row_no,
                     "received_at": _instant(record.received_at),
+                    # The row named the subject by a code from before the USCC.
+                    "linked_by": linked.get(record.id),
                 },
                 "events": events[record.id],
             }

@@ -22,6 +22,7 @@ import orjson
 from xinyong.policy import Pack, load_shipped
 from xinyong.synth.credit import OUTCOME_MONTHS
 from xinyong.synth.defects import DEFECT_KINDS
+from xinyong.synth.double_publicity import LAYOUT, PROFILES, DoublePublicityFiles
 from xinyong.synth.records import CityRecords, ProgressCallback
 from xinyong.synth.writers import FORMATS, SubmissionFiles
 
@@ -63,6 +64,8 @@ class SynthSummary:
     borrowers: int  # rows of the outcomes file
     defaulted: int
     elapsed_seconds: float
+    layout_files: tuple[str, ...] = ()  # licences and penalties in an external layout
+    layout_rows: int = 0
 
     @property
     def malformed_total(self) -> int:
@@ -88,6 +91,8 @@ class SynthSummary:
             "files": [_file_json(stats) for stats in self.files],
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "rows_per_second": round(self.rows_per_second),
+            "layout_files": list(self.layout_files),
+            "layout_rows": self.layout_rows,
         }
 
 
@@ -136,6 +141,7 @@ def generate(
     progress: ProgressCallback | None = None,
     *,
     pack: Pack | None = None,
+    layout: str | None = None,
 ) -> SynthSummary:
     """Write the city's submission files and manifest under ``out_dir``.
 
@@ -149,11 +155,21 @@ def generate(
     city = CityRecords(pack, persons, orgs, seed, as_of)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = SubmissionFiles(out_dir, fmt)
+    layout_files = DoublePublicityFiles(out_dir, pack) if layout == LAYOUT else None
+    if layout is not None and layout_files is None:
+        raise ValueError(f"unknown layout {layout!r}; the one there is: {LAYOUT}")
     stats: dict[str, FileStats] = {}
     ops: Counter[str] = Counter()
     try:
         for row in city.rows(progress):
             record = row.record
+            if layout_files is not None and record.get("record_type") in PROFILES:
+                # The layout has no op and no defect of the record format: those rows go.
+                if row.defect is None and layout_files.takes(record):
+                    layout_files.write(record)
+                continue
+            if layout_files is not None and row.defect is None:
+                layout_files.known.add(record["subject_id"])
             files.write(record)
             authority = record["authority"]
             entry = stats.get(authority)
@@ -165,6 +181,8 @@ def generate(
                 entry.malformed[row.defect] += 1
     finally:
         files.close()
+        if layout_files is not None:
+            layout_files.close()
     borrowers, defaulted = _write_outcomes(out_dir / OUTCOMES, city)
     ordered = tuple(sorted(stats.values(), key=lambda s: _ingest_rank(pack, s.authority)))
     malformed: Counter[str] = Counter()
@@ -185,6 +203,8 @@ def generate(
         borrowers=borrowers,
         defaulted=defaulted,
         elapsed_seconds=time.perf_counter() - started,
+        layout_files=tuple(layout_files.files) if layout_files else (),
+        layout_rows=sum(layout_files.rows.values()) if layout_files else 0,
     )
     (out_dir / MANIFEST).write_bytes(
         orjson.dumps(
@@ -228,5 +248,10 @@ def _manifest(summary: SynthSummary, pack: Pack) -> dict[str, Any]:
         "unfit_skipped": summary.unfit_skipped,
         "outcomes": _outcomes_json(summary),
         "ingest_order": [entry.file for entry in summary.files],
+        **(
+            {"layout_files": list(summary.layout_files), "layout_rows": summary.layout_rows}
+            if summary.layout_files
+            else {}
+        ),
         "files": [_file_json(entry) for entry in summary.files],
     }

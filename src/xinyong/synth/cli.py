@@ -19,8 +19,13 @@ from xinyong.synth.city import (
     SynthSummary,
     generate,
 )
+from xinyong.synth.double_publicity import LAYOUT
 
 __all__ = ["synth_command"]
+
+
+class Layout(StrEnum):
+    DOUBLE_PUBLICITY = LAYOUT
 
 
 class FileFormat(StrEnum):
@@ -52,6 +57,14 @@ def synth_command(
             help="The city's today: every decision is on or before it.",
         ),
     ] = datetime(DEFAULT_AS_OF.year, DEFAULT_AS_OF.month, DEFAULT_AS_OF.day),
+    layout: Annotated[
+        Layout | None,
+        typer.Option(
+            "--layout",
+            help="Write licences and penalties in this external layout (XLSX and GBK CSV), "
+            "the other records as usual.",
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary for machines instead of tables.")
     ] = False,
@@ -80,6 +93,7 @@ def synth_command(
             seed=seed,
             fmt=file_format.value,
             as_of=as_of.date(),
+            layout=layout.value if layout else None,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     if json_output:
@@ -109,6 +123,11 @@ def _print_summary(console: Console, summary: SynthSummary) -> None:
         f"{summary.persons:,} persons, {summary.organisations:,} organisations, "
         f"seed {summary.seed}, as of {summary.as_of}: {ops}"
     )
+    if summary.layout_files:
+        console.print(
+            f"{summary.layout_rows:,} licences and penalties in the double-publicity layout: "
+            f"{', '.join(summary.layout_files)} (ingest with --profile, after the other files)"
+        )
     console.print(
         f"done in {summary.elapsed_seconds:,.1f} s ({summary.rows_per_second:,.0f} rows/s); "
         f"manifest: {summary.out_dir / 'manifest.json'}"
