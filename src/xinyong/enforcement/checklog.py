@@ -52,6 +52,7 @@ from xinyong.ledger import LeafInput, append, register_source
 from xinyong.store.base import Base
 from xinyong.store.bulk import MARKERS, BulkTable, among, chunked
 from xinyong.store.db import BUSY_TIMEOUT_MS
+from xinyong.tracing import REQUEST_ID
 
 TABLE = Base.metadata.tables[CheckLogRow.__tablename__]
 GROUPS = Base.metadata.tables[CheckLogGroup.__tablename__]
@@ -98,8 +99,8 @@ class _Request:
     purpose: str
     as_of: date
     policy_version: str
-    rows: list[tuple[int, str, str, str, str]]
-    """(subject key, decision id, subject, action, effect) per decision."""
+    rows: list[tuple[int, str, str, str, str, str | None]]
+    """(subject key, decision id, subject, action, effect, request id) per decision."""
     waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
     """Where to say the rows are written (a request of the server), or None (a command)."""
     error: BaseException | None = field(default=None)
@@ -108,7 +109,7 @@ class _Request:
 # A row's own values, in the order the writer builds them; the values a request shares with
 # others (who asked, why, for which day, under which policy) and the group's instant and id
 # are sent once per statement.
-_ROW_COLUMNS = ("subject_key", "decision_id", "subject", "action", "effect")
+_ROW_COLUMNS = ("subject_key", "decision_id", "subject", "action", "effect", "request_id")
 _SHARED_COLUMNS = ("relying_party", "relying_party_label", "purpose", "as_of", "policy_version")
 # What a group's leaf commits to, per row, in id order (the order the rows were written in).
 _SEALED_COLUMNS = (
@@ -535,7 +536,7 @@ class _GroupWriter:
                 sealed.extend(
                     [decision, at, key_id, label, purpose, subject, key, action, as_of, effect,
                      policy]
-                    for key, decision, subject, action, effect in rows
+                    for key, decision, subject, action, effect, _request_id in rows
                 )  # fmt: skip
         return group, sealed
 
@@ -547,6 +548,7 @@ def _request(
     waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None,
 ) -> _Request:
     first = decisions[0]
+    request_id = REQUEST_ID.get()
     return _Request(
         asker,
         purpose,
@@ -559,6 +561,7 @@ def _request(
                 decision.subject_id,
                 decision.action,
                 decision.effect,
+                request_id,
             )
             for decision in decisions
         ],
@@ -605,9 +608,9 @@ def _settle(requests: Sequence[_Request]) -> None:
 
 def _by_shared_values(
     requests: Iterable[_Request],
-) -> dict[tuple[Any, ...], list[tuple[int, str, str, str, str]]]:
+) -> dict[tuple[Any, ...], list[tuple[int, str, str, str, str, str | None]]]:
     """The rows of ``requests`` by the values they share, in the order they came."""
-    groups: dict[tuple[Any, ...], list[tuple[int, str, str, str, str]]] = {}
+    groups: dict[tuple[Any, ...], list[tuple[int, str, str, str, str, str | None]]] = {}
     for request in requests:
         shared = (
             request.asker.key_id,
