@@ -17,6 +17,7 @@ from xinyong.identifiers.cli import id_command
 from xinyong.ingest.cli import ingest_command
 from xinyong.keys.cli import app as keys_app
 from xinyong.ledger.cli import app as ledger_app
+from xinyong.operations.cli import backup_command, restore_command
 from xinyong.policy.cli import app as policy_app
 from xinyong.reports.cli import app as report_app
 from xinyong.rights.cli import app as rights_app
@@ -90,8 +91,10 @@ def serve_command(
     import uvicorn
 
     from xinyong.ledger.worker import start_checkpointer
+    from xinyong.operations.serving import prepare_workers
     from xinyong.rights.worker import start_rights_worker
 
+    log_config = prepare_workers()  # JSON log lines; workers share their counts for /metrics
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
     start_checkpointer()  # a checkpoint every XINYONG_CHECKPOINT_INTERVAL s while the log grows
     # Which proxies to believe is the app's setting (XINYONG_TRUSTED_PROXIES), not uvicorn's.
@@ -102,6 +105,8 @@ def serve_command(
         port=port,
         workers=workers,
         proxy_headers=False,
+        log_config=log_config,
+        access_log=False,  # the request line (with its id) replaces uvicorn's
     )
 
 
@@ -126,6 +131,8 @@ app.command("demo")(demo_command)
 app.command("evaluate")(evaluate_command)
 app.command("check")(check_command)
 app.command("explain")(explain_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")

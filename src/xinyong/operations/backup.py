@@ -20,15 +20,16 @@ from typing import Any
 
 import orjson
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, func, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, func, inspect, select
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
 
 from xinyong import __version__
 from xinyong.clock import utc_now
 from xinyong.ledger.checkpoint import read_signing_key, write_signing_key
 from xinyong.ledger.models import LedgerCheckpoint
 from xinyong.ledger.service import ledger_size
-from xinyong.store.db import make_engine, make_sessionmaker
+from xinyong.store.db import make_engine
 
 MANIFEST = "manifest.json"
 KEY = Path("ledger") / "signing.key"
@@ -100,13 +101,36 @@ def _sqlite_path(url: str) -> Path:
     return Path(database)
 
 
-def _state(engine: Engine) -> tuple[list[str], int, int]:
-    with engine.connect() as connection:
-        revision = sorted(MigrationContext.configure(connection).get_current_heads())
-    with make_sessionmaker(engine)() as session:
-        size = ledger_size(session)
-        signed = session.scalar(select(func.max(LedgerCheckpoint.tree_size))) or 0
+def _state(connection: Connection) -> tuple[list[str], int, int]:
+    """The schema revision, ledger size and signed size, as ``connection`` sees the store."""
+    revision = sorted(MigrationContext.configure(connection).get_current_heads())
+    session = Session(bind=connection)
+    size = ledger_size(session)
+    signed = session.scalar(select(func.max(LedgerCheckpoint.tree_size))) or 0
     return revision, size, signed
+
+
+def _pg_dump(engine: Engine, url: str, dump: Path) -> tuple[list[str], int, int]:
+    """``pg_dump`` of the snapshot of a transaction that reads the figures of the manifest, so
+    that the figures are the dump's even while the service writes."""
+    plain, environment = _libpq(url)
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+            state = _state(connection)
+            _run(
+                [
+                    _tool("pg_dump"),
+                    "--format=custom",
+                    "--no-owner",
+                    f"--snapshot={snapshot}",
+                    f"--file={dump}",
+                    plain,
+                ],
+                environment,
+            )
+    return state
 
 
 def backup(url: str, destination: Path, key_path: Path, *, with_signing_key: bool) -> Manifest:
@@ -133,19 +157,14 @@ def backup(url: str, destination: Path, key_path: Path, *, with_signing_key: boo
             finally:
                 target.close()
                 source.close()
-            snapshot = create_engine(f"sqlite:///file:{dump}?mode=ro&uri=true")
+            copy = create_engine(f"sqlite:///file:{dump}?mode=ro&uri=true")
             try:
-                revision, size, signed = _state(snapshot)
+                with copy.connect() as connection:
+                    revision, size, signed = _state(connection)
             finally:
-                snapshot.dispose()
+                copy.dispose()
         else:
-            plain, environment = _libpq(url)
-            _run(
-                [_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", plain],
-                environment,
-            )
-            # The figures are read after the dump, so they may run a little ahead of it.
-            revision, size, signed = _state(engine)
+            revision, size, signed = _pg_dump(engine, url, dump)
     finally:
         engine.dispose()
     if with_signing_key:
@@ -252,7 +271,8 @@ def restore(
                 ],
                 environment,
             )
-        revision, size, _ = _state(engine)
+        with engine.connect() as connection:
+            revision, size, _ = _state(connection)
     finally:
         engine.dispose()
     if with_signing_key:
