@@ -80,6 +80,9 @@ def init_command() -> None:
     )
 
 
+WORKER_START_SECONDS = 60
+
+
 @app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -107,6 +110,9 @@ def serve_command(
         proxy_headers=False,
         log_config=log_config,
         access_log=False,  # the request line (with its id) replaces uvicorn's
+        # A new worker imports the whole command line before it answers uvicorn's pings: on a
+        # busy machine that takes longer than uvicorn's 5 s, and it would kill it forever.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
 
 

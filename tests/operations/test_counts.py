@@ -101,7 +101,9 @@ def test_a_log_line_is_json_with_the_request_id_and_the_fields() -> None:
     logger.setLevel(logging.INFO)
     try:
         token = REQUEST_ID.set("req-42")
-        logger.info("request", extra={"route": "/v1/checks", "status": 200})
+        logger.info(
+            "request", extra={"route": "/v1/checks", "status": 200, "color_message": "\x1b[1m"}
+        )
         REQUEST_ID.reset(token)
         logger.warning("outside a request")
     finally:
@@ -110,5 +112,5 @@ def test_a_log_line_is_json_with_the_request_id_and_the_fields() -> None:
     assert inside["event"] == "request" and inside["request_id"] == "req-42"
     assert inside["route"] == "/v1/checks" and inside["status"] == 200
     assert inside["level"] == "info" and inside["logger"] == "xinyong.test.logs"
-    assert inside["time"].endswith("Z")
+    assert inside["time"].endswith("Z") and "color_message" not in inside
     assert "request_id" not in outside and outside["level"] == "warning"

@@ -35,6 +35,11 @@ def _logger_name(_logger: WrappedLogger, _method: str, event: EventDict) -> Even
     return event
 
 
+def _without_colours(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    event.pop("color_message", None)  # uvicorn's copy of its message for terminals
+    return event
+
+
 def formatter() -> logging.Formatter:
     """The JSON formatter (named in ``log_config``; a string path, so workers can build it)."""
     return structlog.stdlib.ProcessorFormatter(
@@ -43,6 +48,7 @@ def formatter() -> logging.Formatter:
             structlog.stdlib.add_log_level,
             _logger_name,
             structlog.stdlib.ExtraAdder(),
+            _without_colours,
             structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
         ],
         processors=[
@@ -72,5 +78,7 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "propagate": False},
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
+            # Every /readyz asks alembic for the revision; its notes would fill the log.
+            "alembic": {"level": "WARNING"},
         },
     }
