@@ -1,5 +1,8 @@
 """Health, readiness, metrics and request ids through the real application, on both backends."""
 
+import io
+import json
+import logging
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,6 +24,7 @@ from xinyong.enforcement import api
 from xinyong.enforcement.models import CheckLogRow
 from xinyong.keys.service import create_key
 from xinyong.ledger.checkpoint import SigningKey, write_signing_key
+from xinyong.operations.logs import REQUESTS, formatter
 from xinyong.store.db import alembic_config, make_engine, make_sessionmaker
 from xinyong.testing import samples
 
@@ -229,3 +233,30 @@ def test_the_request_id_is_stored_with_a_staff_read(proxied: TestClient, store_u
     with make_sessionmaker(engine)() as session:
         assert session.scalars(select(AccessLogRow.request_id)).all() == ["proxy-read-1"]
     engine.dispose()
+
+
+def test_a_request_line_is_logged_with_its_id_except_for_an_answered_check(
+    proxied: TestClient, store_url: str
+) -> None:
+    airline = token(store_url, "relying_party")
+    body = {"subject_id": samples.person(7), "action": "buy_air_ticket", "purpose": "ticket sale"}
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter())
+    requests = logging.getLogger(REQUESTS)
+    requests.addHandler(handler)
+    requests.setLevel(logging.INFO)
+    try:
+        answered = proxied.post("/v1/checks", json=body, headers=airline)
+        refused = proxied.post("/v1/checks", json=body)
+        page = proxied.get("/healthz")
+    finally:
+        requests.removeHandler(handler)
+        requests.setLevel(logging.NOTSET)
+    assert answered.status_code == 200 and refused.status_code == 401
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["route"], line["status"], line["request_id"]) for line in lines] == [
+        ("/v1/checks", 401, refused.headers["x-request-id"]),
+        ("/healthz", 200, page.headers["x-request-id"]),
+    ]
+    assert all(line["event"] == "request" and line["method"] for line in lines)

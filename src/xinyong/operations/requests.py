@@ -87,13 +87,18 @@ class Observed:
             await self.app(scope, receive, sending)
         finally:
             seconds = time.perf_counter() - started
-            self.tally.request(self._route(scope), scope["method"], status, seconds)
-            if self.log_requests and LOG.isEnabledFor(logging.INFO):
+            route = self._route(scope)
+            self.tally.request(route, scope["method"], status, seconds)
+            # An answered check's record is its check-log row, which carries the request id. A
+            # line costs some 40 µs; with one per check, checks.http fell from 0.29 to 0.25 of
+            # its floor (measured on a busy machine).
+            answered_check = status == 200 and route in self.own_routes
+            if self.log_requests and not answered_check and LOG.isEnabledFor(logging.INFO):
                 LOG.info(
                     "request",
                     extra={
                         "method": scope["method"],
-                        "route": self._route(scope),
+                        "route": route,
                         "status": status,
                         "ms": round(seconds * 1000, 3),
                         "client": (scope.get("client") or ("", 0))[0],
