@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     metrics_dir: Path | None = Field(
         None,
         description="where the workers of `xinyong serve` publish their request and check "
-        "counts for /metrics (serve sets it to var_dir/metrics)",
+        "counts for /metrics (default var_dir/metrics; serve clears the counts when it starts)",
     )
     request_log: bool = Field(
         True, description="write one JSON line per HTTP request (with its request id)"

@@ -3,16 +3,20 @@
 import io
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
+from xinyong.config import get_settings
 from xinyong.operations.logs import formatter
 from xinyong.operations.metrics import LATENCY_BUCKETS, Publisher, Tally, _added, traffic
+from xinyong.operations.serving import prepare_workers
 from xinyong.tracing import REQUEST_ID
 
 ROUTES = st.sampled_from(["/v1/checks", "/v1/subjects/{identifier}", "<unmatched>"])
@@ -114,3 +118,26 @@ def test_a_log_line_is_json_with_the_request_id_and_the_fields() -> None:
     assert inside["level"] == "info" and inside["logger"] == "xinyong.test.logs"
     assert inside["time"].endswith("Z") and "color_message" not in inside
     assert "request_id" not in outside and outside["level"] == "warning"
+
+
+def test_serve_clears_earlier_counts_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "4711.json").write_text("{}")
+    (folder / "4712.part").write_text("{")
+    (folder / "notes.txt").write_text("an operator's file")
+    monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path))
+    # Set, then unset, so that the setting prepare_workers exports is undone after the test.
+    monkeypatch.setenv("XINYONG_METRICS_DIR", "set by the test")
+    monkeypatch.delenv("XINYONG_METRICS_DIR")
+    get_settings.cache_clear()
+    try:
+        config = prepare_workers()
+        assert get_settings().metrics_dir == folder.resolve()
+    finally:
+        get_settings.cache_clear()
+    assert sorted(path.name for path in folder.iterdir()) == ["notes.txt"]
+    assert os.environ["XINYONG_METRICS_DIR"] == str(folder.resolve())
+    assert config["formatters"]["json"]["()"] == "xinyong.operations.logs.formatter"

@@ -46,6 +46,8 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 EVALUATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0)
 PUBLISH_SECONDS = 1.0
 INGEST_OUTCOMES = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")
+COUNTS = ".json"
+PARTIAL = ".part"
 
 
 class Decided(Protocol):
@@ -109,7 +111,7 @@ class Publisher:
     def __init__(self, tally: Tally, folder: Path) -> None:
         self.tally = tally
         self.folder = folder
-        self.path = folder / f"{os.getpid()}.json"
+        self.path = folder / f"{os.getpid()}{COUNTS}"
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metrics-publisher", daemon=True)
 
@@ -123,7 +125,7 @@ class Publisher:
         self.publish()
 
     def publish(self) -> None:
-        partial = self.path.with_suffix(".part")
+        partial = self.path.with_suffix(PARTIAL)
         partial.write_bytes(orjson.dumps(self.tally.snapshot()))
         partial.replace(self.path)
 
@@ -135,7 +137,7 @@ class Publisher:
     def others(self) -> list[dict[str, Any]]:
         """The last counts every other worker published."""
         found = []
-        for path in self.folder.glob("*.json"):
+        for path in self.folder.glob(f"*{COUNTS}"):
             if path == self.path:
                 continue
             with contextlib.suppress(OSError, orjson.JSONDecodeError):
