@@ -7,6 +7,7 @@ has not been loaded yet, so a probe warms a new worker before its first check.
 
 import secrets
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
@@ -36,9 +37,14 @@ def _reachable(engine: Engine) -> dict[str, Any]:
     return {}
 
 
+@cache
+def _heads() -> frozenset[str]:
+    """The revisions this code expects (read once: probes ask every few seconds)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
 def _migrated(engine: Engine) -> dict[str, Any]:
-    url = engine.url.render_as_string(hide_password=False)
-    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    heads = _heads()
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     if current != heads:
