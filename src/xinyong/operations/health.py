@@ -1,12 +1,14 @@
 """``/healthz`` (the process answers), ``/readyz`` (it can serve) and ``/metrics``.
 
 A load balancer sends traffic to a worker whose ``/readyz`` answers 200; the body names each
-check and, for one that failed, why. Asking also loads this worker's measures index when it
-has not been loaded yet, so a probe warms a new worker before its first check.
+check and, for one that failed, why. The first probe also starts loading this worker's
+measures index, so a probe warms a new worker before its first check; while a large index
+loads (a province's takes a while) probes answer "not ready" at once instead of waiting.
 """
 
 import secrets
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import cache
 from typing import Any
 
@@ -18,6 +20,7 @@ from sqlalchemy import Engine, text
 
 from xinyong.config import Settings
 from xinyong.enforcement.api import checks_of
+from xinyong.enforcement.index import MeasuresIndex
 from xinyong.ledger.checkpoint import read_signing_key
 from xinyong.operations.metrics import Metrics, networks, within
 from xinyong.store.db import alembic_config
@@ -55,6 +58,21 @@ def _migrated(engine: Engine) -> dict[str, Any]:
     return {"revision": sorted(current)}
 
 
+INDEX_WAIT_SECONDS = 2.0
+"""How long a probe waits for the index to load before it answers "still loading"."""
+_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-loader")
+
+
+def _index_loaded(app: Any) -> dict[str, Any]:
+    loading: Future[MeasuresIndex] | None = getattr(app.state, "index_loading", None)
+    if loading is None or (loading.done() and loading.exception() is not None):
+        loading = app.state.index_loading = _loader.submit(lambda: checks_of(app).fresh.current())
+    wait([loading], timeout=INDEX_WAIT_SECONDS)
+    if not loading.done():
+        raise RuntimeError("the measures index is still loading")
+    return {"grants": len(loading.result().grants)}
+
+
 def _readiness(request: Request) -> dict[str, Callable[[], dict[str, Any]]]:
     app = request.app
     settings: Settings = app.state.settings
@@ -62,7 +80,7 @@ def _readiness(request: Request) -> dict[str, Callable[[], dict[str, Any]]]:
     return {
         "store": lambda: _reachable(engine),
         "migrations": lambda: _migrated(engine),
-        "measures_index": lambda: {"grants": len(checks_of(app).fresh.current().grants)},
+        "measures_index": lambda: _index_loaded(app),
         "ledger_key": lambda: {"key": read_signing_key(settings.ledger_key_path).verifier.name},
     }
 
