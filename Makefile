@@ -71,6 +71,7 @@ demo: $(VENV)/.installed web-assets
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports  # the layers of pyproject.toml: no upward import, no cycle
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

@@ -40,10 +40,10 @@ from xinyong.enforcement.models import IndexState, MeasureIndexRow
 from xinyong.identifiers import resident_id
 from xinyong.keys.service import create_key
 from xinyong.policy import load_shipped
+from xinyong.records.models import Subject
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import Subject
 
 HERE = Path(__file__).parent
 TODAY = date(2026, 11, 22)

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from xinyong.assembly import assemble
+
 HERE = Path(__file__).parent
 DOCS = HERE.parent / "docs"
 
@@ -97,6 +99,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("only", nargs="*", help="run only these modules (e.g. bench_ingest)")
     args = parser.parse_args()
+    assemble()  # the listeners and ledger sources the service runs with
     started = time.perf_counter()
     measured_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     results: list[dict[str, Any]] = []

@@ -5,14 +5,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.orm import Session, sessionmaker
 
-import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
+from xinyong.assembly import assemble
 from xinyong.policy import Pack, load_shipped
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
 from xinyong.testing.postgres import create_database, postgres_server
 
 _counter = itertools.count()
+assemble()  # the listeners and ledger sources the app and the CLI run with
+
+# Tests assert behaviour, never time: an example slowed by a busy machine is not a failure.
+settings.register_profile("xinyong", deadline=None)
+settings.load_profile("xinyong")
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from xinyong.cli import app
 from xinyong.config import get_settings
+from xinyong.keys.models import ApiKey
 from xinyong.ledger.models import LedgerLeaf
-from xinyong.store.models import ApiKey, PolicyPublication
-from xinyong.store.runtime import open_store
+from xinyong.records.models import PolicyPublication
+from xinyong.store.runtime import init_store, open_store
 from xinyong.testing import samples
 
 runner = CliRunner()
@@ -24,6 +25,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
+    init_store()
     yield tmp_path
     get_settings.cache_clear()
 
@@ -118,3 +120,22 @@ def test_id_decodes_and_fails_on_a_bad_code() -> None:
     ok = runner.invoke(app, ["id", "91110000600037341L", "--json"])
     assert ok.exit_code == 0 and orjson.loads(ok.stdout)[0]["valid"] is True
     assert runner.invoke(app, ["id", "91110000600037341M"]).exit_code == 1
+
+
+def test_only_init_migrates_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = tmp_path / "fresh.db"
+    monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{fresh}")
+    get_settings.cache_clear()
+    sample = tmp_path / "none.jsonl"
+    sample.write_bytes(b"")
+    for command in (
+        ["ingest", str(sample)],
+        ["keys", "list"],
+        ["check", "91110105MA01ABCD1X", "x"],
+    ):
+        refused = runner.invoke(app, command)
+        assert refused.exit_code == 2, command
+        assert "run `xinyong init`" in refused.stderr
+        assert not fresh.exists()  # nothing was created or migrated behind the user's back
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["keys", "list"]).exit_code == 0

@@ -6,11 +6,12 @@ from pathlib import Path
 import orjson
 from sqlalchemy import func, select
 
+from xinyong.ingest.models import QuarantinedRow
 from xinyong.ledger import verify
 from xinyong.ledger.checkpoint import read_signing_key
 from xinyong.ledger.models import LedgerLeaf
+from xinyong.records.models import RecordEvent
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.models import QuarantinedRow, RecordEvent
 from xinyong.testing.demo import build_demo
 from xinyong.testing.store import snapshot
 

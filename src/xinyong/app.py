@@ -11,12 +11,10 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-import xinyong.store.history  # noqa: F401  (registers record events as a ledger source)
 from xinyong import __version__
+from xinyong.accounts import pages as account_pages
 from xinyong.accounts.api import router as auth_router
-from xinyong.api.headers import SecurityHeaders, policy, style_hash
-from xinyong.api.openapi import declare_refusals, declare_security
-from xinyong.api.types import explain
+from xinyong.assembly import assemble
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.api import CHECK_ROUTES, CheckFastPath
 from xinyong.enforcement.api import router as checks_router
@@ -25,12 +23,20 @@ from xinyong.ledger.api import router as ledger_router
 from xinyong.operations.health import router as operations_router
 from xinyong.operations.metrics import Metrics
 from xinyong.operations.requests import observed
-from xinyong.policy import Pack, load_shipped
+from xinyong.operator_console.pages import router as operator_console
+from xinyong.policy import Pack, pack_in_force
+from xinyong.portal.api import router as public_router
+from xinyong.portal.pages import router as portal_pages
 from xinyong.rights.api import router as rights_router
+from xinyong.rights.console import router as review_console
+from xinyong.search.publish import IndexShelf
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.subjects.api import router as subjects_router
-from xinyong.web import csrf
-from xinyong.web import install as install_web
+from xinyong.subjects.pages import router as subject_pages
+from xinyong.web import csrf, shell
+from xinyong.web.headers import SecurityHeaders, policy, style_hash
+from xinyong.web.openapi import declare_refusals, declare_security
+from xinyong.web.types import explain
 
 MAX_BODY_BYTES = 2**20
 """The largest body a route takes unless it says otherwise (submissions and evidence do)."""
@@ -62,6 +68,7 @@ class App(FastAPI):
 
 
 def create_app(settings: Settings | None = None, pack: Pack | None = None) -> FastAPI:
+    assemble()
     settings = settings or get_settings()
     app = App(
         # No OpenTelemetry here: the framework's per-request provider look-ups cost more than
@@ -85,7 +92,7 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.pack = pack or load_shipped("national")
+    app.state.pack = pack or pack_in_force(settings)
     app.state.metrics = Metrics(app.state.sessionmaker, settings.metrics_dir)
     app.state.answered = app.state.metrics.tally.decided
     app.include_router(operations_router)  # /healthz, /readyz, /metrics
@@ -94,7 +101,14 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     guarded = [Depends(csrf.cookie_sessions_send_the_token)]
     for router in (submissions_router, ledger_router, auth_router, subjects_router, rights_router):
         app.include_router(router, dependencies=guarded)
-    install_web(app)  # the public portal: pages, /v1/public, /v1/stats, /static
+    app.state.search = IndexShelf(settings.var_dir / "search")
+    app.include_router(public_router)  # /v1/public and /v1/stats: anyone
+    app.include_router(portal_pages)
+    # Pages for signed-in people: who is not signed in is sent to the sign-in page first.
+    app.add_exception_handler(account_pages.PageRefused, account_pages.page_refused)
+    for pages in (account_pages.router, subject_pages, review_console, operator_console):
+        app.include_router(pages)
+    shell.install(app)  # static files, /docs and /redoc, refused forms
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:

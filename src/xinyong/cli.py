@@ -3,12 +3,14 @@
 import runpy
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from xinyong import __version__
 from xinyong.accounts.cli import app as users_app
+from xinyong.assembly import assemble
 from xinyong.audit.cli import app as audit_app
 from xinyong.demo import demo_command
 from xinyong.enforcement.cli import check_command
@@ -26,8 +28,24 @@ from xinyong.scoring.cli import explain_command
 from xinyong.subjects.cli import subject_command
 from xinyong.synth.cli import synth_command
 
+
+class Commands(TyperGroup):
+    """Every command: a store that needs ``xinyong init`` is an error message, not a traceback."""
+
+    # The context is click's, which typer vendors privately: typed loosely on purpose.
+    def invoke(self, ctx: Any) -> Any:
+        from xinyong.store.runtime import StoreNeedsInit
+
+        try:
+            return super().invoke(ctx)
+        except StoreNeedsInit as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
     name="xinyong",
+    cls=Commands,
     help="xinyong 信用: a public credit information platform on law, in the open, with redress.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -41,10 +59,17 @@ def _version(value: bool) -> None:
 
 
 def _sign_after_job() -> None:
+    """Sign the head of every store the job opened, so that what it logged is provable at once
+    (nothing is signed where nothing was appended, or without a key)."""
     # Only a command that opened a store has imported its runtime; `xinyong id` never loads it.
     runtime = sys.modules.get("xinyong.store.runtime")
-    if runtime is not None:
-        runtime.sign_opened_stores()
+    if runtime is None:
+        return
+    from xinyong.config import get_settings
+    from xinyong.ledger.worker import sign_checkpoint_if_keyed
+
+    for factory in runtime.opened_stores():
+        sign_checkpoint_if_keyed(factory, get_settings().ledger_key_path)
 
 
 @app.callback()
@@ -55,21 +80,23 @@ def main_options(
     ] = False,
 ) -> None:
     """Settings come from the environment: XINYONG_DATABASE_URL (default: a SQLite file under ./var/)."""
+    assemble()
     # Every job ends with a checkpoint over what it logged, so its proofs answer at once.
     ctx.call_on_close(_sign_after_job)
 
 
 @app.command("init")
 def init_command() -> None:
-    """Create or upgrade the store's schema and publish the national policy pack."""
+    """Create or upgrade the store's schema (no other command does) and publish the policy pack in
+    force (XINYONG_PACK)."""
     from xinyong.config import get_settings
-    from xinyong.policy import load_shipped
-    from xinyong.store.publish import publish_pack
-    from xinyong.store.runtime import open_store
+    from xinyong.policy import pack_in_force
+    from xinyong.records.publish import publish_pack
+    from xinyong.store.runtime import init_store
 
     settings = get_settings()
-    factory = open_store(settings)
-    pack = load_shipped("national")
+    factory = init_store(settings)
+    pack = pack_in_force()
     with factory.begin() as session:
         published = publish_pack(session, pack)
     typer.echo(f"store ready at {settings.resolved_database_url()}")

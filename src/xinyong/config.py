@@ -12,6 +12,10 @@ class Settings(BaseSettings):
 
     var_dir: Path = Path("var")
     database_url: str = ""
+    pack: str = Field(
+        "national",
+        description="the policy pack in force: a shipped pack's name or a pack folder's path",
+    )
     ingest_batch_size: int = 5000
     session_hours: float = Field(12.0, gt=0, description="how long a sign-in lasts")
     trusted_proxies: str = Field(
@@ -28,6 +32,32 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         60.0, gt=0, le=3600, description="seconds between ledger checkpoints while serving"
     )
+
+    # Notices to subjects (xinyong.rights): how they leave, and the background worker.
+    notice_transport: str = Field("file", description="how notices leave: smtp or file")
+    notice_file: Path | None = Field(
+        None, description="where the file transport appends; <var_dir>/notices.jsonl when unset"
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "noreply@xinyong.invalid"
+    smtp_starttls: bool = False
+    smtp_ca_file: Path | None = Field(
+        None,
+        description="CA certificates to verify the server with on STARTTLS; the system's when unset",
+    )
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
+    rights_worker: bool = Field(
+        True, description="whether `xinyong serve` runs expiry daily and delivers notices"
+    )
+    rights_worker_interval: float = Field(
+        300.0, gt=0, description="seconds between the background worker's rounds"
+    )
+
+    def resolved_notice_file(self) -> Path:
+        return self.notice_file or self.var_dir / "notices.jsonl"
 
     metrics_token: str = Field(
         "",

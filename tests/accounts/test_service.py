@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.accounts.demo import demo_accounts
 from xinyong.accounts.models import Account, AccountSession
 from xinyong.accounts.service import (
     AccountError,
@@ -19,6 +18,7 @@ from xinyong.accounts.service import (
     logout,
     signed_in,
 )
+from xinyong.demo.accounts import demo_accounts
 from xinyong.policy import Pack
 from xinyong.testing import samples
 from xinyong.testing.ingest import ingest

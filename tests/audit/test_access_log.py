@@ -25,8 +25,8 @@ from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.decisions import Decision
 from xinyong.ledger import SigningKey, checkpoint, verify
 from xinyong.policy import Pack
+from xinyong.records.models import Subject
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.models import Subject
 from xinyong.testing import samples
 from xinyong.testing.ingest import ingest
 

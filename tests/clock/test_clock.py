@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import CHINA, as_utc, china_day, china_midnight
+from xinyong.keys.models import ApiKey
 from xinyong.keys.service import create_key
-from xinyong.store.models import ApiKey
 
 instants = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)

@@ -1,11 +1,13 @@
-"""The check log: written in groups before answers, a refused request fails alone, groups are
-sealed on the ledger and an edited or deleted row shows in ``verify``, on both backends."""
+"""The check log: journalled before answers and moved into the store in groups, a refused
+request fails alone and is kept, groups are sealed on the ledger and an edited or deleted row
+shows in ``verify``, on both backends."""
 
 import asyncio
 from datetime import date
 from itertools import count
 from pathlib import Path
 
+import orjson
 import pytest
 from alembic import command
 from sqlalchemy import delete, select, text, update
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.enforcement.checklog import KIND, Asker, CheckLog, CheckLogFailed
 from xinyong.enforcement.decisions import Decision
+from xinyong.enforcement.journal import REFUSED
 from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, checks_about, subject_key
 from xinyong.ledger import SigningKey, checkpoint, verify
 from xinyong.store.db import alembic_config, make_engine, make_sessionmaker, migrate
@@ -71,28 +74,43 @@ def refuse_purpose(factory: sessionmaker[Session], purpose: str) -> None:
             )
 
 
-async def write_together(log: CheckLog, requests: list[tuple[Decision, str]]) -> list[object]:
-    """Requests ready at the same time, as a server's are: they share one group."""
-    writes = [log.write([made], AIRLINE, purpose) for made, purpose in requests]
-    return list(await asyncio.gather(*writes, return_exceptions=True))
+def serve(log: CheckLog, requests: list[tuple[Decision, str]]) -> None:
+    """Answer ``requests`` as a serving loop does, one after another, and keep the loop
+    running until the log has moved them into the store (at most 30 s)."""
+
+    async def run() -> None:
+        for made, purpose in requests:
+            log.write([made], AIRLINE, purpose)
+        for _ in range(3000):
+            await asyncio.sleep(0.01)
+            if log.pending() == 0:
+                return
+        raise AssertionError("the journalled rows were not moved into the store")
+
+    asyncio.run(run())
 
 
-def test_a_request_the_store_refuses_fails_alone_and_logging_goes_on(
-    factory: sessionmaker[Session],
+def kept(journals: Path) -> list[tuple[str, str]]:
+    """(decision id, reason) of each row kept because the store refused it."""
+    path = journals / REFUSED
+    if not path.exists():
+        return []
+    return [
+        (row[1], refusal["error"])
+        for refusal in map(orjson.loads, path.read_bytes().splitlines())
+        for row in refusal["entry"][7]
+    ]
+
+
+def test_a_request_the_store_refuses_is_kept_apart_and_logging_goes_on(
+    factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     refuse_purpose(factory, "poison")
-    log = CheckLog(factory)
-    first, poisoned, last = decision(), decision(), decision()
+    log = CheckLog(factory, tmp_path)
+    first, poisoned, last, later = decision(), decision(), decision(), decision()
     try:
-        outcomes = asyncio.run(
-            write_together(
-                log, [(first, "ticket sale"), (poisoned, "poison"), (last, "ticket sale")]
-            )
-        )
-        assert outcomes[0] is None and outcomes[2] is None
-        assert isinstance(outcomes[1], CheckLogFailed)
-        later = decision()
-        asyncio.run(log.write([later], AIRLINE, "ticket sale"))
+        serve(log, [(first, "ticket sale"), (poisoned, "poison"), (last, "ticket sale")])
+        serve(log, [(later, "ticket sale")])
     finally:
         log.stop()
     assert logged(factory) == {
@@ -100,25 +118,35 @@ def test_a_request_the_store_refuses_fails_alone_and_logging_goes_on(
         last.decision_id: "ticket sale",
         later.decision_id: "ticket sale",
     }
+    [(refused, reason)] = kept(tmp_path)
+    assert refused == poisoned.decision_id and "refused" in reason
+    assert list(tmp_path.glob("*.journal")) == []  # all in the store or kept: gone
 
 
 @pytest.mark.postgres
-def test_a_nul_that_postgresql_refuses_fails_only_its_own_request(postgres_admin_url: str) -> None:
+def test_a_nul_that_postgresql_refuses_fails_only_its_own_request(
+    postgres_admin_url: str, tmp_path: Path
+) -> None:
     url = create_database(postgres_admin_url, "checklog_nul")
     migrate(url)
     factory = make_sessionmaker(make_engine(url))
-    log = CheckLog(factory)
-    good, bad = decision(), decision()
+    log = CheckLog(factory, tmp_path)
+    good, bad, after = decision(), decision(), decision()
     try:
-        outcomes = asyncio.run(
-            write_together(log, [(good, "ticket sale"), (bad, "ticket\x00sale")])
-        )
-        assert outcomes[0] is None and isinstance(outcomes[1], CheckLogFailed)
-        after = decision()
-        asyncio.run(log.write([after], AIRLINE, "ticket sale"))
+        serve(log, [(good, "ticket sale"), (bad, "ticket\x00sale")])
+        serve(log, [(after, "ticket sale")])
     finally:
         log.stop()
     assert set(logged(factory)) == {good.decision_id, after.decision_id}
+    assert [refused for refused, _ in kept(tmp_path)] == [bad.decision_id]
+
+
+def test_a_log_without_a_journal_answers_nothing(factory: sessionmaker[Session]) -> None:
+    async def answer() -> None:
+        CheckLog(factory).write([decision()], AIRLINE, "ticket sale")
+
+    with pytest.raises(RuntimeError, match="journal"):
+        asyncio.run(answer())
 
 
 def test_flush_writes_the_rest_and_says_what_it_could_not(factory: sessionmaker[Session]) -> None:
@@ -133,10 +161,12 @@ def test_flush_writes_the_rest_and_says_what_it_could_not(factory: sessionmaker[
     assert log.flush() == 0  # the refused row is not retried for ever
 
 
-def test_concurrent_requests_share_a_group(factory: sessionmaker[Session]) -> None:
-    log = CheckLog(factory)
+def test_requests_answered_together_share_a_group(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    log = CheckLog(factory, tmp_path)
     try:
-        asyncio.run(write_together(log, [(decision(), "ticket sale") for _ in range(5)]))
+        serve(log, [(decision(), "ticket sale") for _ in range(5)])
     finally:
         log.stop()
     with factory() as session:

@@ -19,10 +19,12 @@ from xinyong.cli import app as cli
 from xinyong.clock import china_today
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement import api
+from xinyong.enforcement.api import checks_of
 from xinyong.enforcement.models import CheckLogRow
 from xinyong.identifiers import parse, resident_id
 from xinyong.keys.service import create_key
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.runtime import init_store
 from xinyong.testing import samples
 
 PURPOSE = "ticket sale, flight CA1234"
@@ -112,6 +114,7 @@ def test_a_batch_answers_every_good_item_and_refuses_each_bad_one_in_place(
     client: TestClient, airline: dict[str, str], store: str, raws: list[str]
 ) -> None:
     factory = make_sessionmaker(make_engine(store))
+    checks_of(client.app).log.flush()  # the rows of checks before this one
     with factory() as session:
         before = session.scalar(select(func.count()).select_from(CheckLogRow))
     items = [{"subject_id": raw, "action": "buy_air_ticket"} for raw in raws]
@@ -132,6 +135,7 @@ def test_a_batch_answers_every_good_item_and_refuses_each_bad_one_in_place(
                 "action": "buy_air_ticket",
                 "error": f"items[{position}].subject_id: {refusal}",
             }
+    checks_of(client.app).log.flush()
     with factory() as session:
         after = session.scalar(select(func.count()).select_from(CheckLogRow))
     assert after - before == sum(expected_refusal(raw) is None for raw in raws)
@@ -191,6 +195,7 @@ def test_the_command_refuses_a_bad_identifier_with_a_non_zero_exit(
     monkeypatch.delenv("XINYONG_DATABASE_URL", raising=False)
     get_settings.cache_clear()
     try:
+        init_store()
         result = runner.invoke(cli, ["check", raw, "buy_air_ticket"])
     finally:
         get_settings.cache_clear()

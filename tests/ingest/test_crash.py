@@ -12,8 +12,8 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from xinyong.ingest.models import Submission
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import Submission
 from xinyong.testing import samples
 from xinyong.testing.store import snapshot
 
@@ -58,6 +58,7 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     calm_url = f"sqlite:///{tmp_path / 'calm.db'}"
     crash_url = f"sqlite:///{tmp_path / 'crash.db'}"
 
+    migrate(calm_url)  # what `xinyong init` does; ingest never migrates
     calm = run_ingest(data, calm_url, tmp_path / "calm")
     assert calm.wait(timeout=300) == 0, calm.stderr.read() if calm.stderr else ""
 

@@ -16,11 +16,13 @@ from typer.testing import CliRunner
 
 from xinyong.cli import app
 from xinyong.config import get_settings
+from xinyong.ingest.models import QuarantinedRow, Submission
 from xinyong.ingest.readers import UnreadableFile
 from xinyong.ingest.rows import RECORD_COLUMNS
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.policy import Pack
-from xinyong.store.models import QuarantinedRow, Subject, Submission
+from xinyong.records.models import Subject
+from xinyong.store.runtime import init_store
 from xinyong.testing import samples
 
 TODAY = date(2026, 11, 1)
@@ -118,6 +120,7 @@ def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
+    init_store()
     yield tmp_path
     get_settings.cache_clear()
 

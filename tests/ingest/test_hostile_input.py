@@ -27,14 +27,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.app import create_app
 from xinyong.config import Settings
+from xinyong.ingest.models import QuarantinedRow, Submission
 from xinyong.ingest.readers import UnreadableFile, read_body
 from xinyong.ingest.rows import RECORD_COLUMNS, Rejection, ValidRow
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.ingest.validate import RowValidator
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordEvent
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.models import QuarantinedRow, Record, RecordEvent, Submission
 from xinyong.testing import samples
 
 TODAY = date(2026, 11, 1)

@@ -10,7 +10,7 @@ from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.ledger import SigningKey, checkpoint, verify
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.policy import Pack
-from xinyong.store.models import RecordEvent
+from xinyong.records.models import RecordEvent
 from xinyong.testing import samples
 
 

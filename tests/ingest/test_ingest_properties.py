@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import load_shipped
+from xinyong.records.models import Record, RecordHead
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import Record, RecordHead
 from xinyong.testing import samples
 
 SUBJECT = samples.person(1)

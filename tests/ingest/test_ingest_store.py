@@ -14,19 +14,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.enforcement.models import EntryRow
+from xinyong.ingest.models import QuarantinedRow, Submission
 from xinyong.ingest.readers import UnreadableFile
 from xinyong.ingest.rows import RECORD_COLUMNS
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.policy import Pack
-from xinyong.store.models import (
-    LegalRepresentative,
-    QuarantinedRow,
-    Record,
-    RecordEvent,
-    RecordHead,
-    Subject,
-    Submission,
-)
+from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.testing import samples
 from xinyong.testing.store import snapshot
 

@@ -22,11 +22,13 @@ from xinyong.cli import app
 from xinyong.config import Settings, get_settings
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.identifiers import uscc
+from xinyong.ingest.models import QuarantinedRow
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
+from xinyong.records.models import LegalRepresentative, Subject
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import LegalRepresentative, QuarantinedRow, Subject
+from xinyong.store.runtime import init_store
 from xinyong.testing import samples
 
 Row = dict[str, Any]
@@ -273,6 +275,7 @@ def test_the_cli_applies_the_rules_of_its_authority(
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
     try:
+        init_store()
         rows = [
             registration(HAIDIAN_FIRM, "market.110108"),
             penalty(HAIDIAN_FIRM, "market.110108"),

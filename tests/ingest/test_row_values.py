@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.ingest.models import QuarantinedRow
 from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.ingest.validate import RowValidator
 from xinyong.ingest.values import MAX_DEPTH
 from xinyong.policy import Pack
-from xinyong.store.history import event_payload
-from xinyong.store.models import QuarantinedRow, Record, RecordEvent, Subject
+from xinyong.records.history import event_payload
+from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.testing import samples
 
 TODAY = date(2026, 11, 1)

@@ -12,9 +12,9 @@ from tests.enforcement.conftest import Ingest, decide, ingest  # noqa: F401  (fi
 from xinyong.enforcement.models import EntryRow
 from xinyong.integrity import DerivedReport, Difference, verify_derived
 from xinyong.policy import Pack
+from xinyong.records.models import RecordHead
 from xinyong.rights.expiry import expire
 from xinyong.search.publish import refresh_search_index
-from xinyong.store.models import RecordHead
 from xinyong.testing import samples
 
 BUILT_ON = date(2026, 11, 1)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from xinyong.config import get_settings
 from xinyong.enforcement.models import MeasureIndexRow
 from xinyong.ledger.cli import app as cli
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 runner = CliRunner()
 

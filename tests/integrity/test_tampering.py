@@ -16,7 +16,7 @@ from tests.integrity.conftest import Town, verify
 
 from xinyong.enforcement.models import EntryRow, MeasureIndexRow
 from xinyong.policy import Pack
-from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
+from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 
 STATUSES = ("active", "withdrawn", "repaired", "expired")
 DAYS = st.dates(min_value=date(2015, 1, 1), max_value=date(2035, 12, 31))

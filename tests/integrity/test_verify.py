@@ -15,13 +15,7 @@ from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
 from xinyong.enforcement.refresh import refresh_subjects
 from xinyong.integrity.report import AREAS
 from xinyong.policy import Pack
-from xinyong.store.models import (
-    LegalRepresentative,
-    Record,
-    RecordEvent,
-    RecordHead,
-    Subject,
-)
+from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.testing import samples
 
 LISTED = "court.110105|court.defaulter_listing|(2024)京0105执1号"

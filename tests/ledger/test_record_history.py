@@ -19,9 +19,9 @@ from xinyong.ledger.commitment import leaf_of
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.ledger.service import subtree_hashes
 from xinyong.policy import Pack
+from xinyong.records.history import canonical_amount, rebuild_record_events
+from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.store.base import Base
-from xinyong.store.history import canonical_amount, rebuild_record_events
-from xinyong.store.models import Record, RecordEvent, Subject
 from xinyong.testing import samples
 from xinyong.testing.ingest import ingest
 

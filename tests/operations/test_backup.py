@@ -19,8 +19,8 @@ from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.ledger import SigningKey, checkpoint
 from xinyong.ledger.checkpoint import read_signing_key, write_signing_key
 from xinyong.policy import Pack
+from xinyong.records.models import Record
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.models import Record
 from xinyong.testing import samples
 from xinyong.testing.postgres import create_database
 

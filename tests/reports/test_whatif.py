@@ -24,6 +24,7 @@ from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
 from xinyong.enforcement.service import check_in_store
 from xinyong.policy import Pack, load_pack, load_shipped
+from xinyong.records.models import Subject
 from xinyong.reports.population import Population, read_population
 from xinyong.reports.whatif import (
     DECISION,
@@ -35,7 +36,6 @@ from xinyong.reports.whatif import (
 )
 from xinyong.scoring.models import ContributionRow, Evaluation, ScoreRow
 from xinyong.scoring.store import current_evaluation
-from xinyong.store.models import Subject
 from xinyong.testing.store import snapshot
 
 AA_EDGE = 1030

@@ -16,13 +16,13 @@ from xinyong.ingest.service import IngestJob
 from xinyong.ledger.checkpoint import SigningKey
 from xinyong.ledger.verification import verify
 from xinyong.policy import Pack
+from xinyong.records.models import RecordEvent, RecordHead, Subject
 from xinyong.rights.calendar import add_working_days
 from xinyong.rights.cases import CaseRefused, subject_requests
 from xinyong.rights.events import disputed_records
 from xinyong.rights.objections import file_objection
 from xinyong.rights.repairs import apply_for_repair, eligibility
 from xinyong.rights.reviews import Decision, Reviewer, decide, overdue_cases
-from xinyong.store.models import RecordEvent, RecordHead, Subject
 from xinyong.testing import samples
 
 REVIEWER = Reviewer(900, "reviewer", None)

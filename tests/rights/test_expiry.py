@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.rights.expiry import expire
 from xinyong.rights.notices_models import NoticeRow
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import Record, RecordEvent, RecordHead
 from xinyong.testing.samples import blood_donation, defaulter_listing, person
 
 from .conftest import Ingest, concurrently, ingest_rows

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.enforcement.models import EntryRow
+from xinyong.records.models import Record
 from xinyong.rights.notices_models import NoticeRow
-from xinyong.store.models import Record
 from xinyong.testing.samples import blood_donation, defaulter_listing, person
 
 from .conftest import Ingest

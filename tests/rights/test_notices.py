@@ -24,6 +24,8 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.config import Settings
+from xinyong.records.models import Subject
 from xinyong.rights.notices import (
     Backoff,
     deliver_due,
@@ -32,8 +34,7 @@ from xinyong.rights.notices import (
     set_contact,
 )
 from xinyong.rights.notices_models import NoticeRow
-from xinyong.rights.transports import NoticeSettings, OutgoingNotice, get_transport
-from xinyong.store.models import Subject
+from xinyong.rights.transports import OutgoingNotice, get_transport
 from xinyong.testing.samples import person
 
 from .conftest import concurrently
@@ -81,8 +82,8 @@ def mailbox(smtp_port: int) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def smtp_settings(smtp_port: int) -> NoticeSettings:
-    return NoticeSettings(
+def smtp_settings(smtp_port: int) -> Settings:
+    return Settings(
         smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_from="notices@xinyong.test", smtp_timeout=5
     )
 
@@ -118,7 +119,7 @@ def outbox(factory: sessionmaker[Session]) -> list[NoticeRow]:
 
 
 def test_a_notice_arrives_with_its_chinese_title_and_body(
-    factory: sessionmaker[Session], mailbox: Mailbox, smtp_settings: NoticeSettings
+    factory: sessionmaker[Session], mailbox: Mailbox, smtp_settings: Settings
 ) -> None:
     subject = add_subject(factory, 1, "zhangsan@example.cn")
     enqueue(factory, subject)
@@ -143,7 +144,7 @@ def test_a_notice_arrives_with_its_chinese_title_and_body(
 
 @pytest.mark.parametrize("reply", ["554 5.7.1 Message refused", "451 4.3.0 Try again later"])
 def test_a_refused_message_stays_unsent_and_waits_longer(
-    factory: sessionmaker[Session], mailbox: Mailbox, smtp_settings: NoticeSettings, reply: str
+    factory: sessionmaker[Session], mailbox: Mailbox, smtp_settings: Settings, reply: str
 ) -> None:
     mailbox.reply = reply
     subject = add_subject(factory, 2, "lisi@example.cn")
@@ -172,7 +173,7 @@ def test_a_refused_message_stays_unsent_and_waits_longer(
 
 
 def test_server_down_then_up_delivers_exactly_once(
-    factory: sessionmaker[Session], smtp_port: int, smtp_settings: NoticeSettings
+    factory: sessionmaker[Session], smtp_port: int, smtp_settings: Settings
 ) -> None:
     subject = add_subject(factory, 3, "wangwu@example.cn")
     enqueue(factory, subject, count=2)
@@ -198,7 +199,7 @@ def test_server_down_then_up_delivers_exactly_once(
 
 
 def test_concurrent_senders_never_send_a_notice_twice(
-    store_url: str, factory: sessionmaker[Session], mailbox: Mailbox, smtp_settings: NoticeSettings
+    store_url: str, factory: sessionmaker[Session], mailbox: Mailbox, smtp_settings: Settings
 ) -> None:
     subject = add_subject(factory, 4, "zhaoliu@example.cn")
     enqueue(factory, subject, count=40)
@@ -246,7 +247,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 def test_starttls_is_used_and_verified_when_configured(
-    factory: sessionmaker[Session], tmp_path: Path, smtp_port: int, smtp_settings: NoticeSettings
+    factory: sessionmaker[Session], tmp_path: Path, smtp_port: int, smtp_settings: Settings
 ) -> None:
     cert, key = self_signed(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -286,7 +287,7 @@ def test_a_lapsed_lease_lets_another_sender_finish_the_job(
         row = session.scalars(select(NoticeRow)).one()
         # A sender claimed the notice and died before marking it.
         row.claimed_by, row.claimed_until = "crashed", start + timedelta(minutes=10)
-    transport = get_transport(NoticeSettings(notice_file=tmp_path / "out.jsonl"), "file")
+    transport = get_transport(Settings(notice_file=tmp_path / "out.jsonl"), "file")
 
     assert deliver_due(factory, transport, now=lambda: start).sent == 0
     assert deliver_due(factory, transport, now=lambda: start + timedelta(minutes=11)).sent == 1
@@ -329,7 +330,7 @@ def test_a_subject_without_address_keeps_its_notice_until_one_is_set(
 ) -> None:
     subject = add_subject(factory, 6, None)
     enqueue(factory, subject)
-    transport = get_transport(NoticeSettings(notice_file=tmp_path / "out.jsonl"), "file")
+    transport = get_transport(Settings(notice_file=tmp_path / "out.jsonl"), "file")
 
     held = deliver_due(factory, transport)
     assert (held.sent, held.no_address) == (0, 1)
@@ -356,7 +357,7 @@ def test_a_notice_is_written_only_if_its_change_commits(factory: sessionmaker[Se
 
 def test_an_unknown_transport_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="no notice transport named 'pigeon'"):
-        get_transport(NoticeSettings(), "pigeon")
+        get_transport(Settings(), "pigeon")
 
 
 def _clock(moment: datetime) -> datetime:

@@ -25,11 +25,11 @@ from xinyong.enforcement.models import EntryRow
 from xinyong.enforcement.rules import add_months
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
+from xinyong.records.models import RecordEvent, RecordHead
 from xinyong.rights.api import get_now
 from xinyong.rights.evidence import evidence_path
 from xinyong.rights.notices_models import NoticeRow
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import RecordEvent, RecordHead
 from xinyong.testing import samples
 
 PASSWORD = "correct horse battery"

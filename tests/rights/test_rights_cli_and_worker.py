@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from xinyong.cli import app
-from xinyong.config import get_settings
+from xinyong.config import Settings, get_settings
 from xinyong.policy import Pack
 from xinyong.rights.notices import set_contact
-from xinyong.rights.transports import NoticeSettings, get_transport
+from xinyong.rights.transports import get_transport
 from xinyong.rights.worker import RightsWorker, start_rights_worker
-from xinyong.store.runtime import open_store
+from xinyong.store.runtime import init_store
 from xinyong.testing.samples import defaulter_listing, person
 
 from .conftest import ingest_rows
@@ -31,7 +31,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionma
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("XINYONG_NOTICE_TRANSPORT", "file")
     get_settings.cache_clear()
-    yield open_store()
+    yield init_store()
     get_settings.cache_clear()
 
 
@@ -77,7 +77,7 @@ def test_the_worker_expires_and_delivers_in_the_background(
     listed(store, national, tmp_path)
     with store.begin() as session:
         set_contact(session, 1, "zhang@example.cn")
-    settings = NoticeSettings(notice_file=tmp_path / "box.jsonl")
+    settings = Settings(notice_file=tmp_path / "box.jsonl")
     worker = RightsWorker(store, national, get_transport(settings), interval=0.05)
     worker.start()
     try:
@@ -95,4 +95,4 @@ def test_the_worker_expires_and_delivers_in_the_background(
 
 
 def test_the_worker_can_be_switched_off() -> None:
-    assert start_rights_worker(NoticeSettings(rights_worker=False)) is None
+    assert start_rights_worker(Settings(rights_worker=False)) is None

@@ -17,11 +17,12 @@ from xinyong.cli import app
 from xinyong.config import get_settings
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack, load_shipped
+from xinyong.records.models import RecordHead, Subject
 from xinyong.scoring.evaluation import evaluate_if_stale, evaluate_reference
 from xinyong.scoring.explain import NotRated, explain
 from xinyong.scoring.models import ContributionRow, Evaluation, ScoreRow
 from xinyong.scoring.store import current_evaluation, stored_score
-from xinyong.store.models import RecordHead, Subject
+from xinyong.store.runtime import init_store
 from xinyong.testing import samples
 from xinyong.testing.ingest import ingest
 
@@ -192,6 +193,7 @@ def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("XINYONG_DATABASE_URL", url)
     get_settings.cache_clear()
+    init_store()
     yield url
     get_settings.cache_clear()
 

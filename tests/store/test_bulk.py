@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.records.models import Subject
 from xinyong.store.bulk import BulkTable, allocate_ids, among
 from xinyong.store.db import make_engine
-from xinyong.store.models import Subject
 
 SUBJECTS: Table = Subject.__table__  # type: ignore[assignment]
 NOW = datetime(2026, 11, 1, 8, 30, 15, 123456, tzinfo=UTC)

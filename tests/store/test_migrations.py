@@ -7,16 +7,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-import xinyong.store.schema  # noqa: F401  (every feature's tables)
 from xinyong.enforcement.models import subject_key
-from xinyong.store.base import Base
+from xinyong.schema import METADATA
 from xinyong.store.db import alembic_config, make_engine, migrate
 
 
 def test_migrated_schema_matches_the_models(store_url: str) -> None:
     engine = make_engine(store_url)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(connection), METADATA)
     engine.dispose()
     assert differences == []
 

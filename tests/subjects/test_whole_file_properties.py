@@ -17,8 +17,8 @@ from xinyong.accounts.service import create_account
 from xinyong.audit.service import record_access
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack, load_shipped
+from xinyong.records.models import Subject
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.models import Subject
 from xinyong.subjects.service import whole_file
 from xinyong.testing import samples
 

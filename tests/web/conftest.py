@@ -28,9 +28,9 @@ from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.service import check_in_store
 from xinyong.policy import Pack
+from xinyong.records.models import Subject
 from xinyong.search.publish import published_defaulters
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.models import Subject
 from xinyong.testing import samples
 from xinyong.testing.demo import build_demo
 

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from tests.web.conftest import CHROMIUM, SCREENSHOTS, City
 
-from xinyong.store.models import LegalRepresentative, Subject
+from xinyong.records.models import LegalRepresentative, Subject
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium (make system-deps installs it)"

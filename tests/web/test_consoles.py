@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from tests.web.conftest import PDF, PNG, City, sign_in
 
 from xinyong.clock import china_today
+from xinyong.ingest.models import QuarantinedRow
+from xinyong.operator_console.views import PAGE_SIZE
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.rights.evidence import check_evidence
 from xinyong.rights.models import RightsCase
 from xinyong.rights.objections import file_objection
 from xinyong.scoring.store import publish_evaluation, start_evaluation
-from xinyong.store.models import QuarantinedRow, Record, RecordHead, Subject
-from xinyong.web.consoles_operator import PAGE_SIZE
 
 
 def _object(city: City, national: Pack, identifier: str, record_type: str, at: datetime) -> int:

@@ -9,7 +9,7 @@ from tests.web.conftest import City
 
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Disclosure
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 RESIDENT_ID = re.compile(r"(?<![0-9A-Z])\d{17}[\dX](?![0-9A-Z])")
 

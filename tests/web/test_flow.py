@@ -22,8 +22,8 @@ from tests.web.conftest import CHROMIUM, PNG, SCREENSHOTS, City
 from xinyong.app import create_app
 from xinyong.clock import china_today
 from xinyong.policy import Pack, Polarity
-from xinyong.store.models import Record, RecordHead, Subject
-from xinyong.web.public_file import public_file
+from xinyong.portal.public_file import public_file
+from xinyong.records.models import Record, RecordHead, Subject
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium (make system-deps installs it)"

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.web.conftest import City, sign_in
 
-from xinyong.api.headers import style_hash
 from xinyong.app import create_app
+from xinyong.web.headers import style_hash
 from xinyong.web.templating import TEMPLATES
 
 PATHS = (

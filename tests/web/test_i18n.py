@@ -5,16 +5,17 @@ from babel.messages.pofile import read_po
 
 from xinyong.web import i18n
 
-WEB = i18n.LOCALE_DIR.parent
-METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
-OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+# Every feature keeps its pages and their templates in its own folder: extract from them all.
+PACKAGE = i18n.LOCALE_DIR.parent.parent
+METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 
 def _extracted() -> set[str]:
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
     found: set[str] = set()
     for _, _, message, _, _ in extract_from_dir(
-        str(WEB), METHODS, options_map=OPTIONS, keywords=keywords
+        str(PACKAGE), METHODS, options_map=OPTIONS, keywords=keywords
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found

@@ -10,7 +10,7 @@ from tests.web.conftest import City
 
 from xinyong.app import create_app
 from xinyong.config import Settings
-from xinyong.store.models import LegalRepresentative, Subject
+from xinyong.records.models import LegalRepresentative, Subject
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack
+from xinyong.portal.public_file import defaulters, public_file
 from xinyong.testing.samples import (
     blood_donation,
     defaulter_listing,
@@ -15,7 +16,6 @@ from xinyong.testing.samples import (
     person,
     registration,
 )
-from xinyong.web.public_file import defaulters, public_file
 
 DAY = date(2026, 11, 1)
 RECENT = {"decided_on": "2026-03-01", "effective_on": "2026-03-05"}

@@ -13,8 +13,8 @@ from tests.web.conftest import AS_OF, City, sign_in
 from xinyong.ledger.bundle import InclusionBundle, verify_bundle
 from xinyong.ledger.checkpoint import VerifierKey
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.search.publish import published_defaulters
-from xinyong.store.models import Record, RecordEvent, Subject
 
 SHOWN_DECISION = ("document_no", "decided_on", "effective_on", "severity", "amount")
 

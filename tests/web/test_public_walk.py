@@ -38,11 +38,11 @@ from xinyong.clock import china_today
 from xinyong.config import Settings
 from xinyong.enforcement.models import EntryRow
 from xinyong.ledger.service import ledger_size
+from xinyong.ledger.worker import sign_checkpoint_if_keyed
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.search.publicity import black_lists, is_public
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.history import sign_checkpoint_if_keyed
-from xinyong.store.models import Record, RecordHead, Subject
 from xinyong.testing.demo import build_demo
 
 RESIDENT_ID = re.compile(r"(?<![0-9A-Z])\d{17}[\dX](?![0-9A-Z])")

@@ -14,8 +14,8 @@ from tests.web.conftest import PDF, PNG, City, sign_in
 from xinyong.clock import china_today
 from xinyong.policy import Pack, Polarity
 from xinyong.policy.catalogue import Disclosure
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.rights.repairs import eligibility
-from xinyong.store.models import Record, RecordHead, Subject
 from xinyong.web.redirects import safe_next
 
 

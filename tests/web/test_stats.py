@@ -13,10 +13,10 @@ from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.service import check_in_store
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack
+from xinyong.portal.stats import SECTIONS
+from xinyong.records.models import RecordHead
 from xinyong.rights.models import RightsCase
-from xinyong.store.models import RecordHead
 from xinyong.testing.samples import defaulter_listing, person
-from xinyong.web.stats import SECTIONS
 
 DAY = china_today()
 """Checks are logged now, so the statistics are asked for today."""

@@ -22,9 +22,9 @@ from xinyong.accounts.service import (
     sign_in,
 )
 from xinyong.accounts.throttle import SignInThrottled
-from xinyong.api.deps import get_session, get_sessionmaker
-from xinyong.api.types import Line
 from xinyong.config import Settings
+from xinyong.web.deps import get_session, get_sessionmaker
+from xinyong.web.types import Line
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
 

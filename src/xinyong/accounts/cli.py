@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from xinyong.accounts.service import ROLES, AccountError, create_account, list_accounts
-from xinyong.policy import load_shipped
+from xinyong.policy import pack_in_force
 from xinyong.store.runtime import open_store
 
 COLUMNS = ("id", "username", "role", "display_name", "subject", "authority")
@@ -46,7 +46,7 @@ def create(
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create an account; the password is asked for (or read from standard input)."""
-    if authority is not None and authority not in load_shipped("national").authorities:
+    if authority is not None and authority not in pack_in_force().authorities:
         typer.echo(f"unknown authority {authority!r}", err=True)
         raise typer.Exit(2)
     password = _password(password_stdin)

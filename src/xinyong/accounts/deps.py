@@ -8,10 +8,11 @@ from fastapi import Cookie, Depends, Header, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.service import SessionInvalid, SignedIn, signed_in
-from xinyong.api.deps import get_session
 from xinyong.keys.service import PREFIX as API_KEY_PREFIX
+from xinyong.web.credentials import SESSION_COOKIE
+from xinyong.web.deps import get_session
 
-COOKIE = "xinyong_session"
+COOKIE = SESSION_COOKIE
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from xinyong.accounts import throttle
 from xinyong.accounts.models import Account, AccountSession
 from xinyong.clock import utc_now
 from xinyong.identifiers import normalise
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 SUBJECT = "subject"
 AUTHORITY = "authority"

@@ -3,7 +3,6 @@
 import sys
 from collections import Counter
 from contextlib import ExitStack
-from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,16 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from xinyong.audit.export import CsvSink, accesses, count_accesses, period, write_jsonl
 from xinyong.config import get_settings
+from xinyong.options import parse_day
 from xinyong.store.runtime import open_store
 
 app = typer.Typer(help="The access log, for auditors.", no_args_is_help=True)
-
-
-def _day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}", param_hint=option) from None
 
 
 @app.command("export")
@@ -39,7 +32,7 @@ def export_command(
 ) -> None:
     """Write every staff read and relying-party check of the period, oldest first."""
     try:
-        start, end = period(_day(first, "--from"), _day(last, "--to"))
+        start, end = period(parse_day(first, "--from"), parse_day(last, "--to"))
     except ValueError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from xinyong.audit.models import AccessLogRow
 from xinyong.clock import china_midnight
 from xinyong.enforcement.models import CheckLogRow
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 COLUMNS = (
     "kind",

@@ -1,8 +1,8 @@
 """Puts access-log rows on the ledger, and tells the ledger how to rebuild them from the store.
 
 The leaf of a row is the canonical JSON of the row, rebuilt from ``access_log`` at verification
-time. This module is imported with the package, so every process that can see the table can
-also verify its leaves.
+time; the assembly (``xinyong.assembly``) registers ``rebuild_accesses`` as the source of
+``access.read`` events, so every process that can see the table can also verify its leaves.
 """
 
 from collections.abc import Mapping, Sequence
@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.audit.models import AccessLogRow
-from xinyong.ledger.sources import register_source
+from xinyong.records.models import Subject
 from xinyong.store.bulk import among, chunked
-from xinyong.store.models import Subject
 
 KIND = "access.read"
 
@@ -46,7 +45,8 @@ def access_payload(row: Mapping[str, Any]) -> bytes:
     )
 
 
-def _rebuild(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
+def rebuild_accesses(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
+    """The canonical bytes of each access-log row named by ``refs``, as stored now."""
     table = AccessLogRow.__table__
     payloads: dict[str, bytes] = {}
     for chunk in chunked(list(refs)):
@@ -58,6 +58,3 @@ def _rebuild(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
         for row in rows:
             payloads[row["ref"]] = access_payload(dict(row))
     return payloads
-
-
-register_source(KIND, _rebuild)

@@ -6,25 +6,37 @@ is no update or delete path here, by design.
 """
 
 import secrets
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xinyong.accounts.deps import Person
 from xinyong.audit.history import KIND, access_payload
 from xinyong.audit.models import AccessLogRow
 from xinyong.clock import utc_now
 from xinyong.ledger import LeafInput, append
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 from xinyong.tracing import REQUEST_ID
 
 MAX_PURPOSE = 500
 MAX_WHAT = 200
 
 
+class Reader(Protocol):
+    """Who read: a signed-in member of staff (``xinyong.accounts.deps.Person`` is one)."""
+
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def authority_code(self) -> str | None: ...
+
+
 def record_access(
-    session: Session, *, person: Person, subject_id: int, purpose: str, what: str
+    session: Session, *, person: Reader, subject_id: int, purpose: str, what: str
 ) -> None:
     """Log that ``person`` read ``what`` of subject ``subject_id`` for ``purpose`` (in the
     caller's transaction, so the read and its log commit together)."""

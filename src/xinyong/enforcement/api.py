@@ -4,8 +4,9 @@ The hot path reads no table per request: the measures index is an in-memory snap
 process (``FreshIndex``) and so are the API keys (``KeyRing``), each caught up with the store
 at most every ``POLL_SECONDS``, through a small connection pool of its own, so that no other
 route's load (a flood of sign-ins, a long report) can make a check wait for a connection.
-A request's rows go into the check log before it is answered (``CheckLog.write``: concurrent
-requests share a transaction). Responses are serialised once with orjson.
+A request's rows go into the worker's check journal before it is answered, and from there
+into the store a few times a second (``CheckLog.write``). Responses are serialised once with
+orjson.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -28,16 +30,16 @@ from pydantic import (
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xinyong.api.deps import admitted, bearer_token
-from xinyong.api.types import Line
 from xinyong.clock import china_today
 from xinyong.enforcement.checklog import Asker, CheckLog, CheckLogFailed
 from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.index import FreshIndex
 from xinyong.enforcement.subjects import UndecidableSubject, decidable
+from xinyong.keys.deps import admitted, bearer_token
 from xinyong.keys.service import KeyRing
 from xinyong.policy import Pack
 from xinyong.store.db import make_engine, make_sessionmaker
+from xinyong.web.types import Line
 
 # The router documents the routes (OpenAPI); CheckFastPath serves them.
 router = APIRouter(prefix="/v1/checks", tags=["checks"])
@@ -165,7 +167,11 @@ class Checks:
     """A process's snapshots of the index and keys, its check log, and the answers."""
 
     def __init__(
-        self, pack: Pack, url: str, answered: Callable[[Sequence[Decision]], None] | None = None
+        self,
+        pack: Pack,
+        url: str,
+        journals: Path,
+        answered: Callable[[Sequence[Decision]], None] | None = None,
     ) -> None:
         self.pack = pack
         self.answered = answered
@@ -174,7 +180,7 @@ class Checks:
         self.factory: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.fresh = FreshIndex(pack, self.factory, POLL_SECONDS)
         self.keys = KeyRing(self.factory, POLL_SECONDS)
-        self.log = CheckLog(self.factory)
+        self.log = CheckLog(self.factory, journals)
         self.log.start()
 
     def close(self) -> None:
@@ -197,9 +203,9 @@ class Checks:
             ]
             raise HTTPException(422, "; ".join(problems)) from None
 
-    async def _logged(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
+    def _logged(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
         try:
-            await self.log.write(decisions, asker, purpose)
+            self.log.write(decisions, asker, purpose)
         except CheckLogFailed:
             raise HTTPException(
                 503,
@@ -210,7 +216,7 @@ class Checks:
             self.answered(decisions)
 
     async def check(self, authorization: str | None, body: bytes) -> bytes:
-        """The JSON answer to one ``CheckRequest``, once its log row is committed."""
+        """The JSON answer to one ``CheckRequest``, once its log row is journalled."""
         asker, payload = self._read(authorization, body, CheckRequest)
         index = self.fresh.current()
         today = china_today()
@@ -222,7 +228,7 @@ class Checks:
             raise HTTPException(422, _unknown_action(payload.action, "action"))
         decisions = index.decide_all([(subject, payload.action)], today)
         answer = orjson.dumps(decisions[0])
-        await self._logged(decisions, asker, payload.purpose)
+        self._logged(decisions, asker, payload.purpose)
         return answer
 
     async def check_batch(self, authorization: str | None, body: bytes) -> bytes:
@@ -249,7 +255,7 @@ class Checks:
         for position, decision in zip(places, decisions, strict=True):
             answers[position] = decision
         answer = orjson.dumps({"decisions": answers})
-        await self._logged(decisions, asker, payload.purpose)
+        self._logged(decisions, asker, payload.purpose)
         return answer
 
 
@@ -259,7 +265,8 @@ def checks_of(app: Any) -> Checks:
     checks: Checks | None = getattr(state, "checks", None)
     if checks is None:
         url = state.engine.url.render_as_string(hide_password=False)
-        checks = state.checks = Checks(state.pack, url, getattr(state, "answered", None))
+        journals = state.settings.var_dir / "check-journal"
+        checks = state.checks = Checks(state.pack, url, journals, getattr(state, "answered", None))
     return checks
 
 

@@ -1,23 +1,27 @@
 """The check log: who asked about which subject, why, for what, and the answer.
 
-The subject sees this log, so an answered check must never lack its row. The server writes a
-request's rows before it answers (``CheckLog.write``), and requests that are ready at the same
-time share one transaction (group commit): the event loop runs the write once the requests
-arriving with the first have queued their rows, commits, and only then lets them answer,
-while the next group gathers. A worker killed at any moment has answered only checks whose
-rows are committed. A group's rows carry the instant of their group.
+The subject sees this log, so an answered check must never lack its row. A serving process
+answers a request once its rows are in its journal (``journal.Journal``: one append to a file,
+which a killed process cannot undo), and moves the journalled rows into the store in groups a
+few times a second (``CheckLog.write``): the answer waits for a system call, not for a commit.
+Commands (``add_all`` and ``flush``) write to the store before they show a decision. A process
+that starts moves what the journals of killed processes hold and the store lacks, once (each
+group records the last journal entry it holds).
 
 The event loop never waits for the store: writers take turns through a file lock on a SQLite
 file (``_StoreTurn``), the writer's connection gives up at once when another writer holds the
 store (``busy_timeout`` 0; ``lock_timeout`` on PostgreSQL), and then the group goes back to
-the queue and the loop serves requests until it can write. SQLite's write-ahead log is copied
-back into the database by a thread, never in a commit that a group waits for.
+the queue and is tried again shortly. SQLite's write-ahead log is copied back into the
+database by a thread, never in a commit.
 
 A group whose write fails is split into its requests and each is written alone, so one bad
-request (a value the store refuses) fails only itself, with a 503, and logging goes on.
+request (a value the store refuses) fails only itself: a command says so and shows no
+decision; an answered request's rows go to the journal directory's ``refused.jsonl`` for an
+operator, with the reason, and logging goes on.
 
 Every group is a row of ``check_log_groups``. About twice a second a worker seals the groups
-it wrote: one ledger leaf per group, whose payload a registered ledger source rebuilds from
+it wrote: one ledger leaf per group, whose payload a ledger source (``group_payloads``,
+registered by the assembly) rebuilds from
 the group's stored rows (so ``xinyong ledger verify`` reports an edited or deleted row by its
 group), and one ``check_log_subjects`` entry per subject and group (how a subject finds its
 rows: an index on the hot table would cost every small commit a page per row). Groups that a
@@ -36,19 +40,21 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import orjson
 import psycopg
-from sqlalchemy import Connection, Engine, event, select, update
+from sqlalchemy import Connection, Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
 from xinyong.enforcement.decisions import Decision
+from xinyong.enforcement.journal import Entry, Journal, JournalFailed, Row, keep_refused, orphans
 from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, CheckLogSubject, subject_key
-from xinyong.ledger import LeafInput, append, register_source
+from xinyong.ledger import LeafInput, append
 from xinyong.store.base import Base
 from xinyong.store.bulk import MARKERS, BulkTable, among, chunked
 from xinyong.store.db import BUSY_TIMEOUT_MS
@@ -61,8 +67,14 @@ KIND = "check_log.group"
 """The ledger kind of a group's leaf; its reference is the group's id."""
 SEAL_SECONDS = 0.5
 """How long a written group may wait for its ledger leaf while the process runs."""
-GATHER_SECONDS = 0.002
-"""How long a group may wait for requests that keep arriving before it is written."""
+DRAIN_SECONDS = 0.05
+"""How long journalled rows wait to be moved into the store: a commit costs as much as a
+dozen rows, so a serving process writes what a twentieth of a second brings as one group."""
+MOST_PENDING = 200_000
+"""Requests journalled and not yet in the store beyond which a serving process stops
+answering (503) until the store takes them: the store has been unreachable for a while."""
+RECOVERY_GROUP = 5_000
+"""Requests per group when a killed process's journal is moved into the store."""
 CHECKPOINT_SECONDS = 1.0
 """How often a serving process copies SQLite's write-ahead log back into the database."""
 LOCK_WAIT_MS = 20
@@ -70,8 +82,8 @@ LOCK_WAIT_MS = 20
 an ingest) before it is tried again later."""
 PATIENCE_SECONDS = 30.0
 """How long a command waits for a busy store before it gives up."""
-RETRY_SECONDS = 0.0002
-"""How soon a worker tries again when another process is writing to the check log."""
+RETRY_SECONDS = 0.002
+"""How soon a command tries again when another process is writing to the check log."""
 SWEEP_SECONDS = 30.0
 """How often a worker seals groups left unsealed this long (by a worker that was killed)."""
 LOG = logging.getLogger(__name__)
@@ -79,7 +91,12 @@ _T = TypeVar("_T")
 
 
 class CheckLogFailed(RuntimeError):
-    """Rows the store refused: their checks must not be answered."""
+    """Rows that could not be logged: their checks must not be answered."""
+
+
+class _StoreUnavailable(CheckLogFailed):
+    """The store stayed busy or unreachable: the rows are not written (and, if journalled,
+    still in the journal)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,23 +110,45 @@ class Asker:
 @dataclass(slots=True)
 class _Request:
     """One request's rows and what they share: who asked, why, for which day, under which
-    policy."""
+    policy, when it was answered, and where it is journalled."""
 
     asker: Asker
     purpose: str
     as_of: date
     policy_version: str
-    rows: list[tuple[int, str, str, str, str, str | None]]
+    rows: list[Row]
     """(subject key, decision id, subject, action, effect, request id) per decision."""
-    waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
-    """Where to say the rows are written (a request of the server), or None (a command)."""
-    error: BaseException | None = field(default=None)
+    answered_at: datetime
+    journal: str | None = None
+    """The name of the journal holding the request (None: a command's, not journalled)."""
+    seq: int = 0
+    """Its entry's number in that journal."""
+
+    def entry(self) -> Entry:
+        return Entry(
+            self.seq,
+            self.answered_at,
+            self.asker.key_id,
+            self.asker.label,
+            self.purpose,
+            self.as_of,
+            self.policy_version,
+            self.rows,
+        )
 
 
-# A row's own values, in the order the writer builds them; the values a request shares with
-# others (who asked, why, for which day, under which policy) and the group's instant and id
-# are sent once per statement.
-_ROW_COLUMNS = ("subject_key", "decision_id", "subject", "action", "effect", "request_id")
+# A row's own values, in the order the writer builds them (with its request's instant); the
+# values a request shares with others (who asked, why, for which day, under which policy) and
+# the group's id are sent once per statement.
+_ROW_COLUMNS = (
+    "subject_key",
+    "decision_id",
+    "subject",
+    "action",
+    "effect",
+    "request_id",
+    "checked_at",
+)
 _SHARED_COLUMNS = ("relying_party", "relying_party_label", "purpose", "as_of", "policy_version")
 # What a group's leaf commits to, per row, in id order (the order the rows were written in).
 _SEALED_COLUMNS = (
@@ -140,16 +179,20 @@ class _Group:
 class CheckLog:
     """Check-log rows queued by requests, written in groups and sealed on the ledger."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], journals: Path | None = None) -> None:
+        """``journals``: the directory of serving processes' journals (needed by ``write``;
+        ``start`` moves the rows of killed processes' journals found there into the store)."""
         self.factory = factory
+        self._journals = journals
+        engine: Engine = factory.kw["bind"]
+        self._store_name = engine.url.render_as_string(hide_password=True)
+        self._journal: Journal | None = None
         self._pending: list[_Request] = []
         self._lock = threading.Lock()
-        self._store = _StoreTurn(factory.kw["bind"])
+        self._store = _StoreTurn(engine)
         self._writer: _GroupWriter | None = None
         self._written: dict[int, _Group] = {}
         self._due = False
-        self._arrived = 0
-        self._gathering: tuple[int, float] = (0, 0.0)
         self._next_seal = 0.0
         self._next_sweep = 0.0
         self._seal_timer: asyncio.TimerHandle | None = None
@@ -162,37 +205,49 @@ class CheckLog:
             with self._lock:
                 self._pending.append(_request(decisions, asker, purpose))
 
-    async def write(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
-        """Log the decisions of one request; returns once their rows are committed.
+    def write(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
+        """Journal the decisions of one request; once this returns they may be answered.
 
-        The write runs on the event loop, once the requests that arrive with this one have
-        queued their rows too: they are one group. (A thread of its own would have to win the
-        interpreter lock from the busy loop at every step, which costs more than the write.)
-        Raises ``CheckLogFailed`` if the store refused the rows.
+        Called on the serving event loop, which moves the journalled rows into the store
+        within ``DRAIN_SECONDS``. Raises ``CheckLogFailed`` if the journal refused them, or if
+        the store has not taken ``MOST_PENDING`` requests (it is unreachable).
         """
         if not decisions:
             return
-        loop = asyncio.get_running_loop()
-        written: asyncio.Future[None] = loop.create_future()
+        if self._journals is None:
+            raise RuntimeError("a check log without a journal directory cannot answer requests")
+        request = _request(decisions, asker, purpose)
         with self._lock:
-            self._pending.append(_request(decisions, asker, purpose, (loop, written)))
-            self._arrived += 1
+            if len(self._pending) >= MOST_PENDING:
+                raise CheckLogFailed("the store has not taken the check log for a while")
+            if self._journal is None:
+                self._journal = Journal(self._journals, self._store_name)
+            try:
+                request.seq = self._journal.append(
+                    request.answered_at,
+                    asker.key_id,
+                    asker.label,
+                    purpose,
+                    request.as_of,
+                    request.policy_version,
+                    request.rows,
+                )
+            except JournalFailed as error:
+                raise CheckLogFailed(str(error)) from error
+            request.journal = self._journal.name
+            self._pending.append(request)
             due, self._due = self._due, True
         if not due:
-            self._gathering = (self._arrived, time.monotonic() + GATHER_SECONDS)
-            loop.call_soon(self._write_due)
-        await written
+            asyncio.get_running_loop().call_later(DRAIN_SECONDS, self._write_due)
+
+    def pending(self) -> int:
+        """Requests answered (journalled) or queued whose rows are not yet in the store."""
+        with self._lock:
+            return len(self._pending)
 
     def _write_due(self) -> None:
         loop = asyncio.get_running_loop()
-        # While requests keep arriving (the loop's last turn queued more), the group waits
-        # one more turn, up to GATHER_SECONDS: a commit costs as much as a dozen rows.
-        seen, until = self._gathering
-        if self._arrived != seen and time.monotonic() < until:
-            self._gathering = (self._arrived, until)
-            loop.call_soon(self._write_due)
-            return
-        # Another process is writing: serve requests meanwhile (the group grows) and retry.
+        # Another process is writing: its turn ends soon, the rows wait in the journal.
         if not self._store.enter(blocking=False):
             loop.call_later(RETRY_SECONDS, self._write_due)
             return
@@ -206,7 +261,13 @@ class CheckLog:
             # Another writer (an ingest, a sign-in) holds the store: this loop does not wait
             # in SQLite's busy handler or for a lock, it serves requests and tries again.
             self._queue_again(pending)
-            loop.call_later(RETRY_SECONDS, self._write_due)
+            loop.call_later(DRAIN_SECONDS, self._write_due)
+            return
+        except Exception:
+            # The store is unreachable: the rows stay journalled and queued.
+            LOG.exception("check log: writing failed; tried again shortly")
+            self._queue_again(pending)
+            loop.call_later(DRAIN_SECONDS, self._write_due)
             return
         finally:
             self._store.leave()
@@ -228,7 +289,7 @@ class CheckLog:
 
     def _seal_and_log(self) -> None:
         # On the event loop: a thread would get the interpreter lock from the busy loop only
-        # at switch intervals, and hold the writers' turn (every answer) many times longer.
+        # at switch intervals, and hold the writers' turn many times longer.
         try:
             self._seal()
         except _StoreBusy:
@@ -251,10 +312,10 @@ class CheckLog:
                     return step()
                 except _StoreBusy:
                     if time.monotonic() > deadline:
-                        raise CheckLogFailed(
+                        raise _StoreUnavailable(
                             "the store stayed busy; the rows are not written"
                         ) from None
-            time.sleep(RETRY_SECONDS * 10)
+            time.sleep(RETRY_SECONDS)
 
     def flush(self) -> int:
         """Write what is queued, in this thread, then seal it; returns the rows written.
@@ -278,10 +339,12 @@ class CheckLog:
             raise CheckLogFailed(f"{failed} check-log rows could not be written; see the log")
         return written
 
-    def start(self) -> None:
-        """Seal what a worker killed after writing left unsealed; on SQLite, copy the
-        write-ahead log back into the database from a thread of its own, until ``stop``."""
+    def start(self) -> int:
+        """Move into the store what killed processes' journals hold and it lacks, and seal
+        what they left unsealed; on SQLite, copy the write-ahead log back into the database
+        from a thread of its own, until ``stop``. Returns the rows moved from journals."""
         self._next_sweep = 0.0
+        moved = self._recover()
         self._patiently(self._seal_and_log)
         engine: Engine = self.factory.kw["bind"]
         if engine.dialect.name == "sqlite" and self._checkpointer is None:
@@ -291,6 +354,40 @@ class CheckLog:
                 target=self._checkpoint_often, args=(engine,), name="check-log-wal", daemon=True
             )
             self._checkpointer.start()
+        return moved
+
+    def _recover(self) -> int:
+        """Move the entries of orphaned journals that no group holds into the store, then
+        delete the journals (still locked, so no other process moves them again)."""
+        if self._journals is None:
+            return 0
+        moved = 0
+        with orphans(self._journals, self._store_name) as found:
+            for name, entries, path in found:
+
+                def step(name: str = name, entries: list[Entry] = entries) -> int:
+                    held = self._held(name)
+                    requests = [_journalled(name, entry) for entry in entries if entry.seq > held]
+                    written = 0
+                    for start in range(0, len(requests), RECOVERY_GROUP):
+                        chunk = requests[start : start + RECOVERY_GROUP]
+                        written += self._write(chunk, requeue=False)[0]
+                    return written
+
+                count = self._patiently(step)
+                path.unlink()
+                if count:
+                    LOG.warning("check log: %d rows moved from the journal %s", count, path)
+                moved += count
+        return moved
+
+    def _held(self, journal: str) -> int:
+        """The last entry of ``journal`` a group in the store holds (0: none)."""
+        with self.factory() as session:
+            held = session.scalar(
+                select(func.max(CheckLogGroup.journal_seq)).where(CheckLogGroup.journal == journal)
+            )
+        return int(held or 0)
 
     def _checkpoint_often(self, engine: Engine) -> None:
         """Copy the write-ahead log back into the database every second, outside the writers'
@@ -312,23 +409,30 @@ class CheckLog:
         if self._checkpointer is not None:
             self._checkpointer.join()
             self._checkpointer = None
+        written_all = True
         try:
             self.flush()
+        except _StoreUnavailable:
+            written_all = False  # the journal keeps them for the next process that starts
+            LOG.exception("check log: rows left in the journal while shutting down")
         except CheckLogFailed:
             LOG.exception("check log: rows refused while shutting down")
         with self._store:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        if self._journal is not None:
+            self._journal.close(remove=written_all)
+            self._journal = None
 
     # The methods below run in the store's turn (``self._store``).
 
-    def _write(self, requests: Sequence[_Request]) -> tuple[int, int]:
-        """Write ``requests`` as one group, or each alone if that fails; tell their waiters.
+    def _write(self, requests: Sequence[_Request], *, requeue: bool = True) -> tuple[int, int]:
+        """Write ``requests`` as one group, or each alone if that fails.
 
         Returns the rows written and the rows refused. Raises ``_StoreBusy`` if the store was
         busy before anything was written; requests left when it turns busy later are queued
-        again.
+        again (``requeue``) or it raises then too (the caller starts over).
         """
         if not requests:
             return 0, 0
@@ -339,19 +443,26 @@ class CheckLog:
             raise
         except Exception as error:
             if len(requests) == 1:
-                failed = _refused(requests[0], error)
+                failed = self._refused(requests[0], error)
             else:
                 for position, request in enumerate(requests):
                     try:
                         written += self._insert([request])
                     except _StoreBusy:
+                        if not requeue:
+                            raise
                         self._queue_again(requests[position:])
-                        requests = requests[:position]
                         break
                     except Exception as alone:
-                        failed += _refused(request, alone)
-        _release(requests)
+                        failed += self._refused(request, alone)
         return written, failed
+
+    def _refused(self, request: _Request, error: Exception) -> int:
+        """Say that the store refused ``request``'s rows; keep them if it was answered."""
+        LOG.error("check log: the store refused a request's rows: %r", error)
+        if request.journal is not None and self._journals is not None:
+            keep_refused(self._journals, request.entry(), error)
+        return len(request.rows)
 
     def _insert(self, requests: Sequence[_Request]) -> int:
         """One transaction: a group row and the rows of ``requests``, committed."""
@@ -500,10 +611,10 @@ class _GroupWriter:
         self.rows = BulkTable(connection, TABLE, columns=_ROW_COLUMNS)
         groups = BulkTable(connection, GROUPS, columns=("written_at", "sealed"))
         self.moment = groups.converter("written_at")
-        marker = MARKERS[connection.dialect.paramstyle]
+        markers = ", ".join([MARKERS[connection.dialect.paramstyle]] * 4)
         self.group_sql = (
-            f"INSERT INTO {GROUPS.name} (written_at, sealed) VALUES ({marker}, {marker}) "
-            "RETURNING id"
+            f"INSERT INTO {GROUPS.name} (written_at, sealed, journal, journal_seq) "
+            f"VALUES ({markers}) RETURNING id"
         )
 
     def _patience(self, milliseconds: int) -> None:
@@ -520,33 +631,38 @@ class _GroupWriter:
         self.connection.close()
 
     def insert(self, requests: Sequence[_Request]) -> tuple[int, list[list[Any]]]:
-        """Write one group; returns its id and its rows as its leaf commits to them."""
-        at = utc_now()
+        """Write one group; returns its id and its rows as its leaf commits to them.
+
+        The group records the last journal entry it holds (all journalled requests of a
+        process are in its one journal, in order).
+        """
+        journalled = [request for request in requests if request.journal is not None]
+        journal = journalled[-1].journal if journalled else None
+        seq = max((request.seq for request in journalled), default=None)
         sealed: list[list[Any]] = []
         with self.connection.begin():
             group = self.connection.exec_driver_sql(
-                self.group_sql, (self.moment(at), False)
+                self.group_sql, (self.moment(utc_now()), False, journal, seq)
             ).scalar_one()
-            for shared, rows in _by_shared_values(requests).items():
+            for shared, requests_sharing in _by_shared_values(requests).items():
                 key_id, label, purpose, as_of, policy = shared
                 constants = dict(zip(_SHARED_COLUMNS, shared, strict=True))
-                self.rows.insert_values_unlocked(
-                    rows, {**constants, "checked_at": at, "group_id": group}
-                )
+                rows = [
+                    (*row, self.moment(request.answered_at))
+                    for request in requests_sharing
+                    for row in request.rows
+                ]
+                self.rows.insert_values_unlocked(rows, {**constants, "group_id": group})
                 sealed.extend(
-                    [decision, at, key_id, label, purpose, subject, key, action, as_of, effect,
-                     policy]
-                    for key, decision, subject, action, effect, _request_id in rows
+                    [decision, request.answered_at, key_id, label, purpose, subject, key, action,
+                     as_of, effect, policy]
+                    for request in requests_sharing
+                    for key, decision, subject, action, effect, _request_id in request.rows
                 )  # fmt: skip
         return group, sealed
 
 
-def _request(
-    decisions: Sequence[Decision],
-    asker: Asker,
-    purpose: str,
-    waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None,
-) -> _Request:
+def _request(decisions: Sequence[Decision], asker: Asker, purpose: str) -> _Request:
     first = decisions[0]
     request_id = REQUEST_ID.get()
     return _Request(
@@ -565,52 +681,27 @@ def _request(
             )
             for decision in decisions
         ],
-        waiter,
+        utc_now(),
     )
 
 
-def _refused(request: _Request, error: Exception) -> int:
-    LOG.error("check log: the store refused a request's rows: %r", error)
-    request.error = CheckLogFailed(f"the check log refused the rows: {error}")
-    return len(request.rows)
+def _journalled(journal: str, entry: Entry) -> _Request:
+    """The request a journal's entry holds."""
+    return _Request(
+        Asker(entry.key_id, entry.label),
+        entry.purpose,
+        entry.as_of,
+        entry.policy_version,
+        entry.rows,
+        entry.answered_at,
+        journal,
+        entry.seq,
+    )
 
 
-def _release(requests: Sequence[_Request]) -> None:
-    """Wake the requests waiting for these rows, each in its own event loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Request]] = defaultdict(list)
-    for request in requests:
-        if request.waiter is not None:
-            by_loop[request.waiter[0]].append(request)
-    try:
-        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    for loop, waiting in by_loop.items():
-        if loop is running:
-            _settle(waiting)
-            continue
-        # A closed loop has nobody waiting any more.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle, waiting)
-
-
-def _settle(requests: Sequence[_Request]) -> None:
-    for request in requests:
-        assert request.waiter is not None
-        written = request.waiter[1]
-        if written.done():  # the client went away and its request was cancelled
-            continue
-        if request.error is None:
-            written.set_result(None)
-        else:
-            written.set_exception(request.error)
-
-
-def _by_shared_values(
-    requests: Iterable[_Request],
-) -> dict[tuple[Any, ...], list[tuple[int, str, str, str, str, str | None]]]:
-    """The rows of ``requests`` by the values they share, in the order they came."""
-    groups: dict[tuple[Any, ...], list[tuple[int, str, str, str, str, str | None]]] = {}
+def _by_shared_values(requests: Iterable[_Request]) -> dict[tuple[Any, ...], list[_Request]]:
+    """``requests`` by the values they share, in the order they came."""
+    groups: dict[tuple[Any, ...], list[_Request]] = {}
     for request in requests:
         shared = (
             request.asker.key_id,
@@ -619,7 +710,7 @@ def _by_shared_values(
             request.as_of,
             request.policy_version,
         )
-        groups.setdefault(shared, []).extend(request.rows)
+        groups.setdefault(shared, []).append(request)
     return groups
 
 
@@ -676,6 +767,3 @@ def group_payloads(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]
         str(group): orjson.dumps({"rows": rows})
         for group, rows in _group_rows(session, groups).items()
     }
-
-
-register_source(KIND, group_payloads)

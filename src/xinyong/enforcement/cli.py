@@ -1,38 +1,21 @@
-"""``xinyong check SUBJECT ACTION``, and the options the evaluation commands share."""
+"""``xinyong check SUBJECT ACTION``."""
 
 from __future__ import annotations
 
 import getpass
-from datetime import date
 from typing import Annotated
 
 import orjson
 import typer
 from rich.console import Console
 
-from xinyong.clock import china_today
 from xinyong.enforcement.checklog import Asker, CheckLog, CheckLogFailed
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.service import UnknownAction, check_in_store
 from xinyong.enforcement.subjects import UndecidableSubject
-from xinyong.policy import load_shipped
+from xinyong.options import AsOf, JsonOutput, as_of_day
+from xinyong.policy import pack_in_force
 from xinyong.store.runtime import open_store
-
-AsOf = Annotated[
-    str | None, typer.Option("--as-of", help="the day to report on (YYYY-MM-DD); default today")
-]
-JsonOutput = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
-
-
-def _day(value: str | None) -> date:
-    if value is None:
-        return china_today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"not a date (YYYY-MM-DD): {value!r}", param_hint="--as-of"
-        ) from None
 
 
 def check_command(
@@ -49,8 +32,8 @@ def check_command(
     Exit status 2 if SUBJECT fails its check (as `xinyong id` reports it) or ACTION is unknown;
     3 if the check could not be logged (then no decision is shown).
     """
-    day = _day(as_of)
-    pack = load_shipped("national")
+    day = as_of_day(as_of)
+    pack = pack_in_force()
     factory = open_store()
     with factory() as session:
         try:

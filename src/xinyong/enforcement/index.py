@@ -29,7 +29,7 @@ from xinyong.enforcement.decisions import Decision, DecisionMaker
 from xinyong.enforcement.grants import Grant
 from xinyong.enforcement.models import IndexState, MeasureIndexRow
 from xinyong.policy import Pack
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 CHUNK = 50_000
 

@@ -173,6 +173,9 @@ class CheckLogGroup(Base):
             sqlite_where=text("sealed = 0"),
             postgresql_where=text("NOT sealed"),
         ),
+        # A process that starts asks, of each journal a killed process left, which of its
+        # entries the store holds; one row a group, so the index costs a commit little.
+        Index("ix_check_log_groups_journal", "journal", "journal_seq"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -180,3 +183,8 @@ class CheckLogGroup(Base):
     )
     written_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sealed: Mapped[bool] = mapped_column(Boolean)
+    journal: Mapped[str | None] = mapped_column(String(32))
+    """The journal of the serving process whose answered requests the group holds (None: a
+    command's rows, written before they were shown)."""
+    journal_seq: Mapped[int | None] = mapped_column(BigInteger)
+    """The last entry of that journal the group holds."""

@@ -4,8 +4,9 @@
 reference rules), stores the difference, logs ``entry.started`` / ``entry.changed`` /
 ``entry.ended`` on the ledger, and rewrites the index rows that depend on them: the subjects'
 own, and those of every person who represents or represented a touched organisation (the
-legal-representative extension). The subjects are told of entries that start or end early
-(``xinyong.rights.triggers``). The index counter is bumped under a row lock, so readers
+legal-representative extension). The entries that started or ended early are announced
+(``entries_changed``), so that whoever listens (subjects' rights) can tell the subjects. It
+listens itself to ``records_changed`` (``refresh_changed``). The index counter is bumped under a row lock, so readers
 that poll it see changes in commit order.
 """
 
@@ -23,15 +24,16 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from xinyong.clock import china_day, china_today, utc_now
 from xinyong.enforcement.bundles import Bundle, build_bundles
+from xinyong.enforcement.changes import EndedEntry, EntriesChanged, entries_changed
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
 from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
 from xinyong.enforcement.rules import EndReason, Entry, RecordFacts, derive_entries
 from xinyong.ledger import LeafInput, append
 from xinyong.policy import Pack
-from xinyong.rights.triggers import EndedEntry, notify_entry_changes
+from xinyong.records.changes import RecordsChanged
+from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
-from xinyong.store.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 
 STATE_ID = 1
 ENDED_STATUSES = ("withdrawn", "repaired")
@@ -78,7 +80,7 @@ def refresh_subjects(
     leaves: list[LeafInput] = []
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    endings: list[EndedEntry] = []  # for the subjects' notices
+    endings: list[EndedEntry] = []
     for subject_id in ids:
         current = {(entry.list_code, entry.document_key): entry for entry in derived[subject_id]}
         previous = stored.get(subject_id, {})
@@ -123,9 +125,15 @@ def refresh_subjects(
         )
     append(session, leaves)
     started = [(row["id"], row["subject_id"], row["_entry"]) for row in inserts]
-    notify_entry_changes(connection, pack, day, started=started, ended=endings)
+    entries_changed.send(EntriesChanged(connection, pack, day, started, endings))
     summary.index_rows = _rewrite_index(connection, pack, ids, seq)
     return summary
+
+
+def refresh_changed(change: RecordsChanged) -> None:
+    """Bring entries and the index in step with records that changed (a listener of
+    ``records_changed``)."""
+    refresh_subjects(change.session, change.pack, change.subject_ids, today=change.day)
 
 
 def rebuild_all(

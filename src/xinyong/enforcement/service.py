@@ -12,7 +12,7 @@ from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.models import MeasureIndexRow
 from xinyong.enforcement.subjects import decidable
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 
 class UnknownAction(ValueError):

@@ -18,17 +18,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import get_settings
-from xinyong.enforcement import cli as reference_cli
 from xinyong.enforcement.models import EntryRow, MeasureIndexRow
 from xinyong.enforcement.refresh import rebuild_all
 from xinyong.evaluate.batch import BatchSummary, evaluate_batch
-from xinyong.policy import Pack, PolicyError, load_shipped
+from xinyong.options import AsOf, JsonOutput, as_of_day
+from xinyong.policy import Pack, PolicyError, pack_in_force
+from xinyong.records.models import RecordHead, Subject
 from xinyong.reports.cli import OutDir, WhatIfPack, run_what_if
 from xinyong.scoring.evaluation import evaluate_reference
 from xinyong.scoring.packs import resolve_packs
 from xinyong.scoring.store import grade_counts
 from xinyong.search.publish import refresh_search_index
-from xinyong.store.models import RecordHead, Subject
 from xinyong.store.runtime import open_store
 
 
@@ -45,7 +45,7 @@ def evaluate_command(
             help="reference (plain Python, one subject at a time), duckdb (embedded) or spark"
         ),
     ] = EngineName.DUCKDB,
-    as_of: reference_cli.AsOf = None,
+    as_of: AsOf = None,
     packs: Annotated[
         list[str] | None,
         typer.Option(
@@ -62,17 +62,17 @@ def evaluate_command(
         Path | None,
         typer.Option(help="folder for the Parquet inputs of Spark; on a cluster, shared storage"),
     ] = None,
-    json_output: reference_cli.JsonOutput = False,
+    json_output: JsonOutput = False,
     what_if: WhatIfPack = None,
     out: OutDir = None,
 ) -> None:
     """Recompute every list entry, the measures index and every score, and publish them."""
     if what_if is not None:
-        day = reference_cli._day(as_of)
+        day = as_of_day(as_of)
         run_what_if(what_if, day, packs or [], out=out, json_output=json_output)
         return
-    day = reference_cli._day(as_of)
-    pack = load_shipped("national")
+    day = as_of_day(as_of)
+    pack = pack_in_force()
     try:
         scheme_packs, skipped = resolve_packs(packs or [])
     except (LookupError, PolicyError) as error:

@@ -26,8 +26,8 @@ from xinyong.enforcement.refresh import RefreshSummary, refresh_subjects
 from xinyong.enforcement.rules import EndReason, Entry
 from xinyong.evaluate.facts import Snapshot
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.scoring.facts import Contribution, Score
-from xinyong.store.models import Record, RecordEvent, Subject
 
 BATCH = 2_000
 

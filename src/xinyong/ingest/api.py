@@ -10,12 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.api.deps import get_pack, get_sessionmaker, require_role
-from xinyong.api.types import Amount, Code, JsonObject, Line, SubjectRef
 from xinyong.ingest.readers import ReadItem, UnreadableFile, read_body
 from xinyong.ingest.service import IngestJob
+from xinyong.keys.deps import require_role
 from xinyong.keys.service import Caller
 from xinyong.policy import Pack
+from xinyong.web.deps import get_pack, get_sessionmaker
+from xinyong.web.types import Amount, Code, JsonObject, Line, SubjectRef
 
 router = APIRouter(prefix="/v1", tags=["submissions"])
 MAX_ROWS = 10_000

@@ -15,8 +15,8 @@ from rich.table import Table
 from xinyong.config import get_settings
 from xinyong.ingest.readers import UnreadableFile
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
-from xinyong.policy import load_shipped
-from xinyong.store.history import sign_checkpoint_if_keyed
+from xinyong.ledger.worker import sign_checkpoint_if_keyed
+from xinyong.policy import pack_in_force
 from xinyong.store.runtime import open_store
 
 console = Console(stderr=True)
@@ -34,7 +34,7 @@ def ingest_files(
     """Ingest ``files`` in order; shared by the command and by ``xinyong demo``."""
     settings = get_settings()
     factory = open_store(settings)
-    pack = load_shipped("national")
+    pack = pack_in_force()
     job = IngestJob(
         factory, pack, today=today, authority=authority, batch_size=settings.ingest_batch_size
     )

@@ -27,15 +27,14 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_today, utc_now
-from xinyong.enforcement.refresh import refresh_subjects
+from xinyong.ingest.models import QuarantinedRow, Submission
 from xinyong.ingest.readers import ReadItem, read_rows
 from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.validate import RowValidator
 from xinyong.ingest.values import storable
 from xinyong.ingest.writer import BatchResult, BatchWriter, RowOutcome, Source
 from xinyong.policy import Pack
-from xinyong.rights.triggers import notify_new_records
-from xinyong.store.models import QuarantinedRow, Submission
+from xinyong.records.changes import RecordsChanged, records_changed
 
 LOG = logging.getLogger(__name__)
 COUNTS = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")
@@ -275,8 +274,9 @@ class IngestJob:
             checked = self.validator.validate(row_no, item, raw)
             (valid if isinstance(checked, ValidRow) else refused).append(checked)  # type: ignore[arg-type]
         result = BatchWriter(session, source).apply(valid, refused, now)
-        notify_new_records(session.connection(), self.pack, result.events)
-        refresh_subjects(session, self.pack, result.subjects_touched, today=self.today)
+        records_changed.send(
+            RecordsChanged(session, self.pack, result.subjects_touched, self.today, result.events)
+        )
         increments = {STATUS_COUNTER[status]: 0 for status in STATUS_COUNTER}
         for outcome in result.outcomes:
             increments[STATUS_COUNTER[outcome.status]] += 1

@@ -15,18 +15,12 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from xinyong.ingest.models import QuarantinedRow
 from xinyong.ingest.rows import Rejection, SubjectFacts, ValidRow
 from xinyong.ingest.values import storable
+from xinyong.records.history import record_batch_history
+from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
-from xinyong.store.history import record_batch_history
-from xinyong.store.models import (
-    LegalRepresentative,
-    QuarantinedRow,
-    Record,
-    RecordEvent,
-    RecordHead,
-    Subject,
-)
 
 SUBJECTS: Table = Subject.__table__  # type: ignore[assignment]
 RECORDS: Table = Record.__table__  # type: ignore[assignment]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.config import get_settings
 from xinyong.integrity.report import DerivedReport, shown
 from xinyong.integrity.verify import verify_derived
-from xinyong.policy import load_shipped
+from xinyong.policy import pack_in_force
 
 SHOWN = 20
 
@@ -55,7 +55,7 @@ def check_derived(
     """Recompute the store's derived state under the national pack; a progress bar on
     ``console`` unless ``quiet``."""
     settings = get_settings()
-    pack = load_shipped("national")
+    pack = pack_in_force()
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -19,10 +19,10 @@ from sqlalchemy import Connection, String, Table, and_, cast, exists, func, lite
 from xinyong.enforcement.refresh import ENDED_STATUSES
 from xinyong.integrity.report import Difference, Findings
 from xinyong.ledger.models import LedgerLeaf
+from xinyong.records.history import KIND_PREFIX
+from xinyong.records.models import Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.expiry import EXPIRED
 from xinyong.store.bulk import among, chunked
-from xinyong.store.history import KIND_PREFIX
-from xinyong.store.models import Record, RecordEvent, RecordHead, Subject
 
 RECORDS: Table = Record.__table__  # type: ignore[assignment]
 EVENTS: Table = RecordEvent.__table__  # type: ignore[assignment]

@@ -26,9 +26,9 @@ from xinyong.clock import as_utc
 from xinyong.integrity.records import identifiers_of
 from xinyong.integrity.report import Difference, Findings
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.search.index import COLUMNS, SearchIndex
 from xinyong.search.publish import searchable_subjects
-from xinyong.store.models import Record, RecordEvent, Subject
 
 BUILD_NAME = "%Y%m%dT%H%M%S%fZ"
 """How a build's folder is named: the instant it was published (older builds have no

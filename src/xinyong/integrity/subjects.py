@@ -29,8 +29,8 @@ from xinyong.identifiers import IdentifierKind, normalise, parse
 from xinyong.integrity.records import identifiers_of, subject_label
 from xinyong.integrity.report import Difference, Findings
 from xinyong.policy import Pack
+from xinyong.records.models import LegalRepresentative, Record, Subject
 from xinyong.store.bulk import among, chunked
-from xinyong.store.models import LegalRepresentative, Record, Subject
 
 REPRESENTATIVE_FIELD = "legal_representative_id"
 REPRESENTATIVE_NAME_FIELD = "legal_representative_name"

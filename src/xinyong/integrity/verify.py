@@ -40,7 +40,7 @@ from xinyong.integrity.subjects import (
     load_namings,
 )
 from xinyong.policy import Pack
-from xinyong.store.models import Subject
+from xinyong.records.models import Subject
 
 CHUNK = 5_000
 """Subjects recomputed together: bounds memory, and amortises each query over many subjects."""

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from xinyong.keys.service import ROLES, create_key, list_keys, revoke_key
-from xinyong.policy import load_shipped
+from xinyong.policy import pack_in_force
 from xinyong.store.runtime import open_store
 
 app = typer.Typer(
@@ -26,7 +26,7 @@ def create(
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
-    if authority is not None and authority not in load_shipped("national").authorities:
+    if authority is not None and authority not in pack_in_force().authorities:
         typer.echo(f"unknown authority '{authority}'", err=True)
         raise typer.Exit(2)
     factory = open_store()

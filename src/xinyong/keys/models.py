@@ -1,9 +1,28 @@
-"""The change counter of API keys: every process that keeps keys in memory polls it."""
+"""Tables of API keys: the keys themselves, and the change counter every process that keeps
+keys in memory polls."""
 
-from sqlalchemy import BigInteger, Integer
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
+
+
+class ApiKey(Base):
+    """An API key: the public ``key_id`` finds it, only a hash of the secret is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    authority: Mapped[str | None] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class KeyState(Base):

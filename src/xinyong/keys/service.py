@@ -17,8 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
-from xinyong.keys.models import KeyState
-from xinyong.store.models import ApiKey
+from xinyong.keys.models import ApiKey, KeyState
 
 ROLES = ("authority", "relying_party", "operator")
 PREFIX = "xy_"

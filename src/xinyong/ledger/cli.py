@@ -1,7 +1,9 @@
 """``xinyong ledger``: the signing key, checkpoints, verification of the ledger and its proofs."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import orjson
 import typer
@@ -12,7 +14,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import get_settings
-from xinyong.integrity.cli import check_derived, print_derived
 from xinyong.ledger import service, verification
 from xinyong.ledger.bundle import BundleError, parse_bundle, verify_bundle
 from xinyong.ledger.checkpoint import (
@@ -35,6 +36,40 @@ app = typer.Typer(
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
 SHOWN_DIVERGENCES = 10
+
+
+class DerivedReport(Protocol):
+    """What a check of the state derived from the logged records found."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    def as_json(self) -> dict[str, Any]: ...
+
+
+class CheckDerived(Protocol):
+    def __call__(
+        self, factory: sessionmaker[Session], console: Console, *, quiet: bool
+    ) -> DerivedReport: ...
+
+
+@dataclass(frozen=True)
+class DerivedCheck:
+    """How ``verify`` recomputes and shows the state derived from the logged records (heads,
+    subjects, entries, indexes): the features that derive it know how, not the ledger, so the
+    assembly registers it (``xinyong.integrity``)."""
+
+    check: CheckDerived
+    show: Callable[[Any, Console], None]
+
+
+_derived: list[DerivedCheck] = []
+
+
+def register_derived_check(derived: DerivedCheck) -> None:
+    """Have ``verify`` run ``derived`` after the tree's own verification (it replaces the one
+    registered before)."""
+    _derived[:] = [derived]
 
 
 def _count(number: int, noun: str) -> str:
@@ -171,13 +206,14 @@ def verify(
                 report = verification.verify(
                     session, trusted, progress=lambda done: progress.advance(task, done)
                 )
-        derived = check_derived(store, console, quiet=json_output)
+        derived = [(item, item.check(store, console, quiet=json_output)) for item in _derived]
+        derived_ok = all(found.ok for _, found in derived)
     except SQLAlchemyError as error:
         raise _fail(f"cannot read the ledger: {error}") from None
     if json_output:
         _json(
             {
-                "ok": report.ok and derived.ok,
+                "ok": report.ok and derived_ok,
                 "tree_size": report.tree_size,
                 "checkpoints": report.checkpoints,
                 "key": trusted.encode(),
@@ -195,13 +231,14 @@ def verify(
                     }
                     for item in report.divergences
                 ],
-                "derived": derived.as_json(),
+                "derived": derived[0][1].as_json() if derived else None,
             }
         )
     else:
         _print_report(report, trusted)
-        print_derived(derived, Console())
-    if not (report.ok and derived.ok):
+        for item, found in derived:
+            item.show(found, Console())
+    if not (report.ok and derived_ok):
         raise typer.Exit(1)
 
 

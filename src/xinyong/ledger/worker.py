@@ -1,5 +1,6 @@
-"""The checkpoint worker of ``xinyong serve``: a signed checkpoint every interval while the log
-grows, so that a proof link is answered within a minute of its event.
+"""Signing checkpoints without being asked: after each command that logged events, and in the
+worker of ``xinyong serve``, a signed checkpoint every interval while the log grows, so that a
+proof link is answered within a minute of its event.
 
 One daemon thread in the serving process, like the rights worker. Several serving processes on
 one store sign at most one checkpoint per half interval between them: a signer takes the ledger
@@ -14,10 +15,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import Settings, get_settings
 from xinyong.ledger.checkpoint import Checkpoint, read_signing_key
-from xinyong.ledger.service import checkpoint_if_due
+from xinyong.ledger.service import checkpoint, checkpoint_if_due
 from xinyong.store.db import make_engine, make_sessionmaker
 
 LOG = logging.getLogger(__name__)
+
+
+def sign_checkpoint_if_keyed(factory: sessionmaker[Session], key_path: Path) -> Checkpoint | None:
+    """Sign the ledger's head after a job, when this installation has a signing key."""
+    if not key_path.exists():
+        return None
+    with factory.begin() as session:
+        return checkpoint(session, read_signing_key(key_path))
 
 
 class Checkpointer(threading.Thread):

@@ -35,11 +35,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import as_utc, utc_now
+from xinyong.ingest.models import QuarantinedRow, Submission
 from xinyong.ledger.models import LedgerCheckpoint
 from xinyong.ledger.service import latest_signed_at, ledger_size
 from xinyong.rights.notices_models import NoticeRow
 from xinyong.scoring.models import Evaluation
-from xinyong.store.models import QuarantinedRow, Submission
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Upper bounds (seconds) of the request latency histogram; a check takes about a millisecond."""

@@ -31,6 +31,7 @@ from xinyong.policy.loader import (
     check_pack,
     load_pack,
     load_shipped,
+    pack_in_force,
     shipped_pack_names,
     shipped_pack_path,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "check_pack",
     "load_pack",
     "load_shipped",
+    "pack_in_force",
     "pack_json_schema",
     "shipped_pack_names",
     "shipped_pack_path",

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from xinyong.config import Settings, get_settings
 from xinyong.policy.concepts import CONCEPTS, KNOWN_ENTRIES, PACK_FILE, Concept
 from xinyong.policy.errors import Location, PolicyError, PolicyIssue, format_location
 from xinyong.policy.models import PACK_NAME_PATTERN, CodedModel, PackManifest
@@ -60,6 +61,20 @@ def shipped_pack_path(name: str) -> Path:
 def load_shipped(name: str = "national") -> Pack:
     """The shipped pack ``name``, loaded once per process."""
     return _load_shipped(name)
+
+
+def pack_in_force(settings: Settings | None = None) -> Pack:
+    """The pack the platform runs under (``XINYONG_PACK``): a shipped pack by name, or the pack
+    in a folder; loaded once per process."""
+    chosen = (settings or get_settings()).pack
+    if _is_pack_name(chosen) and (SHIPPED_PACKS / chosen / PACK_FILE).is_file():
+        return _load_shipped(chosen)
+    return _load_folder(Path(chosen).resolve())
+
+
+@cache
+def _load_folder(path: Path) -> Pack:
+    return load_pack(path)
 
 
 @cache

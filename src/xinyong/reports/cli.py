@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from xinyong.clock import utc_now
 from xinyong.config import get_settings
-from xinyong.policy import PolicyError, load_pack, load_shipped
+from xinyong.policy import PolicyError, load_pack, pack_in_force
 from xinyong.reports.fairness import fairness
 from xinyong.reports.population import read_population
 from xinyong.reports.views import (
@@ -82,7 +82,7 @@ def run_what_if(
     reason = unscorable(proposed)
     if reason is not None:
         raise typer.BadParameter(reason, param_hint="--what-if")
-    current = current_policy(load_shipped("national"), scheme_packs)
+    current = current_policy(pack_in_force(), scheme_packs)
     factory = open_store()
     population = read_population(factory, day)
     with Progress(

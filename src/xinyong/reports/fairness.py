@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from xinyong.records.models import Record, Subject
 from xinyong.reports.groups import DIMENSIONS, Profile, ordered, profile
 from xinyong.scoring.models import ContributionRow, Evaluation, ScoreRow
 from xinyong.scoring.store import current_evaluation
-from xinyong.store.models import Record, Subject
 
 POINTS, SHARE = "points", "share"
 TOP_RULES = 10

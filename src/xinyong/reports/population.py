@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.enforcement.refresh import derive_entries_of, representations_of
 from xinyong.enforcement.rules import Entry
 from xinyong.policy import Pack, SubjectKind
+from xinyong.records.models import Subject
 from xinyong.reports.groups import Profile, profile
 from xinyong.scoring.facts import EntryFact, SubjectFacts
 from xinyong.scoring.store import StoredSubjects, read_subjects
-from xinyong.store.models import Subject
 
 Representations = dict[int, list[tuple[int, date, date | None]]]
 """Person id -> (organisation id, from, to) of every organisation the person represented."""

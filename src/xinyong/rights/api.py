@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import UploadFile as SentFile
 
 from xinyong.accounts.deps import Person, require_person
-from xinyong.api.deps import get_pack, get_sessionmaker
-from xinyong.api.types import Amount, Code, Id, JsonObject, Line, Ordinal, RecordRef, Text
 from xinyong.clock import china_day, utc_now
 from xinyong.policy import Pack
 from xinyong.rights import objections, repairs, reviews
@@ -30,6 +28,8 @@ from xinyong.rights.evidence import (
 )
 from xinyong.rights.evidence import evidence_path as stored_path
 from xinyong.rights.models import RightsCase
+from xinyong.web.deps import get_pack, get_sessionmaker
+from xinyong.web.types import Amount, Code, Id, JsonObject, Line, Ordinal, RecordRef, Text
 
 router = APIRouter(prefix="/v1", tags=["rights"])
 Result = TypeVar("Result")

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from xinyong.policy import Pack
 from xinyong.policy.rights import ProcedureCode, RightsProcedure
+from xinyong.records.history import shown_identifier
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.rights.calendar import add_working_days, working_days_between
 from xinyong.rights.models import EvidenceFile, RightsCase
-from xinyong.store.models import Record, RecordHead
 
 OPEN = "open"
 
@@ -161,3 +162,30 @@ def subject_requests(session: Session, subject_id: int, today: date) -> list[dic
     )
     files = evidence_of(session, [case.id for case in cases])
     return [case_view(case, today, files[case.id]) for case in cases]
+
+
+def disputed_record(session: Session, pack: Pack, record_id: int) -> dict[str, Any]:
+    """The record version a case is about: what a reviewer needs, and no more of the file."""
+    record, subject = session.execute(
+        select(Record, Subject)
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(Record.id == record_id)
+    ).one()
+    record_type = pack.record_types.get(record.record_type)
+    authority = pack.authorities.get(record.authority)
+    return {
+        "record_type": record.record_type,
+        "record_type_name": record_type.name.model_dump() if record_type else None,
+        "authority": record.authority,
+        "authority_name": authority.name.model_dump() if authority else None,
+        "document_no": record.document_no,
+        "version": record.version,
+        "subject_name": subject.name,
+        "subject_id": shown_identifier(subject.identifier, subject.kind),
+        "decided_on": record.decided_on,
+        "effective_on": record.effective_on,
+        "severity": record.severity,
+        "amount": record.amount,
+        "fields": record.fields,
+        "severities": [str(grade) for grade in record_type.severities] if record_type else [],
+    }

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xinyong.store.history import record_batch_history
-from xinyong.store.models import Record, RecordEvent, Subject
+from xinyong.records.history import record_batch_history
+from xinyong.records.models import Record, RecordEvent, Subject
 
 DISPUTED = "disputed"
 RESOLVED = "resolved"

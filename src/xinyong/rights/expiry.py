@@ -4,7 +4,8 @@ A record's publicity ends at its maximum period: its current version gets an ``e
 (on the ledger, like every record event) and its head the status ``expired``, so it is no
 longer shown; from then on it grounds no entry (the rules already cap every entry at the
 record's maximum period) and no score. An entry ends at its end date: a subject who was told
-of a listing is told of the delisting. The affected subjects are refreshed and notified.
+of a listing is told of the delisting. The affected subjects' change is announced
+(``records_changed``), on which their entries and measures are refreshed.
 
 Every step is conditional on what is already done (an active head, a listing told but not its
 end), so a second run on the same day changes nothing and an interrupted run resumes.
@@ -33,15 +34,15 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from xinyong.clock import china_day, utc_now
 from xinyong.enforcement.models import EntryRow
-from xinyong.enforcement.refresh import refresh_subjects
 from xinyong.enforcement.rules import EndReason, RecordFacts, add_months, record_end
 from xinyong.policy import Pack
+from xinyong.records.changes import RecordsChanged, records_changed
+from xinyong.records.history import record_batch_history
+from xinyong.records.models import Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.notices import DELISTING, LISTING, enqueue_notices
 from xinyong.rights.notices_models import NoticeRow
 from xinyong.rights.triggers import ENTRY_PREFIX, delisting_notice, expiry_notice
 from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
-from xinyong.store.history import record_batch_history
-from xinyong.store.models import Record, RecordEvent, RecordHead, Subject
 
 EXPIRED = "expired"
 EXPIRY_LOCK = 0x78696E79  # an arbitrary application-wide advisory lock key ("xiny")
@@ -197,7 +198,7 @@ def _expire_records(
     ]
     enqueue_notices(connection, drafts)
     subjects = {record["subject_id"] for record in records}
-    refresh_subjects(session, pack, subjects, today=as_of)
+    records_changed.send(RecordsChanged(session, pack, subjects, as_of))
     summary.records_expired += len(records)
     summary.subjects_refreshed += len(subjects)
     summary.notices += len(drafts)
@@ -254,7 +255,7 @@ def _end_entries(
     ]
     enqueue_notices(connection, drafts)
     subjects = {row.subject_id for row in rows}
-    refresh_subjects(session, pack, subjects, today=as_of)
+    records_changed.send(RecordsChanged(session, pack, subjects, as_of))
     summary.entries_ended += len(rows)
     summary.subjects_refreshed += len(subjects)
     summary.notices += len(drafts)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from xinyong.clock import china_today
-from xinyong.policy import load_shipped
+from xinyong.policy import pack_in_force
 from xinyong.rights.expiry import count_due, expire
 from xinyong.store.runtime import open_store
 
@@ -25,7 +25,7 @@ def expire_command(
 ) -> None:
     """End publicity at each record's maximum period and entries at their end; notify. Idempotent."""
     day = china_today() if as_of is None else as_of.date()
-    pack = load_shipped("national")
+    pack = pack_in_force()
     factory = open_store()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True

@@ -8,11 +8,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from sqlalchemy import func, select
 
+from xinyong.config import Settings
 from xinyong.identifiers.normalise import normalise
+from xinyong.records.models import Subject
 from xinyong.rights.notices import PENDING, deliver_due, set_contact
 from xinyong.rights.notices_models import NoticeRow
-from xinyong.rights.transports import NoticeSettings, get_transport
-from xinyong.store.models import Subject
+from xinyong.rights.transports import get_transport
 from xinyong.store.runtime import open_store
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
@@ -26,7 +27,7 @@ def notify_command(
     json_output: JsonFlag = False,
 ) -> None:
     """Send every notice that is due; failures wait for a retry with backoff."""
-    settings = NoticeSettings()
+    settings = Settings()
     try:
         chosen = get_transport(settings, transport)
     except ValueError as error:

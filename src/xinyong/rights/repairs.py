@@ -7,8 +7,9 @@ list's removal rule names the record that proves performance (``court.obligation
 that record must exist; otherwise the applicant declares it. No fee is asked, ever.
 
 A grant ends the record's publicity: its head becomes ``repaired``, a ``repaired`` event goes
-on the ledger, and the subject's entries and measures are refreshed at once, so the record no
-longer grounds any entry or measure from the day of the grant.
+on the ledger, and the change is announced (``records_changed``), on which the subject's entries
+and measures are refreshed at once, so the record no longer grounds any entry or measure from
+the day of the grant.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.clock import china_day
-from xinyong.enforcement.refresh import refresh_subjects
 from xinyong.enforcement.rules import add_months
 from xinyong.policy import Pack, Polarity, Severity
 from xinyong.policy.lists import RemovalRule
 from xinyong.policy.rights import ProcedureCode
+from xinyong.records.changes import RecordsChanged, records_changed
+from xinyong.records.models import Record, RecordHead
 from xinyong.rights.cases import (
     OPEN,
     CaseRefused,
@@ -37,7 +39,6 @@ from xinyong.rights.cases import (
 from xinyong.rights.events import REPAIRED, append_record_event
 from xinyong.rights.models import RightsCase
 from xinyong.rights.notices import REPAIR_GRANTED, enqueue_notice
-from xinyong.store.models import Record, RecordHead
 
 MAX_TEXT = 10_000
 
@@ -262,7 +263,7 @@ def grant_repair(session: Session, pack: Pack, case: RightsCase, now: datetime) 
     head.status = REPAIRED
     append_record_event(session, head.record_id, REPAIRED, now)
     session.flush()
-    refresh_subjects(session, pack, {case.subject_id}, today=china_day(now))
+    records_changed.send(RecordsChanged(session, pack, {case.subject_id}, china_day(now)))
     enqueue_notice(
         session,
         subject_id=case.subject_id,

@@ -23,13 +23,13 @@ from xinyong.clock import china_day
 from xinyong.ingest.service import IngestJob
 from xinyong.policy import Pack
 from xinyong.policy.rights import ProcedureCode
+from xinyong.records.models import Record, Subject
 from xinyong.rights.calendar import working_days_between
 from xinyong.rights.cases import OPEN, CaseRefused, case_view, evidence_of
 from xinyong.rights.events import RESOLVED, append_record_event
 from xinyong.rights.models import EvidenceFile, RightsCase
 from xinyong.rights.notices import enqueue_notice
 from xinyong.rights.repairs import grant_repair
-from xinyong.store.models import Record, Subject
 
 REVIEWER = "reviewer"
 AUTHORITY = "authority"

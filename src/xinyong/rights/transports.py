@@ -10,40 +10,11 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Protocol
 
 import orjson
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class NoticeSettings(BaseSettings):
-    """Notice settings from the environment (``XINYONG_NOTICE_TRANSPORT``, ``XINYONG_SMTP_*``,
-    ``XINYONG_RIGHTS_WORKER*``)."""
-
-    model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
-
-    var_dir: Path = Path("var")
-    notice_transport: str = "file"
-    notice_file: Path | None = None
-    """Where the ``file`` transport appends; ``<var_dir>/notices.jsonl`` when unset."""
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    smtp_from: str = "noreply@xinyong.invalid"
-    smtp_starttls: bool = False
-    smtp_ca_file: Path | None = None
-    """CA certificates to verify the server with on STARTTLS; the system's when unset."""
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_timeout: float = 30.0
-    rights_worker: bool = True
-    """Whether ``xinyong serve`` runs expiry daily and delivers notices in the background."""
-    rights_worker_interval: float = Field(300.0, gt=0)
-    """Seconds between the background worker's rounds."""
-
-    def resolved_notice_file(self) -> Path:
-        return self.notice_file or self.var_dir / "notices.jsonl"
+from xinyong.config import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +37,7 @@ class Transport(Protocol):
 class SmtpTransport:
     """Sends each notice as a UTF-8 e-mail through one SMTP transaction."""
 
-    def __init__(self, settings: NoticeSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def send(self, notice: OutgoingNotice) -> None:
@@ -93,7 +64,7 @@ class SmtpTransport:
 class FileTransport:
     """Appends each notice as one JSON line: the demo's mailbox, readable with any tool."""
 
-    def __init__(self, settings: NoticeSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.path = settings.resolved_notice_file()
 
     def send(self, notice: OutgoingNotice) -> None:
@@ -112,7 +83,7 @@ class FileTransport:
             file.write(line + b"\n")
 
 
-TransportFactory = Callable[[NoticeSettings], Transport]
+TransportFactory = Callable[[Settings], Transport]
 
 _transports: dict[str, TransportFactory] = {"smtp": SmtpTransport, "file": FileTransport}
 
@@ -122,7 +93,7 @@ def register_transport(name: str, factory: TransportFactory) -> None:
     _transports[name] = factory
 
 
-def get_transport(settings: NoticeSettings, name: str | None = None) -> Transport:
+def get_transport(settings: Settings, name: str | None = None) -> Transport:
     """The transport ``name`` (default: the configured one) built from ``settings``."""
     chosen = name or settings.notice_transport
     factory = _transports.get(chosen)

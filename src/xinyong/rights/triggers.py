@@ -1,7 +1,9 @@
 """What the subject is told, and when: the notices that writes to the store enqueue.
 
-Called inside the writers' transactions (ingest for new records, the entry refresh for
-listings and delistings, expiry), so each notice commits with the change it reports. The texts
+Run inside the writers' transactions, so each notice commits with the change it reports:
+``notify_changed_records`` listens to ``records_changed`` (new negative records),
+``notify_changed_entries`` to ``entries_changed`` (listings and early delistings); expiry
+writes its own notices. The texts
 are Chinese, as the subjects read them; references (``record:ID``, ``entry:ID``) tie a notice to
 what it is about and let a job that may run twice see what was already said.
 """
@@ -12,8 +14,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from xinyong.enforcement.changes import EndedEntry, EntriesChanged, StartedEntry
 from xinyong.enforcement.rules import EndReason, Entry
 from xinyong.policy import Pack, Polarity
+from xinyong.records.changes import RecordsChanged
 from xinyong.rights.notices import DELISTING, EXPIRY, LISTING, RECORD, NoticeDraft, enqueue_notices
 
 SEVERITY_ZH = {"minor": "轻微", "general": "一般", "serious": "严重", "none": "无"}
@@ -25,12 +29,6 @@ END_REASON_ZH = {
     EndReason.CORRECTED: "据以列入的记录已更正，不再符合列入条件",
 }
 RIGHTS_ZH = "您可登录查看完整信用档案；如认为有误，可提出异议（/v1/me/objections）。"
-
-StartedEntry = tuple[int, int, Entry]
-"""A new entry's id, its subject's id, and the entry."""
-EndedEntry = tuple[int, int, Entry, Entry]
-"""An entry's id, its subject's id, the entry before and after it was ended."""
-
 
 _NEGATIVE: dict[str, frozenset[str]] = {}
 
@@ -54,6 +52,18 @@ ENTRY_PREFIX = "entry:"
 
 def entry_reference(entry_id: int) -> str:
     return f"{ENTRY_PREFIX}{entry_id}"
+
+
+def notify_changed_records(change: RecordsChanged) -> None:
+    """Tell subjects of their new negative records (a listener of ``records_changed``)."""
+    notify_new_records(change.session.connection(), change.pack, change.events)
+
+
+def notify_changed_entries(change: EntriesChanged) -> None:
+    """Tell subjects of listings and early delistings (a listener of ``entries_changed``)."""
+    notify_entry_changes(
+        change.connection, change.pack, change.day, started=change.started, ended=change.ended
+    )
 
 
 def notify_new_records(

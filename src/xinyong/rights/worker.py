@@ -12,10 +12,11 @@ from datetime import date
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_today
-from xinyong.policy import Pack, load_shipped
+from xinyong.config import Settings, get_settings
+from xinyong.policy import Pack, pack_in_force
 from xinyong.rights.expiry import expire
 from xinyong.rights.notices import deliver_due
-from xinyong.rights.transports import NoticeSettings, Transport, get_transport
+from xinyong.rights.transports import Transport, get_transport
 from xinyong.store.runtime import open_store
 
 LOG = logging.getLogger(__name__)
@@ -60,15 +61,15 @@ class RightsWorker(threading.Thread):
         self.stopping.set()
 
 
-def start_rights_worker(settings: NoticeSettings | None = None) -> RightsWorker | None:
+def start_rights_worker(settings: Settings | None = None) -> RightsWorker | None:
     """Start the worker on the configured store and the national pack, unless
     ``XINYONG_RIGHTS_WORKER=false``; returns it, or None."""
-    settings = settings or NoticeSettings()
+    settings = settings or get_settings()
     if not settings.rights_worker:
         return None
     worker = RightsWorker(
         open_store(),
-        load_shipped("national"),
+        pack_in_force(),
         get_transport(settings),
         settings.rights_worker_interval,
     )

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from xinyong.clock import china_today
 from xinyong.config import get_settings
+from xinyong.options import parse_day
 from xinyong.policy import load_shipped
 from xinyong.scorecard.monitor import SHIFT_ABOVE, STABLE_BELOW, MonitorReport, monitor
 from xinyong.scorecard.population import (
@@ -35,12 +36,7 @@ JsonOutput = Annotated[bool, typer.Option("--json", help="print the result as JS
 
 
 def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}", param_hint=option) from None
+    return None if value is None else parse_day(value, option)
 
 
 def _print_json(payload: dict[str, Any]) -> None:

@@ -20,9 +20,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.policy import Domain, Pack
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.scorecard.features import features_of
 from xinyong.scoring.facts import RecordFact, record_fact
-from xinyong.store.models import Record, RecordHead, Subject
 from xinyong.synth.records import CityRecords, ProgressCallback
 
 ACTIVE = "active"

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.policy import Pack
+from xinyong.records.models import RecordEvent, Subject
 from xinyong.scoring.facts import Score, SubjectFacts
 from xinyong.scoring.kinds import rates, score
 from xinyong.scoring.packs import EvaluatedScheme, evaluated_schemes, policies_of
@@ -22,7 +23,6 @@ from xinyong.scoring.store import (
     publish_scores,
     read_subjects,
 )
-from xinyong.store.models import RecordEvent, Subject
 
 ENGINE = "reference"
 

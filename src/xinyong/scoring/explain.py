@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from xinyong.clock import china_today
 from xinyong.policy import Bilingual, Pack
+from xinyong.records.lookup import find_subject
 from xinyong.scoring.facts import Contribution, Score, SubjectFacts
 from xinyong.scoring.kinds import changes, rates, score
 from xinyong.scoring.packs import EvaluatedScheme, default_packs, evaluated_schemes, find_scheme
 from xinyong.scoring.store import current_evaluation, stored_score, subject_facts
-from xinyong.subjects.lookup import find_subject
 
 
 class NotRated(LookupError):

@@ -8,7 +8,6 @@ record. Each feature's points are one contribution (``feature:NAME``, no record)
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,9 +17,6 @@ from xinyong.policy.schemes import SchemeKind, ScorecardScheme
 from xinyong.scoring.facts import Contribution, RecordFact, Score, SubjectFacts
 from xinyong.scoring.kinds import Kind, register
 from xinyong.scoring.windows import counts, later_days, matches, window, within
-
-TRAINER_MODULE = "xinyong.scorecard"
-"""Imported on first use when no loader is registered; it registers the artefact loader."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +41,8 @@ _loaded: dict[str, TrainedScorecard] = {}
 
 
 def register_artefact_loader(loader: ArtefactLoader | None) -> ArtefactLoader | None:
-    """Install the function that loads a trained artefact by name (the trainer does this);
-    returns the one it replaces, so it can be put back (``None`` removes it)."""
+    """Install the function that loads a trained artefact by name (the assembly installs the
+    trainer's, ``xinyong.scorecard``); returns the one it replaces, so it can be put back (``None`` removes it)."""
     previous = _loaders[0] if _loaders else None
     _loaders[:] = [] if loader is None else [loader]
     forget_trained()
@@ -61,8 +57,6 @@ def forget_trained() -> None:
 def trained(artefact: str) -> TrainedScorecard:
     """The artefact ``artefact``, loaded once until ``forget_trained``."""
     if artefact not in _loaded:
-        if not _loaders:
-            importlib.import_module(TRAINER_MODULE)
         if not _loaders:
             raise LookupError(f"no loader of scorecard artefacts; cannot load {artefact!r}")
         _loaded[artefact] = _loaders[0](artefact)

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.clock import utc_now
 from xinyong.enforcement.models import EntryRow
 from xinyong.policy import Pack, SubjectKind
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.scoring.facts import Contribution, EntryFact, Score, SubjectFacts, record_fact
 from xinyong.scoring.models import ContributionRow, Evaluation, ScoreRow
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable, among, chunked
-from xinyong.store.models import Record, RecordHead, Subject
 
 SCORES = Base.metadata.tables[ScoreRow.__tablename__]
 CONTRIBUTIONS = Base.metadata.tables[ContributionRow.__tablename__]

@@ -23,9 +23,9 @@ from xinyong.clock import utc_now
 from xinyong.enforcement.models import EntryRow
 from xinyong.identifiers import IdentifierKind, mask
 from xinyong.policy import Pack
+from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.search.index import Searchable, SearchIndex
 from xinyong.search.publicity import black_lists, is_public
-from xinyong.store.models import Record, RecordHead, Subject
 
 KEEP_BUILDS = 2
 """The live build and the one before it (a reader may still hold it open)."""

@@ -7,6 +7,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +59,21 @@ def migrate(url: str) -> None:
     """Bring the schema at ``url`` to the newest migration (idempotent)."""
     make_engine(url).dispose()  # creates the SQLite folder when needed
     command.upgrade(alembic_config(url), "head")
+
+
+def at_newest_schema(url: str) -> bool:
+    """Whether the schema at ``url`` is this version's (without creating or changing anything)."""
+    parsed = make_url(url)
+    file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if file and file != ":memory:" and not Path(file).is_file():
+        return False
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+    return current == set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
 
 
 @contextmanager

@@ -1,29 +1,48 @@
-"""Opening the configured store from the command line: migrate, then hand out sessions; and, when
-the command ends, sign a ledger checkpoint over whatever it logged."""
+"""Opening the configured store from the command line: ``xinyong init`` migrates it, every other
+command opens it as it is and refuses one that needs migrating; and remember each store opened,
+so that the command line can sign a ledger checkpoint over whatever a job logged when it ends."""
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import Settings, get_settings
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.history import sign_checkpoint_if_keyed
+from xinyong.store.db import at_newest_schema, make_engine, make_sessionmaker, migrate
 
 # The stores this process opened, by URL: each gets a checkpoint when the command ends.
 _opened: dict[str, sessionmaker[Session]] = {}
 
 
+class StoreNeedsInit(Exception):
+    """The store has no schema yet, or an older one than this version's."""
+
+    def __init__(self, url: str) -> None:
+        shown = make_url(url).render_as_string(hide_password=True)
+        super().__init__(
+            f"the store at {shown} is not at this version's schema: run `xinyong init` "
+            "(it creates or migrates the schema; no other command does)"
+        )
+
+
+def init_store(settings: Settings | None = None) -> sessionmaker[Session]:
+    """Create or migrate the configured store's schema, then open it: what ``xinyong init``
+    does (and tests that need a store)."""
+    migrate((settings or get_settings()).resolved_database_url())
+    return open_store(settings)
+
+
 def open_store(settings: Settings | None = None) -> sessionmaker[Session]:
-    """The store at ``XINYONG_DATABASE_URL`` (or the default SQLite file), migrated to head."""
+    """The store at ``XINYONG_DATABASE_URL`` (or the default SQLite file); ``StoreNeedsInit``
+    unless its schema is this version's."""
     url = (settings or get_settings()).resolved_database_url()
-    migrate(url)
+    if not at_newest_schema(url):
+        raise StoreNeedsInit(url)
     factory = make_sessionmaker(make_engine(url))
     _opened.setdefault(url, factory)
     return factory
 
 
-def sign_opened_stores(settings: Settings | None = None) -> None:
-    """At the end of a job: sign the head of every store it opened, so that what it logged is
-    provable at once (nothing is signed where nothing was appended, or without a key)."""
-    key_path = (settings or get_settings()).ledger_key_path
-    while _opened:
-        _, factory = _opened.popitem()
-        sign_checkpoint_if_keyed(factory, key_path)
+def opened_stores() -> list[sessionmaker[Session]]:
+    """The stores opened since the last call, each once (the list is emptied)."""
+    opened = list(_opened.values())
+    _opened.clear()
+    return opened

@@ -13,8 +13,6 @@ from sqlalchemy.orm import Session
 
 from xinyong.accounts.deps import Person, require_person
 from xinyong.accounts.service import STAFF_ROLES, SUBJECT
-from xinyong.api.deps import get_pack, get_session
-from xinyong.api.types import SubjectRef
 from xinyong.audit.service import MAX_PURPOSE, record_access
 from xinyong.clock import china_today
 from xinyong.config import Settings
@@ -24,11 +22,13 @@ from xinyong.ledger.checkpoint import VerifierKey
 from xinyong.ledger.merkle import ProofError
 from xinyong.ledger.service import LedgerDamaged, NotInLedger
 from xinyong.policy import Pack
+from xinyong.records.lookup import UnknownSubject, find_subject
 from xinyong.scoring.packs import served_packs
-from xinyong.subjects.lookup import UnknownSubject, find_subject
 from xinyong.subjects.proofs import attach_proofs, event_subject
 from xinyong.subjects.report import render_html, render_pdf
 from xinyong.subjects.service import staff_file, whole_file
+from xinyong.web.deps import get_pack, get_session
+from xinyong.web.types import SubjectRef
 
 router = APIRouter(tags=["subjects"])
 

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from xinyong.clock import china_today
 from xinyong.config import get_settings
-from xinyong.policy import load_shipped
+from xinyong.policy import pack_in_force
+from xinyong.records.lookup import UnknownSubject
 from xinyong.store.runtime import open_store
-from xinyong.subjects.lookup import UnknownSubject
 from xinyong.subjects.proofs import attach_proofs
 from xinyong.subjects.report import render_html, render_pdf
 from xinyong.subjects.service import subject_file, whole_file
@@ -37,7 +37,7 @@ def subject_command(
     (with --json, each event's inclusion bundle, opened in full)."""
     if report is not None and report.suffix.lower() not in (".pdf", ".html"):
         raise typer.BadParameter("the report is a .pdf or an .html file", param_hint="--report")
-    pack = load_shipped("national")
+    pack = pack_in_force()
     factory = open_store()
     whole = as_subject or report is not None
     with factory() as session:

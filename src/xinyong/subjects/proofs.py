@@ -15,8 +15,8 @@ from xinyong.audit.models import AccessLogRow
 from xinyong.ledger.bundle import inclusion_bundles
 from xinyong.ledger.checkpoint import signing_verifier
 from xinyong.ledger.models import LedgerLeaf
-from xinyong.store.history import KIND_PREFIX as RECORD_KINDS
-from xinyong.store.models import Record, RecordEvent
+from xinyong.records.history import KIND_PREFIX as RECORD_KINDS
+from xinyong.records.models import Record, RecordEvent
 
 
 def _proved_items(file: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -14,20 +14,14 @@ from xinyong.clock import as_utc
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.models import EntryRow, checks_about
 from xinyong.enforcement.service import check_in_store
+from xinyong.ingest.models import Submission
 from xinyong.policy import Pack
+from xinyong.records.lookup import find_subject
+from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.events import disputed_records
 from xinyong.rights.notices import notices_for
 from xinyong.scoring.explain import explanations
 from xinyong.store.bulk import among, chunked
-from xinyong.store.models import (
-    LegalRepresentative,
-    Record,
-    RecordEvent,
-    RecordHead,
-    Subject,
-    Submission,
-)
-from xinyong.subjects.lookup import find_subject
 
 
 def _instant(value: datetime) -> str:

@@ -6,8 +6,9 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.ingest.models import QuarantinedRow
 from xinyong.ledger.models import LedgerLeaf
-from xinyong.store.models import QuarantinedRow, Record, RecordEvent, RecordHead, Subject
+from xinyong.records.models import Record, RecordEvent, RecordHead, Subject
 
 
 def snapshot(factory: sessionmaker[Session]) -> dict[str, Any]:

@@ -1,30 +1,12 @@
-"""The web: the public portal's pages, ``/v1/public`` and ``/v1/stats``, static assets, languages.
+"""The web shell: what every feature's routes and pages stand on.
 
-``install(app)`` adds it all to the ASGI app. Pages are server-rendered (Jinja2) and readable
-without JavaScript; htmx and ECharts, from the npm registry at build time (``make web-assets``),
-are served from ``/static/vendor/``.
+Request dependencies (``deps``) and the types every field a client sends is read as
+(``types``); pages rendered by one Jinja2 environment (``templating``) in zh-CN or English
+(``i18n``), forms read as text (``forms``) and guarded against cross-site requests (``csrf``);
+the security headers (``headers``), what the OpenAPI document is told about credentials and
+refusals (``openapi``), the API documentation pages (``api_docs``); the layout every page
+extends, the static assets and the vendored scripts (htmx, ECharts, Swagger UI, ReDoc, from
+the npm registry at build time with ``make web-assets``, served from ``/static/vendor/``).
+
+Each feature keeps its own routes, pages and templates; ``xinyong.app`` puts them together.
 """
-
-from pathlib import Path
-
-from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
-
-from xinyong.search.publish import IndexShelf
-from xinyong.web import api_docs, consoles, forms, selfservice, selfservice_signin
-from xinyong.web.api import router as api_router
-from xinyong.web.pages import router as pages_router
-
-STATIC = Path(__file__).parent / "static"
-
-
-def install(app: FastAPI) -> None:
-    app.state.search = IndexShelf(app.state.settings.var_dir / "search")
-    app.include_router(api_router)
-    app.include_router(pages_router)
-    selfservice_signin.install(app)  # sign-in and the pages only signed-in people see
-    app.include_router(selfservice.router)
-    app.include_router(consoles.router)
-    app.include_router(api_docs.router)
-    app.add_exception_handler(forms.FormRefused, forms.refused)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from xinyong.api.headers import policy
+from xinyong.web.headers import policy
 from xinyong.web.templating import ENVIRONMENT
 
 router = APIRouter(include_in_schema=False)

@@ -20,8 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from xinyong.accounts.deps import COOKIE as SESSION_COOKIE
-from xinyong.api.credentials import SESSION, credentials
+from xinyong.web.credentials import SESSION, SESSION_COOKIE, credentials
 
 COOKIE = "csrftoken"
 FIELD = "csrf_token"

@@ -14,8 +14,8 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from xinyong.api.types import Text, explain
 from xinyong.web.templating import render
+from xinyong.web.types import Text, explain
 
 _TEXT: TypeAdapter[str] = TypeAdapter(Text)
 

@@ -1,24 +1,32 @@
-"""Rendering pages: one Jinja2 environment, the request's language, the CSRF token, formats."""
+"""Rendering pages: one Jinja2 environment, the request's language, the CSRF token, formats.
+
+Each feature keeps its pages' templates beside its routes: ``rights/case.html`` is
+``xinyong/rights/templates/case.html``. A name without a feature's folder is the shell's own
+(``base.html``, the layout every page extends, and the parts pages share).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import BaseLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.routing import NoMatchFound
 
 from xinyong import __version__
-from xinyong.web import csrf
+from xinyong.clock import CHINA, as_utc
+from xinyong.web import csrf, signed_in_labels
 from xinyong.web.i18n import LANG_COOKIE, LANGUAGES, activate, choose, current, gettext_, ngettext_
 from xinyong.web.labels import effect_label, field_label, kind_label, severity_label
 
 TEMPLATES = Path(__file__).parent / "templates"
+FEATURES = Path(__file__).parent.parent
 COOKIE_SECONDS = 365 * 24 * 3600
 
 
@@ -36,6 +44,14 @@ def _number(value: float | int | str | None) -> str:
     return format_decimal(float(value), locale=current().locale)
 
 
+def instant(value: str | datetime | None) -> str:
+    """A moment in China's time, in the page's language."""
+    if value is None:
+        return ""
+    moment = as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    return format_datetime(moment.astimezone(CHINA), format="short", locale=current().locale)
+
+
 def bilingual(value: dict[str, str] | None) -> str:
     """A bilingual text from the policy pack, in the page's language."""
     if not value:
@@ -43,16 +59,35 @@ def bilingual(value: dict[str, str] | None) -> str:
     return value.get(current().code) or value.get("zh") or ""
 
 
+class FeatureTemplates(BaseLoader):
+    """``<feature>/<name>`` from ``xinyong/<feature>/templates/``, any other name from the
+    shell's ``templates/``."""
+
+    def __init__(self) -> None:
+        self.shell = FileSystemLoader(TEMPLATES)
+        self.features: dict[str, FileSystemLoader] = {}
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        feature, _, name = template.partition("/")
+        folder = FEATURES / feature / "templates"
+        if name and feature.isidentifier() and folder.is_dir():
+            loader = self.features.setdefault(feature, FileSystemLoader(folder))
+            return loader.get_source(environment, name)
+        return self.shell.get_source(environment, template)
+
+
 def _environment() -> Environment:
     environment = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FeatureTemplates(),
         autoescape=select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
     environment.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
-    environment.filters.update(day=_day, number=_number, text=bilingual)
+    environment.filters.update(day=_day, number=_number, text=bilingual, instant=instant)
     environment.globals.update(
         version=__version__,
         languages=LANGUAGES,
@@ -61,6 +96,7 @@ def _environment() -> Environment:
         severity_label=severity_label,
         field_label=field_label,
     )
+    signed_in_labels.register(environment)
     return environment
 
 

@@ -1,8 +1,11 @@
-"""Alembic environment: migrations run against the URL that ``xinyong.store.db.migrate`` passes."""
+"""Alembic environment: migrations run against the URL that ``xinyong.store.db.migrate`` passes.
+
+The store knows no feature's tables: whoever compares or autogenerates against the models
+imports ``xinyong.schema`` first, which puts every table on ``Base.metadata``.
+"""
 
 from alembic import context
 
-import xinyong.store.schema  # noqa: F401  (registers every feature's tables on the metadata)
 from xinyong.store.base import Base
 from xinyong.store.db import make_engine
 

@@ -1,0 +1,1 @@
+"""The operator console: what the people who run the platform watch."""

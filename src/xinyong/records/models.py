@@ -1,0 +1,148 @@
+"""The repository's tables: subjects, their legal representatives, authorities as published,
+records, their events and heads, and the policy publications.
+
+Records are immutable: a correction is a new row with the next version and a withdrawal is an
+event. ``record_heads`` is the one mutable index, pointing each document at its current version;
+it is derivable from ``record_events`` and exists so that ingest and reads never scan history.
+Each record version and event names the submission it came in (``submissions``, a table of
+``xinyong.ingest``), by key only: the records feature knows nothing of how ingest works.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xinyong.clock import UTCDateTime
+from xinyong.store.base import Base
+
+
+class AuthorityRow(Base):
+    """An authority as published by the active policy pack (copied so records can join to it)."""
+
+    __tablename__ = "authorities"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(6))
+    registration_authority: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Subject(Base):
+    """A natural person (resident identity number) or an organisation (unified social credit code)."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    identifier: Mapped[str] = mapped_column(String(18), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # person | organisation
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(6))
+    org_type: Mapped[str | None] = mapped_column(String(2))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(6))
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspect_identifier: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_submission: Mapped[int | None] = mapped_column(Integer)
+
+
+class LegalRepresentative(Base):
+    """Who represented an organisation, from when to when, as its registration records say."""
+
+    __tablename__ = "legal_representatives"
+    __table_args__ = (Index(None, "organisation_id", "ended_on"), Index(None, "person_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+
+
+class Record(Base):
+    """One version of one decision by one authority about one subject. Never updated."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("document_key", "version"),
+        Index(None, "subject_id"),
+        Index(None, "record_type", "effective_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # authority|record_type|document_no: the identity of the decision across its versions.
+    document_key: Mapped[str] = mapped_column(String(300))
+    version: Mapped[int] = mapped_column(Integer)
+    record_type: Mapped[str] = mapped_column(String(80))
+    authority: Mapped[str] = mapped_column(String(64))
+    document_no: Mapped[str] = mapped_column(String(100))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    subject_name: Mapped[str] = mapped_column(String(200))
+    decided_on: Mapped[date] = mapped_column(Date)
+    effective_on: Mapped[date] = mapped_column(Date)
+    severity: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(32))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    row_no: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RecordHead(Base):
+    """The current version and status of each decision (an index over ``record_events``)."""
+
+    __tablename__ = "record_heads"
+    __table_args__ = (Index(None, "subject_id"),)
+
+    document_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))  # active | withdrawn
+
+
+class RecordEvent(Base):
+    """A step in a record's life: submitted, corrected, withdrawn, disputed, repaired, expired."""
+
+    __tablename__ = "record_events"
+    __table_args__ = (Index(None, "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    row_no: Mapped[int | None] = mapped_column(Integer)
+    # The event's leaf in the ledger: a subject's file links every record to its inclusion proof.
+    ledger_leaf: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PolicyPublication(Base):
+    """A policy pack as published into this store: which version, with which file digest."""
+
+    __tablename__ = "policy_publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(80))
+    version: Mapped[str] = mapped_column(String(40))
+    digest: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)

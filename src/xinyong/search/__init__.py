@@ -1,0 +1,1 @@
+"""Search: the public index of subjects, built from what may be shown and published."""
