@@ -16,6 +16,7 @@ from xinyong.accounts import pages as account_pages
 from xinyong.accounts.api import router as auth_router
 from xinyong.assembly import assemble
 from xinyong.config import Settings, get_settings
+from xinyong.datasets.api import router as datasets_router
 from xinyong.enforcement.api import CHECK_ROUTES, CheckFastPath
 from xinyong.enforcement.api import router as checks_router
 from xinyong.ingest.api import router as submissions_router
@@ -99,7 +100,14 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.include_router(checks_router)  # documents the check routes; CheckFastPath serves them
     # Pages check their forms' CSRF token themselves; the JSON routes take it in a header.
     guarded = [Depends(csrf.cookie_sessions_send_the_token)]
-    for router in (submissions_router, ledger_router, auth_router, subjects_router, rights_router):
+    for router in (
+        submissions_router,
+        ledger_router,
+        auth_router,
+        subjects_router,
+        rights_router,
+        datasets_router,
+    ):
         app.include_router(router, dependencies=guarded)
     app.state.search = IndexShelf(settings.var_dir / "search")
     app.include_router(public_router)  # /v1/public and /v1/stats: anyone

@@ -12,6 +12,8 @@ from xinyong import __version__
 from xinyong.accounts.cli import app as users_app
 from xinyong.assembly import assemble
 from xinyong.audit.cli import app as audit_app
+from xinyong.datasets.cli import app as datasets_app
+from xinyong.datasets.cli import publish_command
 from xinyong.demo import demo_command
 from xinyong.enforcement.cli import check_command
 from xinyong.evaluate.cli import evaluate_command
@@ -19,6 +21,7 @@ from xinyong.identifiers.cli import id_command
 from xinyong.ingest.cli import ingest_command
 from xinyong.keys.cli import app as keys_app
 from xinyong.ledger.cli import app as ledger_app
+from xinyong.mirror.cli import app as mirror_app
 from xinyong.operations.cli import backup_command, restore_command
 from xinyong.policy.cli import app as policy_app
 from xinyong.reports.cli import app as report_app
@@ -116,10 +119,11 @@ def serve_command(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Serve the HTTP API and pages with uvicorn; expiry, notices and ledger checkpoints run in
-    the background."""
+    """Serve the HTTP API and pages with uvicorn; expiry, notices, ledger checkpoints and the
+    publication of datasets and feeds run in the background."""
     import uvicorn
 
+    from xinyong.datasets.worker import start_publisher
     from xinyong.ledger.worker import start_checkpointer
     from xinyong.operations.serving import prepare_workers
     from xinyong.rights.worker import start_rights_worker
@@ -127,6 +131,7 @@ def serve_command(
     log_config = prepare_workers()  # JSON log lines; workers share their counts for /metrics
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
     start_checkpointer()  # a checkpoint every XINYONG_CHECKPOINT_INTERVAL s while the log grows
+    start_publisher()  # feeds within XINYONG_PUBLISH_INTERVAL s of a change; public data daily
     # Which proxies to believe is the app's setting (XINYONG_TRUSTED_PROXIES), not uvicorn's.
     uvicorn.run(
         "xinyong.app:create_app",
@@ -166,6 +171,7 @@ app.command("check")(check_command)
 app.command("explain")(explain_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
+app.command("publish")(publish_command)
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
@@ -174,6 +180,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(rights_app, name="rights")
 app.add_typer(scorecard_app, name="scorecard")
 app.add_typer(report_app, name="report")
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(mirror_app, name="mirror")
 
 
 def main() -> None:

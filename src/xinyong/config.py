@@ -59,6 +59,18 @@ class Settings(BaseSettings):
     def resolved_notice_file(self) -> Path:
         return self.notice_file or self.var_dir / "notices.jsonl"
 
+    # Published datasets: how long versions stay downloadable, and how often a serving
+    # process looks for something to publish.
+    datasets_keep_days: float = Field(
+        30.0, gt=0, description="days a public dataset's versions are kept"
+    )
+    feeds_keep_hours: float = Field(
+        48.0, gt=0, description="hours a relying-party feed's versions are kept (its deltas)"
+    )
+    publish_interval: float = Field(
+        1.0, gt=0, le=3600, description="seconds between a serving process's publication checks"
+    )
+
     metrics_token: str = Field(
         "",
         description="a bearer token that lets a scraper read /metrics from any address; "
@@ -87,6 +99,10 @@ class Settings(BaseSettings):
     @property
     def ledger_key_path(self) -> Path:
         return self.var_dir / "ledger" / "signing.key"
+
+    @property
+    def datasets_path(self) -> Path:
+        return self.var_dir / "datasets"
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ from xinyong.accounts.service import create_account
 from xinyong.app import create_app
 from xinyong.clock import china_today
 from xinyong.config import Settings
+from xinyong.datasets.publish import Publisher
 from xinyong.keys.service import create_key
 from xinyong.ledger.checkpoint import SigningKey, write_signing_key
 from xinyong.ledger.service import checkpoint
@@ -107,6 +108,9 @@ def city(site: Site) -> dict[str, str]:
     refresh_search_index(
         site.factory, load_shipped("national"), site.var_dir / "search", china_today()
     )
+    Publisher(
+        site.factory, load_shipped("national"), Settings(var_dir=site.var_dir)
+    ).publish_public()
     filed = site.client.post(
         "/v1/me/objections",
         data={"grounds": "The debt was paid.", "record": RECORD},
@@ -125,4 +129,7 @@ def city(site: Site) -> dict[str, str]:
         "event": str(public["record_groups"][0]["records"][0]["ledger_event"]),
         "section": sections[0]["code"],
         "tree_size": str(signed.tree_size),
+        "name": "records",
+        "version": "1",
+        "file": "manifest.json",
     }

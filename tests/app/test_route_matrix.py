@@ -98,6 +98,12 @@ GET    /v1/public/subjects/{ref}                      200  200  200  200  200  2
 GET    /v1/public/defaulters                          200  200  200  200  200  200  200  200  200  200
 GET    /v1/stats                                      200  200  200  200  200  200  200  200  200  200
 GET    /v1/stats/{section}                            200  200  200  200  200  200  200  200  200  200
+GET    /v1/datasets                                   200  200  200  200  200  200  200  200  200  200
+GET    /v1/datasets/{name}                            200  200  200  200  200  200  200  200  200  200
+GET    /v1/datasets/{name}/{version}/{file}           200  200  200  200  200  200  200  200  200  200
+GET    /v1/mirror/feed                                401  403  403  403  401  401  401  401  401  401
+GET    /v1/mirror/feeds/{name}/{version}/{file}       401  403  403  403  401  401  401  401  401  401
+POST   /v1/mirror/checks                              401  403  403  403  401  401  401  401  401  401
 """
 # fmt: on
 
@@ -162,6 +168,7 @@ CALLS = {
         json={"outcome": "granted", "reasons": "an objection is upheld or rejected"}
     ),
     ("GET", "/v1/public/search"): Call(query={"q": "北京"}),
+    ("POST", "/v1/mirror/checks"): Call(json={"key": "k", "batch": "{}", "signature": "s"}),
 }
 
 

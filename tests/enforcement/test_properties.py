@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xinyong.enforcement.bundles import build_bundles
+from xinyong.enforcement.bundles import build_bundles, decision_table
 from xinyong.enforcement.decisions import DecisionMaker
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
 from xinyong.enforcement.index import KnownSubjects, MeasuresIndex
@@ -17,7 +17,7 @@ from xinyong.policy import load_shipped
 PACK = load_shipped("national")
 BUNDLES = build_bundles(PACK)
 BY_LIST = bundles_by_list(BUNDLES)
-MAKER = DecisionMaker(PACK, BUNDLES)
+MAKER = DecisionMaker(decision_table(PACK, BUNDLES))
 CASES = ("(2024)执1号", "(2024)执2号")
 GROUNDS = PACK.lists["court.defaulters"].entry[0].fields["ground"]
 

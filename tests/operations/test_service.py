@@ -131,9 +131,7 @@ def test_readyz_refuses_a_store_that_needs_migrating(store_url: str, keyed: Path
     assert response.status_code == 503
     migrations = response.json()["checks"]["migrations"]
     assert migrations["ok"] is False and "xinyong init" in migrations["error"]
-    assert (
-        "0010_check_log_journal" in migrations["error"] and "0011_operations" in migrations["error"]
-    )
+    assert "0011_mirror" in migrations["error"] and "0012_operations" in migrations["error"]
 
 
 def test_metrics_are_for_operators_only(store_url: str, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from xinyong.config import get_settings
+from xinyong.datasets.publish import Publisher
 from xinyong.demo.accounts import demo_accounts
 from xinyong.ingest.cli import ingest_files
 from xinyong.keys.service import create_key
@@ -26,7 +27,13 @@ from xinyong.synth import generate
 
 console = Console(stderr=True)
 AS_OF = date(2026, 11, 1)
-DEMO_KEYS = (("authority", "court.110105"), ("authority", "market.110105"), ("relying_party", None))
+DEMO_KEYS: tuple[tuple[str, str | None, tuple[str, ...] | None], ...] = (
+    ("authority", "court.110105", None),
+    ("authority", "market.110105", None),
+    ("relying_party", None, None),
+    # An airline: its key's scope makes its mirror's feed (xinyong mirror sync).
+    ("relying_party", None, ("buy_air_ticket",)),
+)
 
 
 def _signing_key(path: Path) -> SigningKey:
@@ -46,14 +53,15 @@ def _demo_keys(var: Path) -> list[dict[str, Any]]:
     factory = open_store()
     keys = []
     with factory.begin() as session:
-        for role, authority in DEMO_KEYS:
+        for role, authority, actions in DEMO_KEYS:
             token = create_key(
                 session,
                 role=role,
                 authority=authority,
-                label=f"demo {role} {authority or ''}".strip(),
+                label="demo airline" if actions else f"demo {role} {authority or ''}".strip(),
+                actions=actions,
             )
-            keys.append({"role": role, "authority": authority, "key": token})
+            keys.append({"role": role, "authority": authority, "actions": actions, "key": token})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(keys, option=orjson.OPT_INDENT_2))
     return keys
@@ -106,6 +114,8 @@ def demo_command(
     # Signed last, over every event the steps above logged: each proof link answers at once.
     with factory.begin() as session:
         head = checkpoint(session, _signing_key(settings.ledger_key_path))
+    publisher = Publisher(factory, pack, settings)
+    published = publisher.publish_public() + publisher.publish_feeds()
 
     table = Table(
         title=f"synthetic city (seed {seed}): {persons:,} persons, {orgs:,} organisations"
@@ -126,8 +136,15 @@ def demo_command(
     out.print(
         f"ledger: {head.tree_size:,} events, root {head.root_hash.hex()[:16]}…, signed checkpoint"
     )
+    made = [outcome for outcome in published if outcome.version is not None]
+    out.print(
+        f"datasets: {len(made)} version(s) published into {publisher.shelf.root} "
+        "(GET /v1/datasets; relying parties' feeds: xinyong mirror sync)"
+    )
     for key in keys:
         who = f" for {key['authority']}" if key["authority"] else ""
+        if key.get("actions"):
+            who = f" scoped to {', '.join(key['actions'])}"
         out.print(f"API key ({key['role']}{who}): {key['key']}", soft_wrap=True)
     for account in accounts:
         linked = account["subject"] or account["authority"]
@@ -147,9 +164,11 @@ def demo_command(
     out.print(f"serving on http://{host}:{port}/  (API: http://{host}:{port}/docs; Ctrl-C stops)")
     import uvicorn
 
+    from xinyong.datasets.worker import start_publisher
     from xinyong.ledger.worker import start_checkpointer
     from xinyong.rights.worker import start_rights_worker
 
     start_rights_worker()  # expiry daily, notices every few minutes (to var/notices.jsonl)
     start_checkpointer()  # a checkpoint every minute while the log grows
+    start_publisher()  # feeds within a second of a change, public datasets daily
     uvicorn.run("xinyong.app:create_app", factory=True, host=host, port=port, log_level="warning")

@@ -190,12 +190,13 @@ class Checks:
 
     def _read(
         self, authorization: str | None, body: bytes, model: type[_Body]
-    ) -> tuple[Asker, _Body]:
-        """The caller (API key first, so a stranger learns nothing from validation) and the body."""
+    ) -> tuple[Asker, frozenset[str] | None, _Body]:
+        """The caller (API key first, so a stranger learns nothing from validation), its scope
+        and the body."""
         caller = admitted(self.keys.caller(bearer_token(authorization)), (ROLE,))
         asker = Asker(caller.key_id, caller.label)
         try:
-            return asker, model.model_validate_json(body)
+            return asker, caller.actions, model.model_validate_json(body)
         except ValidationError as error:
             problems = [
                 f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
@@ -217,7 +218,7 @@ class Checks:
 
     async def check(self, authorization: str | None, body: bytes) -> bytes:
         """The JSON answer to one ``CheckRequest``, once its log row is journalled."""
-        asker, payload = self._read(authorization, body, CheckRequest)
+        asker, scope, payload = self._read(authorization, body, CheckRequest)
         index = self.fresh.current()
         today = china_today()
         try:
@@ -226,6 +227,8 @@ class Checks:
             raise HTTPException(422, f"subject_id: {error}") from None
         if payload.action not in self.pack.actions:
             raise HTTPException(422, _unknown_action(payload.action, "action"))
+        if scope is not None and payload.action not in scope:
+            raise HTTPException(403, _outside(payload.action, scope, "action"))
         decisions = index.decide_all([(subject, payload.action)], today)
         answer = orjson.dumps(decisions[0])
         self._logged(decisions, asker, payload.purpose)
@@ -233,7 +236,7 @@ class Checks:
 
     async def check_batch(self, authorization: str | None, body: bytes) -> bytes:
         """The JSON answer to one ``BatchRequest``: a decision or a refusal per item, in order."""
-        asker, payload = self._read(authorization, body, BatchRequest)
+        asker, scope, payload = self._read(authorization, body, BatchRequest)
         index = self.fresh.current()
         today = china_today()
         actions, holds = self.pack.actions, index.holds
@@ -248,6 +251,9 @@ class Checks:
                 continue
             if item.action not in actions:
                 answers[position] = _refused(position, item, _unknown_action(item.action, "action"))
+                continue
+            if scope is not None and item.action not in scope:
+                answers[position] = _refused(position, item, _outside(item.action, scope, "action"))
                 continue
             asked.append((subject, item.action))
             places.append(position)
@@ -283,6 +289,13 @@ def _unknown_action(action: str, where: str) -> str:
     return f"{where}: unknown action {action!r}; see the pack's actions.yaml for the list"
 
 
+def _outside(action: str, scope: frozenset[str], where: str) -> str:
+    return (
+        f"{where}: {action!r} is outside this key's scope (the actions its relying party "
+        f"implements: {', '.join(sorted(scope))})"
+    )
+
+
 def _inlined(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON Schema with its ``$defs`` written in place, for an OpenAPI request body."""
     schema = model.model_json_schema()
@@ -314,7 +327,7 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no API key, or an unknown or revoked one"},
-    403: {"description": "the key is not a relying party's"},
+    403: {"description": "the key is not a relying party's, or the action is outside its scope"},
     413: {"description": "the body is over 8 MiB"},
     422: {
         "description": "bad input (for a batch: of the request as a whole); `detail` says where and why"

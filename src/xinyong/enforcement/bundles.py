@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from xinyong.enforcement.decisions import DecisionTable
 from xinyong.policy import Pack
 from xinyong.policy.lists import AppliedMeasure, Extension
 from xinyong.policy.measures import Effect
@@ -67,3 +68,35 @@ def build_bundles(pack: Pack) -> dict[str, Bundle]:
         )
         for key, by_action in grouped.items()
     }
+
+
+def decision_table(pack: Pack, bundles: Mapping[str, Bundle]) -> DecisionTable:
+    """What decisions read of ``pack``: its measures' and lists' texts, rendered once, and
+    every bundle's (measure, effect) pairs by action."""
+    return DecisionTable(
+        pack.policy_version,
+        {
+            code: {
+                "code": code,
+                "kind": measure.kind.value,
+                "name": measure.name.model_dump(),
+                "category": measure.category,
+                "legal_basis": [
+                    basis.model_dump(exclude_none=True) for basis in measure.legal_basis
+                ],
+                "implemented_by": measure.implemented_by.model_dump(),
+            }
+            for code, measure in pack.measures.items()
+        },
+        {
+            code: {"name": credit_list.name.model_dump(), "kind": credit_list.kind.value}
+            for code, credit_list in pack.lists.items()
+        },
+        {
+            key: {
+                action: tuple((code, effect.value) for code, effect in hits)
+                for action, hits in bundle.by_action.items()
+            }
+            for key, bundle in bundles.items()
+        },
+    )

@@ -757,6 +757,60 @@ def _group_rows(session: Session, groups: Sequence[int]) -> dict[int, list[list[
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class ReportedRow:
+    """A check answered elsewhere (by a relying party's mirror) and reported afterwards."""
+
+    decision_id: str
+    checked_at: datetime
+    purpose: str
+    subject: str
+    action: str
+    as_of: date
+    effect: str
+    policy_version: str
+
+
+def log_reported(session: Session, asker: Asker, rows: Sequence[ReportedRow]) -> int:
+    """Write reported checks to the check log as one group, sealed on the ledger in the
+    caller's transaction, each row with the instant it was answered; returns the group's id.
+
+    The group is sealed from its rows as stored, so the leaf commits to exactly what
+    ``xinyong ledger verify`` rebuilds."""
+    connection = session.connection()
+    group: int = session.execute(
+        GROUPS.insert().values(written_at=utc_now(), sealed=True).returning(GROUPS.c.id)
+    ).scalar_one()
+    BulkTable(
+        connection, TABLE, columns=("group_id", "relying_party", "relying_party_label", *_REPORTED)
+    ).insert(
+        {
+            "group_id": group,
+            "relying_party": asker.key_id,
+            "relying_party_label": asker.label,
+            "subject_key": subject_key(row.subject),
+            **{name: getattr(row, name) for name in _REPORTED if name != "subject_key"},
+        }
+        for row in rows
+    )
+    stored = _group_rows(session, [group])[group]
+    _seal(session, {group: _Group(stored, {row[_SUBJECT_KEY] for row in stored})})
+    return group
+
+
+_REPORTED = (
+    "decision_id",
+    "checked_at",
+    "purpose",
+    "subject",
+    "subject_key",
+    "action",
+    "as_of",
+    "effect",
+    "policy_version",
+)
+
+
 def group_payloads(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
     """The canonical bytes of each group named by ``refs``: its rows as stored now, in id order.
 

@@ -11,35 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
 
 from xinyong.enforcement.bundles import SELF, Bundle
+from xinyong.enforcement.decisions import Grant
 from xinyong.enforcement.rules import Entry, add_months
 from xinyong.policy.lists import Extension
-
-
-class Grant(NamedTuple):
-    bundle: str
-    valid_from: date
-    valid_to: date
-    entry_id: int
-    list_code: str
-    started_on: date
-    ended_on: date
-    via: str | None
-    """Identifier of the organisation whose entry binds this subject, if not its own."""
-
-    def as_json(self) -> list[Any]:
-        return [
-            self.bundle,
-            self.valid_from.isoformat(),
-            self.valid_to.isoformat(),
-            self.entry_id,
-            self.list_code,
-            self.started_on.isoformat(),
-            self.ended_on.isoformat(),
-            self.via,
-        ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.enforcement.bundles import build_bundles
-from xinyong.enforcement.decisions import Decision, DecisionMaker
-from xinyong.enforcement.grants import Grant
+from xinyong.enforcement.bundles import build_bundles, decision_table
+from xinyong.enforcement.decisions import Decision, DecisionMaker, Grant, GrantReader
 from xinyong.enforcement.models import IndexState, MeasureIndexRow
 from xinyong.policy import Pack
 from xinyong.records.models import Subject
@@ -91,36 +90,19 @@ class MeasuresIndex:
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
         self.bundles = build_bundles(pack)
-        self.maker = DecisionMaker(pack, self.bundles)
+        self.maker = DecisionMaker(decision_table(pack, self.bundles))
         self.grants: dict[str, tuple[Grant, ...]] = {}
         self.known = KnownSubjects()
         self.seq = 0
         self.max_subject_id = 0
-        # Grants share their dates: one object per distinct day keeps the snapshot small.
-        self._days: dict[str, date] = {}
+        self._reader = GrantReader()
 
     def put(self, identifier: str, rows: Sequence[Sequence[object]]) -> None:
         """Replace one subject's grants (from the JSON of its index row)."""
         if rows:
-            self.grants[identifier] = tuple(self._grant(row) for row in rows)
+            self.grants[identifier] = self._reader.read(rows)
         else:
             self.grants.pop(identifier, None)
-
-    def _grant(self, row: Sequence[object]) -> Grant:
-        day = self._day
-        bundle, start, stop, entry_id, list_code, started, ended, via = row
-        assert isinstance(bundle, str) and isinstance(entry_id, int) and isinstance(list_code, str)
-        assert via is None or isinstance(via, str)
-        return Grant(
-            bundle, day(start), day(stop), entry_id, list_code, day(started), day(ended), via
-        )
-
-    def _day(self, text: object) -> date:
-        assert isinstance(text, str)
-        found = self._days.get(text)
-        if found is None:
-            found = self._days[text] = date.fromisoformat(text)
-        return found
 
     def holds(self, identifier: str) -> bool:
         """Whether the platform has a subject with exactly this identifier."""

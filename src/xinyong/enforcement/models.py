@@ -188,3 +188,39 @@ class CheckLogGroup(Base):
     command's rows, written before they were shown)."""
     journal_seq: Mapped[int | None] = mapped_column(BigInteger)
     """The last entry of that journal the group holds."""
+
+
+class MirrorBatch(Base):
+    """A signed batch of checks a relying party's mirror answered and reported.
+
+    Its checks are one ``check_log_groups`` group (``group_id``), sealed on the ledger like
+    every group; this row says that the group came from a mirror, whose (``key_id``), from
+    where (``site``), and keeps the batch's digest and the mirror's signature over it. A batch
+    id is taken once per key, so a batch sent again is recognised, not logged twice.
+    """
+
+    __tablename__ = "mirror_batches"
+    __table_args__ = (UniqueConstraint("key_id", "batch_id"), Index(None, "group_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    batch_id: Mapped[str] = mapped_column(String(80))
+    site: Mapped[str] = mapped_column(String(200))
+    """Where the mirror runs, as it names itself (an airport, a station, a host)."""
+    digest: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the batch's bytes, as signed."""
+    signature: Mapped[str] = mapped_column(String(1000))
+    """The mirror's signed note over the digest."""
+    checks: Mapped[int] = mapped_column(Integer)
+    group_id: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def checks_and_sites(identifier: str) -> Select[CheckLogRow, str | None]:
+    """``checks_about`` with, for each check a mirror answered, the site its mirror reported
+    from (None for the platform's own checks)."""
+    return (
+        checks_about(identifier)
+        .add_columns(MirrorBatch.site)
+        .outerjoin(MirrorBatch, MirrorBatch.group_id == CheckLogRow.group_id)
+    )

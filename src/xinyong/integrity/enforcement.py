@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, func, select
 
-from xinyong.enforcement.grants import Grant
+from xinyong.enforcement.decisions import Grant
 from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
 from xinyong.enforcement.refresh import STATE_ID, derive_entries_of, index_grants, stored_entry
 from xinyong.enforcement.rules import EndReason, Entry

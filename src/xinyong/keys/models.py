@@ -3,7 +3,7 @@ keys in memory polls."""
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import JSON, BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.clock import UTCDateTime
@@ -23,6 +23,10 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actions: Mapped[list[str] | None] = mapped_column(JSON)
+    """A relying party's scope: the actions it implements (None: not scoped)."""
+    mirror_key: Mapped[str | None] = mapped_column(String(200))
+    """The verifier key of the relying party's mirror, set by its first signed report."""
 
 
 class KeyState(Base):

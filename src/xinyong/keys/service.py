@@ -1,6 +1,9 @@
 """API keys for authorities and relying parties: shown once, stored as a hash, looked up by id.
 
-A key is ``xy_<key_id>_<secret>``. The secret has 256 bits of entropy, so a single SHA-256 is
+A key is ``xy_<key_id>_<secret>``. A relying party's key may carry a *scope*: the actions the
+relying party implements (an airline: ``buy_air_ticket``). A scoped key is answered only for
+those actions, and its mirror's feed holds only the subjects whose decision for them is not a
+plain allow. The secret has 256 bits of entropy, so a single SHA-256 is
 enough to store it (a slow password hash protects low-entropy secrets, which these are not).
 Every creation and revocation bumps a counter (``api_key_state``), so processes that keep the
 keys in memory (``KeyRing``) learn of it on their next poll.
@@ -11,6 +14,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
@@ -31,6 +35,8 @@ class Caller:
     role: str
     authority: str | None
     label: str
+    actions: frozenset[str] | None = None
+    """The key's scope (a relying party's actions), or None when it has none."""
 
 
 def _hash(secret: str) -> str:
@@ -57,12 +63,26 @@ def _bump(session: Session) -> None:
     )
 
 
-def create_key(session: Session, *, role: str, authority: str | None, label: str) -> str:
-    """Create a key and return the full token; only its hash is kept."""
+def create_key(
+    session: Session,
+    *,
+    role: str,
+    authority: str | None,
+    label: str,
+    actions: Iterable[str] | None = None,
+) -> str:
+    """Create a key and return the full token; only its hash is kept.
+
+    ``actions`` (a relying party's scope) must be action codes of the pack in force; the
+    caller checks them against it.
+    """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if role == "authority" and not authority:
         raise ValueError("an authority key needs --authority")
+    scope = None if actions is None else sorted(set(actions))
+    if scope is not None and (role != "relying_party" or not scope):
+        raise ValueError("only a relying party's key has a scope, of at least one action")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     session.add(
@@ -73,6 +93,7 @@ def create_key(session: Session, *, role: str, authority: str | None, label: str
             authority=authority,
             label=label,
             created_at=utc_now(),
+            actions=scope,
         )
     )
     _bump(session)
@@ -89,7 +110,12 @@ def authenticate(session: Session, token: str) -> Caller | None:
         return None
     if not hmac.compare_digest(key.secret_hash, _hash(secret)):
         return None
-    return Caller(key.key_id, key.role, key.authority, key.label)
+    return caller_of(key)
+
+
+def caller_of(key: ApiKey) -> Caller:
+    scope = None if key.actions is None else frozenset(key.actions)
+    return Caller(key.key_id, key.role, key.authority, key.label, scope)
 
 
 def revoke_key(session: Session, key_id: str) -> bool:
@@ -150,10 +176,7 @@ class KeyRing:
                 seq = session.scalar(select(KeyState.seq)) or 0
                 if seq != self._seq:
                     self._keys = {
-                        key.key_id: (
-                            key.secret_hash,
-                            Caller(key.key_id, key.role, key.authority, key.label),
-                        )
+                        key.key_id: (key.secret_hash, caller_of(key))
                         for key in session.scalars(
                             select(ApiKey).where(ApiKey.revoked_at.is_(None))
                         )

@@ -24,6 +24,10 @@ class Action(CodedModel):
     """Who checks before serving the subject (airlines, procurement offices ...)."""
     subject_kinds: tuple[SubjectKind, ...] = (SubjectKind.PERSON, SubjectKind.ORGANISATION)
     """Which subjects can ask for it."""
+    mirror_staleness_minutes: int = Field(60, ge=1, le=1440)
+    """How long a relying party's mirror may answer for this action from a feed it has not
+    confirmed current with the platform; after that it answers ``review``, never a stale
+    ``allow``."""
 
 
 class ActionsDocument(ItemDocument):

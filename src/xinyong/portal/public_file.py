@@ -13,6 +13,7 @@ than the file shows of the record: the decision, the masked identifier and the s
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -27,6 +28,7 @@ from xinyong.records.history import public_members, shown_identifier
 from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.events import disputed_records
 from xinyong.search.publicity import black_lists, is_public, publication_ends
+from xinyong.store.bulk import chunked
 from xinyong.subjects.proofs import logged_record
 from xinyong.web.types import MAX_ID
 
@@ -56,24 +58,15 @@ def public_file(session: Session, pack: Pack, ref: str, day: date) -> dict[str, 
     subject = find_subject(session, ref)
     if subject is None:
         return None
-    entries = _public_entries(session, pack, subject, day)
-    person = subject.kind == "person"
-    if person and not any(entry["kind"] == "black" for entry in entries):
+    entries = _public_entries(session, pack, [subject.id], day).get(subject.id, [])
+    if not _has_public_file(subject, entries):
         return None
-    grounds = {entry["document_key"] for entry in entries}
-    records = [
-        record
-        for record in _public_records(session, pack, subject, day)
-        if not person or record["document_key"] in grounds
-    ]
+    records = _shown_records(
+        subject, entries, _public_records(session, pack, [subject.id], day).get(subject.id, [])
+    )
+    person = subject.kind == "person"
     return {
-        "subject": {
-            "ref": ref_of(subject),
-            "kind": subject.kind,
-            "name": subject.name,
-            "id": shown_id(subject),
-            "region": subject.region,
-        },
+        "subject": {**public_subject(subject), "region": subject.region},
         "as_of": day.isoformat(),
         "registration": None if person else _registration(records),
         "legal_representative": None if person else _representative(session, subject),
@@ -82,13 +75,62 @@ def public_file(session: Session, pack: Pack, ref: str, day: date) -> dict[str, 
     }
 
 
-def _public_records(
-    session: Session, pack: Pack, subject: Subject, day: date
+def public_subject(subject: Subject) -> dict[str, Any]:
+    """How public views name a subject: its link, kind, name and shown identifier."""
+    return {
+        "ref": ref_of(subject),
+        "kind": subject.kind,
+        "name": subject.name,
+        "id": shown_id(subject),
+    }
+
+
+def _has_public_file(subject: Subject, entries: list[dict[str, Any]]) -> bool:
+    """Organisations always; a person only while a published defaulter."""
+    return subject.kind != "person" or any(entry["kind"] == "black" for entry in entries)
+
+
+def _shown_records(
+    subject: Subject, entries: list[dict[str, Any]], records: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
+    """A person's file shows only the records behind its entries."""
+    if subject.kind != "person":
+        return records
+    grounds = {entry["document_key"] for entry in entries}
+    return [record for record in records if record["document_key"] in grounds]
+
+
+def public_files(
+    session: Session, pack: Pack, day: date, chunk: int = 2_000
+) -> Iterator[tuple[Subject, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Every public file on ``day``, by subject id: (subject, entries, records), each as
+    ``public_file`` shows them; ``chunk`` subjects are read at a time."""
+    last = 0
+    while True:
+        subjects = list(
+            session.scalars(
+                select(Subject).where(Subject.id > last).order_by(Subject.id).limit(chunk)
+            )
+        )
+        if not subjects:
+            return
+        ids = [subject.id for subject in subjects]
+        entries = _public_entries(session, pack, ids, day)
+        records = _public_records(session, pack, ids, day)
+        for subject in subjects:
+            held = entries.get(subject.id, [])
+            if _has_public_file(subject, held):
+                yield subject, held, _shown_records(subject, held, records.get(subject.id, []))
+        last = ids[-1]
+
+
+def _public_records(
+    session: Session, pack: Pack, subject_ids: list[int], day: date
+) -> dict[int, list[dict[str, Any]]]:
     rows = session.execute(
         select(Record, RecordHead.status)
         .join(RecordHead, RecordHead.record_id == Record.id)
-        .where(RecordHead.subject_id == subject.id)
+        .where(RecordHead.subject_id.in_(subject_ids))
         .order_by(Record.decided_on.desc(), Record.id.desc())
     ).all()
     shown = [
@@ -96,14 +138,18 @@ def _public_records(
         for record, status in rows
         if is_public(pack, record.record_type, record.severity, record.decided_on, status, day)
     ]
-    ids = [record.id for record in shown]
-    proofs = _proofs(session, ids)
+    proofs: dict[int, int] = {}
+    disputed: set[int] = set()
     # An objection marks the record at once, on the public file too.
-    disputed = disputed_records(session, ids) if ids else set()
-    return [
-        {**_record(pack, record, proofs.get(record.id)), "disputed": record.id in disputed}
-        for record in shown
-    ]
+    for ids in chunked([record.id for record in shown], 5_000):
+        proofs.update(_proofs(session, list(ids)))
+        disputed |= disputed_records(session, list(ids))
+    by_subject: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for record in shown:
+        by_subject[record.subject_id].append(
+            {**_record(pack, record, proofs.get(record.id)), "disputed": record.id in disputed}
+        )
+    return by_subject
 
 
 def _proofs(session: Session, record_ids: list[int]) -> dict[int, int]:
@@ -232,25 +278,26 @@ def _representative(session: Session, subject: Subject) -> dict[str, Any] | None
 
 
 def _public_entries(
-    session: Session, pack: Pack, subject: Subject, day: date
-) -> list[dict[str, Any]]:
+    session: Session, pack: Pack, subject_ids: list[int], day: date
+) -> dict[int, list[dict[str, Any]]]:
     rows = session.execute(
         select(EntryRow, Record, RecordHead.status)
         .join(Record, Record.id == EntryRow.record_id)
         .join(RecordHead, RecordHead.document_key == EntryRow.document_key)
         .where(
-            EntryRow.subject_id == subject.id,
+            EntryRow.subject_id.in_(subject_ids),
             EntryRow.started_on <= day,
             EntryRow.ended_on > day,
         )
         .order_by(EntryRow.started_on.desc())
     ).all()
-    return [
-        _entry(pack, entry, record)
-        for entry, record, status in rows
-        if entry.list_code in pack.lists
-        and is_public(pack, record.record_type, record.severity, record.decided_on, status, day)
-    ]
+    by_subject: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for entry, record, status in rows:
+        if entry.list_code in pack.lists and is_public(
+            pack, record.record_type, record.severity, record.decided_on, status, day
+        ):
+            by_subject[entry.subject_id].append(_entry(pack, entry, record))
+    return by_subject
 
 
 def _entry(pack: Pack, entry: EntryRow, record: Record) -> dict[str, Any]:
@@ -300,15 +347,7 @@ def defaulters(
         "pages": max(1, -(-len(published) // PAGE_SIZE)),
         "total": len(published),
         "entries": [
-            {
-                "subject": {
-                    "ref": ref_of(subject),
-                    "kind": subject.kind,
-                    "name": subject.name,
-                    "id": shown_id(subject),
-                },
-                **_entry(pack, entry, record),
-            }
+            {"subject": public_subject(subject), **_entry(pack, entry, record)}
             for entry, record, subject in published[start : start + PAGE_SIZE]
         ],
     }

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from xinyong.enforcement.bundles import build_bundles
+from xinyong.enforcement.bundles import build_bundles, decision_table
 from xinyong.enforcement.decisions import ALLOW, DecisionMaker
 from xinyong.enforcement.grants import Representation, bundles_by_list, subject_grants
 from xinyong.enforcement.rules import Entry
@@ -138,7 +138,7 @@ class _Decider:
         self.pack = pack
         self.bundles = build_bundles(pack)
         self.by_list = bundles_by_list(self.bundles)
-        self.maker = DecisionMaker(pack, self.bundles)
+        self.maker = DecisionMaker(decision_table(pack, self.bundles))
         self.entries = population.entries(pack)
 
     def effects(self, subject_id: int) -> dict[str, str]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from xinyong.audit.service import accesses_of
 from xinyong.clock import as_utc
 from xinyong.enforcement.index import MeasuresIndex
-from xinyong.enforcement.models import EntryRow, checks_about
+from xinyong.enforcement.models import EntryRow, checks_and_sites
 from xinyong.enforcement.service import check_in_store
 from xinyong.ingest.models import Submission
 from xinyong.policy import Pack
@@ -231,8 +231,10 @@ def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:
     checks = [
         {
             "at": _instant(row.checked_at),
-            "kind": "check",
-            "who": row.relying_party_label,
+            "kind": "check" if site is None else "mirror_check",
+            "who": row.relying_party_label
+            if site is None
+            else f"{row.relying_party_label} · {site}",
             "role": "relying_party",
             "authority": None,
             "purpose": row.purpose,
@@ -240,7 +242,7 @@ def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:
             "ledger_leaf": None,
             "proof": None,
         }
-        for row in session.scalars(checks_about(subject.identifier))
+        for row, site in session.execute(checks_and_sites(subject.identifier))
     ]
     return sorted(reads + checks, key=lambda access: access["at"], reverse=True)
 

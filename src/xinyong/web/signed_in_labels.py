@@ -69,7 +69,11 @@ CONDITIONS = {
     "obligations_performed": N_("The obligations are performed"),
     "credit_commitment": N_("A credit commitment is signed"),
 }
-ACCESS_KINDS = {"staff_read": N_("read by staff"), "check": N_("check by a relying party")}
+ACCESS_KINDS = {
+    "staff_read": N_("read by staff"),
+    "check": N_("check by a relying party"),
+    "mirror_check": N_("check by a relying party's mirror"),
+}
 EVALUATION_STATUSES = {
     "running": N_("running"),
     "complete": N_("complete"),

@@ -1,7 +1,7 @@
 """request ids on the check log and the access log
 
-Revision ID: 0011_operations
-Revises: 0010_check_log_journal
+Revision ID: 0012_operations
+Revises: 0011_mirror
 Create Date: 2026-12-06 08:30:00.000000
 
 - ``check_log.request_id`` and ``access_log.request_id``: the HTTP request (``X-Request-ID``)
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_operations"
-down_revision: str | None = "0010_check_log_journal"
+revision: str = "0012_operations"
+down_revision: str | None = "0011_mirror"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

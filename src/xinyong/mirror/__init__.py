@@ -1,0 +1,11 @@
+"""A relying party's mirror: a local copy of its feed that decides at memory speed, with the
+platform's own decision function, and reports every check it answers.
+
+    from xinyong.mirror import Mirror
+    mirror = Mirror("/var/lib/xinyong-mirror")       # kept current by `xinyong mirror sync`
+    answer = mirror.check("110105199001011234", "buy_air_ticket", "ticket sale, CA1234")
+"""
+
+from xinyong.mirror.check import Answer, Mirror, NotSynced, Refusal
+
+__all__ = ["Answer", "Mirror", "NotSynced", "Refusal"]
