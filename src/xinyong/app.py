@@ -17,11 +17,14 @@ from xinyong.accounts.api import router as auth_router
 from xinyong.assembly import assemble
 from xinyong.config import Settings, get_settings
 from xinyong.datasets.api import router as datasets_router
-from xinyong.enforcement.api import CheckFastPath
+from xinyong.enforcement.api import CHECK_ROUTES, CheckFastPath
 from xinyong.enforcement.api import router as checks_router
 from xinyong.federation.api import router as federation_router
 from xinyong.ingest.api import router as submissions_router
 from xinyong.ledger.api import router as ledger_router
+from xinyong.operations.health import router as operations_router
+from xinyong.operations.metrics import Metrics
+from xinyong.operations.requests import observed
 from xinyong.operator_console.pages import router as operator_console
 from xinyong.policy import Pack, pack_in_force
 from xinyong.portal.api import router as public_router
@@ -52,10 +55,11 @@ class App(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         secured = SecurityHeaders(super().build_middleware_stack(), self.content_policy)
         stack: ASGIApp = CheckFastPath(secured, self)
-        proxies = cast(Settings, self.state.settings).trusted_proxies
+        settings = cast(Settings, self.state.settings)
+        proxies = settings.trusted_proxies
         if proxies:
             stack = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, stack), trusted_hosts=proxies))
-        return stack
+        return observed(stack, self.state.metrics, settings, CHECK_ROUTES)
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
@@ -91,6 +95,9 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.pack = pack or pack_in_force(settings)
+    app.state.metrics = Metrics(app.state.sessionmaker, settings.metrics_dir)
+    app.state.answered = app.state.metrics.tally.decided
+    app.include_router(operations_router)  # /healthz, /readyz, /metrics
     app.include_router(checks_router)  # documents the check routes; CheckFastPath serves them
     # Pages check their forms' CSRF token themselves; the JSON routes take it in a header.
     guarded = [Depends(csrf.cookie_sessions_send_the_token)]
@@ -130,9 +137,5 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
         return JSONResponse(
             {"detail": detail}, status_code=error.status_code, headers=error.headers
         )
-
-    @app.get("/healthz", include_in_schema=False)
-    async def health() -> dict[str, str]:  # on the event loop: no thread to wait for
-        return {"status": "ok"}
 
     return app

@@ -23,6 +23,7 @@ from xinyong.ingest.cli import ingest_command
 from xinyong.keys.cli import app as keys_app
 from xinyong.ledger.cli import app as ledger_app
 from xinyong.mirror.cli import app as mirror_app
+from xinyong.operations.cli import backup_command, restore_command
 from xinyong.policy.cli import app as policy_app
 from xinyong.reports.cli import app as report_app
 from xinyong.rights.cli import app as rights_app
@@ -110,6 +111,9 @@ def init_command() -> None:
     )
 
 
+WORKER_START_SECONDS = 60
+
+
 @app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -125,8 +129,10 @@ def serve_command(
     from xinyong.federation.links import LinkError
     from xinyong.federation.relay import start_relay
     from xinyong.ledger.worker import start_checkpointer
+    from xinyong.operations.serving import prepare_workers
     from xinyong.rights.worker import start_rights_worker
 
+    log_config = prepare_workers()  # JSON log lines; workers share their counts for /metrics
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
     start_checkpointer()  # a checkpoint every XINYONG_CHECKPOINT_INTERVAL s while the log grows
     start_publisher()  # feeds within XINYONG_PUBLISH_INTERVAL s of a change; public data daily
@@ -143,6 +149,11 @@ def serve_command(
         port=port,
         workers=workers,
         proxy_headers=False,
+        log_config=log_config,
+        access_log=False,  # the request line (with its id) replaces uvicorn's
+        # A new worker imports the whole command line before it answers uvicorn's pings: on a
+        # busy machine that takes longer than uvicorn's 5 s, and it would kill it forever.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
 
 
@@ -167,6 +178,8 @@ app.command("demo")(demo_command)
 app.command("evaluate")(evaluate_command)
 app.command("check")(check_command)
 app.command("explain")(explain_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 app.command("publish")(publish_command)
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")

@@ -133,6 +133,25 @@ class Settings(BaseSettings):
         1.0, gt=0, le=3600, description="seconds between a serving process's publication checks"
     )
 
+    metrics_token: str = Field(
+        "",
+        description="a bearer token that lets a scraper read /metrics from any address; "
+        "without one, only the addresses in metrics_networks may",
+    )
+    metrics_networks: str = Field(
+        "127.0.0.1,::1",
+        description="addresses or networks (comma-separated) that may read /metrics without "
+        "a token; the client address is the one the trusted proxies report",
+    )
+    metrics_dir: Path | None = Field(
+        None,
+        description="where the workers of `xinyong serve` publish their request and check "
+        "counts for /metrics (default var_dir/metrics; serve clears the counts when it starts)",
+    )
+    request_log: bool = Field(
+        True, description="write one JSON line per HTTP request (with its request id)"
+    )
+
     def resolved_database_url(self) -> str:
         """The configured URL, or a WAL-mode SQLite file under ``var_dir`` when none is set."""
         if self.database_url:

@@ -29,3 +29,5 @@ class AccessLogRow(Base):
     what: Mapped[str] = mapped_column(String(200))
     # The row's leaf in the ledger: deleting or editing the row breaks `xinyong ledger verify`.
     ledger_leaf: Mapped[int | None] = mapped_column(BigInteger)
+    # The HTTP request of the read (``X-Request-ID``): where it came from, not sealed.
+    request_id: Mapped[str | None] = mapped_column(String(64))

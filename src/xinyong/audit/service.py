@@ -16,6 +16,7 @@ from xinyong.audit.models import AccessLogRow
 from xinyong.clock import utc_now
 from xinyong.ledger import LeafInput, append
 from xinyong.records.models import Subject
+from xinyong.tracing import REQUEST_ID
 
 MAX_PURPOSE = 500
 MAX_WHAT = 200
@@ -60,7 +61,7 @@ def record_access(
     (leaf,) = append(
         session, [LeafInput(KIND, ref, access_payload({**row, "subject": identifier}))]
     )
-    session.add(AccessLogRow(**row, ledger_leaf=leaf))
+    session.add(AccessLogRow(**row, ledger_leaf=leaf, request_id=REQUEST_ID.get()))
     session.flush()
 
 

@@ -52,6 +52,8 @@ BATCH_LIMIT = 10_000
 MAX_BODY_BYTES = 8 * 2**20
 """Far above a full batch (about 100 bytes an item); a bigger body is refused unread."""
 JSON = "application/json"
+CHECK_ROUTES = ("/v1/checks", "/v1/checks/batch")
+"""The paths ``CheckFastPath`` serves ahead of the router."""
 LOG = logging.getLogger(__name__)
 _Body = TypeVar("_Body", bound=BaseModel)
 
@@ -164,8 +166,16 @@ class BatchOut(BaseModel):
 class Checks:
     """A process's snapshots of the index and keys, its check log, and the answers."""
 
-    def __init__(self, pack: Pack, url: str, journals: Path) -> None:
+    def __init__(
+        self,
+        pack: Pack,
+        url: str,
+        journals: Path,
+        answered: Callable[[Sequence[Decision]], None] | None = None,
+    ) -> None:
         self.pack = pack
+        self.answered = answered
+        """Told of the decisions of every answered request (the service's metrics)."""
         self.engine = make_engine(url)
         self.factory: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.fresh = FreshIndex(pack, self.factory, POLL_SECONDS)
@@ -203,6 +213,8 @@ class Checks:
                 "the check could not be logged, so it is not answered; try again",
                 headers={"Retry-After": "1"},
             ) from None
+        if self.answered is not None:
+            self.answered(decisions)
 
     async def check(self, authorization: str | None, body: bytes) -> bytes:
         """The JSON answer to one ``CheckRequest``, once its log row is journalled."""
@@ -260,7 +272,7 @@ def checks_of(app: Any) -> Checks:
     if checks is None:
         url = state.engine.url.render_as_string(hide_password=False)
         journals = state.settings.var_dir / "check-journal"
-        checks = state.checks = Checks(state.pack, url, journals)
+        checks = state.checks = Checks(state.pack, url, journals, getattr(state, "answered", None))
     return checks
 
 
@@ -407,8 +419,8 @@ class CheckFastPath:
         self.app = app
         self.owner = owner
         self.routes: dict[str, Callable[[Checks, str | None, bytes], Awaitable[bytes]]] = {
-            "/v1/checks": Checks.check,
-            "/v1/checks/batch": Checks.check_batch,
+            CHECK_ROUTES[0]: Checks.check,
+            CHECK_ROUTES[1]: Checks.check_batch,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

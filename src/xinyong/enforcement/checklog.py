@@ -52,12 +52,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
 from xinyong.enforcement.decisions import Decision
-from xinyong.enforcement.journal import Entry, Journal, JournalFailed, keep_refused, orphans
+from xinyong.enforcement.journal import Entry, Journal, JournalFailed, Row, keep_refused, orphans
 from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, CheckLogSubject, subject_key
 from xinyong.ledger import LeafInput, append
 from xinyong.store.base import Base
 from xinyong.store.bulk import MARKERS, BulkTable, among, chunked
 from xinyong.store.db import BUSY_TIMEOUT_MS
+from xinyong.tracing import REQUEST_ID
 
 TABLE = Base.metadata.tables[CheckLogRow.__tablename__]
 GROUPS = Base.metadata.tables[CheckLogGroup.__tablename__]
@@ -115,8 +116,8 @@ class _Request:
     purpose: str
     as_of: date
     policy_version: str
-    rows: list[tuple[int, str, str, str, str]]
-    """(subject key, decision id, subject, action, effect) per decision."""
+    rows: list[Row]
+    """(subject key, decision id, subject, action, effect, request id) per decision."""
     answered_at: datetime
     journal: str | None = None
     """The name of the journal holding the request (None: a command's, not journalled)."""
@@ -139,7 +140,15 @@ class _Request:
 # A row's own values, in the order the writer builds them (with its request's instant); the
 # values a request shares with others (who asked, why, for which day, under which policy) and
 # the group's id are sent once per statement.
-_ROW_COLUMNS = ("subject_key", "decision_id", "subject", "action", "effect", "checked_at")
+_ROW_COLUMNS = (
+    "subject_key",
+    "decision_id",
+    "subject",
+    "action",
+    "effect",
+    "request_id",
+    "checked_at",
+)
 _SHARED_COLUMNS = ("relying_party", "relying_party_label", "purpose", "as_of", "policy_version")
 # What a group's leaf commits to, per row, in id order (the order the rows were written in).
 _SEALED_COLUMNS = (
@@ -648,13 +657,14 @@ class _GroupWriter:
                     [decision, request.answered_at, key_id, label, purpose, subject, key, action,
                      as_of, effect, policy]
                     for request in requests_sharing
-                    for key, decision, subject, action, effect in request.rows
+                    for key, decision, subject, action, effect, _request_id in request.rows
                 )  # fmt: skip
         return group, sealed
 
 
 def _request(decisions: Sequence[Decision], asker: Asker, purpose: str) -> _Request:
     first = decisions[0]
+    request_id = REQUEST_ID.get()
     return _Request(
         asker,
         purpose,
@@ -667,6 +677,7 @@ def _request(decisions: Sequence[Decision], asker: Asker, purpose: str) -> _Requ
                 decision.subject_id,
                 decision.action,
                 decision.effect,
+                request_id,
             )
             for decision in decisions
         ],

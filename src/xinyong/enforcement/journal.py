@@ -40,6 +40,10 @@ class JournalFailed(OSError):
     """The journal could not take an entry (a full or read-only disk)."""
 
 
+Row = tuple[int, str, str, str, str, str | None]
+"""(subject key, decision id, subject, action, effect, request id) of one decision."""
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One request's rows as journalled."""
@@ -51,7 +55,7 @@ class Entry:
     purpose: str
     as_of: date
     policy_version: str
-    rows: list[tuple[int, str, str, str, str]]
+    rows: list[Row]
 
 
 class Journal:
@@ -74,7 +78,7 @@ class Journal:
         purpose: str,
         as_of: date,
         policy_version: str,
-        rows: list[tuple[int, str, str, str, str]],
+        rows: list[Row],
     ) -> int:
         """Journal one request's rows; returns its sequence number."""
         self._seq += 1
@@ -160,7 +164,10 @@ def _entry(value: list[Any]) -> Entry:
         purpose,
         date.fromisoformat(as_of),
         policy,
-        [tuple(row) for row in rows],
+        [
+            (key, decision, subject, action, effect, request_id)
+            for key, decision, subject, action, effect, request_id in rows
+        ],
     )
 
 

@@ -120,6 +120,8 @@ class CheckLogRow(Base):
     as_of: Mapped[date] = mapped_column(Date)
     effect: Mapped[str] = mapped_column(String(10))
     policy_version: Mapped[str] = mapped_column(String(120))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    """The HTTP request that asked (``X-Request-ID``); not sealed on the ledger."""
 
 
 class CheckLogSubject(Base):
