@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         60.0, gt=0, le=3600, description="seconds between ledger checkpoints while serving"
     )
+    # Credit reports (xinyong.subjects.report): who issues them, where they are verified.
+    report_issuer: str = Field(
+        "公共信用信息平台 Public credit information platform",
+        description="the issuer printed on every credit report",
+    )
+    public_url: str = Field(
+        "",
+        description="the platform's public address (https://...), printed in reports' "
+        "verification links; the address a request came to when unset",
+    )
 
     # Notices to subjects (xinyong.rights): how they leave, and the background worker.
     notice_transport: str = Field("file", description="how notices leave: smtp or file")
@@ -68,6 +78,10 @@ class Settings(BaseSettings):
     @property
     def ledger_key_path(self) -> Path:
         return self.var_dir / "ledger" / "signing.key"
+
+    @property
+    def report_key_path(self) -> Path:
+        return self.var_dir / "reports" / "signing.key"
 
 
 @lru_cache(maxsize=1)

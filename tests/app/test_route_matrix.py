@@ -94,6 +94,14 @@ POST   /v1/reviews/{case_id}/decision                 401  403  403  403  403  4
 GET    /v1/public/search                              200  200  200  200  200  200  200  200  200  200
 GET    /v1/public/subjects/{ref}                      200  200  200  200  200  200  200  200  200  200
 GET    /v1/public/defaulters                          200  200  200  200  200  200  200  200  200  200
+GET    /v1/actions                                    200  200  200  200  200  200  200  200  200  200
+GET    /subjects/{ref}/report.html                    404  404  404  404  404  404  404  404  404  404
+GET    /subjects/{ref}/report.pdf                     404  404  404  404  404  404  404  404  404  404
+GET    /verify                                        200  200  200  200  200  200  200  200  200  200
+POST   /verify                                        422  422  422  422  422  422  422  422  422  422
+POST   /v1/verify                                     422  422  422  422  422  422  422  422  422  422
+POST   /v1/verify/pdf                                 422  422  422  422  422  422  422  422  422  422
+GET    /v1/verify/key                                 200  200  200  200  200  200  200  200  200  200
 GET    /v1/stats                                      200  200  200  200  200  200  200  200  200  200
 GET    /v1/stats/{section}                            200  200  200  200  200  200  200  200  200  200
 """
