@@ -43,6 +43,19 @@ class Settings(BaseSettings):
         "verification links; the address a request came to when unset",
     )
 
+    # Sign-in through an external OpenID Connect provider (xinyong.accounts.oidc); off when
+    # no issuer is set.
+    oidc_issuer: str = Field(
+        "", description="the identity provider's issuer URL; federated sign-in is off when unset"
+    )
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_identity_claim: str = Field(
+        "id_number",
+        description="the ID token claim that carries the person's resident identity number",
+    )
+    oidc_timeout: float = Field(10.0, gt=0, description="seconds to wait for the provider")
+
     # Notices to subjects (xinyong.rights): how they leave, and the background worker.
     notice_transport: str = Field("file", description="how notices leave: smtp or file")
     notice_file: Path | None = Field(
