@@ -14,6 +14,7 @@ from tests.subjects.conftest import READ, City
 
 from xinyong.subjects.report import METADATA_PREFIX
 from xinyong.testing import samples
+from xinyong.web import csrf
 
 RAW_CODES = ("None", "deny", "serious", "public", "active", "black", "staff_read")
 
@@ -128,3 +129,22 @@ def test_anyone_downloads_an_organisations_public_report(city: City) -> None:
     # A person's file is not a downloadable report, and neither is an unknown code.
     assert city.client.get(f"/subjects/{city.defaulter}/report.pdf").status_code == 404
     assert city.client.get(f"/subjects/{samples.organisation(9)}/report.pdf").status_code == 404
+
+
+def test_the_verify_page_takes_the_pdf_itself(city: City) -> None:
+    data = own_pdf(city)
+    city.client.get("/verify")  # the form's CSRF cookie
+    token = city.client.cookies[csrf.COOKIE]
+    sent = city.client.post(
+        "/verify",
+        data={csrf.FIELD: token},
+        files={"report": ("report.pdf", data, "application/pdf")},
+    )
+    assert sent.status_code == 200 and "真实" in sent.text and city.defaulter in sent.text
+    changed = data.replace(b"/Producer", b"/Producex", 1)
+    refused = city.client.post(
+        "/verify",
+        data={csrf.FIELD: token},
+        files={"report": ("report.pdf", changed, "application/pdf")},
+    )
+    assert refused.status_code == 422 and "未通过验证" in refused.text

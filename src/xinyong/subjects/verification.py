@@ -130,7 +130,9 @@ def read_pdf(data: bytes, verifier: VerifierKey) -> tuple[Claims, Report]:
     """The claims and content of an uploaded PDF that is a report exactly as issued."""
     try:
         metadata = PdfReader(BytesIO(data)).metadata
-    except (PdfReadError, ValueError, OSError, KeyError, TypeError):
+    except (PdfReadError, ValueError, OSError, KeyError, TypeError, AttributeError, IndexError):
+        raise NotGenuine("this file is not a readable PDF") from None
+    except RecursionError:  # a hostile file nests objects without end
         raise NotGenuine("this file is not a readable PDF") from None
     code = str(metadata.get("/Keywords", "")) if metadata else ""
     packed = str(metadata.get("/Subject", "")) if metadata else ""
@@ -138,14 +140,14 @@ def read_pdf(data: bytes, verifier: VerifierKey) -> tuple[Claims, Report]:
         raise NotGenuine("this PDF is not a credit report of this platform")
     claims = read_code(code, verifier)
     try:
-        decompressor = zlib.decompressobj()
         packed_content = base64.b64decode(packed.removeprefix(METADATA_PREFIX), validate=True)
-        content = decompressor.decompress(packed_content, MAX_CONTENT)
-        report = Report.from_content(content)
-    except (binascii.Error, ValueError, zlib.error, TypeError, orjson.JSONDecodeError):
+        content = zlib.decompressobj().decompress(packed_content, MAX_CONTENT)
+    except (binascii.Error, ValueError, zlib.error):
         raise NotGenuine("the report's content in this PDF is damaged") from None
+    # Checked before it is read: only content the platform signed is ever parsed.
     if hashlib.sha256(content).hexdigest() != claims.digest:
         raise NotGenuine("the report's content was altered after it was issued")
+    report = Report.from_content(content)
     if render_pdf(report, code) != data:
         raise NotGenuine("this PDF was altered after it was issued: it is not the report as issued")
     return claims, report

@@ -105,6 +105,7 @@ def verify_code(request: Request, body: CodeIn) -> Verified:
 
 @router.post(
     "/v1/verify/pdf",
+    max_body_size=MAX_PDF_BYTES,
     response_model=Verified,
     responses=_REFUSED,
     openapi_extra={
@@ -146,7 +147,7 @@ def verify_page(
         return _answer(request, None, str(error), code)
 
 
-@pages.post("/verify", response_class=HTMLResponse)
+@pages.post("/verify", response_class=HTMLResponse, max_body_size=MAX_PDF_BYTES)
 async def verify_upload(request: Request) -> HTMLResponse:
     form = await read_form(request, max_files=1, max_fields=4, max_part_size=MAX_PDF_BYTES)
     if not csrf.is_genuine(request, form):
