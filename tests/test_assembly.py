@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.accounts.reset import reset_requested
 from xinyong.assembly import LISTENERS, SOURCES, assemble
 from xinyong.audit.history import rebuild_accesses
 from xinyong.enforcement.changes import entries_changed
@@ -22,6 +23,7 @@ from xinyong.policy import Pack
 from xinyong.records.changes import records_changed
 from xinyong.records.history import rebuild_record_events
 from xinyong.rights.notices_models import NoticeRow
+from xinyong.rights.transports import send_reset_link
 from xinyong.rights.triggers import notify_changed_entries, notify_changed_records
 from xinyong.scorecard.model import Scorecard
 from xinyong.scoring.scorecard import register_artefact_loader
@@ -34,10 +36,12 @@ def test_assembling_connects_every_listener_and_source() -> None:
     assemble()  # twice changes nothing
     assert records_changed.listeners == (notify_changed_records, refresh_changed)
     assert entries_changed.listeners == (notify_changed_entries,)
+    assert reset_requested.listeners == (send_reset_link,)
     assert {listener for _, listener in LISTENERS} == {
         notify_changed_records,
         refresh_changed,
         notify_changed_entries,
+        send_reset_link,
     }
     for kind, rebuild in (
         ("record.submitted", rebuild_record_events),

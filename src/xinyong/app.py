@@ -17,7 +17,8 @@ from xinyong.accounts.api import router as auth_router
 from xinyong.assembly import assemble
 from xinyong.config import Settings, get_settings
 from xinyong.datasets.api import router as datasets_router
-from xinyong.enforcement.api import CHECK_ROUTES, CheckFastPath
+from xinyong.enforcement.actions import router as actions_router
+from xinyong.enforcement.api import CHECK_ROUTES, CheckFastPath, declare_actions
 from xinyong.enforcement.api import router as checks_router
 from xinyong.federation.api import router as federation_router
 from xinyong.ingest.api import router as submissions_router
@@ -29,12 +30,15 @@ from xinyong.operator_console.pages import router as operator_console
 from xinyong.policy import Pack, pack_in_force
 from xinyong.portal.api import router as public_router
 from xinyong.portal.pages import router as portal_pages
+from xinyong.portal.reports import router as public_reports
 from xinyong.rights.api import router as rights_router
 from xinyong.rights.console import router as review_console
 from xinyong.search.publish import IndexShelf
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.subjects.api import router as subjects_router
 from xinyong.subjects.pages import router as subject_pages
+from xinyong.subjects.verify import pages as verify_pages
+from xinyong.subjects.verify import router as verify_router
 from xinyong.web import csrf, shell
 from xinyong.web.headers import SecurityHeaders, policy, style_hash
 from xinyong.web.openapi import declare_refusals, declare_security
@@ -66,6 +70,7 @@ class App(FastAPI):
             schema = super().openapi()
             declare_security(schema, self.routes)
             declare_refusals(schema)
+            declare_actions(schema, list(cast(Pack, self.state.pack).actions))
         return super().openapi()
 
 
@@ -113,6 +118,10 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
         app.include_router(router, dependencies=guarded)
     app.state.search = IndexShelf(settings.var_dir / "search")
     app.include_router(public_router)  # /v1/public and /v1/stats: anyone
+    app.include_router(actions_router)  # /v1/actions: anyone, the policy is published
+    # Public reports and their verification: anyone, and nothing they change.
+    for router in (public_reports, verify_router, verify_pages):
+        app.include_router(router)
     app.include_router(portal_pages)
     # Pages for signed-in people: who is not signed in is sent to the sign-in page first.
     app.add_exception_handler(account_pages.PageRefused, account_pages.page_refused)

@@ -10,6 +10,7 @@ line and the tests call ``assemble()`` before they do anything else.
 from collections.abc import Callable
 from typing import Any
 
+from xinyong.accounts.reset import reset_requested
 from xinyong.audit.history import KIND as ACCESS_KIND
 from xinyong.audit.history import rebuild_accesses
 from xinyong.enforcement.changes import entries_changed
@@ -22,6 +23,7 @@ from xinyong.ledger.cli import DerivedCheck, register_derived_check
 from xinyong.records.changes import records_changed
 from xinyong.records.history import KIND_PREFIX as RECORD_KINDS
 from xinyong.records.history import rebuild_record_events
+from xinyong.rights.transports import send_reset_link
 from xinyong.rights.triggers import notify_changed_entries, notify_changed_records
 from xinyong.scorecard.model import Scorecard
 from xinyong.scoring.scorecard import register_artefact_loader
@@ -32,6 +34,8 @@ LISTENERS: tuple[tuple[Signal[Any], Callable[[Any], None]], ...] = (
     (records_changed, notify_changed_records),
     (records_changed, refresh_changed),
     (entries_changed, notify_changed_entries),
+    # A password reset link leaves through the notices' transport.
+    (reset_requested, send_reset_link),
 )
 """Each signal with a listener, in the order the listeners run."""
 

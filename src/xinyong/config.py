@@ -60,6 +60,29 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         60.0, gt=0, le=3600, description="seconds between ledger checkpoints while serving"
     )
+    # Credit reports (xinyong.subjects.report): who issues them, where they are verified.
+    report_issuer: str = Field(
+        "公共信用信息平台 Public credit information platform",
+        description="the issuer printed on every credit report",
+    )
+    public_url: str = Field(
+        "",
+        description="the platform's public address (https://...), printed in reports' "
+        "verification links; the address a request came to when unset",
+    )
+
+    # Sign-in through an external OpenID Connect provider (xinyong.accounts.oidc); off when
+    # no issuer is set.
+    oidc_issuer: str = Field(
+        "", description="the identity provider's issuer URL; federated sign-in is off when unset"
+    )
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_identity_claim: str = Field(
+        "id_number",
+        description="the ID token claim that carries the person's resident identity number",
+    )
+    oidc_timeout: float = Field(10.0, gt=0, description="seconds to wait for the provider")
 
     # The network (docs/federation.md): empty for a platform that stands alone.
     node_name: NodeName | Literal[""] = Field("", description="this node's name in the network")
@@ -165,6 +188,10 @@ class Settings(BaseSettings):
     @property
     def datasets_path(self) -> Path:
         return self.var_dir / "datasets"
+
+    @property
+    def report_key_path(self) -> Path:
+        return self.var_dir / "reports" / "signing.key"
 
 
 @lru_cache(maxsize=1)

@@ -51,6 +51,12 @@ POST   /lang                                          303  303  303  303  303  3
 GET    /sign-in                                       200  200  200  200  303  303  303  303  303  303
 POST   /sign-in                                       401  401  401  401  401  401  401  401  401  401
 POST   /sign-out                                      303  303  303  303  303  303  303  303  303  303
+GET    /sign-in/reset                                 200  200  200  200  200  200  200  200  200  200
+POST   /sign-in/reset                                 200  200  200  200  200  200  200  200  200  200
+GET    /sign-in/reset/new                             200  200  200  200  200  200  200  200  200  200
+POST   /sign-in/reset/new                             422  422  422  422  422  422  422  422  422  422
+GET    /sign-in/oidc                                  403  403  403  403  403  403  403  403  403  403
+GET    /sign-in/oidc/callback                         403  403  403  403  403  403  403  403  403  403
 GET    /me                                            303  303  303  303  200  200  403  403  403  403
 GET    /me/requests                                   303  303  303  303  200  200  403  403  403  403
 GET    /me/objections/new                             303  303  303  303  200  404  403  403  403  403
@@ -98,6 +104,14 @@ POST   /v1/reviews/{case_id}/decision                 401  403  403  403  403  4
 GET    /v1/public/search                              200  200  200  200  200  200  200  200  200  200
 GET    /v1/public/subjects/{ref}                      200  200  200  200  200  200  200  200  200  200
 GET    /v1/public/defaulters                          200  200  200  200  200  200  200  200  200  200
+GET    /v1/actions                                    200  200  200  200  200  200  200  200  200  200
+GET    /subjects/{ref}/report.html                    404  404  404  404  404  404  404  404  404  404
+GET    /subjects/{ref}/report.pdf                     404  404  404  404  404  404  404  404  404  404
+GET    /verify                                        200  200  200  200  200  200  200  200  200  200
+POST   /verify                                        422  422  422  422  422  422  422  422  422  422
+POST   /v1/verify                                     422  422  422  422  422  422  422  422  422  422
+POST   /v1/verify/pdf                                 422  422  422  422  422  422  422  422  422  422
+GET    /v1/verify/key                                 200  200  200  200  200  200  200  200  200  200
 GET    /v1/stats                                      200  200  200  200  200  200  200  200  200  200
 GET    /v1/stats/{section}                            200  200  200  200  200  200  200  200  200  200
 GET    /v1/datasets                                   200  200  200  200  200  200  200  200  200  200
@@ -133,6 +147,8 @@ CALLS = {
     ("POST", "/lang"): Call(data={"lang": "en", "next": "/"}),
     # One unknown account per caller: sign-in is throttled per account name (docs/rights.md).
     ("POST", "/sign-in"): Call(data={"username": "nobody-{role}", "password": "not the password"}),
+    ("POST", "/sign-in/reset"): Call(data={"username": "nobody-{role}"}),
+    ("POST", "/sign-in/reset/new"): Call(data={"token": "xr_unknown", "password": "long enough"}),
     ("GET", "/me/objections/new"): Call(query={"record": RECORD}),
     ("POST", "/me/objections"): Call(data={"record": "999999", "grounds": "paid"}),
     ("GET", "/me/repairs/new"): Call(query={"record": RECORD}),

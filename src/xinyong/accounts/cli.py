@@ -40,6 +40,10 @@ def create(
         str | None, typer.Option("--authority", help="authority code (for authority staff)")
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="display name")] = None,
+    email: Annotated[
+        str | None,
+        typer.Option("--email", help="where a password reset link may be sent (optional)"),
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
@@ -60,6 +64,7 @@ def create(
                 subject_identifier=subject,
                 authority_code=authority,
                 display_name=name,
+                email=email,
             )
     except AccountError as error:
         typer.echo(str(error), err=True)

@@ -28,6 +28,8 @@ class Account(Base):
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
     authority_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    email: Mapped[str | None] = mapped_column(String(254))
+    """Where a password reset link goes; without one, a password is reset by an operator."""
 
 
 class AccountSession(Base):
@@ -42,6 +44,37 @@ class AccountSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(Base):
+    """A password reset link: single use, until ``expires_at``; only its hash is kept."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (Index(None, "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FederatedSignIn(Base):
+    """A sign-in sent to the identity provider and not yet back: single use, short-lived.
+
+    Only the SHA-256 of ``state`` is kept; the nonce and the PKCE verifier are checked against
+    what comes back, and the row is deleted when it does."""
+
+    __tablename__ = "federated_sign_ins"
+    __table_args__ = (Index(None, "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    verifier: Mapped[str] = mapped_column(String(128))
+    next: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SignInThrottle(Base):

@@ -19,15 +19,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.deps import COOKIE, Person, client_address, set_session_cookie
+from xinyong.accounts.oidc import FederationRefused, begin, finish
+from xinyong.accounts.reset import ResetRefused, request_reset, reset_password
 from xinyong.accounts.service import (
+    AccountError,
     LoginRefused,
     SessionInvalid,
     SignInBusy,
     logout,
     signed_in,
+    start_session,
 )
 from xinyong.accounts.service import sign_in as sign_person_in
 from xinyong.accounts.throttle import SignInThrottled
+from xinyong.clock import utc_now
 from xinyong.config import Settings
 from xinyong.web import csrf
 from xinyong.web.deps import get_sessionmaker
@@ -102,7 +107,53 @@ def sign_in_form(
     person = _person(factory, xinyong_session) if xinyong_session else None
     if person is not None:
         return RedirectResponse(safe_next(next) or HOME_OF_ROLE.get(person.role, "/"), 303)
-    return render(request, "accounts/sign_in.html", {"next": safe_next(next) or "", "error": None})
+    federated = bool(request.app.state.settings.oidc_issuer)
+    context = {"next": safe_next(next) or "", "error": None, "federated": federated}
+    return render(request, "accounts/sign_in.html", context)
+
+
+def _federation_refused(request: Request, error: FederationRefused) -> Response:
+    context = {"next": "", "error": "federation", "reason": str(error)}
+    return render(request, "accounts/sign_in.html", context, status_code=403)
+
+
+@router.get("/sign-in/oidc", name="federated_sign_in")
+def federated_sign_in(request: Request, factory: Factory, next: str | None = None) -> Response:
+    """Send the browser to the identity provider, with a pending sign-in to come back to."""
+    settings: Settings = request.app.state.settings
+    callback = str(request.url_for("federated_callback"))
+    try:
+        with factory.begin() as session:
+            target = begin(session, settings, callback, safe_next(next) or "", utc_now())
+    except FederationRefused as error:
+        return _federation_refused(request, error)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/sign-in/oidc/callback", name="federated_callback")
+def federated_callback(
+    request: Request, factory: Factory, state: str = "", code: str = "", error: str = ""
+) -> Response:
+    """The provider's answer: the person is signed in, or told why not."""
+    settings: Settings = request.app.state.settings
+    if error or not state or not code:
+        refusal = FederationRefused(
+            f"the identity provider did not sign you in ({error[:100] or 'no code'})"
+        )
+        return _federation_refused(request, refusal)
+    callback = str(request.url_for("federated_callback"))
+    try:
+        with factory.begin() as session:
+            account, back = finish(session, settings, state[:200], code[:2000], callback, utc_now())
+            token = start_session(
+                session, account, timedelta(hours=settings.session_hours), utc_now()
+            )
+            role = account.role
+    except FederationRefused as refused:
+        return _federation_refused(request, refused)
+    response = RedirectResponse(back or HOME_OF_ROLE.get(role, "/"), status_code=303)
+    set_session_cookie(request, response, token, settings.session_hours)
+    return response
 
 
 @router.post("/sign-in", name="sign_in_post")
@@ -157,3 +208,60 @@ async def sign_out(
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(COOKIE, httponly=True, samesite="lax")
     return response
+
+
+@router.get("/sign-in/reset", response_class=HTMLResponse, name="reset_request")
+def reset_request_form(request: Request) -> Response:
+    return render(request, "accounts/reset_request.html", {"sent": False, "error": None})
+
+
+@router.post("/sign-in/reset", name="reset_request_post")
+async def reset_request(request: Request, factory: Factory) -> Response:
+    """Send a reset link to the account's address; the answer is the same for every name."""
+    form = await read_form(request)
+    if not csrf.is_genuine(request, form):
+        return render(request, "forbidden.html", {}, status_code=403)
+    username = str(form.get("username") or "")[:80]
+    settings: Settings = request.app.state.settings
+    page = str(request.url_for("reset_form"))
+
+    def ask() -> None:
+        with factory.begin() as session:
+            request_reset(session, username, client_address(request), page, settings, utc_now())
+
+    try:
+        await run_in_threadpool(ask)
+    except SignInThrottled as error:
+        context = {"sent": False, "error": "throttled", "retry_after": error.retry_after}
+        answer = render(request, "accounts/reset_request.html", context, status_code=429)
+        answer.headers["Retry-After"] = str(error.retry_after)
+        return answer
+    return render(request, "accounts/reset_request.html", {"sent": True, "error": None})
+
+
+@router.get("/sign-in/reset/new", response_class=HTMLResponse, name="reset_form")
+def reset_form(request: Request, token: str = "") -> Response:
+    context = {"token": token[:200], "error": None, "done": False}
+    return render(request, "accounts/reset_new.html", context)
+
+
+@router.post("/sign-in/reset/new", name="reset_form_post")
+async def reset(request: Request, factory: Factory) -> Response:
+    """Set a new password with a reset link's token; every session of the account ends."""
+    form = await read_form(request)
+    if not csrf.is_genuine(request, form):
+        return render(request, "forbidden.html", {}, status_code=403)
+    token = str(form.get("token") or "")[:200]
+    password = str(form.get("password") or "")
+
+    def use() -> str:
+        with factory.begin() as session:
+            return reset_password(session, token, password, utc_now())
+
+    try:
+        await run_in_threadpool(use)
+    except (ResetRefused, AccountError) as error:
+        refused = "refused" if isinstance(error, ResetRefused) else "short"
+        context = {"token": token, "error": refused, "done": False}
+        return render(request, "accounts/reset_new.html", context, status_code=422)
+    return render(request, "accounts/reset_new.html", {"token": "", "error": None, "done": True})

@@ -126,16 +126,17 @@ def create_account(
     subject_identifier: str | None = None,
     authority_code: str | None = None,
     display_name: str | None = None,
+    email: str | None = None,
 ) -> int:
     """Create an account and return its id. A subject account names an existing subject; an
-    authority account names its authority."""
+    authority account names its authority. With an e-mail address, its password can be reset
+    by a link sent there."""
     username = username.strip()
     if not username:
         raise AccountError("a username is required")
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = new_password_hash(password)
     if (role == SUBJECT) != (subject_identifier is not None):
         raise AccountError("a subject account, and only a subject account, names a subject")
     if (role == AUTHORITY) != (authority_code is not None):
@@ -152,16 +153,24 @@ def create_account(
         raise AccountError(f"the username {username!r} is taken")
     account = Account(
         username=username,
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         role=role,
         display_name=display_name or username,
         subject_id=subject_id,
         authority_code=authority_code,
         created_at=_now(),
+        email=email.strip() if email else None,
     )
     session.add(account)
     session.flush()
     return account.id
+
+
+def new_password_hash(password: str) -> str:
+    """The argon2 hash of a new password, once it is long enough."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
 
 
 def _account(session: Session, username: str) -> Account | None:
@@ -213,6 +222,12 @@ def _start_session(
     )
     session.flush()
     return token
+
+
+def start_session(session: Session, account: Account, lifetime: timedelta, now: datetime) -> str:
+    """A session for an account whose person proved who they are elsewhere (an identity
+    provider): the token, shown once."""
+    return _start_session(session, account, None, lifetime, now)
 
 
 def login(

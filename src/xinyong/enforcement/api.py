@@ -65,84 +65,167 @@ ActionCode = Annotated[str, StringConstraints(max_length=200)]
 
 
 class CheckRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One check: may this subject do this action today?"""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        use_attribute_docstrings=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject_id": "110105198001010016",
+                    "action": "buy_air_ticket",
+                    "purpose": "ticket sale, flight CA1234",
+                }
+            ]
+        },
+    )
 
     subject_id: SubjectId
     """Resident identity number or unified social credit code (separators and case ignored);
     one that fails its check character is refused, unless the platform holds exactly that
     code (registries have issued a few such codes)."""
     action: ActionCode
-    """An action code of the policy pack, e.g. ``buy_air_ticket``."""
+    """An action code of the policy in force, e.g. ``buy_air_ticket``: ``GET /v1/actions``
+    lists them, with the measures that can apply to each."""
     purpose: Purpose
     """Why the relying party asks; logged, and shown to the subject. Plain text: no control
     characters."""
 
 
 class BatchItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One subject and action of a batch."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     subject_id: SubjectId
+    """Resident identity number or unified social credit code, as in a single check."""
     action: ActionCode
+    """An action code of the policy in force (``GET /v1/actions``)."""
 
 
 class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Up to 10,000 checks for one purpose, answered item by item."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        use_attribute_docstrings=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "purpose": "passenger list, flight CA1234",
+                    "items": [
+                        {"subject_id": "110105198001010016", "action": "buy_air_ticket"},
+                        {"subject_id": "91110105MA01ABCD26", "action": "buy_air_ticket"},
+                    ],
+                }
+            ]
+        },
+    )
 
     purpose: Purpose
     """Why the relying party asks, for every item; logged, and shown to each subject."""
     items: list[BatchItem] = Field(min_length=1, max_length=BATCH_LIMIT)
+    """The subjects and actions to decide, at most 10,000."""
 
 
 class Text(BaseModel):
+    """A name in Chinese and English."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     zh: str
+    """In Chinese (zh-CN)."""
     en: str
+    """In English."""
 
 
 class Basis(BaseModel):
+    """A law or policy document a measure rests on."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     title: str
+    """The document's full title."""
     article: str | None = None
+    """The article relied on, when the basis names one."""
     url: str | None = None
+    """Where the public can read the text."""
 
 
 class MeasureOut(BaseModel):
+    """A measure that applies to the subject for the action asked."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     code: str
+    """The measure's code (``GET /v1/actions`` lists each action's measures)."""
     kind: str
+    """``punishment`` or ``reward``."""
     name: Text
+    """What the measure is."""
     category: str
+    """The group of measures, as the memoranda group them."""
     legal_basis: list[Basis]
+    """The law or policy that allows the measure."""
     implemented_by: Text
+    """Who applies the measure."""
     effect: str
+    """Its effect on the action: ``deny``, ``review``, or a reward's benefit."""
     list: str
+    """The code of the list whose entry brings the measure."""
     entry_id: int
+    """That entry (``entries[].id``)."""
     via: str | None
     """The organisation whose entry binds the subject as its legal representative."""
 
 
 class EntryOut(BaseModel):
+    """A list entry that binds the subject today."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: int
+    """The entry's number."""
     list: str
+    """The list's code."""
     name: Text
+    """The list's name."""
     kind: str
+    """``black``, ``red`` or ``watch``."""
     started_on: date
+    """The first day the entry holds (a day in China)."""
     ends_on: date
     """Exclusive: the entry no longer holds on this day."""
     via: str | None
+    """The organisation whose entry binds the subject as its legal representative."""
 
 
 class DecisionOut(BaseModel):
+    """The answer to one check."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     decision_id: str
+    """Names this decision in the check log; quote it to the subject and in an objection."""
     subject_id: str
+    """The subject's identifier, normalised (no separators, upper case)."""
     known: bool
     """False when the platform has no record of the subject (the answer is then ``allow``)."""
     action: str
+    """The action asked about."""
     as_of: date
+    """The day in China the decision is for."""
     effect: str
     """``deny``, ``review`` or ``allow``."""
     benefits: list[str]
     """Reward effects (``expedite``, ``waive_deposit``, ``reduce_inspection``) that apply."""
     measures: list[MeasureOut]
+    """The measures that apply, each with its basis and the entry that brings it."""
     entries: list[EntryOut]
+    """The list entries that bind the subject today."""
     policy_version: str
+    """The policy the decision was made under: ``name@version+digest``."""
     valid_until: date
     """Re-check on or after this day: the decision holds for the day at most."""
 
@@ -150,15 +233,24 @@ class DecisionOut(BaseModel):
 class RefusedItem(BaseModel):
     """A batch item that was not decided, in its place among the decisions."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     index: int
+    """The item's place in ``items`` (from 0)."""
     subject_id: str
+    """The identifier as sent."""
     action: str
+    """The action as sent."""
     error: str
     """Where and why, e.g. ``items[3].subject_id: resident_id, suspect: check character
     (position 18) is '1', expected 'X'`` (the problems ``xinyong id`` reports)."""
 
 
 class BatchOut(BaseModel):
+    """The answer to a batch."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     decisions: list[DecisionOut | RefusedItem]
     """One per item, in order: a decision, or why the item was not decided."""
 
@@ -286,7 +378,31 @@ def _refused(position: int, item: BatchItem, reason: str) -> dict[str, Any]:
 
 
 def _unknown_action(action: str, where: str) -> str:
-    return f"{where}: unknown action {action!r}; see the pack's actions.yaml for the list"
+    return f"{where}: unknown action {action!r}; GET /v1/actions lists the actions"
+
+
+def declare_actions(schema: dict[str, Any], actions: Sequence[str]) -> None:
+    """List the policy's actions as the enum of the ``action`` the check routes take and decide.
+
+    The models stay free text, so that a batch answers an unknown action in its place; the
+    document still tells the caller which actions exist."""
+    codes = sorted(actions)
+
+    def mark(node: Any) -> None:
+        if isinstance(node, dict):
+            action = node.get("properties", {}).get("action")
+            if isinstance(action, dict) and action.get("type") == "string":
+                action["enum"] = codes
+            for value in node.values():
+                mark(value)
+        elif isinstance(node, list):
+            for value in node:
+                mark(value)
+
+    for path in ("/v1/checks", "/v1/checks/batch"):
+        mark(schema["paths"].get(path, {}))
+    for name in ("DecisionOut",):
+        mark(schema.get("components", {}).get("schemas", {}).get(name, {}))
 
 
 def _outside(action: str, scope: frozenset[str], where: str) -> str:

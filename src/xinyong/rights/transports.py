@@ -14,6 +14,7 @@ from typing import Protocol
 
 import orjson
 
+from xinyong.accounts.reset import LIFETIME, ResetLink
 from xinyong.config import Settings
 
 
@@ -101,3 +102,24 @@ def get_transport(settings: Settings, name: str | None = None) -> Transport:
         known = ", ".join(sorted(_transports))
         raise ValueError(f"no notice transport named {chosen!r} (known: {known})")
     return factory(settings)
+
+
+def send_reset_link(link: ResetLink) -> None:
+    """Send a password reset link through the notice transport, before the ask is answered."""
+    minutes = int(LIFETIME.total_seconds() // 60)
+    get_transport(link.settings).send(
+        OutgoingNotice(
+            id=link.reset_id,
+            to=link.to,
+            kind="password_reset",
+            title="重设密码 Reset your password",
+            body=(
+                f"账户 {link.username} 申请重设密码。请在 {minutes} 分钟内打开以下链接设置新密码，"
+                "链接只能使用一次；如非本人操作，请忽略本邮件。\n"
+                f"Someone asked to reset the password of the account {link.username}. Open this "
+                f"link within {minutes} minutes to choose a new one; it works once. If it was not "
+                f"you, ignore this message.\n\n{link.link}\n"
+            ),
+            reference=None,
+        )
+    )

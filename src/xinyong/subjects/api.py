@@ -18,15 +18,16 @@ from xinyong.clock import china_today
 from xinyong.config import Settings
 from xinyong.ledger.api import MAX_POSITION, PENDING_RESPONSE, ledger_key, pending_answer, refuse
 from xinyong.ledger.bundle import InclusionBundle, NotYetProvable, inclusion_bundle
-from xinyong.ledger.checkpoint import VerifierKey
+from xinyong.ledger.checkpoint import CheckpointError, VerifierKey
 from xinyong.ledger.merkle import ProofError
 from xinyong.ledger.service import LedgerDamaged, NotInLedger
 from xinyong.policy import Pack
 from xinyong.records.lookup import UnknownSubject, find_subject
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.proofs import attach_proofs, event_subject
-from xinyong.subjects.report import render_html, render_pdf
+from xinyong.subjects.report import Report, credit_report, render_html, render_pdf
 from xinyong.subjects.service import staff_file, whole_file
+from xinyong.subjects.verification import issue, report_key
 from xinyong.web.deps import get_pack, get_session
 from xinyong.web.types import SubjectRef
 
@@ -103,10 +104,41 @@ def my_proof(
         raise refuse(error) from None
 
 
+def verify_address(request: Request) -> str:
+    """Where a report's reader verifies it: the configured public address, or this one."""
+    base = _settings(request).public_url or str(request.base_url)
+    return base.rstrip("/") + "/verify"
+
+
+def signed(request: Request, report: Report) -> str:
+    """The report's verification code, signed with the platform's report key."""
+    try:
+        key = report_key(_settings(request).report_key_path)
+    except (OSError, CheckpointError) as error:
+        raise HTTPException(503, f"reports cannot be signed: {error}") from None
+    return issue(report, key)
+
+
+def _own_report(request: Request, session: Session, person: Person, pack: Pack) -> Report:
+    file = _own_file(session, person, pack)
+    return credit_report(file, pack, _settings(request).report_issuer, verify_address(request))
+
+
+def report_pdf(report: Report, code: str, filename: str) -> Response:
+    return Response(
+        render_pdf(report, code),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
 @router.get("/v1/me/report.html", response_class=HTMLResponse)
-def my_report_html(person: SignedInSubject, session: StoreSession, pack: ActivePack) -> str:
-    """The whole file as a printable credit report (HTML)."""
-    return render_html(_own_file(session, person, pack))
+def my_report_html(
+    request: Request, person: SignedInSubject, session: StoreSession, pack: ActivePack
+) -> str:
+    """The whole file as a printable credit report (HTML), numbered and verifiable."""
+    report = _own_report(request, session, person, pack)
+    return render_html(report, signed(request, report))
 
 
 @router.get(
@@ -114,16 +146,12 @@ def my_report_html(person: SignedInSubject, session: StoreSession, pack: ActiveP
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def my_report_pdf(person: SignedInSubject, session: StoreSession, pack: ActivePack) -> Response:
-    """The whole file as a printable credit report (PDF)."""
-    file = _own_file(session, person, pack)
-    return Response(
-        render_pdf(file),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="credit-report-{file["subject"]["identifier"]}.pdf"'
-        },
-    )
+def my_report_pdf(
+    request: Request, person: SignedInSubject, session: StoreSession, pack: ActivePack
+) -> Response:
+    """The whole file as a printable credit report (PDF), numbered and verifiable."""
+    report = _own_report(request, session, person, pack)
+    return report_pdf(report, signed(request, report), f"credit-report-{report.number}.pdf")
 
 
 @router.get(

@@ -14,8 +14,9 @@ from xinyong.policy import pack_in_force
 from xinyong.records.lookup import UnknownSubject
 from xinyong.store.runtime import open_store
 from xinyong.subjects.proofs import attach_proofs
-from xinyong.subjects.report import render_html, render_pdf
+from xinyong.subjects.report import credit_report, render_html, render_pdf
 from xinyong.subjects.service import subject_file, whole_file
+from xinyong.subjects.verification import issue, report_key
 
 
 def subject_command(
@@ -54,10 +55,14 @@ def subject_command(
             settings = get_settings()
             attach_proofs(session, file, settings.ledger_key_path, settings.checkpoint_interval)
     if report is not None:
+        settings = get_settings()
+        verify_at = (settings.public_url or "http://127.0.0.1:8000").rstrip("/") + "/verify"
+        content = credit_report(file, pack, settings.report_issuer, verify_at)
+        code = issue(content, report_key(settings.report_key_path))
         if report.suffix.lower() == ".pdf":
-            report.write_bytes(render_pdf(file))
+            report.write_bytes(render_pdf(content, code))
         else:
-            report.write_text(render_html(file), encoding="utf-8")
+            report.write_text(render_html(content, code), encoding="utf-8")
         typer.echo(f"credit report of {file['subject']['identifier']} written to {report}")
         if not as_subject:
             return

@@ -1,29 +1,53 @@
-"""The printable credit report: the whole file laid out once as sections, rendered as HTML
-(a Jinja2 template) or PDF (reportlab).
+"""The printable credit report: a file laid out once as sections, rendered as HTML (a Jinja2
+template) or PDF (reportlab), numbered, and signed so that anyone can verify it.
 
-The PDF uses reportlab's built-in CID font ``STSong-Light``, so Chinese renders without any
-font installed on the machine (the reader's PDF viewer supplies the glyphs).
+Two reports: the subject's own, of its whole file (``credit_report``), and anyone's download of
+an organisation's public file (``public_report``). Every value is shown through the labels the
+pages use, in Chinese (the headings are bilingual), never as a code. Every report carries a
+verification code (``subjects.verification``) printed in full and as a QR code linking to
+``/verify``; the PDF also carries the code and its own content in its metadata, so that an
+uploaded PDF can be checked byte for byte against the report as issued.
 """
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from __future__ import annotations
+
+import base64
+import secrets
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from io import BytesIO
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
+import orjson
+import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from xinyong.clock import utc_now
+from xinyong.clock import china_day, utc_now
+from xinyong.policy import Pack
+from xinyong.subjects.fonts import characters_of, font_name, truetype_subset
+from xinyong.web import labels, signed_in_labels
+from xinyong.web.i18n import ZH, translations
 
-FONT = "STSong-Light"
+METADATA_PREFIX = "xinyong-report:"
+"""Starts the PDF's Subject metadata: the report's content, compressed, for verification."""
+WHOLE_FILE = "信用主体本人的完整信用档案 The subject's whole file"
+PUBLIC_FILE = "公开信用信息 Public credit information"
+TO_SUBJECT = "信用主体本人 The subject"
+TO_ANYONE = "公众 Anyone"
 KIND_NAMES = {"person": "自然人 person", "organisation": "法人和非法人组织 organisation"}
+NOTHING = "—"
 
 _templates = Environment(
     loader=PackageLoader("xinyong.subjects", "templates"), autoescape=select_autoescape()
@@ -40,8 +64,21 @@ class Section:
 
 @dataclass(frozen=True)
 class Report:
-    title: str
+    """What a report shows, and nothing else: the signature covers exactly this."""
+
+    number: str
+    issued_at: str
+    """UTC, to the second."""
+    issuer: str
+    issued_to: str
+    covering: str
     name: str
+    identifier: str
+    """As the report shows it (a resident identity number masked on a public report)."""
+    as_of: str
+    verify_at: str
+    """The verification page's address, printed with the code."""
+    title: str
     heading: list[str]
     sections: list[Section] = field(default_factory=list)
     footer: str = (
@@ -50,9 +87,40 @@ class Report:
         "there is never a fee."
     )
 
+    def content(self) -> bytes:
+        """The canonical bytes of the report (sorted keys, no whitespace): what is signed."""
+        return orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS)
 
-def _zh(name: Mapping[str, str] | None, fallback: str) -> str:
-    return name["zh"] if name else fallback
+    @classmethod
+    def from_content(cls, content: bytes) -> Report:
+        data = orjson.loads(content)
+        sections = [
+            Section(**{**section, "columns": tuple(section["columns"])})
+            for section in data.pop("sections")
+        ]
+        return cls(**data, sections=sections)
+
+
+def zh_label(table: Mapping[str, str], code: str | None) -> str:
+    """A code's name in Chinese, from the same catalogue the pages use."""
+    if not code:
+        return NOTHING
+    message = table.get(code)
+    return translations(ZH).gettext(message) if message else code
+
+
+def _zh(name: Mapping[str, str] | None, fallback: str | None) -> str:
+    return name["zh"] if name else (fallback or NOTHING)
+
+
+def _text(value: object) -> str:
+    return NOTHING if value is None or value == "" else str(value)
+
+
+def new_number() -> str:
+    """``XY-<day in China>-<10 random characters>``: unique and not guessable."""
+    day = china_day(utc_now()).strftime("%Y%m%d")
+    return f"XY-{day}-{base64.b32encode(secrets.token_bytes(10)).decode()[:10]}"
 
 
 def _records(file: Mapping[str, Any]) -> Section:
@@ -61,7 +129,10 @@ def _records(file: Mapping[str, Any]) -> Section:
         current = record["versions"][-1]
         history = "\n".join(
             f"v{version['version']}: "
-            + ", ".join(f"{event['kind']} {event['at'][:10]}" for event in version["events"])
+            + "，".join(
+                f"{zh_label(signed_in_labels.EVENTS, event['kind'])} {event['at'][:10]}"
+                for event in version["events"]
+            )
             for version in record["versions"]
         )
         amount = f" ¥{current['amount']}" if current["amount"] else ""
@@ -71,9 +142,9 @@ def _records(file: Mapping[str, Any]) -> Section:
                 _zh(record["record_type_name"], record["record_type"]),
                 _zh(record["authority_name"], record["authority"]),
                 record["document_no"],
-                current["severity"] + amount,
-                record["disclosure"] or "",
-                record["status"],
+                zh_label(labels.SEVERITIES, current["severity"]) + amount,
+                zh_label(signed_in_labels.DISCLOSURES, record["disclosure"]),
+                zh_label(signed_in_labels.RECORD_STATUSES, record["status"]),
                 history,
             )
         )
@@ -85,7 +156,7 @@ def _records(file: Mapping[str, Any]) -> Section:
             "提供单位 Authority",
             "文号 Document",
             "程度 Severity",
-            "公开 Disclosure",
+            "公开范围 Disclosure",
             "状态 Status",
             "历史 History",
         ),
@@ -98,9 +169,14 @@ def _entries(file: Mapping[str, Any]) -> Section:
     rows = [
         (
             _zh(entry["list_name"], entry["list"]),
-            entry["state"] + (f" ({entry['end_reason']})" if entry["end_reason"] else ""),
-            entry["started_on"],
-            entry["ended_on"],
+            zh_label(signed_in_labels.ENTRY_STATES, entry["state"])
+            + (
+                f"（{zh_label(signed_in_labels.END_REASONS, entry['end_reason'])}）"
+                if entry["end_reason"]
+                else ""
+            ),
+            _text(entry["started_on"]),
+            _text(entry["ended_on"]),
             f"{entry['grounds']['authority']} {entry['grounds']['document_no']}",
         )
         for entry in file["entries"]
@@ -113,20 +189,29 @@ def _entries(file: Mapping[str, Any]) -> Section:
     )
 
 
-def _scores(file: Mapping[str, Any]) -> Section:
+def _scores(file: Mapping[str, Any], pack: Pack) -> Section:
+    def graded(scheme: str, value: object, grade: str) -> str:
+        found = pack.schemes.get(scheme)
+        name = found.grade_name(grade) if found else None
+        shown = f"{name.zh}（{grade}）" if name else grade
+        return shown if value is None else f"{value} · {shown}"
+
     rows = [
         (
             _zh(score["scheme"]["name"], score["scheme"]["code"]),
-            f"{score['value']} ({score['grade']})",
+            graded(score["scheme"]["code"], score["value"], score["grade"]),
             "\n".join(
                 f"{_zh(item['rule_name'], item['rule'])} {item['points']:+}"
                 + (f" · {item['document_no']}" if item["document_no"] else "")
                 + (f" · {item['window_start']}–{item['window_end']}" if item["window_end"] else "")
                 for item in score["contributions"]
-            ),
+            )
+            or NOTHING,
             "\n".join(
-                f"{step['date']}: {step['value']} ({step['grade']})" for step in score["timeline"]
-            ),
+                f"{step['date']}: {graded(score['scheme']['code'], step['value'], step['grade'])}"
+                for step in score["timeline"]
+            )
+            or NOTHING,
         )
         for score in file["scores"]
     ]
@@ -142,11 +227,12 @@ def _decisions(file: Mapping[str, Any]) -> Section:
     rows = [
         (
             _zh(decision["action_name"], decision["action"]),
-            decision["effect"],
+            zh_label(labels.EFFECTS, decision["effect"]),
             "\n".join(
-                f"{_zh(measure['name'], measure['code'])} ({measure['effect']})"
+                f"{_zh(measure['name'], measure['code'])}（{zh_label(labels.EFFECTS, measure['effect'])}）"
                 for measure in decision["measures"]
-            ),
+            )
+            or NOTHING,
             decision["valid_until"],
         )
         for decision in file["decisions"]
@@ -159,73 +245,326 @@ def _decisions(file: Mapping[str, Any]) -> Section:
     )
 
 
-def _accesses(file: Mapping[str, Any]) -> Section:
+def _accesses(file: Mapping[str, Any], pack: Pack) -> Section:
+    actions = action_names(pack)
     rows = [
         (
             access["at"],
-            access["who"] + (f" ({access['authority']})" if access["authority"] else ""),
-            access["role"],
+            access["who"] + (f"（{access['authority']}）" if access["authority"] else ""),
+            zh_label(signed_in_labels.ROLES, access["role"]),
             access["purpose"],
-            access["what"],
+            (
+                f"{zh_label(signed_in_labels.ACCESS_KINDS, 'check')}："
+                f"{actions(access['action'])}，{zh_label(labels.EFFECTS, access['effect'])}"
+            )
+            if access["kind"] == "check"
+            else access["what"],
         )
         for access in file["accesses"]
     ]
     return Section(
-        "查询记录 Who looked at non-public data",
+        "查询记录 Who read what is not published",
         ("时间 When", "查询者 Who", "角色 Role", "目的 Purpose", "内容 What"),
         rows,
-        "尚无人查询非公开信息。No one has read non-public data.",
+        "尚无人查询非公开信息。No one has read what is not published.",
     )
 
 
-def credit_report(file: Mapping[str, Any]) -> Report:
-    """The report's content, from a whole file (``subjects.service.whole_file``)."""
+def action_names(pack: Pack) -> Callable[[str], str]:
+    """An action's Chinese name by its code."""
+
+    def named(code: str) -> str:
+        action = pack.actions.get(code)
+        return action.name.zh if action else code
+
+    return named
+
+
+def _subject_line(name: str, identifier: str, kind: str, region: str | None) -> str:
+    return f"{name} · {identifier} · {KIND_NAMES.get(kind, kind)}" + (
+        f" · {region}" if region else ""
+    )
+
+
+def credit_report(file: Mapping[str, Any], pack: Pack, issuer: str, verify_at: str) -> Report:
+    """The subject's own report, from its whole file (``subjects.service.whole_file``)."""
     subject = file["subject"]
-    generated = utc_now().isoformat(timespec="seconds")
     return Report(
-        title="信用报告 Credit report",
+        number=new_number(),
+        issued_at=utc_now().isoformat(timespec="seconds"),
+        issuer=issuer,
+        issued_to=TO_SUBJECT,
+        covering=WHOLE_FILE,
         name=subject["name"],
+        identifier=subject["identifier"],
+        as_of=file["as_of"],
+        verify_at=verify_at,
+        title="信用报告 Credit report",
         heading=[
-            f"{subject['name']} · {subject['identifier']} · "
-            + KIND_NAMES.get(subject["kind"], subject["kind"])
-            + (f" · {subject['region']}" if subject["region"] else ""),
-            f"截至 As of {file['as_of']} · 生成 Generated {generated} · "
-            "本报告免费，不限次数。Free and unlimited.",
+            _subject_line(
+                subject["name"], subject["identifier"], subject["kind"], subject["region"]
+            ),
+            f"截至 As of {file['as_of']} · 本报告免费，不限次数。Free and unlimited.",
         ],
-        sections=[_records(file), _entries(file), _scores(file), _decisions(file), _accesses(file)],
+        sections=[
+            _records(file),
+            _entries(file),
+            _scores(file, pack),
+            _decisions(file),
+            _accesses(file, pack),
+        ],
     )
 
 
-def render_html(file: Mapping[str, Any]) -> str:
-    return _templates.get_template("report.html").render(report=credit_report(file))
+REGISTRATION_COLUMNS = {
+    "name": "名称 Name",
+    "org_type": "类型 Type",
+    "registered_capital": "注册资本 Registered capital",
+    "address": "住所 Address",
+    "established_on": "成立日期 Established",
+    "registered_on": "登记日期 Registered",
+    "document_no": "登记文号 Document",
+}
 
 
-def render_pdf(file: Mapping[str, Any]) -> bytes:
-    report = credit_report(file)
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+def public_report(file: Mapping[str, Any], issuer: str, verify_at: str) -> Report:
+    """Anyone's report of a subject's public file (``portal.public_file.public_file``)."""
+    subject = file["subject"]
+    registration = file["registration"] or {}
+    representative = file["legal_representative"]
+    registered = [
+        (label, _text(registration.get(key)))
+        for key, label in REGISTRATION_COLUMNS.items()
+        if registration.get(key) not in (None, "")
+    ]
+    if representative:
+        registered.append(
+            (
+                "法定代表人 Legal representative",
+                f"{representative['name']}（{representative['since']} 起）",
+            )
+        )
+    records = [
+        (
+            record["decided_on"],
+            _zh(record["record_type_name"], record["record_type"]),
+            _zh(record["authority_name"], record["authority"]),
+            record["document_no"],
+            zh_label(labels.SEVERITIES, record["severity"])
+            + (f" ¥{record['amount']}" if record["amount"] else ""),
+            _text(record["public_until"]),
+            "；".join(
+                f"{zh_label(labels.FIELDS, key)}：{_text(value)}"
+                for key, value in record["fields"].items()
+            )
+            or NOTHING,
+        )
+        for group in file["record_groups"]
+        for record in group["records"]
+    ]
+    entries = [
+        (
+            _zh(entry["list_name"], entry["list"]),
+            zh_label(labels.LIST_KINDS, entry["kind"]),
+            entry["started_on"],
+            entry["ends_on"],
+            f"{_zh(entry['owner_name'], None)} {entry['document_no']}",
+        )
+        for entry in file["entries"]
+    ]
+    return Report(
+        number=new_number(),
+        issued_at=utc_now().isoformat(timespec="seconds"),
+        issuer=issuer,
+        issued_to=TO_ANYONE,
+        covering=PUBLIC_FILE,
+        name=subject["name"],
+        identifier=subject["id"],
+        as_of=file["as_of"],
+        verify_at=verify_at,
+        title="公共信用信息报告 Public credit report",
+        heading=[
+            _subject_line(subject["name"], subject["id"], subject["kind"], subject["region"]),
+            f"截至 As of {file['as_of']} · 仅含依法公开的信息。Public information only.",
+        ],
+        sections=[
+            Section(
+                "登记信息 Registration",
+                ("项目 Item", "内容 Value"),
+                registered,
+                "没有登记信息。No registration data.",
+            ),
+            Section(
+                "公开记录 Public records",
+                (
+                    "决定日期 Decided",
+                    "类型 Type",
+                    "提供单位 Authority",
+                    "文号 Document",
+                    "程度 Severity",
+                    "公示至 Public until",
+                    "内容 Details",
+                ),
+                records,
+                "没有公开记录。No public records.",
+            ),
+            Section(
+                "名单 List entries",
+                ("名单 List", "类别 Kind", "起 From", "止 Until", "列入单位与文号 Listed by"),
+                entries,
+                "不在任何名单上。On no list.",
+            ),
+        ],
+    )
+
+
+def verify_link(report: Report, code: str) -> str:
+    return f"{report.verify_at}?code={quote(code, safe='')}"
+
+
+def qr_svg(report: Report, code: str) -> Markup:
+    """The verification link as an inline SVG QR code."""
+    svg = segno.make(verify_link(report, code), error="m").svg_inline(scale=2, omitsize=True)
+    return Markup(svg)
+
+
+def render_html(report: Report, code: str) -> str:
+    return _templates.get_template("report.html").render(
+        report=report, code=code, link=verify_link(report, code), qr=qr_svg(report, code)
+    )
+
+
+class _QRCode(Flowable):
+    """The verification link as a QR code drawn in vector."""
+
+    def __init__(self, text: str, size: float) -> None:
+        super().__init__()
+        self.matrix = segno.make(text, error="m").matrix
+        self.size = size
+        self.width = self.height = size
+
+    def draw(self) -> None:
+        cells = len(self.matrix) + 8  # with the quiet zone the standard asks for
+        cell = self.size / cells
+        self.canv.setFillColor(colors.black)
+        for y, row in enumerate(self.matrix):
+            for x, dark in enumerate(row):
+                if dark:
+                    self.canv.rect(
+                        (x + 4) * cell, self.size - (y + 5) * cell, cell, cell, stroke=0, fill=1
+                    )
+
+
+_PRINTED = (
+    "报告编号 Report number：出具时间 Issued：出具机构 Issuer：出具对象 Issued to：范围 Covering："
+    "验证 Verify at 验证码 Verification code：第页，共 Page of（）·— 0123456789"
+)
+"""The fixed text the PDF prints besides the report's content: its font needs these too."""
+
+
+def render_pdf(report: Report, code: str) -> bytes:
+    """The PDF, with its fonts embedded; the same report and code always give the same bytes."""
+    content = report.content()
+    characters = characters_of(content.decode() + code + _PRINTED)
+    font = font_name(characters)
+    if font not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(font, BytesIO(truetype_subset(characters))))
     # CJK text has no spaces: wordWrap="CJK" lets lines break between any two characters.
-    body = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=11, wordWrap="CJK")
+    body = ParagraphStyle("body", fontName=font, fontSize=8.5, leading=11, wordWrap="CJK")
+    small = ParagraphStyle("small", parent=body, fontSize=6.5, leading=8)
     heading = ParagraphStyle("heading", parent=body, fontSize=12, leading=16, spaceBefore=8)
     title = ParagraphStyle("title", parent=body, fontSize=18, leading=24)
-    out = BytesIO()
-    document = SimpleDocTemplate(
-        out,
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=f"{report.title} — {report.name}",
-    )
+
+    def document(out: BytesIO) -> SimpleDocTemplate:
+        return SimpleDocTemplate(
+            out,
+            pagesize=landscape(A4),
+            leftMargin=12 * mm,
+            rightMargin=12 * mm,
+            topMargin=12 * mm,
+            bottomMargin=14 * mm,
+            title=f"{report.title} — {report.name}",
+            author=report.issuer,
+            subject=METADATA_PREFIX + base64.b64encode(zlib.compress(content, 9)).decode(),
+            keywords=[code],
+            creator="xinyong",
+            invariant=1,  # no creation time or random id: verification renders it again
+        )
 
     def text(value: str, style: ParagraphStyle = body) -> Paragraph:
         return Paragraph(escape(value).replace("\n", "<br/>"), style)
 
-    story: list[Any] = [text(report.title, title)]
-    story += [text(line) for line in report.heading]
+    link = verify_link(report, code)
+
+    def story(width: float) -> list[Any]:
+        return _story(report, code, link, width, text, (title, heading, small))
+
+    # Twice: the first build counts the pages, so that every page can say "n of N".
+    pages = _PageCount()
+    draft = document(BytesIO())
+    draft.build(story(draft.width), onFirstPage=pages.count, onLaterPages=pages.count)
+    out = BytesIO()
+    final = document(out)
+    footer = _footer(font, report.number, pages.total)
+    final.build(story(final.width), onFirstPage=footer, onLaterPages=footer)
+    return out.getvalue()
+
+
+class _PageCount:
+    def __init__(self) -> None:
+        self.total = 0
+
+    def count(self, canvas: Canvas, _document: Any) -> None:
+        self.total = canvas.getPageNumber()
+
+
+def _footer(font: str, number: str, total: int) -> Callable[[Canvas, Any], None]:
+    def draw(canvas: Canvas, _document: Any) -> None:
+        page = canvas.getPageNumber()
+        canvas.setFont(font, 7.5)
+        canvas.drawRightString(
+            landscape(A4)[0] - 12 * mm,
+            7 * mm,
+            f"报告编号 Report {number} · 第 {page} 页，共 {total} 页 Page {page} of {total}",
+        )
+
+    return draw
+
+
+def _story(
+    report: Report,
+    code: str,
+    link: str,
+    width: float,
+    text: Callable[..., Paragraph],
+    styles: tuple[ParagraphStyle, ParagraphStyle, ParagraphStyle],
+) -> list[Any]:
+    title, heading, small = styles
+    issued = Table(
+        [
+            [
+                [
+                    text(report.title, title),
+                    *(text(line) for line in report.heading),
+                    text(
+                        f"报告编号 Report number：{report.number} · 出具时间 Issued："
+                        f"{report.issued_at} · 出具机构 Issuer：{report.issuer}"
+                    ),
+                    text(
+                        f"出具对象 Issued to：{report.issued_to} · 范围 Covering：{report.covering}"
+                    ),
+                    text(f"验证 Verify at {report.verify_at} · 验证码 Verification code：", small),
+                    text(code, small),
+                ],
+                _QRCode(link, 34 * mm),
+            ]
+        ],
+        colWidths=[width - 36 * mm, 36 * mm],
+    )
+    issued.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story: list[Any] = [issued]
     for section in report.sections:
-        story.append(text(f"{section.title} ({len(section.rows)})", heading))
+        story.append(text(f"{section.title}（{len(section.rows)}）", heading))
         if not section.rows:
             story.append(text(section.empty))
             continue
@@ -233,7 +572,7 @@ def render_pdf(file: Mapping[str, Any]) -> bytes:
             [[text(column) for column in section.columns]]
             + [[text(cell) for cell in row] for row in section.rows],
             repeatRows=1,
-            colWidths=[document.width / len(section.columns)] * len(section.columns),
+            colWidths=[width / len(section.columns)] * len(section.columns),
         )
         table.setStyle(
             TableStyle(
@@ -246,5 +585,4 @@ def render_pdf(file: Mapping[str, Any]) -> bytes:
         )
         story.append(table)
     story += [Spacer(1, 4 * mm), text(report.footer)]
-    document.build(story)
-    return out.getvalue()
+    return story

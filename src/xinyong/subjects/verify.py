@@ -1,0 +1,164 @@
+"""``/verify``: anyone confirms that a credit report is genuine and unaltered.
+
+The page takes a verification code (the report's QR code links to it with the code filled in)
+or an uploaded PDF; ``POST /v1/verify`` and ``POST /v1/verify/pdf`` answer the same in JSON.
+The answer says who issued the report, when, to whom and covering what, and nothing the report
+does not show itself (see ``subjects.verification``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+
+from xinyong.config import Settings
+from xinyong.ledger.checkpoint import CheckpointError, VerifierKey
+from xinyong.subjects.verification import (
+    MAX_CODE,
+    Claims,
+    NotGenuine,
+    read_code,
+    read_pdf,
+    report_key,
+)
+from xinyong.web import csrf
+from xinyong.web.forms import read_form
+from xinyong.web.templating import render
+
+MAX_PDF_BYTES = 8 * 2**20
+"""Far above any report; a bigger upload is refused unread."""
+
+router = APIRouter(tags=["verification"])
+pages = APIRouter(include_in_schema=False)
+
+
+class CodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    code: str = Field(max_length=MAX_CODE)
+    """The verification code printed on the report (or in its QR code), ``XY1.``..."""
+
+
+class Verified(BaseModel):
+    """A genuine report: what its code says, and nothing more."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    genuine: bool = True
+    """Always true: a report that is not genuine is answered 422."""
+    number: str
+    """The report number."""
+    issued_at: str
+    """When it was issued (UTC)."""
+    issuer: str
+    """Who issued it."""
+    issued_to: str
+    """To whom: the subject itself, or the public."""
+    covering: str
+    """What it covers: the subject's whole file, or its public information."""
+    name: str
+    """The subject's name, as the report shows it."""
+    identifier: str
+    """The subject's identifier, as the report shows it."""
+    as_of: str
+    """The day (in China) the report speaks for."""
+    digest: str
+    """SHA-256 of the report's content as issued."""
+
+
+class KeyOut(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    key: str
+    """The verifier key, in the signed-note text form ``name+key id+base64``."""
+    algorithm: str = "Ed25519"
+    """The signature algorithm."""
+
+
+def _verifier(request: Request) -> VerifierKey:
+    settings: Settings = request.app.state.settings
+    try:
+        return report_key(settings.report_key_path).verifier
+    except (OSError, CheckpointError) as error:
+        raise HTTPException(503, f"the report key cannot be read: {error}") from None
+
+
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"description": "not a genuine report of this platform, or altered; `detail` says why"}
+}
+
+
+@router.post("/v1/verify", response_model=Verified, responses=_REFUSED)
+def verify_code(request: Request, body: CodeIn) -> Verified:
+    """Is this verification code genuine? Who issued the report, when, to whom, covering what."""
+    try:
+        return Verified(**asdict(read_code(body.code, _verifier(request))))
+    except NotGenuine as error:
+        raise HTTPException(422, str(error)) from None
+
+
+@router.post(
+    "/v1/verify/pdf",
+    max_body_size=MAX_PDF_BYTES,
+    response_model=Verified,
+    responses=_REFUSED,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/pdf": {"schema": {}}}}
+    },
+)
+async def verify_pdf(request: Request) -> Verified:
+    """Is this PDF a report exactly as issued (the body is the file itself)?"""
+    data = await request.body()
+    try:
+        claims, _ = read_pdf(data, _verifier(request))
+    except NotGenuine as error:
+        raise HTTPException(422, str(error)) from None
+    return Verified(**asdict(claims))
+
+
+@router.get("/v1/verify/key", response_model=KeyOut)
+def verify_key(request: Request) -> KeyOut:
+    """The public key reports are signed with, to verify codes offline."""
+    return KeyOut(key=_verifier(request).encode())
+
+
+def _answer(
+    request: Request, claims: Claims | None, refusal: str | None, code: str
+) -> HTMLResponse:
+    context = {"claims": claims, "refusal": refusal, "code": code}
+    return render(request, "subjects/verify.html", context, status_code=422 if refusal else 200)
+
+
+@pages.get("/verify", response_class=HTMLResponse, name="verify")
+def verify_page(
+    request: Request, code: Annotated[str, Query(max_length=MAX_CODE)] = ""
+) -> HTMLResponse:
+    if not code:
+        return _answer(request, None, None, "")
+    try:
+        return _answer(request, read_code(code, _verifier(request)), None, code)
+    except NotGenuine as error:
+        return _answer(request, None, str(error), code)
+
+
+@pages.post("/verify", response_class=HTMLResponse, max_body_size=MAX_PDF_BYTES)
+async def verify_upload(request: Request) -> HTMLResponse:
+    form = await read_form(request, max_files=1, max_fields=4, max_part_size=MAX_PDF_BYTES)
+    if not csrf.is_genuine(request, form):
+        raise HTTPException(403, "the form is stale: reload the page and send it again")
+    upload = form.get("report")
+    code = str(form.get("code") or "")
+    try:
+        if isinstance(upload, UploadFile) and upload.size:
+            claims, _ = read_pdf(await upload.read(MAX_PDF_BYTES + 1), _verifier(request))
+        else:
+            claims = read_code(code, _verifier(request))
+    except NotGenuine as error:
+        return _answer(request, None, str(error), code)
+    return _answer(request, claims, None, code)

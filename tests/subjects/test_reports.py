@@ -1,0 +1,150 @@
+"""Credit reports anyone can verify: the subject's own and an organisation's public report,
+numbered, paged, with embedded fonts, no codes, and a verification code that refuses any
+change to the code or to the PDF."""
+
+import base64
+import re
+import zlib
+from io import BytesIO
+
+import orjson
+import pytest
+from pypdf import PdfReader, PdfWriter
+from tests.subjects.conftest import READ, City
+
+from xinyong.subjects.report import METADATA_PREFIX
+from xinyong.testing import samples
+from xinyong.web import csrf
+
+RAW_CODES = ("None", "deny", "serious", "public", "active", "black", "staff_read")
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages)
+
+
+def own_pdf(city: City) -> bytes:
+    response = city.client.get("/v1/me/report.pdf", headers=city.signed_in["defaulter"])
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def test_the_own_report_is_numbered_paged_and_verifiable(city: City) -> None:
+    city.client.get(
+        f"/v1/subjects/{city.defaulter}", headers={**city.signed_in["operator"], **READ}
+    )
+    data = own_pdf(city)
+    reader = PdfReader(BytesIO(data))
+    text = pdf_text(data)
+    number = re.search(r"XY-\d{8}-[A-Z2-7]{10}", text)
+    assert number is not None
+    total = len(reader.pages)
+    for page, content in enumerate(reader.pages, start=1):
+        assert f"Page {page} of {total}" in content.extract_text()
+    assert "公共信用信息平台" in text and "信用主体本人" in text and "严重" in text
+    for code in RAW_CODES:
+        found = re.search(rf"\b{code}\b", text)
+        assert found is None, text[found.start() - 60 : found.end() + 20].replace("\n", "|")
+    code = str(reader.metadata["/Keywords"])
+    verdict = city.client.post("/v1/verify", json={"code": code})
+    assert verdict.status_code == 200, verdict.text
+    body = verdict.json()
+    assert body["genuine"] and body["number"] == number.group(0)
+    assert body["identifier"] == city.defaulter and body["covering"].startswith("信用主体本人")
+    uploaded = city.client.post(
+        "/v1/verify/pdf", content=data, headers={"Content-Type": "application/pdf"}
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["number"] == number.group(0)
+
+
+def test_every_font_of_the_pdf_is_embedded(city: City) -> None:
+    reader = PdfReader(BytesIO(own_pdf(city)))
+    fonts = {}
+    for page in reader.pages:
+        for name, font in page["/Resources"]["/Font"].items():
+            fonts[name] = font.get_object()
+    used = [font for font in fonts.values() if font["/BaseFont"] != "/Helvetica"]
+    assert used and all("NotoSansSC" in str(font["/BaseFont"]) for font in used)
+    assert all("/FontFile2" in font["/FontDescriptor"] for font in used)
+
+
+def test_a_changed_pdf_is_refused(city: City) -> None:
+    data = own_pdf(city)
+    # Rewritten by another program with the same metadata: the text is the same, the bytes not.
+    writer = PdfWriter(clone_from=BytesIO(data))
+    rewritten = BytesIO()
+    writer.write(rewritten)
+    refused = city.client.post("/v1/verify/pdf", content=rewritten.getvalue())
+    assert refused.status_code == 422 and "altered" in refused.json()["detail"]
+    # The content in the metadata changed and the visible text with it: the digest fails.
+    reader = PdfReader(BytesIO(data))
+    packed = str(reader.metadata["/Subject"]).removeprefix(METADATA_PREFIX)
+    content = orjson.loads(zlib.decompress(base64.b64decode(packed)))
+    content["name"] = "李四"
+    forged = PdfWriter(clone_from=BytesIO(data))
+    forged.add_metadata(
+        {
+            "/Subject": METADATA_PREFIX
+            + base64.b64encode(
+                zlib.compress(orjson.dumps(content, option=orjson.OPT_SORT_KEYS))
+            ).decode()
+        }
+    )
+    out = BytesIO()
+    forged.write(out)
+    refused = city.client.post("/v1/verify/pdf", content=out.getvalue())
+    assert refused.status_code == 422 and "content was altered" in refused.json()["detail"]
+    assert city.client.post("/v1/verify/pdf", content=b"%PDF-1.4 nonsense").status_code == 422
+
+
+@pytest.mark.parametrize("position", [8, 40, -10])
+def test_a_changed_code_is_refused(city: City, position: int) -> None:
+    code = str(PdfReader(BytesIO(own_pdf(city))).metadata["/Keywords"])
+    changed = code[:position] + ("A" if code[position] != "A" else "B") + code[position + 1 :]
+    refused = city.client.post("/v1/verify", json={"code": changed})
+    assert refused.status_code == 422, refused.text
+    page = city.client.get("/verify", params={"code": changed})
+    assert page.status_code == 422 and "未通过验证" in page.text
+    assert city.client.post("/v1/verify", json={"code": "hello"}).status_code == 422
+
+
+def test_anyone_downloads_an_organisations_public_report(city: City) -> None:
+    firm = samples.organisation(1)
+    city.client.cookies.clear()
+    response = city.client.get(f"/subjects/{firm}/report.pdf")
+    assert response.status_code == 200, response.text
+    text = pdf_text(response.content)
+    assert "北京示例科技有限公司" in text and "京朝市监登〔2020〕1号" in text
+    assert "公众 Anyone" in text and "李四" not in text.split("法定代表人")[0]
+    for code in RAW_CODES:
+        found = re.search(rf"\b{code}\b", text)
+        assert found is None, text[found.start() - 60 : found.end() + 20].replace("\n", "|")
+    html = city.client.get(f"/subjects/{firm}/report.html")
+    assert html.status_code == 200 and 'name="viewport"' in html.text and "<svg" in html.text
+    link = re.search(r'href="([^"]*/verify\?code=[^"]+)"', html.text)
+    assert link is not None
+    page = city.client.get(link.group(1).replace("http://testserver", ""))
+    assert page.status_code == 200 and "真实" in page.text and firm in page.text
+    # A person's file is not a downloadable report, and neither is an unknown code.
+    assert city.client.get(f"/subjects/{city.defaulter}/report.pdf").status_code == 404
+    assert city.client.get(f"/subjects/{samples.organisation(9)}/report.pdf").status_code == 404
+
+
+def test_the_verify_page_takes_the_pdf_itself(city: City) -> None:
+    data = own_pdf(city)
+    city.client.get("/verify")  # the form's CSRF cookie
+    token = city.client.cookies[csrf.COOKIE]
+    sent = city.client.post(
+        "/verify",
+        data={csrf.FIELD: token},
+        files={"report": ("report.pdf", data, "application/pdf")},
+    )
+    assert sent.status_code == 200 and "真实" in sent.text and city.defaulter in sent.text
+    changed = data.replace(b"/Producer", b"/Producex", 1)
+    refused = city.client.post(
+        "/verify",
+        data={csrf.FIELD: token},
+        files={"report": ("report.pdf", changed, "application/pdf")},
+    )
+    assert refused.status_code == 422 and "未通过验证" in refused.text
