@@ -109,7 +109,10 @@ def verify_code(request: Request, body: CodeIn) -> Verified:
     response_model=Verified,
     responses=_REFUSED,
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/pdf": {"schema": {}}}}
+        "requestBody": {
+            "required": True,
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
     },
 )
 async def verify_pdf(request: Request) -> Verified:
@@ -151,7 +154,7 @@ def verify_page(
 async def verify_upload(request: Request) -> HTMLResponse:
     form = await read_form(request, max_files=1, max_fields=4, max_part_size=MAX_PDF_BYTES)
     if not csrf.is_genuine(request, form):
-        raise HTTPException(403, "the form is stale: reload the page and send it again")
+        return render(request, "forbidden.html", {}, status_code=403)
     upload = form.get("report")
     code = str(form.get("code") or "")
     try:
