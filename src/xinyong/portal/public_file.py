@@ -246,14 +246,14 @@ def _public_entries(
         .order_by(EntryRow.started_on.desc())
     ).all()
     return [
-        _entry(pack, entry, record)
+        public_entry(pack, entry, record)
         for entry, record, status in rows
         if entry.list_code in pack.lists
         and is_public(pack, record.record_type, record.severity, record.decided_on, status, day)
     ]
 
 
-def _entry(pack: Pack, entry: EntryRow, record: Record) -> dict[str, Any]:
+def public_entry(pack: Pack, entry: EntryRow, record: Record) -> dict[str, Any]:
     credit_list = pack.lists[entry.list_code]
     owner = pack.authorities.get(credit_list.owner)
     return {
@@ -307,7 +307,7 @@ def defaulters(
                     "name": subject.name,
                     "id": shown_id(subject),
                 },
-                **_entry(pack, entry, record),
+                **public_entry(pack, entry, record),
             }
             for entry, record, subject in published[start : start + PAGE_SIZE]
         ],
