@@ -28,7 +28,9 @@ from xinyong.portal.listing import (
     xlsx_bytes,
 )
 from xinyong.portal.public_file import public_file
+from xinyong.portal.results import SEARCH_PAGE, facets, narrowed, rich_rows
 from xinyong.portal.stats import SECTIONS
+from xinyong.search.index import CANDIDATES
 from xinyong.search.publicity import black_lists
 from xinyong.search.publish import IndexShelf
 from xinyong.web import csrf
@@ -56,12 +58,37 @@ def home(request: Request) -> HTMLResponse:
 
 
 @router.get("/search", response_class=HTMLResponse, name="search")
-def search(request: Request, q: Line = "") -> HTMLResponse:
+def search(
+    request: Request,
+    q: Line = "",
+    page: Page = 1,
+    kind: Annotated[str, Query(pattern="^(organisation|person)?$")] = "",
+    region: Annotated[str, Query(pattern="^([0-9]{2})?$")] = "",
+) -> HTMLResponse:
+    """Every hit the index finds is counted and faceted; the page shows 20, made rich."""
     query = q.strip()[:100]
     shelf: IndexShelf = request.app.state.search
     index = shelf.current()
-    hits = index.search(query) if index and query else []
-    context = {"query": query, "hits": hits, "ready": index is not None}
+    found = index.search(query, limit=CANDIDATES) if index and query else []
+    shown = narrowed(found, kind, region)
+    pages = max(1, -(-len(shown) // SEARCH_PAGE))
+    if page > pages:
+        raise HTTPException(404, "no such page")
+    start = (page - 1) * SEARCH_PAGE
+    with request.app.state.sessionmaker() as session:
+        rows = rich_rows(session, _pack(request), shown[start : start + SEARCH_PAGE], china_today())
+    context = {
+        "query": query,
+        "rows": rows,
+        "total": len(shown),
+        "capped": len(found) >= CANDIDATES,
+        "facets": facets(found),
+        "kind": kind,
+        "region": region,
+        "listing": {"page": page, "pages": pages},
+        "base": _base(request),
+        "ready": index is not None,
+    }
     return render(request, "portal/search.html", context)
 
 
