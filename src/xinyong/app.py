@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.include_router(portal_pages)
     # Pages for signed-in people: who is not signed in is sent to the sign-in page first.
     app.add_exception_handler(account_pages.PageRefused, account_pages.page_refused)
+    app.state.visitor = account_pages.visitor_of  # who is signed in, on every page's header
     for pages in (account_pages.router, subject_pages, review_console, operator_console):
         app.include_router(pages)
     shell.install(app)  # static files, the icon, /docs and /redoc, refused forms, error pages
