@@ -24,7 +24,7 @@ from xinyong import __version__
 from xinyong.clock import CHINA, as_utc
 from xinyong.web import csrf, signed_in_labels
 from xinyong.web.i18n import LANG_COOKIE, LANGUAGES, activate, choose, current, gettext_, ngettext_
-from xinyong.web.labels import effect_label, field_label, kind_label, severity_label
+from xinyong.web.labels import effect_label, field_label, kind_label, severity_label, value_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -119,6 +119,7 @@ def _environment() -> Environment:
         effect_label=effect_label,
         severity_label=severity_label,
         field_label=field_label,
+        value_label=value_label,
     )
     signed_in_labels.register(environment)
     return environment
