@@ -113,7 +113,7 @@ def test_the_whole_file_shows_every_record_with_its_disclosure_and_the_report_li
         assert record.document_no in page.text
     assert "部门间共享" in page.text and "公开" in page.text
     assert "今日核查将得到的结果" in page.text and "谁查询了您的非公开信息" in page.text
-    assert "enterprise.tax" in page.text  # scores, with their reasons
+    assert "本平台评分方案: 纳税信用级别" in page.text  # scores, named as the platform's, with reasons
     assert 'href="/v1/me/report.pdf"' in page.text and 'href="/v1/me/report.html"' in page.text
     report = browser.get("/v1/me/report.pdf")  # the page's session cookie opens the report
     assert report.status_code == 200 and report.content.startswith(b"%PDF")
