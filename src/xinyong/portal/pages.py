@@ -303,6 +303,7 @@ def stats_page(request: Request) -> HTMLResponse:
     options = {
         "listings": charts.listings(sections["listings"]) if "listings" in sections else None,
         "entries": charts.entries(sections["entries"]) if "entries" in sections else None,
+        "regions": charts.regions(sections["entries"]) if "entries" in sections else None,
         "checks": charts.checks(sections["checks"]) if "checks" in sections else None,
     }
     return render(

@@ -237,6 +237,8 @@ def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:
             "authority": None,
             "purpose": row.purpose,
             "what": f"check {row.action}: {row.effect}",
+            "action": row.action,
+            "effect": row.effect,
             "ledger_leaf": None,
             "proof": None,
         }

@@ -22,6 +22,7 @@ from starlette.routing import NoMatchFound
 
 from xinyong import __version__
 from xinyong.clock import CHINA, as_utc
+from xinyong.identifiers.regions import region_name
 from xinyong.web import csrf, signed_in_labels
 from xinyong.web.i18n import LANG_COOKIE, LANGUAGES, activate, choose, current, gettext_, ngettext_
 from xinyong.web.labels import effect_label, field_label, kind_label, severity_label, value_label
@@ -120,6 +121,7 @@ def _environment() -> Environment:
         severity_label=severity_label,
         field_label=field_label,
         value_label=value_label,
+        region_name=region_name,
     )
     signed_in_labels.register(environment)
     return environment
