@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xinyong.identifiers.regions import region_name
 from xinyong.portal.listing import PAGE_SIZE, csv_bytes, xlsx_bytes
 
 ROW = re.compile(r'<tr>\s*<td><a href="/subjects/([^"]+)">')
@@ -62,6 +63,9 @@ def test_an_unknown_list_is_an_error_not_every_list(client: TestClient) -> None:
 def test_filters_narrow_to_what_they_say(client: TestClient) -> None:
     total, refs = _walk(client, "/defaulters")
     region = client.get(f"/v1/public/subjects/{refs[0]}").json()["subject"]["region"]
+    name = region_name(region)
+    assert name, "the demo city's regions are real divisions"
+    assert name in client.get(f"/subjects/{refs[0]}").text, "the file names its region"
     shown, regional = _walk(client, "/defaulters", region=region[:4])
     assert 0 < shown <= total and refs[0] in regional
     for ref in regional:
