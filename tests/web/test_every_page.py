@@ -1,6 +1,7 @@
 """Every page, in zh-CN and English, at a phone's 390 px and a desktop's 1366 px, for every
 role: no horizontal overflow, no serious or critical axe-core violation, and on the Chinese
-pages no code, Python literal or English message of the service's own. A screenshot of each
+pages no code, Python literal or English message of the service's own; and no page over
+200 KB of HTML and scripts before the charts library. A screenshot of each
 is kept under ``var/screenshots/pages/`` to be looked at."""
 
 import json
@@ -17,6 +18,8 @@ from xinyong.web import i18n
 
 AXE = next(Path(__file__).resolve().parents[2].glob("build/axe-core-*/axe.min.js"), None)
 WIDTHS = (390, 1366)
+MAX_BYTES = 200 * 1024
+"""A page's HTML and scripts, the charts library aside."""
 PUBLIC = (
     "/",
     "/search?q=有限公司",
@@ -79,6 +82,14 @@ def _check(page: Page, path: str, lang: str, width: int, role: str, failures: li
             ".map(e => e.tagName + '.' + e.className)"
         )
         failures.append(f"{where}: {overflow}px wider than the viewport: {culprits}")
+    weight = page.evaluate(
+        "(async () => { let bytes = new Blob([document.documentElement.outerHTML]).size;"
+        " for (const script of document.scripts) if (script.src && !script.src.includes('echarts'))"
+        " bytes += (await (await fetch(script.src)).arrayBuffer()).byteLength;"
+        " return bytes; })()"
+    )
+    if weight > MAX_BYTES:
+        failures.append(f"{where}: {weight:,} bytes of HTML and scripts (charts aside)")
     if AXE is not None:
         page.evaluate(AXE.read_text() + ";0")
         violations = page.evaluate(
