@@ -63,7 +63,20 @@ $(VENDORED):
 	cp build/npm/package/bundles/redoc.standalone.js $(VENDOR)/redoc.standalone.js
 	touch $@
 
-web-assets: $(VENDORED)
+# axe-core checks the pages' accessibility in the browser tests; it is never served.
+AXE_VERSION := 4.11.1
+AXE := build/axe-core-$(AXE_VERSION)/axe.min.js
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "installing npm (the pages' scripts come from the npm registry)"; \
+		[ -f $(APT_UPDATED) ] || { apt-get update -qq && touch $(APT_UPDATED); }; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	rm -rf build/axe-npm && mkdir -p build/axe-npm $(dir $(AXE))
+	cd build/axe-npm && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	tar -xzf build/axe-npm/axe-core-$(AXE_VERSION).tgz -C build/axe-npm package/axe.min.js
+	cp build/axe-npm/package/axe.min.js $@
+
+web-assets: $(VENDORED) $(AXE)
 
 demo: $(VENV)/.installed web-assets
 	$(BIN)/xinyong demo

@@ -3,11 +3,7 @@
 from importlib.resources import files
 from typing import Any, cast
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -42,7 +38,6 @@ from xinyong.subjects.verify import router as verify_router
 from xinyong.web import csrf, shell
 from xinyong.web.headers import SecurityHeaders, policy, style_hash
 from xinyong.web.openapi import declare_refusals, declare_security
-from xinyong.web.types import explain
 
 MAX_BODY_BYTES = 2**20
 """The largest body a route takes unless it says otherwise (submissions and evidence do)."""
@@ -125,26 +120,9 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.include_router(portal_pages)
     # Pages for signed-in people: who is not signed in is sent to the sign-in page first.
     app.add_exception_handler(account_pages.PageRefused, account_pages.page_refused)
+    app.state.visitor = account_pages.visitor_of  # who is signed in, on every page's header
     for pages in (account_pages.router, subject_pages, review_console, operator_console):
         app.include_router(pages)
-    shell.install(app)  # static files, /docs and /redoc, refused forms
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(part) for part in item.get('loc', ()))}: {explain(item)}"
-            for item in error.errors()
-        ]
-        return JSONResponse({"detail": "; ".join(problems), "errors": problems}, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        detail = error.detail
-        limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
-        if error.status_code == 413 and detail == "Content Too Large" and limit is not None:
-            detail = f"the body is larger than this route takes ({limit:,} bytes)"
-        return JSONResponse(
-            {"detail": detail}, status_code=error.status_code, headers=error.headers
-        )
+    shell.install(app)  # static files, the icon, /docs and /redoc, refused forms, error pages
 
     return app

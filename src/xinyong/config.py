@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     rights_worker_interval: float = Field(
         300.0, gt=0, description="seconds between the background worker's rounds"
     )
+    # Who runs the platform, as every page's footer says (主办单位, contact, hotline, filings).
+    operator_name: str = Field("", description="the operating organisation (主办单位)")
+    operator_contact: str = Field("", description="a postal or e-mail address for the public")
+    operator_hotline: str = Field("", description="the service hotline")
+    icp_filing: str = Field("", description="the ICP filing number (ICP备案号)")
+    security_filing: str = Field("", description="the public security filing number (公安备案号)")
 
     def resolved_notice_file(self) -> Path:
         return self.notice_file or self.var_dir / "notices.jsonl"

@@ -128,6 +128,7 @@ def city(site: Site) -> dict[str, str]:
         "ref": hits[0]["ref"],
         "event": str(public["record_groups"][0]["records"][0]["ledger_event"]),
         "section": sections[0]["code"],
+        "code": "court.defaulters",  # a published list
         "tree_size": str(signed.tree_size),
         "name": "records",
         "version": "1",

@@ -6,7 +6,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from xinyong.identifiers import parse
 from xinyong.identifiers.cli import id_command
+from xinyong.identifiers.regions import region_name
 
 app = typer.Typer()
 app.command()(id_command)
@@ -59,3 +61,12 @@ def test_user_input_is_not_read_as_markup() -> None:
 
 def test_codes_are_required() -> None:
     assert runner.invoke(app, []).exit_code == 2
+
+
+def test_a_region_code_that_names_no_division_is_warned_about() -> None:
+    assert region_name("110108") == "北京市海淀区"
+    assert region_name("440305") == "广东省南山区"  # the table's latest name, no year marks
+    known = parse("11010819800101001X")
+    assert not any("GB/T 2260" in warning for warning in known.warnings)
+    unknown = parse("990108198001010014")
+    assert any("990108" in w and "GB/T 2260" in w for w in unknown.warnings)

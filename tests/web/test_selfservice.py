@@ -113,7 +113,9 @@ def test_the_whole_file_shows_every_record_with_its_disclosure_and_the_report_li
         assert record.document_no in page.text
     assert "部门间共享" in page.text and "公开" in page.text
     assert "今日核查将得到的结果" in page.text and "谁查询了您的非公开信息" in page.text
-    assert "enterprise.tax" in page.text  # scores, with their reasons
+    assert (
+        "本平台评分方案: 纳税信用级别" in page.text
+    )  # scores, named as the platform's, with reasons
     assert 'href="/v1/me/report.pdf"' in page.text and 'href="/v1/me/report.html"' in page.text
     report = browser.get("/v1/me/report.pdf")  # the page's session cookie opens the report
     assert report.status_code == 200 and report.content.startswith(b"%PDF")
@@ -208,7 +210,10 @@ def test_repair_shows_eligibility_first_with_the_date_it_becomes_possible(
         expected = eligibility(session, national, subject_id, listing.document_key, china_today())
     assert not expected.eligible and expected.possible_from is not None
     assert "这条记录能否修复？" in page.text
-    assert f"自{expected.possible_from.year}年" in page.text  # the day it becomes possible
+    # A court listing is not repairable: the page says who ends it and how, and offers no date
+    # to apply from (the minimum period's end is still shown as a fact).
+    assert "只有作出决定的部门可以结束" in page.text and "起可以申请" not in page.text
+    assert f"最短公示期于{expected.possible_from.year}年" in page.text
     assert 'action="/me/repairs"' not in page.text  # not repairable: no application form
     refused = browser.post(
         "/me/repairs",

@@ -38,7 +38,7 @@ from xinyong.web import csrf
 from xinyong.web.deps import get_sessionmaker
 from xinyong.web.forms import read_form
 from xinyong.web.redirects import safe_next
-from xinyong.web.templating import render
+from xinyong.web.templating import Visitor, render
 
 router = APIRouter(include_in_schema=False)
 Factory = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
@@ -94,6 +94,15 @@ async def page_refused(request: Request, error: Exception) -> Response:
         return RedirectResponse(f"/sign-in?{urlencode({'next': back})}", status_code=303)
     context = {"roles": error.roles, "person": error.person}
     return render(request, "accounts/denied.html", context, status_code=403)
+
+
+def visitor_of(request: Request) -> Visitor | None:
+    """Who is signed in on ``request``, for the header of every page (``app.state.visitor``)."""
+    token = request.cookies.get(COOKIE)
+    person = _person(request.app.state.sessionmaker, token) if token else None
+    if person is None:
+        return None
+    return Visitor(person.username, person.role, HOME_OF_ROLE.get(person.role, "/"))
 
 
 @router.get("/sign-in", response_class=HTMLResponse, name="sign_in")

@@ -11,7 +11,7 @@ registries have issued such codes, so ingest keeps them, flagged, when a registr
 authority provides them. ``validate`` is the raising variant.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Literal
@@ -19,6 +19,7 @@ from typing import Literal
 from xinyong.clock import china_today
 from xinyong.identifiers import orgcode, resident_id, uscc
 from xinyong.identifiers.normalise import normalise
+from xinyong.identifiers.regions import region_name
 from xinyong.identifiers.resident_id import Sex
 from xinyong.identifiers.uscc import CodeName
 
@@ -161,12 +162,29 @@ def parse(
     """
     code = normalise(raw)
     if kind is None:
-        return _detect(raw, code, today)
-    if kind == IdentifierKind.RESIDENT_ID:
-        return _resident_id(raw, code, today)
-    if kind == IdentifierKind.USCC:
-        return _uscc(raw, code)
-    return _org_code(raw, code)
+        found = _detect(raw, code, today)
+    elif kind == IdentifierKind.RESIDENT_ID:
+        found = _resident_id(raw, code, today)
+    elif kind == IdentifierKind.USCC:
+        found = _uscc(raw, code)
+    else:
+        found = _org_code(raw, code)
+    return _division_checked(found)
+
+
+NATIONAL = "100000"
+"""The region code of a USCC issued at national level: not a division, and not a mistake."""
+
+
+def _division_checked(found: ParsedIdentifier) -> ParsedIdentifier:
+    """A warning when the region code names no division GB/T 2260 has ever listed."""
+    region = found.region_code
+    if region is None or region == NATIONAL or region_name(region) is not None:
+        return found
+    if not (len(region) == 6 and region.isascii() and region.isdigit()):
+        return found  # the code is malformed, and its errors say so
+    warning = f"region code {region} is not an administrative division GB/T 2260 has listed"
+    return replace(found, warnings=(*found.warnings, warning))
 
 
 def _detect(raw: str, code: str, today: date | None) -> ParsedIdentifier:

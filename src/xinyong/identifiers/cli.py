@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from xinyong.identifiers import IdentifierKind, ParsedIdentifier, parse
+from xinyong.identifiers.regions import region_name
 
 __all__ = ["id_command"]
 
@@ -78,7 +79,9 @@ def _decoded(result: ParsedIdentifier) -> list[str]:
             f"entity type {entity_type.code} {entity_type.name_zh} ({entity_type.name_en})"
         )
     if result.region_code is not None:
-        lines.append(f"region {result.region_code}")
+        lines.append(
+            f"region {result.region_code} {region_name(result.region_code) or ''}".rstrip()
+        )
     if result.org_code is not None:
         validity = "valid" if result.org_code_valid else "check fails"
         lines.append(f"organisation code {result.org_code[:8]}-{result.org_code[8:]} ({validity})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xinyong.identifiers.regions import region_name
 from xinyong.portal.stats import Stats
 from xinyong.web.i18n import gettext_ as _
 from xinyong.web.labels import effect_label, kind_label
@@ -20,8 +21,9 @@ def _base(months: list[str]) -> dict[str, Any]:
     return {
         "color": PALETTE,
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0},
-        "grid": {"left": 48, "right": 16, "top": 40, "bottom": 32},
+        # A scrolling legend stays one line wide on a phone.
+        "legend": {"top": 0, "type": "scroll"},
+        "grid": {"left": 8, "right": 16, "top": 40, "bottom": 8, "containLabel": True},
         "xAxis": {"type": "category", "data": months},
         "yAxis": {"type": "value", "minInterval": 1},
         "textStyle": {"fontFamily": "Noto Sans CJK SC, sans-serif"},
@@ -43,17 +45,33 @@ def listings(data: Stats) -> dict[str, Any]:
     return option
 
 
-def entries(data: Stats) -> dict[str, Any]:
-    lists = [item for item in data["by_list"] if item["entries"]]
+def _bars(names: list[str], values: list[int]) -> dict[str, Any]:
+    """Horizontal bars whose long names break over lines instead of crowding the bars out."""
     return {
         "color": PALETTE,
         "tooltip": {"trigger": "axis"},
-        "grid": {"left": 200, "right": 24, "top": 16, "bottom": 24},
+        "grid": {"left": 8, "right": 24, "top": 16, "bottom": 8, "containLabel": True},
         "xAxis": {"type": "value", "minInterval": 1},
-        "yAxis": {"type": "category", "data": [bilingual(item["name"]) for item in lists]},
-        "series": [{"type": "bar", "data": [item["entries"] for item in lists]}],
+        "yAxis": {
+            "type": "category",
+            "data": names,
+            "axisLabel": {"width": 110, "overflow": "break"},
+        },
+        "series": [{"type": "bar", "data": values}],
         "textStyle": {"fontFamily": "Noto Sans CJK SC, sans-serif"},
     }
+
+
+def entries(data: Stats) -> dict[str, Any]:
+    lists = [item for item in data["by_list"] if item["entries"]]
+    return _bars([bilingual(item["name"]) for item in lists], [item["entries"] for item in lists])
+
+
+def regions(data: Stats) -> dict[str, Any]:
+    """Entries in force by region, named (GB/T 2260)."""
+    rows = [item for item in data["by_region"] if item["entries"]][:15]
+    names = [region_name(item["region"]) or item["region"] or "—" for item in rows]
+    return _bars(names, [item["entries"] for item in rows])
 
 
 def checks(data: Stats) -> dict[str, Any]:

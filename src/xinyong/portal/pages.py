@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from xinyong.clock import china_today
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Disclosure
+from xinyong.policy.lists import CreditList, ListKind
 from xinyong.portal import charts
-from xinyong.portal.public_file import defaulters, public_file
+from xinyong.portal.listing import (
+    Filters,
+    Paged,
+    PageOutOfRange,
+    csv_bytes,
+    list_rows,
+    page_of,
+    publicity_rows,
+    publicity_types,
+    xlsx_bytes,
+)
+from xinyong.portal.public_file import public_file
+from xinyong.portal.results import SEARCH_PAGE, facets, narrowed, rich_rows
 from xinyong.portal.stats import SECTIONS
+from xinyong.search.index import CANDIDATES
+from xinyong.search.publicity import black_lists
 from xinyong.search.publish import IndexShelf
 from xinyong.web import csrf
 from xinyong.web.forms import read_form
 from xinyong.web.i18n import LANGUAGES, activate, choose
+from xinyong.web.i18n import gettext_ as _
 from xinyong.web.redirects import safe_next
-from xinyong.web.templating import remember_language, render
-from xinyong.web.types import Line, SubjectRef
+from xinyong.web.templating import bilingual, remember_language, render
+from xinyong.web.types import Code, Line, SubjectRef
 
 router = APIRouter(include_in_schema=False)
 Page = Annotated[int, Query(ge=1, le=100_000)]
@@ -40,12 +58,37 @@ def home(request: Request) -> HTMLResponse:
 
 
 @router.get("/search", response_class=HTMLResponse, name="search")
-def search(request: Request, q: Line = "") -> HTMLResponse:
+def search(
+    request: Request,
+    q: Line = "",
+    page: Page = 1,
+    kind: Annotated[str, Query(pattern="^(organisation|person)?$")] = "",
+    region: Annotated[str, Query(pattern="^([0-9]{2})?$")] = "",
+) -> HTMLResponse:
+    """Every hit the index finds is counted and faceted; the page shows 20, made rich."""
     query = q.strip()[:100]
     shelf: IndexShelf = request.app.state.search
     index = shelf.current()
-    hits = index.search(query) if index and query else []
-    context = {"query": query, "hits": hits, "ready": index is not None}
+    found = index.search(query, limit=CANDIDATES) if index and query else []
+    shown = narrowed(found, kind, region)
+    pages = max(1, -(-len(shown) // SEARCH_PAGE))
+    if page > pages:
+        raise HTTPException(404, "no such page")
+    start = (page - 1) * SEARCH_PAGE
+    with request.app.state.sessionmaker() as session:
+        rows = rich_rows(session, _pack(request), shown[start : start + SEARCH_PAGE], china_today())
+    context = {
+        "query": query,
+        "rows": rows,
+        "total": len(shown),
+        "capped": len(found) >= CANDIDATES,
+        "facets": facets(found),
+        "kind": kind,
+        "region": region,
+        "listing": {"page": page, "pages": pages},
+        "base": _base(request),
+        "ready": index is not None,
+    }
     return render(request, "portal/search.html", context)
 
 
@@ -58,16 +101,192 @@ def subject(request: Request, ref: SubjectRef) -> HTMLResponse:
     return render(request, "portal/subject.html", {"file": found})
 
 
+def _filters(
+    name: Line = "",
+    region: Annotated[str, Query(pattern=r"^[0-9]{0,6}$")] = "",
+    authority: Annotated[str, Query(max_length=100)] = "",
+    record_type: Annotated[str, Query(alias="type", max_length=100)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
+) -> Filters:
+    """The filters of a list page or the double publicity channel, as the form sends them (an
+    empty date field is no date)."""
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError:
+        raise HTTPException(422, "a date is written YYYY-MM-DD") from None
+    return Filters(name.strip()[:100], region, authority, record_type, first, last)
+
+
+Wanted = Annotated[Filters, Depends(_filters)]
+Download = Annotated[str, Query(pattern="^(csv|xlsx)?$")]
+
+
+def _paged(rows: list[dict[str, Any]], page: int) -> Paged:
+    try:
+        return page_of(rows, page)
+    except PageOutOfRange:
+        raise HTTPException(404, "no such page") from None
+
+
+def _base(request: Request) -> str:
+    """The page's address up to ``page=``, every filter kept."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "download")]
+    return request.url.path + "?" + (urlencode(kept) + "&" if kept else "")
+
+
+def _list_page(
+    request: Request,
+    codes: list[str],
+    chosen: CreditList | None,
+    wanted: Filters,
+    page: int,
+    download: str,
+) -> Response:
+    pack = _pack(request)
+    with request.app.state.sessionmaker() as session:
+        rows = list_rows(session, pack, china_today(), codes, wanted)
+    paged = _paged(rows, page)
+    if download:
+        activate(choose(request))
+        header = [
+            _("Name"),
+            _("Code or identity number"),
+            _("Region"),
+            _("List"),
+            _("Decision"),
+            _("From"),
+            _("Ends on"),
+        ]
+        table = [
+            [
+                row["subject"]["name"],
+                row["subject"]["id"],
+                row["subject"]["region_name"] or row["subject"]["region"],
+                "；".join(bilingual(entry["list_name"]) for entry in row["entries"]),
+                "；".join(entry["document_no"] for entry in row["entries"]),
+                min(entry["started_on"] for entry in row["entries"]),
+                max(entry["ends_on"] for entry in row["entries"]),
+            ]
+            for row in paged.rows
+        ]
+        stem = chosen.code if chosen else "defaulters"
+        return _download(header, table, f"{stem}-{china_today().isoformat()}-p{page}", download)
+    black = [(code, item) for code, item in pack.lists.items() if item.kind == ListKind.BLACK]
+    context = {
+        "paged": paged,
+        "chosen": chosen,
+        "lists": black,
+        "wanted": wanted,
+        "as_of": china_today(),
+        "authorities": _authorities(pack),
+        "base": _base(request),
+    }
+    return render(request, "portal/list.html", context)
+
+
+def _authorities(pack: Pack) -> list[tuple[str, Any]]:
+    return sorted(pack.authorities.items(), key=lambda item: item[1].name.zh)
+
+
+def _download(header: list[str], table: list[list[Any]], stem: str, kind: str) -> Response:
+    if kind == "xlsx":
+        return Response(
+            xlsx_bytes(header, table),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+        )
+    return Response(
+        csv_bytes(header, table),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
+    )
+
+
 @router.get("/defaulters", response_class=HTMLResponse, name="defaulters")
 def defaulters_page(
-    request: Request, page: Page = 1, list_code: Annotated[str | None, Query(alias="list")] = None
-) -> HTMLResponse:
+    request: Request,
+    wanted: Wanted,
+    page: Page = 1,
+    list_code: Annotated[str, Query(alias="list", max_length=100)] = "",
+    download: Download = "",
+) -> Response:
+    """Published defaulters: every black list, or the one asked for (an unknown list is a 404,
+    never every list)."""
     pack = _pack(request)
-    wanted = list_code if list_code in pack.lists else None
+    codes = black_lists(pack)
+    if list_code:
+        if list_code not in codes:
+            raise HTTPException(404, f"no black list {list_code!r}")
+        codes = [list_code]
+    chosen = pack.lists[list_code] if list_code else None
+    return _list_page(request, codes, chosen, wanted, page, download)
+
+
+@router.get("/lists", response_class=HTMLResponse, name="lists")
+def lists_index(request: Request) -> HTMLResponse:
+    pack = _pack(request)
+    return render(request, "portal/lists.html", {"lists": list(pack.lists.values())})
+
+
+@router.get("/lists/{code}", response_class=HTMLResponse, name="credit_list")
+def list_page(
+    request: Request, code: Code, wanted: Wanted, page: Page = 1, download: Download = ""
+) -> Response:
+    """One published list, black or red: one row per subject with all its entries."""
+    pack = _pack(request)
+    chosen = pack.lists.get(code)
+    if chosen is None:
+        raise HTTPException(404, f"no list {code!r}")
+    return _list_page(request, [code], chosen, wanted, page, download)
+
+
+@router.get("/publicity", response_class=HTMLResponse, name="publicity")
+def publicity(
+    request: Request, wanted: Wanted, page: Page = 1, download: Download = ""
+) -> Response:
+    """The double publicity channel: administrative licences and penalties of organisations."""
+    pack = _pack(request)
     with request.app.state.sessionmaker() as session:
-        listing = defaulters(session, pack, china_today(), page, wanted)
-    black = [(code, item) for code, item in pack.lists.items() if str(item.kind) == "black"]
-    return render(request, "portal/defaulters.html", {"listing": listing, "lists": black})
+        rows = publicity_rows(session, pack, china_today(), wanted)
+    paged = _paged(rows, page)
+    if download:
+        activate(choose(request))
+        header = [
+            _("Name"),
+            _("Unified social credit code"),
+            _("Region"),
+            _("Record type"),
+            _("Document number"),
+            _("Authority"),
+            _("Decided on"),
+            _("Amount (yuan)"),
+        ]
+        table = [
+            [
+                row["subject"]["name"],
+                row["subject"]["id"],
+                row["subject"]["region_name"] or row["subject"]["region"],
+                bilingual(row["record_type_name"]),
+                row["document_no"],
+                bilingual(row["authority_name"]),
+                row["decided_on"],
+                row["amount"] or "",
+            ]
+            for row in paged.rows
+        ]
+        return _download(header, table, f"publicity-{china_today().isoformat()}-p{page}", download)
+    types = [(code, pack.record_types[code]) for code in publicity_types(pack)]
+    context = {
+        "paged": paged,
+        "wanted": wanted,
+        "types": types,
+        "as_of": china_today(),
+        "authorities": _authorities(pack),
+        "base": _base(request),
+    }
+    return render(request, "portal/publicity.html", context)
 
 
 @router.get("/stats", response_class=HTMLResponse, name="stats")
@@ -84,6 +303,7 @@ def stats_page(request: Request) -> HTMLResponse:
     options = {
         "listings": charts.listings(sections["listings"]) if "listings" in sections else None,
         "entries": charts.entries(sections["entries"]) if "entries" in sections else None,
+        "regions": charts.regions(sections["entries"]) if "entries" in sections else None,
         "checks": charts.checks(sections["checks"]) if "checks" in sections else None,
     }
     return render(

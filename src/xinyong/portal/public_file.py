@@ -296,11 +296,11 @@ def _public_entries(
         if entry.list_code in pack.lists and is_public(
             pack, record.record_type, record.severity, record.decided_on, status, day
         ):
-            by_subject[entry.subject_id].append(_entry(pack, entry, record))
+            by_subject[entry.subject_id].append(public_entry(pack, entry, record))
     return by_subject
 
 
-def _entry(pack: Pack, entry: EntryRow, record: Record) -> dict[str, Any]:
+def public_entry(pack: Pack, entry: EntryRow, record: Record) -> dict[str, Any]:
     credit_list = pack.lists[entry.list_code]
     owner = pack.authorities.get(credit_list.owner)
     return {
@@ -347,7 +347,7 @@ def defaulters(
         "pages": max(1, -(-len(published) // PAGE_SIZE)),
         "total": len(published),
         "entries": [
-            {"subject": public_subject(subject), **_entry(pack, entry, record)}
+            {"subject": public_subject(subject), **public_entry(pack, entry, record)}
             for entry, record, subject in published[start : start + PAGE_SIZE]
         ],
     }

@@ -56,7 +56,85 @@ FIELDS = {
     "listing_document_no": N_("listing decision"),
     "commitment_document_no": N_("commitment document"),
     "extension_months": N_("extended by (months)"),
+    "grade": N_("grade"),
+    "loan_kind": N_("kind of loan"),
 }
+
+FIELD_VALUES = {
+    "reason": {
+        "false_information": N_("false information"),
+        "no_annual_report": N_("no annual report"),
+        "no_disclosure": N_("information not disclosed"),
+        "unreachable_address": N_("cannot be reached at its address"),
+    },
+    "penalty_kind": {
+        "closure": N_("order to close"),
+        "confiscation": N_("confiscation"),
+        "detention": N_("administrative detention"),
+        "fine": N_("fine"),
+        "licence_revocation": N_("licence revoked"),
+        "suspension": N_("suspension of business"),
+        "warning": N_("warning"),
+    },
+    "loan_kind": {
+        "business": N_("business loan"),
+        "consumer": N_("consumer loan"),
+        "credit_card": N_("credit card"),
+        "mortgage": N_("mortgage"),
+        "other": N_("other"),
+        "student": N_("student loan"),
+    },
+    "status": {
+        "advanced_certified": N_("advanced certified enterprise"),
+        "other": N_("other"),
+        "untrustworthy": N_("untrustworthy enterprise"),
+    },
+    "level": {
+        "district": N_("district"),
+        "municipal": N_("municipal"),
+        "national": N_("national"),
+        "provincial": N_("provincial"),
+    },
+    "right_kind": {
+        "geographical_indication": N_("geographical indication"),
+        "other": N_("other"),
+        "patent": N_("patent"),
+        "trademark": N_("trademark"),
+    },
+    "ground": {
+        "able_but_refuses": N_("able to perform but refuses"),
+        "breaks_asset_reporting": N_("breaks the duty to report assets"),
+        "breaks_consumption_restriction": N_("breaks the consumption restriction"),
+        "evades_by_sham_litigation_or_hiding_assets": N_(
+            "evades enforcement by sham litigation or hiding assets"
+        ),
+        "obstructs_by_false_evidence_violence_or_threats": N_(
+            "obstructs enforcement by false evidence, violence or threats"
+        ),
+        "refuses_settlement": N_("refuses to perform a settlement"),
+    },
+    "how": {
+        "basis_revoked": N_("the basis was revoked"),
+        "enforcement_terminated": N_("enforcement terminated"),
+        "performed": N_("performed"),
+        "settlement_performed": N_("settlement performed"),
+    },
+    "conduct": {
+        "fare_evasion": N_("fare evasion"),
+        "other": N_("other"),
+        "smoking_on_bullet_train": N_("smoking on a bullet train"),
+        "ticket_scalping": N_("ticket scalping"),
+    },
+    "org_type": {
+        "enterprise": N_("enterprise"),
+        "farmers_cooperative": N_("farmers' cooperative"),
+        "foundation": N_("foundation"),
+        "individual_business": N_("individual business"),
+        "private_non_enterprise": N_("private non-enterprise unit"),
+        "social_organisation": N_("social organisation"),
+    },
+}
+"""Words for the coded values of record fields (the catalogue's enums)."""
 
 
 def label(table: dict[str, str], code: str) -> str:
@@ -79,3 +157,10 @@ def severity_label(severity: str) -> str:
 
 def field_label(field: str) -> str:
     return label(FIELDS, field)
+
+
+def value_label(field: str, value: object) -> str:
+    """A record field's value in words: a coded value translated, a date in the page's
+    language is left to the template, anything else as it is."""
+    text = "" if value is None else str(value)
+    return label(FIELD_VALUES.get(field, {}), text)

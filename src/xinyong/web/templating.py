@@ -8,6 +8,7 @@ Each feature keeps its pages' templates beside its routes: ``rights/case.html`` 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,13 @@ from starlette.routing import NoMatchFound
 
 from xinyong import __version__
 from xinyong.clock import CHINA, as_utc
+from xinyong.identifiers.regions import region_name
 from xinyong.web import csrf, signed_in_labels
 from xinyong.web.i18n import LANG_COOKIE, LANGUAGES, activate, choose, current, gettext_, ngettext_
-from xinyong.web.labels import effect_label, field_label, kind_label, severity_label
+from xinyong.web.labels import effect_label, field_label, kind_label, severity_label, value_label
 
 TEMPLATES = Path(__file__).parent / "templates"
+
 FEATURES = Path(__file__).parent.parent
 COOKIE_SECONDS = 365 * 24 * 3600
 
@@ -57,6 +60,28 @@ def bilingual(value: dict[str, str] | None) -> str:
     if not value:
         return ""
     return value.get(current().code) or value.get("zh") or ""
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is signed in, as every page's header shows them."""
+
+    username: str
+    role: str
+    home: str
+    """Their own space: ``/me``, a console."""
+
+
+def visitor(request: Request) -> Visitor | None:
+    """The signed-in person of ``request``, if the app knows how to tell and there is one."""
+    if hasattr(request.state, "visitor"):
+        known: Visitor | None = request.state.visitor
+        return known
+    # Set by the app, which knows the accounts; the shell does not.
+    hook: Callable[[Request], Visitor | None] | None = getattr(request.app.state, "visitor", None)
+    found = hook(request) if hook else None
+    request.state.visitor = found
+    return found
 
 
 class FeatureTemplates(BaseLoader):
@@ -95,6 +120,8 @@ def _environment() -> Environment:
         effect_label=effect_label,
         severity_label=severity_label,
         field_label=field_label,
+        value_label=value_label,
+        region_name=region_name,
     )
     signed_in_labels.register(environment)
     return environment
@@ -117,6 +144,7 @@ def render(
         csrf_field=csrf.FIELD,
         here=here.path + (f"?{here.query}" if here.query else ""),
         sign_in=route_path(request, "sign_in"),
+        visitor=visitor(request),
         policy=request.app.state.pack,
         **context,
     )
