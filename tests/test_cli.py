@@ -7,6 +7,7 @@ import orjson
 import pytest
 import typer
 from sqlalchemy import select
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from xinyong.cli import app
@@ -30,19 +31,20 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
 
 
-def command_paths(group: typer.Typer, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def command_paths(group: TyperGroup, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    context = typer.Context(group)
     paths = []
-    for command in group.registered_commands:
-        name = command.name or (command.callback.__name__ if command.callback else "")
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         paths.append((*prefix, name))
-    for sub in group.registered_groups:
-        assert sub.typer_instance is not None and sub.name is not None
-        paths += command_paths(sub.typer_instance, (*prefix, sub.name))
+        if isinstance(command, TyperGroup):
+            paths += command_paths(command, (*prefix, name))
     return paths
 
 
 def test_every_command_has_help() -> None:
-    paths = command_paths(app)
+    paths = command_paths(typer.main.get_group(app))
     for expected in (
         ("init",),
         ("id",),
