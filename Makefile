@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_UPDATED := /tmp/.xinyong-apt-updated
 
-.PHONY: demo test lint typecheck pytest bench bench-deps system-deps web-assets clean
+.PHONY: demo test test-fast lint typecheck pytest bench bench-deps system-deps web-assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,10 +71,19 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# In parallel, one worker a core (pytest-xdist): each worker has its own temporary folders and
+# its own throwaway PostgreSQL server; the Spark tests share one worker, so one JVM starts.
+PARALLEL := -n auto --dist loadgroup
+
+# Everything, with the coverage of src/xinyong: the total and each file not fully covered.
 pytest: $(VENV)/.installed-dev system-deps web-assets
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL) --cov --cov-report=term:skip-covered
 
 test: lint typecheck pytest
+
+# The quick loop while working: all but the browser, Spark and PostgreSQL tests.
+test-fast: $(VENV)/.installed-dev web-assets
+	$(BIN)/pytest $(PARALLEL) -m "not browser and not spark and not postgres"
 
 # wrk drives the HTTP check benchmark (checks.http).
 bench-deps:

@@ -44,3 +44,15 @@ def factory(store_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(store_url)
     yield make_sessionmaker(engine)
     engine.dispose()
+
+
+# Markers and xdist groups, from what a test uses: `make test-fast` leaves out what starts a
+# browser, a JVM or a PostgreSQL server; under xdist the Spark tests share one worker, so one
+# JVM starts per run (a JVM is seconds to start and hundreds of megabytes).
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "chromium" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.xdist_group("spark"))
