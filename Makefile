@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_UPDATED := /tmp/.xinyong-apt-updated
 
-.PHONY: demo test test-fast lint typecheck pytest bench bench-deps system-deps web-assets clean
+.PHONY: demo test test-fast docs lint typecheck pytest bench bench-deps system-deps web-assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,8 +64,8 @@ demo: $(VENV)/.installed web-assets
 	$(BIN)/xinyong demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs/reference.py
+	$(BIN)/ruff format --check src tests benchmarks docs/reference.py
 	$(BIN)/lint-imports  # the layers of pyproject.toml: no upward import, no cycle
 
 typecheck: $(VENV)/.installed-dev
@@ -84,6 +84,10 @@ test: lint typecheck pytest
 # The quick loop while working: all but the browser, Spark and PostgreSQL tests.
 test-fast: $(VENV)/.installed-dev web-assets
 	$(BIN)/pytest $(PARALLEL) -m "not browser and not spark and not postgres"
+
+# The README's generated sections: the command table and the settings (docs/reference.py).
+docs: $(VENV)/.installed-dev
+	$(BIN)/cog -I docs -r README.md
 
 # wrk drives the HTTP check benchmark (checks.http).
 bench-deps:

@@ -76,6 +76,14 @@ def test_init_publishes_the_pack_once_and_logs_it_on_the_ledger() -> None:
     assert leaves == ["policy.published"]
 
 
+def test_init_answers_json() -> None:
+    first = orjson.loads(runner.invoke(app, ["init", "--json"]).output)
+    second = orjson.loads(runner.invoke(app, ["init", "--json"]).output)
+    assert (first["pack"], first["published"], second["published"]) == ("national", True, False)
+    assert first["digest"] == second["digest"] and len(first["digest"]) == 64
+    assert first["database_url"] == get_settings().resolved_database_url()
+
+
 def test_keys_are_shown_once_stored_hashed_and_revocable() -> None:
     created = runner.invoke(
         app, ["keys", "create", "--role", "authority", "--authority", "court.110105", "--json"]

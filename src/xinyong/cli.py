@@ -7,6 +7,7 @@ and scikit-learn. ``FEATURE_COMMANDS`` names where each command lives and the li
 """
 
 import importlib
+import json
 import runpy
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from xinyong import __version__
+from xinyong.options import JsonOutput
 
 
 class FeatureCommand(NamedTuple):
@@ -189,7 +191,7 @@ def main_options(
 
 
 @app.command("init")
-def init_command() -> None:
+def init_command(json_output: JsonOutput = False) -> None:
     """Create or upgrade the store's schema (no other command does) and publish the policy pack in
     force (XINYONG_PACK)."""
     from xinyong.config import get_settings
@@ -202,6 +204,16 @@ def init_command() -> None:
     pack = pack_in_force()
     with factory.begin() as session:
         published = publish_pack(session, pack)
+    if json_output:
+        result = {
+            "database_url": settings.resolved_database_url(),
+            "pack": pack.name,
+            "version": pack.version,
+            "digest": pack.digest,
+            "published": published,
+        }
+        typer.echo(json.dumps(result, indent=2))
+        return
     typer.echo(f"store ready at {settings.resolved_database_url()}")
     typer.echo(
         f"policy pack {pack.name} {pack.version} "
