@@ -10,12 +10,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The service, and the extras the demo uses (scorecard training, report charts, synthetic data).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[scorecard,reports,synth]'
 	touch $@
 
+# Everything: the tests cover every extra, Spark included.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	$(BIN)/pip install --quiet -e '.[dev,spark,scorecard,reports,synth]'
 	touch $@ $(VENV)/.installed
 
 # System packages the tests need, installed with apt-get only when missing.

@@ -90,6 +90,16 @@ FEATURE_COMMANDS: dict[str, FeatureCommand] = {
 }
 """The features' commands, in the order ``xinyong --help`` lists them after init, serve, bench."""
 
+EXTRAS = {
+    "optbinning": "scorecard",
+    "sklearn": "scorecard",
+    "pandas": "scorecard",
+    "matplotlib": "reports",
+    "faker": "synth",
+    "pyspark": "spark",
+}
+"""The optional extras (pyproject.toml), by the module a command found missing."""
+
 UNASSEMBLED = frozenset({"id", "policy", "check"})
 """Commands that change no record or entry and rebuild nothing from the ledger: they run without
 the assembly (``xinyong.assembly``), which would import every feature."""
@@ -136,6 +146,16 @@ class Commands(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except ModuleNotFoundError as error:
+            extra = EXTRAS.get((error.name or "").split(".")[0])
+            if extra is None:
+                raise
+            typer.echo(
+                f"this needs {error.name}, from the '{extra}' extra: "
+                f"pip install 'xinyong[{extra}]' (make demo and make test install it)",
+                err=True,
+            )
+            raise typer.Exit(2) from None
         except Exception as error:
             # Only a command that opened a store can have raised it: no need to import the store.
             runtime = sys.modules.get("xinyong.store.runtime")
