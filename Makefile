@@ -3,22 +3,39 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_UPDATED := /tmp/.xinyong-apt-updated
+comma := ,
+LOCK_OPTIONS := --generate-hashes --no-annotate --python-version 3.11 \
+	--python-platform x86_64-unknown-linux-gnu
 
-.PHONY: demo test test-fast docs lint typecheck pytest bench bench-deps system-deps web-assets clean
+.PHONY: demo test test-fast docs lock lint typecheck pytest bench bench-deps system-deps web-assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# The service, and the extras the demo uses (scorecard training, report charts, synthetic data).
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[scorecard,reports,synth]'
+# The exact versions, with their hashes, that make installs (requirements*.lock, from
+# pyproject.toml by `make lock`): the service with the extras the demo uses (scorecard training,
+# report charts, synthetic data), and for the tests everything, Spark included.
+DEMO_EXTRAS := scorecard,reports,synth
+DEV_EXTRAS := dev,spark,$(DEMO_EXTRAS)
+
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e '.[$(DEMO_EXTRAS)]'
 	touch $@
 
-# Everything: the tests cover every extra, Spark included.
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,spark,scorecard,reports,synth]'
+$(VENV)/.installed-dev: pyproject.toml requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e '.[$(DEV_EXTRAS)]'
 	touch $@ $(VENV)/.installed
+
+# Re-resolve the lock files from pyproject.toml (newest versions its ranges allow).
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet 'uv>=0.9,<1'
+	$(BIN)/uv pip compile pyproject.toml $(foreach e,$(subst $(comma), ,$(DEMO_EXTRAS)),--extra $(e)) \
+		$(LOCK_OPTIONS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml $(foreach e,$(subst $(comma), ,$(DEV_EXTRAS)),--extra $(e)) \
+		$(LOCK_OPTIONS) -o requirements-dev.lock
 
 # System packages the tests need, installed with apt-get only when missing.
 system-deps:
