@@ -1,16 +1,31 @@
 """Shared fixtures: stores on SQLite and on a real throwaway PostgreSQL server."""
 
+import atexit
 import itertools
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy.orm import Session, sessionmaker
+# A temporary folder of this test run's own, shared by its xdist workers (they inherit the
+# environment), set before xinyong is imported: what the code keeps in the machine's temporary
+# folder for the whole machine (the lock by which password checks take turns) is then this
+# run's alone, so a run neither waits for another's sign-ins nor slows them.
+if "XINYONG_TEST_TMPDIR" not in os.environ:
+    _run_tmp = tempfile.mkdtemp(prefix="xinyong-tests-")
+    os.chmod(_run_tmp, 0o711)  # the PostgreSQL server's user reaches its folder inside
+    os.environ["XINYONG_TEST_TMPDIR"] = os.environ["TMPDIR"] = _run_tmp
+    atexit.register(shutil.rmtree, _run_tmp, ignore_errors=True)
+tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
-from xinyong.assembly import assemble
-from xinyong.policy import Pack, load_shipped
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.testing.postgres import create_database, postgres_server
+import pytest  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from xinyong.assembly import assemble  # noqa: E402
+from xinyong.policy import Pack, load_shipped  # noqa: E402
+from xinyong.store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
+from xinyong.testing.postgres import create_database, postgres_server  # noqa: E402
 
 _counter = itertools.count()
 assemble()  # the listeners and ledger sources the app and the CLI run with
