@@ -1,8 +1,10 @@
 """What keeps the command line quick to start: a command imports its own feature only, and
 nothing that serves, stores or analyses unless it needs it (timings live in benchmarks/)."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +73,33 @@ def test_the_listed_summary_is_the_commands_own_help(name: str) -> None:
     first_paragraph = (command.help or "").split("\n\n")[0]
     assert FEATURE_COMMANDS[name].summary == " ".join(first_paragraph.split())
     assert command.name == name
+
+
+@pytest.mark.parametrize(
+    ("module", "arguments", "extra"),
+    [
+        ("faker", ["synth", "--persons", "1", "--orgs", "1", "--out", "city"], "synth"),
+        ("sklearn", ["scorecard", "train", "--persons", "100"], "scorecard"),
+    ],
+)
+def test_a_command_whose_extra_is_missing_names_it(
+    module: str, arguments: list[str], extra: str, tmp_path: Path
+) -> None:
+    """As on an installation without the extra: the module cannot be imported."""
+    script = (
+        "import sys\n"
+        f"sys.modules[{module!r}] = None\n"
+        "from xinyong.cli import main\n"
+        "sys.argv = ['xinyong', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "XINYONG_VAR_DIR": str(tmp_path), "XINYONG_DATABASE_URL": ""},
+    )
+    assert run.returncode == 2, run.stderr
+    assert f"pip install 'xinyong[{extra}]'" in run.stderr
+    assert "Traceback" not in run.stderr
