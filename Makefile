@@ -3,20 +3,39 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_UPDATED := /tmp/.xinyong-apt-updated
+comma := ,
+LOCK_OPTIONS := --generate-hashes --no-annotate --python-version 3.11 \
+	--python-platform x86_64-unknown-linux-gnu
 
-.PHONY: demo demo-network test lint typecheck pytest bench bench-deps system-deps web-assets clean
+.PHONY: demo demo-network test test-fast docs lock lint typecheck pytest bench bench-deps system-deps web-assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# The exact versions, with their hashes, that make installs (requirements*.lock, from
+# pyproject.toml by `make lock`): the service with the extras the demo uses (scorecard training,
+# report charts, synthetic data), and for the tests everything, Spark included.
+DEMO_EXTRAS := scorecard,reports,synth
+DEV_EXTRAS := dev,spark,$(DEMO_EXTRAS)
+
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e '.[$(DEMO_EXTRAS)]'
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,spark]'
+$(VENV)/.installed-dev: pyproject.toml requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e '.[$(DEV_EXTRAS)]'
 	touch $@ $(VENV)/.installed
+
+# Re-resolve the lock files from pyproject.toml (newest versions its ranges allow).
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet 'uv>=0.9,<1'
+	$(BIN)/uv pip compile pyproject.toml $(foreach e,$(subst $(comma), ,$(DEMO_EXTRAS)),--extra $(e)) \
+		$(LOCK_OPTIONS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml $(foreach e,$(subst $(comma), ,$(DEV_EXTRAS)),--extra $(e)) \
+		$(LOCK_OPTIONS) -o requirements-dev.lock
 
 # System packages the tests need, installed with apt-get only when missing.
 system-deps:
@@ -86,17 +105,30 @@ demo-network: $(VENV)/.installed web-assets
 	$(BIN)/python -m xinyong.testing.network_demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs/reference.py
+	$(BIN)/ruff format --check src tests benchmarks docs/reference.py
 	$(BIN)/lint-imports  # the layers of pyproject.toml: no upward import, no cycle
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# In parallel, one worker a core (pytest-xdist): each worker has its own temporary folders and
+# its own throwaway PostgreSQL server; the Spark tests share one worker, so one JVM starts.
+PARALLEL := -n auto --dist loadgroup
+
+# Everything, with the coverage of src/xinyong: the total and each file not fully covered.
 pytest: $(VENV)/.installed-dev system-deps web-assets
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL) --cov --cov-report=term:skip-covered
 
 test: lint typecheck pytest
+
+# The quick loop while working: all but the browser, Spark and PostgreSQL tests.
+test-fast: $(VENV)/.installed-dev web-assets
+	$(BIN)/pytest $(PARALLEL) -m "not browser and not spark and not postgres"
+
+# The README's generated sections: the command table and the settings (docs/reference.py).
+docs: $(VENV)/.installed-dev
+	$(BIN)/cog -I docs -r README.md
 
 # wrk drives the HTTP check benchmark (checks.http).
 bench-deps:

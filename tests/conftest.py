@@ -1,17 +1,32 @@
 """Shared fixtures: stores on SQLite and on a real throwaway PostgreSQL server."""
 
+import atexit
 import itertools
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from hypothesis import settings
-from sqlalchemy.orm import Session, sessionmaker
+# A temporary folder of this test run's own, shared by its xdist workers (they inherit the
+# environment), set before xinyong is imported: what the code keeps in the machine's temporary
+# folder for the whole machine (the lock by which password checks take turns) is then this
+# run's alone, so a run neither waits for another's sign-ins nor slows them.
+if "XINYONG_TEST_TMPDIR" not in os.environ:
+    _run_tmp = tempfile.mkdtemp(prefix="xinyong-tests-")
+    os.chmod(_run_tmp, 0o711)  # the PostgreSQL server's user reaches its folder inside
+    os.environ["XINYONG_TEST_TMPDIR"] = os.environ["TMPDIR"] = _run_tmp
+    atexit.register(shutil.rmtree, _run_tmp, ignore_errors=True)
+tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
-from xinyong.assembly import assemble
-from xinyong.policy import Pack, load_shipped
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.testing.postgres import create_database, postgres_server
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from xinyong.assembly import assemble  # noqa: E402
+from xinyong.policy import Pack, load_shipped  # noqa: E402
+from xinyong.store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
+from xinyong.testing.postgres import create_database, postgres_server  # noqa: E402
 
 _counter = itertools.count()
 assemble()  # the listeners and ledger sources the app and the CLI run with
@@ -49,3 +64,15 @@ def factory(store_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(store_url)
     yield make_sessionmaker(engine)
     engine.dispose()
+
+
+# Markers and xdist groups, from what a test uses: `make test-fast` leaves out what starts a
+# browser, a JVM or a PostgreSQL server; under xdist the Spark tests share one worker, so one
+# JVM starts per run (a JVM is seconds to start and hundreds of megabytes).
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "chromium" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.xdist_group("spark"))

@@ -7,6 +7,7 @@ import orjson
 import pytest
 import typer
 from sqlalchemy import select
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from xinyong.cli import app
@@ -30,19 +31,20 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
 
 
-def command_paths(group: typer.Typer, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def command_paths(group: TyperGroup, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    context = typer.Context(group)
     paths = []
-    for command in group.registered_commands:
-        name = command.name or (command.callback.__name__ if command.callback else "")
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         paths.append((*prefix, name))
-    for sub in group.registered_groups:
-        assert sub.typer_instance is not None and sub.name is not None
-        paths += command_paths(sub.typer_instance, (*prefix, sub.name))
+        if isinstance(command, TyperGroup):
+            paths += command_paths(command, (*prefix, name))
     return paths
 
 
 def test_every_command_has_help() -> None:
-    paths = command_paths(app)
+    paths = command_paths(typer.main.get_group(app))
     for expected in (
         ("init",),
         ("id",),
@@ -72,6 +74,14 @@ def test_init_publishes_the_pack_once_and_logs_it_on_the_ledger() -> None:
         leaves = list(session.scalars(select(LedgerLeaf.kind)))
     assert len(publications) == 1 and publications[0].name == "national"
     assert leaves == ["policy.published"]
+
+
+def test_init_answers_json() -> None:
+    first = orjson.loads(runner.invoke(app, ["init", "--json"]).output)
+    second = orjson.loads(runner.invoke(app, ["init", "--json"]).output)
+    assert (first["pack"], first["published"], second["published"]) == ("national", True, False)
+    assert first["digest"] == second["digest"] and len(first["digest"]) == 64
+    assert first["database_url"] == get_settings().resolved_database_url()
 
 
 def test_keys_are_shown_once_stored_hashed_and_revocable() -> None:

@@ -1,48 +1,192 @@
-"""The ``xinyong`` command line. Each feature owns its commands; this module assembles them."""
+"""The ``xinyong`` command line. Each feature owns its commands; this module assembles them.
 
+A command's module is imported only when that command runs (or shows its own help): a start-up
+that imported every feature took seconds, nearly all of it SQLAlchemy, FastAPI, DuckDB, pandas
+and scikit-learn. ``FEATURE_COMMANDS`` names where each command lives and the line that
+``xinyong --help`` shows for it (a test holds that line to the command's own help).
+"""
+
+import importlib
+import json
 import runpy
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from xinyong import __version__
-from xinyong.accounts.cli import app as users_app
-from xinyong.assembly import assemble
-from xinyong.audit.cli import app as audit_app
-from xinyong.datasets.cli import app as datasets_app
-from xinyong.datasets.cli import publish_command
-from xinyong.demo import demo_command
-from xinyong.enforcement.cli import check_command
-from xinyong.evaluate.cli import evaluate_command
-from xinyong.federation.cli import app as federation_app
-from xinyong.identifiers.cli import id_command
-from xinyong.ingest.cli import ingest_command
-from xinyong.keys.cli import app as keys_app
-from xinyong.ledger.cli import app as ledger_app
-from xinyong.mirror.cli import app as mirror_app
-from xinyong.operations.cli import backup_command, restore_command
-from xinyong.policy.cli import app as policy_app
-from xinyong.reports.cli import app as report_app
-from xinyong.rights.cli import app as rights_app
-from xinyong.scorecard.cli import app as scorecard_app
-from xinyong.scoring.cli import explain_command
-from xinyong.subjects.cli import subject_command
-from xinyong.synth.cli import synth_command
+from xinyong.options import JsonOutput
+
+
+class FeatureCommand(NamedTuple):
+    target: str
+    """``module:attribute``: a command function or a Typer group."""
+    summary: str
+    """The first line of its help, for the list of commands."""
+
+
+FEATURE_COMMANDS: dict[str, FeatureCommand] = {
+    "id": FeatureCommand(
+        "xinyong.identifiers.cli:id_command",
+        "Validate and decode identifiers (GB 11643, GB 32100, GB 11714).",
+    ),
+    "ingest": FeatureCommand(
+        "xinyong.ingest.cli:ingest_command",
+        "Validate and store records; bad rows go to the quarantine with a reason.",
+    ),
+    "subject": FeatureCommand(
+        "xinyong.subjects.cli:subject_command",
+        "Show a subject's identity, flags, representation history and records with their history"
+        " (with --json, each event's inclusion bundle, opened in full).",
+    ),
+    "synth": FeatureCommand(
+        "xinyong.synth.cli:synth_command",
+        "Generate a synthetic city: per-authority submission files and a manifest.",
+    ),
+    "demo": FeatureCommand(
+        "xinyong.demo:demo_command",
+        "Generate a synthetic city, ingest it, sign a ledger checkpoint and serve it.",
+    ),
+    "evaluate": FeatureCommand(
+        "xinyong.evaluate.cli:evaluate_command",
+        "Recompute every list entry, the measures index and every score, and publish them.",
+    ),
+    "check": FeatureCommand(
+        "xinyong.enforcement.cli:check_command",
+        "Decide whether SUBJECT may do ACTION, with measures, entries and legal basis.",
+    ),
+    "explain": FeatureCommand(
+        "xinyong.scoring.cli:explain_command",
+        "Explain SUBJECT's score under SCHEME: every contribution and the days it will change.",
+    ),
+    "policy": FeatureCommand(
+        "xinyong.policy.cli:app",
+        "Check, load and describe policy packs: the catalogue, authorities and their rules.",
+    ),
+    "keys": FeatureCommand(
+        "xinyong.keys.cli:app", "API keys for authorities, relying parties and operators."
+    ),
+    "ledger": FeatureCommand(
+        "xinyong.ledger.cli:app",
+        "The verifiable ledger: signing key, checkpoints, verification, offline proof checks.",
+    ),
+    "users": FeatureCommand(
+        "xinyong.accounts.cli:app", "Accounts of subjects and staff who sign in."
+    ),
+    "audit": FeatureCommand("xinyong.audit.cli:app", "The access log, for auditors."),
+    "rights": FeatureCommand(
+        "xinyong.rights.cli:app",
+        "Subjects' rights: notices, expiry, objection and repair deadlines.",
+    ),
+    "scorecard": FeatureCommand(
+        "xinyong.scorecard.cli:app",
+        "The financial scorecard (350-950): train it, score a person, monitor its population.",
+    ),
+    "report": FeatureCommand(
+        "xinyong.reports.cli:app", "Reports for policy analysts: fairness of grades across groups."
+    ),
+    "backup": FeatureCommand(
+        "xinyong.operations.cli:backup_command",
+        "Back up the store, consistent while the service writes (SQLite's online backup API, or"
+        " pg_dump's custom format); the ledger's signing key only with --with-signing-key.",
+    ),
+    "restore": FeatureCommand(
+        "xinyong.operations.cli:restore_command",
+        "Restore a backup into the configured store (XINYONG_DATABASE_URL); a store that holds"
+        " rows is replaced only with --force. Then run `xinyong init` and `xinyong ledger verify`.",
+    ),
+    "publish": FeatureCommand(
+        "xinyong.datasets.cli:publish_command",
+        "Publish a version of every public dataset (the lists and the public records) and of"
+        " every relying party's feed, signed with the platform key.",
+    ),
+    "datasets": FeatureCommand(
+        "xinyong.datasets.cli:app", "Published datasets: check what you downloaded."
+    ),
+    "mirror": FeatureCommand(
+        "xinyong.mirror.cli:app",
+        "A relying party's mirror: keep a local copy of your feed, decide locally.",
+    ),
+    "federation": FeatureCommand(
+        "xinyong.federation.cli:app",
+        "The network of nodes: links, batches, witnesses and alarms.",
+    ),
+}
+"""The features' commands, in the order ``xinyong --help`` lists them after init, serve, bench."""
+
+EXTRAS = {
+    "optbinning": "scorecard",
+    "sklearn": "scorecard",
+    "pandas": "scorecard",
+    "matplotlib": "reports",
+    "faker": "synth",
+    "pyspark": "spark",
+}
+"""The optional extras (pyproject.toml), by the module a command found missing."""
+
+UNASSEMBLED = frozenset({"id", "policy", "check"})
+"""Commands that change no record or entry and rebuild nothing from the ledger: they run without
+the assembly (``xinyong.assembly``), which would import every feature."""
+
+
+# Commands and contexts are click's, which typer vendors privately: typed loosely on purpose.
+def load_command(name: str) -> Any:
+    """Import the feature command ``name`` and return it as Click runs it."""
+    module, attribute = FEATURE_COMMANDS[name].target.split(":")
+    found = getattr(importlib.import_module(module), attribute)
+    if isinstance(found, typer.Typer):
+        group = typer.main.get_group(found)
+        group.name = name
+        return group
+    single = typer.Typer()
+    single.command(name)(found)
+    return typer.main.get_command(single)
 
 
 class Commands(TyperGroup):
     """Every command: a store that needs ``xinyong init`` is an error message, not a traceback."""
 
-    # The context is click's, which typer vendors privately: typed loosely on purpose.
-    def invoke(self, ctx: Any) -> Any:
-        from xinyong.store.runtime import StoreNeedsInit
+    listing = False
+    """True while the help lists the commands: a feature's summary stands in for its module."""
 
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *FEATURE_COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in FEATURE_COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        if self.listing:
+            summary = FEATURE_COMMANDS[cmd_name].summary
+            return TyperCommand(cmd_name, help=summary, short_help=summary)
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except StoreNeedsInit as error:
+        except ModuleNotFoundError as error:
+            extra = EXTRAS.get((error.name or "").split(".")[0])
+            if extra is None:
+                raise
+            typer.echo(
+                f"this needs {error.name}, from the '{extra}' extra: "
+                f"pip install 'xinyong[{extra}]' (make demo and make test install it)",
+                err=True,
+            )
+            raise typer.Exit(2) from None
+        except Exception as error:
+            # Only a command that opened a store can have raised it: no need to import the store.
+            runtime = sys.modules.get("xinyong.store.runtime")
+            if runtime is None or not isinstance(error, runtime.StoreNeedsInit):
+                raise
             typer.echo(str(error), err=True)
             raise typer.Exit(2) from None
 
@@ -84,13 +228,16 @@ def main_options(
     ] = False,
 ) -> None:
     """Settings come from the environment: XINYONG_DATABASE_URL (default: a SQLite file under ./var/)."""
-    assemble()
+    if ctx.invoked_subcommand not in UNASSEMBLED:
+        from xinyong.assembly import assemble
+
+        assemble()
     # Every job ends with a checkpoint over what it logged, so its proofs answer at once.
     ctx.call_on_close(_sign_after_job)
 
 
 @app.command("init")
-def init_command() -> None:
+def init_command(json_output: JsonOutput = False) -> None:
     """Create or upgrade the store's schema (no other command does) and publish the policy pack in
     force (XINYONG_PACK)."""
     from xinyong.config import get_settings
@@ -103,6 +250,16 @@ def init_command() -> None:
     pack = pack_in_force()
     with factory.begin() as session:
         published = publish_pack(session, pack)
+    if json_output:
+        result = {
+            "database_url": settings.resolved_database_url(),
+            "pack": pack.name,
+            "version": pack.version,
+            "digest": pack.digest,
+            "published": published,
+        }
+        typer.echo(json.dumps(result, indent=2))
+        return
     typer.echo(f"store ready at {settings.resolved_database_url()}")
     typer.echo(
         f"policy pack {pack.name} {pack.version} "
@@ -168,30 +325,6 @@ def bench_command(
         raise typer.Exit(2)
     sys.argv = [str(runner), *(["--quick"] if quick else [])]
     runpy.run_path(str(runner), run_name="__main__")
-
-
-app.command("id")(id_command)
-app.command("ingest")(ingest_command)
-app.command("subject")(subject_command)
-app.command("synth")(synth_command)
-app.command("demo")(demo_command)
-app.command("evaluate")(evaluate_command)
-app.command("check")(check_command)
-app.command("explain")(explain_command)
-app.command("backup")(backup_command)
-app.command("restore")(restore_command)
-app.command("publish")(publish_command)
-app.add_typer(policy_app, name="policy")
-app.add_typer(keys_app, name="keys")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(users_app, name="users")
-app.add_typer(audit_app, name="audit")
-app.add_typer(rights_app, name="rights")
-app.add_typer(scorecard_app, name="scorecard")
-app.add_typer(report_app, name="report")
-app.add_typer(datasets_app, name="datasets")
-app.add_typer(mirror_app, name="mirror")
-app.add_typer(federation_app, name="federation")
 
 
 def main() -> None:

@@ -38,13 +38,19 @@ class NodeLink(BaseModel):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
 
-    var_dir: Path = Path("var")
-    database_url: str = ""
+    var_dir: Path = Field(
+        Path("var"), description="the folder of the SQLite store, signing key, reports and notices"
+    )
+    database_url: str = Field(
+        "",
+        description="the store: postgresql://user@host/db, or a SQLite file; "
+        "<var_dir>/xinyong.db when unset",
+    )
     pack: str = Field(
         "national",
         description="the policy pack in force: a shipped pack's name or a pack folder's path",
     )
-    ingest_batch_size: int = 5000
+    ingest_batch_size: int = Field(5000, description="rows per committed batch of an ingest")
     session_hours: float = Field(12.0, gt=0, description="how long a sign-in lasts")
     trusted_proxies: str = Field(
         "",
@@ -123,17 +129,17 @@ class Settings(BaseSettings):
     notice_file: Path | None = Field(
         None, description="where the file transport appends; <var_dir>/notices.jsonl when unset"
     )
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    smtp_from: str = "noreply@xinyong.invalid"
-    smtp_starttls: bool = False
+    smtp_host: str = Field("127.0.0.1", description="the SMTP server notices go through")
+    smtp_port: int = Field(25, description="its port")
+    smtp_from: str = Field("noreply@xinyong.invalid", description="the sender of notices")
+    smtp_starttls: bool = Field(False, description="whether to upgrade to TLS with STARTTLS")
     smtp_ca_file: Path | None = Field(
         None,
         description="CA certificates to verify the server with on STARTTLS; the system's when unset",
     )
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_timeout: float = 30.0
+    smtp_username: str = Field("", description="SMTP login, when the server asks for one")
+    smtp_password: str = Field("", description="its password")
+    smtp_timeout: float = Field(30.0, gt=0, description="seconds to wait for the SMTP server")
     rights_worker: bool = Field(
         True, description="whether `xinyong serve` runs expiry daily and delivers notices"
     )

@@ -5,7 +5,7 @@ import json
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from xinyong.identifiers import (
@@ -163,6 +163,9 @@ def test_parse_never_raises_and_is_consistent(raw: str, kind: IdentifierKind | N
     json.dumps(parsed.to_dict())
 
 
+# Random text is almost never valid: the examples make sure the checks below run every time.
+@example("91110000600037341L")
+@example("11010519491231002X")
 @given(st.text("0123456789ABCDEFGHJKLMNPQRTUWXYIOSVZ-", min_size=17, max_size=19))
 def test_valid_means_the_checks_hold(raw: str) -> None:
     parsed = parse(raw, today=TODAY)
@@ -173,3 +176,7 @@ def test_valid_means_the_checks_hold(raw: str) -> None:
         assert uscc.check_character(code[:17]) == code[17]
     elif parsed.kind is IdentifierKind.RESIDENT_ID:
         assert resident_id.check_character(code[:17]) == code[17]
+    # Any other last character fails the check.
+    for wrong in "0123456789X":
+        if wrong != code[17]:
+            assert not parse(code[:17] + wrong, kind=parsed.kind, today=TODAY).valid

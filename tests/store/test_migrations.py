@@ -5,6 +5,7 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from xinyong.enforcement.models import subject_key
@@ -21,8 +22,27 @@ def test_migrated_schema_matches_the_models(store_url: str) -> None:
 
 
 def test_migrating_twice_is_harmless(store_url: str) -> None:
+    """A second run on a current store changes neither its revision, its schema, nor its rows."""
+    engine = make_engine(store_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO sign_in_throttle (key, failures, blocked_until, last_at) "
+                "VALUES ('account:zhang', 3, '2026-12-01 08:00:00.000000', "
+                "'2026-12-01 08:00:00.000000')"
+            )
+        )
     migrate(store_url)
     migrate(store_url)
+    head = ScriptDirectory.from_config(alembic_config(store_url)).get_current_head()
+    with engine.connect() as connection:
+        revisions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        rows = connection.execute(text("SELECT key, failures FROM sign_in_throttle")).all()
+        differences = compare_metadata(MigrationContext.configure(connection), METADATA)
+    engine.dispose()
+    assert [tuple(row) for row in revisions] == [(head,)]
+    assert [tuple(row) for row in rows] == [("account:zhang", 3)]
+    assert differences == []
 
 
 def test_check_log_rows_get_their_subject_key_on_upgrade(tmp_path: Path) -> None:

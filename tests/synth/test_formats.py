@@ -2,6 +2,7 @@
 
 import contextlib
 import csv
+import hashlib
 import os
 import subprocess
 import sys
@@ -113,3 +114,17 @@ def test_the_bytes_do_not_depend_on_the_process(tmp_path: Path) -> None:
         )
     generate(tmp_path / "here", 800, 120, 5, "csv", AS_OF)
     assert contents(tmp_path / "1") == contents(tmp_path / "2") == contents(tmp_path / "here")
+
+
+RECORDED_CITY = "1aa7c87b0c55c60e3fd395cce1788def99d9297605726ed8ac47d9ade63c32c1"
+"""The digest of a small city (200 persons, 30 organisations, seed 1, JSON Lines) as every
+machine must write it. It changes only with the generator or the exactly pinned Faker (its
+names and addresses): then record the new digest in the same commit, on purpose."""
+
+
+def test_a_small_city_has_the_recorded_digest(tmp_path: Path) -> None:
+    generate(tmp_path / "city", 200, 30, 1, "jsonl", AS_OF)
+    digest = hashlib.sha256()
+    for name, data in contents(tmp_path / "city").items():
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    assert digest.hexdigest() == RECORDED_CITY

@@ -10,16 +10,6 @@ from rich.table import Table
 
 from xinyong.reports.fairness import Fairness
 from xinyong.reports.groups import label, ordered
-from xinyong.reports.render import (
-    bar_option,
-    cjk_font,
-    draw_bars,
-    label_text,
-    new_figure,
-    write_html,
-    write_json,
-    write_png,
-)
 from xinyong.reports.whatif import BREAKDOWNS, KINDS, ItemChange, WhatIf
 
 DIMENSION_TITLES = {
@@ -94,6 +84,18 @@ def _by_breakdown(
 
 def write_whatif(report: WhatIf, out: Path) -> dict[str, Path]:
     """Write ``whatif.json``, ``whatif.png`` and ``whatif.html`` into ``out``."""
+    # matplotlib (the `reports` extra) only when files are written, not for the terminal.
+    from xinyong.reports.render import (
+        bar_option,
+        cjk_font,
+        draw_bars,
+        label_text,
+        new_figure,
+        write_html,
+        write_json,
+        write_png,
+    )
+
     out.mkdir(parents=True, exist_ok=True)
     data = report.as_dict()
     cjk = cjk_font() is not None
@@ -188,6 +190,18 @@ def fairness_tables(report: Fairness) -> list[Table]:
 
 def write_fairness(report: Fairness, out: Path) -> dict[str, Path]:
     """Write ``fairness-<scheme>.json``, ``.png`` and ``.html`` into ``out``."""
+    # matplotlib (the `reports` extra) only when files are written, not for the terminal.
+    from xinyong.reports.render import (
+        bar_option,
+        cjk_font,
+        draw_bars,
+        label_text,
+        new_figure,
+        write_html,
+        write_json,
+        write_png,
+    )
+
     out.mkdir(parents=True, exist_ok=True)
     data = report.as_dict()
     cjk = cjk_font() is not None

@@ -41,6 +41,38 @@ def _as_server_user(command: list[str]) -> list[str]:
     return command
 
 
+def _start(pg_ctl: Path, data: Path, root: Path, attempts: int = 5) -> int:
+    """Start the server on a free port and return it. A port found free may be taken before
+    the server binds it (test workers in parallel start servers at the same moment): then
+    another port is tried."""
+
+    def start(port: int) -> None:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+        )
+        command = [str(pg_ctl), "-D", str(data), "-o", options, "-l", str(root / "log")]
+        subprocess.run(
+            _as_server_user([*command, "-w", "-t", "60", "start"]),
+            check=True,
+            capture_output=True,
+        )
+
+    for _ in range(attempts - 1):
+        port = _free_port()
+        try:
+            start(port)
+        except subprocess.CalledProcessError:
+            log = (root / "log").read_text() if (root / "log").exists() else ""
+            if "already in use" not in log:
+                raise
+        else:
+            return port
+    port = _free_port()
+    start(port)
+    return port
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Start a server, yield a SQLAlchemy URL to its ``postgres`` database, stop and delete it."""
@@ -50,7 +82,6 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
         root.chmod(0o700)
-    port = _free_port()
     try:
         subprocess.run(
             _as_server_user(
@@ -71,29 +102,7 @@ def postgres_server() -> Iterator[str]:
             check=True,
             capture_output=True,
         )
-        options = (
-            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
-        )
-        subprocess.run(
-            _as_server_user(
-                [
-                    str(pg_ctl),
-                    "-D",
-                    str(data),
-                    "-o",
-                    options,
-                    "-l",
-                    str(root / "log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+        port = _start(pg_ctl, data, root)
     except subprocess.CalledProcessError as error:
         log = (root / "log").read_text() if (root / "log").exists() else ""
         shutil.rmtree(root, ignore_errors=True)

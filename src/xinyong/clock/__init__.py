@@ -7,15 +7,15 @@ answered) are kept in UTC. Every module asks this one for both, so a server set 
 any other zone, refuses nothing "in the future" that is today in China.
 
 ``UTCDateTime`` is the column type of every instant in the store: it writes aware UTC and
-reads aware UTC on SQLite (which keeps no zone) and PostgreSQL alike.
+reads aware UTC on SQLite (which keeps no zone) and PostgreSQL alike. It is imported on first
+use, so that what only reads the clock (``xinyong id``) does not load SQLAlchemy.
 """
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+if TYPE_CHECKING:
+    from xinyong.clock.column import UTCDateTime as UTCDateTime
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 """China's standard time; a fixed offset, so no time-zone database is needed."""
@@ -48,14 +48,9 @@ def china_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=CHINA).astimezone(UTC)
 
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp stored and read as aware UTC on every backend."""
+def __getattr__(name: str) -> Any:
+    if name == "UTCDateTime":
+        from xinyong.clock.column import UTCDateTime
 
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
-        return None if value is None else as_utc(value)
-
-    def process_result_value(self, value: Any, _dialect: Dialect) -> datetime | None:
-        return None if value is None else as_utc(value)
+        return UTCDateTime
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,105 @@
+"""What keeps the command line quick to start: a command imports its own feature only, and
+nothing that serves, stores or analyses unless it needs it (timings live in benchmarks/)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xinyong.cli import FEATURE_COMMANDS, load_command
+
+HEAVY = ("fastapi", "starlette", "uvicorn", "duckdb", "pandas", "ibis", "pyarrow", "sklearn")
+"""Modules no start-up loads: the web, the analytics engines and the scorecard's libraries."""
+
+
+def loaded_by(*arguments: str) -> set[str]:
+    """The modules loaded in a fresh interpreter that runs ``xinyong ARGUMENTS``."""
+    script = (
+        "import sys\n"
+        "from xinyong.cli import main\n"
+        "sys.argv = ['xinyong', *sys.argv[1:]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stdout.write('\\n' + ' '.join(sys.modules))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, *arguments], capture_output=True, text=True, check=True
+    )
+    return set(run.stdout.rsplit("\n", 1)[-1].split())
+
+
+def test_importing_the_command_line_loads_no_feature() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", "import sys, xinyong.cli; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(run.stdout.split())
+    assert not {name for name in loaded if name.split(".")[0] in HEAVY}
+    assert "sqlalchemy" not in loaded
+    # The options several commands share, and the clock they read: no feature, no store.
+    assert {name for name in loaded if name.startswith("xinyong")} <= {
+        "xinyong",
+        "xinyong.cli",
+        "xinyong.options",
+        "xinyong.clock",
+    }
+
+
+@pytest.mark.parametrize(
+    ("arguments", "unloaded"),
+    [
+        (["--help"], ("sqlalchemy", "xinyong.identifiers", "xinyong.assembly")),
+        (["id", "11010519491231002X"], ("sqlalchemy", "xinyong.store", "xinyong.assembly")),
+        (["check", "--help"], ("xinyong.assembly", "xinyong.ingest", "xinyong.scoring")),
+    ],
+)
+def test_a_command_loads_only_what_it_uses(arguments: list[str], unloaded: tuple[str, ...]) -> None:
+    loaded = loaded_by(*arguments)
+    assert not {name for name in loaded if name.split(".")[0] in HEAVY}
+    assert not set(unloaded) & loaded
+    if arguments[0] == "id":
+        assert "xinyong.identifiers.cli" in loaded  # the probe did run the command
+
+
+@pytest.mark.parametrize("name", FEATURE_COMMANDS)
+def test_the_listed_summary_is_the_commands_own_help(name: str) -> None:
+    command = load_command(name)
+    first_paragraph = (command.help or "").split("\n\n")[0]
+    assert FEATURE_COMMANDS[name].summary == " ".join(first_paragraph.split())
+    assert command.name == name
+
+
+@pytest.mark.parametrize(
+    ("module", "arguments", "extra"),
+    [
+        ("faker", ["synth", "--persons", "1", "--orgs", "1", "--out", "city"], "synth"),
+        ("sklearn", ["scorecard", "train", "--persons", "100"], "scorecard"),
+    ],
+)
+def test_a_command_whose_extra_is_missing_names_it(
+    module: str, arguments: list[str], extra: str, tmp_path: Path
+) -> None:
+    """As on an installation without the extra: the module cannot be imported."""
+    script = (
+        "import sys\n"
+        f"sys.modules[{module!r}] = None\n"
+        "from xinyong.cli import main\n"
+        "sys.argv = ['xinyong', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "XINYONG_VAR_DIR": str(tmp_path), "XINYONG_DATABASE_URL": ""},
+    )
+    assert run.returncode == 2, run.stderr
+    assert f"pip install 'xinyong[{extra}]'" in run.stderr
+    assert "Traceback" not in run.stderr
