@@ -798,17 +798,10 @@ def log_reported(session: Session, asker: Asker, rows: Sequence[ReportedRow]) ->
     return group
 
 
-_REPORTED = (
-    "decision_id",
-    "checked_at",
-    "purpose",
-    "subject",
-    "subject_key",
-    "action",
-    "as_of",
-    "effect",
-    "policy_version",
+_REPORTED = tuple(
+    name for name in _SEALED_COLUMNS if name not in ("relying_party", "relying_party_label")
 )
+"""A mirror's reported row: what a sealed row holds but who asked (the key that signed)."""
 
 
 def group_payloads(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
