@@ -14,7 +14,7 @@ HEAVY = ("fastapi", "starlette", "uvicorn", "duckdb", "pandas", "ibis", "pyarrow
 """Modules no start-up loads: the web, the analytics engines and the scorecard's libraries."""
 
 
-def loaded_by(*arguments: str) -> set[str]:
+def loaded_by(*arguments: str, env: dict[str, str] | None = None) -> set[str]:
     """The modules loaded in a fresh interpreter that runs ``xinyong ARGUMENTS``."""
     script = (
         "import sys\n"
@@ -27,7 +27,11 @@ def loaded_by(*arguments: str) -> set[str]:
         "sys.stdout.write('\\n' + ' '.join(sys.modules))\n"
     )
     run = subprocess.run(
-        [sys.executable, "-c", script, *arguments], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     return set(run.stdout.rsplit("\n", 1)[-1].split())
 
@@ -65,6 +69,17 @@ def test_a_command_loads_only_what_it_uses(arguments: list[str], unloaded: tuple
     assert not set(unloaded) & loaded
     if arguments[0] == "id":
         assert "xinyong.identifiers.cli" in loaded  # the probe did run the command
+
+
+def test_a_check_on_sqlite_loads_neither_alembic_nor_postgresql_s_driver(tmp_path: Path) -> None:
+    """Only ``xinyong init`` migrates: the others read the revision without Alembic."""
+    env = {**os.environ, "XINYONG_VAR_DIR": str(tmp_path), "XINYONG_DATABASE_URL": ""}
+    subprocess.run(
+        [sys.executable, "-m", "xinyong", "init"], env=env, check=True, capture_output=True
+    )
+    loaded = loaded_by("check", "11010519491231002X", "buy_air_ticket", env=env)
+    assert "xinyong.enforcement.cli" in loaded  # the probe did run the command
+    assert not {name for name in loaded if name.split(".")[0] in ("alembic", "psycopg")}
 
 
 @pytest.mark.parametrize("name", FEATURE_COMMANDS)

@@ -1,12 +1,14 @@
 """The one clock: China's day whatever the server's zone, and instants that read back aware UTC."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from unittest.mock import patch
 
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong import clock
 from xinyong.clock import CHINA, as_utc, china_day, china_midnight
 from xinyong.keys.models import ApiKey
 from xinyong.keys.service import create_key
@@ -51,3 +53,19 @@ def test_instants_read_back_aware_utc_on_every_backend(
     assert stored is not None and stored.tzinfo is not None
     assert stored.utcoffset() == timedelta(0)
     assert abs(stored - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+@given(st.lists(instants, min_size=1, max_size=20))
+def test_today_in_china_follows_the_clock_forwards_and_backwards(
+    moments: list[datetime],
+) -> None:
+    """``china_today`` reuses the day it last made: the day must still turn (or turn back,
+    when the system clock is set back) exactly at China's midnights."""
+    for moment in moments:
+        with patch.object(clock.time, "time", return_value=moment.timestamp()):
+            assert clock.china_today() == moment.astimezone(CHINA).date()
+        near = china_midnight(moment.astimezone(CHINA).date()).timestamp()
+        for second, day in ((near - 1e-6, -1), (near, 0)):
+            with patch.object(clock.time, "time", return_value=second):
+                expected = moment.astimezone(CHINA).date() + timedelta(days=day)
+                assert clock.china_today() == expected

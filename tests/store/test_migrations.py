@@ -10,7 +10,14 @@ from sqlalchemy import text
 
 from xinyong.enforcement.models import subject_key
 from xinyong.schema import METADATA
-from xinyong.store.db import alembic_config, make_engine, migrate
+from xinyong.store.db import (
+    alembic_config,
+    at_newest_schema,
+    make_engine,
+    migrate,
+    newest_revisions,
+    stored_revisions,
+)
 
 
 def test_migrated_schema_matches_the_models(store_url: str) -> None:
@@ -67,3 +74,29 @@ def test_check_log_rows_get_their_subject_key_on_upgrade(tmp_path: Path) -> None
         keys = dict(connection.execute(text("SELECT subject, subject_key FROM check_log")).all())
     engine.dispose()
     assert keys == {subject: subject_key(subject) for subject in subjects}
+
+
+def test_the_newest_revisions_are_read_as_alembic_reads_them(store_url: str) -> None:
+    """Commands check the revision without Alembic: the heads they read from the migration
+    files, and the revision they read from the store, are Alembic's own."""
+    heads = ScriptDirectory.from_config(alembic_config(store_url)).get_heads()
+    assert newest_revisions() == frozenset(heads)
+    engine = make_engine(store_url)
+    with engine.connect() as connection:
+        stored = MigrationContext.configure(connection).get_current_heads()
+        assert stored_revisions(connection) == frozenset(stored) == frozenset(heads)
+    engine.dispose()
+    assert at_newest_schema(store_url)
+
+
+def test_an_empty_or_older_store_is_not_at_the_newest_revision(tmp_path: Path) -> None:
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    make_engine(empty).dispose()
+    engine = make_engine(empty)
+    with engine.connect() as connection:
+        assert stored_revisions(connection) == frozenset()
+    engine.dispose()
+    assert not at_newest_schema(empty)
+    older = f"sqlite:///{tmp_path / 'older.db'}"
+    command.upgrade(alembic_config(older), "0014_operations")
+    assert not at_newest_schema(older)

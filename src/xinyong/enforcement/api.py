@@ -52,6 +52,7 @@ BATCH_LIMIT = 10_000
 MAX_BODY_BYTES = 8 * 2**20
 """Far above a full batch (about 100 bytes an item); a bigger body is refused unread."""
 JSON = "application/json"
+_CONTENT_TYPE = (b"content-type", JSON.encode())
 CHECK_ROUTES = ("/v1/checks", "/v1/checks/batch")
 """The paths ``CheckFastPath`` serves ahead of the router."""
 LOG = logging.getLogger(__name__)
@@ -511,11 +512,9 @@ async def _request_body(receive: Receive) -> bytes:
 async def _respond(
     send: Send, status: int, body: bytes, headers: Mapping[str, str] | None = None
 ) -> None:
-    raw_headers = [
-        (b"content-type", JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-        *((name.lower().encode(), value.encode()) for name, value in (headers or {}).items()),
-    ]
+    raw_headers = [_CONTENT_TYPE, (b"content-length", b"%d" % len(body))]
+    if headers:
+        raw_headers += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -534,6 +533,9 @@ class CheckFastPath:
     def __init__(self, app: ASGIApp, owner: Any) -> None:
         self.app = app
         self.owner = owner
+        # The owner's ``Checks``, held here once made: reading it from the application's state
+        # costs a few microseconds a request (``State`` looks every attribute up in Python).
+        self._checks: Checks | None = None
         self.routes: dict[str, Callable[[Checks, str | None, bytes], Awaitable[bytes]]] = {
             CHECK_ROUTES[0]: Checks.check,
             CHECK_ROUTES[1]: Checks.check_batch,
@@ -551,8 +553,11 @@ class CheckFastPath:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
+        checks = self._checks
+        if checks is None:
+            checks = self._checks = checks_of(self.owner)
         try:
-            body = await answer(checks_of(self.owner), authorization, await _request_body(receive))
+            body = await answer(checks, authorization, await _request_body(receive))
         except _Disconnected:
             return
         except HTTPException as error:
@@ -569,6 +574,7 @@ class CheckFastPath:
         async def receiving() -> Message:
             message = await receive()
             if message["type"] == "lifespan.shutdown":
+                self._checks = None
                 checks: Checks | None = getattr(self.owner.state, "checks", None)
                 if checks is not None:
                     del self.owner.state.checks

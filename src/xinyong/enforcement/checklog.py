@@ -36,6 +36,7 @@ import contextlib
 import fcntl
 import logging
 import sqlite3
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -46,7 +47,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import orjson
-import psycopg
 from sqlalchemy import Connection, Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -556,7 +556,10 @@ def _busy(error: BaseException) -> bool:
     cause = getattr(error, "orig", error)
     if isinstance(cause, sqlite3.OperationalError):
         return cause.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-    return isinstance(cause, psycopg.errors.LockNotAvailable)
+    # Only a process with a PostgreSQL store has loaded psycopg (a command on SQLite spares
+    # itself the import); without it, no error can be psycopg's.
+    errors = sys.modules.get("psycopg.errors")
+    return errors is not None and isinstance(cause, errors.LockNotAvailable)
 
 
 class _StoreTurn:

@@ -14,12 +14,13 @@ mirror can use it without the server's dependencies.
 
 from __future__ import annotations
 
-import itertools
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
+
+from xinyong.tracing import UniqueIds
 
 ALLOW = "allow"
 DENY = "deny"
@@ -164,9 +165,14 @@ class DecisionTable:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
-    """A decision; orjson writes it as a JSON object with these fields in this order."""
+    """A decision; orjson writes it as a JSON object with these fields in this order.
+
+    Made once and never changed, but not a frozen dataclass: its ``__init__`` would set each
+    of the eleven fields through ``object.__setattr__``, 2.7 µs a decision instead of 0.4 µs,
+    paid by every check and ten thousand times by a full batch.
+    """
 
     decision_id: str
     subject_id: str
@@ -184,17 +190,6 @@ class Decision:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-class DecisionIds:
-    """Decision ids unique across processes: a random per-process prefix and a counter."""
-
-    def __init__(self) -> None:
-        self._prefix = secrets.token_hex(8)
-        self._counter = itertools.count(1)
-
-    def __call__(self) -> str:
-        return f"{self._prefix}{next(self._counter):016x}"
-
-
 class DecisionMaker:
     """Turns a subject's grants into a decision, from one decision table."""
 
@@ -202,11 +197,12 @@ class DecisionMaker:
         self.table = table
         self.bundles = table.bundles
         self.policy_version = table.policy_version
-        self.next_id = DecisionIds()
+        self.next_id = UniqueIds()
         self._measures = table.measures
         self._lists = table.lists
 
     @staticmethod
+    @lru_cache(maxsize=16)  # a process decides for today, day after day
     def valid_until(as_of: date) -> date:
         # A decision holds for the day at most: records may arrive at any time.
         return as_of + timedelta(days=1)

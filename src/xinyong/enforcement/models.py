@@ -105,8 +105,8 @@ class CheckLogRow(Base):
     group_id: Mapped[int | None] = mapped_column(BigInteger)
     """The ``check_log_groups`` row of the transaction that wrote it."""
     decision_id: Mapped[str] = mapped_column(String(32))
-    """Unique by construction (``DecisionIds``); an index on it would cost every insert a
-    random page."""
+    """Unique by construction (``xinyong.tracing.UniqueIds``); an index on it would cost every
+    insert a random page."""
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     relying_party: Mapped[str] = mapped_column(String(32))
     """The API key id (or ``cli``) of the asker."""

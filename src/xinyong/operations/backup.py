@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, func, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from xinyong.clock import utc_now
 from xinyong.ledger.checkpoint import read_signing_key, write_signing_key
 from xinyong.ledger.models import LedgerCheckpoint
 from xinyong.ledger.service import ledger_size
-from xinyong.store.db import make_engine
+from xinyong.store.db import make_engine, stored_revisions
 
 MANIFEST = "manifest.json"
 KEY = Path("ledger") / "signing.key"
@@ -103,7 +102,7 @@ def _sqlite_path(url: str) -> Path:
 
 def _state(connection: Connection) -> tuple[list[str], int, int]:
     """The schema revision, ledger size and signed size, as ``connection`` sees the store."""
-    revision = sorted(MigrationContext.configure(connection).get_current_heads())
+    revision = sorted(stored_revisions(connection))
     session = Session(bind=connection)
     size = ledger_size(session)
     signed = session.scalar(select(func.max(LedgerCheckpoint.tree_size))) or 0

@@ -9,11 +9,8 @@ loads (a province's takes a while) probes answer "not ready" at once instead of 
 import secrets
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from functools import cache
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
@@ -23,7 +20,7 @@ from xinyong.enforcement.api import checks_of
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.ledger.checkpoint import read_signing_key
 from xinyong.operations.metrics import Metrics, networks, within
-from xinyong.store.db import alembic_config
+from xinyong.store.db import newest_revisions, stored_revisions
 
 router = APIRouter(include_in_schema=False)
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
@@ -40,16 +37,10 @@ def _reachable(engine: Engine) -> dict[str, Any]:
     return {}
 
 
-@cache
-def _heads() -> frozenset[str]:
-    """The revisions this code expects (read once: probes ask every few seconds)."""
-    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
-
-
 def _migrated(engine: Engine) -> dict[str, Any]:
-    heads = _heads()
+    heads = newest_revisions()
     with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
+        current = stored_revisions(connection)
     if current != heads:
         raise RuntimeError(
             f"the store is at {sorted(current) or 'no revision'}, the code expects "

@@ -9,7 +9,6 @@ trusted proxy cannot choose its id: it could otherwise make its requests look li
 
 import logging
 import re
-import secrets
 import time
 from collections.abc import Collection
 
@@ -18,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from xinyong.config import Settings
 from xinyong.operations.logs import REQUESTS
 from xinyong.operations.metrics import Metrics, networks, within
-from xinyong.tracing import REQUEST_ID
+from xinyong.tracing import REQUEST_ID, UniqueIds
 
 HEADER = b"x-request-id"
 _ACCEPTED = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
@@ -52,6 +51,7 @@ class Observed:
         self.proxies = networks(trusted_proxies)
         self.own_routes = frozenset(own_routes)
         self.log_requests = log_requests
+        self.new_id = UniqueIds()
 
     def _request_id(self, scope: Scope) -> str:
         if self.proxies:
@@ -61,7 +61,7 @@ class Observed:
                 for name, value in scope["headers"]:
                     if name == HEADER and _ACCEPTED.fullmatch(value):
                         return value.decode("ascii")
-        return secrets.token_hex(16)
+        return self.new_id()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -120,10 +120,10 @@ class Observed:
         return receiving
 
     def _route(self, scope: Scope) -> str:
+        path: str = scope["path"]
+        if path in self.own_routes:  # served ahead of the router (the checks): no template
+            return path
         template = getattr(scope.get("route"), "path", None)
         if isinstance(template, str):
             return template
-        path: str = scope["path"]
-        if path in self.own_routes:  # served ahead of the router (the checks)
-            return path
         return UNMATCHED

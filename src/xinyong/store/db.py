@@ -1,17 +1,19 @@
 """Engines, sessions and schema migrations for the embedded (SQLite) and production (PostgreSQL) store."""
 
+import re
+from ast import literal_eval
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
@@ -48,7 +50,11 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str) -> "Config":
+    # Alembic is imported only to migrate: a command that merely checks the revision would
+    # pay a tenth of a second for it.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -57,6 +63,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str) -> None:
     """Bring the schema at ``url`` to the newest migration (idempotent)."""
+    from alembic import command
+
     make_engine(url).dispose()  # creates the SQLite folder when needed
     command.upgrade(alembic_config(url), "head")
 
@@ -70,10 +78,36 @@ def at_newest_schema(url: str) -> bool:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
+            current = stored_revisions(connection)
     finally:
         engine.dispose()
-    return current == set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    return current == newest_revisions()
+
+
+_ASSIGNED = re.compile(r"^(revision|down_revision)\b[^=\n]*=(.+)$", re.MULTILINE)
+
+
+@cache
+def newest_revisions() -> frozenset[str]:
+    """The head revisions of this version's migrations, read from their files as Alembic reads
+    them (``revision`` and ``down_revision``, a name, a tuple of names or None), without
+    importing Alembic."""
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        assigned = dict(_ASSIGNED.findall(path.read_text("utf-8")))
+        revisions.add(literal_eval(assigned["revision"].strip()))
+        down = literal_eval(assigned.get("down_revision", "None").strip())
+        replaced.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - replaced)
+
+
+def stored_revisions(connection: Connection) -> frozenset[str]:
+    """The revisions the store's ``alembic_version`` table holds (none for an empty store)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return frozenset()
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+    return frozenset(str(revision) for (revision,) in rows)
 
 
 @contextmanager
