@@ -20,10 +20,11 @@ from xinyong.portal.listing import (
     Filters,
     Paged,
     PageOutOfRange,
+    commitment_types,
     csv_bytes,
+    decision_rows,
     list_rows,
     page_of,
-    publicity_rows,
     publicity_types,
     xlsx_bytes,
 )
@@ -249,7 +250,7 @@ def publicity(
     """The double publicity channel: administrative licences and penalties of organisations."""
     pack = _pack(request)
     with request.app.state.sessionmaker() as session:
-        rows = publicity_rows(session, pack, china_today(), wanted)
+        rows = decision_rows(session, pack, china_today(), publicity_types(pack), wanted)
     paged = _paged(rows, page)
     if download:
         activate(choose(request))
@@ -287,6 +288,56 @@ def publicity(
         "base": _base(request),
     }
     return render(request, "portal/publicity.html", context)
+
+
+@router.get("/commitments", response_class=HTMLResponse, name="commitments")
+def commitments(
+    request: Request, wanted: Wanted, page: Page = 1, download: Download = ""
+) -> Response:
+    """The credit commitment publicity: commitments organisations made, and those they broke."""
+    pack = _pack(request)
+    codes = commitment_types(pack)
+    if wanted.record_type and wanted.record_type not in codes:
+        raise HTTPException(404, f"no commitment record type {wanted.record_type!r}")
+    with request.app.state.sessionmaker() as session:
+        rows = decision_rows(session, pack, china_today(), codes, wanted)
+    paged = _paged(rows, page)
+    if download:
+        activate(choose(request))
+        header = [
+            _("Name"),
+            _("Unified social credit code"),
+            _("Region"),
+            _("Record type"),
+            _("Subject matter"),
+            _("Document number"),
+            _("Authority"),
+            _("Decided on"),
+        ]
+        table = [
+            [
+                row["subject"]["name"],
+                row["subject"]["id"],
+                row["subject"]["region_name"] or row["subject"]["region"],
+                bilingual(row["record_type_name"]),
+                row["subject_matter"] or "",
+                row["document_no"],
+                bilingual(row["authority_name"]),
+                row["decided_on"],
+            ]
+            for row in paged.rows
+        ]
+        stem = f"commitments-{china_today().isoformat()}-p{page}"
+        return _download(header, table, stem, download)
+    context = {
+        "paged": paged,
+        "wanted": wanted,
+        "types": [(code, pack.record_types[code]) for code in codes],
+        "as_of": china_today(),
+        "authorities": _authorities(pack),
+        "base": _base(request),
+    }
+    return render(request, "portal/commitments.html", context)
 
 
 @router.get("/stats", response_class=HTMLResponse, name="stats")
