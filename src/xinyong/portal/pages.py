@@ -13,7 +13,6 @@ from markupsafe import Markup
 
 from xinyong.clock import china_today
 from xinyong.policy import Pack
-from xinyong.policy.catalogue import Disclosure
 from xinyong.policy.lists import CreditList, ListKind
 from xinyong.portal import charts
 from xinyong.portal.listing import (
@@ -30,7 +29,9 @@ from xinyong.portal.listing import (
 )
 from xinyong.portal.public_file import public_file
 from xinyong.portal.results import SEARCH_PAGE, facets, narrowed, rich_rows
+from xinyong.portal.rules import published_rules
 from xinyong.portal.stats import SECTIONS
+from xinyong.scoring.packs import served_packs
 from xinyong.search.index import CANDIDATES
 from xinyong.search.publicity import black_lists
 from xinyong.search.publish import IndexShelf
@@ -369,13 +370,9 @@ def stats_page(request: Request) -> HTMLResponse:
 
 @router.get("/rules", response_class=HTMLResponse, name="rules")
 def rules(request: Request) -> HTMLResponse:
-    pack = _pack(request)
-    public = [item for item in pack.record_types.values() if item.disclosure == Disclosure.PUBLIC]
-    return render(
-        request,
-        "portal/rules.html",
-        {"pack": pack, "record_types": public, "lists": list(pack.lists.values())},
-    )
+    """Every rule in the open, from the pack in force and the schemes the platform scores with."""
+    published = published_rules(_pack(request), served_packs())
+    return render(request, "portal/rules.html", {"rules": published})
 
 
 @router.post("/lang", name="set_language")

@@ -120,7 +120,12 @@ def _environment() -> Environment:
     )
     environment.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
     environment.filters.update(
-        day=_day, number=_number, text=bilingual, instant=instant, basis=basis_label
+        day=_day,
+        number=_number,
+        text=bilingual,
+        instant=instant,
+        basis=basis_label,
+        field=field_label,
     )
     environment.globals.update(
         version=__version__,
