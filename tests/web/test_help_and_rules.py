@@ -115,6 +115,10 @@ def test_the_a_grade_taxpayer_list_names_organisations_not_their_ratings(
     assert not [number for number in ratings if number in shown]
     profile = client.get(f"/subjects/{refs[0]}").text
     assert "纳税信用A级纳税人名单" in profile
+    name = re.search(rf'href="/subjects/{refs[0]}">([^<]+)<', page.text)
+    assert name
+    found = client.get("/search", params={"q": name.group(1)}).text
+    assert '<span class="badge red">纳税信用A级纳税人名单</span>' in found
 
 
 def test_rules_lays_out_every_list_measure_procedure_and_scheme(
