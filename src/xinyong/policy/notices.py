@@ -27,7 +27,8 @@ from xinyong.policy.models import (
     PolicyModel,
 )
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 """The page's address: ``/help/<slug>``, ``/announcements/<slug>``."""
 
 # With html on, so that raw HTML shows up as html tokens to refuse; and every link target

@@ -20,12 +20,12 @@ from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup
 
 from xinyong.policy import Pack
-from xinyong.policy.notices import Announcement, HelpPage
+from xinyong.policy.notices import SLUG_PATTERN, Announcement, HelpPage
 from xinyong.web.i18n import choose
 from xinyong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Slug = Annotated[str, Path(pattern=SLUG_PATTERN)]
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
