@@ -23,8 +23,14 @@ PAGES = (
     "/defaulters",
     "/lists",
     "/lists/court.defaulters",
+    "/lists/tax.a_grade_taxpayers",
+    "/commitments",
     "/stats",
     "/rules",
+    "/help",
+    "/help/objections-and-repair",
+    "/announcements",
+    "/announcements/samr-credit-repair-2025",
     "/sign-in",
 )
 

@@ -25,6 +25,7 @@ from xinyong.operations.requests import observed
 from xinyong.operator_console.pages import router as operator_console
 from xinyong.policy import Pack, pack_in_force
 from xinyong.portal.api import router as public_router
+from xinyong.portal.notices import router as portal_notices
 from xinyong.portal.pages import router as portal_pages
 from xinyong.portal.reports import router as public_reports
 from xinyong.rights.api import router as rights_router
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     for router in (public_reports, verify_router, verify_pages):
         app.include_router(router)
     app.include_router(portal_pages)
+    app.include_router(portal_notices)  # /help and /announcements, from the pack
     # Pages for signed-in people: who is not signed in is sent to the sign-in page first.
     app.add_exception_handler(account_pages.PageRefused, account_pages.page_refused)
     app.state.visitor = account_pages.visitor_of  # who is signed in, on every page's header

@@ -19,6 +19,7 @@ from xinyong.policy.lists import CreditList, ListsDocument
 from xinyong.policy.measures import Measure, MeasuresDocument
 from xinyong.policy.memoranda import MemorandaDocument, Memorandum
 from xinyong.policy.models import CodedModel, ItemDocument
+from xinyong.policy.notices import Announcement, AnnouncementsDocument, HelpDocument, HelpPage
 from xinyong.policy.profiles import Profile, ProfilesDocument
 from xinyong.policy.rights import RightsDocument, RightsProcedure
 from xinyong.policy.schemes import AnyScheme, SchemesDocument
@@ -68,6 +69,8 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("schemes", "schemes/*.yaml", SchemesDocument, AnyScheme),
     Concept("rights", "rights.yaml", RightsDocument, RightsProcedure),
     Concept("profiles", "profiles/*.yaml", ProfilesDocument, Profile),
+    Concept("help", "help/*.yaml", HelpDocument, HelpPage),
+    Concept("announcements", "announcements/*.yaml", AnnouncementsDocument, Announcement),
 )
 
 KNOWN_ENTRIES: tuple[str, ...] = (PACK_FILE, *(concept.entry for concept in CONCEPTS))

@@ -83,6 +83,16 @@ def _list_problems(
         record_type = record_types.get(rule.record_type)
         if record_type is None:
             continue
+        if credit_list.published and any(
+            kind != "organisation" for kind in record_type.subject_kinds
+        ):
+            yield (
+                "lists",
+                code,
+                ("entry", index, "record_type"),
+                f"{rule.record_type} concerns persons, and a published list names only "
+                "organisations: a person is published only as a defaulter, by a public record",
+            )
         for grade_index, grade in enumerate(rule.severities):
             if grade not in record_type.severities:
                 yield (

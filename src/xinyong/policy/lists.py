@@ -108,6 +108,11 @@ class CreditList(CodedModel):
     """Records that end an entry before its duration."""
     measures: tuple[AppliedMeasure, ...] = ()
     """Measures the list's own legal basis applies (memoranda add others)."""
+    published: bool = False
+    """Its owner publishes the list itself, even where the records that ground it are not
+    public (the tax service publishes its A-grade taxpayers; the ratings stay shared). An
+    entry then shows the organisation, the list and its dates, never the record. Only
+    record types of organisations may ground such a list."""
 
     @model_validator(mode="after")
     def _no_repeated_measures(self) -> CreditList:

@@ -19,6 +19,7 @@ from xinyong.policy.lists import CreditList
 from xinyong.policy.measures import Measure
 from xinyong.policy.memoranda import Memorandum
 from xinyong.policy.models import Bilingual, CodedModel, NonEmpty, PolicyModel
+from xinyong.policy.notices import Announcement, HelpPage
 from xinyong.policy.profiles import Profile
 from xinyong.policy.references import reference_problems, submission_pairs
 from xinyong.policy.rights import RightsProcedure
@@ -48,6 +49,8 @@ class Pack(PolicyModel):
     schemes: dict[str, PointsScheme | TiersScheme | ScorecardScheme] = Field(default_factory=dict)
     rights: dict[str, RightsProcedure] = Field(default_factory=dict)
     profiles: dict[str, Profile] = Field(default_factory=dict)
+    help: dict[str, HelpPage] = Field(default_factory=dict)
+    announcements: dict[str, Announcement] = Field(default_factory=dict)
 
     _submissions: frozenset[tuple[str, str]] = PrivateAttr(default_factory=frozenset)
     _validators: dict[str, FieldsValidator] = PrivateAttr(default_factory=dict)

@@ -16,6 +16,7 @@ from xinyong.policy.lists import CreditList
 from xinyong.policy.measures import Measure
 from xinyong.policy.memoranda import Memorandum
 from xinyong.policy.models import CodedModel
+from xinyong.policy.notices import Announcement, announcement_problems
 from xinyong.policy.profiles import Profile, profile_problems
 from xinyong.policy.rights import RightsProcedure, rights_problems
 from xinyong.policy.scheme_references import scheme_problems
@@ -107,6 +108,11 @@ def reference_problems(
         ReferenceProblem("profiles", profile.code, location, message)
         for profile in _of_kind(items.get("profiles", {}), Profile).values()
         for location, message in profile_problems(profile, record_types, known_types)
+    )
+    problems.extend(
+        ReferenceProblem("announcements", announcement.code, location, message)
+        for announcement in _of_kind(items.get("announcements", {}), Announcement).values()
+        for location, message in announcement_problems(announcement, known_authorities)
     )
     return problems
 

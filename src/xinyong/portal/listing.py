@@ -4,8 +4,9 @@ count and the pages are true, and the same rows as a CSV or XLSX download.
 
 A list page has one row per subject with all of its entries on the page's lists. The double
 publicity channel ("双公示") has one row per administrative licence or penalty of an
-organisation; a person's records are not in it (persons are public only as published defaulters,
-on their own file).
+organisation, and the credit commitment publicity ("信用承诺公示") one per commitment an
+organisation made or broke; a person's records are in neither (persons are public only as
+published defaulters, on their own file).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from xinyong.policy import Pack
 from xinyong.policy.catalogue import Category, Disclosure
 from xinyong.portal.public_file import public_entry, ref_of, shown_id
 from xinyong.records.models import Record, RecordHead, Subject
-from xinyong.search.publicity import is_public
+from xinyong.search.publicity import is_public, list_published
 
 PAGE_SIZE = 50
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
@@ -113,10 +114,14 @@ def list_rows(
     for entry, record, status, subject in session.execute(
         wanted.narrow(query, EntryRow.started_on)
     ):
-        if not is_public(pack, record.record_type, record.severity, record.decided_on, status, day):
+        shown = is_public(pack, record.record_type, record.severity, record.decided_on, status, day)
+        if not (shown or list_published(pack, entry.list_code, status)):
+            continue
+        # The keyword may match a document number only where the page shows that number.
+        if not shown and wanted.name and wanted.name not in subject.name:
             continue
         row = rows.setdefault(subject.id, {"subject": _subject(subject), "entries": []})
-        row["entries"].append(public_entry(pack, entry, record))
+        row["entries"].append(public_entry(pack, entry, record, shown))
     return list(rows.values())
 
 
@@ -130,15 +135,24 @@ def publicity_types(pack: Pack) -> list[str]:
     ]
 
 
-def publicity_rows(
-    session: Session, pack: Pack, day: date, wanted: Filters
+def commitment_types(pack: Pack) -> list[str]:
+    """The record types of the credit commitment publicity: public commitments and breaches."""
+    return [
+        code
+        for code, kind in pack.record_types.items()
+        if kind.disclosure == Disclosure.PUBLIC and kind.category == Category.CREDIT_COMMITMENT
+    ]
+
+
+def decision_rows(
+    session: Session, pack: Pack, day: date, types: Sequence[str], wanted: Filters
 ) -> list[dict[str, Any]]:
-    """Organisations' public licences and penalties, newest decision first."""
+    """Organisations' public records of ``types``, newest decision first."""
     query = (
         select(Record, RecordHead.status, Subject)
         .join(RecordHead, RecordHead.record_id == Record.id)
         .join(Subject, Subject.id == Record.subject_id)
-        .where(Record.record_type.in_(publicity_types(pack)), Subject.kind == "organisation")
+        .where(Record.record_type.in_(types), Subject.kind == "organisation")
         .order_by(Record.decided_on.desc(), Record.id.desc())
     )
     shown = []
@@ -157,6 +171,7 @@ def publicity_rows(
                 "document_no": record.document_no,
                 "decided_on": record.decided_on.isoformat(),
                 "amount": None if record.amount is None else f"{record.amount:.2f}",
+                "subject_matter": record.fields.get("subject_matter"),
             }
         )
     return shown

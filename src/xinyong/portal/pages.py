@@ -13,23 +13,25 @@ from markupsafe import Markup
 
 from xinyong.clock import china_today
 from xinyong.policy import Pack
-from xinyong.policy.catalogue import Disclosure
 from xinyong.policy.lists import CreditList, ListKind
 from xinyong.portal import charts
 from xinyong.portal.listing import (
     Filters,
     Paged,
     PageOutOfRange,
+    commitment_types,
     csv_bytes,
+    decision_rows,
     list_rows,
     page_of,
-    publicity_rows,
     publicity_types,
     xlsx_bytes,
 )
 from xinyong.portal.public_file import public_file
 from xinyong.portal.results import SEARCH_PAGE, facets, narrowed, rich_rows
+from xinyong.portal.rules import published_rules
 from xinyong.portal.stats import SECTIONS
+from xinyong.scoring.packs import served_packs
 from xinyong.search.index import CANDIDATES
 from xinyong.search.publicity import black_lists
 from xinyong.search.publish import IndexShelf
@@ -249,7 +251,7 @@ def publicity(
     """The double publicity channel: administrative licences and penalties of organisations."""
     pack = _pack(request)
     with request.app.state.sessionmaker() as session:
-        rows = publicity_rows(session, pack, china_today(), wanted)
+        rows = decision_rows(session, pack, china_today(), publicity_types(pack), wanted)
     paged = _paged(rows, page)
     if download:
         activate(choose(request))
@@ -289,6 +291,56 @@ def publicity(
     return render(request, "portal/publicity.html", context)
 
 
+@router.get("/commitments", response_class=HTMLResponse, name="commitments")
+def commitments(
+    request: Request, wanted: Wanted, page: Page = 1, download: Download = ""
+) -> Response:
+    """The credit commitment publicity: commitments organisations made, and those they broke."""
+    pack = _pack(request)
+    codes = commitment_types(pack)
+    if wanted.record_type and wanted.record_type not in codes:
+        raise HTTPException(404, f"no commitment record type {wanted.record_type!r}")
+    with request.app.state.sessionmaker() as session:
+        rows = decision_rows(session, pack, china_today(), codes, wanted)
+    paged = _paged(rows, page)
+    if download:
+        activate(choose(request))
+        header = [
+            _("Name"),
+            _("Unified social credit code"),
+            _("Region"),
+            _("Record type"),
+            _("Subject matter"),
+            _("Document number"),
+            _("Authority"),
+            _("Decided on"),
+        ]
+        table = [
+            [
+                row["subject"]["name"],
+                row["subject"]["id"],
+                row["subject"]["region_name"] or row["subject"]["region"],
+                bilingual(row["record_type_name"]),
+                row["subject_matter"] or "",
+                row["document_no"],
+                bilingual(row["authority_name"]),
+                row["decided_on"],
+            ]
+            for row in paged.rows
+        ]
+        stem = f"commitments-{china_today().isoformat()}-p{page}"
+        return _download(header, table, stem, download)
+    context = {
+        "paged": paged,
+        "wanted": wanted,
+        "types": [(code, pack.record_types[code]) for code in codes],
+        "as_of": china_today(),
+        "authorities": _authorities(pack),
+        "base": _base(request),
+    }
+    return render(request, "portal/commitments.html", context)
+
+
 @router.get("/stats", response_class=HTMLResponse, name="stats")
 def stats_page(request: Request) -> HTMLResponse:
     activate(choose(request))
@@ -318,13 +370,9 @@ def stats_page(request: Request) -> HTMLResponse:
 
 @router.get("/rules", response_class=HTMLResponse, name="rules")
 def rules(request: Request) -> HTMLResponse:
-    pack = _pack(request)
-    public = [item for item in pack.record_types.values() if item.disclosure == Disclosure.PUBLIC]
-    return render(
-        request,
-        "portal/rules.html",
-        {"pack": pack, "record_types": public, "lists": list(pack.lists.values())},
-    )
+    """Every rule in the open, from the pack in force and the schemes the platform scores with."""
+    published = published_rules(_pack(request), served_packs())
+    return render(request, "portal/rules.html", {"rules": published})
 
 
 @router.post("/lang", name="set_language")

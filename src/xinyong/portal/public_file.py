@@ -27,7 +27,7 @@ from xinyong.policy.catalogue import Category
 from xinyong.records.history import public_members, shown_identifier
 from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.events import disputed_records
-from xinyong.search.publicity import black_lists, is_public, publication_ends
+from xinyong.search.publicity import black_lists, is_public, list_published, publication_ends
 from xinyong.store.bulk import chunked
 from xinyong.subjects.proofs import logged_record
 from xinyong.web.types import MAX_ID
@@ -293,14 +293,19 @@ def _public_entries(
     ).all()
     by_subject: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for entry, record, status in rows:
-        if entry.list_code in pack.lists and is_public(
-            pack, record.record_type, record.severity, record.decided_on, status, day
-        ):
-            by_subject[entry.subject_id].append(public_entry(pack, entry, record))
+        if entry.list_code not in pack.lists:
+            continue
+        shown = is_public(pack, record.record_type, record.severity, record.decided_on, status, day)
+        if shown or list_published(pack, entry.list_code, status):
+            by_subject[entry.subject_id].append(public_entry(pack, entry, record, shown))
     return by_subject
 
 
-def public_entry(pack: Pack, entry: EntryRow, record: Record) -> dict[str, Any]:
+def public_entry(
+    pack: Pack, entry: EntryRow, record: Record, record_shown: bool = True
+) -> dict[str, Any]:
+    """An entry as public views show it; the decision that grounds it only when that record is
+    public itself (an entry of a published list may rest on a shared record)."""
     credit_list = pack.lists[entry.list_code]
     owner = pack.authorities.get(credit_list.owner)
     return {
@@ -311,8 +316,8 @@ def public_entry(pack: Pack, entry: EntryRow, record: Record) -> dict[str, Any]:
         "legal_basis": [basis.model_dump() for basis in credit_list.legal_basis],
         "started_on": entry.started_on.isoformat(),
         "ends_on": entry.ended_on.isoformat(),
-        "document_key": entry.document_key,
-        "document_no": record.document_no,
+        "document_key": entry.document_key if record_shown else None,
+        "document_no": record.document_no if record_shown else "",
         "authority": record.authority,
     }
 

@@ -19,7 +19,7 @@ from xinyong.policy import Pack
 from xinyong.policy.catalogue import Category
 from xinyong.records.models import LegalRepresentative, Record, RecordHead, Subject
 from xinyong.search.index import Hit
-from xinyong.search.publicity import is_public
+from xinyong.search.publicity import is_public, list_published
 
 SEARCH_PAGE = 20
 
@@ -94,8 +94,9 @@ def rich_rows(session: Session, pack: Pack, hits: Sequence[Hit], day: date) -> l
         .where(EntryRow.subject_id.in_(ids), EntryRow.started_on <= day, EntryRow.ended_on > day)
     ):
         credit_list = pack.lists.get(entry.list_code)
-        if credit_list and is_public(
-            pack, record.record_type, record.severity, record.decided_on, status, day
+        if credit_list and (
+            is_public(pack, record.record_type, record.severity, record.decided_on, status, day)
+            or list_published(pack, entry.list_code, status)
         ):
             names = lists.setdefault(entry.subject_id, [])
             if credit_list.name.model_dump() not in [n["name"] for n in names]:

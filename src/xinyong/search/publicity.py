@@ -3,7 +3,7 @@
 A record version is public on a day when its type's disclosure is ``public``, its grade is
 marked ``published`` in the catalogue, its decision stands (not withdrawn or repaired) and the
 day is inside the grade's maximum publicity period. An entry is public when the record that
-grounds it is. A person is findable by name only while on a black list by a public record
+grounds it is, or when its list is one its owner publishes (then without the record). A person is findable by name only while on a black list by a public record
 (a *published defaulter*); organisations are public registrations and always findable.
 """
 
@@ -39,6 +39,13 @@ def is_public(
         return False
     ends = publication_ends(pack, record_type, severity, decided_on)
     return ends is None or day < ends
+
+
+def list_published(pack: Pack, list_code: str, status: str) -> bool:
+    """Whether an entry on ``list_code`` is public whatever its record's disclosure: the list's
+    owner publishes the list itself, and the decision that grounds the entry still stands."""
+    credit_list = pack.lists.get(list_code)
+    return credit_list is not None and credit_list.published and status == STANDING
 
 
 def black_lists(pack: Pack) -> list[str]:

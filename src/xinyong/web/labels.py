@@ -6,7 +6,10 @@ when a page is rendered.
 
 from __future__ import annotations
 
-from xinyong.web.i18n import gettext_
+import re
+
+from xinyong.policy.models import LegalBasis
+from xinyong.web.i18n import current, gettext_
 
 
 def N_(message: str) -> str:
@@ -164,3 +167,27 @@ def value_label(field: str, value: object) -> str:
     language is left to the template, anything else as it is."""
     text = "" if value is None else str(value)
     return label(FIELD_VALUES.get(field, {}), text)
+
+
+_ARTICLES = re.compile(r"^Arts?\.\s*(?P<numbers>[0-9][0-9,\s-]*)$")
+
+
+def article_label(article: str) -> str:
+    """A pack's ``Art. 36`` or ``Arts. 79, 81, 82`` as Chinese writes it on a Chinese page
+    (第36条, 第79、81、82条); anything else as it is."""
+    found = _ARTICLES.match(article.strip())
+    if found is None or current().code != "zh":
+        return article
+    numbers = [part.strip() for part in found["numbers"].split(",") if part.strip()]
+    return "第" + "、".join(number.replace("-", "至") for number in numbers) + "条"
+
+
+def basis_label(basis: LegalBasis | dict[str, str | None]) -> str:
+    """A legal basis as a line of text: its title and the articles relied on."""
+    fields = basis.model_dump() if isinstance(basis, LegalBasis) else basis
+    article = fields.get("article")
+    if not article:
+        return str(fields["title"])
+    shown = article_label(article)
+    # 第36条 follows the title directly; "Art. 36" after a space.
+    return f"{fields['title']}{'' if shown != article else ' '}{shown}"

@@ -25,7 +25,14 @@ from xinyong.clock import CHINA, as_utc
 from xinyong.identifiers.regions import region_name
 from xinyong.web import csrf, signed_in_labels
 from xinyong.web.i18n import LANG_COOKIE, LANGUAGES, activate, choose, current, gettext_, ngettext_
-from xinyong.web.labels import effect_label, field_label, kind_label, severity_label, value_label
+from xinyong.web.labels import (
+    basis_label,
+    effect_label,
+    field_label,
+    kind_label,
+    severity_label,
+    value_label,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -112,7 +119,14 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
-    environment.filters.update(day=_day, number=_number, text=bilingual, instant=instant)
+    environment.filters.update(
+        day=_day,
+        number=_number,
+        text=bilingual,
+        instant=instant,
+        basis=basis_label,
+        field=field_label,
+    )
     environment.globals.update(
         version=__version__,
         languages=LANGUAGES,
