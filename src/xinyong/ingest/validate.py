@@ -105,8 +105,8 @@ class RowValidator:
 
     def _validate(self, row_no: int, row: dict[str, Any], raw: str) -> ValidRow:
         clean_row(row)
-        unknown = sorted(set(row) - COLUMNS)
-        if unknown:
+        if not COLUMNS.issuperset(row):
+            unknown = sorted(set(row) - COLUMNS)
             raise RowInvalid(unknown[0], f"unknown column '{shown(unknown[0])}'")
         op = _text(row, "op", required=False) or "submit"
         if op not in OPS:
@@ -251,17 +251,17 @@ class RowValidator:
 
     def _date(self, row: dict[str, Any], column: str) -> date:
         value = row.get(column)
-        if isinstance(value, datetime):  # a Parquet timestamp: a day only if it is midnight
+        if isinstance(value, str) and DAY_TEXT.fullmatch(value):  # the usual case first
+            try:
+                parsed = date.fromisoformat(value)
+            except ValueError:
+                raise RowInvalid(column, f"{column} '{value}' is not a real date") from None
+        elif isinstance(value, datetime):  # a Parquet timestamp: a day only if it is midnight
             if value.tzinfo is not None or value != datetime.combine(value, datetime.min.time()):
                 raise RowInvalid(column, f"{column} must be a day, not the instant {value}")
             parsed = value.date()
         elif isinstance(value, date):
             parsed = value
-        elif isinstance(value, str) and DAY_TEXT.fullmatch(value):
-            try:
-                parsed = date.fromisoformat(value)
-            except ValueError:
-                raise RowInvalid(column, f"{column} '{value}' is not a real date") from None
         elif value is None or value == "":
             raise RowInvalid(column, f"{column} is required")
         else:

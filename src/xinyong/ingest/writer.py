@@ -28,6 +28,9 @@ HEADS: Table = RecordHead.__table__  # type: ignore[assignment]
 EVENTS: Table = RecordEvent.__table__  # type: ignore[assignment]
 REPRESENTATIVES: Table = LegalRepresentative.__table__  # type: ignore[assignment]
 QUARANTINE: Table = QuarantinedRow.__table__  # type: ignore[assignment]
+# Where a record came from across a network: set by a node's inbox after its batch is written,
+# so left out of the rows written here (then every row has every column, picked in C).
+PROVENANCE = ("origin_node", "origin_record_id", "origin_received_at", "via_node")
 
 
 @dataclass(slots=True)
@@ -143,7 +146,7 @@ class BatchWriter:
             record["id"] = record_id
             heads[record["document_key"]].record_id = record_id
             by_version[(record["document_key"], record["version"])] = record
-        BulkTable(connection, RECORDS).insert(new_records)
+        BulkTable(connection, RECORDS, omit=PROVENANCE).insert(new_records)
         withdrawn_from_store = self._load_records(
             connection,
             [
@@ -173,7 +176,7 @@ class BatchWriter:
             result.events, record_batch_history(self.session, result.events), strict=True
         ):
             event["ledger_leaf"] = leaf
-        BulkTable(connection, EVENTS).insert(event for event, _ in result.events)
+        BulkTable(connection, EVENTS, omit=PROVENANCE).insert(event for event, _ in result.events)
         self._write_heads(connection, heads)
         self._record_representatives(connection, pending, subject_ids)
         self._quarantine(connection, refused, now)

@@ -16,6 +16,7 @@ submitted) are for the subject and for staff only. Few members keep the commitme
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -32,6 +33,7 @@ PUBLIC_MEMBERS = frozenset({"decision", "subject_shown"})
 FIELD_MEMBER = "field."
 
 
+@lru_cache(maxsize=64)  # a batch stamps its events and records with one instant
 def _instant(value: datetime) -> str:
     # SQLite hands back naive UTC, PostgreSQL aware: one canonical form for both.
     if value.tzinfo is not None:
@@ -50,6 +52,7 @@ def canonical_amount(value: Decimal | float | int | str | None) -> str | None:
     return f"{amount:.2f}"
 
 
+@lru_cache(maxsize=1 << 16)  # subjects recur across a batch's events
 def shown_identifier(identifier: str, subject_kind: str) -> str:
     """The subject's identifier as public views show it (a resident ID masked)."""
     kind = IdentifierKind.RESIDENT_ID if subject_kind == "person" else IdentifierKind.USCC

@@ -153,7 +153,8 @@ class BulkTable:
         try:
             values = list(map(self.pick, rows))
         except KeyError:  # a row may leave out columns that default to NULL
-            values = [tuple(row.get(name) for name in self.columns) for row in rows]
+            columns = self.columns
+            values = [tuple(map(row.get, columns)) for row in rows]
         if self.conversions and values:
             # Converted column by column: one C-level map per column instead of a loop per row.
             by_column = list(zip(*values, strict=True))
