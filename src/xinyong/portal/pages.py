@@ -18,16 +18,15 @@ from xinyong.policy.lists import CreditList, ListKind
 from xinyong.portal import charts
 from xinyong.portal.listing import (
     Filters,
-    Paged,
     PageOutOfRange,
     csv_bytes,
-    list_rows,
-    page_of,
-    publicity_rows,
+    listed_page,
+    publicity_page,
     publicity_types,
     xlsx_bytes,
 )
 from xinyong.portal.public_file import public_file
+from xinyong.portal.renders import admit_render
 from xinyong.portal.results import SEARCH_PAGE, facets, narrowed, rich_rows
 from xinyong.portal.stats import SECTIONS
 from xinyong.search.index import CANDIDATES
@@ -123,13 +122,6 @@ Wanted = Annotated[Filters, Depends(_filters)]
 Download = Annotated[str, Query(pattern="^(csv|xlsx)?$")]
 
 
-def _paged(rows: list[dict[str, Any]], page: int) -> Paged:
-    try:
-        return page_of(rows, page)
-    except PageOutOfRange:
-        raise HTTPException(404, "no such page") from None
-
-
 def _base(request: Request) -> str:
     """The page's address up to ``page=``, every filter kept."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "download")]
@@ -145,10 +137,13 @@ def _list_page(
     download: str,
 ) -> Response:
     pack = _pack(request)
-    with request.app.state.sessionmaker() as session:
-        rows = list_rows(session, pack, china_today(), codes, wanted)
-    paged = _paged(rows, page)
+    try:
+        with request.app.state.sessionmaker() as session:
+            paged = listed_page(session, pack, china_today(), codes, wanted, page)
+    except PageOutOfRange:
+        raise HTTPException(404, "no such page") from None
     if download:
+        admit_render(request)
         activate(choose(request))
         header = [
             _("Name"),
@@ -248,10 +243,13 @@ def publicity(
 ) -> Response:
     """The double publicity channel: administrative licences and penalties of organisations."""
     pack = _pack(request)
-    with request.app.state.sessionmaker() as session:
-        rows = publicity_rows(session, pack, china_today(), wanted)
-    paged = _paged(rows, page)
+    try:
+        with request.app.state.sessionmaker() as session:
+            paged = publicity_page(session, pack, china_today(), wanted, page)
+    except PageOutOfRange:
+        raise HTTPException(404, "no such page") from None
     if download:
+        admit_render(request)
         activate(choose(request))
         header = [
             _("Name"),
