@@ -14,8 +14,8 @@ The state is in the store, shared by every worker and server.
 
 The same back-off guards what costs a visitor nothing and the platform much (a public credit
 report's PDF, a list's spreadsheet): every render counts like a failure of the ``render`` scope,
-per address; ``FREE_FAILURES["render"]`` come free in a burst, then the waits double, and a
-minute without one gives the address its free renders back.
+per address; ``FREE_FAILURES["render"]`` come free in a burst, then the waits double from 5 s,
+and a minute without one gives the address its free renders back.
 """
 
 from __future__ import annotations
@@ -36,7 +36,12 @@ from xinyong.store.base import Base
 Scope = Literal["account", "address", "render"]
 FREE_FAILURES: dict[Scope, int] = {"account": 5, "address": 20, "render": 10}
 """Failures in a row without a wait: an office behind one address gets more than a name."""
-FIRST_WAIT = timedelta(seconds=1)
+FIRST_WAIT: dict[Scope, timedelta] = {
+    "account": timedelta(seconds=1),
+    "address": timedelta(seconds=1),
+    "render": timedelta(seconds=5),
+}
+"""The wait after the first failure past the free ones; each further failure doubles it."""
 LONGEST_WAIT = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=1)
 FORGET_RENDERS_AFTER = timedelta(minutes=1)
@@ -90,7 +95,7 @@ def wait_after(scope: Scope, failures: int) -> timedelta:
     if beyond < 0:
         return timedelta(0)
     # Past about 2^10 the wait is at its cap anyway; the bound keeps the power small.
-    doubled: timedelta = FIRST_WAIT * 2 ** min(beyond, 20)
+    doubled: timedelta = FIRST_WAIT[scope] * 2 ** min(beyond, 20)
     return min(LONGEST_WAIT, doubled)
 
 

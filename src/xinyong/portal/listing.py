@@ -1,6 +1,7 @@
-"""What the portal's list pages and the double publicity channel show: rows filtered in the
-store, kept only while public (``xinyong.search.publicity``), counted before paging so that the
-count and the pages are true, and the same rows as a CSV or XLSX download.
+"""What the portal's list pages and the double publicity channel show: rows kept only while
+public (``xinyong.search.publicity``, as the SQL condition ``public_clause``), filtered, counted
+and cut into pages by the store, so that the count and the pages are true and a page costs the
+same however long the lists are; and the same rows as a CSV or XLSX download.
 
 A list page has one row per subject with all of its entries on the page's lists. The double
 publicity channel ("双公示") has one row per administrative licence or penalty of an
