@@ -27,6 +27,7 @@ from xinyong.policy import Pack, pack_in_force
 from xinyong.portal.api import router as public_router
 from xinyong.portal.notices import router as portal_notices
 from xinyong.portal.pages import router as portal_pages
+from xinyong.portal.renders import RenderedReports
 from xinyong.portal.reports import router as public_reports
 from xinyong.rights.api import router as rights_router
 from xinyong.rights.console import router as review_console
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     app.include_router(public_router)  # /v1/public and /v1/stats: anyone
     app.include_router(actions_router)  # /v1/actions: anyone, the policy is published
     # Public reports and their verification: anyone, and nothing they change.
+    app.state.public_reports = RenderedReports()
     for router in (public_reports, verify_router, verify_pages):
         app.include_router(router)
     app.include_router(portal_pages)

@@ -154,3 +154,39 @@ def test_sign_in_over_http_answers_429_with_retry_after_then_works_after_the_wai
 @pytest.mark.parametrize("address", ["10.0.0.1", "2001:db8::1", "testclient", "x" * 500])
 def test_throttle_keys_fit_their_column(address: str) -> None:
     assert all(len(key) <= 120 for key in throttle_keys("n" * 500, address))
+
+
+def render(factory: sessionmaker[Session], address: str, at: datetime) -> int:
+    """0 if a costly render from ``address`` is admitted, else the seconds it is told to wait."""
+    try:
+        with factory.begin() as session:
+            begin_attempt(session, [throttle.render_key(address)], at)
+    except SignInThrottled as error:
+        return error.retry_after
+    return 0
+
+
+def test_renders_come_free_in_a_burst_then_wait_and_are_forgotten_after_a_quiet_minute(
+    factory: sessionmaker[Session],
+) -> None:
+    free = FREE_FAILURES["render"]
+    assert [render(factory, "10.0.0.1", START) for _ in range(free)] == [0] * free
+    now = START
+    waits = []
+    for _ in range(3):
+        wait = render(factory, "10.0.0.1", now)
+        waits.append(wait)
+        now += timedelta(seconds=wait)
+        assert render(factory, "10.0.0.1", now) == 0
+    assert waits == [5, 10, 20]
+    # Counted apart from sign-ins: the address may still sign in, and others render.
+    assert attempt(factory, "zhang", "10.0.0.1", now) == 0
+    assert render(factory, "10.0.0.2", now) == 0
+    assert render(factory, "2001:db8::1", now) == 0
+    # One /64 is one subscriber: its other addresses share its count.
+    assert [render(factory, f"2001:db8::{n:x}", now) for n in range(2, free + 1)] == [0] * (
+        free - 1
+    )
+    assert render(factory, "2001:db8::ffff", now) == 5
+    quiet = now + timedelta(seconds=40) + throttle.FORGET_RENDERS_AFTER + timedelta(seconds=1)
+    assert [render(factory, "10.0.0.1", quiet) for _ in range(free)] == [0] * free

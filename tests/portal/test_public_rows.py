@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.enforcement.refresh import rebuild_all
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack
-from xinyong.portal.listing import Filters, commitment_types, decision_rows, list_rows
+from xinyong.portal.listing import Filters, commitment_types, decision_page, listed_page
 from xinyong.portal.public_file import public_file
 from xinyong.testing.samples import organisation, person, registration
 
@@ -65,11 +65,12 @@ def test_the_commitment_publicity_holds_organisations_public_commitments(
     _ingest(factory, national, tmp_path / "second.jsonl", {**revoked, "op": "withdraw"})
 
     with factory() as session:
-        rows = decision_rows(session, national, DAY, commitment_types(national), Filters())
-        by_number = decision_rows(
-            session, national, DAY, commitment_types(national), Filters(name="〔2026〕1号")
-        )
-        penalties_only = decision_rows(session, national, DAY, ["admin.penalty"], Filters())
+        types = commitment_types(national)
+        rows = decision_page(session, national, DAY, types, Filters(), 1).rows
+        by_number = decision_page(
+            session, national, DAY, types, Filters(name="〔2026〕1号"), 1
+        ).rows
+        penalties_only = decision_page(session, national, DAY, ["admin.penalty"], Filters(), 1).rows
     # The person is never in it, the withdrawn commitment is gone, and one made in 2022 is
     # past its 36 months of publicity.
     assert [row["subject"]["name"] for row in rows] == ["北京守诺科技有限公司"]
@@ -94,9 +95,9 @@ def test_a_published_list_shows_its_organisations_but_not_the_shared_ratings(
     rebuild_all(factory, national)
 
     with factory() as session:
-        rows = list_rows(session, national, DAY, [A_GRADE], Filters())
-        by_number = list_rows(session, national, DAY, [A_GRADE], Filters(name="税信评"))
-        by_name = list_rows(session, national, DAY, [A_GRADE], Filters(name="示例"))
+        rows = listed_page(session, national, DAY, [A_GRADE], Filters(), 1).rows
+        by_number = listed_page(session, national, DAY, [A_GRADE], Filters(name="税信评"), 1).rows
+        by_name = listed_page(session, national, DAY, [A_GRADE], Filters(name="示例"), 1).rows
         file = public_file(session, national, rated_a, DAY)
     assert [row["subject"]["id"] for row in rows] == [rated_a]
     (entry,) = rows[0]["entries"]

@@ -6,16 +6,24 @@ import base64
 import re
 import zlib
 from io import BytesIO
+from pathlib import Path
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
 from pypdf import PdfReader, PdfWriter
 from tests.subjects.conftest import READ, City
 
+from xinyong.accounts.throttle import FREE_FAILURES
+from xinyong.app import create_app
+from xinyong.config import Settings
+from xinyong.identifiers.regions import region_name
 from xinyong.subjects.report import METADATA_PREFIX
 from xinyong.testing import samples
 from xinyong.web import csrf
 
+FREE_RENDERS = FREE_FAILURES["render"]
 RAW_CODES = ("None", "deny", "serious", "public", "active", "black", "staff_read")
 
 
@@ -148,3 +156,57 @@ def test_the_verify_page_takes_the_pdf_itself(city: City) -> None:
         files={"report": ("report.pdf", changed, "application/pdf")},
     )
     assert refused.status_code == 422 and "未通过验证" in refused.text
+
+
+def test_a_public_report_is_rendered_once_per_state_of_the_file(city: City) -> None:
+    firm = samples.organisation(1)
+    first = city.client.get(f"/subjects/{firm}/report.pdf")
+    assert first.status_code == 200, first.text
+    # More repeats than the free burst: a kept report costs no render and counts against no one.
+    for _ in range(FREE_RENDERS + 2):
+        again = city.client.get(f"/subjects/{firm}/report.pdf")
+        assert again.status_code == 200 and again.content == first.content
+    assert _download(city.client).status_code == 200  # the address still has renders left
+
+
+def _download(client: TestClient, **headers: str) -> Response:
+    return client.get("/defaulters", params={"download": "csv"}, headers=headers)
+
+
+def test_a_burst_of_renders_from_one_address_waits_but_not_the_subjects_own_report(
+    city: City,
+) -> None:
+    firm = samples.organisation(1)
+    kept = city.client.get(f"/subjects/{firm}/report.pdf")
+    assert kept.status_code == 200
+    for _ in range(FREE_RENDERS - 1):
+        assert _download(city.client).status_code == 200
+    refused = _download(city.client)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "请求过于频繁" in refused.text and "<nav" in refused.text  # the branded page
+    assert city.client.get(f"/subjects/{firm}/report.html").status_code == 429  # a new render
+    assert city.client.get(f"/subjects/{firm}/report.pdf").content == kept.content
+    own = city.client.get("/v1/me/report.pdf", headers=city.signed_in["defaulter"])
+    assert own.status_code == 200 and own.content.startswith(b"%PDF")
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_renders(city: City, tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}", var_dir=tmp_path, trusted_proxies="*"
+    )
+    with TestClient(create_app(settings)) as client:
+        for _ in range(FREE_RENDERS):
+            assert _download(client, **{"X-Forwarded-For": "203.0.113.7"}).status_code == 200
+        assert _download(client, **{"X-Forwarded-For": "203.0.113.7"}).status_code == 429
+        assert _download(client, **{"X-Forwarded-For": "203.0.113.8"}).status_code == 200
+
+
+def test_the_public_report_names_the_region(city: City) -> None:
+    firm = samples.organisation(1)
+    page = city.client.get(f"/subjects/{firm}")
+    assert f'href="/subjects/{firm}/report.pdf"' in page.text
+    assert f'href="/subjects/{firm}/report.html"' in page.text
+    report = city.client.get(f"/subjects/{firm}/report.html")
+    region = city.client.get(f"/v1/public/subjects/{firm}").json()["subject"]["region"]
+    assert region and f"{region_name(region)}（{region}）" in report.text

@@ -10,9 +10,16 @@ from datetime import date
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
+from tests.web.conftest import City
 
+from xinyong.clock import china_today
+from xinyong.enforcement.models import EntryRow
 from xinyong.identifiers.regions import region_name
-from xinyong.portal.listing import PAGE_SIZE, csv_bytes, xlsx_bytes
+from xinyong.policy import Pack
+from xinyong.portal.listing import PAGE_SIZE, csv_bytes, publicity_types, xlsx_bytes
+from xinyong.records.models import Record, RecordHead, Subject
+from xinyong.search.publicity import black_lists, is_public
 
 ROW = re.compile(r'<tr>\s*<td><a href="/subjects/([^"]+)">')
 TOTAL = re.compile(r'<p class="result-count">共 (\d+) ')
@@ -127,3 +134,45 @@ def test_no_download_cell_is_a_formula(cells: list[str]) -> None:
         assert cell[:1] not in ("=", "+", "-", "@", "＝", "＋", "－", "＠") or cell == ""
     with zipfile.ZipFile(io.BytesIO(xlsx_bytes(["h"] * len(cells), [cells]))) as archive:
         assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_the_counts_are_those_of_the_publicity_rule(
+    client: TestClient, city: City, national: Pack
+) -> None:
+    """The store counts what ``is_public`` accepts, row by row, over the whole city."""
+    day = china_today()
+    with city.factory() as session:
+        entries = session.execute(
+            select(EntryRow.subject_id, Record, RecordHead.status)
+            .join(Record, Record.id == EntryRow.record_id)
+            .join(RecordHead, RecordHead.document_key == EntryRow.document_key)
+            .where(
+                EntryRow.list_code.in_(black_lists(national)),
+                EntryRow.started_on <= day,
+                EntryRow.ended_on > day,
+            )
+        ).all()
+        records = session.execute(
+            select(Record, RecordHead.status)
+            .join(RecordHead, RecordHead.record_id == Record.id)
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(Subject.kind == "organisation")
+        ).all()
+    listed = {
+        subject_id
+        for subject_id, record, status in entries
+        if is_public(national, record.record_type, record.severity, record.decided_on, status, day)
+    }
+    publicised = [
+        record
+        for record, status in records
+        if record.record_type in publicity_types(national)
+        and is_public(national, record.record_type, record.severity, record.decided_on, status, day)
+    ]
+    assert _walk(client, "/defaulters")[0] == len(listed) > 0
+    assert _walk(client, "/publicity")[0] == len(publicised) > 0
+    assert client.get("/v1/public/defaulters").json()["total"] == sum(
+        1
+        for _, record, status in entries
+        if is_public(national, record.record_type, record.severity, record.decided_on, status, day)
+    )

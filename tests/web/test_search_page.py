@@ -5,6 +5,7 @@ import re
 
 from fastapi.testclient import TestClient
 
+from xinyong.identifiers.regions import region_name
 from xinyong.portal.results import SEARCH_PAGE
 
 RESULT = re.compile(r'<li class="result">\s*<a href="/subjects/([^"]+)">')
@@ -55,3 +56,14 @@ def test_rows_are_rich_and_list_badges_belong_to_their_subject(client: TestClien
         badges = re.findall(r'class="badge (?:black|red|watch)">([^<]+)<', item)
         entries = client.get(f"/v1/public/subjects/{ref.group(1)}").json()["entries"]
         assert sorted(set(badges)) == sorted({entry["list_name"]["zh"] for entry in entries})
+
+
+def test_search_hits_name_their_region_beside_the_code(client: TestClient) -> None:
+    hits = client.get("/v1/public/search", params={"q": QUERY, "limit": 50}).json()["hits"]
+    assert hits and all(hit["region_name"] == region_name(hit["region"]) for hit in hits)
+    named = [hit for hit in hits if hit["region_name"]]
+    assert named and all(re.fullmatch(r"[0-9]{6}", hit["region"]) for hit in named)
+    file = client.get(f"/v1/public/subjects/{named[0]['ref']}").json()["subject"]
+    assert file["region_name"] == named[0]["region_name"]
+    described = client.get("/openapi.json").json()["paths"]["/v1/public/search"]["get"]
+    assert "region_name" in described["description"]

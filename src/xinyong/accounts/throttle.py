@@ -11,6 +11,11 @@ An attempt counts as a failure from the moment it is admitted, and is given back
 succeeds: a burst of concurrent guesses cannot all get in before the first one has failed.
 Unknown account names are throttled exactly like known ones, so the answers reveal nothing.
 The state is in the store, shared by every worker and server.
+
+The same back-off guards what costs a visitor nothing and the platform much (a public credit
+report's PDF, a list's spreadsheet): every render counts like a failure of the ``render`` scope,
+per address; ``FREE_FAILURES["render"]`` come free in a burst, then the waits double from 5 s,
+and a minute without one gives the address its free renders back.
 """
 
 from __future__ import annotations
@@ -28,12 +33,18 @@ from sqlalchemy.orm import Session
 from xinyong.accounts.models import SignInThrottle
 from xinyong.store.base import Base
 
-Scope = Literal["account", "address"]
-FREE_FAILURES: dict[Scope, int] = {"account": 5, "address": 20}
+Scope = Literal["account", "address", "render"]
+FREE_FAILURES: dict[Scope, int] = {"account": 5, "address": 20, "render": 10}
 """Failures in a row without a wait: an office behind one address gets more than a name."""
-FIRST_WAIT = timedelta(seconds=1)
+FIRST_WAIT: dict[Scope, timedelta] = {
+    "account": timedelta(seconds=1),
+    "address": timedelta(seconds=1),
+    "render": timedelta(seconds=5),
+}
+"""The wait after the first failure past the free ones; each further failure doubles it."""
 LONGEST_WAIT = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=1)
+FORGET_RENDERS_AFTER = timedelta(minutes=1)
 TABLE = Base.metadata.tables[SignInThrottle.__tablename__]
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 """``blocked_until`` of a name or address that has no wait to serve."""
@@ -45,6 +56,11 @@ class SignInThrottled(PermissionError):
     def __init__(self, scope: Scope, retry_after: int) -> None:
         self.scope = scope
         self.retry_after = retry_after
+        if scope == "render":
+            super().__init__(
+                f"too many reports and downloads from this address; try again in {retry_after} s"
+            )
+            return
         where = "for this account" if scope == "account" else "from this address"
         super().__init__(
             f"too many failed sign-ins {where}; try again in {retry_after} s "
@@ -54,17 +70,23 @@ class SignInThrottled(PermissionError):
 
 def throttle_keys(username: str, address: str) -> tuple[str, str]:
     """The account's key and the address's key."""
+    return f"account:{username.strip()[:100]}", f"address:{_place(address)}"
+
+
+def render_key(address: str) -> str:
+    """The key an address's costly renders are counted under."""
+    return f"render:{_place(address)}"
+
+
+def _place(address: str) -> str:
+    """An address as the throttle counts it: an IPv6 address by its /64."""
     try:
         network = ipaddress.ip_address(address)
     except ValueError:
-        place = address[:100]
-    else:
-        place = (
-            str(ipaddress.ip_network(f"{network}/64", strict=False))
-            if network.version == 6
-            else str(network)
-        )
-    return f"account:{username.strip()[:100]}", f"address:{place}"
+        return address[:100]
+    if network.version == 6:
+        return str(ipaddress.ip_network(f"{network}/64", strict=False))
+    return str(network)
 
 
 def wait_after(scope: Scope, failures: int) -> timedelta:
@@ -73,12 +95,19 @@ def wait_after(scope: Scope, failures: int) -> timedelta:
     if beyond < 0:
         return timedelta(0)
     # Past about 2^10 the wait is at its cap anyway; the bound keeps the power small.
-    doubled: timedelta = FIRST_WAIT * 2 ** min(beyond, 20)
+    doubled: timedelta = FIRST_WAIT[scope] * 2 ** min(beyond, 20)
     return min(LONGEST_WAIT, doubled)
 
 
 def _scope(key: str) -> Scope:
-    return "account" if key.startswith("account:") else "address"
+    if key.startswith("account:"):
+        return "account"
+    return "render" if key.startswith("render:") else "address"
+
+
+def _forgotten(scope: Scope, idle: timedelta) -> bool:
+    """Whether a count idle this long starts again from nothing."""
+    return idle > (FORGET_RENDERS_AFTER if scope == "render" else FORGET_AFTER)
 
 
 def begin_attempt(session: Session, keys: Sequence[str], now: datetime) -> None:
@@ -104,7 +133,7 @@ def begin_attempt(session: Session, keys: Sequence[str], now: datetime) -> None:
         longest, scope = max(waits)
         raise SignInThrottled(scope, math.ceil(longest.total_seconds()))
     for key, failures, blocked_until, last_at in rows:
-        failures = 1 if now - last_at > FORGET_AFTER else failures + 1
+        failures = 1 if _forgotten(_scope(key), now - last_at) else failures + 1
         wait = wait_after(_scope(key), failures)
         # No wait leaves the mark where it was: concurrent attempts read the clock before they
         # queue for the row, so "now" here may be a moment before another attempt's.

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from xinyong.clock import china_today
+from xinyong.identifiers.regions import region_name
 from xinyong.ledger.api import MAX_POSITION, PENDING_RESPONSE, ledger_key, pending_answer, refuse
 from xinyong.ledger.bundle import InclusionBundle, NotYetProvable, inclusion_bundle
 from xinyong.ledger.checkpoint import VerifierKey
@@ -51,9 +52,15 @@ def checked_list(request: Request, list_code: str | None) -> str | None:
 
 @router.get("/public/search")
 def search(request: Request, q: Q, limit: Limit = 20) -> dict[str, Any]:
-    """Organisations by name, USCC or pinyin; persons only while published defaulters."""
+    """Organisations by name, USCC or pinyin; persons only while published defaulters.
+
+    Each hit has ``ref`` (the link to its public file), ``kind``, ``name``, ``id`` (the USCC,
+    or a masked identity number), ``region`` (the six-digit GB/T 2260 division code, or null),
+    ``region_name`` (that division's name, such as 北京市海淀区; null for a code that names no
+    known division) and ``score`` (0-100, how well the name matched).
+    """
     hits = live_index(request).search(q, limit)
-    return {"hits": [hit.as_dict() for hit in hits]}
+    return {"hits": [{**hit.as_dict(), "region_name": region_name(hit.region)} for hit in hits]}
 
 
 @router.get("/public/subjects/{ref}")

@@ -1,6 +1,7 @@
-"""What the portal's list pages and the double publicity channel show: rows filtered in the
-store, kept only while public (``xinyong.search.publicity``), counted before paging so that the
-count and the pages are true, and the same rows as a CSV or XLSX download.
+"""What the portal's list pages and the double publicity channel show: rows kept only while
+public (``xinyong.search.publicity``, as the SQL condition ``public_clause``), filtered, counted
+and cut into pages by the store, so that the count and the pages are true and a page costs the
+same however long the lists are; and the same rows as a CSV or XLSX download.
 
 A list page has one row per subject with all of its entries on the page's lists. The double
 publicity channel ("双公示") has one row per administrative licence or penalty of an
@@ -19,7 +20,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import xlsxwriter
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from xinyong.audit.export import spreadsheet_text
@@ -29,7 +30,7 @@ from xinyong.policy import Pack
 from xinyong.policy.catalogue import Category, Disclosure
 from xinyong.portal.public_file import public_entry, ref_of, shown_id
 from xinyong.records.models import Record, RecordHead, Subject
-from xinyong.search.publicity import is_public, list_published
+from xinyong.search.publicity import STANDING, is_public, public_clause
 
 PAGE_SIZE = 50
 Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
@@ -49,10 +50,15 @@ class Filters:
     since: date | None = None
     until: date | None = None
 
-    def narrow(self, query: Query, day_column: Any) -> Query:
+    def narrow(self, query: Query, day_column: Any, numbers_shown: Any = None) -> Query:
+        """``query`` narrowed; ``numbers_shown`` is the condition under which a row shows its
+        document number (a keyword may match a number only where the page shows it)."""
         if self.name:
             pattern = f"%{self.name}%"
-            query = query.where(Subject.name.like(pattern) | Record.document_no.like(pattern))
+            number: ColumnElement[bool] = Record.document_no.like(pattern)
+            if numbers_shown is not None:
+                number = and_(number, numbers_shown)
+            query = query.where(Subject.name.like(pattern) | number)
         if self.region:
             query = query.where(Subject.region.like(f"{self.region}%"))
         if self.authority:
@@ -78,12 +84,12 @@ class PageOutOfRange(LookupError):
     """A page past the last one: there is nothing there, and the page says so (404)."""
 
 
-def page_of(rows: Sequence[dict[str, Any]], page: int) -> Paged:
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
-    if page > pages:
+def paged(rows: list[dict[str, Any]], total: int, page: int) -> Paged:
+    """A page of ``total`` rows; raises ``PageOutOfRange`` past the last one (a page with no
+    rows after the first: the store counted nothing there)."""
+    if not rows and page > 1:
         raise PageOutOfRange(page)
-    start = (page - 1) * PAGE_SIZE
-    return Paged(list(rows[start : start + PAGE_SIZE]), len(rows), page, pages)
+    return Paged(rows, total, page, max(1, -(-total // PAGE_SIZE)))
 
 
 def _subject(subject: Subject) -> dict[str, Any]:
@@ -97,32 +103,72 @@ def _subject(subject: Subject) -> dict[str, Any]:
     }
 
 
-def list_rows(
-    session: Session, pack: Pack, day: date, codes: Sequence[str], wanted: Filters
-) -> list[dict[str, Any]]:
-    """Subjects with public entries in force on ``day`` on any of ``codes``, newest listing
-    first, each with all those entries."""
-    query = (
-        select(EntryRow, Record, RecordHead.status, Subject)
+def _public(pack: Pack, day: date) -> ColumnElement[bool]:
+    return public_clause(
+        pack, day, Record.record_type, Record.severity, Record.decided_on, RecordHead.status
+    )
+
+
+def _published(pack: Pack) -> ColumnElement[bool]:
+    """Entries on a list its owner publishes itself, while their decision stands (the SQL of
+    ``list_published``): shown whatever their record's disclosure, without the record."""
+    codes = [code for code, credit_list in pack.lists.items() if credit_list.published]
+    return and_(EntryRow.list_code.in_(codes), RecordHead.status == STANDING) if codes else false()
+
+
+def _listed(
+    pack: Pack, day: date, codes: Sequence[str], wanted: Filters, *columns: Any
+) -> Select[Any]:
+    """Entries in force on ``day`` on any of ``codes`` that rest on public records or are on
+    a published list, narrowed."""
+    public = _public(pack, day)
+    return wanted.narrow(
+        select(*columns)
+        .select_from(EntryRow)
         .join(Record, Record.id == EntryRow.record_id)
         .join(RecordHead, RecordHead.document_key == EntryRow.document_key)
         .join(Subject, Subject.id == EntryRow.subject_id)
-        .where(EntryRow.list_code.in_(codes), EntryRow.started_on <= day, EntryRow.ended_on > day)
-        .order_by(EntryRow.started_on.desc(), EntryRow.id.desc())
+        .where(
+            EntryRow.list_code.in_(codes),
+            EntryRow.started_on <= day,
+            EntryRow.ended_on > day,
+            or_(public, _published(pack)),
+        ),
+        EntryRow.started_on,
+        public,
     )
+
+
+def listed_page(
+    session: Session, pack: Pack, day: date, codes: Sequence[str], wanted: Filters, page: int
+) -> Paged:
+    """One page of the subjects with public entries in force on ``day`` on any of ``codes``,
+    newest listing first, each with all those entries; the store filters, counts and pages
+    (the count of all subjects rides along with the page, as a window over the groups)."""
+    shown = _listed(
+        pack, day, codes, wanted, EntryRow.id, EntryRow.subject_id, EntryRow.started_on
+    ).subquery()
+    newest = (
+        select(shown.c.subject_id, func.count().over())
+        .group_by(shown.c.subject_id)
+        .order_by(func.max(shown.c.started_on).desc(), func.max(shown.c.id).desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
+    found = session.execute(newest).all()
+    ids = [subject_id for subject_id, _ in found]
     rows: dict[int, dict[str, Any]] = {}
     for entry, record, status, subject in session.execute(
-        wanted.narrow(query, EntryRow.started_on)
+        _listed(pack, day, codes, wanted, EntryRow, Record, RecordHead.status, Subject)
+        .where(EntryRow.subject_id.in_(ids))
+        .order_by(EntryRow.started_on.desc(), EntryRow.id.desc())
     ):
-        shown = is_public(pack, record.record_type, record.severity, record.decided_on, status, day)
-        if not (shown or list_published(pack, entry.list_code, status)):
-            continue
-        # The keyword may match a document number only where the page shows that number.
-        if not shown and wanted.name and wanted.name not in subject.name:
-            continue
+        record_shown = is_public(
+            pack, record.record_type, record.severity, record.decided_on, status, day
+        )
         row = rows.setdefault(subject.id, {"subject": _subject(subject), "entries": []})
-        row["entries"].append(public_entry(pack, entry, record, shown))
-    return list(rows.values())
+        row["entries"].append(public_entry(pack, entry, record, record_shown))
+    return paged([rows[subject_id] for subject_id in ids], found[0][1] if found else 0, page)
 
 
 def publicity_types(pack: Pack) -> list[str]:
@@ -144,24 +190,41 @@ def commitment_types(pack: Pack) -> list[str]:
     ]
 
 
-def decision_rows(
-    session: Session, pack: Pack, day: date, types: Sequence[str], wanted: Filters
-) -> list[dict[str, Any]]:
-    """Organisations' public records of ``types``, newest decision first."""
-    query = (
-        select(Record, RecordHead.status, Subject)
-        .join(RecordHead, RecordHead.record_id == Record.id)
-        .join(Subject, Subject.id == Record.subject_id)
-        .where(Record.record_type.in_(types), Subject.kind == "organisation")
+def decision_page(
+    session: Session, pack: Pack, day: date, types: Sequence[str], wanted: Filters, page: int
+) -> Paged:
+    """One page of organisations' public records of ``types`` (the double publicity's licences
+    and penalties, or the credit commitments), newest decision first, with the count of them
+    all (a window over the rows, taken before the page is cut)."""
+    # Counted, ordered and cut on the index's narrow columns; the page's 50 rows read whole.
+    shown = (
+        wanted.narrow(
+            select(Record.id, Record.decided_on, func.count().over().label("total"))
+            .join(RecordHead, RecordHead.record_id == Record.id)
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(
+                Record.record_type.in_(types),
+                Subject.kind == "organisation",
+                _public(pack, day),
+            ),
+            Record.decided_on,
+        )
         .order_by(Record.decided_on.desc(), Record.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        .subquery()
     )
-    shown = []
-    for record, status, subject in session.execute(wanted.narrow(query, Record.decided_on)):
-        if not is_public(pack, record.record_type, record.severity, record.decided_on, status, day):
-            continue
+    found = session.execute(
+        select(Record, Subject, shown.c.total)
+        .join(shown, shown.c.id == Record.id)
+        .join(Subject, Subject.id == Record.subject_id)
+        .order_by(shown.c.decided_on.desc(), Record.id.desc())
+    ).all()
+    rows = []
+    for record, subject, _ in found:
         kind = pack.record_types[record.record_type]
         authority = pack.authorities.get(record.authority)
-        shown.append(
+        rows.append(
             {
                 "subject": _subject(subject),
                 "record_type": record.record_type,
@@ -174,7 +237,7 @@ def decision_rows(
                 "subject_matter": record.fields.get("subject_matter"),
             }
         )
-    return shown
+    return paged(rows, found[0][2] if found else 0, page)
 
 
 def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:

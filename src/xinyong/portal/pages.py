@@ -21,13 +21,13 @@ from xinyong.portal.listing import (
     PageOutOfRange,
     commitment_types,
     csv_bytes,
-    decision_rows,
-    list_rows,
-    page_of,
+    decision_page,
+    listed_page,
     publicity_types,
     xlsx_bytes,
 )
 from xinyong.portal.public_file import public_file
+from xinyong.portal.renders import admit_render
 from xinyong.portal.results import SEARCH_PAGE, facets, narrowed, rich_rows
 from xinyong.portal.rules import published_rules
 from xinyong.portal.stats import SECTIONS
@@ -125,13 +125,6 @@ Wanted = Annotated[Filters, Depends(_filters)]
 Download = Annotated[str, Query(pattern="^(csv|xlsx)?$")]
 
 
-def _paged(rows: list[dict[str, Any]], page: int) -> Paged:
-    try:
-        return page_of(rows, page)
-    except PageOutOfRange:
-        raise HTTPException(404, "no such page") from None
-
-
 def _base(request: Request) -> str:
     """The page's address up to ``page=``, every filter kept."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "download")]
@@ -147,10 +140,13 @@ def _list_page(
     download: str,
 ) -> Response:
     pack = _pack(request)
-    with request.app.state.sessionmaker() as session:
-        rows = list_rows(session, pack, china_today(), codes, wanted)
-    paged = _paged(rows, page)
+    try:
+        with request.app.state.sessionmaker() as session:
+            paged = listed_page(session, pack, china_today(), codes, wanted, page)
+    except PageOutOfRange:
+        raise HTTPException(404, "no such page") from None
     if download:
+        admit_render(request)
         activate(choose(request))
         header = [
             _("Name"),
@@ -186,6 +182,14 @@ def _list_page(
         "base": _base(request),
     }
     return render(request, "portal/list.html", context)
+
+
+def _decisions(request: Request, pack: Pack, types: list[str], wanted: Filters, page: int) -> Paged:
+    try:
+        with request.app.state.sessionmaker() as session:
+            return decision_page(session, pack, china_today(), types, wanted, page)
+    except PageOutOfRange:
+        raise HTTPException(404, "no such page") from None
 
 
 def _authorities(pack: Pack) -> list[tuple[str, Any]]:
@@ -250,10 +254,9 @@ def publicity(
 ) -> Response:
     """The double publicity channel: administrative licences and penalties of organisations."""
     pack = _pack(request)
-    with request.app.state.sessionmaker() as session:
-        rows = decision_rows(session, pack, china_today(), publicity_types(pack), wanted)
-    paged = _paged(rows, page)
+    paged = _decisions(request, pack, publicity_types(pack), wanted, page)
     if download:
+        admit_render(request)
         activate(choose(request))
         header = [
             _("Name"),
@@ -300,10 +303,9 @@ def commitments(
     codes = commitment_types(pack)
     if wanted.record_type and wanted.record_type not in codes:
         raise HTTPException(404, f"no commitment record type {wanted.record_type!r}")
-    with request.app.state.sessionmaker() as session:
-        rows = decision_rows(session, pack, china_today(), codes, wanted)
-    paged = _paged(rows, page)
+    paged = _decisions(request, pack, codes, wanted, page)
     if download:
+        admit_render(request)
         activate(choose(request))
         header = [
             _("Name"),

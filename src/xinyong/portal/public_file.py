@@ -22,12 +22,19 @@ from sqlalchemy.orm import Session
 
 from xinyong.enforcement.models import EntryRow
 from xinyong.identifiers import normalise
+from xinyong.identifiers.regions import region_name
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Category
 from xinyong.records.history import public_members, shown_identifier
 from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.events import disputed_records
-from xinyong.search.publicity import black_lists, is_public, list_published, publication_ends
+from xinyong.search.publicity import (
+    black_lists,
+    is_public,
+    list_published,
+    public_clause,
+    publication_ends,
+)
 from xinyong.store.bulk import chunked
 from xinyong.subjects.proofs import logged_record
 from xinyong.web.types import MAX_ID
@@ -66,7 +73,11 @@ def public_file(session: Session, pack: Pack, ref: str, day: date) -> dict[str, 
     )
     person = subject.kind == "person"
     return {
-        "subject": {**public_subject(subject), "region": subject.region},
+        "subject": {
+            **public_subject(subject),
+            "region": subject.region,
+            "region_name": region_name(subject.region),
+        },
         "as_of": day.isoformat(),
         "registration": None if person else _registration(records),
         "legal_representative": None if person else _representative(session, subject),
@@ -327,8 +338,8 @@ def defaulters(
 ) -> dict[str, Any]:
     """Public black-list entries in force on ``day``, newest first, one page at a time."""
     codes = [code for code in black_lists(pack) if list_code in (None, code)]
-    rows = session.execute(
-        select(EntryRow, Record, RecordHead.status, Subject)
+    published = (
+        select(EntryRow, Record, Subject)
         .join(Record, Record.id == EntryRow.record_id)
         .join(RecordHead, RecordHead.document_key == EntryRow.document_key)
         .join(Subject, Subject.id == EntryRow.subject_id)
@@ -336,23 +347,25 @@ def defaulters(
             EntryRow.list_code.in_(codes),
             EntryRow.started_on <= day,
             EntryRow.ended_on > day,
+            public_clause(
+                pack, day, Record.record_type, Record.severity, Record.decided_on, RecordHead.status
+            ),
         )
-        .order_by(EntryRow.started_on.desc(), EntryRow.id.desc())
+    )
+    total = session.scalar(select(func.count()).select_from(published.subquery())) or 0
+    shown = session.execute(
+        published.order_by(EntryRow.started_on.desc(), EntryRow.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
     ).all()
-    published = [
-        (entry, record, subject)
-        for entry, record, status, subject in rows
-        if is_public(pack, record.record_type, record.severity, record.decided_on, status, day)
-    ]
-    start = (page - 1) * PAGE_SIZE
     return {
         "as_of": day.isoformat(),
         "list": list_code,
         "page": page,
-        "pages": max(1, -(-len(published) // PAGE_SIZE)),
-        "total": len(published),
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "total": total,
         "entries": [
             {"subject": public_subject(subject), **public_entry(pack, entry, record)}
-            for entry, record, subject in published[start : start + PAGE_SIZE]
+            for entry, record, subject in shown
         ],
     }

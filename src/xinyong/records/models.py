@@ -85,6 +85,8 @@ class Record(Base):
         UniqueConstraint("document_key", "version"),
         Index(None, "subject_id"),
         Index(None, "record_type", "effective_on"),
+        # What the public pages filter, count and order by, without reading the wide rows.
+        Index(None, "record_type", "decided_on", "severity", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -117,7 +119,7 @@ class RecordHead(Base):
     """The current version and status of each decision (an index over ``record_events``)."""
 
     __tablename__ = "record_heads"
-    __table_args__ = (Index(None, "subject_id"),)
+    __table_args__ = (Index(None, "subject_id"), Index(None, "record_id", "status"))
 
     document_key: Mapped[str] = mapped_column(String(300), primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))

@@ -9,7 +9,12 @@ grounds it is, or when its list is one its owner publishes (then without the rec
 
 from __future__ import annotations
 
-from datetime import date
+from collections import defaultdict
+from datetime import date, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_
 
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Disclosure, Severity
@@ -46,6 +51,40 @@ def list_published(pack: Pack, list_code: str, status: str) -> bool:
     owner publishes the list itself, and the decision that grounds the entry still stands."""
     credit_list = pack.lists.get(list_code)
     return credit_list is not None and credit_list.published and status == STANDING
+
+
+@cache
+def first_public_day(months: int, day: date) -> date:
+    """The earliest decision day whose publicity period of ``months`` still covers ``day``:
+    ``add_months`` clamps to a month's end, so the answer is found by stepping, not computed."""
+    earliest = add_months(day, -months)
+    while add_months(earliest, months) <= day:
+        earliest += timedelta(days=1)
+    while add_months(earliest - timedelta(days=1), months) > day:
+        earliest -= timedelta(days=1)
+    return earliest
+
+
+def public_clause(
+    pack: Pack, day: date, record_type: Any, severity: Any, decided_on: Any, status: Any
+) -> ColumnElement[bool]:
+    """``is_public`` as a SQL condition on the given columns, so that a store filters, counts
+    and pages public rows itself. One arm per grade and publicity period, naming the public
+    types that publish that grade for that long (a few arms, each a cheap set lookup)."""
+    types: dict[tuple[str, int | None], list[str]] = defaultdict(list)
+    for code, kind in pack.record_types.items():
+        if kind.disclosure != Disclosure.PUBLIC:
+            continue
+        for grade, period in kind.severities.items():
+            if period.published:
+                types[str(grade), period.max_months].append(code)
+    arms = []
+    for (published, months), codes in sorted(types.items(), key=str):
+        arm = and_(severity == published, record_type.in_(codes))
+        if months is not None:
+            arm = and_(arm, decided_on >= first_public_day(months, day))
+        arms.append(arm)
+    return and_(status == STANDING, or_(*arms)) if arms else false()
 
 
 def black_lists(pack: Pack) -> list[str]:

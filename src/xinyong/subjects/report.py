@@ -35,6 +35,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from xinyong.clock import china_day, utc_now
+from xinyong.identifiers.regions import region_name
 from xinyong.policy import Pack
 from xinyong.subjects.fonts import characters_of, font_name, truetype_subset
 from xinyong.web import labels, signed_in_labels
@@ -281,8 +282,12 @@ def action_names(pack: Pack) -> Callable[[str], str]:
 
 
 def _subject_line(name: str, identifier: str, kind: str, region: str | None) -> str:
+    """The subject's name, identifier, kind and region: the division's name with its code
+    (a code that names no known division is shown alone)."""
+    named = region_name(region)
+    where = f"{named}（{region}）" if named else region
     return f"{name} · {identifier} · {KIND_NAMES.get(kind, kind)}" + (
-        f" · {region}" if region else ""
+        f" · {where}" if where else ""
     )
 
 
