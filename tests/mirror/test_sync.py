@@ -131,7 +131,7 @@ def test_checks_outside_the_scope_or_on_bad_identifiers_are_refused(
         mirror.check(samples.with_wrong_check(samples.person(8)), "buy_air_ticket", PURPOSE)
     with pytest.raises(Refusal, match="purpose"):
         mirror.check(samples.person(8), "buy_air_ticket", "sale\x00\n")
-    assert mirror.check_all([], PURPOSE) == []
+    assert list(mirror.check_all([], PURPOSE)) == []
     assert mirror.store.unreported() == 0
 
 
