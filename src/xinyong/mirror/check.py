@@ -37,7 +37,6 @@ from xinyong.enforcement.decisions import (
     Decision,
     DecisionMaker,
     DecisionTable,
-    Grant,
     GrantReader,
 )
 from xinyong.enforcement.subjects import UndecidableSubject, decidable
@@ -149,17 +148,15 @@ class Answers(Sequence[Answer]):
         )
 
 
-class StoredGrants:
+class StoredRows:
     """The feed's rows read from the store one subject at a time: for a process that answers
     a few checks (``xinyong mirror check``) and should not load the whole feed to do so."""
 
-    def __init__(self, store: LocalStore, reader: GrantReader) -> None:
+    def __init__(self, store: LocalStore) -> None:
         self._store = store
-        self._reader = reader
 
-    def get(self, subject: str) -> tuple[Grant, ...] | None:
-        row = self._store.row(subject)
-        return None if row is None else self._reader.read(row["grants"])
+    def get(self, subject: str) -> bytes | None:
+        return self._store.row(subject)
 
     def __contains__(self, subject: object) -> bool:
         return isinstance(subject, str) and self._store.row(subject) is not None
@@ -179,9 +176,9 @@ class Mirror:
         self._generation: str | None = None
         self._held: Position | None = None
         self._reader = GrantReader()
-        self.grants: dict[str, tuple[Grant, ...]] | StoredGrants = (
-            {} if load else StoredGrants(self.store, self._reader)
-        )
+        self.rows: dict[str, bytes] | StoredRows = {} if load else StoredRows(self.store)
+        """The feed's rows by subject, as the store holds them (JSON): a row is read only
+        when its subject is checked, so taking in a snapshot or a delta is a copy."""
         self._decided: dict[tuple[str, str], Decision] = {}
         """Decisions about the subjects the feed holds, made today with the rows held."""
         self._day: date | None = None
@@ -205,19 +202,18 @@ class Mirror:
             )
         generation = self.store.generation()
         held = self._held
-        grants = self.grants
-        if isinstance(grants, dict):
+        rows = self.rows
+        if isinstance(rows, dict):
             if held is None or generation != self._generation:
-                grants.clear()
+                rows.clear()
                 since = 0
             else:
                 since = held.version
-            read = self._reader.read
             for subject, row in self.store.rows(since):
                 if row is None:
-                    grants.pop(subject, None)
+                    rows.pop(subject, None)
                 else:
-                    grants[subject] = read(row["grants"])
+                    rows[subject] = row
         self._decided.clear()
         self._generation = generation
         if held is None or position.policy != held.policy:
@@ -243,7 +239,7 @@ class Mirror:
             self.refresh()
 
     def holds(self, subject: str) -> bool:
-        return subject in self.grants
+        return subject in self.rows
 
     def check(self, subject: str, action: str, purpose: str) -> Answer:
         """One check, journaled, then answered."""
@@ -277,18 +273,21 @@ class Mirror:
             stale = self._stale(actions, now)
             codes = self._codes(subjects, day)
             count = len(codes)
-            found = list(map(self.grants.get, codes))
+            found = list(map(self.rows.get, codes))
             effects = [ALLOW] * count
             decisions: dict[int, Decision] = {}
+            not_allowed: list[tuple[int, str]] = []
             single = actions if isinstance(actions, str) else None
-            # A subject without rows, or whose rows hold no grants, is a plain allow.
+            # A subject the feed does not hold is a plain allow.
             for position in compress(range(count), found):
                 action = single or actions[position]
                 if action in stale:
                     continue
-                decision = self._decision(codes[position], found[position] or (), action, day)
-                effects[position] = decision.effect
+                decision = self._decision(codes[position], found[position] or b"", action, day)
                 decisions[position] = decision
+                if decision.effect != ALLOW:
+                    effects[position] = decision.effect
+                    not_allowed.append((position, decision.effect))
             if stale:
                 for position in range(count):
                     if (single or actions[position]) in stale:
@@ -297,7 +296,7 @@ class Mirror:
             checks: Journaled = {
                 "subjects": codes,
                 "actions": actions,
-                "effects": effects,
+                "not_allowed": not_allowed,
                 "stale": sorted(stale),
             }
             at = instant.isoformat(timespec="microseconds")
@@ -342,12 +341,11 @@ class Mirror:
                 raise Refusal(f"item {position}: subject_id: {error}") from None
         return codes
 
-    def _decision(
-        self, subject: str, grants: tuple[Grant, ...], action: str, day: date
-    ) -> Decision:
+    def _decision(self, subject: str, row: bytes, action: str, day: date) -> Decision:
         """The decision function's answer for a subject the feed holds, made once a day."""
         key = (subject, action)
         decision = self._decided.get(key)
         if decision is None:
+            grants = self._reader.read(orjson.loads(row)["grants"])
             decision = self._decided[key] = self.maker.decide(subject, True, grants, action, day)
         return decision
