@@ -21,7 +21,6 @@ from typing import Any, TypedDict
 
 import orjson
 
-from xinyong.datasets.manifest import DEL
 from xinyong.enforcement.decisions import ALLOW, REVIEW
 
 DATABASE = "mirror.db"
@@ -206,13 +205,13 @@ class LocalStore:
             found = db.execute("select value from state where name = 'version'").fetchone()
             if found is None or int(found[0]) != previous:
                 raise Outdated(f"the store is at version {found and found[0]}, not {previous}")
-            # A deleted row stays as a tombstone until the next reload, so a reader that
+            # A DEL carries no row (``operations`` holds every delta to that). A deleted row stays as a tombstone until the next reload, so a reader that
             # holds the rows in memory learns of the deletion from ``rows(since)``.
             # An update in place (not "or replace", a delete and an insert).
             db.executemany(
                 "insert into feed values (?, ?, ?) on conflict (subject) "
                 "do update set row = excluded.row, version = excluded.version",
-                ((key, None if op == DEL else orjson.dumps(row), version) for op, key, row in ops),
+                ((key, None if row is None else orjson.dumps(row), version) for _, key, row in ops),
             )
             self._move(db, feed, version, sha256, policy)
 
