@@ -4,7 +4,8 @@ a mirror.
 ``mirror.check.inprocess`` answers checks with ``Mirror.check_many`` in groups of 10,000 (each
 group committed to the journal before it is answered) over a feed of 10^6 listed subjects,
 beside the floor of a bare ``dict.get`` on the same keys; ``mirror.check.single`` answers
-them one ``Mirror.check`` at a time (each journaled alone), beside the same floor. ``mirror.delta.apply`` applies a delta
+them one ``Mirror.check`` at a time (each journaled alone), beside the same floor.
+``mirror.cli.check`` is the wall time of one ``xinyong mirror check`` on that feed. ``mirror.delta.apply`` applies a delta
 of 100,000 operations to the store and takes it into the mirror's memory.
 ``mirror.snapshot.load`` reloads a snapshot of 10^6 listed subjects and opens the mirror on it;
 ``mirror.feed.bytes`` is the snapshot's size per listed subject. ``mirror.propagation`` serves a
@@ -19,6 +20,7 @@ import random
 import shutil
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -30,6 +32,7 @@ import orjson
 import uvicorn
 
 from bench_checks import grants, identifier
+from bench_cli import XINYONG, wall
 from xinyong.app import create_app
 from xinyong.clock import china_today
 from xinyong.config import Settings
@@ -95,6 +98,10 @@ def local(subjects: int, listed_count: int, queries: int, folder: Path) -> list[
     for n, key in enumerate(single_keys):
         check(key, SCOPE[n % 2], "bench")
     single = len(single_keys) / (time.perf_counter() - started)
+    runs = 5
+    command = [str(XINYONG), "mirror", "check", keys[0], SCOPE[0], "--dir", str(folder)]
+    cli_floor = wall([sys.executable, "-c", "pass"], dict(os.environ), runs)
+    cli_check = wall(command, dict(os.environ), runs)
     # A delta of 100,000 operations: half new subjects, half removed.
     version = mirror.position.version
     fresh = range(subjects, subjects + 50_000)
@@ -131,6 +138,16 @@ def local(subjects: int, listed_count: int, queries: int, folder: Path) -> list[
             "target": "for information (each check is a journal commit)",
             "notes": f"{sizes}; {len(single_keys):,} checks one Mirror.check at a time, each "
             "journaled (fsync) before its answer; floor: dict.get on the same keys",
+        },
+        {
+            "name": "mirror.cli.check",
+            "value": round(cli_check, 3),
+            "unit": "s",
+            "floor": round(cli_floor, 3),
+            "ratio": round(cli_floor / cli_check, 3),
+            "target": "for information (it reads one subject from the store's index)",
+            "notes": f"{sizes}; xinyong mirror check, a fresh process, median of {runs} "
+            "(after one that warms the file cache); floor: python -c pass",
         },
         {
             "name": "mirror.delta.apply",
@@ -256,7 +273,5 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    import sys
-
     for result in run("--quick" in sys.argv):
         print(orjson.dumps(result).decode())
