@@ -229,6 +229,17 @@ class DecisionMaker:
             valid_until,
         )
 
+    def effect(self, grants: Sequence[Grant], action: str, as_of: date) -> str:
+        """``decide(...).effect`` without building the decision: a relying party's mirror
+        answers the effect of every check and the whole decision only of those asked for."""
+        rank = 0
+        for grant in grants:
+            hits = self.bundles[grant.bundle].get(action)
+            if hits and grant.valid_from <= as_of < grant.valid_to:
+                for _, effect in hits:
+                    rank = max(rank, _RANK.get(effect, 0))
+        return _EFFECT_OF_RANK[rank]
+
     def decide(
         self, subject_id: str, known: bool, grants: Sequence[Grant], action: str, as_of: date
     ) -> Decision:

@@ -9,8 +9,9 @@ confirmed current (``mirror_staleness_minutes``); past it every answer for that 
 
 The common check, a valid identifier the feed does not hold, costs one validation and one
 dictionary miss: ``check_many`` validates a whole group of identifiers over one array
-(``resident_id.invalid_positions``), looks them all up at once, and runs the decision
-function only for the subjects the feed holds (once per subject, action and day).
+(``resident_id.invalid_positions``), looks them all up at once, and asks the decision
+function only about the subjects the feed holds: their effect once per subject, action and
+day, the whole decision (measures, entries) when an answer is read.
 
 Every answer is journaled before it is given: ``check_many`` and ``check_all`` commit the
 group of checks in one write, then answer all of them; ``check`` is a group of one. The
@@ -21,8 +22,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from itertools import compress
 from pathlib import Path
 from typing import Any, NamedTuple, overload
@@ -90,7 +92,8 @@ class Answers(Sequence[Answer]):
         subjects: list[str],
         actions: str | list[str],
         effects: list[str],
-        decisions: dict[int, Decision],
+        rows: list[bytes | None],
+        decide: Callable[[str, bytes, str], Decision],
         stale: frozenset[str],
         day: date,
         policy_version: str,
@@ -102,7 +105,8 @@ class Answers(Sequence[Answer]):
         """The identifiers in normal form, as decided and journaled."""
         self._actions = actions
         self.effects = effects
-        self._decisions = decisions
+        self._rows = rows
+        self._decide = decide
         self._stale = stale
         self._day = day
         self._policy_version = policy_version
@@ -130,10 +134,15 @@ class Answers(Sequence[Answer]):
     def _answer(self, position: int) -> Answer:
         actions = self._actions
         action = actions if isinstance(actions, str) else actions[position]
-        decision = self._decisions.get(position)
+        row = self._rows[position]
+        subject = self.subjects[position]
+        stale = action in self._stale
+        # The whole decision, made only now: the check's effect was answered (and journaled)
+        # from the same rows, policy and day, and ``effect`` agrees with ``decide``.
+        decision = None if row is None or stale else self._decide(subject, row, action)
         return Answer(
             f"{self._prefix}{position:04x}",
-            self.subjects[position],
+            subject,
             action,
             self._day,
             self.effects[position],
@@ -144,7 +153,7 @@ class Answers(Sequence[Answer]):
             self._day + timedelta(days=1) if decision is None else decision.valid_until,
             self.feed_version,
             self.feed_age,
-            action in self._stale,
+            stale,
         )
 
 
@@ -179,8 +188,8 @@ class Mirror:
         self.rows: dict[str, bytes] | StoredRows = {} if load else StoredRows(self.store)
         """The feed's rows by subject, as the store holds them (JSON): a row is read only
         when its subject is checked, so taking in a snapshot or a delta is a copy."""
-        self._decided: dict[tuple[str, str], Decision] = {}
-        """Decisions about the subjects the feed holds, made today with the rows held."""
+        self._effects: dict[tuple[str, str], str] = {}
+        """Effects for the subjects the feed holds, found today from the rows held."""
         self._day: date | None = None
         self._seen = -1
         self._next_look = 0.0
@@ -214,7 +223,7 @@ class Mirror:
                     rows.pop(subject, None)
                 else:
                     rows[subject] = row
-        self._decided.clear()
+        self._effects.clear()
         self._generation = generation
         if held is None or position.policy != held.policy:
             policy = orjson.loads(position.policy)
@@ -268,14 +277,13 @@ class Mirror:
             instant = datetime.fromtimestamp(now, UTC)
             day = china_day(instant)
             if day != self._day:
-                self._decided.clear()
+                self._effects.clear()
                 self._day = day
             stale = self._stale(actions, now)
             codes = self._codes(subjects, day)
             count = len(codes)
             found = list(map(self.rows.get, codes))
             effects = [ALLOW] * count
-            decisions: dict[int, Decision] = {}
             not_allowed: list[tuple[int, str]] = []
             single = actions if isinstance(actions, str) else None
             # A subject the feed does not hold is a plain allow.
@@ -283,11 +291,10 @@ class Mirror:
                 action = single or actions[position]
                 if action in stale:
                     continue
-                decision = self._decision(codes[position], found[position] or b"", action, day)
-                decisions[position] = decision
-                if decision.effect != ALLOW:
-                    effects[position] = decision.effect
-                    not_allowed.append((position, decision.effect))
+                effect = self._effect(codes[position], found[position] or b"", action, day)
+                if effect != ALLOW:
+                    effects[position] = effect
+                    not_allowed.append((position, effect))
             if stale:
                 for position in range(count):
                     if (single or actions[position]) in stale:
@@ -306,7 +313,8 @@ class Mirror:
             codes,
             actions,
             effects,
-            decisions,
+            found,
+            partial(self._decide, self.maker, day),
             stale,
             day,
             policy_version,
@@ -341,11 +349,17 @@ class Mirror:
                 raise Refusal(f"item {position}: subject_id: {error}") from None
         return codes
 
-    def _decision(self, subject: str, row: bytes, action: str, day: date) -> Decision:
-        """The decision function's answer for a subject the feed holds, made once a day."""
+    def _effect(self, subject: str, row: bytes, action: str, day: date) -> str:
+        """The decision function's effect for a subject the feed holds, found once a day."""
         key = (subject, action)
-        decision = self._decided.get(key)
-        if decision is None:
+        effect = self._effects.get(key)
+        if effect is None:
             grants = self._reader.read(orjson.loads(row)["grants"])
-            decision = self._decided[key] = self.maker.decide(subject, True, grants, action, day)
-        return decision
+            effect = self._effects[key] = self.maker.effect(grants, action, day)
+        return effect
+
+    def _decide(
+        self, maker: DecisionMaker, day: date, subject: str, row: bytes, action: str
+    ) -> Decision:
+        grants = self._reader.read(orjson.loads(row)["grants"])
+        return maker.decide(subject, True, grants, action, day)
