@@ -313,3 +313,14 @@ def test_invalid_positions_hold_on_leap_days_and_today() -> None:
     assert resident_id.invalid_positions(batch, TODAY) == [
         n for n in range(50) if n % 5 in (1, 3, 4)
     ]
+
+
+def test_invalid_positions_are_not_fooled_by_line_breaks_or_shifted_lengths() -> None:
+    # A number one short followed by one a line break long: the batch has the length of
+    # valid numbers, and the second holds a valid number after its break.
+    valid = assemble("110105", "19491231", "002")
+    batch = [valid] * 40
+    batch[3], batch[4] = valid[:17], "\n" + valid
+    assert resident_id.invalid_positions(batch, TODAY) == [3, 4]
+    batch[3], batch[4] = valid[:17], valid + "0"
+    assert resident_id.invalid_positions(batch, TODAY) == [3, 4]

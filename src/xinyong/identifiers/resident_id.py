@@ -106,26 +106,33 @@ def invalid_positions(codes: Sequence[str], today: date) -> list[int]:
     call, not with this module, which the light mirror library imports.
     """
     count = len(codes)
-    joined = "".join(codes)
-    # A total of 18 * count characters with none longer than 18 means each is 18 long.
+    # One line per number: every number is 18 characters without a line break exactly when
+    # there are as many breaks as numbers and each ends a line of 19.
+    lines = "\n".join(codes) + "\n"
     if (
         count < _ONE_BY_ONE
-        or len(joined) != 18 * count
-        or max(map(len, codes)) != 18
-        or not joined.isascii()
+        or len(lines) != 19 * count
+        or not lines.isascii()
+        or lines.count("\n") != count
     ):
         return [n for n, code in enumerate(codes) if not is_valid(code, today)]
     import numpy as np
 
     weights, places, check_bytes, month_days = _tables()
-    characters = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(count, 18)
-    digits = characters - np.uint8(48)
-    # Below "0" wraps around to more than 9 in uint8: one comparison finds every non-digit.
-    good = (digits[:, :17] <= 9).all(axis=1)
-    numbers = digits.astype(np.int32)
-    good &= check_bytes[(numbers[:, :17] @ weights) % 11] == characters[:, 17]
-    year = numbers[:, 6:10] @ places
-    month_day = np.where(good, numbers[:, 10:14] @ places, 0)
+    characters = np.frombuffer(lines.encode("ascii"), np.uint8).reshape(count, 19)
+    if not (characters[:, 18] == 10).all():
+        return [n for n, code in enumerate(codes) if not is_valid(code, today)]
+    # Below "0" wraps around to more than 9 in uint8: one comparison finds every non-digit,
+    # over the whole array first since nearly every number is all digits.
+    body = characters[:, :17] - np.uint8(48)
+    good = np.full(count, True) if body.max() <= 9 else (body <= 9).all(axis=1)
+    # Sums of at most 17 products of small integers: exact in float64, whose products
+    # numpy computes much faster than integer ones.
+    numbers = body.astype(np.float64)
+    remainders = (numbers @ weights % 11).astype(np.intp)
+    good &= check_bytes[remainders] == characters[:, 17]
+    year = (numbers[:, 6:10] @ places).astype(np.int64)
+    month_day = np.where(good, numbers[:, 10:14] @ places, 0).astype(np.intp)
     good &= month_days[month_day]
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     good &= (month_day != 229) | leap
@@ -149,8 +156,8 @@ def _tables() -> tuple[Any, Any, Any, Any]:
     remainder, and which MMDD numbers a year can have, as numpy arrays."""
     import numpy as np
 
-    weights = np.array([pow(2, 17 - position, 11) for position in range(17)], np.int32)
-    places = np.array([1000, 100, 10, 1], np.int32)
+    weights = np.array([pow(2, 17 - position, 11) for position in range(17)], np.float64)
+    places = np.array([1000, 100, 10, 1], np.float64)
     check_bytes = np.frombuffer(CHECK_CHARACTERS.encode("ascii"), np.uint8)
     month_days = np.zeros(10_000, np.bool_)
     month_days[[int(text) for text in _MONTH_DAYS]] = True
