@@ -205,6 +205,15 @@ class DecisionMaker:
         self.next_id = DecisionIds()
         self._measures = table.measures
         self._lists = table.lists
+        # Per bundle and action it touches, the strongest punishment among its measures.
+        self._ranks = {
+            bundle: {
+                action: max(_RANK.get(effect, 0) for _, effect in hits)
+                for action, hits in actions.items()
+                if hits
+            }
+            for bundle, actions in table.bundles.items()
+        }
 
     @staticmethod
     def valid_until(as_of: date) -> date:
@@ -229,15 +238,20 @@ class DecisionMaker:
             valid_until,
         )
 
-    def effect(self, grants: Sequence[Grant], action: str, as_of: date) -> str:
+    def effect(self, grants: Iterable[Sequence[Any]], action: str, as_of: date | str) -> str:
         """``decide(...).effect`` without building the decision: a relying party's mirror
-        answers the effect of every check and the whole decision only of those asked for."""
+        answers the effect of every check and the whole decision only of those read.
+
+        ``grants`` are ``Grant``s with ``as_of`` a date, or grants as a feed row holds them
+        (JSON lists, days as ISO text, which sorts as the days do) with ``as_of`` as ISO text,
+        so that a mirror need not read a row into ``Grant``s to answer."""
         rank = 0
+        ranks = self._ranks
         for grant in grants:
-            hits = self.bundles[grant.bundle].get(action)
-            if hits and grant.valid_from <= as_of < grant.valid_to:
-                for _, effect in hits:
-                    rank = max(rank, _RANK.get(effect, 0))
+            # Bundle, valid from, valid to: the first three members in both forms.
+            reach = ranks[grant[0]].get(action)
+            if reach is not None and grant[1] <= as_of < grant[2]:
+                rank = max(rank, reach)
         return _EFFECT_OF_RANK[rank]
 
     def decide(

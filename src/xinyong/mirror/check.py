@@ -286,12 +286,13 @@ class Mirror:
             effects = [ALLOW] * count
             not_allowed: list[tuple[int, str]] = []
             single = actions if isinstance(actions, str) else None
+            day_text = day.isoformat()
             # A subject the feed does not hold is a plain allow.
             for position in compress(range(count), found):
                 action = single or actions[position]
                 if action in stale:
                     continue
-                effect = self._effect(codes[position], found[position] or b"", action, day)
+                effect = self._effect(codes[position], found[position] or b"", action, day_text)
                 if effect != ALLOW:
                     effects[position] = effect
                     not_allowed.append((position, effect))
@@ -349,13 +350,15 @@ class Mirror:
                 raise Refusal(f"item {position}: subject_id: {error}") from None
         return codes
 
-    def _effect(self, subject: str, row: bytes, action: str, day: date) -> str:
-        """The decision function's effect for a subject the feed holds, found once a day."""
+    def _effect(self, subject: str, row: bytes, action: str, day: str) -> str:
+        """The decision table's effect for a subject the feed holds, found once a day from
+        the row as stored (``DecisionMaker.effect`` reads it without making ``Grant``s)."""
         key = (subject, action)
         effect = self._effects.get(key)
         if effect is None:
-            grants = self._reader.read(orjson.loads(row)["grants"])
-            effect = self._effects[key] = self.maker.effect(grants, action, day)
+            effect = self._effects[key] = self.maker.effect(
+                orjson.loads(row)["grants"], action, day
+            )
         return effect
 
     def _decide(
