@@ -126,9 +126,10 @@ EXTRAS = {
 }
 """The optional extras (pyproject.toml), by the module a command found missing."""
 
-UNASSEMBLED = frozenset({"id", "policy", "check"})
+UNASSEMBLED = frozenset({"id", "policy", "check", "mirror"})
 """Commands that change no record or entry and rebuild nothing from the ledger: they run without
-the assembly (``xinyong.assembly``), which would import every feature."""
+the assembly (``xinyong.assembly``), which would import every feature. The mirror runs at a
+relying party, with no platform store at all."""
 
 
 # Commands and contexts are click's, which typer vendors privately: typed loosely on purpose.

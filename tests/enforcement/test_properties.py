@@ -136,7 +136,9 @@ def test_decisions_touch_only_named_actions_within_the_entries(
         assert entries[measure["entry_id"]].active_on(day)
     effects = {measure["effect"] for measure in decision.measures}
     expected = "deny" if "deny" in effects else "review" if "review" in effects else "allow"
-    assert decision.effect == expected
+    assert decision.effect == expected == MAKER.effect(grants, action, day)
+    as_fed = [grant.as_json() for grant in grants]
+    assert MAKER.effect(as_fed, action, day.isoformat()) == decision.effect
     assert decision.valid_until > day
 
 

@@ -273,3 +273,54 @@ def test_check_character_rejects_bad_bodies(body: str) -> None:
 )
 def test_is_valid_agrees_with_examine(code: str) -> None:
     assert resident_id.is_valid(code, TODAY) == (not resident_id.examine(code, TODAY).errors)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            resident_ids(),
+            resident_ids().map(lambda code: code[:17] + ("0" if code[17] != "0" else "1")),
+            st.text("0123456789X", min_size=18, max_size=18),
+            st.builds(
+                lambda born, sequence: assemble("110105", born, sequence),
+                st.text(DIGITS, min_size=8, max_size=8)
+                | st.dates(date(1700, 1, 1), date(2100, 1, 1)).map(lambda day: f"{day:%Y%m%d}"),
+                st.text(DIGITS, min_size=3, max_size=3),
+            ),
+            st.text(min_size=18, max_size=18),
+        ),
+        min_size=32,
+        max_size=80,
+    ),
+    st.one_of(st.just([]), st.lists(st.text("0123456789X", min_size=17, max_size=19), max_size=3)),
+)
+def test_invalid_positions_are_where_is_valid_fails(codes: list[str], odd: list[str]) -> None:
+    # A batch of numbers all 18 characters long takes the array path; with others mixed
+    # in, or a few, the one-by-one path: each must find exactly the numbers is_valid refuses.
+    for batch in (codes, codes + odd, codes[:3]):
+        assert resident_id.invalid_positions(batch, TODAY) == [
+            n for n, code in enumerate(batch) if not resident_id.is_valid(code, TODAY)
+        ]
+
+
+def test_invalid_positions_hold_on_leap_days_and_today() -> None:
+    leap = assemble("110105", "20000229", "001")
+    not_leap = assemble("110105", "19000229", "001")
+    born_today = assemble("110105", f"{TODAY:%Y%m%d}", "001")
+    tomorrow = assemble("110105", f"{TODAY + timedelta(days=1):%Y%m%d}", "001")
+    early = assemble("110105", "17991231", "001")
+    batch = [leap, not_leap, born_today, tomorrow, early] * 10
+    assert resident_id.invalid_positions(batch, TODAY) == [
+        n for n in range(50) if n % 5 in (1, 3, 4)
+    ]
+
+
+def test_invalid_positions_are_not_fooled_by_line_breaks_or_shifted_lengths() -> None:
+    # A number one short followed by one a line break long: the batch has the length of
+    # valid numbers, and the second holds a valid number after its break.
+    valid = assemble("110105", "19491231", "002")
+    batch = [valid] * 40
+    batch[3], batch[4] = valid[:17], "\n" + valid
+    assert resident_id.invalid_positions(batch, TODAY) == [3, 4]
+    batch[3], batch[4] = valid[:17], valid + "0"
+    assert resident_id.invalid_positions(batch, TODAY) == [3, 4]

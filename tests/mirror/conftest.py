@@ -17,18 +17,20 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.app import create_app
-from xinyong.clock import china_today
+from xinyong.clock import china_today, utc_now
 from xinyong.config import Settings
 from xinyong.datasets.publish import Publisher
 from xinyong.enforcement import api
 from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.index import MeasuresIndex
+from xinyong.ingest.rows import document_key
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.keys.service import create_key
 from xinyong.ledger.checkpoint import SigningKey, write_signing_key
 from xinyong.mirror.store import LocalStore
 from xinyong.mirror.sync import Client, Syncer
 from xinyong.policy import Pack
+from xinyong.rights.repairs import end_publicity
 
 SCOPE = ("buy_air_ticket", "buy_high_speed_rail_ticket")
 
@@ -57,6 +59,19 @@ class Platform:
         if not rows:
             return False
         self.ingest({**rows.pop(), "op": "withdraw"})
+        return True
+
+    def repair(self, person: str) -> bool:
+        """Grant credit repair of the person's latest listing still standing: its publicity
+        ends today, and with it every entry and measure it grounds. False when none stands."""
+        rows = self.listed.get(person)
+        if not rows:
+            return False
+        row = rows.pop()
+        key = document_key(row["authority"], row["record_type"], row["document_no"])
+        with self.factory.begin() as session:
+            ended = end_publicity(session, self.pack, key, utc_now())
+        assert not isinstance(ended, str), f"the listing was {ended}, not active"
         return True
 
     def ingest(self, *rows: dict[str, Any], today: date | None = None) -> None:

@@ -72,4 +72,9 @@ def test_the_demo_airlines_mirror_decides_the_whole_city_as_the_platform(
         ), subject
         denied += answer.effect == "deny"
     assert denied > 0 and outcome.version >= 1
-    assert set(mirror.grants) <= set(subjects)
+    assert isinstance(mirror.rows, dict) and set(mirror.rows) <= set(subjects)
+    # The same checks in groups of one action, identifiers validated over one array each
+    # (the city's organisations among them, which take the one-by-one way).
+    for start in range(0, len(subjects), 1000):
+        group = mirror.check_many(subjects[start : start + 1000], "buy_air_ticket", "audit")
+        assert group.effects == [answer.effect for answer in answers[start : start + 1000]]

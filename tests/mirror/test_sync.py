@@ -51,7 +51,10 @@ def test_a_synced_mirror_denies_a_listed_person_as_the_platform_does(
     assert mirror.check(other, "buy_air_ticket", PURPOSE).effect == "allow"
     # The feed holds only the listed person, with nothing but grants.
     rows = dict(mirror.store.rows())
-    assert list(rows) == [listed] and set(rows[listed]) == {"subject", "grants"}
+    assert list(rows) == [listed] and set(orjson.loads(rows[listed] or b"")) == {
+        "subject",
+        "grants",
+    }
 
 
 def test_deltas_carry_new_listings_and_withdrawals(platform: Platform, tmp_path: Path) -> None:
@@ -69,7 +72,7 @@ def test_deltas_carry_new_listings_and_withdrawals(platform: Platform, tmp_path:
     mirror.refresh()
     assert mirror.check(second, "buy_air_ticket", PURPOSE).effect == "deny"
     assert mirror.check(first, "buy_air_ticket", PURPOSE).effect == "allow"
-    assert first not in mirror.grants
+    assert not mirror.holds(first)
 
 
 def test_a_mirror_behind_the_window_or_on_a_broken_chain_reloads(
@@ -131,7 +134,7 @@ def test_checks_outside_the_scope_or_on_bad_identifiers_are_refused(
         mirror.check(samples.with_wrong_check(samples.person(8)), "buy_air_ticket", PURPOSE)
     with pytest.raises(Refusal, match="purpose"):
         mirror.check(samples.person(8), "buy_air_ticket", "sale\x00\n")
-    assert mirror.check_all([], PURPOSE) == []
+    assert list(mirror.check_all([], PURPOSE)) == []
     assert mirror.store.unreported() == 0
 
 

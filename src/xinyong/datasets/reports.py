@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from xinyong.enforcement.decisions import ALLOW, DENY, REVIEW
-from xinyong.web.types import LINE_PATTERN
+from xinyong.web.patterns import LINE_PATTERN
 
 FORMAT = "xinyong-mirror-checks/1"
 KIND = "mirror-checks"

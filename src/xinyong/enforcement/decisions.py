@@ -200,6 +200,15 @@ class DecisionMaker:
         self.next_id = UniqueIds()
         self._measures = table.measures
         self._lists = table.lists
+        # Per bundle and action it touches, the strongest punishment among its measures.
+        self._ranks = {
+            bundle: {
+                action: max(_RANK.get(effect, 0) for _, effect in hits)
+                for action, hits in actions.items()
+                if hits
+            }
+            for bundle, actions in table.bundles.items()
+        }
 
     @staticmethod
     @lru_cache(maxsize=16)  # a process decides for today, day after day
@@ -224,6 +233,22 @@ class DecisionMaker:
             self.policy_version,
             valid_until,
         )
+
+    def effect(self, grants: Iterable[Sequence[Any]], action: str, as_of: date | str) -> str:
+        """``decide(...).effect`` without building the decision: a relying party's mirror
+        answers the effect of every check and the whole decision only of those read.
+
+        ``grants`` are ``Grant``s with ``as_of`` a date, or grants as a feed row holds them
+        (JSON lists, days as ISO text, which sorts as the days do) with ``as_of`` as ISO text,
+        so that a mirror need not read a row into ``Grant``s to answer."""
+        rank = 0
+        ranks = self._ranks
+        for grant in grants:
+            # Bundle, valid from, valid to: the first three members in both forms.
+            reach = ranks[grant[0]].get(action)
+            if reach is not None and grant[1] <= as_of < grant[2]:
+                rank = max(rank, reach)
+        return _EFFECT_OF_RANK[rank]
 
     def decide(
         self, subject_id: str, known: bool, grants: Sequence[Grant], action: str, as_of: date

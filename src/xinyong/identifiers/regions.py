@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from stdnum import numdb
-
 
 @cache
 def region_name(code: str | None) -> str | None:
     """``110108`` → 北京市海淀区; None for a code that is not a known division."""
     if not code or len(code) != 6 or not code.isdigit():
         return None
+    # Imported here: identifiers are checked by code that never names a region (a mirror).
+    from stdnum import numdb
+
     parts = numdb.get("cn/loc").info(code)
     if len(parts) < 2 or not parts[1][1]:
         return None

@@ -112,7 +112,7 @@ def check_command(
     from xinyong.mirror import Mirror, NotSynced, Refusal
 
     try:
-        mirror = Mirror(folder)
+        mirror = Mirror(folder, load=False)
     except NotSynced as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None

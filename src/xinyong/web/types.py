@@ -20,6 +20,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from xinyong.web.patterns import CODE_PATTERN, DIGITS_PATTERN, LINE_PATTERN, TEXT_PATTERN
+
 MAX_ID = 2**31 - 1
 """The largest row id: ids are INTEGER columns, 32 bits on PostgreSQL."""
 MAX_INT64 = 2**63 - 1
@@ -30,13 +32,6 @@ MAX_JSON_DEPTH = 8
 """How deep a free-form JSON object may nest (a record's fields are flat in every pack)."""
 MAX_JSON_ITEMS = 1000
 """How many values a free-form JSON object may hold in all."""
-
-# C0 and C1 controls, and the bidirectional marks, overrides and isolates that make text read
-# differently from what it says (in a log a subject reads, in an export).
-LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
-TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
-DIGITS_PATTERN = r"^[0-9]+$"
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 MESSAGES = {
     LINE_PATTERN: "control characters (NUL, line breaks, tabs ...) and bidirectional overrides are not allowed here",
