@@ -86,6 +86,56 @@ def current_record(session: Session, subject_id: int, reference: str) -> Current
     return CurrentRecord(row[0], row[1])
 
 
+def case_number(record: Record) -> str:
+    """The number of the case a record belongs to: a court's case number (``case_no``) where
+    the record has one, else its own document number (决定书文号)."""
+    number = record.fields.get("case_no") if isinstance(record.fields, dict) else None
+    return number if isinstance(number, str) and number else record.document_no
+
+
+def same_case(session: Session, pack: Pack, record: Record) -> list[Record]:
+    """The subject's other current records of ``record``'s case: by the same authority, with
+    the same case number, of the same polarity (a listing and its restriction, never the
+    record of performance that ended them), and not withdrawn."""
+    number = case_number(record)
+    polarity = _polarity(pack, record.record_type)
+    found = session.scalars(
+        select(Record)
+        .join(RecordHead, RecordHead.record_id == Record.id)
+        .where(
+            RecordHead.subject_id == record.subject_id,
+            RecordHead.status == "active",
+            Record.authority == record.authority,
+            Record.document_key != record.document_key,
+        )
+        .order_by(Record.decided_on, Record.id)
+    )
+    return [
+        other
+        for other in found
+        if case_number(other) == number and _polarity(pack, other.record_type) == polarity
+    ]
+
+
+def _polarity(pack: Pack, record_type: str) -> str | None:
+    found = pack.record_types.get(record_type)
+    return None if found is None else str(found.polarity)
+
+
+def application_cases(session: Session, case: RightsCase) -> list[RightsCase]:
+    """Every case of ``case``'s application, in the order they were sent (itself alone when
+    it was sent on its own)."""
+    if case.application_id is None:
+        return [case]
+    return list(
+        session.scalars(
+            select(RightsCase)
+            .where(RightsCase.application_id == case.application_id)
+            .order_by(RightsCase.id)
+        )
+    )
+
+
 def open_case(session: Session, kind: str, document_key: str) -> int | None:
     return session.scalar(
         select(RightsCase.id).where(
@@ -102,6 +152,7 @@ def case_view(case: RightsCase, today: date, evidence: list[EvidenceFile]) -> di
     return {
         "id": case.id,
         "kind": case.kind,
+        "application_id": case.application_id,
         "status": case.status,
         "record": case.document_key,
         "record_id": case.record_id,
