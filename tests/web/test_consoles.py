@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.web.conftest import PDF, PNG, City, sign_in
+from tests.web.conftest import PDF, PNG, City, listed_and_restricted, sign_in
 
 from xinyong.clock import china_today
 from xinyong.ingest.models import QuarantinedRow
@@ -230,3 +230,74 @@ def test_the_quarantine_browser_pages_through_refused_rows_with_their_reasons(
     shown = re.findall(r"not a date: row (\d+)", second.text)
     assert sorted(int(n) for n in shown) == [1, 2, 3, 4, 5]
     assert browser.get("/console/quarantine", params={"page": 0}).status_code == 422
+
+
+def test_an_application_is_decided_together_keeping_what_was_typed_and_confirmed(
+    browser: TestClient, passwords: dict[str, str], own_city: City, national: Pack
+) -> None:
+    subject_id, listing, restriction = listed_and_restricted(own_city)
+    with own_city.factory.begin() as session:
+        case_id = file_objection(
+            session,
+            national,
+            subject_id=subject_id,
+            account_id=0,
+            record=listing,
+            entry=None,
+            grounds="The debt was paid before the listing.",
+            evidence=[],
+            var_dir=own_city.settings.var_dir,
+            now=datetime.now(UTC),
+            also=[restriction],
+        ).id
+    token = sign_in(browser, "demo-reviewer", passwords["demo-reviewer"])
+    page = browser.get(f"/console/reviews/{case_id}").text
+    restriction_no = restriction.split("|")[2]
+    assert (
+        "同一案件" in page
+        and f'name="together" type="checkbox" value="{case_id + 1}" checked' in page
+    )
+    url = f"/console/reviews/{case_id}/decision"
+    typed = {
+        "outcome": "upheld",
+        "change": "correct",
+        "amount": "1000.50",
+        "reasons": "金额有误。",
+        "together": str(case_id + 1),
+        "csrf_token": token,
+    }
+    refused = browser.post(url, data=typed)
+    # A correction changes one record: refused while the restriction is named with it, and
+    # everything typed is still in the form.
+    assert refused.status_code == 422 and "未能作出决定" in refused.text
+    assert 'value="1000.50"' in refused.text and "金额有误。</textarea>" in refused.text
+    assert 'id="change-correct" name="change" type="radio" value="correct" checked' in refused.text
+    assert 'id="outcome-upheld" name="outcome" type="radio" value="upheld" required checked' in (
+        refused.text
+    )
+    htmx = browser.post(url, data={**typed, "reasons": " "}, headers={"HX-Request": "true"})
+    assert htmx.status_code == 200 and 'id="decision"' in htmx.text
+    decided = browser.post(
+        url,
+        data={
+            "outcome": "upheld",
+            "change": "withdraw",
+            "reasons": "已履行完毕。",
+            "together": str(case_id + 1),
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303
+    confirmed = browser.get(decided.headers["location"]).text
+    assert "已记录决定" in confirmed and restriction_no in confirmed and "已履行完毕。" in confirmed
+    assert 'action="/console/reviews/' not in confirmed
+    english = browser.get(f"/console/reviews/{case_id}?lang=en").text
+    assert "Decision recorded" in english and "Records decided" in english
+    with own_city.factory() as session:
+        statuses = session.execute(
+            select(RecordHead.document_key, RecordHead.status).where(
+                RecordHead.document_key.in_((listing, restriction))
+            )
+        ).all()
+    assert dict(statuses) == {listing: "withdrawn", restriction: "withdrawn"}

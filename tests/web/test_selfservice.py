@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import select
-from tests.web.conftest import PDF, PNG, City, sign_in
+from tests.web.conftest import PDF, PNG, City, listed_and_restricted, sign_in
 
+from xinyong.accounts.service import create_account
 from xinyong.clock import china_today
 from xinyong.policy import Pack, Polarity
 from xinyong.policy.catalogue import Disclosure
@@ -277,3 +278,38 @@ def test_a_path_on_the_site_is_kept_as_the_place_to_return_to() -> None:
     assert safe_next("/me/requests?lang=en#case-3") == "/me/requests?lang=en#case-3"
     assert safe_next("https://evil.example/") is None
     assert safe_next("/\\evil.example") is None
+
+
+def test_an_objection_offers_the_other_records_of_the_same_case(
+    browser: TestClient, own_city: City
+) -> None:
+    subject_id, listing, restriction = listed_and_restricted(own_city)
+    with own_city.factory.begin() as session:
+        identifier = session.get_one(Subject, subject_id).identifier
+        create_account(
+            session,
+            username="same-case",
+            password="same case password",
+            role="subject",
+            subject_identifier=identifier,
+        )
+    token = sign_in(browser, "same-case", "same case password")
+    form = browser.get("/me/objections/new", params={"record": listing})
+    assert form.status_code == 200 and "同一案件的其他记录" in form.text
+    assert f'name="also" type="checkbox" value="{restriction}" checked' in form.text
+    data = {"record": listing, "csrf_token": token, "also": [restriction]}
+    refused = browser.post("/me/objections", data={**data, "grounds": " "})
+    # Refused without grounds: the ticked record stays ticked, nothing was filed.
+    assert refused.status_code == 422
+    assert f'value="{restriction}" checked' in refused.text
+    unticked = browser.post(
+        "/me/objections", data={"record": listing, "csrf_token": token, "grounds": " "}
+    )
+    assert f'value="{restriction}">' in unticked.text  # offered, not ticked
+    filed = browser.post(
+        "/me/objections", data={**data, "grounds": "已履行完毕。"}, follow_redirects=False
+    )
+    assert filed.status_code == 303
+    requests = browser.get("/me/requests").text
+    assert requests.count("已履行完毕。") == 2
+    assert listing in requests and restriction in requests

@@ -24,7 +24,7 @@ from xinyong.clock import china_day
 from xinyong.policy import Pack
 from xinyong.rights import repairs
 from xinyong.rights.api import get_now, object_to
-from xinyong.rights.cases import CaseRefused, subject_requests
+from xinyong.rights.cases import CaseRefused, current_record, same_case, subject_requests
 from xinyong.rights.evidence import MAX_UPLOAD_BYTES, EvidenceRefused
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.service import whole_file
@@ -106,12 +106,42 @@ def objection_form(
     now: Now,
     record: Line = "",
 ) -> HTMLResponse:
-    _, identifier = _own(person)
-    found = _one_record(factory, pack, identifier, record, china_day(now))
-    if found is None:
-        return render(request, "subjects/no_record.html", {"person": person}, status_code=404)
-    context = {"person": person, "record": found, "error": None, "grounds": ""}
-    return render(request, "subjects/objection.html", context)
+    return _objection_page(request, person, factory, pack, china_day(now), record)
+
+
+def _objection_page(
+    request: Request,
+    person: Person,
+    factory: sessionmaker[Session],
+    pack: Pack,
+    today: date,
+    key: str,
+    refused: CaseRefused | EvidenceRefused | None = None,
+    grounds: str = "",
+    also: Sequence[str] | None = None,
+) -> HTMLResponse:
+    """The objection form, with the other records of the same case offered beside the record
+    (ticked unless the subject untick them before a refusal)."""
+    subject_id, identifier = _own(person)
+    with factory() as session:
+        file = whole_file(session, identifier, pack, today, served_packs())
+        _marks(file, subject_requests(session, subject_id, today))
+        found = _record_of(file, key)
+        if found is None:
+            return render(request, "subjects/no_record.html", {"person": person}, status_code=404)
+        current = current_record(session, subject_id, key)
+        keys = [other.document_key for other in same_case(session, pack, current.record)]
+    others = [record for record in file["records"] if record["key"] in keys]
+    context = {
+        "person": person,
+        "record": found,
+        "same_case": others,
+        "also": [record["key"] for record in others] if also is None else list(also),
+        "error": None if refused is None else str(refused),
+        "grounds": grounds,
+    }
+    status = 200 if refused is None else refused.status
+    return render(request, "subjects/objection.html", context, status_code=status)
 
 
 def _files(form: FormData) -> list[UploadFile]:
@@ -127,7 +157,7 @@ def _files(form: FormData) -> list[UploadFile]:
 async def file_objection(
     request: Request, person: SubjectPerson, factory: Factory, pack: CurrentPack, now: Now
 ) -> Response:
-    subject_id, identifier = _own(person)
+    subject_id, _ = _own(person)
     try:
         # Parse more files than are taken, so that too many is told as such, with the form.
         form = await read_form(request, max_files=PARSED_FILES)
@@ -137,6 +167,7 @@ async def file_objection(
         return render(request, "forbidden.html", {}, status_code=403)
     key = str(form.get("record") or "")
     grounds = str(form.get("grounds") or "")
+    also = [str(value) for value in form.getlist("also")]
     try:
         case_id = await object_to(
             factory,
@@ -149,13 +180,21 @@ async def file_objection(
             files=_files(form),
             var_dir=request.app.state.settings.var_dir,
             now=now,
+            also=also,
         )
     except (CaseRefused, EvidenceRefused) as refused:
-        found = await run_in_threadpool(_one_record, factory, pack, identifier, key, china_day(now))
-        if found is None:
-            return render(request, "subjects/no_record.html", {"person": person}, 404)
-        context = {"person": person, "record": found, "error": str(refused), "grounds": grounds}
-        return render(request, "subjects/objection.html", context, status_code=refused.status)
+        return await run_in_threadpool(
+            _objection_page,
+            request,
+            person,
+            factory,
+            pack,
+            china_day(now),
+            key,
+            refused,
+            grounds,
+            also,
+        )
     return RedirectResponse(f"/me/requests#case-{case_id}", status_code=303)
 
 
