@@ -319,6 +319,19 @@ def test_objecting_to_the_listing_alone_leaves_the_restriction_of_its_case(
     assert platform.check(person, "buy_air_ticket") == "allow"
 
 
+def test_an_unrepairable_listing_says_from_the_pack_how_it_ends(platform: Platform) -> None:
+    person, listing, restriction = list_and_restrict(platform, 29)
+    subject = platform.subject(person)
+    for key in (listing, restriction):
+        seen = platform.client.get(
+            "/v1/me/repairs/eligibility", params={"record": key}, headers=subject
+        ).json()
+        assert seen["eligible"] is False
+        assert seen["ending"]["record_types"] == ["court.obligation_performed"]
+        assert "settlement_performed" in seen["ending"]["ways"]
+        assert "basis_revoked" in seen["ending"]["ways"]
+
+
 def test_the_cases_of_an_application_can_be_decided_one_by_one(platform: Platform) -> None:
     person, listing, restriction = list_and_restrict(platform, 25)
     subject = platform.subject(person)
@@ -516,6 +529,7 @@ def test_repair_too_early_is_refused_with_the_date_then_granted(
     ).json()
     assert seen["eligible"] is False and seen["possible_from"] == possible.isoformat()
     assert seen["decide_within"] == 3 and seen["close_within"] == 10 and seen["fee"] == 0
+    assert seen["ending"] is None  # repairable: no other way to tell
     application = {
         "record": key,
         "statement": "All wages were paid.",

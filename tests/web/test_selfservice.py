@@ -211,9 +211,26 @@ def test_repair_shows_eligibility_first_with_the_date_it_becomes_possible(
         expected = eligibility(session, national, subject_id, listing.document_key, china_today())
     assert not expected.eligible and expected.possible_from is not None
     assert "这条记录能否修复？" in page.text
-    # A court listing is not repairable: the page says who ends it and how, and offers no date
-    # to apply from (the minimum period's end is still shown as a fact).
-    assert "只有作出决定的部门可以结束" in page.text and "起可以申请" not in page.text
+    # A court listing is not repairable: the page says who ends it and how (from the pack:
+    # the court's record of performance, and the ways it records), and offers no date to apply
+    # from (the minimum period's end is still shown as a fact).
+    assert expected.ending is not None
+    assert expected.ending.record_types == ("court.obligation_performed",)
+    assert set(expected.ending.ways) == {
+        "performed",
+        "settlement_performed",
+        "enforcement_terminated",
+        "basis_revoked",
+    }
+    assert "信用修复不能结束此记录" in page.text and "履行生效法律文书义务信息" in page.text
+    assert "和解协议已履行" in page.text and "执行依据被撤销" in page.text
+    assert "起可以申请" not in page.text
+    file = browser.get("/me").text
+    for record in _records(own_city, "demo-defaulter", subjects):
+        if record.record_type in ("court.defaulter_listing", "court.consumption_restriction"):
+            row = file.split(f'id="record-{record.id}"')[1].split("</tr>")[0]
+            assert "/me/repairs/new" not in row, record.document_key
+            assert "信用修复不能结束" in row or 'status-active"' not in row
     assert f"最短公示期于{expected.possible_from.year}年" in page.text
     assert 'action="/me/repairs"' not in page.text  # not repairable: no application form
     refused = browser.post(

@@ -104,6 +104,13 @@ class ConditionView(BaseModel):
     detail: str
 
 
+class EndingView(BaseModel):
+    """How a record credit repair cannot end does end: by a record of its own authority."""
+
+    record_types: list[str] = Field(description="record types whose records end it")
+    ways: list[str] = Field(description="the ways those records give (their `how` field)")
+
+
 class EligibilityView(BaseModel):
     record: str
     record_id: int
@@ -115,6 +122,9 @@ class EligibilityView(BaseModel):
     close_within: int = Field(description="working days within which the case ends")
     conditions: list[ConditionView]
     obligation_record_id: int | None
+    ending: EndingView | None = Field(
+        description="records credit repair cannot end: who ends them and how"
+    )
     fee: Literal[0] = Field(0, description="credit repair is free")
 
 
@@ -360,6 +370,9 @@ def eligibility_route(
             for item in found.conditions
         ],
         obligation_record_id=found.obligation_record_id,
+        ending=None
+        if found.ending is None
+        else EndingView(record_types=list(found.ending.record_types), ways=list(found.ending.ways)),
     )
 
 

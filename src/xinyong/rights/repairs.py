@@ -64,6 +64,8 @@ class Eligibility:
     close_within: int
     conditions: list[Condition] = field(default_factory=list)
     obligation_record_id: int | None = None
+    ending: Ending | None = None
+    """Records credit repair cannot end: how they do end."""
 
     @property
     def eligible(self) -> bool:
@@ -97,6 +99,8 @@ def eligibility(
         rules.close_within,
     )
     result.conditions.append(_repairable(pack, current, rules.unrepairable))
+    if not repairable_type(pack, record.record_type):
+        result.ending = ending(pack, record.record_type)
     result.conditions.append(
         Condition(
             "minimum_period",
@@ -139,6 +143,45 @@ def eligibility(
         )
     )
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How a record that credit repair cannot end does end, as the pack says: by a record of
+    its own authority of one of ``record_types``, given in one of ``ways`` (that record's
+    ``how`` field: performance, a performed settlement, the court's revocation ...)."""
+
+    record_types: tuple[str, ...]
+    ways: tuple[str, ...]
+
+
+def repairable_type(pack: Pack, record_type: str) -> bool:
+    """Whether credit repair can end records of this type at all (the catalogue's
+    ``repairable`` and the repair procedure's ``unrepairable``)."""
+    found = pack.record_types.get(record_type)
+    rules = pack.rights.get(ProcedureCode.REPAIR.value)
+    return (
+        found is not None
+        and found.polarity is Polarity.NEGATIVE
+        and found.repairable
+        and (rules is None or record_type not in rules.unrepairable)
+    )
+
+
+def ending(pack: Pack, record_type: str) -> Ending:
+    """The records that end records of ``record_type`` (the catalogue's ``ends`` and the
+    removal rules of the lists it enters) and the ways they record."""
+    enders = {code for code, other in pack.record_types.items() if record_type in other.ends} | {
+        code for rule in _removal_rules(pack, record_type) for code in rule.record_types
+    }
+    ways: list[str] = []
+    for code in sorted(enders):
+        how = pack.record_type(code).fields.get("properties")
+        found = how.get("how") if isinstance(how, dict) else None
+        values = found.get("enum") if isinstance(found, dict) else None
+        if isinstance(values, list):
+            ways.extend(str(value) for value in values if str(value) not in ways)
+    return Ending(tuple(sorted(enders)), tuple(ways))
 
 
 def _repairable(pack: Pack, current: CurrentRecord, unrepairable: tuple[str, ...]) -> Condition:

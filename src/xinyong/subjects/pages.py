@@ -26,6 +26,7 @@ from xinyong.rights import repairs
 from xinyong.rights.api import get_now, object_to
 from xinyong.rights.cases import CaseRefused, current_record, same_case, subject_requests
 from xinyong.rights.evidence import MAX_UPLOAD_BYTES, EvidenceRefused
+from xinyong.rights.repairs import ending, repairable_type
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.service import whole_file
 from xinyong.web import csrf
@@ -42,16 +43,38 @@ SubjectPerson = Annotated[Person, Depends(page_person("subject"))]
 PARSED_FILES = 20
 
 
-def _marks(file: dict[str, Any], cases: Sequence[dict[str, Any]]) -> None:
-    """Add to each record the subject's open case about it, if any."""
+def _marks(file: dict[str, Any], cases: Sequence[dict[str, Any]], pack: Pack) -> None:
+    """Add to each record the subject's open cases about it, the outcome of its last decided
+    objection, and, where credit repair cannot end it, how it does end (from the pack)."""
     open_cases = {
         (case["record"], case["kind"]): case for case in cases if case["status"] == "open"
     }
+    # Cases come newest first: the first decided objection seen is the last one decided.
+    decided: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        if case["kind"] == "objection" and case["status"] != "open":
+            decided.setdefault(case["record"], case)
     for record in file["records"]:
         key = f"{record['authority']}|{record['record_type']}|{record['document_no']}"
         record["key"] = key
         record["open_objection"] = open_cases.get((key, "objection"))
         record["open_repair"] = open_cases.get((key, "repair"))
+        record["decided_objection"] = decided.get(key)
+        record["repairable"] = repairable_type(pack, record["record_type"])
+        record["ending"] = (
+            None
+            if record["repairable"] or record["polarity"] != "negative"
+            else _ending_named(pack, record["record_type"])
+        )
+
+
+def _ending_named(pack: Pack, record_type: str) -> dict[str, Any]:
+    """How a record credit repair cannot end does end, with the names a page shows."""
+    found = ending(pack, record_type)
+    return {
+        "record_types": [pack.record_type(code).name.model_dump() for code in found.record_types],
+        "ways": list(found.ways),
+    }
 
 
 def _own(person: Person) -> tuple[int, str]:
@@ -69,7 +92,7 @@ def my_file(
     with factory() as session:
         file = whole_file(session, identifier, pack, today, served_packs())
         cases = subject_requests(session, subject_id, today)
-        _marks(file, cases)
+        _marks(file, cases, pack)
     context = {"person": person, "file": file, "cases": cases, "scores": file["scores"]}
     return render(request, "subjects/file.html", context)
 
@@ -93,7 +116,7 @@ def _one_record(
 ) -> dict[str, Any] | None:
     with factory() as session:
         file = whole_file(session, identifier, pack, today, served_packs())
-        _marks(file, [])
+        _marks(file, [], pack)
     return _record_of(file, key)
 
 
@@ -125,7 +148,7 @@ def _objection_page(
     subject_id, identifier = _own(person)
     with factory() as session:
         file = whole_file(session, identifier, pack, today, served_packs())
-        _marks(file, subject_requests(session, subject_id, today))
+        _marks(file, subject_requests(session, subject_id, today), pack)
         found = _record_of(file, key)
         if found is None:
             return render(request, "subjects/no_record.html", {"person": person}, status_code=404)
