@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.models import Account
 from xinyong.accounts.service import create_account
 from xinyong.app import create_app
+from xinyong.audit.models import AccessLogRow
 from xinyong.clock import CHINA, china_today
 from xinyong.config import Settings
 from xinyong.enforcement import api as checks_api
@@ -633,3 +634,76 @@ def test_bad_decisions_are_refused_and_leave_the_case_open(platform: Platform) -
     [still] = platform.client.get("/v1/reviews", headers=reviewer).json()
     assert still["status"] == "open"
     assert platform.check(person, "buy_air_ticket") == "deny"
+
+
+def test_a_repair_application_takes_evidence_that_the_reviewer_reads_on_the_access_log(
+    platform: Platform,
+) -> None:
+    person = samples.person(30)
+    decided_on = china_today() - timedelta(days=400)
+    platform.submit(wage_arrears(person, 30, decided_on.isoformat()))
+    key = "hrss.110000|hrss.wage_arrears|京人社欠薪〔2025〕30号"
+    subject = platform.subject(person)
+    applied = platform.client.post(
+        "/v1/me/repairs",
+        json={
+            "record": key,
+            "statement": "All wages were paid.",
+            "obligations_performed": True,
+            "commitment_signed": True,
+            "commitment": "本人承诺所提交材料真实有效。",
+        },
+        headers=subject,
+    )
+    assert applied.status_code == 201, applied.text
+    case_id = applied.json()["id"]
+    url = f"/v1/me/repairs/{case_id}/evidence"
+
+    not_evidence = platform.client.post(
+        url, files=[("files", ("note.pdf", b"just text", "application/pdf"))], headers=subject
+    )
+    assert not_evidence.status_code == 415
+    added = platform.client.post(
+        url,
+        files=[
+            ("files", ("receipt.pdf", PDF, "application/pdf")),
+            ("files", ("bank.png", PNG, "image/png")),
+        ],
+        headers=subject,
+    )
+    assert added.status_code == 200, added.text
+    assert [file["n"] for file in added.json()["evidence"]] == [1, 2]
+    too_many = platform.client.post(
+        url, files=[("files", (f"p{n}.png", PNG, "image/png")) for n in range(4)], headers=subject
+    )
+    assert too_many.status_code == 422 and "2 held" in too_many.json()["detail"]
+    other_person = samples.person(31)
+    platform.submit(wage_arrears(other_person, 31, decided_on.isoformat()))
+    other = platform.subject(other_person)
+    stranger = platform.client.post(
+        url, files=[("files", ("x.png", PNG, "image/png"))], headers=other
+    )
+    assert stranger.status_code in (403, 404)
+
+    hrss = platform.person("authority", authority_code="hrss.110000")
+    [queued] = platform.client.get("/v1/reviews", headers=hrss).json()
+    assert queued["id"] == case_id and len(queued["evidence"]) == 2
+    with platform.factory() as session:
+        before = session.scalar(select(func.count()).select_from(AccessLogRow))
+    download = platform.client.get(f"/v1/reviews/{case_id}/evidence/1", headers=hrss)
+    assert download.status_code == 200 and download.content == PDF
+    with platform.factory() as session:
+        rows = session.scalars(select(AccessLogRow).order_by(AccessLogRow.id)).all()
+    assert len(rows) == before + 1
+    assert rows[-1].what == f"evidence file 1 of case {case_id}"
+    assert rows[-1].role == "authority" and rows[-1].ledger_leaf is not None
+
+    platform.client.post(
+        f"/v1/reviews/{case_id}/decision",
+        json={"outcome": "refused", "reasons": "The receipt is not signed."},
+        headers=hrss,
+    )
+    late = platform.client.post(
+        url, files=[("files", ("x.png", PNG, "image/png"))], headers=subject
+    )
+    assert late.status_code == 409

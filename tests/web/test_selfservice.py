@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.web.conftest import PDF, PNG, City, listed_and_restricted, sign_in
 
 from xinyong.accounts.service import create_account
+from xinyong.audit.models import AccessLogRow
 from xinyong.clock import china_today
 from xinyong.policy import Pack, Polarity
 from xinyong.policy.catalogue import Disclosure
@@ -263,22 +264,40 @@ def test_an_eligible_record_can_be_repaired_from_the_page(
         data={"record": record.document_key, "commitment": "承诺", "csrf_token": token},
     )
     assert unsigned.status_code == 422
+    assert 'enctype="multipart/form-data"' in page.text and '<label for="files">' in page.text
+    data = {
+        "record": record.document_key,
+        "statement": "罚款已缴清。",
+        "obligations_performed": "yes",
+        "commitment": "本人承诺所提交材料真实有效。",
+        "commitment_signed": "yes",
+        "csrf_token": token,
+    }
+    not_evidence = browser.post(
+        "/me/repairs", data=data, files=[("files", ("note.pdf", b"text", "application/pdf"))]
+    )
+    # Refused like an objection's file, with what was typed kept.
+    assert not_evidence.status_code == 415 and "罚款已缴清。" in not_evidence.text
     applied = browser.post(
         "/me/repairs",
-        data={
-            "record": record.document_key,
-            "statement": "罚款已缴清。",
-            "obligations_performed": "yes",
-            "commitment": "本人承诺所提交材料真实有效。",
-            "commitment_signed": "yes",
-            "csrf_token": token,
-        },
+        data=data,
+        files=[("files", ("receipt.pdf", PDF, "application/pdf"))],
         follow_redirects=False,
     )
     assert applied.status_code == 303
     case_id = applied.headers["location"].rsplit("-", 1)[1]
     requests = browser.get("/me/requests").text
     assert f'id="case-{case_id}"' in requests and "罚款已缴清。" in requests
+    assert "receipt.pdf" in requests
+    sign_in(browser, "demo-reviewer", passwords["demo-reviewer"])
+    review = browser.get(f"/console/reviews/{case_id}").text
+    assert f'data="/console/reviews/{case_id}/evidence/1"' in review
+    assert browser.get(f"/console/reviews/{case_id}/evidence/1").content == PDF
+    with own_city.factory() as session:
+        read = session.scalars(
+            select(AccessLogRow.what).where(AccessLogRow.username == "demo-reviewer")
+        ).all()
+    assert f"evidence file 1 of case {case_id}" in read
 
 
 @example("/me")  # a kept target, so the check below runs whatever is drawn

@@ -188,7 +188,7 @@ def _subject_of(person: Person) -> int:
 
 
 def _reviewer(person: Person) -> reviews.Reviewer:
-    return reviews.Reviewer(person.account_id, person.role, person.authority_code)
+    return reviews.Reviewer(person.account_id, person.role, person.authority_code, person.username)
 
 
 def _answer(action: Callable[[], Result]) -> Result:
@@ -410,6 +410,50 @@ def repair_route(
     return _case(factory, _answer(apply), china_day(now))
 
 
+@router.post(
+    "/me/repairs/{case_id}/evidence",
+    response_model=CaseView,
+    summary="Add evidence files to your open repair application",
+    max_body_size=MAX_UPLOAD_BYTES,
+    responses={
+        404: {"description": "no such repair application of yours"},
+        409: {"description": "already decided"},
+        413: {"description": "file too large"},
+        415: {"description": "not a PDF, JPEG or PNG"},
+        422: {"description": "too many files"},
+    },
+)
+async def repair_evidence_route(
+    case_id: Id,
+    request: Request,
+    person: SubjectPerson,
+    factory: Factory,
+    now: Now,
+    files: Annotated[
+        list[UploadFile],
+        File(description=f"up to {MAX_FILES} PDF, JPEG or PNG files of {MAX_BYTES // 2**20} MB"),
+    ],
+) -> CaseView:
+    """Evidence of how the conduct was corrected (a receipt, a court's ruling), checked by its
+    content as an objection's is; at most 5 files a case, before its decision."""
+    subject_id = _subject_of(person)
+    sent = [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in files]
+    await run_in_threadpool(
+        partial(
+            _answer,
+            partial(
+                repairs.add_evidence,
+                factory,
+                subject_id=subject_id,
+                case_id=case_id,
+                files=sent,
+                var_dir=request.app.state.settings.var_dir,
+            ),
+        )
+    )
+    return _case(factory, case_id, china_day(now))
+
+
 @router.get("/reviews", response_model=list[CaseView], summary="The review queue, by deadline")
 def queue_route(
     person: ReviewerPerson,
@@ -443,7 +487,7 @@ def case_route(case_id: Id, person: ReviewerPerson, factory: Factory, now: Now) 
 def evidence_route(
     case_id: Id, n: Ordinal, request: Request, person: ReviewerPerson, factory: Factory
 ) -> FileResponse:
-    with factory() as session:
+    with factory.begin() as session:
         found = _answer(lambda: reviews.evidence_file(session, _reviewer(person), case_id, n))
         path = stored_path(request.app.state.settings.var_dir, found.sha256)
         if not path.is_file():

@@ -7,8 +7,10 @@ decided by has passed, and beyond its limit once the whole case should have ende
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from xinyong.policy.rights import ProcedureCode, RightsProcedure
 from xinyong.records.history import shown_identifier
 from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.rights.calendar import add_working_days, working_days_between
+from xinyong.rights.evidence import Evidence, store_evidence
 from xinyong.rights.models import EvidenceFile, RightsCase
 
 OPEN = "open"
@@ -188,6 +191,30 @@ def case_view(case: RightsCase, today: date, evidence: list[EvidenceFile]) -> di
             for file in evidence
         ],
     }
+
+
+def attach_evidence(
+    session: Session,
+    var_dir: Path,
+    case_id: int,
+    evidence: Sequence[Evidence],
+    *,
+    first: int = 1,
+) -> None:
+    """Store checked files and list them on the case from position ``first``, in the order
+    they were sent (an objection's and a repair application's alike)."""
+    for position, file in enumerate(evidence, start=first):
+        store_evidence(var_dir, file)
+        session.add(
+            EvidenceFile(
+                case_id=case_id,
+                position=position,
+                filename=file.filename,
+                content_type=file.content_type,
+                size=len(file.content),
+                sha256=file.sha256,
+            )
+        )
 
 
 def evidence_of(session: Session, case_ids: list[int]) -> dict[int, list[EvidenceFile]]:

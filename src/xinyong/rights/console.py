@@ -47,7 +47,7 @@ OUTCOMES = {"objection": ("upheld", "rejected"), "repair": ("granted", "refused"
 
 
 def _reviewer(person: Person) -> reviews.Reviewer:
-    return reviews.Reviewer(person.account_id, person.role, person.authority_code)
+    return reviews.Reviewer(person.account_id, person.role, person.authority_code, person.username)
 
 
 @router.get("/console/reviews", response_class=HTMLResponse, name="review_queue")
@@ -121,7 +121,7 @@ def evidence_inline(
 ) -> Response:
     """An evidence file shown in the page (images inline, PDFs embedded), never run as a page:
     the sandbox policy keeps a file that claims to be a PDF from scripting this site."""
-    with factory() as session:
+    with factory.begin() as session:
         try:
             found = reviews.evidence_file(session, _reviewer(person), case_id, n)
         except CaseRefused:

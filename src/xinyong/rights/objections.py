@@ -25,6 +25,7 @@ from xinyong.records.models import Record
 from xinyong.rights.cases import (
     OPEN,
     CaseRefused,
+    attach_evidence,
     current_record,
     deadlines,
     open_case,
@@ -37,9 +38,8 @@ from xinyong.rights.evidence import (
     Evidence,
     EvidenceRefused,
     check_evidence,
-    store_evidence,
 )
-from xinyong.rights.models import EvidenceFile, RightsCase
+from xinyong.rights.models import RightsCase
 from xinyong.rights.notices import OBJECTION_RECEIVED, enqueue_notice
 
 MAX_GROUNDS = 10_000
@@ -158,18 +158,7 @@ def file_objection(
         session.add(case)
         session.flush()
         cases.append(case)
-        for position, file in enumerate(evidence, start=1):
-            store_evidence(var_dir, file)
-            session.add(
-                EvidenceFile(
-                    case_id=case.id,
-                    position=position,
-                    filename=file.filename,
-                    content_type=file.content_type,
-                    size=len(file.content),
-                    sha256=file.sha256,
-                )
-            )
+        attach_evidence(session, var_dir, case.id, evidence)
         append_record_event(session, disputed.id, DISPUTED, now)
     first = cases[0]
     if len(cases) > 1:

@@ -14,11 +14,13 @@ the day of the grant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_day
 from xinyong.policy import Pack, Polarity, Severity
@@ -31,12 +33,15 @@ from xinyong.rights.cases import (
     OPEN,
     CaseRefused,
     CurrentRecord,
+    attach_evidence,
     current_record,
     deadlines,
+    evidence_of,
     open_case,
     procedure,
 )
 from xinyong.rights.events import REPAIRED, append_record_event
+from xinyong.rights.evidence import MAX_FILES, Evidence, EvidenceRefused, check_evidence
 from xinyong.rights.models import RightsCase
 from xinyong.rights.notices import REPAIR_GRANTED, enqueue_notice
 
@@ -246,8 +251,11 @@ def apply_for_repair(
     commitment_signed: bool,
     commitment: str,
     now: datetime,
+    evidence: Sequence[Evidence] = (),
+    var_dir: Path | None = None,
 ) -> RightsCase:
-    """Open a repair case, or refuse with the reason (and the date, when it is too early)."""
+    """Open a repair case with its evidence files (checked, stored under ``var_dir``, as an
+    objection's), or refuse with the reason (and the date, when it is too early)."""
     today = china_day(now)
     found = eligibility(session, pack, subject_id, record, today)
     for condition in found.unmet():
@@ -293,7 +301,40 @@ def apply_for_repair(
     )
     session.add(case)
     session.flush()
+    if evidence:
+        if var_dir is None:
+            raise ValueError("evidence files need the var folder to be stored in")
+        attach_evidence(session, var_dir, case.id, evidence)
     return case
+
+
+def add_evidence(
+    factory: sessionmaker[Session],
+    *,
+    subject_id: int,
+    case_id: int,
+    files: Sequence[tuple[str, bytes]],
+    var_dir: Path,
+) -> None:
+    """Add files to the subject's own open repair application, after those it has (at most
+    ``MAX_FILES`` in all). Another subject's case is answered as one that does not exist."""
+    evidence = check_evidence(list(files))
+    with factory.begin() as session:
+        case = session.execute(
+            select(RightsCase).where(RightsCase.id == case_id).with_for_update()
+        ).scalar_one_or_none()
+        if case is None or case.subject_id != subject_id or case.kind != "repair":
+            raise CaseRefused(404, f"no repair application {case_id} of yours")
+        if case.status != OPEN:
+            raise CaseRefused(409, f"repair application {case_id} was decided ({case.status})")
+        held = evidence_of(session, [case_id])[case_id]
+        if len(held) + len(evidence) > MAX_FILES:
+            raise EvidenceRefused(
+                422,
+                f"at most {MAX_FILES} evidence files a case: {len(held)} held, "
+                f"{len(evidence)} sent",
+            )
+        attach_evidence(session, var_dir, case_id, evidence, first=len(held) + 1)
 
 
 def end_publicity(

@@ -37,6 +37,7 @@ from xinyong.rights.events import RESOLVED, append_record_event
 from xinyong.rights.models import EvidenceFile, RightsCase
 from xinyong.rights.notices import enqueue_notice
 from xinyong.rights.repairs import grant_repair
+from xinyong.signals import Signal
 
 REVIEWER = "reviewer"
 AUTHORITY = "authority"
@@ -54,6 +55,7 @@ class Reviewer:
     account_id: int
     role: str
     authority_code: str | None
+    username: str = ""
 
     def scope(self) -> str | None:
         """The authority whose cases this reviewer sees; ``None`` for every case."""
@@ -98,10 +100,31 @@ def visible_case(session: Session, reviewer: Reviewer, case_id: int) -> RightsCa
     return case
 
 
+@dataclass(frozen=True, slots=True)
+class EvidenceRead:
+    """A reviewer opened an evidence file of a subject's case (in ``session``'s transaction):
+    the access log keeps it, as every staff read of a subject's non-public data."""
+
+    session: Session
+    account_id: int
+    username: str
+    role: str
+    authority_code: str | None
+    subject_id: int
+    case_id: int
+    kind: str
+    position: int
+
+
+evidence_read: Signal[EvidenceRead] = Signal("evidence read")
+
+
 def evidence_file(
     session: Session, reviewer: Reviewer, case_id: int, position: int
 ) -> EvidenceFile:
-    visible_case(session, reviewer, case_id)
+    """An evidence file of a case this reviewer may see; the read is announced
+    (``evidence_read``), so ``session`` must be one that commits."""
+    case = visible_case(session, reviewer, case_id)
     found = session.scalar(
         select(EvidenceFile).where(
             EvidenceFile.case_id == case_id, EvidenceFile.position == position
@@ -109,6 +132,19 @@ def evidence_file(
     )
     if found is None:
         raise CaseRefused(404, f"case {case_id} has no evidence file {position}")
+    evidence_read.send(
+        EvidenceRead(
+            session,
+            reviewer.account_id,
+            reviewer.username,
+            reviewer.role,
+            reviewer.authority_code,
+            case.subject_id,
+            case_id,
+            case.kind,
+            position,
+        )
+    )
     return found
 
 

@@ -25,7 +25,12 @@ from xinyong.policy import Pack
 from xinyong.rights import repairs
 from xinyong.rights.api import get_now, object_to
 from xinyong.rights.cases import CaseRefused, current_record, same_case, subject_requests
-from xinyong.rights.evidence import MAX_UPLOAD_BYTES, EvidenceRefused
+from xinyong.rights.evidence import (
+    MAX_BYTES,
+    MAX_UPLOAD_BYTES,
+    EvidenceRefused,
+    check_evidence,
+)
 from xinyong.rights.repairs import ending, repairable_type
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.service import whole_file
@@ -240,7 +245,7 @@ def _repair_page(
     pack: Pack,
     today: date,
     key: str,
-    error: CaseRefused | None,
+    error: CaseRefused | EvidenceRefused | None,
     typed: dict[str, str],
 ) -> HTMLResponse:
     subject_id, identifier = _own(person)
@@ -268,18 +273,25 @@ def _repair_page(
     )
 
 
-@router.post("/me/repairs", name="apply_for_repair")
+@router.post("/me/repairs", name="apply_for_repair", max_body_size=MAX_UPLOAD_BYTES)
 async def apply_for_repair(
     request: Request, person: SubjectPerson, factory: Factory, pack: CurrentPack, now: Now
 ) -> Response:
     subject_id, _ = _own(person)
-    form = await read_form(request)
+    try:
+        form = await read_form(request, max_files=PARSED_FILES)
+    except MultiPartException:
+        form = FormData()  # far too many parts: refused below like any unreadable form
     if not csrf.is_genuine(request, form):
         return render(request, "forbidden.html", {}, status_code=403)
     key = str(form.get("record") or "")
     typed = {name: str(form.get(name) or "") for name in ("statement", "commitment")}
+    # Read one byte past the largest file taken, so that too large is told as such.
+    sent = [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in _files(form)]
+    var_dir = request.app.state.settings.var_dir
 
     def apply() -> int:
+        evidence = check_evidence(sent)
         with factory.begin() as session:
             return repairs.apply_for_repair(
                 session,
@@ -292,11 +304,13 @@ async def apply_for_repair(
                 commitment_signed=form.get("commitment_signed") == "yes",
                 commitment=typed["commitment"],
                 now=now,
+                evidence=evidence,
+                var_dir=var_dir,
             ).id
 
     try:
         case_id = await run_in_threadpool(apply)
-    except CaseRefused as refused:
+    except (CaseRefused, EvidenceRefused) as refused:
         return await run_in_threadpool(
             _repair_page, request, person, factory, pack, china_day(now), key, refused, typed
         )
