@@ -293,10 +293,13 @@ def test_an_application_is_decided_together_keeping_what_was_typed_and_confirmed
             "together": str(case_id + 1),
             "csrf_token": token,
         },
+        headers={"HX-Request": "true"},
         follow_redirects=False,
     )
-    assert decided.status_code == 303
-    confirmed = browser.get(decided.headers["location"]).text
+    # htmx is sent to the case's page, which confirms the decision; a form post is redirected.
+    assert decided.status_code == 200
+    assert decided.headers["HX-Redirect"] == f"/console/reviews/{case_id}"
+    confirmed = browser.get(decided.headers["HX-Redirect"]).text
     assert "已记录决定" in confirmed and restriction_no in confirmed and "已履行完毕。" in confirmed
     assert 'action="/console/reviews/' not in confirmed
     english = browser.get(f"/console/reviews/{case_id}?lang=en").text

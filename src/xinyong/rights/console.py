@@ -5,7 +5,8 @@ Reviewers (and staff of a providing authority, for their own authority's records
 through ``xinyong.rights.reviews``, the same services as ``/v1/reviews``. A case of an
 application shows the other records of its case and decides them together. A refused decision
 shows the form again as it was typed; a recorded one is confirmed on the case's page, which is
-where the form's post leads (with htmx, the form's section is swapped for the confirmation).
+where the form's post leads (with htmx, a refusal swaps the form's section and a decision loads
+the page).
 """
 
 from __future__ import annotations
@@ -179,7 +180,12 @@ async def decide_case(
         return await run_in_threadpool(
             _case_page, request, person, factory, now, case_id, str(refused), status, typed
         )
-    return RedirectResponse(f"/console/reviews/{case_id}#decision", status_code=303)
+    confirmed = f"/console/reviews/{case_id}"
+    if request.headers.get("HX-Request"):
+        # The whole case changed (its status, the records decided): htmx loads the page again
+        # (without a fragment, which would only scroll the page already shown).
+        return Response(status_code=200, headers={"HX-Redirect": confirmed})
+    return RedirectResponse(f"{confirmed}#decision", status_code=303)
 
 
 def _correction(amount: Any, severity: Any) -> dict[str, Any]:
