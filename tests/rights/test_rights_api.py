@@ -23,7 +23,7 @@ from xinyong.clock import CHINA, china_today
 from xinyong.config import Settings
 from xinyong.enforcement import api as checks_api
 from xinyong.enforcement.index import MeasuresIndex
-from xinyong.enforcement.models import EntryRow
+from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
 from xinyong.ingest.models import Submission
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
@@ -252,12 +252,25 @@ def test_an_objection_to_a_listing_offers_the_restriction_of_its_case_and_ends_b
     assert all(case["evidence"][0]["sha256"] == mine[0]["evidence"][0]["sha256"] for case in mine)
 
     reviewer = platform.person("reviewer")
+    with platform.factory() as session:
+        seq_before = session.scalar(select(IndexState.seq))
     decided = platform.client.post(
         f"/v1/reviews/{application}/decision",
         json={"outcome": "upheld", "reasons": "Performed before listing.", "withdraw": True},
         headers=reviewer,
     )
     assert decided.status_code == 200, decided.text
+    # What mirrors and feeds read: the subject's row of the measures index changed, its grants
+    # from the two withdrawn records gone.
+    with platform.factory() as session:
+        row = session.scalars(
+            select(MeasureIndexRow).where(MeasureIndexRow.identifier == person)
+        ).one()
+        assert seq_before is not None and row.seq > seq_before
+        ended = session.scalars(
+            select(EntryRow).where(EntryRow.document_key.in_((listing, restriction)))
+        ).all()
+        assert {entry.end_reason for entry in ended} == {"withdrawn"}
     assert platform.check(person, "buy_air_ticket") == "allow"
     assert platform.check(person, "buy_high_speed_rail_ticket") == "allow"
     after = platform.client.get("/v1/me/requests", headers=subject).json()
