@@ -282,6 +282,8 @@ def test_an_application_is_decided_together_keeping_what_was_typed_and_confirmed
     assert 'id="outcome-upheld" name="outcome" type="radio" value="upheld" required checked' in (
         refused.text
     )
+    hostile = browser.post(url, data={**typed, "reasons": " ", "together": "9" * 5000})
+    assert hostile.status_code == 422 and "未能作出决定" in hostile.text
     htmx = browser.post(url, data={**typed, "reasons": " "}, headers={"HX-Request": "true"})
     assert htmx.status_code == 200 and 'id="decision"' in htmx.text
     decided = browser.post(

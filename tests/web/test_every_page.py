@@ -131,6 +131,12 @@ def _own_paths(page: Page, role: str) -> Iterator[str]:
             link = page.locator(f"a[href^='/me/{path}s/new?record=']").first
             if link.count():
                 yield str(link.get_attribute("href"))
+            elif path == "repair":
+                # No record of this subject can be repaired: its repair page says how each ends.
+                objection = page.locator("a[href^='/me/objections/new?record=']").first
+                if objection.count():
+                    href = str(objection.get_attribute("href"))
+                    yield href.replace("/me/objections/", "/me/repairs/", 1)
         elif path == "case":
             page.goto("/console/reviews?closed=true")
             link = page.locator("a[href^='/console/reviews/']").first

@@ -168,7 +168,7 @@ async def decide_case(
         typed["reasons"],
         correction if upheld and not withdraw else None,
         withdraw,
-        tuple(int(value) for value in typed["together"] if value.isascii() and value.isdigit()),
+        tuple(int(value) for value in typed["together"] if _is_id(value)),
     )
     try:
         await run_in_threadpool(
@@ -199,3 +199,9 @@ def _correction(amount: Any, severity: Any) -> dict[str, Any]:
     if isinstance(severity, str) and severity.strip():
         correction["severity"] = severity.strip()
     return correction
+
+
+def _is_id(value: str) -> bool:
+    """A case id as a form sends it: ASCII digits that fit the id column (so a hostile form
+    cannot make Python parse a ten-thousand-digit number)."""
+    return value.isascii() and value.isdigit() and len(value) <= 10
