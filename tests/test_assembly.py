@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.reset import reset_requested
-from xinyong.assembly import LISTENERS, SOURCES, assemble
+from xinyong.assembly import LISTENERS, SOURCES, _log_evidence_read, assemble
 from xinyong.audit.history import rebuild_accesses
 from xinyong.enforcement.changes import entries_changed
 from xinyong.enforcement.checklog import group_payloads
@@ -23,6 +23,7 @@ from xinyong.policy import Pack
 from xinyong.records.changes import records_changed
 from xinyong.records.history import rebuild_record_events
 from xinyong.rights.notices_models import NoticeRow
+from xinyong.rights.reviews import evidence_read
 from xinyong.rights.transports import send_reset_link
 from xinyong.rights.triggers import notify_changed_entries, notify_changed_records
 from xinyong.scorecard.model import Scorecard
@@ -37,11 +38,13 @@ def test_assembling_connects_every_listener_and_source() -> None:
     assert records_changed.listeners == (notify_changed_records, refresh_changed)
     assert entries_changed.listeners == (notify_changed_entries,)
     assert reset_requested.listeners == (send_reset_link,)
+    assert evidence_read.listeners == (_log_evidence_read,)
     assert {listener for _, listener in LISTENERS} == {
         notify_changed_records,
         refresh_changed,
         notify_changed_entries,
         send_reset_link,
+        _log_evidence_read,
     }
     for kind, rebuild in (
         ("record.submitted", rebuild_record_events),

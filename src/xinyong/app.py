@@ -11,6 +11,7 @@ from xinyong import __version__
 from xinyong.accounts import pages as account_pages
 from xinyong.accounts.api import router as auth_router
 from xinyong.assembly import assemble
+from xinyong.audit.console import router as audit_console
 from xinyong.config import Settings, get_settings
 from xinyong.datasets.api import router as datasets_router
 from xinyong.enforcement.actions import router as actions_router
@@ -125,7 +126,13 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     # Pages for signed-in people: who is not signed in is sent to the sign-in page first.
     app.add_exception_handler(account_pages.PageRefused, account_pages.page_refused)
     app.state.visitor = account_pages.visitor_of  # who is signed in, on every page's header
-    for pages in (account_pages.router, subject_pages, review_console, operator_console):
+    for pages in (
+        account_pages.router,
+        subject_pages,
+        review_console,
+        operator_console,
+        audit_console,
+    ):
         app.include_router(pages)
     shell.install(app)  # static files, the icon, /docs and /redoc, refused forms, error pages
 

@@ -72,6 +72,9 @@ GET    /console/reviews/{case_id}/evidence/{n}        303  303  303  303  403  4
 POST   /console/reviews/{case_id}/decision            303  303  303  303  403  403  403  422  403  422
 GET    /console/operator                              303  303  303  303  403  403  200  403  403  403
 GET    /console/quarantine                            303  303  303  303  403  403  200  403  403  403
+GET    /console/audit                                 303  303  303  303  403  403  403  403  200  403
+GET    /console/audit/search                          303  303  303  303  403  403  403  403  200  403
+GET    /console/audit/export                          303  303  303  303  403  403  403  403  200  403
 GET    /docs                                          200  200  200  200  200  200  200  200  200  200
 GET    /redoc                                         200  200  200  200  200  200  200  200  200  200
 GET    /openapi.json                                  200  200  200  200  200  200  200  200  200  200
@@ -101,6 +104,8 @@ GET    /v1/subjects/{identifier}                      401  403  403  403  403  4
 POST   /v1/me/objections                              401  403  403  403  404  404  403  403  403  403
 GET    /v1/me/requests                                401  403  403  403  200  200  403  403  403  403
 GET    /v1/me/repairs/eligibility                     401  403  403  403  200  404  403  403  403  403
+GET    /v1/me/objections/same-case                    401  403  403  403  200  404  403  403  403  403
+POST   /v1/me/repairs/{case_id}/evidence              401  403  403  403  422  422  403  403  403  403
 POST   /v1/me/repairs                                 401  403  403  403  404  404  403  403  403  403
 GET    /v1/reviews                                    401  403  403  403  403  403  403  200  403  200
 GET    /v1/reviews/{case_id}                          401  403  403  403  403  403  403  200  403  200
@@ -184,6 +189,8 @@ CALLS = {
     ("POST", "/v1/auth/login"): Call(json={"username": "matrix", "password": PASSWORD}),
     ("POST", "/v1/me/objections"): Call(data={"record": "999999", "grounds": "paid"}),
     ("GET", "/v1/me/repairs/eligibility"): Call(query={"record": RECORD}),
+    ("GET", "/v1/me/objections/same-case"): Call(query={"record": RECORD}),
+    ("GET", "/console/audit/export"): Call(query={"from": "2026-01-01", "to": "2026-01-31"}),
     ("POST", "/v1/me/repairs"): Call(
         json={"record": "999999", "commitment_signed": True, "commitment": "I will comply."}
     ),

@@ -12,16 +12,19 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.accounts.models import Account
 from xinyong.accounts.service import create_account
 from xinyong.app import create_app
+from xinyong.audit.models import AccessLogRow
 from xinyong.clock import CHINA, china_today
 from xinyong.config import Settings
 from xinyong.enforcement import api as checks_api
 from xinyong.enforcement.index import MeasuresIndex
-from xinyong.enforcement.models import EntryRow
+from xinyong.enforcement.models import EntryRow, IndexState, MeasureIndexRow
+from xinyong.ingest.models import Submission
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
 from xinyong.records.facts import add_months
@@ -29,7 +32,7 @@ from xinyong.records.models import RecordEvent, RecordHead
 from xinyong.rights.api import get_now
 from xinyong.rights.evidence import evidence_path
 from xinyong.rights.notices_models import NoticeRow
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
 
 PASSWORD = "correct horse battery"
@@ -108,12 +111,10 @@ class Platform:
 
 
 @pytest.fixture
-def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
+def platform(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     monkeypatch.setattr(checks_api, "POLL_SECONDS", 0.0)
-    url = f"sqlite:///{tmp_path / 'rights.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    settings = Settings(database_url=url, var_dir=tmp_path / "var")
+    engine = make_engine(store_url)
+    settings = Settings(database_url=store_url, var_dir=tmp_path / "var")
     with TestClient(create_app(settings)) as client:
         yield Platform(client, make_sessionmaker(engine), settings.var_dir)
     engine.dispose()
@@ -210,6 +211,200 @@ def test_listing_objection_upheld_withdraws_the_record_and_every_measure_ends(
     [mine] = platform.client.get("/v1/me/requests", headers=subject).json()
     assert mine["status"] == "upheld" and mine["reasons"] == "The court revoked the listing."
     assert notices(platform, "objection_upheld")
+
+
+def list_and_restrict(platform: Platform, index: int) -> tuple[str, str, str]:
+    """A person listed as a defaulter and restricted in consumption in one enforcement case;
+    the document keys of the listing and of the restriction."""
+    person, listing = list_defaulter(platform, index)
+    platform.submit(
+        samples.consumption_restriction(
+            person, index, decided_on=days_ago(30), effective_on=days_ago(30)
+        )
+    )
+    return person, listing, f"court.110105|court.consumption_restriction|(2024)京0105执{index}号"
+
+
+def test_an_objection_to_a_listing_offers_the_restriction_of_its_case_and_ends_both(
+    platform: Platform,
+) -> None:
+    person, listing, restriction = list_and_restrict(platform, 21)
+    _, other_case = list_defaulter(platform, 22)  # another case: never offered with this one
+    platform.submit(samples.defaulter_listing(person, 23))
+    assert platform.check(person, "buy_air_ticket") == "deny"
+    subject = platform.subject(person)
+
+    offered = platform.client.get(
+        "/v1/me/objections/same-case", params={"record": listing}, headers=subject
+    )
+    assert offered.status_code == 200, offered.text
+    assert [row["record"] for row in offered.json()] == [restriction]
+
+    filed = platform.object(
+        subject, [("paid.pdf", PDF, "application/pdf")], record=listing, also=[restriction]
+    )
+    assert filed.status_code == 201, filed.text
+    application = filed.json()["application_id"]
+    assert application == filed.json()["id"]
+    mine = platform.client.get("/v1/me/requests", headers=subject).json()
+    assert {case["record"] for case in mine} == {listing, restriction}
+    assert {case["application_id"] for case in mine} == {application}
+    assert all(case["evidence"][0]["sha256"] == mine[0]["evidence"][0]["sha256"] for case in mine)
+
+    reviewer = platform.person("reviewer")
+    with platform.factory() as session:
+        seq_before = session.scalar(select(IndexState.seq))
+    decided = platform.client.post(
+        f"/v1/reviews/{application}/decision",
+        json={"outcome": "upheld", "reasons": "Performed before listing.", "withdraw": True},
+        headers=reviewer,
+    )
+    assert decided.status_code == 200, decided.text
+    # What mirrors and feeds read: the subject's row of the measures index changed, its grants
+    # from the two withdrawn records gone.
+    with platform.factory() as session:
+        row = session.scalars(
+            select(MeasureIndexRow).where(MeasureIndexRow.identifier == person)
+        ).one()
+        assert seq_before is not None and row.seq > seq_before
+        ended = session.scalars(
+            select(EntryRow).where(EntryRow.document_key.in_((listing, restriction)))
+        ).all()
+        assert {entry.end_reason for entry in ended} == {"withdrawn"}
+    assert platform.check(person, "buy_air_ticket") == "allow"
+    assert platform.check(person, "buy_high_speed_rail_ticket") == "allow"
+    after = platform.client.get("/v1/me/requests", headers=subject).json()
+    assert {(case["record"], case["status"]) for case in after} == {
+        (listing, "upheld"),
+        (restriction, "upheld"),
+    }
+    with platform.factory() as session:
+        for key in (listing, restriction):
+            record_id = session.scalar(
+                select(RecordHead.record_id).where(RecordHead.document_key == key)
+            )
+            events = session.execute(
+                select(RecordEvent.kind, RecordEvent.ledger_leaf, Submission.source)
+                .outerjoin(Submission, Submission.id == RecordEvent.submission_id)
+                .where(RecordEvent.record_id == record_id)
+                .order_by(RecordEvent.id)
+            ).all()
+            assert [kind for kind, _, _ in events] == [
+                "submitted",
+                "disputed",
+                "withdrawn",
+                "resolved",
+            ]
+            assert all(leaf is not None for _, leaf, _ in events)
+            # The withdrawal's submission names the objection and the reviewer: why it ended.
+            assert events[2][2] == f"objection:{application}:review:{decided_account(platform)}"
+        assert (
+            session.scalar(select(RecordHead.status).where(RecordHead.document_key == other_case))
+            == "active"
+        )
+
+
+def decided_account(platform: Platform) -> int:
+    with platform.factory() as session:
+        return session.scalars(select(Account.id).where(Account.role == "reviewer")).one()
+
+
+def test_objecting_to_the_listing_alone_leaves_the_restriction_of_its_case(
+    platform: Platform,
+) -> None:
+    person, listing, restriction = list_and_restrict(platform, 24)
+    subject = platform.subject(person)
+    case = platform.object(subject, record=listing).json()
+    assert case["application_id"] is None
+    reviewer = platform.person("reviewer")
+    platform.client.post(
+        f"/v1/reviews/{case['id']}/decision",
+        json={"outcome": "upheld", "reasons": "Wrong ground.", "withdraw": True},
+        headers=reviewer,
+    )
+    # The restriction order stands until the court lifts it or it is objected to.
+    assert platform.check(person, "buy_air_ticket") == "deny"
+    later = platform.object(subject, record=restriction).json()
+    platform.client.post(
+        f"/v1/reviews/{later['id']}/decision",
+        json={"outcome": "upheld", "reasons": "Lifted with the listing.", "withdraw": True},
+        headers=reviewer,
+    )
+    assert platform.check(person, "buy_air_ticket") == "allow"
+
+
+def test_an_unrepairable_listing_says_from_the_pack_how_it_ends(platform: Platform) -> None:
+    person, listing, restriction = list_and_restrict(platform, 29)
+    subject = platform.subject(person)
+    for key in (listing, restriction):
+        seen = platform.client.get(
+            "/v1/me/repairs/eligibility", params={"record": key}, headers=subject
+        ).json()
+        assert seen["eligible"] is False
+        assert seen["ending"]["record_types"] == ["court.obligation_performed"]
+        assert "settlement_performed" in seen["ending"]["ways"]
+        assert "basis_revoked" in seen["ending"]["ways"]
+
+
+def test_the_cases_of_an_application_can_be_decided_one_by_one(platform: Platform) -> None:
+    person, listing, restriction = list_and_restrict(platform, 25)
+    subject = platform.subject(person)
+    first = platform.object(subject, record=listing, also=[restriction]).json()
+    reviewer = platform.person("reviewer")
+    queue = platform.client.get("/v1/reviews", headers=reviewer).json()
+    [second] = [case["id"] for case in queue if case["record"] == restriction]
+
+    stray = platform.client.post(
+        f"/v1/reviews/{first['id']}/decision",
+        json={"outcome": "rejected", "reasons": "x", "together": [second + 100]},
+        headers=reviewer,
+    )
+    assert stray.status_code == 422 and str(second + 100) in stray.json()["detail"]
+    corrected_together = platform.client.post(
+        f"/v1/reviews/{first['id']}/decision",
+        json={"outcome": "upheld", "reasons": "x", "correction": {"amount": 1.0}},
+        headers=reviewer,
+    )
+    assert corrected_together.status_code == 422
+    assert "one record" in corrected_together.json()["detail"]
+
+    alone = platform.client.post(
+        f"/v1/reviews/{first['id']}/decision",
+        json={
+            "outcome": "upheld",
+            "reasons": "Listed on a wrong ground.",
+            "withdraw": True,
+            "together": [],
+        },
+        headers=reviewer,
+    )
+    assert alone.status_code == 200, alone.text
+    assert platform.check(person, "buy_air_ticket") == "deny"
+    rest = platform.client.post(
+        f"/v1/reviews/{second}/decision",
+        json={"outcome": "rejected", "reasons": "The restriction stands."},
+        headers=reviewer,
+    )
+    assert rest.status_code == 200, rest.text
+    statuses = {
+        case["record"]: case["status"]
+        for case in platform.client.get("/v1/me/requests", headers=subject).json()
+    }
+    assert statuses == {listing: "upheld", restriction: "rejected"}
+    assert platform.check(person, "buy_air_ticket") == "deny"
+
+
+def test_also_names_only_records_of_the_same_case(platform: Platform) -> None:
+    person, listing = list_defaulter(platform, 26)
+    _, foreign = list_defaulter(platform, 27)
+    platform.submit(samples.defaulter_listing(person, 28))
+    subject = platform.subject(person)
+    own_other = "court.110105|court.defaulter_listing|(2024)京0105执28号"
+    for also in (own_other, foreign, "999999", "x" * 300):
+        refused = platform.object(subject, record=listing, also=[also])
+        assert refused.status_code in (404, 422), (also, refused.text)
+    assert platform.client.get("/v1/me/requests", headers=subject).json() == []
+    assert platform.client.get("/v1/reviews", headers=platform.person("reviewer")).json() == []
 
 
 def test_an_upheld_correction_makes_a_new_version(platform: Platform) -> None:
@@ -347,6 +542,7 @@ def test_repair_too_early_is_refused_with_the_date_then_granted(
     ).json()
     assert seen["eligible"] is False and seen["possible_from"] == possible.isoformat()
     assert seen["decide_within"] == 3 and seen["close_within"] == 10 and seen["fee"] == 0
+    assert seen["ending"] is None  # repairable: no other way to tell
     application = {
         "record": key,
         "statement": "All wages were paid.",
@@ -450,3 +646,76 @@ def test_bad_decisions_are_refused_and_leave_the_case_open(platform: Platform) -
     [still] = platform.client.get("/v1/reviews", headers=reviewer).json()
     assert still["status"] == "open"
     assert platform.check(person, "buy_air_ticket") == "deny"
+
+
+def test_a_repair_application_takes_evidence_that_the_reviewer_reads_on_the_access_log(
+    platform: Platform,
+) -> None:
+    person = samples.person(30)
+    decided_on = china_today() - timedelta(days=400)
+    platform.submit(wage_arrears(person, 30, decided_on.isoformat()))
+    key = "hrss.110000|hrss.wage_arrears|京人社欠薪〔2025〕30号"
+    subject = platform.subject(person)
+    applied = platform.client.post(
+        "/v1/me/repairs",
+        json={
+            "record": key,
+            "statement": "All wages were paid.",
+            "obligations_performed": True,
+            "commitment_signed": True,
+            "commitment": "本人承诺所提交材料真实有效。",
+        },
+        headers=subject,
+    )
+    assert applied.status_code == 201, applied.text
+    case_id = applied.json()["id"]
+    url = f"/v1/me/repairs/{case_id}/evidence"
+
+    not_evidence = platform.client.post(
+        url, files=[("files", ("note.pdf", b"just text", "application/pdf"))], headers=subject
+    )
+    assert not_evidence.status_code == 415
+    added = platform.client.post(
+        url,
+        files=[
+            ("files", ("receipt.pdf", PDF, "application/pdf")),
+            ("files", ("bank.png", PNG, "image/png")),
+        ],
+        headers=subject,
+    )
+    assert added.status_code == 200, added.text
+    assert [file["n"] for file in added.json()["evidence"]] == [1, 2]
+    too_many = platform.client.post(
+        url, files=[("files", (f"p{n}.png", PNG, "image/png")) for n in range(4)], headers=subject
+    )
+    assert too_many.status_code == 422 and "2 held" in too_many.json()["detail"]
+    other_person = samples.person(31)
+    platform.submit(wage_arrears(other_person, 31, decided_on.isoformat()))
+    other = platform.subject(other_person)
+    stranger = platform.client.post(
+        url, files=[("files", ("x.png", PNG, "image/png"))], headers=other
+    )
+    assert stranger.status_code in (403, 404)
+
+    hrss = platform.person("authority", authority_code="hrss.110000")
+    [queued] = platform.client.get("/v1/reviews", headers=hrss).json()
+    assert queued["id"] == case_id and len(queued["evidence"]) == 2
+    with platform.factory() as session:
+        before = session.scalar(select(func.count()).select_from(AccessLogRow))
+    download = platform.client.get(f"/v1/reviews/{case_id}/evidence/1", headers=hrss)
+    assert download.status_code == 200 and download.content == PDF
+    with platform.factory() as session:
+        rows = session.scalars(select(AccessLogRow).order_by(AccessLogRow.id)).all()
+    assert len(rows) == before + 1
+    assert rows[-1].what == f"evidence file 1 of case {case_id}"
+    assert rows[-1].role == "authority" and rows[-1].ledger_leaf is not None
+
+    platform.client.post(
+        f"/v1/reviews/{case_id}/decision",
+        json={"outcome": "refused", "reasons": "The receipt is not signed."},
+        headers=hrss,
+    )
+    late = platform.client.post(
+        url, files=[("files", ("x.png", PNG, "image/png"))], headers=subject
+    )
+    assert late.status_code == 409

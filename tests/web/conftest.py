@@ -28,7 +28,8 @@ from xinyong.enforcement.checklog import Asker, CheckLog
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.service import check_in_store
 from xinyong.policy import Pack
-from xinyong.records.models import Subject
+from xinyong.records.models import Record, RecordHead, Subject
+from xinyong.rights.models import RightsCase
 from xinyong.search.publish import published_defaulters
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
@@ -228,3 +229,33 @@ def server(city: City) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def listed_and_restricted(city: City) -> tuple[int, str, str]:
+    """A subject of the city with a defaulter listing and a consumption restriction of the
+    same enforcement case, neither objected to: its id and the two document keys."""
+    with city.factory() as session:
+        rows = session.execute(
+            select(Record)
+            .join(RecordHead, RecordHead.record_id == Record.id)
+            .where(
+                RecordHead.status == "active",
+                Record.record_type.in_(
+                    ("court.defaulter_listing", "court.consumption_restriction")
+                ),
+            )
+            .order_by(Record.id)
+        ).scalars()
+        by_case: dict[tuple[int, str], dict[str, str]] = {}
+        for record in rows:
+            key = (record.subject_id, record.fields["case_no"])
+            by_case.setdefault(key, {})[record.record_type] = record.document_key
+        objected = set(session.scalars(select(RightsCase.document_key)))
+    for (subject_id, _), keys in by_case.items():
+        if len(keys) == 2 and not objected & set(keys.values()):
+            return (
+                subject_id,
+                keys["court.defaulter_listing"],
+                keys["court.consumption_restriction"],
+            )
+    raise AssertionError("the demo city has no listing with a restriction of its case")

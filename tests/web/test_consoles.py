@@ -9,10 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.web.conftest import PDF, PNG, City, sign_in
+from tests.web.conftest import PDF, PNG, City, listed_and_restricted, sign_in
 
+from xinyong.accounts.deps import Person
+from xinyong.accounts.models import Account
+from xinyong.audit.models import AuditSearch
+from xinyong.audit.search import PAGE_SIZE as AUDIT_PAGE_SIZE
+from xinyong.audit.service import record_access
 from xinyong.clock import china_today
+from xinyong.enforcement.models import CheckLogRow
 from xinyong.ingest.models import QuarantinedRow
+from xinyong.ledger.service import latest_checkpoint, ledger_size
 from xinyong.operator_console.views import PAGE_SIZE
 from xinyong.policy import Pack
 from xinyong.records.models import Record, RecordHead, Subject
@@ -230,3 +237,162 @@ def test_the_quarantine_browser_pages_through_refused_rows_with_their_reasons(
     shown = re.findall(r"not a date: row (\d+)", second.text)
     assert sorted(int(n) for n in shown) == [1, 2, 3, 4, 5]
     assert browser.get("/console/quarantine", params={"page": 0}).status_code == 422
+
+
+def test_an_application_is_decided_together_keeping_what_was_typed_and_confirmed(
+    browser: TestClient, passwords: dict[str, str], own_city: City, national: Pack
+) -> None:
+    subject_id, listing, restriction = listed_and_restricted(own_city)
+    with own_city.factory.begin() as session:
+        case_id = file_objection(
+            session,
+            national,
+            subject_id=subject_id,
+            account_id=0,
+            record=listing,
+            entry=None,
+            grounds="The debt was paid before the listing.",
+            evidence=[],
+            var_dir=own_city.settings.var_dir,
+            now=datetime.now(UTC),
+            also=[restriction],
+        ).id
+    token = sign_in(browser, "demo-reviewer", passwords["demo-reviewer"])
+    page = browser.get(f"/console/reviews/{case_id}").text
+    restriction_no = restriction.split("|")[2]
+    assert (
+        "同一案件" in page
+        and f'name="together" type="checkbox" value="{case_id + 1}" checked' in page
+    )
+    url = f"/console/reviews/{case_id}/decision"
+    typed = {
+        "outcome": "upheld",
+        "change": "correct",
+        "amount": "1000.50",
+        "reasons": "金额有误。",
+        "together": str(case_id + 1),
+        "csrf_token": token,
+    }
+    refused = browser.post(url, data=typed)
+    # A correction changes one record: refused while the restriction is named with it, and
+    # everything typed is still in the form.
+    assert refused.status_code == 422 and "未能作出决定" in refused.text
+    assert 'value="1000.50"' in refused.text and "金额有误。</textarea>" in refused.text
+    assert 'id="change-correct" name="change" type="radio" value="correct" checked' in refused.text
+    assert 'id="outcome-upheld" name="outcome" type="radio" value="upheld" required checked' in (
+        refused.text
+    )
+    hostile = browser.post(url, data={**typed, "reasons": " ", "together": "9" * 5000})
+    assert hostile.status_code == 422 and "未能作出决定" in hostile.text
+    htmx = browser.post(url, data={**typed, "reasons": " "}, headers={"HX-Request": "true"})
+    assert htmx.status_code == 200 and 'id="decision"' in htmx.text
+    decided = browser.post(
+        url,
+        data={
+            "outcome": "upheld",
+            "change": "withdraw",
+            "reasons": "已履行完毕。",
+            "together": str(case_id + 1),
+            "csrf_token": token,
+        },
+        headers={"HX-Request": "true"},
+        follow_redirects=False,
+    )
+    # htmx is sent to the case's page, which confirms the decision; a form post is redirected.
+    assert decided.status_code == 200
+    assert decided.headers["HX-Redirect"] == f"/console/reviews/{case_id}"
+    confirmed = browser.get(decided.headers["HX-Redirect"]).text
+    assert "已记录决定" in confirmed and restriction_no in confirmed and "已履行完毕。" in confirmed
+    assert 'action="/console/reviews/' not in confirmed
+    english = browser.get(f"/console/reviews/{case_id}?lang=en").text
+    assert "Decision recorded" in english and "Records decided" in english
+    with own_city.factory() as session:
+        statuses = session.execute(
+            select(RecordHead.document_key, RecordHead.status).where(
+                RecordHead.document_key.in_((listing, restriction))
+            )
+        ).all()
+    assert dict(statuses) == {listing: "withdrawn", restriction: "withdrawn"}
+
+
+def test_the_auditor_console_shows_the_ledger_and_searches_the_logs_logging_each_search(
+    browser: TestClient, passwords: dict[str, str], own_city: City
+) -> None:
+    assert browser.get("/console/audit", follow_redirects=False).status_code == 303
+    sign_in(browser, "demo-reviewer", passwords["demo-reviewer"])
+    assert browser.get("/console/audit").status_code == 403
+    with own_city.factory.begin() as session:
+        reviewer = session.scalars(select(Account).where(Account.username == "demo-reviewer")).one()
+        subject_id, identifier = session.execute(
+            select(Subject.id, Subject.identifier).order_by(Subject.id).limit(1)
+        ).one()
+        record_access(
+            session,
+            person=Person(reviewer.id, reviewer.username, reviewer.role, None, None, None),
+            subject_id=subject_id,
+            purpose="review of objection 1",
+            what="evidence file 1 of case 1",
+        )
+        size = ledger_size(session)
+        latest = latest_checkpoint(session)
+    sign_in(browser, "demo-auditor", passwords["demo-auditor"])
+    console = browser.get("/console/audit")
+    assert console.status_code == 200 and "审计控制台" in console.text
+    assert f"{size:,}" in console.text
+    if latest is not None:
+        assert "已用平台密钥验证" in console.text and "一致性证明已验证" in console.text
+
+    found = browser.get("/console/audit/search", params={"kind": "staff", "subject": identifier})
+    assert found.status_code == 200 and "evidence file 1 of case 1" in found.text
+    assert "demo-reviewer" in found.text
+    nobody = browser.get(
+        "/console/audit/search",
+        params={"kind": "staff", "subject": identifier, "staff": "someone-else"},
+    )
+    assert "共 0 行" in nobody.text and "<tbody>" not in nobody.text
+    today = china_today().isoformat()
+    checks = browser.get(
+        "/console/audit/search",
+        params={
+            "kind": "checks",
+            "relying_party": "ticket office",
+            "from": "2000-01-01",
+            "to": today,
+        },
+    )
+    with own_city.factory() as session:
+        asked = session.scalar(
+            select(func.count())
+            .select_from(CheckLogRow)
+            .where(CheckLogRow.relying_party_label == "ticket office")
+        )
+    assert asked and checks.status_code == 200
+    pages = -(-asked // AUDIT_PAGE_SIZE)
+    assert checks.text.count("<tr>") == min(asked, AUDIT_PAGE_SIZE) + 1  # and the header
+    if pages > 1:
+        assert f"共 {pages} 页" in checks.text and 'rel="next"' in checks.text
+    else:
+        assert 'rel="next"' not in checks.text
+    refused = browser.get("/console/audit/search", params={"from": "2026-13-01"})
+    assert refused.status_code == 422 and "未能查询" in refused.text
+    backwards = browser.get("/console/audit/search", params={"from": today, "to": "2001-01-01"})
+    assert backwards.status_code == 422
+
+    export = browser.get(
+        "/console/audit/export", params={"from": "2000-01-01", "to": today, "format": "csv"}
+    )
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    lines = export.text.splitlines()
+    assert lines[0].startswith("kind,at,subject") and any(
+        "evidence file 1 of case 1" in line for line in lines
+    )
+    assert browser.get("/console/audit/export", params={"from": today}).status_code == 422
+
+    with own_city.factory() as session:
+        logged = session.scalars(select(AuditSearch).order_by(AuditSearch.id)).all()
+    assert [entry.action for entry in logged] == ["search"] * 3 + ["export"]
+    assert all(
+        entry.username == "demo-auditor" and entry.ledger_leaf is not None for entry in logged
+    )
+    assert logged[0].criteria["subject"] == identifier and logged[0].results == 1
+    assert "审计人员最近的查询" in browser.get("/console/audit").text

@@ -41,9 +41,14 @@ PUBLIC = (
 )
 OWN_PAGES = {
     "subject": ("/me", "/me/requests", "objection", "repair"),
-    "reviewer": ("/console/reviews",),
+    "reviewer": ("/console/reviews", "case"),
     "authority": ("/console/reviews",),
     "operator": ("/console/operator", "/console/quarantine"),
+    "auditor": (
+        "/console/audit",
+        "/console/audit/search?kind=staff",
+        "/console/audit/search?kind=checks&relying_party=ticket+office",
+    ),
 }
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 DOTTED = re.compile(r"\b[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(?:\[\d+\])?\b")
@@ -131,6 +136,17 @@ def _own_paths(page: Page, role: str) -> Iterator[str]:
         if path in ("objection", "repair"):
             page.goto("/me")
             link = page.locator(f"a[href^='/me/{path}s/new?record=']").first
+            if link.count():
+                yield str(link.get_attribute("href"))
+            elif path == "repair":
+                # No record of this subject can be repaired: its repair page says how each ends.
+                objection = page.locator("a[href^='/me/objections/new?record=']").first
+                if objection.count():
+                    href = str(objection.get_attribute("href"))
+                    yield href.replace("/me/objections/", "/me/repairs/", 1)
+        elif path == "case":
+            page.goto("/console/reviews?closed=true")
+            link = page.locator("a[href^='/console/reviews/']").first
             if link.count():
                 yield str(link.get_attribute("href"))
         else:

@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import select
-from tests.web.conftest import PDF, PNG, City, sign_in
+from tests.web.conftest import PDF, PNG, City, listed_and_restricted, sign_in
 
+from xinyong.accounts.service import create_account
+from xinyong.audit.models import AccessLogRow
 from xinyong.clock import china_today
 from xinyong.policy import Pack, Polarity
 from xinyong.policy.catalogue import Disclosure
@@ -210,9 +212,26 @@ def test_repair_shows_eligibility_first_with_the_date_it_becomes_possible(
         expected = eligibility(session, national, subject_id, listing.document_key, china_today())
     assert not expected.eligible and expected.possible_from is not None
     assert "这条记录能否修复？" in page.text
-    # A court listing is not repairable: the page says who ends it and how, and offers no date
-    # to apply from (the minimum period's end is still shown as a fact).
-    assert "只有作出决定的部门可以结束" in page.text and "起可以申请" not in page.text
+    # A court listing is not repairable: the page says who ends it and how (from the pack:
+    # the court's record of performance, and the ways it records), and offers no date to apply
+    # from (the minimum period's end is still shown as a fact).
+    assert expected.ending is not None
+    assert expected.ending.record_types == ("court.obligation_performed",)
+    assert set(expected.ending.ways) == {
+        "performed",
+        "settlement_performed",
+        "enforcement_terminated",
+        "basis_revoked",
+    }
+    assert "信用修复不能结束此记录" in page.text and "履行生效法律文书义务信息" in page.text
+    assert "和解协议已履行" in page.text and "执行依据被撤销" in page.text
+    assert "起可以申请" not in page.text
+    file = browser.get("/me").text
+    for record in _records(own_city, "demo-defaulter", subjects):
+        if record.record_type in ("court.defaulter_listing", "court.consumption_restriction"):
+            row = file.split(f'id="record-{record.id}"')[1].split("</tr>")[0]
+            assert "/me/repairs/new" not in row, record.document_key
+            assert "信用修复不能结束" in row or 'status-active"' not in row
     assert f"最短公示期于{expected.possible_from.year}年" in page.text
     assert 'action="/me/repairs"' not in page.text  # not repairable: no application form
     refused = browser.post(
@@ -245,22 +264,40 @@ def test_an_eligible_record_can_be_repaired_from_the_page(
         data={"record": record.document_key, "commitment": "承诺", "csrf_token": token},
     )
     assert unsigned.status_code == 422
+    assert 'enctype="multipart/form-data"' in page.text and '<label for="files">' in page.text
+    data = {
+        "record": record.document_key,
+        "statement": "罚款已缴清。",
+        "obligations_performed": "yes",
+        "commitment": "本人承诺所提交材料真实有效。",
+        "commitment_signed": "yes",
+        "csrf_token": token,
+    }
+    not_evidence = browser.post(
+        "/me/repairs", data=data, files=[("files", ("note.pdf", b"text", "application/pdf"))]
+    )
+    # Refused like an objection's file, with what was typed kept.
+    assert not_evidence.status_code == 415 and "罚款已缴清。" in not_evidence.text
     applied = browser.post(
         "/me/repairs",
-        data={
-            "record": record.document_key,
-            "statement": "罚款已缴清。",
-            "obligations_performed": "yes",
-            "commitment": "本人承诺所提交材料真实有效。",
-            "commitment_signed": "yes",
-            "csrf_token": token,
-        },
+        data=data,
+        files=[("files", ("receipt.pdf", PDF, "application/pdf"))],
         follow_redirects=False,
     )
     assert applied.status_code == 303
     case_id = applied.headers["location"].rsplit("-", 1)[1]
     requests = browser.get("/me/requests").text
     assert f'id="case-{case_id}"' in requests and "罚款已缴清。" in requests
+    assert "receipt.pdf" in requests
+    sign_in(browser, "demo-reviewer", passwords["demo-reviewer"])
+    review = browser.get(f"/console/reviews/{case_id}").text
+    assert f'data="/console/reviews/{case_id}/evidence/1"' in review
+    assert browser.get(f"/console/reviews/{case_id}/evidence/1").content == PDF
+    with own_city.factory() as session:
+        read = session.scalars(
+            select(AccessLogRow.what).where(AccessLogRow.username == "demo-reviewer")
+        ).all()
+    assert f"evidence file 1 of case {case_id}" in read
 
 
 @example("/me")  # a kept target, so the check below runs whatever is drawn
@@ -277,3 +314,38 @@ def test_a_path_on_the_site_is_kept_as_the_place_to_return_to() -> None:
     assert safe_next("/me/requests?lang=en#case-3") == "/me/requests?lang=en#case-3"
     assert safe_next("https://evil.example/") is None
     assert safe_next("/\\evil.example") is None
+
+
+def test_an_objection_offers_the_other_records_of_the_same_case(
+    browser: TestClient, own_city: City
+) -> None:
+    subject_id, listing, restriction = listed_and_restricted(own_city)
+    with own_city.factory.begin() as session:
+        identifier = session.get_one(Subject, subject_id).identifier
+        create_account(
+            session,
+            username="same-case",
+            password="same case password",
+            role="subject",
+            subject_identifier=identifier,
+        )
+    token = sign_in(browser, "same-case", "same case password")
+    form = browser.get("/me/objections/new", params={"record": listing})
+    assert form.status_code == 200 and "同一案件的其他记录" in form.text
+    assert f'name="also" type="checkbox" value="{restriction}" checked' in form.text
+    data = {"record": listing, "csrf_token": token, "also": [restriction]}
+    refused = browser.post("/me/objections", data={**data, "grounds": " "})
+    # Refused without grounds: the ticked record stays ticked, nothing was filed.
+    assert refused.status_code == 422
+    assert f'value="{restriction}" checked' in refused.text
+    unticked = browser.post(
+        "/me/objections", data={"record": listing, "csrf_token": token, "grounds": " "}
+    )
+    assert f'value="{restriction}">' in unticked.text  # offered, not ticked
+    filed = browser.post(
+        "/me/objections", data={**data, "grounds": "已履行完毕。"}, follow_redirects=False
+    )
+    assert filed.status_code == 303
+    requests = browser.get("/me/requests").text
+    assert requests.count("已履行完毕。") == 2
+    assert listing in requests and restriction in requests

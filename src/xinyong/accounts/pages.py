@@ -48,6 +48,7 @@ HOME_OF_ROLE = {
     "reviewer": "/console/reviews",
     "authority": "/console/reviews",
     "operator": "/console/operator",
+    "auditor": "/console/audit",
 }
 
 

@@ -1,8 +1,10 @@
-"""The access log table: one row per staff read of a subject's non-public data. Never updated."""
+"""The access log table (one row per staff read of a subject's non-public data) and the log of
+auditors' own searches. Never updated."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.clock import UTCDateTime
@@ -30,4 +32,23 @@ class AccessLogRow(Base):
     # The row's leaf in the ledger: deleting or editing the row breaks `xinyong ledger verify`.
     ledger_leaf: Mapped[int | None] = mapped_column(BigInteger)
     # The HTTP request of the read (``X-Request-ID``): where it came from, not sealed.
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditSearch(Base):
+    """One search or export by an auditor: who looked at the logs, for what, and how much they
+    saw. Never updated; each row is also a leaf of the ledger (kind ``audit.search``)."""
+
+    __tablename__ = "audit_searches"
+    __table_args__ = (Index(None, "searched_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    searched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    username: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(20))  # search | export
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """What was asked: kind, subject, staff member, relying party, period, page or format."""
+    results: Mapped[int] = mapped_column(Integer)
+    ledger_leaf: Mapped[int | None] = mapped_column(BigInteger)
     request_id: Mapped[str | None] = mapped_column(String(64))

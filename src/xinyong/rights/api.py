@@ -19,7 +19,15 @@ from xinyong.accounts.deps import Person, require_person
 from xinyong.clock import china_day, utc_now
 from xinyong.policy import Pack
 from xinyong.rights import objections, repairs, reviews
-from xinyong.rights.cases import CaseRefused, case_view, evidence_of, subject_requests
+from xinyong.rights.cases import (
+    CaseRefused,
+    case_view,
+    current_record,
+    evidence_of,
+    open_case,
+    same_case,
+    subject_requests,
+)
 from xinyong.rights.evidence import (
     MAX_BYTES,
     MAX_FILES,
@@ -28,6 +36,7 @@ from xinyong.rights.evidence import (
 )
 from xinyong.rights.evidence import evidence_path as stored_path
 from xinyong.rights.models import RightsCase
+from xinyong.rights.objections import MAX_ALSO
 from xinyong.web.deps import get_pack, get_sessionmaker
 from xinyong.web.types import Amount, Code, Id, JsonObject, Line, Ordinal, RecordRef, Text
 
@@ -60,6 +69,10 @@ class CaseView(BaseModel):
 
     id: int
     kind: Literal["objection", "repair"]
+    application_id: int | None = Field(
+        description="objections sent together about the records of one case: the id of the "
+        "application's first case (the same on each of its cases); null: sent on its own"
+    )
     status: Literal["open", "upheld", "rejected", "granted", "refused"]
     record: str = Field(description="document key of the record the case is about")
     record_id: int
@@ -91,6 +104,13 @@ class ConditionView(BaseModel):
     detail: str
 
 
+class EndingView(BaseModel):
+    """How a record credit repair cannot end does end: by a record of its own authority."""
+
+    record_types: list[str] = Field(description="record types whose records end it")
+    ways: list[str] = Field(description="the ways those records give (their `how` field)")
+
+
 class EligibilityView(BaseModel):
     record: str
     record_id: int
@@ -102,6 +122,9 @@ class EligibilityView(BaseModel):
     close_within: int = Field(description="working days within which the case ends")
     conditions: list[ConditionView]
     obligation_record_id: int | None
+    ending: EndingView | None = Field(
+        description="records credit repair cannot end: who ends them and how"
+    )
     fee: Literal[0] = Field(0, description="credit repair is free")
 
 
@@ -132,6 +155,17 @@ class Correction(BaseModel):
     )
 
 
+class SameCaseRecord(BaseModel):
+    """Another current record of the same case, offered in the same objection."""
+
+    record: str = Field(description="document key")
+    record_id: int
+    record_type: str
+    document_no: str
+    decided_on: date
+    open_objection: int | None = Field(description="the open objection to it, if any")
+
+
 class DecisionBody(BaseModel):
     outcome: Literal["upheld", "rejected", "granted", "refused"] = Field(
         description="objections: upheld or rejected; repairs: granted or refused"
@@ -139,6 +173,12 @@ class DecisionBody(BaseModel):
     reasons: Annotated[Text, StringConstraints(min_length=1)]
     correction: Correction | None = Field(None, description="upheld objections: the correction")
     withdraw: bool = Field(False, description="upheld objections: withdraw the record")
+    together: list[Id] | None = Field(
+        None,
+        max_length=20,
+        description="objections sent together: the other open cases of the application this "
+        "decision also covers; omitted: every open case of it",
+    )
 
 
 def _subject_of(person: Person) -> int:
@@ -148,7 +188,7 @@ def _subject_of(person: Person) -> int:
 
 
 def _reviewer(person: Person) -> reviews.Reviewer:
-    return reviews.Reviewer(person.account_id, person.role, person.authority_code)
+    return reviews.Reviewer(person.account_id, person.role, person.authority_code, person.username)
 
 
 def _answer(action: Callable[[], Result]) -> Result:
@@ -170,6 +210,7 @@ async def object_to(
     files: Sequence[SentFile],
     var_dir: Path,
     now: datetime,
+    also: Sequence[str] = (),
 ) -> int:
     """``objections.object_to`` with the files of a form: the route and the subject's page
     both file through it. A file is read up to one byte past the largest taken, so that too
@@ -189,6 +230,7 @@ async def object_to(
             files=sent,
             var_dir=var_dir,
             now=now,
+            also=also,
         )
     )
 
@@ -224,6 +266,13 @@ async def object_route(
     grounds: Annotated[Text, Form(description="why the record is wrong")],
     record: Annotated[RecordRef | None, Form(description="record id or document key")] = None,
     entry: Annotated[Id | None, Form(description="entry id")] = None,
+    also: Annotated[
+        list[RecordRef] | None,
+        Form(
+            description="other records of the same case (see /v1/me/objections/same-case), "
+            f"objected to in the same application; at most {MAX_ALSO}"
+        ),
+    ] = None,
     files: Annotated[
         list[UploadFile] | None,
         File(description=f"up to {MAX_FILES} PDF, JPEG or PNG files of {MAX_BYTES // 2**20} MB"),
@@ -244,10 +293,41 @@ async def object_route(
             files=files or [],
             var_dir=request.app.state.settings.var_dir,
             now=now,
+            also=also or (),
         )
     except (CaseRefused, EvidenceRefused) as refused:
         raise HTTPException(refused.status, str(refused)) from None
     return _case(factory, case_id, china_day(now))
+
+
+@router.get(
+    "/me/objections/same-case",
+    response_model=list[SameCaseRecord],
+    summary="The other records of a record's case, to object to together",
+    responses={404: {"description": "no such record in your file"}},
+)
+def same_case_route(
+    person: SubjectPerson,
+    factory: Factory,
+    pack: CurrentPack,
+    record: Annotated[RecordRef, Query(description="record id or document key")],
+) -> list[SameCaseRecord]:
+    """Records of yours by the same authority with the same case number (a court's case
+    number, else the decision's document number): name them in ``also`` when you object."""
+    subject_id = _subject_of(person)
+    with factory() as session:
+        current = _answer(lambda: current_record(session, subject_id, record))
+        return [
+            SameCaseRecord(
+                record=other.document_key,
+                record_id=other.id,
+                record_type=other.record_type,
+                document_no=other.document_no,
+                decided_on=other.decided_on,
+                open_objection=open_case(session, "objection", other.document_key),
+            )
+            for other in same_case(session, pack, current.record)
+        ]
 
 
 @router.get("/me/requests", response_model=list[CaseView], summary="Your objections and repairs")
@@ -290,6 +370,9 @@ def eligibility_route(
             for item in found.conditions
         ],
         obligation_record_id=found.obligation_record_id,
+        ending=None
+        if found.ending is None
+        else EndingView(record_types=list(found.ending.record_types), ways=list(found.ending.ways)),
     )
 
 
@@ -327,6 +410,50 @@ def repair_route(
     return _case(factory, _answer(apply), china_day(now))
 
 
+@router.post(
+    "/me/repairs/{case_id}/evidence",
+    response_model=CaseView,
+    summary="Add evidence files to your open repair application",
+    max_body_size=MAX_UPLOAD_BYTES,
+    responses={
+        404: {"description": "no such repair application of yours"},
+        409: {"description": "already decided"},
+        413: {"description": "file too large"},
+        415: {"description": "not a PDF, JPEG or PNG"},
+        422: {"description": "too many files"},
+    },
+)
+async def repair_evidence_route(
+    case_id: Id,
+    request: Request,
+    person: SubjectPerson,
+    factory: Factory,
+    now: Now,
+    files: Annotated[
+        list[UploadFile],
+        File(description=f"up to {MAX_FILES} PDF, JPEG or PNG files of {MAX_BYTES // 2**20} MB"),
+    ],
+) -> CaseView:
+    """Evidence of how the conduct was corrected (a receipt, a court's ruling), checked by its
+    content as an objection's is; at most 5 files a case, before its decision."""
+    subject_id = _subject_of(person)
+    sent = [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in files]
+    await run_in_threadpool(
+        partial(
+            _answer,
+            partial(
+                repairs.add_evidence,
+                factory,
+                subject_id=subject_id,
+                case_id=case_id,
+                files=sent,
+                var_dir=request.app.state.settings.var_dir,
+            ),
+        )
+    )
+    return _case(factory, case_id, china_day(now))
+
+
 @router.get("/reviews", response_model=list[CaseView], summary="The review queue, by deadline")
 def queue_route(
     person: ReviewerPerson,
@@ -360,7 +487,7 @@ def case_route(case_id: Id, person: ReviewerPerson, factory: Factory, now: Now) 
 def evidence_route(
     case_id: Id, n: Ordinal, request: Request, person: ReviewerPerson, factory: Factory
 ) -> FileResponse:
-    with factory() as session:
+    with factory.begin() as session:
         found = _answer(lambda: reviews.evidence_file(session, _reviewer(person), case_id, n))
         path = stored_path(request.app.state.settings.var_dir, found.sha256)
         if not path.is_file():
@@ -382,12 +509,20 @@ def decision_route(
     now: Now,
 ) -> CaseView:
     """Upheld objections correct or withdraw the record and end its consequences at once;
-    granted repairs end its publicity; every decision reaches the subject with its reasons."""
+    granted repairs end its publicity; every decision reaches the subject with its reasons.
+    A decision on a case of an application covers its other open cases too (or those named
+    in ``together``); a correction is decided on one case alone."""
     correction = (
         None
         if body.correction is None
         else body.correction.model_dump(mode="json", exclude_unset=True)
     )
-    decision = reviews.Decision(body.outcome, body.reasons, correction, body.withdraw)
+    decision = reviews.Decision(
+        body.outcome,
+        body.reasons,
+        correction,
+        body.withdraw,
+        None if body.together is None else tuple(body.together),
+    )
     _answer(lambda: reviews.decide(factory, pack, _reviewer(person), case_id, decision, now))
     return _case(factory, case_id, china_day(now))

@@ -7,8 +7,10 @@ decided by has passed, and beyond its limit once the whole case should have ende
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from xinyong.policy.rights import ProcedureCode, RightsProcedure
 from xinyong.records.history import shown_identifier
 from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.rights.calendar import add_working_days, working_days_between
+from xinyong.rights.evidence import Evidence, store_evidence
 from xinyong.rights.models import EvidenceFile, RightsCase
 
 OPEN = "open"
@@ -86,6 +89,56 @@ def current_record(session: Session, subject_id: int, reference: str) -> Current
     return CurrentRecord(row[0], row[1])
 
 
+def case_number(record: Record) -> str:
+    """The number of the case a record belongs to: a court's case number (``case_no``) where
+    the record has one, else its own document number (决定书文号)."""
+    number = record.fields.get("case_no") if isinstance(record.fields, dict) else None
+    return number if isinstance(number, str) and number else record.document_no
+
+
+def same_case(session: Session, pack: Pack, record: Record) -> list[Record]:
+    """The subject's other current records of ``record``'s case: by the same authority, with
+    the same case number, of the same polarity (a listing and its restriction, never the
+    record of performance that ended them), and not withdrawn."""
+    number = case_number(record)
+    polarity = _polarity(pack, record.record_type)
+    found = session.scalars(
+        select(Record)
+        .join(RecordHead, RecordHead.record_id == Record.id)
+        .where(
+            RecordHead.subject_id == record.subject_id,
+            RecordHead.status == "active",
+            Record.authority == record.authority,
+            Record.document_key != record.document_key,
+        )
+        .order_by(Record.decided_on, Record.id)
+    )
+    return [
+        other
+        for other in found
+        if case_number(other) == number and _polarity(pack, other.record_type) == polarity
+    ]
+
+
+def _polarity(pack: Pack, record_type: str) -> str | None:
+    found = pack.record_types.get(record_type)
+    return None if found is None else str(found.polarity)
+
+
+def application_cases(session: Session, case: RightsCase) -> list[RightsCase]:
+    """Every case of ``case``'s application, in the order they were sent (itself alone when
+    it was sent on its own)."""
+    if case.application_id is None:
+        return [case]
+    return list(
+        session.scalars(
+            select(RightsCase)
+            .where(RightsCase.application_id == case.application_id)
+            .order_by(RightsCase.id)
+        )
+    )
+
+
 def open_case(session: Session, kind: str, document_key: str) -> int | None:
     return session.scalar(
         select(RightsCase.id).where(
@@ -102,6 +155,7 @@ def case_view(case: RightsCase, today: date, evidence: list[EvidenceFile]) -> di
     return {
         "id": case.id,
         "kind": case.kind,
+        "application_id": case.application_id,
         "status": case.status,
         "record": case.document_key,
         "record_id": case.record_id,
@@ -137,6 +191,30 @@ def case_view(case: RightsCase, today: date, evidence: list[EvidenceFile]) -> di
             for file in evidence
         ],
     }
+
+
+def attach_evidence(
+    session: Session,
+    var_dir: Path,
+    case_id: int,
+    evidence: Sequence[Evidence],
+    *,
+    first: int = 1,
+) -> None:
+    """Store checked files and list them on the case from position ``first``, in the order
+    they were sent (an objection's and a repair application's alike)."""
+    for position, file in enumerate(evidence, start=first):
+        store_evidence(var_dir, file)
+        session.add(
+            EvidenceFile(
+                case_id=case_id,
+                position=position,
+                filename=file.filename,
+                content_type=file.content_type,
+                size=len(file.content),
+                sha256=file.sha256,
+            )
+        )
 
 
 def evidence_of(session: Session, case_ids: list[int]) -> dict[int, list[EvidenceFile]]:

@@ -25,10 +25,14 @@ class RightsCase(Base):
         Index(None, "subject_id"),
         Index(None, "authority", "status"),
         Index(None, "document_key"),
+        Index(None, "application_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(10))  # objection | repair
+    application_id: Mapped[int | None] = mapped_column(Integer)
+    """Objections sent together about records of one case (same case number): the id of the
+    application's first case, on every case of it. ``None``: a case sent on its own."""
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
     account_id: Mapped[int] = mapped_column(Integer)
     document_key: Mapped[str] = mapped_column(String(300))

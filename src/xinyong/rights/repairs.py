@@ -14,11 +14,13 @@ the day of the grant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_day
 from xinyong.policy import Pack, Polarity, Severity
@@ -31,12 +33,15 @@ from xinyong.rights.cases import (
     OPEN,
     CaseRefused,
     CurrentRecord,
+    attach_evidence,
     current_record,
     deadlines,
+    evidence_of,
     open_case,
     procedure,
 )
 from xinyong.rights.events import REPAIRED, append_record_event
+from xinyong.rights.evidence import MAX_FILES, Evidence, EvidenceRefused, check_evidence
 from xinyong.rights.models import RightsCase
 from xinyong.rights.notices import REPAIR_GRANTED, enqueue_notice
 
@@ -64,6 +69,8 @@ class Eligibility:
     close_within: int
     conditions: list[Condition] = field(default_factory=list)
     obligation_record_id: int | None = None
+    ending: Ending | None = None
+    """Records credit repair cannot end: how they do end."""
 
     @property
     def eligible(self) -> bool:
@@ -97,6 +104,8 @@ def eligibility(
         rules.close_within,
     )
     result.conditions.append(_repairable(pack, current, rules.unrepairable))
+    if not repairable_type(pack, record.record_type):
+        result.ending = ending(pack, record.record_type)
     result.conditions.append(
         Condition(
             "minimum_period",
@@ -139,6 +148,45 @@ def eligibility(
         )
     )
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How a record that credit repair cannot end does end, as the pack says: by a record of
+    its own authority of one of ``record_types``, given in one of ``ways`` (that record's
+    ``how`` field: performance, a performed settlement, the court's revocation ...)."""
+
+    record_types: tuple[str, ...]
+    ways: tuple[str, ...]
+
+
+def repairable_type(pack: Pack, record_type: str) -> bool:
+    """Whether credit repair can end records of this type at all (the catalogue's
+    ``repairable`` and the repair procedure's ``unrepairable``)."""
+    found = pack.record_types.get(record_type)
+    rules = pack.rights.get(ProcedureCode.REPAIR.value)
+    return (
+        found is not None
+        and found.polarity is Polarity.NEGATIVE
+        and found.repairable
+        and (rules is None or record_type not in rules.unrepairable)
+    )
+
+
+def ending(pack: Pack, record_type: str) -> Ending:
+    """The records that end records of ``record_type`` (the catalogue's ``ends`` and the
+    removal rules of the lists it enters) and the ways they record."""
+    enders = {code for code, other in pack.record_types.items() if record_type in other.ends} | {
+        code for rule in _removal_rules(pack, record_type) for code in rule.record_types
+    }
+    ways: list[str] = []
+    for code in sorted(enders):
+        how = pack.record_type(code).fields.get("properties")
+        found = how.get("how") if isinstance(how, dict) else None
+        values = found.get("enum") if isinstance(found, dict) else None
+        if isinstance(values, list):
+            ways.extend(str(value) for value in values if str(value) not in ways)
+    return Ending(tuple(sorted(enders)), tuple(ways))
 
 
 def _repairable(pack: Pack, current: CurrentRecord, unrepairable: tuple[str, ...]) -> Condition:
@@ -203,8 +251,11 @@ def apply_for_repair(
     commitment_signed: bool,
     commitment: str,
     now: datetime,
+    evidence: Sequence[Evidence] = (),
+    var_dir: Path | None = None,
 ) -> RightsCase:
-    """Open a repair case, or refuse with the reason (and the date, when it is too early)."""
+    """Open a repair case with its evidence files (checked, stored under ``var_dir``, as an
+    objection's), or refuse with the reason (and the date, when it is too early)."""
     today = china_day(now)
     found = eligibility(session, pack, subject_id, record, today)
     for condition in found.unmet():
@@ -250,7 +301,40 @@ def apply_for_repair(
     )
     session.add(case)
     session.flush()
+    if evidence:
+        if var_dir is None:
+            raise ValueError("evidence files need the var folder to be stored in")
+        attach_evidence(session, var_dir, case.id, evidence)
     return case
+
+
+def add_evidence(
+    factory: sessionmaker[Session],
+    *,
+    subject_id: int,
+    case_id: int,
+    files: Sequence[tuple[str, bytes]],
+    var_dir: Path,
+) -> None:
+    """Add files to the subject's own open repair application, after those it has (at most
+    ``MAX_FILES`` in all). Another subject's case is answered as one that does not exist."""
+    evidence = check_evidence(list(files))
+    with factory.begin() as session:
+        case = session.execute(
+            select(RightsCase).where(RightsCase.id == case_id).with_for_update()
+        ).scalar_one_or_none()
+        if case is None or case.subject_id != subject_id or case.kind != "repair":
+            raise CaseRefused(404, f"no repair application {case_id} of yours")
+        if case.status != OPEN:
+            raise CaseRefused(409, f"repair application {case_id} was decided ({case.status})")
+        held = evidence_of(session, [case_id])[case_id]
+        if len(held) + len(evidence) > MAX_FILES:
+            raise EvidenceRefused(
+                422,
+                f"at most {MAX_FILES} evidence files a case: {len(held)} held, "
+                f"{len(evidence)} sent",
+            )
+        attach_evidence(session, var_dir, case_id, evidence, first=len(held) + 1)
 
 
 def end_publicity(

@@ -3,8 +3,15 @@
 Reviewers see every case; staff of a providing authority see only the cases about records their
 own authority provided. An upheld objection corrects or withdraws the record through the ingest
 path (the same validation, events, ledger leaves and refresh of entries and measures as an
-authority's own correction), so every consequence ends at once. Every decision ends the
-``disputed`` mark of an objection and tells the subject, with the reasons.
+authority's own correction), so every consequence ends at once: the entries resting on the
+record end, checks answer from the refreshed measures index, and mirrors and feeds learn of it
+through the index's change counter. Every decision ends the ``disputed`` mark of an objection
+and tells the subject, with the reasons.
+
+The cases of one application (records of one case, objected to together) are decided
+together: a decision on one of them covers every open case of the application, or those the
+reviewer names, with the same outcome and reasons. A correction changes values of one record,
+so it is decided on a case of its own.
 """
 
 from __future__ import annotations
@@ -25,11 +32,12 @@ from xinyong.policy import Pack
 from xinyong.policy.rights import ProcedureCode
 from xinyong.records.models import Record, Subject
 from xinyong.rights.calendar import working_days_between
-from xinyong.rights.cases import OPEN, CaseRefused, case_view, evidence_of
+from xinyong.rights.cases import OPEN, CaseRefused, application_cases, case_view, evidence_of
 from xinyong.rights.events import RESOLVED, append_record_event
 from xinyong.rights.models import EvidenceFile, RightsCase
 from xinyong.rights.notices import enqueue_notice
 from xinyong.rights.repairs import grant_repair
+from xinyong.signals import Signal
 
 REVIEWER = "reviewer"
 AUTHORITY = "authority"
@@ -47,6 +55,7 @@ class Reviewer:
     account_id: int
     role: str
     authority_code: str | None
+    username: str = ""
 
     def scope(self) -> str | None:
         """The authority whose cases this reviewer sees; ``None`` for every case."""
@@ -63,6 +72,8 @@ class Decision:
     reasons: str
     correction: dict[str, Any] | None = None
     withdraw: bool = False
+    together: tuple[int, ...] | None = None
+    """Open cases of the same application decided with this one; ``None``: all of them."""
 
 
 def queue(
@@ -89,10 +100,31 @@ def visible_case(session: Session, reviewer: Reviewer, case_id: int) -> RightsCa
     return case
 
 
+@dataclass(frozen=True, slots=True)
+class EvidenceRead:
+    """A reviewer opened an evidence file of a subject's case (in ``session``'s transaction):
+    the access log keeps it, as every staff read of a subject's non-public data."""
+
+    session: Session
+    account_id: int
+    username: str
+    role: str
+    authority_code: str | None
+    subject_id: int
+    case_id: int
+    kind: str
+    position: int
+
+
+evidence_read: Signal[EvidenceRead] = Signal("evidence read")
+
+
 def evidence_file(
     session: Session, reviewer: Reviewer, case_id: int, position: int
 ) -> EvidenceFile:
-    visible_case(session, reviewer, case_id)
+    """An evidence file of a case this reviewer may see; the read is announced
+    (``evidence_read``), so ``session`` must be one that commits."""
+    case = visible_case(session, reviewer, case_id)
     found = session.scalar(
         select(EvidenceFile).where(
             EvidenceFile.case_id == case_id, EvidenceFile.position == position
@@ -100,6 +132,19 @@ def evidence_file(
     )
     if found is None:
         raise CaseRefused(404, f"case {case_id} has no evidence file {position}")
+    evidence_read.send(
+        EvidenceRead(
+            session,
+            reviewer.account_id,
+            reviewer.username,
+            reviewer.role,
+            reviewer.authority_code,
+            case.subject_id,
+            case_id,
+            case.kind,
+            position,
+        )
+    )
     return found
 
 
@@ -110,38 +155,76 @@ def decide(
     case_id: int,
     decision: Decision,
     now: datetime,
-) -> RightsCase:
-    """Decide a case: apply what the outcome requires, record it and tell the subject."""
+) -> list[RightsCase]:
+    """Decide a case (and the cases of its application decided with it): apply what the
+    outcome requires, record it and tell the subject; the cases decided, ``case_id`` first."""
     with factory() as session:
         case = visible_case(session, reviewer, case_id)
-        _check(case, decision)
-        kind, document_key, record_id = case.kind, case.document_key, case.record_id
-    result_record_id = None
+        cases = _decided_together(session, case, decision.together)
+        for each in cases:
+            _check(each, decision)
+        if decision.correction is not None and len(cases) > 1:
+            raise CaseRefused(
+                422,
+                "a correction changes one record: decide it on its own case "
+                f"(cases {', '.join(str(each.id) for each in cases)} were named together)",
+            )
+        kind = case.kind
+        targets = [(each.id, each.record_id) for each in cases]
+    results: dict[int, int | None] = {}
     if kind == ProcedureCode.OBJECTION.value and decision.outcome == "upheld":
         # The ingest job commits in its own transaction, before the decision is recorded: if
         # the process stops in between, deciding again finds the change already made.
-        result_record_id = _apply_upheld(factory, pack, reviewer, record_id, decision, now)
+        results = _apply_upheld(
+            factory, pack, reviewer, case_id, [record_id for _, record_id in targets], decision, now
+        )
+    decided = []
     with factory.begin() as session:
-        case = session.execute(
-            select(RightsCase).where(RightsCase.id == case_id).with_for_update()
-        ).scalar_one()
-        if case.status != OPEN:
-            raise CaseRefused(409, f"case {case_id} was decided already ({case.status})")
-        case.status = decision.outcome
-        case.decided_at = now
-        case.decided_by = reviewer.account_id
-        case.reasons = decision.reasons.strip()
-        case.correction = decision.correction
-        case.withdraw = decision.withdraw
-        case.result_record_id = result_record_id
-        if kind == ProcedureCode.OBJECTION.value:
-            append_record_event(session, record_id, RESOLVED, now)
-        elif decision.outcome == "granted":
-            grant_repair(session, pack, case, now)
-        _notify(session, case, document_key, china_day(now))
+        for target_id, record_id in targets:
+            target = session.execute(
+                select(RightsCase).where(RightsCase.id == target_id).with_for_update()
+            ).scalar_one()
+            if target.status != OPEN:
+                raise CaseRefused(409, f"case {target_id} was decided already ({target.status})")
+            target.status = decision.outcome
+            target.decided_at = now
+            target.decided_by = reviewer.account_id
+            target.reasons = decision.reasons.strip()
+            target.correction = decision.correction
+            target.withdraw = decision.withdraw
+            target.result_record_id = results.get(record_id)
+            if kind == ProcedureCode.OBJECTION.value:
+                append_record_event(session, record_id, RESOLVED, now)
+            elif decision.outcome == "granted":
+                grant_repair(session, pack, target, now)
+            _notify(session, target, target.document_key, china_day(now))
+            decided.append(target)
         session.flush()
-        session.expunge(case)
-    return case
+        for target in decided:
+            session.expunge(target)
+    return decided
+
+
+def _decided_together(
+    session: Session, case: RightsCase, together: tuple[int, ...] | None
+) -> list[RightsCase]:
+    """``case`` first, then the open cases of its application decided with it."""
+    others = [
+        other
+        for other in application_cases(session, case)
+        if other.id != case.id and other.status == OPEN
+    ]
+    if together is None:
+        return [case, *others]
+    open_ids = {other.id for other in others}
+    stray = sorted(set(together) - open_ids - {case.id})
+    if stray:
+        raise CaseRefused(
+            422,
+            f"together: case{'s' if len(stray) > 1 else ''} {', '.join(map(str, stray))} "
+            f"{'are' if len(stray) > 1 else 'is'} not open in the application of case {case.id}",
+        )
+    return [case, *(other for other in others if other.id in together)]
 
 
 def _check(case: RightsCase, decision: Decision) -> None:
@@ -178,32 +261,39 @@ def _apply_upheld(
     factory: sessionmaker[Session],
     pack: Pack,
     reviewer: Reviewer,
-    record_id: int,
+    case_id: int,
+    record_ids: list[int],
     decision: Decision,
     now: datetime,
-) -> int | None:
-    """Correct or withdraw the record as its authority would; the new version's id, if any."""
+) -> dict[int, int | None]:
+    """Correct or withdraw the records as their authority would, in one submission whose
+    source names the case and the reviewer (the ledger's leaves point at it); each record's
+    new version's id, if any."""
     with factory() as session:
-        record, identifier = session.execute(
+        found = session.execute(
             select(Record, Subject.identifier)
             .join(Subject, Subject.id == Record.subject_id)
-            .where(Record.id == record_id)
-        ).one()
-        row = _row(record, identifier, decision)
-    raw = orjson.dumps(row).decode()
-    job = IngestJob(factory, pack, today=china_day(now), authority=record.authority)
+            .where(Record.id.in_(record_ids))
+        ).all()
+    by_id = {record.id: (record, identifier) for record, identifier in found}
+    rows = [_row(*by_id[record_id], decision) for record_id in record_ids]
+    raws = [orjson.dumps(row).decode() for row in rows]
+    authority = by_id[record_ids[0]][0].authority
+    job = IngestJob(factory, pack, today=china_day(now), authority=authority)
     summary = job.run_rows(
-        [(1, raw, row)],
-        source_name=f"review:{reviewer.account_id}",
-        digest=hashlib.sha256(raw.encode()).hexdigest(),
+        [(n, raw, row) for n, (raw, row) in enumerate(zip(raws, rows, strict=True), start=1)],
+        source_name=f"objection:{case_id}:review:{reviewer.account_id}",
+        digest=hashlib.sha256("\n".join(raws).encode()).hexdigest(),
         key_id=f"account:{reviewer.account_id}",
     )
-    [outcome] = summary.outcomes
-    if outcome.status == "rejected":
-        raise CaseRefused(422, f"the correction was refused: {outcome.field}: {outcome.reason}")
-    if outcome.status == "duplicate" and not decision.withdraw:
-        raise CaseRefused(422, "the correction changes nothing in the record")
-    return outcome.record_id if decision.correction is not None else None
+    results: dict[int, int | None] = {}
+    for record_id, outcome in zip(record_ids, summary.outcomes, strict=True):
+        if outcome.status == "rejected":
+            raise CaseRefused(422, f"the correction was refused: {outcome.field}: {outcome.reason}")
+        if outcome.status == "duplicate" and not decision.withdraw:
+            raise CaseRefused(422, "the correction changes nothing in the record")
+        results[record_id] = outcome.record_id if decision.correction is not None else None
+    return results
 
 
 def _row(record: Record, identifier: str, decision: Decision) -> dict[str, Any]:

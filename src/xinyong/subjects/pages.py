@@ -24,8 +24,14 @@ from xinyong.clock import china_day
 from xinyong.policy import Pack
 from xinyong.rights import repairs
 from xinyong.rights.api import get_now, object_to
-from xinyong.rights.cases import CaseRefused, subject_requests
-from xinyong.rights.evidence import MAX_UPLOAD_BYTES, EvidenceRefused
+from xinyong.rights.cases import CaseRefused, current_record, same_case, subject_requests
+from xinyong.rights.evidence import (
+    MAX_BYTES,
+    MAX_UPLOAD_BYTES,
+    EvidenceRefused,
+    check_evidence,
+)
+from xinyong.rights.repairs import ending, repairable_type
 from xinyong.scoring.packs import served_packs
 from xinyong.subjects.service import whole_file
 from xinyong.web import csrf
@@ -42,16 +48,38 @@ SubjectPerson = Annotated[Person, Depends(page_person("subject"))]
 PARSED_FILES = 20
 
 
-def _marks(file: dict[str, Any], cases: Sequence[dict[str, Any]]) -> None:
-    """Add to each record the subject's open case about it, if any."""
+def _marks(file: dict[str, Any], cases: Sequence[dict[str, Any]], pack: Pack) -> None:
+    """Add to each record the subject's open cases about it, the outcome of its last decided
+    objection, and, where credit repair cannot end it, how it does end (from the pack)."""
     open_cases = {
         (case["record"], case["kind"]): case for case in cases if case["status"] == "open"
     }
+    # Cases come newest first: the first decided objection seen is the last one decided.
+    decided: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        if case["kind"] == "objection" and case["status"] != "open":
+            decided.setdefault(case["record"], case)
     for record in file["records"]:
         key = f"{record['authority']}|{record['record_type']}|{record['document_no']}"
         record["key"] = key
         record["open_objection"] = open_cases.get((key, "objection"))
         record["open_repair"] = open_cases.get((key, "repair"))
+        record["decided_objection"] = decided.get(key)
+        record["repairable"] = repairable_type(pack, record["record_type"])
+        record["ending"] = (
+            None
+            if record["repairable"] or record["polarity"] != "negative"
+            else _ending_named(pack, record["record_type"])
+        )
+
+
+def _ending_named(pack: Pack, record_type: str) -> dict[str, Any]:
+    """How a record credit repair cannot end does end, with the names a page shows."""
+    found = ending(pack, record_type)
+    return {
+        "record_types": [pack.record_type(code).name.model_dump() for code in found.record_types],
+        "ways": list(found.ways),
+    }
 
 
 def _own(person: Person) -> tuple[int, str]:
@@ -69,7 +97,7 @@ def my_file(
     with factory() as session:
         file = whole_file(session, identifier, pack, today, served_packs())
         cases = subject_requests(session, subject_id, today)
-        _marks(file, cases)
+        _marks(file, cases, pack)
     context = {"person": person, "file": file, "cases": cases, "scores": file["scores"]}
     return render(request, "subjects/file.html", context)
 
@@ -93,7 +121,7 @@ def _one_record(
 ) -> dict[str, Any] | None:
     with factory() as session:
         file = whole_file(session, identifier, pack, today, served_packs())
-        _marks(file, [])
+        _marks(file, [], pack)
     return _record_of(file, key)
 
 
@@ -106,12 +134,42 @@ def objection_form(
     now: Now,
     record: Line = "",
 ) -> HTMLResponse:
-    _, identifier = _own(person)
-    found = _one_record(factory, pack, identifier, record, china_day(now))
-    if found is None:
-        return render(request, "subjects/no_record.html", {"person": person}, status_code=404)
-    context = {"person": person, "record": found, "error": None, "grounds": ""}
-    return render(request, "subjects/objection.html", context)
+    return _objection_page(request, person, factory, pack, china_day(now), record)
+
+
+def _objection_page(
+    request: Request,
+    person: Person,
+    factory: sessionmaker[Session],
+    pack: Pack,
+    today: date,
+    key: str,
+    refused: CaseRefused | EvidenceRefused | None = None,
+    grounds: str = "",
+    also: Sequence[str] | None = None,
+) -> HTMLResponse:
+    """The objection form, with the other records of the same case offered beside the record
+    (ticked unless the subject untick them before a refusal)."""
+    subject_id, identifier = _own(person)
+    with factory() as session:
+        file = whole_file(session, identifier, pack, today, served_packs())
+        _marks(file, subject_requests(session, subject_id, today), pack)
+        found = _record_of(file, key)
+        if found is None:
+            return render(request, "subjects/no_record.html", {"person": person}, status_code=404)
+        current = current_record(session, subject_id, key)
+        keys = [other.document_key for other in same_case(session, pack, current.record)]
+    others = [record for record in file["records"] if record["key"] in keys]
+    context = {
+        "person": person,
+        "record": found,
+        "same_case": others,
+        "also": [record["key"] for record in others] if also is None else list(also),
+        "error": None if refused is None else str(refused),
+        "grounds": grounds,
+    }
+    status = 200 if refused is None else refused.status
+    return render(request, "subjects/objection.html", context, status_code=status)
 
 
 def _files(form: FormData) -> list[UploadFile]:
@@ -127,7 +185,7 @@ def _files(form: FormData) -> list[UploadFile]:
 async def file_objection(
     request: Request, person: SubjectPerson, factory: Factory, pack: CurrentPack, now: Now
 ) -> Response:
-    subject_id, identifier = _own(person)
+    subject_id, _ = _own(person)
     try:
         # Parse more files than are taken, so that too many is told as such, with the form.
         form = await read_form(request, max_files=PARSED_FILES)
@@ -137,6 +195,7 @@ async def file_objection(
         return render(request, "forbidden.html", {}, status_code=403)
     key = str(form.get("record") or "")
     grounds = str(form.get("grounds") or "")
+    also = [str(value) for value in form.getlist("also")]
     try:
         case_id = await object_to(
             factory,
@@ -149,13 +208,21 @@ async def file_objection(
             files=_files(form),
             var_dir=request.app.state.settings.var_dir,
             now=now,
+            also=also,
         )
     except (CaseRefused, EvidenceRefused) as refused:
-        found = await run_in_threadpool(_one_record, factory, pack, identifier, key, china_day(now))
-        if found is None:
-            return render(request, "subjects/no_record.html", {"person": person}, 404)
-        context = {"person": person, "record": found, "error": str(refused), "grounds": grounds}
-        return render(request, "subjects/objection.html", context, status_code=refused.status)
+        return await run_in_threadpool(
+            _objection_page,
+            request,
+            person,
+            factory,
+            pack,
+            china_day(now),
+            key,
+            refused,
+            grounds,
+            also,
+        )
     return RedirectResponse(f"/me/requests#case-{case_id}", status_code=303)
 
 
@@ -178,7 +245,7 @@ def _repair_page(
     pack: Pack,
     today: date,
     key: str,
-    error: CaseRefused | None,
+    error: CaseRefused | EvidenceRefused | None,
     typed: dict[str, str],
 ) -> HTMLResponse:
     subject_id, identifier = _own(person)
@@ -206,18 +273,25 @@ def _repair_page(
     )
 
 
-@router.post("/me/repairs", name="apply_for_repair")
+@router.post("/me/repairs", name="apply_for_repair", max_body_size=MAX_UPLOAD_BYTES)
 async def apply_for_repair(
     request: Request, person: SubjectPerson, factory: Factory, pack: CurrentPack, now: Now
 ) -> Response:
     subject_id, _ = _own(person)
-    form = await read_form(request)
+    try:
+        form = await read_form(request, max_files=PARSED_FILES)
+    except MultiPartException:
+        form = FormData()  # far too many parts: refused below like any unreadable form
     if not csrf.is_genuine(request, form):
         return render(request, "forbidden.html", {}, status_code=403)
     key = str(form.get("record") or "")
     typed = {name: str(form.get(name) or "") for name in ("statement", "commitment")}
+    # Read one byte past the largest file taken, so that too large is told as such.
+    sent = [(file.filename or "", await file.read(MAX_BYTES + 1)) for file in _files(form)]
+    var_dir = request.app.state.settings.var_dir
 
     def apply() -> int:
+        evidence = check_evidence(sent)
         with factory.begin() as session:
             return repairs.apply_for_repair(
                 session,
@@ -230,11 +304,13 @@ async def apply_for_repair(
                 commitment_signed=form.get("commitment_signed") == "yes",
                 commitment=typed["commitment"],
                 now=now,
+                evidence=evidence,
+                var_dir=var_dir,
             ).id
 
     try:
         case_id = await run_in_threadpool(apply)
-    except CaseRefused as refused:
+    except (CaseRefused, EvidenceRefused) as refused:
         return await run_in_threadpool(
             _repair_page, request, person, factory, pack, china_day(now), key, refused, typed
         )

@@ -46,6 +46,23 @@ def defaulter_listing(subject: str, number: int, **overrides: Any) -> dict[str, 
     return row
 
 
+def consumption_restriction(subject: str, number: int, **overrides: Any) -> dict[str, Any]:
+    """The court's consumption restriction of the case of ``defaulter_listing(subject, number)``."""
+    row: dict[str, Any] = {
+        "record_type": "court.consumption_restriction",
+        "subject_id": subject,
+        "subject_name": "张三",
+        "authority": "court.110105",
+        "document_no": f"(2024)京0105执{number}号",
+        "decided_on": "2024-03-01",
+        "effective_on": "2024-03-05",
+        "severity": "serious",
+        "fields": {"case_no": f"(2024)京0105执{number}号"},
+    }
+    row.update(overrides)
+    return row
+
+
 def registration(
     organisation_code: str, representative: str, number: int, **overrides: Any
 ) -> dict[str, Any]:
