@@ -1,7 +1,7 @@
 """rights: objections sent together about the records of one case; audit: auditors' searches
 
-Revision ID: 0016_redress
-Revises: 0015_reports
+Revision ID: 0017_redress
+Revises: 0016_pagespeed
 Create Date: 2026-12-06 11:30:00.000000
 
 An objection may name the other records of the same case (same case number) in one
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_redress"
-down_revision: str | None = "0015_reports"
+revision: str = "0017_redress"
+down_revision: str | None = "0016_pagespeed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
