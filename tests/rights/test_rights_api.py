@@ -29,8 +29,9 @@ from xinyong.records.models import RecordEvent, RecordHead
 from xinyong.rights.api import get_now
 from xinyong.rights.evidence import evidence_path
 from xinyong.rights.notices_models import NoticeRow
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 PASSWORD = "correct horse battery"
 PDF = samples.pdf()
@@ -110,8 +111,7 @@ class Platform:
 @pytest.fixture
 def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     monkeypatch.setattr(checks_api, "POLL_SECONDS", 0.0)
-    url = f"sqlite:///{tmp_path / 'rights.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "rights.db")
     engine = make_engine(url)
     settings = Settings(database_url=url, var_dir=tmp_path / "var")
     with TestClient(create_app(settings)) as client:
