@@ -126,9 +126,11 @@ test: lint typecheck pytest
 test-fast: $(VENV)/.installed-dev web-assets
 	$(BIN)/pytest $(PARALLEL) -m "not browser and not spark and not postgres"
 
-# The README's generated sections: the command table and the settings (docs/reference.py).
+# The documents' generated sections (docs/reference.py): the README's command table and
+# settings, and every measured figure a document quotes, from docs/performance.json.
+GENERATED_DOCS := README.md $(shell grep -l '\[\[\[cog' docs/*.md)
 docs: $(VENV)/.installed-dev
-	$(BIN)/cog -I docs -r README.md
+	$(BIN)/cog -I docs -r $(GENERATED_DOCS)
 
 # wrk drives the HTTP check benchmark (checks.http).
 bench-deps:
@@ -140,6 +142,7 @@ bench-deps:
 
 bench: $(VENV)/.installed-dev system-deps bench-deps
 	$(BIN)/python benchmarks/run.py
+	$(MAKE) docs  # the figures the documents quote
 
 clean:
 	rm -rf $(VENV) var build *.egg-info src/*.egg-info $(VENDOR)
