@@ -12,11 +12,15 @@ HOUR = 3600.0
 
 
 class Rounds(Periodic[int]):
-    """Counts its rounds; the rounds named in ``failing`` raise."""
+    """Counts its rounds; the rounds named in ``failing`` raise, those below ``eager`` are
+    followed by the next at once."""
 
-    def __init__(self, interval: float, failing: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self, interval: float, failing: frozenset[int] = frozenset(), eager: int = 0
+    ) -> None:
         super().__init__("test-rounds", interval)
         self.failing = failing
+        self.eager = eager
         self.rounds = 0
         self.reached = threading.Condition()
 
@@ -28,6 +32,9 @@ class Rounds(Periodic[int]):
         if done in self.failing:
             raise RuntimeError(f"round {done} broke")
         return done
+
+    def again(self, outcome: int | None) -> bool:
+        return outcome is not None and outcome < self.eager
 
     def wait_for(self, rounds: int) -> None:
         with self.reached:
@@ -75,3 +82,12 @@ def test_a_worker_stopped_before_it_starts_runs_no_round() -> None:
     worker.start()
     worker.join(timeout=30)
     assert not worker.is_alive() and worker.rounds == 0
+
+
+def test_a_busy_job_runs_its_next_round_at_once() -> None:
+    worker = Rounds(interval=HOUR, eager=3)
+    worker.start()
+    worker.wait_for(3)  # three rounds within an hour's interval: no wait after the first two
+    worker.stop()
+    worker.join(timeout=30)
+    assert not worker.is_alive() and worker.rounds == 3

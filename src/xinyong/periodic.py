@@ -15,7 +15,8 @@ Outcome = TypeVar("Outcome")
 
 
 class Periodic(threading.Thread, ABC, Generic[Outcome]):
-    """Calls ``work`` at once, then every ``interval`` seconds, until ``stop``."""
+    """Calls ``work`` at once, then every ``interval`` seconds (at once while ``again`` says so),
+    until ``stop``."""
 
     def __init__(self, name: str, interval: float) -> None:
         super().__init__(name=name, daemon=True)
@@ -34,10 +35,15 @@ class Periodic(threading.Thread, ABC, Generic[Outcome]):
             LOG.exception("%s failed; retrying in %s s", self.name, self.interval)
             return None
 
+    def again(self, outcome: Outcome | None) -> bool:
+        """Whether the next round follows at once (more work is waiting) instead of after the
+        interval; never, unless a job says otherwise."""
+        return False
+
     def run(self) -> None:
         while not self.stopping.is_set():
-            self.tick()
-            self.stopping.wait(self.interval)
+            if not self.again(self.tick()):
+                self.stopping.wait(self.interval)
 
     def stop(self) -> None:
         """Ask the thread to end; it ends as soon as its round in progress does."""
