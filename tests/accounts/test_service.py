@@ -155,6 +155,8 @@ def test_the_demo_accounts_cover_every_role_and_sign_in(
 def test_a_service_hashes_with_argon2id_and_upgrades_a_cheap_hash_at_sign_in(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("XINYONG_PASSWORD_HASHING", "insecure-for-tests")
+    get_settings.cache_clear()
     with factory.begin() as session:
         create_account(session, username="li", password=PASSWORD, role="operator")
     with factory() as session:
