@@ -122,9 +122,9 @@ pytest: $(VENV)/.installed-dev system-deps web-assets
 
 test: lint typecheck pytest
 
-# The quick loop while working: all but the browser, Spark and PostgreSQL tests.
+# The quick loop while working: all but the browser, Spark, PostgreSQL and slow end-to-end tests.
 test-fast: $(VENV)/.installed-dev web-assets
-	$(BIN)/pytest $(PARALLEL) -m "not browser and not spark and not postgres"
+	$(BIN)/pytest $(PARALLEL) -m "not browser and not spark and not postgres and not slow"
 
 # The documents' generated sections (docs/reference.py): the README's command table and
 # settings, and every measured figure a document quotes, from docs/performance.json.
