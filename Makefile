@@ -122,13 +122,15 @@ pytest: $(VENV)/.installed-dev system-deps web-assets
 
 test: lint typecheck pytest
 
-# The quick loop while working: all but the browser, Spark and PostgreSQL tests.
+# The quick loop while working: all but the browser, Spark, PostgreSQL and slow end-to-end tests.
 test-fast: $(VENV)/.installed-dev web-assets
-	$(BIN)/pytest $(PARALLEL) -m "not browser and not spark and not postgres"
+	$(BIN)/pytest $(PARALLEL) -m "not browser and not spark and not postgres and not slow"
 
-# The README's generated sections: the command table and the settings (docs/reference.py).
+# The documents' generated sections (docs/reference.py): the README's command table and
+# settings, and every measured figure a document quotes, from docs/performance.json.
+GENERATED_DOCS := README.md $(shell grep -l '\[\[\[cog' docs/*.md)
 docs: $(VENV)/.installed-dev
-	$(BIN)/cog -I docs -r README.md
+	$(BIN)/cog -I docs -r $(GENERATED_DOCS)
 
 # wrk drives the HTTP check benchmark (checks.http).
 bench-deps:
@@ -140,6 +142,7 @@ bench-deps:
 
 bench: $(VENV)/.installed-dev system-deps bench-deps
 	$(BIN)/python benchmarks/run.py
+	$(MAKE) docs  # the figures the documents quote
 
 clean:
 	rm -rf $(VENV) var build *.egg-info src/*.egg-info $(VENDOR)

@@ -1,7 +1,13 @@
-"""The README's generated sections (cog): the commands from the Typer app, the settings from
-``xinyong.config.Settings``. ``make docs`` rewrites them; a test fails when they drift."""
+"""The documents' generated sections (cog): the README's commands from the Typer app and its
+settings from ``xinyong.config.Settings``; every measured figure a document quotes, from
+``docs/performance.json`` (written by ``make bench``). ``make docs`` rewrites them; a test fails
+when they drift."""
 
+import importlib.util
+import json
 import re
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -50,3 +56,47 @@ def settings_table() -> str:
         shown = "" if default is PydanticUndefined or default in ("", None) else f"`{default}`"
         rows.append(f"| `XINYONG_{name.upper()}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)
+
+
+DOCS = Path(__file__).resolve().parent
+
+
+@cache
+def _benchmark_runner() -> Any:
+    """benchmarks/run.py, which writes docs/performance.md: figures are printed as it prints them."""
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_runner", DOCS.parent / "benchmarks" / "run.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def result(name: str) -> dict[str, Any]:
+    """The latest result of one benchmark in docs/performance.json."""
+    results = json.loads((DOCS / "performance.json").read_text())["results"]
+    found: dict[str, Any] = next(row for row in results if row["name"] == name)
+    return found
+
+
+def shown(value: object) -> str:
+    """A number as docs/performance.md prints it."""
+    text: str = _benchmark_runner().fmt(value)
+    return text
+
+
+def figure(name: str) -> str:
+    """A benchmark's value and unit, e.g. ``7,157 records/s``."""
+    row = result(name)
+    return f"{shown(row['value'])} {row['unit']}"
+
+
+def against_floor(name: str) -> str:
+    """A benchmark's value beside its floor, e.g. ``7,157 records/s against a floor of 18,375
+    records/s (ratio 0.389, measured 2026-12-03)``."""
+    row = result(name)
+    return (
+        f"{figure(name)} against a floor of {shown(row['floor'])} {row['unit']} "
+        f"(ratio {shown(row['ratio'])}, measured {row['measured'][:10]})"
+    )

@@ -18,6 +18,9 @@ if "XINYONG_TEST_TMPDIR" not in os.environ:
     os.environ["XINYONG_TEST_TMPDIR"] = os.environ["TMPDIR"] = _run_tmp
     atexit.register(shutil.rmtree, _run_tmp, ignore_errors=True)
 tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+# argon2's cheapest parameters: a safe hash costs a fifth of a second, and the suite makes
+# hundreds. Tests that need the safe parameters (and `xinyong serve`'s refusal) set them.
+os.environ.setdefault("XINYONG_PASSWORD_HASHING", "insecure-for-tests")
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
@@ -27,6 +30,7 @@ from xinyong.assembly import assemble  # noqa: E402
 from xinyong.policy import Pack, load_shipped  # noqa: E402
 from xinyong.store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from xinyong.testing.postgres import create_database, postgres_server  # noqa: E402
+from xinyong.testing.store import migrated_sqlite  # noqa: E402
 
 _counter = itertools.count()
 assemble()  # the listeners and ledger sources the app and the CLI run with
@@ -51,10 +55,9 @@ def national() -> Pack:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty store on each backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        admin = request.getfixturevalue("postgres_admin_url")
-        url = create_database(admin, f"t{next(_counter)}")
+        return migrated_sqlite(tmp_path / "store.db")
+    admin = request.getfixturevalue("postgres_admin_url")
+    url = create_database(admin, f"t{next(_counter)}")
     migrate(url)
     return url
 

@@ -4,6 +4,7 @@ row is stored, the ledger holds one leaf per event and verifies, and a rerun cha
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import func, select
 
 from xinyong.ingest.models import QuarantinedRow
@@ -16,6 +17,7 @@ from xinyong.testing.demo import build_demo
 from xinyong.testing.store import snapshot
 
 
+@pytest.mark.slow  # a whole demo city: `make test` runs it, the quick loop does not
 def test_demo_builds_a_consistent_city_and_a_rerun_changes_nothing(tmp_path: Path) -> None:
     first = build_demo(tmp_path, persons=3000, orgs=300)
     assert first.returncode == 0, first.stderr

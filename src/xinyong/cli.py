@@ -283,6 +283,7 @@ def serve_command(
     neighbours run in the background."""
     import uvicorn
 
+    from xinyong.config import get_settings
     from xinyong.datasets.worker import start_publisher
     from xinyong.federation.links import LinkError
     from xinyong.federation.relay import start_relay
@@ -290,6 +291,13 @@ def serve_command(
     from xinyong.operations.serving import prepare_workers
     from xinyong.rights.worker import start_rights_worker
 
+    if get_settings().password_hashing != "argon2id":
+        typer.echo(
+            "XINYONG_PASSWORD_HASHING=insecure-for-tests is for test suites only: "
+            "a service hashes passwords with argon2id (unset it)",
+            err=True,
+        )
+        raise typer.Exit(2)
     log_config = prepare_workers()  # JSON log lines; workers share their counts for /metrics
     start_rights_worker()  # off with XINYONG_RIGHTS_WORKER=false
     start_checkpointer()  # a checkpoint every XINYONG_CHECKPOINT_INTERVAL s while the log grows

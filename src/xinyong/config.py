@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     )
     ingest_batch_size: int = Field(5000, description="rows per committed batch of an ingest")
     session_hours: float = Field(12.0, gt=0, description="how long a sign-in lasts")
+    # A test suite hashes thousands of passwords; a service must never hash them cheaply, so
+    # `xinyong serve` refuses the cheap value, and a sign-in rehashes a cheap hash safely.
+    password_hashing: Literal["argon2id", "insecure-for-tests"] = Field(
+        "argon2id",
+        description="how passwords are hashed: argon2id with 64 MiB and 3 passes; "
+        "insecure-for-tests (argon2's cheapest) only for test suites, `xinyong serve` refuses it",
+    )
     trusted_proxies: str = Field(
         "",
         description="reverse proxies (addresses or networks, comma-separated, '*' for any) "

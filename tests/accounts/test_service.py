@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from xinyong.accounts.models import Account, AccountSession
 from xinyong.accounts.service import (
@@ -18,6 +19,8 @@ from xinyong.accounts.service import (
     logout,
     signed_in,
 )
+from xinyong.cli import app as xinyong
+from xinyong.config import Settings, get_settings
 from xinyong.demo.accounts import demo_accounts
 from xinyong.policy import Pack
 from xinyong.testing import samples
@@ -147,3 +150,39 @@ def test_the_demo_accounts_cover_every_role_and_sign_in(
         assert len(list_accounts(session)) == len(accounts)
         live = signed_in(session, login(session, accounts[0]["username"], accounts[0]["password"]))
         assert live.subject_identifier == defaulter
+
+
+def test_a_service_hashes_with_argon2id_and_upgrades_a_cheap_hash_at_sign_in(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XINYONG_PASSWORD_HASHING", "insecure-for-tests")
+    get_settings.cache_clear()
+    with factory.begin() as session:
+        create_account(session, username="li", password=PASSWORD, role="operator")
+    with factory() as session:
+        cheap = session.scalars(select(Account)).one().password_hash
+    assert cheap.split("$")[3] == "m=8,t=1,p=1"  # the suite's setting
+    monkeypatch.delenv("XINYONG_PASSWORD_HASHING")
+    get_settings.cache_clear()
+    try:
+        assert Settings().password_hashing == "argon2id"
+        with factory.begin() as session:
+            login(session, "li", PASSWORD)
+        with factory() as session:
+            upgraded = session.scalars(select(Account)).one().password_hash
+        assert upgraded.split("$")[3] == "m=65536,t=3,p=1"
+        with factory.begin() as session:
+            login(session, "li", PASSWORD)  # the upgraded hash still admits the password
+    finally:
+        get_settings.cache_clear()
+
+
+def test_serve_refuses_the_test_suites_cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINYONG_PASSWORD_HASHING", "insecure-for-tests")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(xinyong, ["serve", "--port", "1"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "for test suites only" in result.output

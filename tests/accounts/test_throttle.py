@@ -24,7 +24,8 @@ from xinyong.accounts.throttle import (
 )
 from xinyong.app import create_app
 from xinyong.config import Settings
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
+from xinyong.testing.store import migrated_sqlite
 
 PASSWORD = "correct horse battery"
 START = datetime(2026, 12, 1, 8, tzinfo=UTC)
@@ -119,8 +120,7 @@ def test_attempts_beyond_the_hashing_queue_are_told_to_come_back(
 def test_sign_in_over_http_answers_429_with_retry_after_then_works_after_the_wait(
     tmp_path: Path,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'signin.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "signin.db")
     with make_sessionmaker(make_engine(url)).begin() as session:
         for username in ("zhang", "li"):
             create_account(session, username=username, password=PASSWORD, role="operator")

@@ -13,6 +13,7 @@ names anything, so answers such as a public proof or a review case are checked t
 import re
 from collections import Counter
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -68,6 +69,8 @@ def city_case(operation: APIOperation, city: dict[str, str]) -> Case:
     )
 
 
+# Minutes of requests, every operation of the API: `make test` runs it, the quick loop does not.
+@pytest.mark.slow
 def test_no_server_error_and_every_answer_as_documented(site: Site, city: dict[str, str]) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", site.app)
     table = expected()

@@ -11,14 +11,13 @@ from xinyong.app import create_app
 from xinyong.config import Settings
 from xinyong.enforcement import api
 from xinyong.policy import Pack
-from xinyong.store.db import migrate
+from xinyong.testing.store import migrated_sqlite
 
 
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setattr(api, "POLL_SECONDS", 0.0)
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "api.db")
     with TestClient(create_app(Settings(database_url=url, var_dir=tmp_path))) as client:
         yield client
 

@@ -17,8 +17,9 @@ from xinyong.enforcement import api
 from xinyong.enforcement.api import checks_of
 from xinyong.enforcement.models import CheckLogRow, subject_key
 from xinyong.keys.service import create_key
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 PURPOSE = "ticket sale, flight CA1234"
 
@@ -26,8 +27,7 @@ PURPOSE = "ticket sale, flight CA1234"
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setattr(api, "POLL_SECONDS", 0.0)
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "api.db")
     with TestClient(create_app(Settings(database_url=url, var_dir=tmp_path))) as client:
         yield client
 

@@ -23,9 +23,10 @@ from xinyong.enforcement.api import checks_of
 from xinyong.enforcement.models import CheckLogRow
 from xinyong.identifiers import parse, resident_id
 from xinyong.keys.service import create_key
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.store.runtime import init_store
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 PURPOSE = "ticket sale, flight CA1234"
 ISSUE_EXAMPLES = ("11010519491231002Y", "110105194912310021")
@@ -35,8 +36,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('identifiers') / 'store.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path_factory.mktemp("identifiers") / "store.db")
     return url
 
 
@@ -157,8 +157,7 @@ def test_a_code_the_platform_holds_despite_its_check_character_is_decided(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     suspect = samples.with_wrong_check(samples.organisation(7))
-    url = f"sqlite:///{tmp_path / 'held.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "held.db")
     monkeypatch.setattr(api, "POLL_SECONDS", 0.0)
     factory = make_sessionmaker(make_engine(url))
     with factory.begin() as session:

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.enforcement.checklog import CheckLog
 from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, checks_about
 from xinyong.ledger import SigningKey, verify
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 from .test_checklog import AIRLINE, decision
 
@@ -109,8 +110,7 @@ def test_a_journal_whose_owner_lives_is_left_alone(
 def test_a_journal_of_another_store_is_left_alone(
     store_url: str, factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    elsewhere = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    migrate(elsewhere)
+    elsewhere = migrated_sqlite(tmp_path / "elsewhere.db")
     die_after_answering(elsewhere, tmp_path / "journals", answered=10, undrained=10)
     successor = CheckLog(factory, tmp_path / "journals")
     assert successor.start() == 0

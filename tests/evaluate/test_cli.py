@@ -14,19 +14,19 @@ from xinyong.cli import app
 from xinyong.config import get_settings
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import load_shipped
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = migrated_sqlite(tmp_path / "store.db")
     monkeypatch.setenv("XINYONG_DATABASE_URL", url)
     monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
-    migrate(url)
     engine = make_engine(url)
     company = samples.organisation(1)
     rows = [

@@ -8,13 +8,14 @@ import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from xinyong.enforcement.rules import Entry, derive_entries
+from xinyong.enforcement.rules import EndReason, Entry, derive_entries
 from xinyong.evaluate.calendar import add_months as plan_add_months
 from xinyong.evaluate.engines import Engine, get_engine
 from xinyong.evaluate.entries import entries_plan
@@ -28,12 +29,16 @@ from xinyong.evaluate.scores import (
     score_plan,
 )
 from xinyong.policy import Pack, load_shipped
+from xinyong.policy.lists import CreditList
 from xinyong.policy.schemes import PointsScheme, TiersScheme
 from xinyong.records.facts import add_months
 from xinyong.scoring import score
 from xinyong.scoring.facts import Score
 
 from .strategies import (
+    BASE_LIST,
+    LEGAL_BASIS,
+    NAME,
     Policy,
     Stored,
     days,
@@ -241,3 +246,286 @@ def test_month_ends_are_those_of_the_reference(
     )
     result = engine.to_arrow(table.mutate(later=plan_add_months(table.day, table.months)))
     assert result.column("later").to_pylist() == [add_months(s, m) for s, m in pairs]
+
+
+def _every_kind() -> Pack:
+    """Lists and schemes with a rule of every kind the plan states: entry rules by grade,
+    amount and field; an extension (capped) and a removal by the same case, and a list without
+    either; points added and deducted, capped by rule and by category, within amounts and field
+    values, with overrides by list and by value; tiers of all, any and none, by list and by
+    records within a window and of a least count."""
+    penalty = {"record_type": "admin.penalty"}
+    lists = (
+        CreditList.model_validate(
+            {
+                **BASE_LIST,
+                "code": "test.list0",
+                "entry": [
+                    {**penalty, "severities": ["serious"], "min_amount": 1000.0},
+                    {"record_type": "court.defaulter_listing"},
+                ],
+                "duration_months": 12,
+                "extension": {"field": "extra", "max_months": 6},
+                "removal": {
+                    "record_types": ["court.obligation_performed"],
+                    "same_fields": ["case_no"],
+                },
+                "measures": [],
+            }
+        ),
+        CreditList.model_validate(
+            {
+                **BASE_LIST,
+                "code": "test.list1",
+                "entry": [{"record_type": "tax.credit_rating", "fields": {"grade": ["C"]}}],
+                "duration_months": 24,
+                "extension": None,
+                "removal": None,
+                "measures": [],
+            }
+        ),
+    )
+    base = {
+        "name": NAME,
+        "description": "fixed",
+        "domain": "public",
+        "subject_kinds": ["person", "organisation"],
+        "legal_basis": LEGAL_BASIS,
+    }
+    volunteering = {"record_type": "volunteer.service"}
+    points = PointsScheme.model_validate(
+        {
+            **base,
+            "code": "test.points",
+            "kind": "points",
+            "base": 100,
+            "min": 0,
+            "max": 200,
+            "rules": [
+                {
+                    **penalty,
+                    "severities": ["general", "serious"],
+                    "code": "penalty",
+                    "name": NAME,
+                    "points": -20,
+                    "window_months": 12,
+                    "cap": 30,
+                },
+                {
+                    **volunteering,
+                    "code": "service",
+                    "name": NAME,
+                    "points": 15,
+                    "window_months": 24,
+                },
+                {
+                    "record_type": "tax.credit_rating",
+                    "fields": {"grade": ["A", "B"]},
+                    "code": "rating",
+                    "name": NAME,
+                    "points": 5,
+                    "window_months": 12,
+                },
+                {
+                    "record_type": "court.defaulter_listing",
+                    "min_amount": 0.0,
+                    "max_amount": 50000.0,
+                    "code": "defaulter",
+                    "name": NAME,
+                    "points": -40,
+                    "window_months": 48,
+                },
+                {
+                    "record_type": "ip.patent_grant",
+                    "code": "patent",
+                    "name": NAME,
+                    "points": 25,
+                    "window_months": 36,
+                },
+            ],
+            "category_caps": {"honours": 20},
+            "overrides": [
+                {"grade": "M", "all": [{"list": "test.list0"}]},
+                {
+                    "grade": "T1",
+                    "min_value": 150,
+                    "any": [{"records": volunteering, "window_months": 12, "min_count": 2}],
+                },
+            ],
+            "bands": [
+                {"grade": "G0", "max": 99},
+                {"grade": "G1", "min": 100, "max": 149},
+                {"grade": "G2", "min": 150},
+            ],
+        }
+    )
+    tiers = TiersScheme.model_validate(
+        {
+            **base,
+            "code": "test.tiers",
+            "kind": "tiers",
+            "tiers": [
+                {"grade": "T0", "all": [{"list": "test.list1"}]},
+                {
+                    "grade": "T1",
+                    "any": [
+                        {
+                            "records": {**penalty, "severities": ["serious"]},
+                            "window_months": 24,
+                        },
+                        {"records": {"record_type": "bank.loan_default"}},
+                    ],
+                    "none": [{"records": {"record_type": "court.obligation_performed"}}],
+                },
+                {"grade": "T2", "all": [{"records": volunteering, "min_count": 2}]},
+                {"grade": "default"},
+            ],
+        }
+    )
+    return Policy(lists, points, tiers).pack
+
+
+def _record(
+    subject_id: int,
+    number: int,
+    code: str,
+    effective: date,
+    *,
+    severity: str | None = None,
+    **facts: Any,
+) -> Stored:
+    """Record ``number`` of a subject, decided a week before it takes effect."""
+    return Stored(
+        subject_id,
+        stored_fact(
+            number,
+            code,
+            effective - timedelta(weeks=1),
+            effective,
+            severity or severities(code)[0],
+            **facts,
+        ),
+    )
+
+
+EVERY_KIND_RECORDS = [
+    # A listed penalty extended three months, then removed by performing its case; two
+    # penalties under the rule's cap of 30; three services under the honours' cap of 20.
+    _record(
+        1,
+        1,
+        "admin.penalty",
+        date(2025, 12, 1),
+        severity="serious",
+        amount=5000.0,
+        fields={"extra": 3, "case_no": "c1"},
+    ),
+    _record(1, 2, "court.obligation_performed", date(2026, 3, 1), fields={"case_no": "c1"}),
+    _record(1, 3, "admin.penalty", date(2026, 1, 10), severity="general"),
+    _record(1, 4, "admin.penalty", date(2026, 2, 10), severity="general"),
+    *(
+        _record(1, 5 + n, "volunteer.service", date(2026, 1, 5) + timedelta(weeks=n))
+        for n in range(3)
+    ),
+    # A grade C puts an organisation on the list without removal; a grade A earns points; a
+    # defaulter listing above the rule's amounts, withdrawn; a loan default.
+    _record(2, 10, "tax.credit_rating", date(2025, 9, 1), fields={"grade": "C"}),
+    _record(2, 11, "tax.credit_rating", date(2026, 1, 1), fields={"grade": "A"}),
+    _record(
+        2,
+        12,
+        "court.defaulter_listing",
+        date(2026, 2, 1),
+        severity="serious",
+        amount=100000.0,
+        status="withdrawn",
+        withdrawn_on=date(2026, 4, 1),
+    ),
+    _record(2, 13, "bank.loan_default", date(2025, 11, 1), severity="serious"),
+    # A penalty below the list's amount, out of the points' window but in the tier's; a
+    # listed penalty repaired; patents and services enough for the override by value.
+    _record(3, 20, "admin.penalty", date(2024, 9, 1), severity="serious", amount=500.0),
+    _record(
+        3,
+        21,
+        "admin.penalty",
+        date(2026, 1, 1),
+        severity="serious",
+        amount=20000.0,
+        status="repaired",
+        withdrawn_on=date(2026, 5, 1),
+    ),
+    *(
+        _record(3, 22 + n, "ip.patent_grant", date(2025, 3, 1) + timedelta(days=40 * n))
+        for n in range(3)
+    ),
+    *(
+        _record(3, 25 + n, "volunteer.service", date(2025, 10, 1) + timedelta(days=30 * n))
+        for n in range(2)
+    ),
+    # A defaulter listing extended past the extension's cap, not removed by another case's
+    # performance, by one before it, nor by a withdrawn one; a minor penalty no rule reads;
+    # an old penalty long out of every window.
+    _record(
+        4,
+        30,
+        "court.defaulter_listing",
+        date(2026, 5, 1),
+        severity="serious",
+        amount=20000.0,
+        fields={"extra": 30, "case_no": "c2"},
+    ),
+    _record(4, 31, "court.obligation_performed", date(2026, 5, 20), fields={"case_no": "c1"}),
+    _record(4, 32, "court.obligation_performed", date(2026, 4, 1), fields={"case_no": "c2"}),
+    _record(
+        4,
+        33,
+        "court.obligation_performed",
+        date(2026, 5, 25),
+        fields={"case_no": "c2"},
+        status="withdrawn",
+        withdrawn_on=date(2026, 5, 28),
+    ),
+    _record(4, 34, "admin.penalty", date(2026, 2, 1), severity="minor"),
+    _record(4, 35, "admin.penalty", date(2018, 6, 1), severity="serious", amount=3000.0),
+    _record(4, 36, "bank.loan_default", date(2025, 6, 1), severity="general"),
+]
+EVERY_KIND_DAYS = (date(2026, 1, 20), date(2026, 6, 1), date(2027, 3, 1))
+
+
+def test_the_fixed_cases_reach_every_ending_and_grade() -> None:
+    """Held to the reference, the fixed cases end entries in every way the plan states and
+    give every grade, overrides included: they would not test a kind they never reach."""
+    pack = _every_kind()
+    entries = reference_entries(pack, EVERY_KIND_RECORDS)
+    endings = {entry.end_reason for found in entries.values() for entry in found}
+    assert endings == {
+        EndReason.PERIOD,
+        EndReason.REMOVED,
+        EndReason.WITHDRAWN,
+        EndReason.REPAIRED,
+    }
+    for scheme in pack.schemes.values():
+        given = {
+            score(scheme, subject_facts(subject_id, EVERY_KIND_RECORDS, found), day).grade
+            for day in EVERY_KIND_DAYS
+            for subject_id, found in entries.items()
+        }
+        assert given == set(scheme.grades()), scheme.code
+
+
+@pytest.mark.parametrize(
+    ("engine_name", "day"),
+    # Spark on the middle day only: each of its plans is a round of jobs, seconds each.
+    [
+        *(("duckdb", day) for day in EVERY_KIND_DAYS),
+        pytest.param("spark", EVERY_KIND_DAYS[1], marks=pytest.mark.spark),
+    ],
+)
+def test_every_rule_kind_agrees_with_the_reference(
+    request: pytest.FixtureRequest, engine_name: str, day: date
+) -> None:
+    """Fixed cases, so that each engine is held to every kind of rule on every run, and not
+    only when the random packs happen to draw it."""
+    engine: Engine = request.getfixturevalue(f"{engine_name}_engine")
+    check(engine, _every_kind(), EVERY_KIND_RECORDS, day)

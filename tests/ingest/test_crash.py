@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from xinyong.ingest.models import Submission
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
-from xinyong.testing.store import snapshot
+from xinyong.testing.store import migrated_sqlite, snapshot
 
 ROWS = 30_000
 
@@ -55,14 +55,13 @@ def run_ingest(path: Path, url: str, var: Path) -> subprocess.Popen[bytes]:
 def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     data = tmp_path / "court.110105.jsonl"
     data.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows()))
-    calm_url = f"sqlite:///{tmp_path / 'calm.db'}"
-    crash_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    # Stores at the newest schema, as `xinyong init` leaves them: ingest never migrates.
+    calm_url = migrated_sqlite(tmp_path / "calm.db")
+    crash_url = migrated_sqlite(tmp_path / "crash.db")
 
-    migrate(calm_url)  # what `xinyong init` does; ingest never migrates
     calm = run_ingest(data, calm_url, tmp_path / "calm")
     assert calm.wait(timeout=300) == 0, calm.stderr.read() if calm.stderr else ""
 
-    migrate(crash_url)
     crash_factory = make_sessionmaker(make_engine(crash_url))
     victim = run_ingest(data, crash_url, tmp_path / "crash")
     done = 0

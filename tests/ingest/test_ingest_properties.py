@@ -13,8 +13,9 @@ from sqlalchemy import select
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import load_shipped
 from xinyong.records.models import Record, RecordHead
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 SUBJECT = samples.person(1)
 operations = st.lists(
@@ -63,8 +64,7 @@ def test_the_store_follows_the_model_and_replays_are_idempotent(
     tmp_path_factory: Any, ops: list[tuple[str, int, int]], batch_size: int
 ) -> None:
     folder: Path = tmp_path_factory.mktemp("prop")
-    url = f"sqlite:///{folder / 's.db'}"
-    migrate(url)
+    url = migrated_sqlite(folder / "s.db")
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     path = folder / "ops.jsonl"

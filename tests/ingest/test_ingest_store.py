@@ -21,7 +21,7 @@ from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.policy import Pack
 from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.testing import samples
-from xinyong.testing.store import snapshot
+from xinyong.testing.store import migrated_sqlite, snapshot
 
 TODAY = date(2026, 11, 1)
 
@@ -214,7 +214,7 @@ def test_unknown_organisations_are_unconfirmed_until_registered_and_representati
 def test_csv_parquet_and_json_array_store_what_jsonl_stores(
     national: Pack, tmp_path: Path, store_url: str
 ) -> None:
-    from xinyong.store.db import make_engine, make_sessionmaker, migrate
+    from xinyong.store.db import make_engine, make_sessionmaker
 
     rows = [samples.defaulter_listing(samples.person(i), i) for i in range(1, 6)]
     rows.append(samples.registration(samples.organisation(3), samples.person(40), 7))
@@ -237,8 +237,7 @@ def test_csv_parquet_and_json_array_store_what_jsonl_stores(
     for index, path in enumerate(
         [write_jsonl(tmp_path / "x.jsonl", rows), csv_path, parquet_path, array_path]
     ):
-        url = f"sqlite:///{tmp_path / f'f{index}.db'}"
-        migrate(url)
+        url = migrated_sqlite(tmp_path / f"f{index}.db")
         factory = make_sessionmaker(make_engine(url))
         summary = ingest(factory, national, path, tmp_path)
         assert summary.accepted == len(rows), (path.suffix, summary)

@@ -27,9 +27,10 @@ from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
 from xinyong.records.models import LegalRepresentative, Subject
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.store.runtime import init_store
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 Row = dict[str, Any]
 _numbers = count(1)
@@ -205,8 +206,7 @@ CASES: list[tuple[str, Callable[[], Row], str | None]] = [
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "api.db")
     with TestClient(create_app(Settings(database_url=url, var_dir=tmp_path))) as client:
         yield client
 

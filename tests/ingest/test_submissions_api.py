@@ -10,14 +10,14 @@ from fastapi.testclient import TestClient
 from xinyong.app import create_app
 from xinyong.config import Settings
 from xinyong.keys.service import create_key
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "api.db")
     with TestClient(create_app(Settings(database_url=url, var_dir=tmp_path))) as client:
         yield client
 

@@ -3,6 +3,8 @@ and the published search index agree with their recomputation from the logged re
 
 from pathlib import Path
 
+import pytest
+
 from xinyong.integrity import verify_derived
 from xinyong.integrity.report import AREAS
 from xinyong.policy import Pack
@@ -10,6 +12,7 @@ from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing.demo import build_demo
 
 
+@pytest.mark.slow  # a whole demo city: `make test` runs it, the quick loop does not
 def test_a_demo_city_verifies_clean(tmp_path: Path, national: Pack) -> None:
     built = build_demo(tmp_path, persons=3000, orgs=300)
     assert built.returncode == 0, built.stderr

@@ -147,6 +147,7 @@ def deployment(postgres_admin_url: str, tmp_path: Path) -> Iterator[Deployment]:
         "XINYONG_DATABASE_URL": store_url,
         "XINYONG_VAR_DIR": str(var),
         "XINYONG_TRUSTED_PROXIES": "127.0.0.1",
+        "XINYONG_PASSWORD_HASHING": "argon2id",  # as the guide deploys it: serve refuses less
     }
     xinyong = [sys.executable, "-m", "xinyong"]
     run([*xinyong, "init"], env)

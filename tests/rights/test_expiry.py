@@ -17,8 +17,9 @@ from xinyong.policy import Pack
 from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.rights.expiry import expire
 from xinyong.rights.notices_models import NoticeRow
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing.samples import blood_donation, defaulter_listing, person
+from xinyong.testing.store import migrated_sqlite
 
 from .conftest import Ingest, concurrently, ingest_rows
 
@@ -106,8 +107,7 @@ def loaded_store(tmp_path_factory: pytest.TempPathFactory, national: Pack) -> Pa
     """A SQLite store with listings and a positive record at several dates, copied per example."""
     folder = tmp_path_factory.mktemp("expiry")
     path = folder / "store.db"
-    url = f"sqlite:///{path}"
-    migrate(url)
+    url = migrated_sqlite(path)
     engine = make_engine(url)
     # Month ends, where adding months clips to a shorter month.
     days = ["2021-01-31", "2022-03-31", "2023-08-31", "2024-02-29"]

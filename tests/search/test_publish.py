@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack
 from xinyong.search.publish import IndexShelf, refresh_search_index, searchable_subjects
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing.samples import defaulter_listing, organisation, person, registration
+from xinyong.testing.store import migrated_sqlite
 
 DAY = date(2026, 11, 1)
 
@@ -61,8 +62,7 @@ def test_index_holds_organisations_and_published_defaulters_only(
 
 
 def test_evaluate_publishes_the_index(tmp_path: Path, national: Pack) -> None:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "store.db")
     factory = make_sessionmaker(make_engine(url))
     listed = defaulter_listing(person(1), 1, decided_on="2026-03-01", effective_on="2026-03-05")
     _ingest(factory, national, tmp_path / "rows.jsonl", listed)

@@ -17,8 +17,9 @@ from xinyong.app import create_app
 from xinyong.clock import china_today
 from xinyong.config import Settings
 from xinyong.keys.service import create_key
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 PASSWORD = "a long enough password"
 READ = {"X-Purpose": "objection review 2026-17"}
@@ -62,8 +63,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
     """A store with two subjects (one a listed defaulter), an account of every role and a
     session for each, built once: argon2 is slow on purpose, so tests copy it instead."""
     folder = tmp_path_factory.mktemp("city")
-    url = f"sqlite:///{folder / 'api.db'}"
-    migrate(url)
+    url = migrated_sqlite(folder / "api.db")
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     defaulter, neighbour = samples.person(1), samples.person(2)

@@ -17,8 +17,9 @@ from xinyong.config import Settings
 from xinyong.ledger import SigningKey, checkpoint
 from xinyong.ledger.bundle import InclusionBundle, verify_bundle
 from xinyong.ledger.checkpoint import write_signing_key
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 
 def sign_in(client: TestClient, username: str) -> dict[str, str]:
@@ -204,8 +205,7 @@ def test_an_expired_session_is_refused(city: City) -> None:
 
 
 def test_the_configured_session_length_holds(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'short.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "short.db")
     with make_sessionmaker(make_engine(url)).begin() as session:
         create_account(session, username="op", password=PASSWORD, role="operator")
     settings = Settings(database_url=url, var_dir=tmp_path, session_hours=0.5)

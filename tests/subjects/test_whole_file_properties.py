@@ -18,9 +18,10 @@ from xinyong.audit.service import record_access
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack, load_shipped
 from xinyong.records.models import Subject
-from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.subjects.service import whole_file
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_sqlite
 
 STAFF = (
     ("op", "operator", None),
@@ -37,8 +38,7 @@ def store(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[sessionmaker[Session], list[Person], dict[int, str]]]:
     folder = tmp_path_factory.mktemp("whole")
-    url = f"sqlite:///{folder / 'store.db'}"
-    migrate(url)
+    url = migrated_sqlite(folder / "store.db")
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     path = folder / "rows.jsonl"

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from xinyong.app import create_app
 from xinyong.config import Settings
-from xinyong.store.db import migrate
+from xinyong.testing.store import migrated_sqlite
 
 USCC = "91110108MA01A1B2C3"
 NAVIGATION = ('href="/search"', 'href="/defaulters"', 'href="/rules"')
@@ -19,8 +19,7 @@ NAVIGATION = ('href="/search"', 'href="/defaulters"', 'href="/rules"')
 
 @pytest.fixture
 def store(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "app.db")
     return url
 
 

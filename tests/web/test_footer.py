@@ -6,12 +6,11 @@ from fastapi.testclient import TestClient
 
 from xinyong.app import create_app
 from xinyong.config import Settings
-from xinyong.store.db import migrate
+from xinyong.testing.store import migrated_sqlite
 
 
 def _client(tmp_path: Path, **operator: str) -> TestClient:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path / "app.db")
     return TestClient(create_app(Settings(database_url=url, var_dir=tmp_path, **operator)))
 
 

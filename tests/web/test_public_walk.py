@@ -334,6 +334,11 @@ def _seed(city: City, app: FastAPI) -> Seeded:
     return Seeded(planted, len(subjects))
 
 
+# Every public route of a demo city, walked end to end: `make test` runs it, the quick loop
+# does not.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def small_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     """A city of its own, small enough to walk whole, that the walk's insiders may change."""

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.accounts import throttle
 from xinyong.accounts.models import Account, AccountSession
 from xinyong.clock import utc_now
+from xinyong.config import get_settings
 from xinyong.identifiers import normalise
 from xinyong.records.models import Subject
 
@@ -60,9 +61,21 @@ STORE_THREADS = 2
 for them instead of putting dozens of threads between the event loop and the interpreter
 lock."""
 
-# One lane: argon2's default of four spreads a single check over every core of a small
-# machine, beside the checks it must not slow. New hashes and those rehashed at sign-in.
-_hasher = PasswordHasher(parallelism=1)
+
+@cache
+def _hasher_of(hashing: str) -> PasswordHasher:
+    if hashing == "insecure-for-tests":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    # One lane: argon2's default of four spreads a single check over every core of a small
+    # machine, beside the checks it must not slow.
+    return PasswordHasher(parallelism=1)
+
+
+def _hasher() -> PasswordHasher:
+    """New hashes and those rehashed at sign-in, as ``XINYONG_PASSWORD_HASHING`` says."""
+    return _hasher_of(get_settings().password_hashing)
+
+
 MACHINE_TURN = Path(tempfile.gettempdir()) / "xinyong-password-checks.lock"
 """Password checks take turns on the whole machine (every worker and server on it), so
 that a flood of sign-ins never takes more than one core."""
@@ -73,7 +86,7 @@ def _decoy_hash() -> str:
     """Verified against when the username is unknown, so both failures take the same time.
 
     Made on first use: hashing is slow on purpose, and most processes never sign anyone in."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 class AccountError(ValueError):
@@ -170,7 +183,7 @@ def new_password_hash(password: str) -> str:
     """The argon2 hash of a new password, once it is long enough."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def _account(session: Session, username: str) -> Account | None:
@@ -184,11 +197,12 @@ def _password_check(stored: str | None, password: str) -> tuple[bool, str | None
     with _machine_turn():
         if stored is None:
             stored = _decoy_hash()
+        hasher = _hasher()
         try:
-            _hasher.verify(stored, password)
+            hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return False, None
-        return True, _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None
+        return True, hasher.hash(password) if hasher.check_needs_rehash(stored) else None
 
 
 @contextmanager

@@ -8,31 +8,20 @@ version, so several serving processes publish one chain.
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from xinyong.clock import china_today
 from xinyong.config import Settings, get_settings
 from xinyong.datasets.publish import NoSigningKey, Publisher
+from xinyong.periodic import Periodic
 from xinyong.policy import pack_in_force
 from xinyong.store.db import make_engine, make_sessionmaker
 
-LOG = logging.getLogger(__name__)
 
-
-class PublishWorker(threading.Thread):
+class PublishWorker(Periodic[int]):
     def __init__(self, publisher: Publisher, interval: float) -> None:
-        super().__init__(name="xinyong-publish", daemon=True)
+        super().__init__("xinyong-publish", interval)
         self.publisher = publisher
-        self.interval = interval
-        self.stopping = threading.Event()
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            self.tick()
-            self.stopping.wait(self.interval)
-
-    def tick(self) -> int:
+    def work(self) -> int:
         """Publish what is due; returns how many versions were made."""
         made = 0
         try:
@@ -43,12 +32,7 @@ class PublishWorker(threading.Thread):
                 )
         except NoSigningKey:
             pass  # nothing can be published before `xinyong ledger keygen`
-        except Exception:  # the next tick retries; a dead worker would stop every feed
-            LOG.exception("publishing failed; retrying in %s s", self.interval)
         return made
-
-    def stop(self) -> None:
-        self.stopping.set()
 
 
 def start_publisher(settings: Settings | None = None) -> PublishWorker:

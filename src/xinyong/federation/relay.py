@@ -9,7 +9,6 @@ batch again; the neighbour applies each number once.
 """
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from xinyong.ledger.checkpoint import CheckpointError, SigningKey, read_signing_
 from xinyong.ledger.cosignature import note_text, signature_lines, verify_cosignature
 from xinyong.ledger.service import latest_checkpoint
 from xinyong.ledger.witness import SIZE_TYPE, cosigned_size, keep_cosignature, submission
+from xinyong.periodic import Periodic
 from xinyong.policy import Pack, pack_in_force
 from xinyong.store.db import make_engine, make_sessionmaker
 
@@ -47,7 +47,7 @@ class InFlight:
     full: bool  # the scan filled a batch: more events are probably waiting
 
 
-class Relay(threading.Thread):
+class Relay(Periodic[bool]):
     def __init__(
         self,
         factory: sessionmaker[Session],
@@ -55,25 +55,18 @@ class Relay(threading.Thread):
         settings: Settings,
         client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(name="xinyong-federation", daemon=True)
+        super().__init__("xinyong-federation", settings.federation_interval)
         self.factory = factory
         self.pack = pack
         self.settings = settings
         self.links = links(settings)
         self.client = client or httpx.Client(timeout=30.0)
-        self.stopping = threading.Event()
         self.witnessed_at: dict[str, float] = {}  # monotonic seconds, by link
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            busy = self.tick()
-            if not busy:
-                self.stopping.wait(self.settings.federation_interval)
+    def again(self, outcome: bool | None) -> bool:
+        return bool(outcome)  # a full batch went: the next is probably waiting
 
-    def stop(self) -> None:
-        self.stopping.set()
-
-    def tick(self) -> bool:
+    def work(self) -> bool:
         """One round over the links; whether a link has more to send at once."""
         try:
             key = read_signing_key(self.settings.ledger_key_path)

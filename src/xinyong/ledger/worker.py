@@ -8,7 +8,6 @@ head's lock and signs only if the latest checkpoint is at least that old.
 """
 
 import logging
-import threading
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.config import Settings, get_settings
 from xinyong.ledger.checkpoint import Checkpoint, read_signing_key
 from xinyong.ledger.service import checkpoint, checkpoint_if_due
+from xinyong.periodic import Periodic
 from xinyong.store.db import make_engine, make_sessionmaker
 
 LOG = logging.getLogger(__name__)
@@ -29,36 +29,22 @@ def sign_checkpoint_if_keyed(factory: sessionmaker[Session], key_path: Path) -> 
         return checkpoint(session, read_signing_key(key_path))
 
 
-class Checkpointer(threading.Thread):
+class Checkpointer(Periodic[Checkpoint | None]):
     def __init__(self, factory: sessionmaker[Session], key_path: Path, interval: float) -> None:
-        super().__init__(name="xinyong-checkpoints", daemon=True)
+        super().__init__("xinyong-checkpoints", interval)
         self.factory = factory
         self.key_path = key_path
-        self.interval = interval
-        self.stopping = threading.Event()
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            self.tick()
-            self.stopping.wait(self.interval)
-
-    def tick(self) -> Checkpoint | None:
+    def work(self) -> Checkpoint | None:
         """Sign the head if it moved and no one signed in the last half interval."""
         if not self.key_path.exists():
             return None  # nothing can be signed before `xinyong ledger keygen`
-        try:
-            key = read_signing_key(self.key_path)
-            with self.factory.begin() as session:
-                signed = checkpoint_if_due(session, key, self.interval / 2)
-        except Exception:  # the next tick retries; a dead worker would leave proofs pending
-            LOG.exception("checkpoint tick failed; retrying in %s s", self.interval)
-            return None
+        key = read_signing_key(self.key_path)
+        with self.factory.begin() as session:
+            signed = checkpoint_if_due(session, key, self.interval / 2)
         if signed is not None:
             LOG.info("checkpoint of %s events signed by %s", signed.tree_size, signed.origin)
         return signed
-
-    def stop(self) -> None:
-        self.stopping.set()
 
 
 def start_checkpointer(settings: Settings | None = None) -> Checkpointer:

@@ -6,13 +6,13 @@ One daemon thread in the serving process (not one per HTTP worker), ticking ever
 """
 
 import logging
-import threading
 from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_today
 from xinyong.config import Settings, get_settings
+from xinyong.periodic import Periodic
 from xinyong.policy import Pack, pack_in_force
 from xinyong.rights.expiry import expire
 from xinyong.rights.notices import deliver_due
@@ -22,7 +22,7 @@ from xinyong.store.runtime import open_store
 LOG = logging.getLogger(__name__)
 
 
-class RightsWorker(threading.Thread):
+class RightsWorker(Periodic[None]):
     def __init__(
         self,
         factory: sessionmaker[Session],
@@ -30,35 +30,22 @@ class RightsWorker(threading.Thread):
         transport: Transport,
         interval: float,
     ) -> None:
-        super().__init__(name="xinyong-rights", daemon=True)
+        super().__init__("xinyong-rights", interval)
         self.factory = factory
         self.pack = pack
         self.transport = transport
-        self.interval = interval
-        self.stopping = threading.Event()
         self.expired_on: date | None = None
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            self.tick()
-            self.stopping.wait(self.interval)
-
-    def tick(self) -> None:
+    def work(self) -> None:
         """Expire once per day in China, then deliver whatever notices are due."""
         day = china_today()
-        try:
-            if self.expired_on != day:
-                summary = expire(self.factory, self.pack, day)
-                self.expired_on = day
-                LOG.info("expiry as of %s: %s", day, summary.to_dict())
-            delivered = deliver_due(self.factory, self.transport)
-            if delivered.sent or delivered.failed:
-                LOG.info("notices: %s", delivered.to_dict())
-        except Exception:  # the next tick retries; a dead worker would silently stop both jobs
-            LOG.exception("rights worker tick failed; retrying in %s s", self.interval)
-
-    def stop(self) -> None:
-        self.stopping.set()
+        if self.expired_on != day:
+            summary = expire(self.factory, self.pack, day)
+            self.expired_on = day
+            LOG.info("expiry as of %s: %s", day, summary.to_dict())
+        delivered = deliver_due(self.factory, self.transport)
+        if delivered.sent or delivered.failed:
+            LOG.info("notices: %s", delivered.to_dict())
 
 
 def start_rights_worker(settings: Settings | None = None) -> RightsWorker | None:
