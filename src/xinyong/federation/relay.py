@@ -5,7 +5,9 @@ Sending is resumable and idempotent. A batch is built from the events after the 
 and kept, signed, with its body, before it is sent; it is sent again, the same bytes, until the
 neighbour acknowledges it (an answer that it was applied already counts), and only then does
 the cursor move on. A relay killed at any point resends the batch in flight or builds the same
-batch again; the neighbour applies each number once.
+batch again; the neighbour applies each number once. Before a new batch is built the neighbour
+is asked which batch it expects, so that a link converges after either side was restored from
+a backup (``xinyong.federation.resend``).
 """
 
 import logging
@@ -24,17 +26,20 @@ from xinyong.config import Settings, get_settings
 from xinyong.federation.batches import FIRST, seal
 from xinyong.federation.inbox import hold_link
 from xinyong.federation.links import Link, links
-from xinyong.federation.models import SentBatch
+from xinyong.federation.models import LinkState, SentBatch
 from xinyong.federation.outbox import scan
+from xinyong.federation.resend import Expected, converge
 from xinyong.ledger.checkpoint import CheckpointError, SigningKey, read_signing_key
 from xinyong.ledger.cosignature import note_text, signature_lines, verify_cosignature
 from xinyong.ledger.service import latest_checkpoint
 from xinyong.ledger.witness import SIZE_TYPE, cosigned_size, keep_cosignature, submission
 from xinyong.policy import Pack, pack_in_force
+from xinyong.records.models import RecordEvent
 from xinyong.store.db import make_engine, make_sessionmaker
 
 LOG = logging.getLogger(__name__)
 BATCHES = "/v1/federation/batches"
+NEXT = "/v1/federation/batches/next"
 ADD_CHECKPOINT = "/v1/federation/witness/add-checkpoint"
 
 
@@ -96,9 +101,13 @@ class Relay(threading.Thread):
 
     def send(self, link: Link, key: SigningKey) -> bool:
         """Send the link's next batch, if any; whether another should follow at once."""
-        flight = self._next_batch(link, key)
+        flight = self._in_flight(link)
         if flight is None:
-            return False
+            if not self._waiting(link) or not self._converge(link):
+                return False
+            flight = self._next_batch(link, key)
+            if flight is None:
+                return False
         try:
             answer = self.client.post(
                 link.node.url.rstrip("/") + BATCHES,
@@ -119,18 +128,59 @@ class Relay(threading.Thread):
         )
         return False
 
-    def _next_batch(self, link: Link, key: SigningKey) -> InFlight | None:
-        """The batch in flight, or a new one from the events after the cursor (kept before it
-        is sent); None when there is nothing to send."""
-        with self.factory.begin() as session:
-            state = hold_link(session, link.name)
+    def _in_flight(self, link: Link) -> InFlight | None:
+        """The batch kept and not yet acknowledged: it is sent again, the same bytes."""
+        with self.factory() as session:
             kept = session.scalar(
                 select(SentBatch)
                 .where(SentBatch.link == link.name, SentBatch.acknowledged_at.is_(None))
                 .order_by(SentBatch.number)
             )
-            if kept is not None and kept.body is not None:
-                return InFlight(kept.number, kept.digest, kept.through, kept.body, True)
+            if kept is None or kept.body is None:
+                return None
+            return InFlight(kept.number, kept.digest, kept.through, kept.body, True)
+
+    def _waiting(self, link: Link) -> bool:
+        """Whether any record event lies after the link's cursor."""
+        with self.factory() as session:
+            through = session.scalar(
+                select(LinkState.sent_through).where(LinkState.name == link.name)
+            )
+            return (
+                session.scalar(
+                    select(RecordEvent.ledger_leaf)
+                    .where(RecordEvent.ledger_leaf > (-1 if through is None else through))
+                    .limit(1)
+                )
+                is not None
+            )
+
+    def _converge(self, link: Link) -> bool:
+        """Ask the neighbour which batch it expects and bring the cursor there (it may have
+        been restored from a backup, or this node may have been); whether to send."""
+        try:
+            answer = self.client.get(
+                link.node.url.rstrip("/") + NEXT,
+                headers={"Authorization": f"Bearer {link.node.token}"},
+            )
+            answer.raise_for_status()
+            document = orjson.loads(answer.content)
+            expected = Expected(int(document["expected"]), str(document["last_digest"]))
+        except (httpx.HTTPError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            self._error(link, f"{link.name} did not say which batch it expects: {error}")
+            return False
+        with self.factory.begin() as session:
+            problem = converge(session, hold_link(session, link.name), expected)
+        if problem is not None:
+            self._error(link, problem)
+            return False
+        return True
+
+    def _next_batch(self, link: Link, key: SigningKey) -> InFlight | None:
+        """A new batch from the events after the cursor (kept before it is sent); None when
+        there is nothing to send."""
+        with self.factory.begin() as session:
+            state = hold_link(session, link.name)
             limit = self.settings.federation_batch_size
             found = scan(
                 session, self.pack, self.settings.node_name, link, state.sent_through, limit
