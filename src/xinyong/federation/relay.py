@@ -90,9 +90,13 @@ class Relay(threading.Thread):
         for link in self.links:
             try:
                 busy |= self.send(link, key)
-                # While batches follow each other, witnessing waits its interval.
+                # While batches follow each other, witnessing waits its interval; so does asking
+                # an idle link's neighbour where it stands (it may have been restored and lost
+                # batches, which nothing new would resend).
                 if now >= self.witnessed_at.get(link.name, 0.0) + self.settings.federation_interval:
                     self.witnessed_at[link.name] = now
+                    if self._in_flight(link) is None:
+                        self._converge(link)
                     self.witness(link)
             except Exception as error:  # the next round retries; a dead relay would stall a link
                 LOG.exception("link %s failed", link.name)
