@@ -21,7 +21,8 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Table, func, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import as_utc, china_day
@@ -37,6 +38,7 @@ from xinyong.policy import Pack
 from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.rights.events import DISPUTED, RESOLVED, append_record_event, disputed_records
 from xinyong.rights.repairs import end_publicity
+from xinyong.store.bulk import BulkTable
 
 LOG = logging.getLogger(__name__)
 RECORDS: Table = Record.__table__  # type: ignore[assignment]
@@ -160,6 +162,48 @@ def read_items(batch: Batch) -> list[Item]:
         raise MalformedBatch(f"a batch holds at most {MAX_ITEMS} items")
     lines = batch.items.split(b"\n")[:-1] if batch.items else []
     return [_item(number, line) for number, line in enumerate(lines, start=1)]
+
+
+def _update_by_row(
+    connection: Connection,
+    table: Table,
+    assignments: str,
+    *columns: tuple[str, str],
+    rows: Sequence[tuple[Any, ...]],
+    parameters: dict[str, Any],
+) -> None:
+    """``UPDATE table SET assignments`` for the rows of submission ``:submission`` after id
+    ``:before``, each joined by its row number to ``(row_no, *columns)`` in ``rows``.
+
+    One statement for all the rows: the values go as arrays (PostgreSQL) or one JSON array
+    (SQLite), as ``among`` sends a set. Rows are found by primary key range: the ids only
+    grow, and neither table has an index on (submission, row).
+    """
+    if not rows:
+        return
+    names = ["row_no", *(name for name, _ in columns)]
+    bound: dict[str, Any]
+    if connection.dialect.name == "postgresql":
+        arrays = ", ".join(
+            f"CAST(:a{index} AS {kind}[])"
+            for index, kind in enumerate(["integer", *(kind for _, kind in columns)])
+        )
+        source = f"unnest({arrays}) AS v({', '.join(names)})"
+        bound = {f"a{index}": list(values) for index, values in enumerate(zip(*rows, strict=True))}
+    else:
+        extracted = ", ".join(
+            f"json_extract(value, '$[{index}]') AS {name}" for index, name in enumerate(names)
+        )
+        source = f"(SELECT {extracted} FROM json_each(:a)) AS v"
+        bound = {"a": orjson.dumps(list(rows)).decode()}
+    connection.execute(
+        text(
+            f"UPDATE {table.name} SET {assignments} FROM {source} "
+            f"WHERE {table.name}.submission_id = :submission AND {table.name}.id > :before "
+            f"AND {table.name}.row_no = v.row_no"
+        ),
+        {**parameters, **bound},
+    )
 
 
 def hold_link(session: Session, name: str) -> LinkState:
@@ -337,8 +381,6 @@ class Inbox:
                 # The first this node hears of the document: the version is new here.
                 record["op"] = "submit"
             rows.append((number, item.raw, record))
-        # Rows are found again by primary key from here on: the records' and events' ids only
-        # grow, and neither table has an index on (submission, row).
         records_before = session.scalar(select(func.max(RECORDS.c.id))) or 0
         events_before = session.scalar(select(func.max(EVENTS.c.id))) or 0
         job = IngestJob(self.factory, self.pack, today=today)
@@ -371,52 +413,36 @@ class Inbox:
         records_before: int,
         events_before: int,
     ) -> None:
-        """Write where each stored version and event came from, by their new rows' ids."""
+        """Write where each stored version and event came from, joined to the submission's
+        new rows by row number in one statement per table (a batch has thousands)."""
         connection = session.connection()
-        new_records = connection.execute(
-            select(RECORDS.c.id, RECORDS.c.row_no).where(
-                RECORDS.c.id > records_before, RECORDS.c.submission_id == submission
-            )
-        ).all()
-        records = [
-            {
-                "b_id": record_id,
-                "b_node": accepted[0],
-                "b_record": accepted[1],
-                "b_at": accepted[2],
-            }
-            for record_id, row_no in new_records
-            if (accepted := items[row_no].accepted) is not None
+        accepted = [
+            (number, *item.accepted) for number, item in items.items() if item.accepted is not None
         ]
-        if records:
-            connection.execute(
-                update(RECORDS)
-                .where(RECORDS.c.id == bindparam("b_id"))
-                .values(
-                    origin_node=bindparam("b_node"),
-                    origin_record_id=bindparam("b_record"),
-                    origin_received_at=bindparam("b_at"),
-                    via_node=link.name,
-                ),
-                records,
+        common = {"via": link.name, "submission": submission}
+        if accepted:
+            convert = BulkTable(connection, RECORDS, columns=["origin_received_at"]).converter(
+                "origin_received_at"
             )
-        new_events = connection.execute(
-            select(EVENTS.c.id, EVENTS.c.row_no).where(
-                EVENTS.c.id > events_before, EVENTS.c.submission_id == submission
+            _update_by_row(
+                connection,
+                RECORDS,
+                "origin_node = v.node, origin_record_id = v.record, "
+                "origin_received_at = v.at, via_node = :via",
+                ("node", "varchar"),
+                ("record", "bigint"),
+                ("at", "timestamptz"),
+                rows=[(number, node, record, convert(at)) for number, node, record, at in accepted],
+                parameters={**common, "before": records_before},
             )
-        ).all()
-        events = [
-            {"b_id": event_id, "b_origin": items[row_no].origin}
-            for event_id, row_no in new_events
-            if row_no in items
-        ]
-        if events:
-            connection.execute(
-                update(EVENTS)
-                .where(EVENTS.c.id == bindparam("b_id"))
-                .values(origin_node=bindparam("b_origin"), via_node=link.name),
-                events,
-            )
+        _update_by_row(
+            connection,
+            EVENTS,
+            "origin_node = v.origin, via_node = :via",
+            ("origin", "varchar"),
+            rows=[(number, item.origin) for number, item in items.items()],
+            parameters={**common, "before": events_before},
+        )
 
     def _mark(
         self,

@@ -13,12 +13,13 @@ a backup (``xinyong.federation.resend``).
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 import orjson
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
@@ -67,6 +68,7 @@ class Relay(threading.Thread):
         self.links = links(settings)
         self.client = client or httpx.Client(timeout=30.0)
         self.stopping = threading.Event()
+        self.poster = ThreadPoolExecutor(1, thread_name_prefix="xinyong-federation-post")
         self.witnessed_at: dict[str, float] = {}  # monotonic seconds, by link
 
     def run(self) -> None:
@@ -112,15 +114,21 @@ class Relay(threading.Thread):
             flight = self._next_batch(link, key)
             if flight is None:
                 return False
+        delivery = self.poster.submit(
+            self.client.post,
+            link.node.url.rstrip("/") + BATCHES,
+            content=flight.body,
+            headers={
+                "Authorization": f"Bearer {link.node.token}",
+                "Content-Type": "application/json",
+            },
+        )
+        if flight.full:
+            # While the neighbour applies this batch, the next one is built and kept: it goes
+            # as soon as this one is acknowledged (or is forgotten with it if this is refused).
+            self._next_batch(link, key, after=flight)
         try:
-            answer = self.client.post(
-                link.node.url.rstrip("/") + BATCHES,
-                content=flight.body,
-                headers={
-                    "Authorization": f"Bearer {link.node.token}",
-                    "Content-Type": "application/json",
-                },
-            )
+            answer = delivery.result()
         except httpx.HTTPError as error:
             self._error(link, f"batch {flight.number} not delivered: {error}")
             return False
@@ -130,7 +138,21 @@ class Relay(threading.Thread):
         self._error(
             link, f"batch {flight.number} refused ({answer.status_code}): {answer.text[:400]}"
         )
+        if answer.status_code == 409:
+            # Not applied, and never will be under this number (the neighbour was restored, or
+            # applied another batch under it from a restored copy of this node): forget it, so that
+            # the next round converges and builds it again from the cursor.
+            self._forget_unacknowledged(link)
         return False
+
+    def _forget_unacknowledged(self, link: Link) -> None:
+        with self.factory.begin() as session:
+            hold_link(session, link.name)
+            session.execute(
+                delete(SentBatch).where(
+                    SentBatch.link == link.name, SentBatch.acknowledged_at.is_(None)
+                )
+            )
 
     def _in_flight(self, link: Link) -> InFlight | None:
         """The batch kept and not yet acknowledged: it is sent again, the same bytes."""
@@ -180,26 +202,37 @@ class Relay(threading.Thread):
             return False
         return True
 
-    def _next_batch(self, link: Link, key: SigningKey) -> InFlight | None:
-        """A new batch from the events after the cursor (kept before it is sent); None when
-        there is nothing to send."""
+    def _next_batch(
+        self, link: Link, key: SigningKey, after: InFlight | None = None
+    ) -> InFlight | None:
+        """A new batch from the events after the cursor, or after the batch ``after`` still in
+        flight (kept before it is sent); None when there is nothing to send."""
         with self.factory.begin() as session:
             state = hold_link(session, link.name)
+            if after is None:
+                number, previous, through = (
+                    state.sent_number + 1,
+                    state.sent_digest or FIRST,
+                    state.sent_through,
+                )
+            elif session.get(SentBatch, (link.name, after.number + 1)) is not None:
+                return None  # built already
+            else:
+                number, previous, through = after.number + 1, after.digest, after.through
             limit = self.settings.federation_batch_size
-            found = scan(
-                session, self.pack, self.settings.node_name, link, state.sent_through, limit
-            )
-            if found.through == state.sent_through:
+            found = scan(session, self.pack, self.settings.node_name, link, through, limit)
+            if found.through == through:
                 return None
             if not found.items:
-                state.sent_through = found.through  # nothing there for this neighbour
+                if after is None:
+                    state.sent_through = found.through  # nothing there for this neighbour
                 return None
             batch = seal(
                 key,
                 sender=self.settings.node_name,
                 receiver=link.name,
-                number=state.sent_number + 1,
-                previous=state.sent_digest or FIRST,
+                number=number,
+                previous=previous,
                 policy=self.pack.digest,
                 items=found.items,
             )
