@@ -73,7 +73,11 @@ class Relay(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            busy = self.tick()
+            try:
+                busy = self.tick()
+            except Exception:  # e.g. the store busy while an error is noted: a dead relay
+                LOG.exception("relay round failed")  # would stall every link until a restart
+                busy = False
             if not busy:
                 self.stopping.wait(self.settings.federation_interval)
 
@@ -206,27 +210,28 @@ class Relay(threading.Thread):
         self, link: Link, key: SigningKey, after: InFlight | None = None
     ) -> InFlight | None:
         """A new batch from the events after the cursor, or after the batch ``after`` still in
-        flight (kept before it is sent); None when there is nothing to send."""
-        with self.factory.begin() as session:
-            state = hold_link(session, link.name)
-            if after is None:
-                number, previous, through = (
-                    state.sent_number + 1,
-                    state.sent_digest or FIRST,
-                    state.sent_through,
-                )
-            elif session.get(SentBatch, (link.name, after.number + 1)) is not None:
-                return None  # built already
-            else:
+        flight (kept before it is sent); None when there is nothing to send.
+
+        The events are read and the batch signed outside the write transaction that keeps it
+        (SQLite has one writer: the inbox must not wait for this), which then checks the link
+        has not moved meanwhile."""
+        with self.factory() as session:
+            state = session.get(LinkState, link.name)
+            if after is not None:
                 number, previous, through = after.number + 1, after.digest, after.through
+            elif state is None:
+                number, previous, through = 1, FIRST, -1
+            else:
+                number = state.sent_number + 1
+                previous, through = state.sent_digest or FIRST, state.sent_through
+            if session.get(SentBatch, (link.name, number)) is not None:
+                return None  # built already
             limit = self.settings.federation_batch_size
             found = scan(session, self.pack, self.settings.node_name, link, through, limit)
-            if found.through == through:
-                return None
-            if not found.items:
-                if after is None:
-                    state.sent_through = found.through  # nothing there for this neighbour
-                return None
+        if found.through == through:
+            return None
+        batch = None
+        if found.items:
             batch = seal(
                 key,
                 sender=self.settings.node_name,
@@ -236,11 +241,26 @@ class Relay(threading.Thread):
                 policy=self.pack.digest,
                 items=found.items,
             )
+        with self.factory.begin() as session:
+            state = hold_link(session, link.name)
+            cursor = (state.sent_number + 1, state.sent_digest or FIRST, state.sent_through)
+            moved = session.get(SentBatch, (link.name, number)) is not None or (
+                after is None and cursor != (number, previous, through)
+            )
+            if after is not None:
+                kept = session.get(SentBatch, (link.name, after.number))
+                moved |= kept is None or kept.acknowledged_at is not None
+            if moved:
+                return None  # the next round builds it from where the link stands now
+            if batch is None:
+                if after is None:
+                    state.sent_through = found.through  # nothing there for this neighbour
+                return None
             body = batch.body()
             session.add(
                 SentBatch(
                     link=link.name,
-                    number=batch.header.number,
+                    number=number,
                     digest=batch.header.digest,
                     through=found.through,
                     items=batch.header.count,
@@ -248,7 +268,7 @@ class Relay(threading.Thread):
                     created_at=utc_now(),
                 )
             )
-            return InFlight(batch.header.number, batch.header.digest, found.through, body, True)
+            return InFlight(number, batch.header.digest, found.through, body, True)
 
     def _acknowledge(self, link: Link, flight: InFlight) -> None:
         now = utc_now()
