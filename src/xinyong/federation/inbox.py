@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,7 +38,6 @@ from xinyong.policy import Pack
 from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.rights.events import DISPUTED, RESOLVED, append_record_event, disputed_records
 from xinyong.rights.repairs import end_publicity
-from xinyong.store.bulk import BulkTable
 
 LOG = logging.getLogger(__name__)
 RECORDS: Table = Record.__table__  # type: ignore[assignment]
@@ -164,45 +163,44 @@ def read_items(batch: Batch) -> list[Item]:
     return [_item(number, line) for number, line in enumerate(lines, start=1)]
 
 
-def _update_by_row(
-    connection: Connection,
-    table: Table,
-    assignments: str,
-    *columns: tuple[str, str],
-    rows: Sequence[tuple[Any, ...]],
-    parameters: dict[str, Any],
+def _update_by_id(
+    connection: Connection, table: Table, rows: list[dict[str, Any]], constants: dict[str, Any]
 ) -> None:
-    """``UPDATE table SET assignments`` for the rows of submission ``:submission`` after id
-    ``:before``, each joined by its row number to ``(row_no, *columns)`` in ``rows``.
+    """Set each row's columns (``rows``: ``id`` and the same columns in each) and ``constants``.
 
-    One statement for all the rows: the values go as arrays (PostgreSQL) or one JSON array
-    (SQLite), as ``among`` sends a set. Rows are found by primary key range: the ids only
-    grow, and neither table has an index on (submission, row).
+    On PostgreSQL one statement joins the rows sent as arrays (an UPDATE a row would rewrite
+    thousands of rows one statement at a time); SQLite, in process, takes them by primary key
+    with ``executemany`` as fast.
     """
     if not rows:
         return
-    names = ["row_no", *(name for name, _ in columns)]
-    bound: dict[str, Any]
+    columns = [name for name in rows[0] if name != "id"]
     if connection.dialect.name == "postgresql":
+        names = ["id", *columns]
         arrays = ", ".join(
-            f"CAST(:a{index} AS {kind}[])"
-            for index, kind in enumerate(["integer", *(kind for _, kind in columns)])
+            f"CAST(:{name} AS {table.c[name].type.compile(dialect=connection.dialect)}[])"
+            for name in names
         )
-        source = f"unnest({arrays}) AS v({', '.join(names)})"
-        bound = {f"a{index}": list(values) for index, values in enumerate(zip(*rows, strict=True))}
-    else:
-        extracted = ", ".join(
-            f"json_extract(value, '$[{index}]') AS {name}" for index, name in enumerate(names)
+        assigned = ", ".join(
+            [f"{name} = v.{name}" for name in columns]
+            + [f"{name} = :constant_{name}" for name in constants]
         )
-        source = f"(SELECT {extracted} FROM json_each(:a)) AS v"
-        bound = {"a": orjson.dumps(list(rows)).decode()}
+        connection.execute(
+            text(
+                f"UPDATE {table.name} SET {assigned} FROM unnest({arrays}) "
+                f"AS v({', '.join(names)}) WHERE {table.name}.id = v.id"
+            ),
+            {
+                **{name: [row[name] for row in rows] for name in names},
+                **{f"constant_{name}": value for name, value in constants.items()},
+            },
+        )
+        return
     connection.execute(
-        text(
-            f"UPDATE {table.name} SET {assignments} FROM {source} "
-            f"WHERE {table.name}.submission_id = :submission AND {table.name}.id > :before "
-            f"AND {table.name}.row_no = v.row_no"
-        ),
-        {**parameters, **bound},
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(**{name: bindparam(f"b_{name}") for name in columns}, **constants),
+        [{f"b_{name}": value for name, value in row.items()} for row in rows],
     )
 
 
@@ -413,35 +411,44 @@ class Inbox:
         records_before: int,
         events_before: int,
     ) -> None:
-        """Write where each stored version and event came from, joined to the submission's
-        new rows by row number in one statement per table (a batch has thousands)."""
+        """Write where each stored version and event came from, by their new rows' ids (found
+        by primary key range: the ids only grow, and neither table has an index on
+        (submission, row))."""
         connection = session.connection()
-        accepted = [
-            (number, *item.accepted) for number, item in items.items() if item.accepted is not None
-        ]
-        common = {"via": link.name, "submission": submission}
-        if accepted:
-            convert = BulkTable(connection, RECORDS, columns=["origin_received_at"]).converter(
-                "origin_received_at"
+        new_records = connection.execute(
+            select(RECORDS.c.id, RECORDS.c.row_no).where(
+                RECORDS.c.id > records_before, RECORDS.c.submission_id == submission
             )
-            _update_by_row(
-                connection,
-                RECORDS,
-                "origin_node = v.node, origin_record_id = v.record, "
-                "origin_received_at = v.at, via_node = :via",
-                ("node", "varchar"),
-                ("record", "bigint"),
-                ("at", "timestamptz"),
-                rows=[(number, node, record, convert(at)) for number, node, record, at in accepted],
-                parameters={**common, "before": records_before},
+        ).all()
+        _update_by_id(
+            connection,
+            RECORDS,
+            [
+                {
+                    "id": record_id,
+                    "origin_node": accepted[0],
+                    "origin_record_id": accepted[1],
+                    "origin_received_at": accepted[2],
+                }
+                for record_id, row_no in new_records
+                if (accepted := items[row_no].accepted) is not None
+            ],
+            {"via_node": link.name},
+        )
+        new_events = connection.execute(
+            select(EVENTS.c.id, EVENTS.c.row_no).where(
+                EVENTS.c.id > events_before, EVENTS.c.submission_id == submission
             )
-        _update_by_row(
+        ).all()
+        _update_by_id(
             connection,
             EVENTS,
-            "origin_node = v.origin, via_node = :via",
-            ("origin", "varchar"),
-            rows=[(number, item.origin) for number, item in items.items()],
-            parameters={**common, "before": events_before},
+            [
+                {"id": event_id, "origin_node": items[row_no].origin}
+                for event_id, row_no in new_events
+                if row_no in items
+            ],
+            {"via_node": link.name},
         )
 
     def _mark(
