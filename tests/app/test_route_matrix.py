@@ -87,6 +87,7 @@ GET    /static                                        200  200  200  200  200  2
 POST   /v1/checks                                     401  200  403  403  401  401  401  401  401  401
 POST   /v1/checks/batch                               401  200  403  403  401  401  401  401  401  401
 POST   /v1/federation/batches                         401  403  403  403  401  401  401  401  401  401
+GET    /v1/federation/batches/next                    401  403  403  403  401  401  401  401  401  401
 POST   /v1/federation/witness/add-checkpoint          404  404  404  404  404  404  404  404  404  404
 POST   /v1/submissions                                401  403 200:1 200:0 401  401  401  401  401  401
 GET    /v1/ledger/key                                 200  200  200  200  200  200  200  200  200  200

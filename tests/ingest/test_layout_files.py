@@ -8,9 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import odf.opendocument
+import odf.table
+import odf.text
 import orjson
 import pytest
 import xlsxwriter
+import xlwt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -264,3 +268,116 @@ def test_a_table_that_starts_lower_down_and_to_the_right_keeps_the_lines_a_clerk
     assert (summary.accepted, summary.rejected) == (1, 1)
     [(row_no, field, _, raw)] = quarantined(factory)
     assert (row_no, field) == (2, "处罚类别") and raw.startswith("处罚!6: 北京示例2有限公司")
+
+
+TITLE = "行政处罚信息（双公示）"
+
+
+def xls(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """An Excel 97-2003 workbook as offices still export it: a merged title, a blank line."""
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("处罚")
+    sheet.write_merge(0, 0, 0, len(COLUMNS) - 1, TITLE)
+    for column_no, column in enumerate(COLUMNS):
+        sheet.write(2, column_no, column)
+    day = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    for line, row in enumerate(rows, start=3):
+        for column_no, column in enumerate(COLUMNS):
+            value = row.get(column)
+            if isinstance(value, date):
+                sheet.write(line, column_no, value, day)
+            elif value is not None:
+                sheet.write(line, column_no, value)
+    book.save(str(path))
+    return path
+
+
+def _ods_cell(value: Any) -> odf.table.TableCell:
+    if isinstance(value, date):
+        cell = odf.table.TableCell(valuetype="date", datevalue=value.isoformat())
+    elif isinstance(value, int | float):
+        cell = odf.table.TableCell(valuetype="float", value=value)
+    elif value is None:
+        return odf.table.TableCell()
+    else:
+        cell = odf.table.TableCell(valuetype="string")
+    cell.addElement(odf.text.P(text=str(value)))
+    return cell
+
+
+def ods(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """An OpenDocument spreadsheet: a title merged across the columns, a blank line."""
+    document = odf.opendocument.OpenDocumentSpreadsheet()
+    table = odf.table.Table(name="处罚")
+    title = odf.table.TableRow()
+    merged = _ods_cell(TITLE)
+    merged.setAttribute("numbercolumnsspanned", len(COLUMNS))
+    title.addElement(merged)
+    for _ in COLUMNS[1:]:
+        title.addElement(odf.table.CoveredTableCell())
+    blank = odf.table.TableRow()
+    blank.addElement(odf.table.TableCell())
+    table.addElement(title)
+    table.addElement(blank)
+    for values in [list(COLUMNS), *([row.get(column) for column in COLUMNS] for row in rows)]:
+        line = odf.table.TableRow()
+        for value in values:
+            line.addElement(_ods_cell(value))
+        table.addElement(line)
+    document.spreadsheet.addElement(table)
+    document.save(str(path))
+    return path
+
+
+def _writes(suffix: str) -> Any:
+    return {
+        ".xlsx": lambda path, rows: workbook(path, {"处罚": rows}),
+        ".xls": xls,
+        ".ods": ods,
+        ".csv": gbk_csv,
+    }[suffix]
+
+
+OFFICE_ROWS = [
+    # dates as the spreadsheet keeps them, an amount as a number
+    cells(
+        1,
+        处罚决定日期=date(2025, 3, 10),
+        公示截止期=date(2025, 12, 10),
+        **{"罚款金额（万元）": 0.5},
+    ),
+    cells(2),  # numbers and dates stored as text
+    cells(3, 处罚类别="训诫"),
+    cells(4, 处罚类别="警告、罚款", 公示截止期="2026-03-01"),
+]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls", ".ods", ".csv"])
+def test_every_office_format_reads_below_its_title_into_the_same_records(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path, suffix: str
+) -> None:
+    path = _writes(suffix)(tmp_path / f"penalties{suffix}", OFFICE_ROWS)
+    options = {"encoding": "gbk"} if suffix == ".csv" else {}
+    summary = ingest(factory, national, path, **options)
+    assert (summary.rows, summary.accepted, summary.rejected) == (4, 3, 1)
+    [(row_no, field, reason, raw)] = quarantined(factory)
+    assert (row_no, field) == (3, "处罚类别") and "'训诫' is not one of" in reason
+    # Where the clerk finds the row: the title, a blank line, the header, then the rows.
+    if suffix != ".csv":
+        assert raw.startswith("处罚!6: 北京示例3有限公司")
+    with factory() as session:
+        stored = {
+            record.document_no: (record.amount, record.decided_on, record.severity, record.fields)
+            for record in session.scalars(select(Record))
+        }
+    kind = {"penalty_kind": "fine", "violation": "销售不合格产品"}
+    assert stored == {
+        "京朝市监罚〔2025〕1号": (Decimal("5000.00"), date(2025, 3, 10), "general", kind),
+        "京朝市监罚〔2025〕2号": (Decimal("5000.00"), date(2025, 3, 10), "general", kind),
+        "京朝市监罚〔2025〕4号": (
+            Decimal("5000.00"),
+            date(2025, 3, 10),
+            "general",
+            {**kind, "other_penalty_kinds": ["warning"]},
+        ),
+    }

@@ -15,6 +15,7 @@ from xinyong.ingest.rows import ValidRow
 from xinyong.ingest.validate import RowValidator
 from xinyong.ingest.values import RowInvalid
 from xinyong.policy import Pack
+from xinyong.policy.profiles import MappedColumn
 from xinyong.testing import samples
 
 TODAY = date(2026, 11, 1)
@@ -235,3 +236,72 @@ def test_whatever_a_cell_holds_a_row_is_translated_or_refused_naming_a_column(
     checked = RowValidator(national, TODAY).validate(1, translated.row, "")
     if not isinstance(checked, ValidRow):
         assert layout.column_of(translated, checked.field) is not None
+
+
+# The Administrative Penalty Law (2021) Art. 9 lists the kinds from the lightest; detention,
+# which takes a person's liberty, is the gravest.
+GRAVEST_FIRST = ["detention", "closure", "licence_revocation", "suspension", "confiscation"]
+GRAVEST_FIRST += ["fine", "warning"]
+KIND_WORDS = {
+    "警告": "warning",
+    "通报批评": "warning",
+    "罚款": "fine",
+    "没收违法所得": "confiscation",
+    "没收非法财物": "confiscation",
+    "暂扣许可证件": "suspension",
+    "吊销许可证件": "licence_revocation",
+    "暂扣或者吊销执照": "licence_revocation",
+    "责令停产停业": "closure",
+    "责令关闭": "closure",
+    "行政拘留": "detention",
+}
+
+
+@given(
+    words=st.lists(st.sampled_from(sorted(KIND_WORDS)), min_size=1, max_size=5),
+    separators=st.lists(st.sampled_from([";", "；", "、", ",", "，"]), min_size=5, max_size=5),
+    spaces=st.sampled_from(["", " ", "　"]),
+)
+def test_a_decision_of_several_kinds_keeps_the_gravest_as_its_kind_and_the_rest_beside_it(
+    national: Pack, words: list[str], separators: list[str], spaces: str
+) -> None:
+    layout = Layout(national, national.profiles["double_publicity.penalty"])
+    cell = words[0] + "".join(
+        f"{spaces}{separator}{spaces}{word}"
+        for separator, word in zip(separators, words[1:], strict=False)
+    )
+    translated = layout.translate(penalty(处罚类别=cell))
+    kinds = sorted({KIND_WORDS[word] for word in words}, key=GRAVEST_FIRST.index)
+    fields = translated.row["fields"]
+    assert fields["penalty_kind"] == kinds[0]
+    assert fields.get("other_penalty_kinds") == (kinds[1:] or None)
+    checked = RowValidator(national, TODAY).validate(1, translated.row, "")
+    assert isinstance(checked, ValidRow)
+    assert checked.fields["penalty_kind"] == kinds[0]
+
+
+@pytest.mark.parametrize("cell", ["罚款;训诫", "警告、、训诫", "；", " ， "])
+def test_an_unknown_word_among_several_refuses_the_row_naming_the_column(
+    layout: Layout, cell: str
+) -> None:
+    with pytest.raises(RowInvalid) as refused:
+        layout.translate(penalty(处罚类别=cell))
+    assert refused.value.field == "处罚类别"
+    assert ("'训诫' is not one of" if "训诫" in cell else "names no word") in refused.value.reason
+
+
+@pytest.mark.parametrize("cell", ["罚款，", "罚款；", " 罚款、 "])
+def test_a_trailing_separator_names_nothing_more(layout: Layout, cell: str) -> None:
+    fields = layout.translate(penalty(处罚类别=cell)).row["fields"]
+    assert fields["penalty_kind"] == "fine" and "other_penalty_kinds" not in fields
+
+
+def test_a_profile_that_leaves_a_code_unranked_is_refused() -> None:
+    with pytest.raises(ValueError, match="leaves out fine"):
+        MappedColumn.model_validate(
+            {
+                "column": "处罚类别",
+                "values": {"警告": "warning", "罚款": "fine"},
+                "several": {"ranked": ["warning"], "rest": "other_penalty_kinds"},
+            }
+        )

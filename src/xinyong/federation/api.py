@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
 from xinyong.config import Settings
+from xinyong.federation.batches import FIRST
 from xinyong.federation.inbox import Inbox, Refused
-from xinyong.federation.links import links
+from xinyong.federation.links import link_named, links
+from xinyong.federation.models import LinkState
 from xinyong.keys.deps import require_role
 from xinyong.keys.service import Caller
 from xinyong.ledger.checkpoint import CheckpointError, SigningKey, read_signing_key
@@ -114,6 +116,38 @@ async def deliver(
             status_code=refused.status,
         )
     return BatchOutcome(**outcome.__dict__)
+
+
+class NextBatch(BaseModel):
+    expected: int = Field(description="the number of the batch this node applies next")
+    last_digest: str = Field(description="the digest of the last batch applied (64 zeros)")
+
+
+@router.get(
+    "/batches/next",
+    response_model=NextBatch,
+    summary="The batch expected next from the caller",
+    responses={
+        401: {"description": "no valid key"},
+        403: {"description": "not a node key, or not a neighbour"},
+    },
+)
+def next_batch(
+    request: Request,
+    caller: Annotated[Caller, Depends(require_role("node"))],
+    factory: Annotated[sessionmaker[Session], Depends(get_sessionmaker)],
+) -> NextBatch:
+    """Which batch this node expects from the calling neighbour, and the digest of the last it
+    applied: a sender asks before it builds a batch, so that a link converges after either side
+    was restored from a backup (docs/federation.md)."""
+    settings = _settings(request)
+    if link_named(settings, caller.label) is None:
+        raise HTTPException(403, f"{caller.label} is not a neighbour of {settings.node_name}")
+    with factory() as session:
+        state = session.get(LinkState, caller.label)
+    if state is None:
+        return NextBatch(expected=1, last_digest=FIRST)
+    return NextBatch(expected=state.received_number + 1, last_digest=state.received_digest or FIRST)
 
 
 def _witness(request: Request, body: bytes) -> Response:

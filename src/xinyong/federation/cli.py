@@ -40,6 +40,48 @@ def status_command(
         raise typer.Exit(1)
 
 
+@app.command("resend")
+def resend_command(
+    link: Annotated[str, typer.Option("--link", help="the neighbour to send to again")],
+    first: Annotated[
+        int, typer.Option("--from", min=1, help="the first batch whose events are sent again")
+    ],
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Send a neighbour again every event from batch BATCH on, after a restore the relay cannot
+    reconcile by itself (it says so in the link's error).
+
+    The link's cursor goes back to where batch BATCH began; the relay then numbers the batches
+    as the neighbour expects. What the neighbour holds already counts there as duplicates."""
+    from xinyong.config import get_settings
+    from xinyong.federation.inbox import hold_link
+    from xinyong.federation.links import LinkError, link_named
+    from xinyong.federation.resend import CannotResend, resend_from
+    from xinyong.store.runtime import open_store
+
+    settings = get_settings()
+    try:
+        known = link_named(settings, link)
+    except LinkError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    if known is None:
+        typer.echo(f"{link} is not a neighbour of this node", err=True)
+        raise typer.Exit(2)
+    try:
+        with open_store(settings).begin() as session:
+            after = resend_from(session, hold_link(session, link), first)
+    except CannotResend as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    if json_output:
+        typer.echo(orjson.dumps({"link": link, "from": first, "after_position": after}).decode())
+    else:
+        typer.echo(
+            f"{link}: events after ledger position {after} are sent again from batch {first}"
+        )
+
+
 def _print(status: dict[str, object]) -> None:
     console = Console()
     console.print(f"node [bold]{status['node']}[/bold] ({status['level']})", highlight=False)

@@ -2,7 +2,7 @@
 
 A link is this node's side of the connection to one neighbour. Sending, it remembers the last
 batch the neighbour acknowledged (number, digest and the ledger position it covered) and keeps
-the one batch in flight until it is acknowledged; receiving, the last batch it applied. A batch
+the batch in flight, and the one built to follow it, until each is acknowledged; receiving, the last batch it applied. A batch
 is applied in the same transaction as the link's state moves on, so a batch is applied once.
 """
 

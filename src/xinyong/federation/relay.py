@@ -5,17 +5,20 @@ Sending is resumable and idempotent. A batch is built from the events after the 
 and kept, signed, with its body, before it is sent; it is sent again, the same bytes, until the
 neighbour acknowledges it (an answer that it was applied already counts), and only then does
 the cursor move on. A relay killed at any point resends the batch in flight or builds the same
-batch again; the neighbour applies each number once.
+batch again; the neighbour applies each number once. Before a new batch is built the neighbour
+is asked which batch it expects, so that a link converges after either side was restored from
+a backup (``xinyong.federation.resend``).
 """
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 import orjson
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
@@ -23,18 +26,21 @@ from xinyong.config import Settings, get_settings
 from xinyong.federation.batches import FIRST, seal
 from xinyong.federation.inbox import hold_link
 from xinyong.federation.links import Link, links
-from xinyong.federation.models import SentBatch
+from xinyong.federation.models import LinkState, SentBatch
 from xinyong.federation.outbox import scan
+from xinyong.federation.resend import Expected, converge
 from xinyong.ledger.checkpoint import CheckpointError, SigningKey, read_signing_key
 from xinyong.ledger.cosignature import note_text, signature_lines, verify_cosignature
 from xinyong.ledger.service import latest_checkpoint
 from xinyong.ledger.witness import SIZE_TYPE, cosigned_size, keep_cosignature, submission
 from xinyong.periodic import Periodic
 from xinyong.policy import Pack, pack_in_force
+from xinyong.records.models import RecordEvent
 from xinyong.store.db import make_engine, make_sessionmaker
 
 LOG = logging.getLogger(__name__)
 BATCHES = "/v1/federation/batches"
+NEXT = "/v1/federation/batches/next"
 ADD_CHECKPOINT = "/v1/federation/witness/add-checkpoint"
 
 
@@ -61,6 +67,7 @@ class Relay(Periodic[bool]):
         self.settings = settings
         self.links = links(settings)
         self.client = client or httpx.Client(timeout=30.0)
+        self.poster = ThreadPoolExecutor(1, thread_name_prefix="xinyong-federation-post")
         self.witnessed_at: dict[str, float] = {}  # monotonic seconds, by link
 
     def again(self, outcome: bool | None) -> bool:
@@ -78,9 +85,13 @@ class Relay(Periodic[bool]):
         for link in self.links:
             try:
                 busy |= self.send(link, key)
-                # While batches follow each other, witnessing waits its interval.
+                # While batches follow each other, witnessing waits its interval; so does asking
+                # an idle link's neighbour where it stands (it may have been restored and lost
+                # batches, which nothing new would resend).
                 if now >= self.witnessed_at.get(link.name, 0.0) + self.settings.federation_interval:
                     self.witnessed_at[link.name] = now
+                    if self._in_flight(link) is None:
+                        self._converge(link)
                     self.witness(link)
             except Exception as error:  # the next round retries; a dead relay would stall a link
                 LOG.exception("link %s failed", link.name)
@@ -89,18 +100,28 @@ class Relay(Periodic[bool]):
 
     def send(self, link: Link, key: SigningKey) -> bool:
         """Send the link's next batch, if any; whether another should follow at once."""
-        flight = self._next_batch(link, key)
+        flight = self._in_flight(link)
         if flight is None:
-            return False
+            if not self._waiting(link) or not self._converge(link):
+                return False
+            flight = self._next_batch(link, key)
+            if flight is None:
+                return False
+        delivery = self.poster.submit(
+            self.client.post,
+            link.node.url.rstrip("/") + BATCHES,
+            content=flight.body,
+            headers={
+                "Authorization": f"Bearer {link.node.token}",
+                "Content-Type": "application/json",
+            },
+        )
+        if flight.full:
+            # While the neighbour applies this batch, the next one is built and kept: it goes
+            # as soon as this one is acknowledged (or is forgotten with it if this is refused).
+            self._next_batch(link, key, after=flight)
         try:
-            answer = self.client.post(
-                link.node.url.rstrip("/") + BATCHES,
-                content=flight.body,
-                headers={
-                    "Authorization": f"Bearer {link.node.token}",
-                    "Content-Type": "application/json",
-                },
-            )
+            answer = delivery.result()
         except httpx.HTTPError as error:
             self._error(link, f"batch {flight.number} not delivered: {error}")
             return False
@@ -110,43 +131,125 @@ class Relay(Periodic[bool]):
         self._error(
             link, f"batch {flight.number} refused ({answer.status_code}): {answer.text[:400]}"
         )
+        if answer.status_code == 409:
+            # Not applied, and never will be under this number (the neighbour was restored, or
+            # applied another batch under it from a restored copy of this node): forget it, so that
+            # the next round converges and builds it again from the cursor.
+            self._forget_unacknowledged(link)
         return False
 
-    def _next_batch(self, link: Link, key: SigningKey) -> InFlight | None:
-        """The batch in flight, or a new one from the events after the cursor (kept before it
-        is sent); None when there is nothing to send."""
+    def _forget_unacknowledged(self, link: Link) -> None:
         with self.factory.begin() as session:
-            state = hold_link(session, link.name)
+            hold_link(session, link.name)
+            session.execute(
+                delete(SentBatch).where(
+                    SentBatch.link == link.name, SentBatch.acknowledged_at.is_(None)
+                )
+            )
+
+    def _in_flight(self, link: Link) -> InFlight | None:
+        """The batch kept and not yet acknowledged: it is sent again, the same bytes."""
+        with self.factory() as session:
             kept = session.scalar(
                 select(SentBatch)
                 .where(SentBatch.link == link.name, SentBatch.acknowledged_at.is_(None))
                 .order_by(SentBatch.number)
             )
-            if kept is not None and kept.body is not None:
-                return InFlight(kept.number, kept.digest, kept.through, kept.body, True)
-            limit = self.settings.federation_batch_size
-            found = scan(
-                session, self.pack, self.settings.node_name, link, state.sent_through, limit
+            if kept is None or kept.body is None:
+                return None
+            return InFlight(kept.number, kept.digest, kept.through, kept.body, True)
+
+    def _waiting(self, link: Link) -> bool:
+        """Whether any record event lies after the link's cursor."""
+        with self.factory() as session:
+            through = session.scalar(
+                select(LinkState.sent_through).where(LinkState.name == link.name)
             )
-            if found.through == state.sent_through:
-                return None
-            if not found.items:
-                state.sent_through = found.through  # nothing there for this neighbour
-                return None
+            return (
+                session.scalar(
+                    select(RecordEvent.ledger_leaf)
+                    .where(RecordEvent.ledger_leaf > (-1 if through is None else through))
+                    .limit(1)
+                )
+                is not None
+            )
+
+    def _converge(self, link: Link) -> bool:
+        """Ask the neighbour which batch it expects and bring the cursor there (it may have
+        been restored from a backup, or this node may have been); whether to send."""
+        try:
+            answer = self.client.get(
+                link.node.url.rstrip("/") + NEXT,
+                headers={"Authorization": f"Bearer {link.node.token}"},
+            )
+            answer.raise_for_status()
+            document = orjson.loads(answer.content)
+            expected = Expected(int(document["expected"]), str(document["last_digest"]))
+        except (httpx.HTTPError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            self._error(link, f"{link.name} did not say which batch it expects: {error}")
+            return False
+        with self.factory.begin() as session:
+            problem = converge(session, hold_link(session, link.name), expected)
+        if problem is not None:
+            self._error(link, problem)
+            return False
+        return True
+
+    def _next_batch(
+        self, link: Link, key: SigningKey, after: InFlight | None = None
+    ) -> InFlight | None:
+        """A new batch from the events after the cursor, or after the batch ``after`` still in
+        flight (kept before it is sent); None when there is nothing to send.
+
+        The events are read and the batch signed outside the write transaction that keeps it
+        (SQLite has one writer: the inbox must not wait for this), which then checks the link
+        has not moved meanwhile."""
+        with self.factory() as session:
+            state = session.get(LinkState, link.name)
+            if after is not None:
+                number, previous, through = after.number + 1, after.digest, after.through
+            elif state is None:
+                number, previous, through = 1, FIRST, -1
+            else:
+                number = state.sent_number + 1
+                previous, through = state.sent_digest or FIRST, state.sent_through
+            if session.get(SentBatch, (link.name, number)) is not None:
+                return None  # built already
+            limit = self.settings.federation_batch_size
+            found = scan(session, self.pack, self.settings.node_name, link, through, limit)
+        if found.through == through:
+            return None
+        batch = None
+        if found.items:
             batch = seal(
                 key,
                 sender=self.settings.node_name,
                 receiver=link.name,
-                number=state.sent_number + 1,
-                previous=state.sent_digest or FIRST,
+                number=number,
+                previous=previous,
                 policy=self.pack.digest,
                 items=found.items,
             )
+        with self.factory.begin() as session:
+            state = hold_link(session, link.name)
+            cursor = (state.sent_number + 1, state.sent_digest or FIRST, state.sent_through)
+            moved = session.get(SentBatch, (link.name, number)) is not None or (
+                after is None and cursor != (number, previous, through)
+            )
+            if after is not None:
+                kept = session.get(SentBatch, (link.name, after.number))
+                moved |= kept is None or kept.acknowledged_at is not None
+            if moved:
+                return None  # the next round builds it from where the link stands now
+            if batch is None:
+                if after is None:
+                    state.sent_through = found.through  # nothing there for this neighbour
+                return None
             body = batch.body()
             session.add(
                 SentBatch(
                     link=link.name,
-                    number=batch.header.number,
+                    number=number,
                     digest=batch.header.digest,
                     through=found.through,
                     items=batch.header.count,
@@ -154,7 +257,7 @@ class Relay(Periodic[bool]):
                     created_at=utc_now(),
                 )
             )
-            return InFlight(batch.header.number, batch.header.digest, found.through, body, True)
+            return InFlight(number, batch.header.digest, found.through, body, True)
 
     def _acknowledge(self, link: Link, flight: InFlight) -> None:
         now = utc_now()

@@ -8,6 +8,7 @@ validation as any record, and its refusals are named by column too (:meth:`Layou
 """
 
 import math
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,13 +19,14 @@ from typing import Any
 from xinyong.identifiers import normalise
 from xinyong.ingest.values import RowInvalid, shown
 from xinyong.policy import Pack
-from xinyong.policy.profiles import IdentifierRole, Profile, Unit
+from xinyong.policy.profiles import SEPARATORS, IdentifierRole, MappedColumn, Profile, Unit
 
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 is 1900-01-01 in Excel's (Lotus's) count
 SERIALS = range(1, 2_958_466)  # Excel's days: 1900-01-01 to 9999-12-31
 MIN_EXPONENT, MAX_EXPONENT = -12, 16
 UNITS = {Unit.YUAN: Decimal(1), Unit.TEN_THOUSAND_YUAN: Decimal(10_000)}
 LEGACY_ROLES = (IdentifierRole.REGISTRATION_NUMBER, IdentifierRole.ORGANISATION_CODE)
+_SEPARATED = re.compile(f"[{re.escape(SEPARATORS)}]")
 
 
 def column_key(name: str) -> str:
@@ -93,8 +95,11 @@ class Layout:
             return None
         if field == "subject_id":
             return translated.subject_column
-        if field.startswith("fields.") and field[7:] in self.profile.fields:
-            return self.profile.fields[field[7:]].column
+        if field.startswith("fields."):
+            name = field[7:].split(".", 1)[0]
+            for mapped_name, mapped in self.profile.fields.items():
+                if name == mapped_name or (mapped.several and name == mapped.several.rest):
+                    return mapped.column
         return self._columns.get(field, field)
 
     def translate(self, row: Mapping[str, Any]) -> Translated:
@@ -118,21 +123,20 @@ class Layout:
             record["amount"] = self._amount(row)
         if profile.severity is not None:
             record["severity"] = self._severity(row, decided_on)
-        fields = {}
+        fields: dict[str, str | list[str]] = {}
         for name, mapped in profile.fields.items():
             value = self._day(row, mapped.column) if mapped.date else _text(row, mapped.column)
             if value is None:
                 if mapped.required:
                     raise RowInvalid(mapped.column, f"{mapped.column} is required")
                 continue
-            if mapped.values:
-                if value not in mapped.values:
-                    known = "、".join(mapped.values)
-                    raise RowInvalid(
-                        mapped.column, f"{mapped.column} '{shown(value)}' is not one of {known}"
-                    )
-                value = mapped.values[value]
-            fields[name] = value
+            if mapped.several is not None and value not in mapped.values:
+                gravest, *rest = _several(mapped, value)
+                fields[name] = gravest
+                if rest:
+                    fields[mapped.several.rest] = rest
+                continue
+            fields[name] = _mapped(mapped, value)
         record["fields"] = fields
         return Translated(
             {name: value for name, value in record.items() if value is not None},
@@ -250,6 +254,28 @@ class Layout:
             f"{column} {end} publishes for {months} months: longer than any grade of "
             f"{self.record_type.code} allows",
         )
+
+
+def _mapped(mapped: MappedColumn, word: str) -> str:
+    """The code for one of the layout's words (the word itself when the column has no map)."""
+    if not mapped.values:
+        return word
+    code = mapped.values.get(word)
+    if code is None:
+        known = "、".join(mapped.values)
+        raise RowInvalid(mapped.column, f"{mapped.column} '{shown(word)}' is not one of {known}")
+    return code
+
+
+def _several(mapped: MappedColumn, cell: str) -> list[str]:
+    """The codes a cell of several words names, each once, gravest first."""
+    assert mapped.several is not None
+    words = [word.strip() for word in _SEPARATED.split(cell)]
+    codes = {_mapped(mapped, word) for word in words if word}
+    if not codes:
+        raise RowInvalid(mapped.column, f"{mapped.column} '{shown(cell)}' names no word")
+    ranked = mapped.several.ranked
+    return sorted(codes, key=ranked.index)
 
 
 def _text(row: Mapping[str, Any], column: str) -> str | None:

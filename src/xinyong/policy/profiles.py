@@ -60,6 +60,21 @@ class CodeColumn(PolicyModel):
         return self
 
 
+SEPARATORS = ";；、,，"
+"""What separates the words of a cell that names several (罚款；没收违法所得, 警告、罚款)."""
+
+
+class SeveralValues(PolicyModel):
+    """A mapped cell that may name several of the layout's words at once (the standard's
+    处罚类别 does: one decision may warn and fine). The field takes the gravest code, ``rest``
+    the others, gravest first, when there are any."""
+
+    ranked: tuple[NonEmpty, ...] = Field(min_length=1)
+    """Every code the words map to, gravest first."""
+    rest: NonEmpty
+    """The field that holds the codes after the gravest (absent when the cell names one)."""
+
+
 class MappedColumn(PolicyModel):
     """A column whose text feeds a field, maybe through a map of the layout's words."""
 
@@ -70,6 +85,20 @@ class MappedColumn(PolicyModel):
     required: bool = False
     date: bool = False
     """The field is a day (``YYYY-MM-DD``), read like the profile's date columns."""
+    several: SeveralValues | None = None
+    """The cell may name several words, separated by any of :data:`SEPARATORS`."""
+
+    @model_validator(mode="after")
+    def _ranked(self) -> MappedColumn:
+        several = self.several
+        if several is None:
+            return self
+        if not self.values:
+            raise ValueError("several needs values: the layout's words and their codes")
+        unranked = sorted(set(self.values.values()) - set(several.ranked))
+        if unranked:
+            raise ValueError(f"several.ranked leaves out {', '.join(unranked)}")
+        return self
 
 
 class AmountColumns(PolicyModel):
@@ -149,9 +178,14 @@ def profile_problems(
         return
     schema = record_type.fields.get("properties")
     properties = schema if isinstance(schema, dict) else {}
-    for name in profile.fields:
+    for name, mapped in profile.fields.items():
         if name not in properties:
             yield ("fields", name), f"{record_type.code} has no field {name!r}"
+        if mapped.several is not None and mapped.several.rest not in properties:
+            yield (
+                ("fields", name, "several", "rest"),
+                f"{record_type.code} has no field {mapped.several.rest!r}",
+            )
     if profile.amount is not None and record_type.amount is AmountRule.FORBIDDEN:
         yield ("amount",), f"{record_type.code} records carry no amount"
     severity = profile.severity

@@ -32,6 +32,7 @@ FIELDS = {
     "licence_name": N_("licence"),
     "valid_until": N_("valid until"),
     "penalty_kind": N_("penalty"),
+    "other_penalty_kinds": N_("other penalties"),
     "violation": N_("violation"),
     "basis": N_("basis"),
     "subject_matter": N_("subject matter"),
@@ -140,6 +141,10 @@ FIELD_VALUES = {
 """Words for the coded values of record fields (the catalogue's enums)."""
 
 
+# A decision of several kinds of penalty: the others are named as the gravest is.
+FIELD_VALUES["other_penalty_kinds"] = FIELD_VALUES["penalty_kind"]
+
+
 def label(table: dict[str, str], code: str) -> str:
     """The translated name of ``code`` in ``table``, or the code itself when it has none."""
     message = table.get(code)
@@ -163,8 +168,10 @@ def field_label(field: str) -> str:
 
 
 def value_label(field: str, value: object) -> str:
-    """A record field's value in words: a coded value translated, a date in the page's
-    language is left to the template, anything else as it is."""
+    """A record field's value in words: a coded value translated (each of a list's), a date in
+    the page's language is left to the template, anything else as it is."""
+    if isinstance(value, list):
+        return ", ".join(value_label(field, item) for item in value)
     text = "" if value is None else str(value)
     return label(FIELD_VALUES.get(field, {}), text)
 
