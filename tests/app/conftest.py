@@ -130,6 +130,7 @@ def city(site: Site) -> dict[str, str]:
         "event": str(public["record_groups"][0]["records"][0]["ledger_event"]),
         "section": sections[0]["code"],
         "code": "court.defaulters",  # a published list
+        "slug": "objections-and-repair",  # a help page; an announcement's below
         "tree_size": str(signed.tree_size),
         "name": "records",
         "version": "1",

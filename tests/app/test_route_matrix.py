@@ -50,6 +50,11 @@ GET    /lists                                         200  200  200  200  200  2
 GET    /lists/{code}                                  200  200  200  200  200  200  200  200  200  200
 GET    /stats                                         200  200  200  200  200  200  200  200  200  200
 GET    /rules                                         200  200  200  200  200  200  200  200  200  200
+GET    /commitments                                   200  200  200  200  200  200  200  200  200  200
+GET    /help                                          200  200  200  200  200  200  200  200  200  200
+GET    /help/{slug}                                   200  200  200  200  200  200  200  200  200  200
+GET    /announcements                                 200  200  200  200  200  200  200  200  200  200
+GET    /announcements/{slug}                          200  200  200  200  200  200  200  200  200  200
 POST   /lang                                          303  303  303  303  303  303  303  303  303  303
 GET    /sign-in                                       200  200  200  200  303  303  303  303  303  303
 POST   /sign-in                                       401  401  401  401  401  401  401  401  401  401
@@ -151,6 +156,8 @@ class Call:
     data: dict[str, str] | None = None
     counted: str | None = None
     """The member of the JSON answer a ``200:N`` cell states."""
+    path: dict[str, str] | None = None
+    """Path parameters of this row's own, in place of the city's values of the same name."""
 
 
 CALLS = {
@@ -199,6 +206,7 @@ CALLS = {
         json={"outcome": "granted", "reasons": "an objection is upheld or rejected"}
     ),
     ("GET", "/v1/public/search"): Call(query={"q": "北京"}),
+    ("GET", "/announcements/{slug}"): Call(path={"slug": "credit-repair-measures-2026"}),
     ("POST", "/v1/mirror/checks"): Call(json={"key": "k", "batch": "{}", "signature": "s"}),
 }
 
@@ -253,7 +261,8 @@ def test_every_route_answers_every_role_as_the_table_says(site: Site, city: dict
     wrong = []
     for method, route in routes:
         call = CALLS.get((method, route), Call())
-        path = route.format(**city) if route != "/static" else "/static/site.css"
+        values = {**city, **(call.path or {})}
+        path = route.format(**values) if route != "/static" else "/static/site.css"
         for role, cell in table[method, route].items():
             headers, cookies = _credentials(site, role, (method, route) in SESSION_ENDING)
             site.client.cookies.clear()
