@@ -30,6 +30,7 @@ from xinyong.portal.notices import router as portal_notices
 from xinyong.portal.pages import router as portal_pages
 from xinyong.portal.renders import RenderedReports
 from xinyong.portal.reports import router as public_reports
+from xinyong.portal.stats import PublishedStats
 from xinyong.rights.api import router as rights_router
 from xinyong.rights.console import router as review_console
 from xinyong.search.publish import IndexShelf
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, pack: Pack | None = None) -> Fa
     ):
         app.include_router(router, dependencies=guarded)
     app.state.search = IndexShelf(settings.var_dir / "search")
+    app.state.stats = PublishedStats()  # computed once a minute, whoever asks
     app.include_router(public_router)  # /v1/public and /v1/stats: anyone
     app.include_router(actions_router)  # /v1/actions: anyone, the policy is published
     # Public reports and their verification: anyone, and nothing they change.

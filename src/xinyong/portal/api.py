@@ -126,22 +126,24 @@ def published_defaulters(
 @router.get("/stats")
 def stats_sections(request: Request) -> dict[str, Any]:
     """The statistics sections this platform has data for."""
-    with request.app.state.sessionmaker() as session:
-        connection = session.connection()
-        return {
-            "sections": [
-                {"code": code, "title": section.title, "url": f"/v1/stats/{code}"}
-                for code, section in SECTIONS.items()
-                if section.available(connection)
-            ]
-        }
+    shown = request.app.state.stats.sections(
+        request.app.state.sessionmaker, request.app.state.pack, china_today()
+    )
+    return {
+        "sections": [
+            {"code": code, "title": SECTIONS[code].title, "url": f"/v1/stats/{code}"}
+            for code in shown
+        ]
+    }
 
 
 @router.get("/stats/{section}")
 def stats(request: Request, section: Code) -> dict[str, Any]:
     """One section's aggregates (counts per month, list, region, action and effect)."""
-    found = SECTIONS.get(section)
-    with request.app.state.sessionmaker() as session:
-        if found is None or not found.available(session.connection()):
-            raise HTTPException(404, f"no statistics section {section!r}")
-        return found.query(session, request.app.state.pack, china_today())
+    shown = request.app.state.stats.sections(
+        request.app.state.sessionmaker, request.app.state.pack, china_today()
+    )
+    if section not in shown:
+        raise HTTPException(404, f"no statistics section {section!r}")
+    found: dict[str, Any] = shown[section]
+    return found

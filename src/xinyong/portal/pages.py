@@ -30,7 +30,6 @@ from xinyong.portal.public_file import public_file
 from xinyong.portal.renders import admit_render
 from xinyong.portal.results import SEARCH_PAGE, facets, narrowed, rich_rows
 from xinyong.portal.rules import published_rules
-from xinyong.portal.stats import SECTIONS
 from xinyong.scoring.packs import served_packs
 from xinyong.search.index import CANDIDATES
 from xinyong.search.publicity import black_lists
@@ -348,12 +347,7 @@ def stats_page(request: Request) -> HTMLResponse:
     activate(choose(request))
     pack = _pack(request)
     day = china_today()
-    sections: dict[str, Any] = {}
-    with request.app.state.sessionmaker() as session:
-        connection = session.connection()
-        for code, section in SECTIONS.items():
-            if section.available(connection):
-                sections[code] = section.query(session, pack, day)
+    sections = request.app.state.stats.sections(request.app.state.sessionmaker, pack, day)
     options = {
         "listings": charts.listings(sections["listings"]) if "listings" in sections else None,
         "entries": charts.entries(sections["entries"]) if "entries" in sections else None,
