@@ -93,6 +93,8 @@ class Node:
             "XINYONG_RIGHTS_WORKER": "false",
             "XINYONG_CHECKPOINT_INTERVAL": "1",
             "XINYONG_FEDERATION_INTERVAL": "0.2",
+            # A node serves as deployed: serve refuses the cheap hashes a test suite may set.
+            "XINYONG_PASSWORD_HASHING": "argon2id",
             **self.env,
         }
         self.process = subprocess.Popen(
