@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -38,6 +39,7 @@ from xinyong.web import csrf
 from xinyong.web.forms import read_form
 from xinyong.web.i18n import LANGUAGES, activate, choose
 from xinyong.web.i18n import gettext_ as _
+from xinyong.web.labels import N_
 from xinyong.web.redirects import safe_next
 from xinyong.web.templating import bilingual, remember_language, render
 from xinyong.web.types import Code, Line, SubjectRef
@@ -247,90 +249,61 @@ def list_page(
     return _list_page(request, [code], chosen, wanted, page, download)
 
 
-@router.get("/publicity", response_class=HTMLResponse, name="publicity")
-def publicity(
-    request: Request, wanted: Wanted, page: Page = 1, download: Download = ""
-) -> Response:
-    """The double publicity channel: administrative licences and penalties of organisations."""
-    pack = _pack(request)
-    paged = _decisions(request, pack, publicity_types(pack), wanted, page)
-    if download:
-        admit_render(request)
-        activate(choose(request))
-        header = [
-            _("Name"),
-            _("Unified social credit code"),
-            _("Region"),
-            _("Record type"),
-            _("Document number"),
-            _("Authority"),
-            _("Decided on"),
-            _("Amount (yuan)"),
-        ]
-        table = [
-            [
-                row["subject"]["name"],
-                row["subject"]["id"],
-                row["subject"]["region_name"] or row["subject"]["region"],
-                bilingual(row["record_type_name"]),
-                row["document_no"],
-                bilingual(row["authority_name"]),
-                row["decided_on"],
-                row["amount"] or "",
-            ]
-            for row in paged.rows
-        ]
-        return _download(header, table, f"publicity-{china_today().isoformat()}-p{page}", download)
-    types = [(code, pack.record_types[code]) for code in publicity_types(pack)]
-    context = {
-        "paged": paged,
-        "wanted": wanted,
-        "types": types,
-        "as_of": china_today(),
-        "authorities": _authorities(pack),
-        "base": _base(request),
-    }
-    return render(request, "portal/publicity.html", context)
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+"""A download's column: its header (a message id) and how a row gives its cell."""
+NAME: Column = (N_("Name"), lambda row: row["subject"]["name"])
+CODE: Column = (N_("Unified social credit code"), lambda row: row["subject"]["id"])
+REGION: Column = (
+    N_("Region"),
+    lambda row: row["subject"]["region_name"] or row["subject"]["region"],
+)
+RECORD_TYPE: Column = (N_("Record type"), lambda row: bilingual(row["record_type_name"]))
+DOCUMENT: Column = (N_("Document number"), lambda row: row["document_no"])
+AUTHORITY: Column = (N_("Authority"), lambda row: bilingual(row["authority_name"]))
+DECIDED: Column = (N_("Decided on"), lambda row: row["decided_on"])
+PUBLICITY_COLUMNS = (
+    NAME,
+    CODE,
+    REGION,
+    RECORD_TYPE,
+    DOCUMENT,
+    AUTHORITY,
+    DECIDED,
+    (N_("Amount (yuan)"), lambda row: row["amount"] or ""),
+)
+COMMITMENT_COLUMNS = (
+    NAME,
+    CODE,
+    REGION,
+    RECORD_TYPE,
+    (N_("Subject matter"), lambda row: row["subject_matter"] or ""),
+    DOCUMENT,
+    AUTHORITY,
+    DECIDED,
+)
 
 
-@router.get("/commitments", response_class=HTMLResponse, name="commitments")
-def commitments(
-    request: Request, wanted: Wanted, page: Page = 1, download: Download = ""
+def _decision_page(
+    request: Request,
+    codes: list[str],
+    wanted: Filters,
+    page: int,
+    download: str,
+    stem: str,
+    columns: Sequence[Column],
 ) -> Response:
-    """The credit commitment publicity: commitments organisations made, and those they broke."""
+    """A page of organisations' public decisions of ``codes`` (the double publicity, the
+    credit commitments), or the same rows as a download of ``columns``."""
     pack = _pack(request)
-    codes = commitment_types(pack)
     if wanted.record_type and wanted.record_type not in codes:
-        raise HTTPException(404, f"no commitment record type {wanted.record_type!r}")
+        raise HTTPException(404, f"no record type {wanted.record_type!r} on this page")
     paged = _decisions(request, pack, codes, wanted, page)
     if download:
         admit_render(request)
         activate(choose(request))
-        header = [
-            _("Name"),
-            _("Unified social credit code"),
-            _("Region"),
-            _("Record type"),
-            _("Subject matter"),
-            _("Document number"),
-            _("Authority"),
-            _("Decided on"),
-        ]
-        table = [
-            [
-                row["subject"]["name"],
-                row["subject"]["id"],
-                row["subject"]["region_name"] or row["subject"]["region"],
-                bilingual(row["record_type_name"]),
-                row["subject_matter"] or "",
-                row["document_no"],
-                bilingual(row["authority_name"]),
-                row["decided_on"],
-            ]
-            for row in paged.rows
-        ]
-        stem = f"commitments-{china_today().isoformat()}-p{page}"
-        return _download(header, table, stem, download)
+        header = [_(title) for title, _cell in columns]
+        table = [[cell(row) for _title, cell in columns] for row in paged.rows]
+        return _download(header, table, f"{stem}-{china_today().isoformat()}-p{page}", download)
     context = {
         "paged": paged,
         "wanted": wanted,
@@ -339,7 +312,25 @@ def commitments(
         "authorities": _authorities(pack),
         "base": _base(request),
     }
-    return render(request, "portal/commitments.html", context)
+    return render(request, f"portal/{stem}.html", context)
+
+
+@router.get("/publicity", response_class=HTMLResponse, name="publicity")
+def publicity(
+    request: Request, wanted: Wanted, page: Page = 1, download: Download = ""
+) -> Response:
+    """The double publicity channel: administrative licences and penalties of organisations."""
+    codes = publicity_types(_pack(request))
+    return _decision_page(request, codes, wanted, page, download, "publicity", PUBLICITY_COLUMNS)
+
+
+@router.get("/commitments", response_class=HTMLResponse, name="commitments")
+def commitments(
+    request: Request, wanted: Wanted, page: Page = 1, download: Download = ""
+) -> Response:
+    """The credit commitment publicity: commitments organisations made, and those they broke."""
+    codes = commitment_types(_pack(request))
+    return _decision_page(request, codes, wanted, page, download, "commitments", COMMITMENT_COLUMNS)
 
 
 @router.get("/stats", response_class=HTMLResponse, name="stats")
