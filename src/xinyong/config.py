@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from xinyong.environment import DEFAULT_PACK, DEFAULT_VAR_DIR, sqlite_url
+from xinyong.environment import DEFAULT_PACK, DEFAULT_VAR_DIR, ledger_key_path, sqlite_url
 
 NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 """A node's short name in the network: lower-case letters, digits, '.', '_' and '-'."""
@@ -205,7 +205,7 @@ class Settings(BaseSettings):
 
     @property
     def ledger_key_path(self) -> Path:
-        return self.var_dir / "ledger" / "signing.key"
+        return ledger_key_path(self.var_dir)
 
     @property
     def datasets_path(self) -> Path:

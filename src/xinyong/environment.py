@@ -36,5 +36,10 @@ def database_url() -> str:
     return setting("database_url") or sqlite_url(var_dir())
 
 
+def ledger_key_path(folder: Path) -> Path:
+    """Where the ledger's signing key is kept under the var folder."""
+    return folder / "ledger" / "signing.key"
+
+
 def pack_choice() -> str:
     return setting("pack") or DEFAULT_PACK

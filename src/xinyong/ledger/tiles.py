@@ -16,7 +16,7 @@ a batch of leaves rewrites one partial tile per level and adds the tiles it fill
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xinyong.ledger.merkle import HASH_SIZE, CompactRange, Subtree, node_hash
@@ -125,8 +125,15 @@ def subtree_hashes(
 ) -> tuple[dict[Subtree, bytes], list[Subtree]]:
     """The hashes of ``subtrees`` from the stored tiles, and the subtrees whose tile entries are
     missing (smallest first)."""
+    return hashes_in(subtrees, lambda keys: read(session, keys))
+
+
+def hashes_in(
+    subtrees: Collection[Subtree], read_tiles: Callable[[set[TileKey]], Mapping[TileKey, bytes]]
+) -> tuple[dict[Subtree, bytes], list[Subtree]]:
+    """``subtree_hashes`` from the tiles ``read_tiles`` finds of the keys it is given."""
     wanted = {subtree: entries_under(*subtree) for subtree in subtrees}
-    tiles = read(session, {key for key, _, _ in wanted.values()})
+    tiles = read_tiles({key for key, _, _ in wanted.values()})
     found: dict[Subtree, bytes] = {}
     missing: list[Subtree] = []
     for subtree, (key, offset, count) in wanted.items():
