@@ -23,6 +23,7 @@ from xinyong.enforcement.table_cache import table_of
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.ledger import SigningKey, checkpoint, verify
 from xinyong.ledger.models import LedgerLeaf
+from xinyong.ledger.service import latest_checkpoint, ledger_size, tree_head
 from xinyong.policy import Pack
 from xinyong.store.driver import BareStore, StoreNeedsInit, open_bare
 from xinyong.testing import samples
@@ -145,3 +146,17 @@ def test_a_store_that_needs_init_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty.db").write_bytes(b"")
     with pytest.raises(StoreNeedsInit, match="xinyong init"):
         open_bare(f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+def test_with_a_signing_key_the_check_is_provable_at_once(
+    listed: sessionmaker[Session], bare: BareStore, national: Pack
+) -> None:
+    key = SigningKey.generate()
+    decision = decide_bare(bare, table_of(national), DEFAULTER, "buy_air_ticket", DAY)
+    log_bare(bare, decision, ("cli", "operator"), "flight CA1234", key)
+    with listed() as session:
+        signed = latest_checkpoint(session)
+        assert signed is not None and signed.tree_size == ledger_size(session)
+        assert signed.root_hash == tree_head(session).root_hash
+        report = verify(session, key.verifier)
+    assert report.ok

@@ -10,6 +10,7 @@ The rows and the leaf are those the check log writes (``xinyong.enforcement.seal
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -18,10 +19,13 @@ from xinyong.enforcement.decisions import Decision, DecisionMaker, GrantReader, 
 from xinyong.enforcement.sealing import KIND, SEALED_COLUMNS, group_payload
 from xinyong.enforcement.subjects import decidable, subject_key
 from xinyong.enforcement.table_cache import PackTable
-from xinyong.ledger.bare import append_bare
+from xinyong.ledger.bare import append_bare, sign_bare
 from xinyong.ledger.events import LeafInput
 from xinyong.store.driver import BareStore
 from xinyong.tracing import REQUEST_ID
+
+if TYPE_CHECKING:
+    from xinyong.ledger.checkpoint import SigningKey
 
 _ROW_COLUMNS = (
     "group_id",
@@ -67,12 +71,21 @@ def decide_bare(
     return DecisionMaker(packed.table).decide(identifier, known, grants, action, as_of)
 
 
-def log_bare(store: BareStore, decision: Decision, asker: tuple[str, str], purpose: str) -> int:
-    """Write ``decision`` to the check log as a sealed group of one; returns the group's id."""
+def log_bare(
+    store: BareStore,
+    decision: Decision,
+    asker: tuple[str, str],
+    purpose: str,
+    signing: SigningKey | None = None,
+) -> int:
+    """Write ``decision`` to the check log as a sealed group of one; returns the group's id.
+
+    With the ledger's ``signing`` key, the new head is signed in the same transaction: the
+    check's leaf is provable at once, as after every command that logs."""
     connection, mark = store.connection, store.marker
     key_id, label = asker
     answered_at = utc_now()
-    key = subject_key(decision.subject_id)
+    subject = subject_key(decision.subject_id)
     values = {
         "decision_id": decision.decision_id,
         "checked_at": answered_at,
@@ -80,7 +93,7 @@ def log_bare(store: BareStore, decision: Decision, asker: tuple[str, str], purpo
         "relying_party_label": label,
         "purpose": purpose,
         "subject": decision.subject_id,
-        "subject_key": key,
+        "subject_key": subject,
         "action": decision.action,
         "as_of": decision.as_of,
         "effect": decision.effect,
@@ -105,9 +118,11 @@ def log_bare(store: BareStore, decision: Decision, asker: tuple[str, str], purpo
             tuple(stored[name] for name in _ROW_COLUMNS),
         )
         payload = group_payload([[values[name] for name in SEALED_COLUMNS]])
-        append_bare(store, [LeafInput(KIND, str(group), payload)], rebuilt=True)
+        tree = append_bare(store, [LeafInput(KIND, str(group), payload)], rebuilt=True)
+        if signing is not None:
+            sign_bare(store, tree, signing)
         connection.execute(
             f"INSERT INTO check_log_subjects (subject_key, group_id) VALUES ({mark}, {mark})",
-            (key, group),
+            (subject, group),
         )
     return int(group)

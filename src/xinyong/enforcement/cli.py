@@ -8,7 +8,7 @@ The command answers in a fraction of a second: it reads the store through its ba
 from __future__ import annotations
 
 import getpass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -21,6 +21,9 @@ from xinyong.enforcement.table_cache import pack_table
 from xinyong.environment import database_url, ledger_key_path, pack_choice, var_dir
 from xinyong.options import AsOf, JsonOutput, as_of_day
 from xinyong.store.driver import open_bare
+
+if TYPE_CHECKING:
+    from xinyong.ledger.checkpoint import SigningKey
 
 
 def check_command(
@@ -50,7 +53,7 @@ def check_command(
             typer.echo(str(error), err=True)
             raise typer.Exit(2) from None
         try:
-            log_bare(store, decision, ("cli", getpass.getuser()), purpose)
+            log_bare(store, decision, ("cli", getpass.getuser()), purpose, _signing_key())
         except Exception as error:
             typer.echo(
                 f"the check could not be logged ({error}); no decision is shown for a check "
@@ -60,7 +63,6 @@ def check_command(
             raise typer.Exit(3) from None
     finally:
         store.close()
-    _sign_when_keyed()
     result = decision.as_dict()
     if json_output:
         typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
@@ -94,11 +96,12 @@ def check_command(
     )
 
 
-def _sign_when_keyed() -> None:
-    """Where the ledger has a signing key, the command line signs a checkpoint over what a
-    command logged when it ends (``xinyong.cli``), for the stores it opened through
-    ``open_store``: so the check's leaf is provable at once."""
-    if ledger_key_path(var_dir()).is_file():
-        from xinyong.store.runtime import open_store
+def _signing_key() -> SigningKey | None:
+    """The ledger's signing key, where this installation has one: every command that logs
+    ends with a checkpoint over what it logged, so its proofs answer at once."""
+    path = ledger_key_path(var_dir())
+    if not path.is_file():
+        return None
+    from xinyong.ledger.checkpoint import read_signing_key
 
-        open_store()
+    return read_signing_key(path)

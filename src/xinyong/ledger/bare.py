@@ -10,7 +10,9 @@ so ``xinyong ledger verify`` cannot tell them apart.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
+from xinyong.clock import utc_now
 from xinyong.ledger import tiles
 from xinyong.ledger.commitment import leaf_of, new_salt
 from xinyong.ledger.events import LeafInput
@@ -18,17 +20,18 @@ from xinyong.ledger.merkle import CompactRange, Span, span_subtrees
 from xinyong.ledger.tiles import LedgerDamaged, TileKey
 from xinyong.store.driver import BareStore
 
+if TYPE_CHECKING:
+    from xinyong.ledger.checkpoint import SigningKey
+
 HEAD_ID = 1
 """The one row of ``ledger_head``."""
 
 
-def append_bare(store: BareStore, leaves: Sequence[LeafInput], *, rebuilt: bool) -> list[int]:
-    """Log ``leaves`` in order in the caller's transaction; returns their leaf indices.
+def append_bare(store: BareStore, leaves: Sequence[LeafInput], *, rebuilt: bool) -> CompactRange:
+    """Log ``leaves`` in order in the caller's transaction; returns the tree they make.
 
     ``rebuilt``: their kinds have a source that rebuilds their payloads (then the payloads are
     not kept, as ``append`` does for a kind whose source is registered)."""
-    if not leaves:
-        return []
     connection, mark = store.connection, store.marker
     size = _lock_head(store)
     edge = span_subtrees(Span(0, size))
@@ -62,7 +65,21 @@ def append_bare(store: BareStore, leaves: Sequence[LeafInput], *, rebuilt: bool)
     connection.execute(
         f"UPDATE ledger_head SET tree_size = {mark} WHERE id = {mark}", (tree.size, HEAD_ID)
     )
-    return list(range(size, tree.size))
+    return tree
+
+
+def sign_bare(store: BareStore, tree: CompactRange, key: SigningKey) -> None:
+    """Sign ``tree``'s head with ``key`` in the caller's transaction (the head just moved, so
+    no checkpoint says the same: ``service.checkpoint`` would sign it too)."""
+    from xinyong.ledger.checkpoint import TreeHead, sign_checkpoint
+
+    signed = sign_checkpoint(TreeHead(tree.size, tree.root()), key)
+    mark = store.marker
+    store.connection.execute(
+        "INSERT INTO ledger_checkpoints (origin, tree_size, root_hash, note, signed_at) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",
+        (signed.origin, signed.tree_size, signed.root_hash, signed.note, store.instant(utc_now())),
+    )
 
 
 def _lock_head(store: BareStore) -> int:
