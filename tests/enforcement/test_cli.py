@@ -15,6 +15,7 @@ from xinyong.cli import app
 from xinyong.config import get_settings
 from xinyong.enforcement.models import CheckLogRow, EntryRow, MeasureIndexRow
 from xinyong.ingest.service import IngestJob, scan_file
+from xinyong.ledger.service import latest_checkpoint, ledger_size
 from xinyong.policy import load_shipped
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
@@ -150,3 +151,14 @@ def test_evaluate_rebuilds_entries_and_index_to_the_same_state(
     )
     words = runner.invoke(app, ["evaluate", "--as-of", "2024-06-01"])
     assert words.exit_code == 0 and "court.defaulters" in words.output
+
+
+def test_with_a_signing_key_a_check_ends_with_a_checkpoint_over_it(
+    store: sessionmaker[Session],
+) -> None:
+    assert runner.invoke(app, ["ledger", "keygen"]).exit_code == 0
+    result = runner.invoke(app, ["check", samples.person(1), "buy_air_ticket", "--json"])
+    assert result.exit_code == 0, result.output
+    with store() as session:
+        signed = latest_checkpoint(session)
+        assert signed is not None and signed.tree_size == ledger_size(session)
