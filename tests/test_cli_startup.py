@@ -82,6 +82,41 @@ def test_a_check_on_sqlite_loads_neither_alembic_nor_postgresql_s_driver(tmp_pat
     assert not {name for name in loaded if name.split(".")[0] in ("alembic", "psycopg")}
 
 
+CHECK_PATH = (
+    "xinyong.enforcement.cli",
+    "xinyong.enforcement.bare",
+    "xinyong.enforcement.table_cache",
+)
+
+
+def test_importing_the_check_path_loads_neither_sqlalchemy_nor_pydantic() -> None:
+    probe = (
+        f"import sys, {', '.join(CHECK_PATH)}\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert not {"sqlalchemy", "pydantic", "pydantic_settings", "yaml", "cryptography"} & set(
+        run.stdout.split()
+    )
+
+
+def test_a_check_reads_the_store_and_the_pack_without_building_them(tmp_path: Path) -> None:
+    """The second check reads the decision table the first one kept: it builds no pack, opens
+    no SQLAlchemy engine and reads no settings through pydantic. (Typer itself loads pydantic
+    to convert the command's arguments.)"""
+    env = {**os.environ, "XINYONG_VAR_DIR": str(tmp_path), "XINYONG_DATABASE_URL": ""}
+    subprocess.run(
+        [sys.executable, "-m", "xinyong", "init"], env=env, check=True, capture_output=True
+    )
+    arguments = ("check", "11010519491231002X", "buy_air_ticket")
+    first = loaded_by(*arguments, env=env)
+    assert "xinyong.policy.pack" in first  # nothing kept yet: the pack was loaded
+    loaded = loaded_by(*arguments, env=env)
+    assert "xinyong.enforcement.bare" in loaded  # the probe did run the command
+    assert "sqlalchemy" not in {name.split(".")[0] for name in loaded}
+    assert not {"xinyong.policy.pack", "xinyong.policy.loader", "xinyong.config"} & loaded
+
+
 @pytest.mark.parametrize("name", FEATURE_COMMANDS)
 def test_the_listed_summary_is_the_commands_own_help(name: str) -> None:
     command = load_command(name)

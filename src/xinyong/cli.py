@@ -185,8 +185,8 @@ class Commands(TyperGroup):
             raise typer.Exit(2) from None
         except Exception as error:
             # Only a command that opened a store can have raised it: no need to import the store.
-            runtime = sys.modules.get("xinyong.store.runtime")
-            if runtime is None or not isinstance(error, runtime.StoreNeedsInit):
+            driver = sys.modules.get("xinyong.store.driver")
+            if driver is None or not isinstance(error, driver.StoreNeedsInit):
                 raise
             typer.echo(str(error), err=True)
             raise typer.Exit(2) from None

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from xinyong.environment import DEFAULT_PACK, DEFAULT_VAR_DIR, ledger_key_path, sqlite_url
+
 NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 """A node's short name in the network: lower-case letters, digits, '.', '_' and '-'."""
 
@@ -39,7 +41,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
 
     var_dir: Path = Field(
-        Path("var"), description="the folder of the SQLite store, signing key, reports and notices"
+        DEFAULT_VAR_DIR,
+        description="the folder of the SQLite store, signing key, reports and notices",
     )
     database_url: str = Field(
         "",
@@ -47,7 +50,7 @@ class Settings(BaseSettings):
         "<var_dir>/xinyong.db when unset",
     )
     pack: str = Field(
-        "national",
+        DEFAULT_PACK,
         description="the policy pack in force: a shipped pack's name or a pack folder's path",
     )
     ingest_batch_size: int = Field(5000, description="rows per committed batch of an ingest")
@@ -198,11 +201,11 @@ class Settings(BaseSettings):
         """The configured URL, or a WAL-mode SQLite file under ``var_dir`` when none is set."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.var_dir / 'xinyong.db').resolve()}"
+        return sqlite_url(self.var_dir)
 
     @property
     def ledger_key_path(self) -> Path:
-        return self.var_dir / "ledger" / "signing.key"
+        return ledger_key_path(self.var_dir)
 
     @property
     def datasets_path(self) -> Path:

@@ -1,4 +1,5 @@
-"""``xinyong evaluate`` and ``xinyong check`` on a store named by the environment."""
+"""``xinyong evaluate`` and ``xinyong check`` on a store named by the environment, on both
+backends."""
 
 from collections.abc import Iterator
 from datetime import date
@@ -14,18 +15,21 @@ from xinyong.cli import app
 from xinyong.config import get_settings
 from xinyong.enforcement.models import CheckLogRow, EntryRow, MeasureIndexRow
 from xinyong.ingest.service import IngestJob, scan_file
+from xinyong.ledger.service import latest_checkpoint, ledger_size
 from xinyong.policy import load_shipped
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
-from xinyong.testing.store import migrated_sqlite
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker[Session]]:
-    url = migrated_sqlite(tmp_path / "store.db")
+def store(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[sessionmaker[Session]]:
+    url = store_url
     monkeypatch.setenv("XINYONG_DATABASE_URL", url)
+    monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
@@ -58,6 +62,42 @@ def test_check_prints_the_decision_as_json_and_logs_it(store: sessionmaker[Sessi
     with store() as session:
         logged = session.scalars(select(CheckLogRow)).one()
     assert (logged.relying_party, logged.subject, logged.effect) == ("cli", representative, "deny")
+
+
+def logged_rows(store: sessionmaker[Session]) -> list[tuple[str, str]]:
+    with store() as session:
+        return [
+            (row.subject, row.effect)
+            for row in session.scalars(select(CheckLogRow).order_by(CheckLogRow.id))
+        ]
+
+
+def test_every_answered_check_is_logged_once_and_a_refused_one_never(
+    store: sessionmaker[Session],
+) -> None:
+    person = samples.person(1)
+    for _ in range(2):  # the second check reads the decision table the first one kept
+        answered = runner.invoke(
+            app, ["check", person, "buy_air_ticket", "--as-of", "2024-06-01", "--json"]
+        )
+        assert answered.exit_code == 0, answered.output
+    malformed = person[:-1] + ("0" if person[-1] != "0" else "1")
+    refused = [
+        runner.invoke(app, ["check", malformed, "buy_air_ticket"]),
+        runner.invoke(app, ["check", "9111", "buy_air_ticket", "--json"]),
+        runner.invoke(app, ["check", person, "fly", "--json"]),
+    ]
+    assert [result.exit_code for result in refused] == [2, 2, 2]
+    assert "SUBJECT:" in refused[0].output and "{" not in refused[1].output
+    assert logged_rows(store) == [(person, "deny"), (person, "deny")]
+
+
+def test_a_store_that_needs_init_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path))
+    result = runner.invoke(app, ["check", samples.person(1), "buy_air_ticket"])
+    assert result.exit_code == 2 and "run `xinyong init`" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def test_check_in_words_and_refusals(store: sessionmaker[Session]) -> None:
@@ -111,3 +151,14 @@ def test_evaluate_rebuilds_entries_and_index_to_the_same_state(
     )
     words = runner.invoke(app, ["evaluate", "--as-of", "2024-06-01"])
     assert words.exit_code == 0 and "court.defaulters" in words.output
+
+
+def test_with_a_signing_key_a_check_ends_with_a_checkpoint_over_it(
+    store: sessionmaker[Session],
+) -> None:
+    assert runner.invoke(app, ["ledger", "keygen"]).exit_code == 0
+    result = runner.invoke(app, ["check", samples.person(1), "buy_air_ticket", "--json"])
+    assert result.exit_code == 0, result.output
+    with store() as session:
+        signed = latest_checkpoint(session)
+        assert signed is not None and signed.tree_size == ledger_size(session)

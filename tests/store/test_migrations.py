@@ -15,9 +15,9 @@ from xinyong.store.db import (
     at_newest_schema,
     make_engine,
     migrate,
-    newest_revisions,
     stored_revisions,
 )
+from xinyong.store.driver import newest_revisions
 
 
 def test_migrated_schema_matches_the_models(store_url: str) -> None:

@@ -46,14 +46,16 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-import orjson
 from sqlalchemy import Connection, Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
 from xinyong.enforcement.decisions import Decision
 from xinyong.enforcement.journal import Entry, Journal, JournalFailed, Row, keep_refused, orphans
-from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, CheckLogSubject, subject_key
+from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, CheckLogSubject
+from xinyong.enforcement.sealing import KIND as KIND
+from xinyong.enforcement.sealing import SEALED_COLUMNS, SUBJECT_KEY, group_payload
+from xinyong.enforcement.subjects import subject_key
 from xinyong.ledger import LeafInput, append
 from xinyong.store.base import Base
 from xinyong.store.bulk import MARKERS, BulkTable, among, chunked
@@ -63,8 +65,6 @@ from xinyong.tracing import REQUEST_ID
 TABLE = Base.metadata.tables[CheckLogRow.__tablename__]
 GROUPS = Base.metadata.tables[CheckLogGroup.__tablename__]
 SUBJECTS = Base.metadata.tables[CheckLogSubject.__tablename__]
-KIND = "check_log.group"
-"""The ledger kind of a group's leaf; its reference is the group's id."""
 SEAL_SECONDS = 0.5
 """How long a written group may wait for its ledger leaf while the process runs."""
 DRAIN_SECONDS = 0.05
@@ -150,21 +150,6 @@ _ROW_COLUMNS = (
     "checked_at",
 )
 _SHARED_COLUMNS = ("relying_party", "relying_party_label", "purpose", "as_of", "policy_version")
-# What a group's leaf commits to, per row, in id order (the order the rows were written in).
-_SEALED_COLUMNS = (
-    "decision_id",
-    "checked_at",
-    "relying_party",
-    "relying_party_label",
-    "purpose",
-    "subject",
-    "subject_key",
-    "action",
-    "as_of",
-    "effect",
-    "policy_version",
-)
-_SUBJECT_KEY = _SEALED_COLUMNS.index("subject_key")
 
 
 @dataclass(slots=True)
@@ -472,7 +457,7 @@ class CheckLog:
         except Exception as error:
             self._after(error)
             raise
-        written = _Group(rows, {row[_SUBJECT_KEY] for row in rows})
+        written = _Group(rows, {row[SUBJECT_KEY] for row in rows})
         with self._lock:
             self._written[group] = written
         return len(rows)
@@ -509,7 +494,7 @@ class CheckLog:
                 rows = _group_rows(session, left)
                 for group in left:
                     found = rows.get(group, [])
-                    sealed[group] = _Group(found, {row[_SUBJECT_KEY] for row in found})
+                    sealed[group] = _Group(found, {row[SUBJECT_KEY] for row in found})
             if sealed:
                 _seal(session, sealed)
         if sweep:
@@ -736,18 +721,15 @@ def _seal(session: Session, groups: Mapping[int, _Group]) -> None:
     ordered = sorted(groups)
     append(
         session,
-        [
-            LeafInput(KIND, str(group), orjson.dumps({"rows": groups[group].rows}))
-            for group in ordered
-        ],
+        [LeafInput(KIND, str(group), group_payload(groups[group].rows)) for group in ordered],
     )
     keys = sorted((key, group) for group in ordered for key in groups[group].keys)
     BulkTable(session.connection(), SUBJECTS).insert_values(keys)
 
 
 def _group_rows(session: Session, groups: Sequence[int]) -> dict[int, list[list[Any]]]:
-    """The rows of each of ``groups`` as stored now, in id order (``_SEALED_COLUMNS``)."""
-    columns = [TABLE.c[name] for name in _SEALED_COLUMNS]
+    """The rows of each of ``groups`` as stored now, in id order (``SEALED_COLUMNS``)."""
+    columns = [TABLE.c[name] for name in SEALED_COLUMNS]
     rows: dict[int, list[list[Any]]] = defaultdict(list)
     connection = session.connection()
     for chunk in chunked(groups):
@@ -797,12 +779,12 @@ def log_reported(session: Session, asker: Asker, rows: Sequence[ReportedRow]) ->
         for row in rows
     )
     stored = _group_rows(session, [group])[group]
-    _seal(session, {group: _Group(stored, {row[_SUBJECT_KEY] for row in stored})})
+    _seal(session, {group: _Group(stored, {row[SUBJECT_KEY] for row in stored})})
     return group
 
 
 _REPORTED = tuple(
-    name for name in _SEALED_COLUMNS if name not in ("relying_party", "relying_party_label")
+    name for name in SEALED_COLUMNS if name not in ("relying_party", "relying_party_label")
 )
 """A mirror's reported row: what a sealed row holds but who asked (the key that signed)."""
 
@@ -813,7 +795,4 @@ def group_payloads(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]
     Groups without rows are left out (the ledger reports them as deleted).
     """
     groups = [int(ref) for ref in refs if ref.isascii() and ref.isdigit()]
-    return {
-        str(group): orjson.dumps({"rows": rows})
-        for group, rows in _group_rows(session, groups).items()
-    }
+    return {str(group): group_payload(rows) for group, rows in _group_rows(session, groups).items()}

@@ -30,6 +30,15 @@ _RANK = {DENY: 2, REVIEW: 1}
 _EFFECT_OF_RANK = {2: DENY, 1: REVIEW, 0: ALLOW}
 
 
+class UnknownAction(ValueError):
+    """An action the policy pack does not define."""
+
+    def __init__(self, action: str, actions: Iterable[str]) -> None:
+        super().__init__(
+            f"unknown action {action!r}; the pack defines: {', '.join(sorted(actions))}"
+        )
+
+
 class Grant(NamedTuple):
     """From ``valid_from`` up to ``valid_to`` (exclusive) the subject is bound by the measures
     of ``bundle``, because of entry ``entry_id``, its own or (``via``) that of an organisation

@@ -6,7 +6,6 @@ subject to see who asked about them, written in groups (``check_log_groups``) th
 on the ledger.
 """
 
-import hashlib
 from datetime import date, datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.clock import UTCDateTime
+from xinyong.enforcement.subjects import subject_key as subject_key
 from xinyong.store.base import Base
 
 
@@ -145,15 +145,6 @@ def checks_about(identifier: str) -> Select[CheckLogRow]:
             CheckLogRow.subject == identifier,
         )
     )
-
-
-def subject_key(identifier: str) -> int:
-    """A stable signed 64-bit key of an identifier (the first 8 bytes of its BLAKE2b hash).
-
-    Distinct identifiers may share a key, so a look-up also compares ``subject``.
-    """
-    digest = hashlib.blake2b(identifier.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 class CheckLogGroup(Base):

@@ -9,14 +9,11 @@ from sqlalchemy.orm import Session
 
 from xinyong.clock import china_today
 from xinyong.enforcement.decisions import Decision
+from xinyong.enforcement.decisions import UnknownAction as UnknownAction
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.models import MeasureIndexRow
 from xinyong.enforcement.subjects import decidable
 from xinyong.records.models import Subject
-
-
-class UnknownAction(ValueError):
-    """An action the policy pack does not define."""
 
 
 def check_in_store(
@@ -33,9 +30,7 @@ def check_in_store(
 
     identifier = decidable(subject, china_today(), held)
     if action not in index.pack.actions:
-        raise UnknownAction(
-            f"unknown action {action!r}; the pack defines: {', '.join(sorted(index.pack.actions))}"
-        )
+        raise UnknownAction(action, index.pack.actions)
     grants = session.scalar(
         select(MeasureIndexRow.grants).where(MeasureIndexRow.identifier == identifier)
     )

@@ -7,6 +7,7 @@ character and that the platform holds, because registries have issued such codes
 keeps them when the registration authority provides them (see ``xinyong.identifiers``).
 """
 
+import hashlib
 from collections.abc import Callable
 from datetime import date
 
@@ -33,3 +34,12 @@ def decidable(raw: str, today: date, holds: Callable[[str], bool]) -> str:
     if parsed.valid or (parsed.suspect and holds(parsed.code)):
         return parsed.code
     raise UndecidableSubject(parsed)
+
+
+def subject_key(identifier: str) -> int:
+    """A stable signed 64-bit key of an identifier (the first 8 bytes of its BLAKE2b hash).
+
+    Distinct identifiers may share a key, so a look-up also compares ``subject``.
+    """
+    digest = hashlib.blake2b(identifier.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

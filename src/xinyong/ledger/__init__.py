@@ -5,14 +5,75 @@ Features log their events with ``append`` inside their own transaction, and tell
 where the content of their events lives with ``register_source``. Each leaf is a salted
 commitment to its event (``xinyong.ledger.commitment``): the tree is public, the events are not.
 When an event's retention ends, ``erase`` forgets what opens it and keeps the tree whole.
+
+Importing the package loads none of its modules: each name below is imported when it is first
+used, so that what appends without SQLAlchemy (``xinyong.ledger.bare``) does not load it.
 """
 
-from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, VerifierKey
-from xinyong.ledger.erasure import erase
-from xinyong.ledger.events import LeafInput
-from xinyong.ledger.service import append, checkpoint, consistency_proof, inclusion_proof, tree_head
-from xinyong.ledger.sources import RebuildPayloads, register_source
-from xinyong.ledger.verification import Divergence, VerifyReport, verify
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, VerifierKey
+    from xinyong.ledger.erasure import erase
+    from xinyong.ledger.events import LeafInput
+    from xinyong.ledger.service import (
+        append,
+        checkpoint,
+        consistency_proof,
+        inclusion_proof,
+        tree_head,
+    )
+    from xinyong.ledger.sources import RebuildPayloads, register_source
+    from xinyong.ledger.verification import Divergence, VerifyReport, verify
+
+_MODULES = {
+    "Checkpoint": "xinyong.ledger.checkpoint",
+    "SigningKey": "xinyong.ledger.checkpoint",
+    "TreeHead": "xinyong.ledger.checkpoint",
+    "VerifierKey": "xinyong.ledger.checkpoint",
+    "erase": "xinyong.ledger.erasure",
+    "LeafInput": "xinyong.ledger.events",
+    "append": "xinyong.ledger.service",
+    "consistency_proof": "xinyong.ledger.service",
+    "inclusion_proof": "xinyong.ledger.service",
+    "tree_head": "xinyong.ledger.service",
+    "RebuildPayloads": "xinyong.ledger.sources",
+    "register_source": "xinyong.ledger.sources",
+    "Divergence": "xinyong.ledger.verification",
+    "VerifyReport": "xinyong.ledger.verification",
+    "verify": "xinyong.ledger.verification",
+}
+"""Where each public name lives."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+class _Ledger(ModuleType):
+    """The package, whose ``checkpoint`` is ``service.checkpoint``, as it was when the package
+    imported its modules at once: the import system sets the package's attribute of each
+    submodule it loads, and would make ``checkpoint`` the module ``ledger.checkpoint``."""
+
+    @property
+    def checkpoint(self) -> Any:
+        return import_module("xinyong.ledger.service").checkpoint
+
+    @checkpoint.setter
+    def checkpoint(self, _module: ModuleType) -> None:
+        pass  # the submodule stays in sys.modules, where imports find it
+
+
+sys.modules[__name__].__class__ = _Ledger
+
 
 __all__ = [
     "Checkpoint",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.clock import as_utc, utc_now
 from xinyong.ledger import tiles
+from xinyong.ledger.bare import HEAD_ID
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
 from xinyong.ledger.commitment import leaf_of, new_salt
 from xinyong.ledger.events import LeafInput
@@ -37,7 +38,6 @@ from xinyong.ledger.tiles import LedgerDamaged as LedgerDamaged
 from xinyong.store.base import Base
 from xinyong.store.bulk import BulkTable
 
-HEAD_ID = 1
 LEAVES = Base.metadata.tables[LedgerLeaf.__tablename__]
 HEAD = Base.metadata.tables[LedgerHead.__tablename__]
 

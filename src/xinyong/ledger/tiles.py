@@ -13,24 +13,43 @@ a batch of leaves rewrites one partial tile per level and adds the tiles it fill
 ``n / 255`` rows for ``n`` leaves, where a row per node made ``2 n``.
 """
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from __future__ import annotations
 
-from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.orm import Session
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from xinyong.ledger.merkle import HASH_SIZE, CompactRange, Subtree, node_hash
-from xinyong.ledger.models import LedgerTile
-from xinyong.store.base import Base
-from xinyong.store.bulk import BulkTable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.orm import Session
+
+    TILES: Table
 
 HEIGHT = 8
 """Tree levels per tile: a tile holds 2**HEIGHT hashes (tlog-tiles fixes it at 8). Read at call
 time, so that tests can store every level (height 1) and find each hash where they expect it."""
 
-TILES = Base.metadata.tables[LedgerTile.__tablename__]
 TileKey = tuple[int, int]
 """``(tile level, tile index)``."""
+Tile = tuple[int, int, bytes]
+"""``(tile level, tile index, hashes)``: a row of ``ledger_tiles``."""
+
+
+def __getattr__(name: str) -> Any:
+    # The table is SQLAlchemy's: the tile arithmetic here serves appenders without it
+    # (``xinyong.ledger.bare``), which must not import it.
+    if name != "TILES":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _table()
+
+
+def _table() -> Table:
+    from xinyong.ledger.models import LedgerTile
+    from xinyong.store.base import Base
+
+    return Base.metadata.tables[LedgerTile.__tablename__]
 
 
 class LedgerDamaged(RuntimeError):
@@ -72,20 +91,23 @@ def perfect_root(hashes: Sequence[bytes]) -> bytes:
 
 def read(session: Session, keys: Collection[TileKey]) -> dict[TileKey, bytes]:
     """The stored tiles among ``keys`` (a partial tile as far as it goes)."""
+    from sqlalchemy import and_, or_, select
+
     if not keys:
         return {}
+    table = _table()
     found: dict[TileKey, bytes] = {}
     by_level: dict[int, list[int]] = defaultdict(list)
     for level, index in keys:
         by_level[level].append(index)
     condition = or_(
         *(
-            and_(TILES.c.level == level, TILES.c.tile_index.in_(indices))
+            and_(table.c.level == level, table.c.tile_index.in_(indices))
             for level, indices in by_level.items()
         )
     )
     for level, index, hashes in session.execute(
-        select(TILES.c.level, TILES.c.tile_index, TILES.c.hashes).where(condition)
+        select(table.c.level, table.c.tile_index, table.c.hashes).where(condition)
     ):
         found[(level, index)] = hashes
     return found
@@ -103,8 +125,15 @@ def subtree_hashes(
 ) -> tuple[dict[Subtree, bytes], list[Subtree]]:
     """The hashes of ``subtrees`` from the stored tiles, and the subtrees whose tile entries are
     missing (smallest first)."""
+    return hashes_in(subtrees, lambda keys: read(session, keys))
+
+
+def hashes_in(
+    subtrees: Collection[Subtree], read_tiles: Callable[[set[TileKey]], Mapping[TileKey, bytes]]
+) -> tuple[dict[Subtree, bytes], list[Subtree]]:
+    """``subtree_hashes`` from the tiles ``read_tiles`` finds of the keys it is given."""
     wanted = {subtree: entries_under(*subtree) for subtree in subtrees}
-    tiles = read(session, {key for key, _, _ in wanted.values()})
+    tiles = read_tiles({key for key, _, _ in wanted.values()})
     found: dict[Subtree, bytes] = {}
     missing: list[Subtree] = []
     for subtree, (key, offset, count) in wanted.items():
@@ -131,19 +160,28 @@ def extend(tree: CompactRange, leaf_hashes: Iterable[bytes]) -> dict[int, list[b
     return entries
 
 
-def write(session: Session, old_size: int, entries: dict[int, list[bytes]]) -> None:
-    """Store the ``entries`` appended at each tile level to a tree of ``old_size`` leaves: the
-    partial tile of each level is completed or grown, and the tiles after it written."""
+def plan(
+    old_size: int, entries: Mapping[int, list[bytes]]
+) -> tuple[list[Tile], dict[TileKey, int]]:
+    """The tiles that store ``entries`` appended at each tile level to a tree of ``old_size``
+    leaves, each partial tile with only its new entries, and how many entries each partial
+    tile held before (those are rewritten whole, see ``merged``)."""
     full = width()
-    rows: list[tuple[int, int, bytes]] = []
-    partial: dict[TileKey, int] = {}  # rewritten tiles: how many entries they held before
+    rows: list[Tile] = []
+    partial: dict[TileKey, int] = {}
     for level, new in entries.items():
         first_tile, held = divmod(old_size >> (HEIGHT * level), full)  # entries it held
         if held:
             partial[(level, first_tile)] = held
         rows.extend(_tiles_from(level, first_tile, held, new))
-    kept = read(session, partial)
-    merged = []
+    return rows, partial
+
+
+def merged(
+    rows: Sequence[Tile], partial: Mapping[TileKey, int], kept: Mapping[TileKey, bytes]
+) -> list[Tile]:
+    """``rows`` with each partial tile's ``kept`` hashes in front of its new ones."""
+    whole = []
     for level, index, hashes in rows:
         before = partial.get((level, index))
         if before is not None:
@@ -154,24 +192,35 @@ def write(session: Session, old_size: int, entries: dict[int, list[bytes]]) -> N
                     f"where it held {before}; run `xinyong ledger verify`"
                 )
             hashes = prefix + hashes
-        merged.append((level, index, hashes))
+        whole.append((level, index, hashes))
+    return whole
+
+
+def write(session: Session, old_size: int, entries: dict[int, list[bytes]]) -> None:
+    """Store the ``entries`` appended at each tile level to a tree of ``old_size`` leaves: the
+    partial tile of each level is completed or grown, and the tiles after it written."""
+    from sqlalchemy import and_, delete, or_
+
+    from xinyong.store.bulk import BulkTable
+
+    table = _table()
+    rows, partial = plan(old_size, entries)
+    whole = merged(rows, partial, read(session, partial))
     if partial:
         session.execute(
-            delete(TILES).where(
+            delete(table).where(
                 or_(
                     *(
-                        and_(TILES.c.level == level, TILES.c.tile_index == index)
+                        and_(table.c.level == level, table.c.tile_index == index)
                         for level, index in partial
                     )
                 )
             )
         )
-    BulkTable(session.connection(), TILES).insert_values(merged)
+    BulkTable(session.connection(), table).insert_values(whole)
 
 
-def _tiles_from(
-    level: int, first_tile: int, held: int, new: list[bytes]
-) -> Iterable[tuple[int, int, bytes]]:
+def _tiles_from(level: int, first_tile: int, held: int, new: list[bytes]) -> Iterable[Tile]:
     """``new`` entries of ``level`` cut into tiles, the first of which already holds ``held``."""
     full = width()
     start = 0

@@ -20,7 +20,8 @@ from xinyong.enforcement.api import checks_of
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.ledger.checkpoint import read_signing_key
 from xinyong.operations.metrics import Metrics, networks, within
-from xinyong.store.db import newest_revisions, stored_revisions
+from xinyong.store.db import stored_revisions
+from xinyong.store.driver import newest_revisions
 
 router = APIRouter(include_in_schema=False)
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"

@@ -15,6 +15,7 @@ from fnmatch import fnmatchcase
 from xinyong.policy.actions import Action, ActionsDocument
 from xinyong.policy.authorities import AuthoritiesDocument, Authority
 from xinyong.policy.catalogue import CatalogueDocument, RecordType
+from xinyong.policy.folders import PACK_FILE as PACK_FILE
 from xinyong.policy.lists import CreditList, ListsDocument
 from xinyong.policy.measures import Measure, MeasuresDocument
 from xinyong.policy.memoranda import MemorandaDocument, Memorandum
@@ -23,8 +24,6 @@ from xinyong.policy.notices import Announcement, AnnouncementsDocument, HelpDocu
 from xinyong.policy.profiles import Profile, ProfilesDocument
 from xinyong.policy.rights import RightsDocument, RightsProcedure
 from xinyong.policy.schemes import AnyScheme, SchemesDocument
-
-PACK_FILE = "pack.yaml"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,6 @@ codes, the pack it extends, and cross-references. Only a pack without a single i
 from __future__ import annotations
 
 import difflib
-import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -19,15 +17,19 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from xinyong.config import Settings, get_settings
-from xinyong.policy.concepts import CONCEPTS, KNOWN_ENTRIES, PACK_FILE, Concept
+from xinyong.policy.concepts import CONCEPTS, KNOWN_ENTRIES, Concept
 from xinyong.policy.errors import Location, PolicyError, PolicyIssue, format_location
-from xinyong.policy.models import PACK_NAME_PATTERN, CodedModel, PackManifest
+from xinyong.policy.folders import (
+    PACK_FILE,
+    SHIPPED_PACKS,
+    chosen_folder,
+    is_pack_name,
+    pack_digest,
+)
+from xinyong.policy.models import CodedModel, PackManifest
 from xinyong.policy.pack import Pack
 from xinyong.policy.references import PackItems, reference_problems
 from xinyong.policy.yaml_source import YamlDocument, parse_yaml
-
-SHIPPED_PACKS = Path(__file__).parent / "packs"
-"""Folder of the packs that ship with xinyong, one folder per pack name."""
 
 
 def load_pack(path: Path | str) -> Pack:
@@ -51,7 +53,7 @@ def shipped_pack_names() -> list[str]:
 def shipped_pack_path(name: str) -> Path:
     """Folder of the shipped pack ``name``; ``LookupError`` if there is none."""
     folder = SHIPPED_PACKS / name
-    if not _is_pack_name(name) or not (folder / PACK_FILE).is_file():
+    if not is_pack_name(name) or not (folder / PACK_FILE).is_file():
         raise LookupError(
             f"no shipped policy pack {name!r}; shipped: {', '.join(shipped_pack_names())}"
         )
@@ -67,9 +69,25 @@ def pack_in_force(settings: Settings | None = None) -> Pack:
     """The pack the platform runs under (``XINYONG_PACK``): a shipped pack by name, or the pack
     in a folder; loaded once per process."""
     chosen = (settings or get_settings()).pack
-    if _is_pack_name(chosen) and (SHIPPED_PACKS / chosen / PACK_FILE).is_file():
+    folder = chosen_folder(chosen)
+    if folder.parent == SHIPPED_PACKS and folder.name == chosen:
         return _load_shipped(chosen)
-    return _load_folder(Path(chosen).resolve())
+    return _load_folder(folder)
+
+
+def pack_chain(folder: Path) -> list[Path]:
+    """The folders of the pack in ``folder`` and of the packs it extends, the root first (for
+    a pack that loads: its manifest and every pack it extends are readable)."""
+    chain = [folder]
+    while True:
+        document, _ = parse_yaml((chain[0] / PACK_FILE).read_text("utf-8"), PACK_FILE)
+        manifest = _read_manifest(document, [])
+        parent = None
+        if manifest is not None and manifest.extends is not None:
+            parent = _find_pack(chain[0], manifest.extends)
+        if parent is None:
+            return chain
+        chain.insert(0, parent)
 
 
 @cache
@@ -82,22 +100,6 @@ def _load_shipped(name: str) -> Pack:
     # Behind a one-argument function so that load_shipped() and load_shipped("national")
     # share one cache entry.
     return load_pack(shipped_pack_path(name))
-
-
-def pack_digest(files: Mapping[str, bytes], extends_digest: str | None = None) -> str:
-    """sha256 over the pack's files in path order, then the digest of the pack it extends.
-
-    Each file contributes ``path NUL size NUL bytes`` (path relative to the pack folder,
-    with ``/``), so that moving bytes between files changes the digest.
-    """
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        content = files[path]
-        digest.update(f"{path}\0{len(content)}\0".encode())
-        digest.update(content)
-    if extends_digest is not None:
-        digest.update(f"extends\0{extends_digest}".encode())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def _extends(
     extends = data.get("extends")
     if extends is None:
         return "extends" not in data, None
-    if isinstance(extends, str) and _is_pack_name(extends):
+    if isinstance(extends, str) and is_pack_name(extends):
         return True, extends
     return False, None
 
@@ -412,7 +414,3 @@ def _reference_issues(
             message = f"in {parent_name}, {where}: {problem.message}"
             issues.append(PolicyIssue(PACK_FILE, "extends", message, line))
     return issues
-
-
-def _is_pack_name(name: str) -> bool:
-    return re.fullmatch(PACK_NAME_PATTERN, name) is not None

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+from xinyong.policy.folders import PACK_NAME_PATTERN
 
-PACK_NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 class PolicyModel(BaseModel):

@@ -9,9 +9,7 @@ the writers resolve a batch with.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -35,6 +33,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.types import TypeDecorator
 
+from xinyong.store.driver import sqlite_day, sqlite_instant
+
 # Placeholder per DB-API paramstyle, for the drivers the store supports (sqlite3, psycopg).
 MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 Convert = Callable[[Any], Any]
@@ -42,24 +42,6 @@ Convert = Callable[[Any], Any]
 
 def _json(value: Any) -> Any:
     return None if value is None else orjson.dumps(value).decode()
-
-
-@lru_cache(maxsize=64)
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    # SQLAlchemy's SQLite DateTime stores naive UTC text with microseconds. Cached: a batch
-    # stamps all of its rows with the same instant.
-    if value is None:
-        return None
-    if value.tzinfo is not None and value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    # The same text as strftime("%Y-%m-%d %H:%M:%S.%f") in a fifth of the time; the first 26
-    # characters leave out a UTC offset.
-    return value.isoformat(sep=" ", timespec="microseconds")[:26]
-
-
-@lru_cache(maxsize=1 << 14)  # a batch's rows share few distinct days; a cache hit skips a frame
-def _sqlite_date(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def _sqlite_numeric(value: Decimal | None) -> float | None:
@@ -78,9 +60,9 @@ def _converter(column_type: Any, dialect: str) -> Convert:
         return _json
     if dialect == "sqlite":
         if isinstance(column_type, DateTime):
-            return _sqlite_datetime
+            return sqlite_instant
         if isinstance(column_type, Date):
-            return _sqlite_date
+            return sqlite_day
         if isinstance(column_type, Numeric):
             return _sqlite_numeric
     return _identity

@@ -1,36 +1,19 @@
 """Engines, sessions and schema migrations for the embedded (SQLite) and production (PostgreSQL) store."""
 
-import re
-from ast import literal_eval
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.store.driver import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS
+from xinyong.store.driver import MIGRATIONS, newest_revisions, sqlite_pragmas
+
 if TYPE_CHECKING:
     from alembic.config import Config
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-BUSY_TIMEOUT_MS = 30_000
-"""How long a SQLite connection waits for another writer before it gives up."""
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the server read while ingest writes; NORMAL sync is durable at each commit in WAL.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA cache_size=-65536")
-    # Checkpoint every 40 MB of WAL rather than 4 MB: a page rewritten by several commits in
-    # between is copied back once, which halves the cost of index-heavy appends (check log).
-    cursor.execute("PRAGMA wal_autocheckpoint=10000")
-    cursor.close()
 
 
 def make_engine(url: str) -> Engine:
@@ -39,7 +22,7 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
         return engine
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
@@ -82,24 +65,6 @@ def at_newest_schema(url: str) -> bool:
     finally:
         engine.dispose()
     return current == newest_revisions()
-
-
-_ASSIGNED = re.compile(r"^(revision|down_revision)\b[^=\n]*=(.+)$", re.MULTILINE)
-
-
-@cache
-def newest_revisions() -> frozenset[str]:
-    """The head revisions of this version's migrations, read from their files as Alembic reads
-    them (``revision`` and ``down_revision``, a name, a tuple of names or None), without
-    importing Alembic."""
-    revisions: set[str] = set()
-    replaced: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        assigned = dict(_ASSIGNED.findall(path.read_text("utf-8")))
-        revisions.add(literal_eval(assigned["revision"].strip()))
-        down = literal_eval(assigned.get("down_revision", "None").strip())
-        replaced.update([down] if isinstance(down, str) else down or ())
-    return frozenset(revisions - replaced)
 
 
 def stored_revisions(connection: Connection) -> frozenset[str]:

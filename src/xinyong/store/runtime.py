@@ -2,25 +2,14 @@
 command opens it as it is and refuses one that needs migrating; and remember each store opened,
 so that the command line can sign a ledger checkpoint over whatever a job logged when it ends."""
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import Settings, get_settings
 from xinyong.store.db import at_newest_schema, make_engine, make_sessionmaker, migrate
+from xinyong.store.driver import StoreNeedsInit as StoreNeedsInit
 
 # The stores this process opened, by URL: each gets a checkpoint when the command ends.
 _opened: dict[str, sessionmaker[Session]] = {}
-
-
-class StoreNeedsInit(Exception):
-    """The store has no schema yet, or an older one than this version's."""
-
-    def __init__(self, url: str) -> None:
-        shown = make_url(url).render_as_string(hide_password=True)
-        super().__init__(
-            f"the store at {shown} is not at this version's schema: run `xinyong init` "
-            "(it creates or migrates the schema; no other command does)"
-        )
 
 
 def init_store(settings: Settings | None = None) -> sessionmaker[Session]:
