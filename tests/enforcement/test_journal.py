@@ -40,11 +40,11 @@ DYING_PROCESS = textwrap.dedent(
 
     async def serve():
         for n in range(answered - undrained):
-            log.write([decision(n)], Asker("k1", "airline"), "ticket sale")
+            await log.write([decision(n)], Asker("k1", "airline"), "ticket sale")
         while log.pending():
             await asyncio.sleep(0.01)
         for n in range(answered - undrained, answered):
-            log.write([decision(n)], Asker("k1", "airline"), "ticket sale")
+            await log.write([decision(n)], Asker("k1", "airline"), "ticket sale")
         os._exit(0)  # killed: no shutdown, no drain
 
     asyncio.run(serve())
@@ -95,7 +95,7 @@ def test_a_journal_whose_owner_lives_is_left_alone(
     owner = CheckLog(factory, tmp_path)
 
     async def answer() -> None:
-        owner.write([decision()], AIRLINE, "ticket sale")  # journalled; not yet drained
+        await owner.write([decision()], AIRLINE, "ticket sale")  # journalled; not yet drained
 
     asyncio.run(answer())
     other = CheckLog(factory, tmp_path)

@@ -188,6 +188,11 @@ class CheckLog:
         self._store_name = engine.url.render_as_string(hide_password=True)
         self._journal: Journal | None = None
         self._pending: list[_Request] = []
+        # Requests journalled at the next turn of the event loop, in one write: their lines,
+        # and the future they wait for.
+        self._journalling: list[_Request] = []
+        self._lines: list[bytes] = []
+        self._group: asyncio.Future[None] | None = None
         self._lock = threading.Lock()
         self._store = _StoreTurn(engine)
         self._writer: _GroupWriter | None = None
@@ -205,12 +210,14 @@ class CheckLog:
             with self._lock:
                 self._pending.append(_request(decisions, asker, purpose))
 
-    def write(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
+    async def write(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
         """Journal the decisions of one request; once this returns they may be answered.
 
-        Called on the serving event loop, which moves the journalled rows into the store
-        within ``DRAIN_SECONDS``. Raises ``CheckLogFailed`` if the journal refused them, or if
-        the store has not taken ``MOST_PENDING`` requests (it is unreachable).
+        Called on the serving event loop. The requests of one turn of the loop are journalled
+        together at the start of the next, in one ``write`` (a system call costs more than a
+        check); each waits for its group's write, and the loop moves the journalled rows into
+        the store within ``DRAIN_SECONDS``. Raises ``CheckLogFailed`` if the journal refused
+        them, or if the store has not taken ``MOST_PENDING`` requests (it is unreachable).
         """
         if not decisions:
             return
@@ -222,23 +229,50 @@ class CheckLog:
                 raise CheckLogFailed("the store has not taken the check log for a while")
             if self._journal is None:
                 self._journal = Journal(self._journals, self._store_name)
-            try:
-                request.seq = self._journal.append(
-                    request.answered_at,
-                    asker.key_id,
-                    asker.label,
-                    purpose,
-                    request.as_of,
-                    request.policy_version,
-                    request.rows,
-                )
-            except JournalFailed as error:
-                raise CheckLogFailed(str(error)) from error
+            request.seq, line = self._journal.entry(
+                request.answered_at,
+                asker.key_id,
+                asker.label,
+                purpose,
+                request.as_of,
+                request.policy_version,
+                request.rows,
+            )
             request.journal = self._journal.name
-            self._pending.append(request)
-            due, self._due = self._due, True
+            self._journalling.append(request)
+            self._lines.append(line)
+            group = self._group
+            if group is None:
+                loop = asyncio.get_running_loop()
+                group = self._group = loop.create_future()
+                loop.call_soon(self._journal_group)
+        await group
+
+    def _journal_group(self) -> None:
+        """Write the lines of the requests waiting for the journal, then let them answer."""
+        failed: CheckLogFailed | None = None
+        due = True
+        with self._lock:
+            group, self._group = self._group, None
+            requests, self._journalling = self._journalling, []
+            lines, self._lines = self._lines, []
+            try:
+                if self._journal is None:  # the log stopped meanwhile
+                    raise JournalFailed("the check journal is closed")
+                self._journal.write(b"".join(lines))
+            except JournalFailed as error:
+                failed = CheckLogFailed(str(error))
+            else:
+                self._pending.extend(requests)
+                due, self._due = self._due, True
         if not due:
             asyncio.get_running_loop().call_later(DRAIN_SECONDS, self._write_due)
+        if group is None or group.done():  # its requests were cancelled (a shutdown)
+            return
+        if failed is None:
+            group.set_result(None)
+        else:
+            group.set_exception(failed)
 
     def pending(self) -> int:
         """Requests answered (journalled) or queued whose rows are not yet in the store."""
