@@ -150,6 +150,7 @@ _ROW_COLUMNS = (
     "checked_at",
 )
 _SHARED_COLUMNS = ("relying_party", "relying_party_label", "purpose", "as_of", "policy_version")
+_GROUP_COLUMNS = (*_SHARED_COLUMNS, "group_id")
 # What a group's leaf commits to, per row, in id order (the order the rows were written in).
 _SEALED_COLUMNS = (
     "decision_id",
@@ -645,7 +646,10 @@ class _GroupWriter:
         # The writer never waits for a lock: the event loop it runs on would wait with it.
         self.connection = connection
         self._patience(0 if connection.dialect.name == "sqlite" else LOCK_WAIT_MS)
-        self.rows = BulkTable(connection, TABLE, columns=_ROW_COLUMNS)
+        # On the event loop, so no other thread waits on each row's release of the
+        # interpreter lock: one prepared INSERT for many rows (COPY on PostgreSQL).
+        self.rows = BulkTable(connection, TABLE, columns=(*_ROW_COLUMNS, *_GROUP_COLUMNS))
+        self.shared = [self.rows.converter(name) for name in _GROUP_COLUMNS]
         groups = BulkTable(connection, GROUPS, columns=("written_at", "sealed"))
         self.moment = groups.converter("written_at")
         markers = ", ".join([MARKERS[connection.dialect.paramstyle]] * 4)
@@ -683,13 +687,17 @@ class _GroupWriter:
             ).scalar_one()
             for shared, requests_sharing in _by_shared_values(requests).items():
                 key_id, label, purpose, as_of, policy = shared
-                constants = dict(zip(_SHARED_COLUMNS, shared, strict=True))
-                rows = [
-                    (*row, self.moment(request.answered_at))
-                    for request in requests_sharing
-                    for row in request.rows
-                ]
-                self.rows.insert_values_unlocked(rows, {**constants, "group_id": group})
+                constants = tuple(
+                    convert(value)
+                    for convert, value in zip(self.shared, (*shared, group), strict=True)
+                )
+                self.rows.insert_values(
+                    [
+                        (*row, self.moment(request.answered_at), *constants)
+                        for request in requests_sharing
+                        for row in request.rows
+                    ]
+                )
                 sealed.extend(
                     [decision, request.answered_at, key_id, label, purpose, subject, key, action,
                      as_of, effect, policy]
