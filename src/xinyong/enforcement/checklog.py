@@ -1,9 +1,10 @@
 """The check log: who asked about which subject, why, for what, and the answer.
 
 The subject sees this log, so an answered check must never lack its row. A serving process
-answers a request once its rows are in its journal (``journal.Journal``: one append to a file,
-which a killed process cannot undo), and moves the journalled rows into the store in groups a
-few times a second (``CheckLog.write``): the answer waits for a system call, not for a commit.
+answers a request once its rows are in its journal (``journal.Journal``: one append to a file
+for the requests of a turn of the event loop, which a killed process cannot undo), and moves
+the journalled rows into the store in groups a few times a second (``CheckLog.write``): the
+answer waits for a system call shared with its neighbours, not for a commit.
 Commands (``add_all`` and ``flush``) write to the store before they show a decision. A process
 that starts moves what the journals of killed processes hold and the store lacks, once (each
 group records the last journal entry it holds).
