@@ -80,7 +80,7 @@ def serve(log: CheckLog, requests: list[tuple[Decision, str]]) -> None:
 
     async def run() -> None:
         for made, purpose in requests:
-            log.write([made], AIRLINE, purpose)
+            await log.write([made], AIRLINE, purpose)
         for _ in range(3000):
             await asyncio.sleep(0.01)
             if log.pending() == 0:
@@ -143,7 +143,7 @@ def test_a_nul_that_postgresql_refuses_fails_only_its_own_request(
 
 def test_a_log_without_a_journal_answers_nothing(factory: sessionmaker[Session]) -> None:
     async def answer() -> None:
-        CheckLog(factory).write([decision()], AIRLINE, "ticket sale")
+        await CheckLog(factory).write([decision()], AIRLINE, "ticket sale")
 
     with pytest.raises(RuntimeError, match="journal"):
         asyncio.run(answer())

@@ -40,11 +40,11 @@ DYING_PROCESS = textwrap.dedent(
 
     async def serve():
         for n in range(answered - undrained):
-            log.write([decision(n)], Asker("k1", "airline"), "ticket sale")
+            await log.write([decision(n)], Asker("k1", "airline"), "ticket sale")
         while log.pending():
             await asyncio.sleep(0.01)
         for n in range(answered - undrained, answered):
-            log.write([decision(n)], Asker("k1", "airline"), "ticket sale")
+            await log.write([decision(n)], Asker("k1", "airline"), "ticket sale")
         os._exit(0)  # killed: no shutdown, no drain
 
     asyncio.run(serve())
@@ -95,7 +95,7 @@ def test_a_journal_whose_owner_lives_is_left_alone(
     owner = CheckLog(factory, tmp_path)
 
     async def answer() -> None:
-        owner.write([decision()], AIRLINE, "ticket sale")  # journalled; not yet drained
+        await owner.write([decision()], AIRLINE, "ticket sale")  # journalled; not yet drained
 
     asyncio.run(answer())
     other = CheckLog(factory, tmp_path)
@@ -123,3 +123,59 @@ def test_a_journal_of_another_store_is_left_alone(
     owner.stop()
     with theirs() as session:
         assert session.scalar(select(func.count()).select_from(CheckLogRow)) == 10
+
+
+# A serving process whose disk fills up: one check is journalled, then ten arrive in one turn
+# of the event loop and their group's write gets only part of its bytes onto the disk.
+FULL_DISK = textwrap.dedent(
+    """
+    import asyncio, os, resource, signal, sys
+    from datetime import date
+    from pathlib import Path
+    from xinyong.enforcement.checklog import Asker, CheckLog
+    from xinyong.enforcement.decisions import Decision
+    from xinyong.store.db import make_engine, make_sessionmaker
+    from xinyong.testing import samples
+
+    url, journals = sys.argv[1], Path(sys.argv[2])
+    log = CheckLog(make_sessionmaker(make_engine(url)), journals)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead
+
+    def decision(n):
+        return Decision(f"{n:032x}", samples.person(n), True, "buy_air_ticket",
+                        date(2026, 11, 1), "allow", (), (), (), "national@test", date(2026, 11, 2))
+
+    async def serve():
+        await log.write([decision(0)], Asker("k1", "airline"), "ticket sale")
+        [journal] = journals.glob("*.journal")
+        size = journal.stat().st_size
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 300, resource.RLIM_INFINITY))
+        answers = await asyncio.gather(
+            *(log.write([decision(n)], Asker("k1", "airline"), "ticket sale")
+              for n in range(1, 11)),
+            return_exceptions=True,
+        )
+        print(" ".join(type(answer).__name__ for answer in answers))
+        os._exit(0)  # killed before its loop moved anything into the store
+
+    asyncio.run(serve())
+    """
+)
+
+
+def test_a_group_the_disk_takes_only_in_part_is_refused_whole_and_leaves_no_entry(
+    store_url: str, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    answers = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, store_url, str(tmp_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    # The ten shared one write: all are refused (a write each would have let the first in).
+    assert answers == ["CheckLogFailed"] * 10
+    successor = CheckLog(factory, tmp_path)
+    assert successor.start() == 1
+    successor.stop()
+    # The line of a refused check that did reach the disk was cut back: never logged.
+    assert rows(factory) == [f"{0:032x}"]

@@ -83,11 +83,11 @@ texts = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x
     st.lists(st.tuples(st.integers(-(2**63), 2**63 - 1), texts), min_size=1, max_size=30),
     texts | st.none(),
 )
-def test_rows_written_in_one_statement_read_back_unchanged(
+def test_rows_written_as_they_are_read_back_unchanged(
     store_url: str, rows: list[tuple[int, str]], note: str | None
 ) -> None:
-    """``insert_values_unlocked`` (one JSON statement on SQLite, COPY on PostgreSQL) keeps
-    every int, text and NULL exactly, and gives every row the constant columns."""
+    """``insert_values`` (one prepared statement on SQLite, COPY on PostgreSQL), as the check
+    log writes its groups, keeps every int, text and NULL exactly."""
     engine = make_engine(store_url)
     table = Table(
         "bulk_samples",
@@ -100,8 +100,8 @@ def test_rows_written_in_one_statement_read_back_unchanged(
     table.create(engine, checkfirst=True)
     with engine.begin() as connection:
         connection.execute(table.delete())
-        bulk = BulkTable(connection, table, columns=("key", "label"))
-        bulk.insert_values_unlocked(rows, {"note": note})
+        bulk = BulkTable(connection, table, columns=("key", "label", "note"))
+        bulk.insert_values([(key, label, note) for key, label in rows])
     with engine.connect() as connection:
         stored = connection.execute(
             select(table.c.key, table.c.label, table.c.note).order_by(table.c.id)

@@ -297,9 +297,9 @@ class Checks:
             ]
             raise HTTPException(422, "; ".join(problems)) from None
 
-    def _logged(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
+    async def _logged(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
         try:
-            self.log.write(decisions, asker, purpose)
+            await self.log.write(decisions, asker, purpose)
         except CheckLogFailed:
             raise HTTPException(
                 503,
@@ -324,7 +324,7 @@ class Checks:
             raise HTTPException(403, _outside(payload.action, scope, "action"))
         decisions = index.decide_all([(subject, payload.action)], today)
         answer = orjson.dumps(decisions[0])
-        self._logged(decisions, asker, payload.purpose)
+        await self._logged(decisions, asker, payload.purpose)
         return answer
 
     async def check_batch(self, authorization: str | None, body: bytes) -> bytes:
@@ -354,7 +354,7 @@ class Checks:
         for position, decision in zip(places, decisions, strict=True):
             answers[position] = decision
         answer = orjson.dumps({"decisions": answers})
-        self._logged(decisions, asker, payload.purpose)
+        await self._logged(decisions, asker, payload.purpose)
         return answer
 
 

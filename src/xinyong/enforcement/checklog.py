@@ -1,9 +1,10 @@
 """The check log: who asked about which subject, why, for what, and the answer.
 
 The subject sees this log, so an answered check must never lack its row. A serving process
-answers a request once its rows are in its journal (``journal.Journal``: one append to a file,
-which a killed process cannot undo), and moves the journalled rows into the store in groups a
-few times a second (``CheckLog.write``): the answer waits for a system call, not for a commit.
+answers a request once its rows are in its journal (``journal.Journal``: one append to a file
+for the requests of a turn of the event loop, which a killed process cannot undo), and moves
+the journalled rows into the store in groups a few times a second (``CheckLog.write``): the
+answer waits for a system call shared with its neighbours, not for a commit.
 Commands (``add_all`` and ``flush``) write to the store before they show a decision. A process
 that starts moves what the journals of killed processes hold and the store lacks, once (each
 group records the last journal entry it holds).
@@ -150,6 +151,7 @@ _ROW_COLUMNS = (
     "checked_at",
 )
 _SHARED_COLUMNS = ("relying_party", "relying_party_label", "purpose", "as_of", "policy_version")
+_GROUP_COLUMNS = (*_SHARED_COLUMNS, "group_id")
 
 
 @dataclass(slots=True)
@@ -173,6 +175,11 @@ class CheckLog:
         self._store_name = engine.url.render_as_string(hide_password=True)
         self._journal: Journal | None = None
         self._pending: list[_Request] = []
+        # Requests journalled at the next turn of the event loop, in one write: their lines,
+        # and the future they wait for.
+        self._journalling: list[_Request] = []
+        self._lines: list[bytes] = []
+        self._group: asyncio.Future[None] | None = None
         self._lock = threading.Lock()
         self._store = _StoreTurn(engine)
         self._writer: _GroupWriter | None = None
@@ -190,12 +197,14 @@ class CheckLog:
             with self._lock:
                 self._pending.append(_request(decisions, asker, purpose))
 
-    def write(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
+    async def write(self, decisions: Sequence[Decision], asker: Asker, purpose: str) -> None:
         """Journal the decisions of one request; once this returns they may be answered.
 
-        Called on the serving event loop, which moves the journalled rows into the store
-        within ``DRAIN_SECONDS``. Raises ``CheckLogFailed`` if the journal refused them, or if
-        the store has not taken ``MOST_PENDING`` requests (it is unreachable).
+        Called on the serving event loop. The requests of one turn of the loop are journalled
+        together at the start of the next, in one ``write`` (a system call costs more than a
+        check); each waits for its group's write, and the loop moves the journalled rows into
+        the store within ``DRAIN_SECONDS``. Raises ``CheckLogFailed`` if the journal refused
+        them, or if the store has not taken ``MOST_PENDING`` requests (it is unreachable).
         """
         if not decisions:
             return
@@ -207,23 +216,50 @@ class CheckLog:
                 raise CheckLogFailed("the store has not taken the check log for a while")
             if self._journal is None:
                 self._journal = Journal(self._journals, self._store_name)
-            try:
-                request.seq = self._journal.append(
-                    request.answered_at,
-                    asker.key_id,
-                    asker.label,
-                    purpose,
-                    request.as_of,
-                    request.policy_version,
-                    request.rows,
-                )
-            except JournalFailed as error:
-                raise CheckLogFailed(str(error)) from error
+            request.seq, line = self._journal.entry(
+                request.answered_at,
+                asker.key_id,
+                asker.label,
+                purpose,
+                request.as_of,
+                request.policy_version,
+                request.rows,
+            )
             request.journal = self._journal.name
-            self._pending.append(request)
-            due, self._due = self._due, True
+            self._journalling.append(request)
+            self._lines.append(line)
+            group = self._group
+            if group is None:
+                loop = asyncio.get_running_loop()
+                group = self._group = loop.create_future()
+                loop.call_soon(self._journal_group)
+        await group
+
+    def _journal_group(self) -> None:
+        """Write the lines of the requests waiting for the journal, then let them answer."""
+        failed: CheckLogFailed | None = None
+        due = True
+        with self._lock:
+            group, self._group = self._group, None
+            requests, self._journalling = self._journalling, []
+            lines, self._lines = self._lines, []
+            try:
+                if self._journal is None:  # the log stopped meanwhile
+                    raise JournalFailed("the check journal is closed")
+                self._journal.write(b"".join(lines))
+            except JournalFailed as error:
+                failed = CheckLogFailed(str(error))
+            else:
+                self._pending.extend(requests)
+                due, self._due = self._due, True
         if not due:
             asyncio.get_running_loop().call_later(DRAIN_SECONDS, self._write_due)
+        if group is None or group.done():  # its requests were cancelled (a shutdown)
+            return
+        if failed is None:
+            group.set_result(None)
+        else:
+            group.set_exception(failed)
 
     def pending(self) -> int:
         """Requests answered (journalled) or queued whose rows are not yet in the store."""
@@ -596,7 +632,10 @@ class _GroupWriter:
         # The writer never waits for a lock: the event loop it runs on would wait with it.
         self.connection = connection
         self._patience(0 if connection.dialect.name == "sqlite" else LOCK_WAIT_MS)
-        self.rows = BulkTable(connection, TABLE, columns=_ROW_COLUMNS)
+        # On the event loop, so no other thread waits on each row's release of the
+        # interpreter lock: one prepared INSERT for many rows (COPY on PostgreSQL).
+        self.rows = BulkTable(connection, TABLE, columns=(*_ROW_COLUMNS, *_GROUP_COLUMNS))
+        self.shared = [self.rows.converter(name) for name in _GROUP_COLUMNS]
         groups = BulkTable(connection, GROUPS, columns=("written_at", "sealed"))
         self.moment = groups.converter("written_at")
         markers = ", ".join([MARKERS[connection.dialect.paramstyle]] * 4)
@@ -634,13 +673,17 @@ class _GroupWriter:
             ).scalar_one()
             for shared, requests_sharing in _by_shared_values(requests).items():
                 key_id, label, purpose, as_of, policy = shared
-                constants = dict(zip(_SHARED_COLUMNS, shared, strict=True))
-                rows = [
-                    (*row, self.moment(request.answered_at))
-                    for request in requests_sharing
-                    for row in request.rows
-                ]
-                self.rows.insert_values_unlocked(rows, {**constants, "group_id": group})
+                constants = tuple(
+                    convert(value)
+                    for convert, value in zip(self.shared, (*shared, group), strict=True)
+                )
+                self.rows.insert_values(
+                    [
+                        (*row, self.moment(request.answered_at), *constants)
+                        for request in requests_sharing
+                        for row in request.rows
+                    ]
+                )
                 sealed.extend(
                     [decision, request.answered_at, key_id, label, purpose, subject, key, action,
                      as_of, effect, policy]

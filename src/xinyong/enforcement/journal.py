@@ -1,8 +1,9 @@
 """A serving process's journal of answered checks whose rows are not yet in the store.
 
-A check is answered once its rows are appended to the journal (one ``write`` to a file opened
-for appending: the kernel holds the bytes once the call returns, so a process killed at any
-moment afterwards has lost nothing, as SQLite's own log survives a killed process). The
+A check is answered once its rows are appended to the journal (a ``write`` to a file opened
+for appending, one for the requests of a turn of the event loop: the kernel holds the bytes
+once the call returns, so a process killed at any moment afterwards has lost nothing, as
+SQLite's own log survives a killed process). The
 check log then moves the rows into the store in groups, each group recording the last journal
 entry it holds. A process holds a lock on its journal while it lives; a process that starts
 finds the journals whose owners are gone, moves the entries their groups do not hold into the
@@ -11,7 +12,8 @@ store, and deletes them.
 An entry is one line of JSON: ``[seq, answered_at, key_id, label, purpose, as_of, policy,
 rows]``; the first line names the journal and the store it belongs to, so a journal is never
 moved into another store. A line cut short (the process died inside ``write``, before the
-answer) is ignored.
+answers) is ignored; a write the disk took only in part is cut back, so no entry of a request
+that was refused stays behind.
 """
 
 from __future__ import annotations
@@ -68,9 +70,10 @@ class Journal:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._seq = 0
-        self._write({"journal": FORMAT, "name": self.name, "store": store})
+        self._size = 0
+        self.write(orjson.dumps({"journal": FORMAT, "name": self.name, "store": store}) + b"\n")
 
-    def append(
+    def entry(
         self,
         answered_at: datetime,
         key_id: str,
@@ -79,22 +82,30 @@ class Journal:
         as_of: date,
         policy_version: str,
         rows: list[Row],
-    ) -> int:
-        """Journal one request's rows; returns its sequence number."""
+    ) -> tuple[int, bytes]:
+        """The next entry's number and its line, for ``write`` (lines in number order)."""
         self._seq += 1
-        self._write([self._seq, answered_at, key_id, label, purpose, as_of, policy_version, rows])
-        return self._seq
+        value = [self._seq, answered_at, key_id, label, purpose, as_of, policy_version, rows]
+        return self._seq, orjson.dumps(value) + b"\n"
 
-    def _write(self, value: Any) -> None:
-        line = orjson.dumps(value) + b"\n"
+    def write(self, lines: bytes) -> None:
+        """Append whole lines in one call; on failure none of them stays in the journal."""
         try:
-            written = os.write(self._fd, line)
+            written = os.write(self._fd, lines)
         except OSError as error:
+            self._cut_back()
             raise JournalFailed(
                 f"the check journal {self.path} refused an entry: {error}"
             ) from error
-        if written != len(line):  # a full disk: the line is cut short and ignored when read
+        if written != len(lines):  # a full disk took part of the lines
+            self._cut_back()
             raise JournalFailed(f"the check journal {self.path} is full")
+        self._size += written
+
+    def _cut_back(self) -> None:
+        # The entries of refused requests must not be moved into the store by a successor.
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._size)
 
     def close(self, *, remove: bool) -> None:
         """Let go of the journal; ``remove`` once the store holds every entry."""

@@ -8,7 +8,7 @@ blocks so rows can reference each other before they are written; ``among`` is th
 the writers resolve a batch with.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -159,41 +159,7 @@ class BulkTable:
             for value in values:
                 copy.write_row(value)
 
-    def insert_values_unlocked(
-        self, values: Sequence[tuple[Any, ...]], constants: Mapping[str, Any] | None = None
-    ) -> None:
-        """``insert_values`` for a writer that runs beside busy threads (the check log's).
 
-        ``executemany`` hands the interpreter lock back and forth once per row, and a busy
-        thread holds it for its whole switch interval each time: a flush that takes 0.1 s
-        alone takes minutes beside a busy event loop. On SQLite the rows go instead as one
-        JSON array in one statement per ``JSON_CHUNK`` rows, during which the driver holds no
-        lock; row values must be ints, floats, strings or None. ``constants`` gives further
-        columns the same value in every row, sent once (converted here).
-        """
-        constants = constants or {}
-        if self.dialect != "sqlite":
-            whole = BulkTable(self.connection, self.table, columns=[*self.columns, *constants])
-            shared = tuple(whole.converter(name)(value) for name, value in constants.items())
-            whole.insert_values([(*row, *shared) for row in values])
-            return
-        shared = tuple(
-            _converter(self.table.columns[name].type, self.dialect)(value)
-            for name, value in constants.items()
-        )
-        quote = self.connection.dialect.identifier_preparer.quote
-        names = ", ".join(quote(name) for name in [*self.columns, *constants])
-        selected = ", ".join(
-            [*(f"json_extract(value, '$[{index}]')" for index in range(len(self.columns)))]
-            + ["?"] * len(constants)
-        )
-        sql = f"INSERT INTO {quote(self.table.name)} ({names}) SELECT {selected} FROM json_each(?)"
-        for start in range(0, len(values), JSON_CHUNK):
-            chunk = orjson.dumps(values[start : start + JSON_CHUNK]).decode()
-            self.connection.exec_driver_sql(sql, (*shared, chunk))
-
-
-JSON_CHUNK = 20_000
 LOOKUP_CHUNK = 10_000  # values per set lookup (one bound parameter each): bounds a query's size
 
 
