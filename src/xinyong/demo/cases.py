@@ -1,5 +1,5 @@
-"""The demo's redress cases, so that the reviewer (and the court's clerk, for its own records)
-finds work waiting and a subject follows its requests: one subject, signed in as
+"""The demo's redress cases, so that the reviewer (and the court's clerk, when the listing is
+its court's) finds work waiting and a subject follows its requests: one subject, signed in as
 ``demo-applicant``, objects to a court listing together with the consumption restriction of the
 same case, applies for the repair of a penalty, and had an earlier objection decided.
 
