@@ -396,3 +396,52 @@ def test_the_auditor_console_shows_the_ledger_and_searches_the_logs_logging_each
     )
     assert logged[0].criteria["subject"] == identifier and logged[0].results == 1
     assert "审计人员最近的查询" in browser.get("/console/audit").text
+
+
+def test_the_demo_reviewer_finds_the_demo_applicants_cases_waiting(
+    client: TestClient, passwords: dict[str, str], city: City
+) -> None:
+    accounts = json.loads((city.settings.var_dir / "demo" / "accounts.json").read_text())
+    subject = {item["username"]: item["subject"] for item in accounts}
+    # On a subject of its own: the cases other tests file on the defaulter's and the
+    # organisation's records are never already open.
+    assert subject["demo-applicant"] not in (subject["demo-defaulter"], subject["demo-org-rep"])
+    with city.factory() as session:
+        filed = session.scalars(
+            select(RightsCase)
+            .join(Subject, Subject.id == RightsCase.subject_id)
+            .where(Subject.identifier == subject["demo-applicant"])
+            .order_by(RightsCase.id)
+        ).all()
+    kinds = [(case.kind, case.status) for case in filed]
+    assert kinds == [
+        ("objection", "rejected"),
+        ("objection", "open"),
+        ("objection", "open"),
+        ("repair", "open"),
+    ]
+    decided, listing, restriction, repair = filed
+    assert listing.application_id == restriction.application_id is not None
+    assert {listing.document_key.split("|")[1], restriction.document_key.split("|")[1]} == {
+        "court.defaulter_listing",
+        "court.consumption_restriction",
+    }
+
+    sign_in(client, "demo-reviewer", passwords["demo-reviewer"])
+    waiting = client.get("/console/reviews").text
+    for case in (listing, restriction, repair):
+        assert f'href="/console/reviews/{case.id}"' in waiting
+    assert f'href="/console/reviews/{decided.id}"' not in waiting
+    assert (
+        f'href="/console/reviews/{decided.id}"' in client.get("/console/reviews?closed=true").text
+    )
+    together = client.get(f"/console/reviews/{listing.id}").text
+    assert "同一案件" in together
+    assert f'name="together" type="checkbox" value="{restriction.id}" checked' in together
+    evidence = client.get(f"/console/reviews/{repair.id}/evidence/1")
+    assert evidence.status_code == 200 and evidence.headers["content-type"] == "image/png"
+
+    sign_in(client, "demo-applicant", passwords["demo-applicant"])
+    requests = client.get("/me/requests").text
+    assert all(f'id="case-{case.id}"' in requests for case in filed)
+    assert requests.count("办理中") >= 3 and decided.reasons in requests

@@ -1,16 +1,25 @@
 """Every page, in zh-CN and English, at a phone's 390 px and a desktop's 1366 px, for every
-role: no horizontal overflow, no serious or critical axe-core violation, and on the Chinese
-pages no code, Python literal or English message of the service's own; and no page over
-200 KB of HTML and scripts before the charts library. A screenshot of each
-is kept under ``var/screenshots/pages/`` to be looked at."""
+demo account: no horizontal overflow, no serious or critical axe-core violation, and on the
+Chinese pages no code, Python literal or English message of the service's own; and no page over
+200 KB of HTML and scripts before the charts library. A screenshot of each is kept under
+``var/screenshots/pages/`` to be looked at.
+
+The pages with a path parameter are found in the links of the pages walked: every case in the
+reviewer's queue (open and decided: the demo applicant's), the first of each other kind. The
+walk fails when a page of the app's route table was never rendered, so a new page (or a page
+the demo city gives nothing to show) cannot stay out of it."""
 
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from babel.messages.pofile import read_po
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from playwright.sync_api import Browser, Page
 from tests.web.conftest import SCREENSHOTS, City
 
@@ -37,11 +46,14 @@ PUBLIC = (
     "/announcements",
     "/announcements/samr-credit-repair-2025",
     "/sign-in",
+    "/sign-in/reset",
+    "/sign-in/reset/new?token=from-the-mail",
+    "/verify",
     "/no/such/page",
 )
 OWN_PAGES = {
     "subject": ("/me", "/me/requests", "objection", "repair"),
-    "reviewer": ("/console/reviews", "case"),
+    "reviewer": ("/console/reviews", "/console/reviews?closed=true"),
     "authority": ("/console/reviews",),
     "operator": ("/console/operator", "/console/quarantine"),
     "auditor": (
@@ -49,6 +61,12 @@ OWN_PAGES = {
         "/console/audit/search?kind=staff",
         "/console/audit/search?kind=checks&relying_party=ticket+office",
     ),
+}
+OWN = ("/console/", "/me/")
+"""Where a person's own pages are: each one linked from them is walked, not just the first."""
+NOT_WALKED = {
+    "/docs": "the API's documentation, a vendored viewer walked by tests/web/test_api_docs.py",
+    "/redoc": "the API's documentation, a vendored viewer walked by tests/web/test_api_docs.py",
 }
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 DOTTED = re.compile(r"\b[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(?:\[\d+\])?\b")
@@ -67,13 +85,23 @@ ENGLISH = _english_messages()
 
 
 @pytest.fixture(scope="module")
-def people(city: City) -> dict[str, tuple[str, str]]:
-    """A demo account of each role: username and password."""
+def people(city: City) -> list[tuple[str, str, str]]:
+    """Every demo account: its role, username and password."""
     accounts = json.loads((city.settings.var_dir / "demo" / "accounts.json").read_text())
-    chosen: dict[str, tuple[str, str]] = {}
-    for account in accounts:
-        chosen.setdefault(account["role"], (account["username"], account["password"]))
-    return chosen
+    return [(account["role"], account["username"], account["password"]) for account in accounts]
+
+
+def _pages(app: FastAPI) -> list[APIRoute]:
+    """The site's pages: the routes outside the API that answer a GET with HTML (the API's
+    HTML credit reports are documents, read on a phone by tests/web/test_verify_report.py)."""
+    return [
+        route
+        for context in iter_route_contexts(app.routes)
+        if isinstance(route := context.original_route, APIRoute)
+        and "GET" in route.methods
+        and route.response_class is HTMLResponse
+        and not route.include_in_schema
+    ]
 
 
 def _untranslated(text: str) -> list[str]:
@@ -144,34 +172,83 @@ def _own_paths(page: Page, role: str) -> Iterator[str]:
                 if objection.count():
                     href = str(objection.get_attribute("href"))
                     yield href.replace("/me/objections/", "/me/repairs/", 1)
-        elif path == "case":
-            page.goto("/console/reviews?closed=true")
-            link = page.locator("a[href^='/console/reviews/']").first
-            if link.count():
-                yield str(link.get_attribute("href"))
         else:
             yield path
 
 
+def _route(pages: list[APIRoute], path: str) -> str | None:
+    """The page route a site path opens, by its template (``/console/reviews/{case_id}``)."""
+    plain = urlsplit(path).path
+    return next((route.path for route in pages if route.path_regex.match(plain)), None)
+
+
+def _linked(page: Page, pages: list[APIRoute], rendered: set[str]) -> Iterator[str]:
+    """The pages with a path parameter the page shown links to: each of the person's own,
+    and the first of any other kind that no one has rendered yet."""
+    hrefs = page.eval_on_selector_all(
+        "a[href^='/']", "links => links.map(a => a.getAttribute('href'))"
+    )
+    seen: set[str] = set()
+    for href in dict.fromkeys(str(href).split("#")[0] for href in hrefs):
+        route = _route(pages, href)
+        if route is None or "{" not in route or "lang=" in href:
+            continue
+        if route.startswith(OWN) or (route not in rendered and route not in seen):
+            seen.add(route)
+            yield href
+
+
 @pytest.mark.skipif(AXE is None, reason="make web-assets vendors axe-core")
 def test_every_page_fits_reads_and_is_accessible(
-    chromium: Browser, server: str, people: dict[str, tuple[str, str]]
+    chromium: Browser, server: str, app: FastAPI, people: list[tuple[str, str, str]]
 ) -> None:
     (SCREENSHOTS / "pages").mkdir(parents=True, exist_ok=True)
+    pages = _pages(app)
     failures: list[str] = []
-    for role in ("anonymous", *sorted(people)):
+    rendered: dict[str, list[str]] = {}
+    for role, username, password in [("anonymous", "", ""), *people]:
         context = chromium.new_context(base_url=server, locale="zh-CN")
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error, seen=errors: seen.append(str(error)))
         paths: list[str] = list(PUBLIC)
         if role != "anonymous":
-            _sign_in(page, *people[role])
+            _sign_in(page, username, password)
             paths = ["/", *_own_paths(page, role)]
+        who = username or role
+        walked: list[str] = []
         for path in paths:
+            if path in walked:
+                continue
+            walked.append(path)
             for lang in ("zh", "en"):
                 for width in WIDTHS:
-                    _check(page, path, lang, width, role, failures)
-        failures += [f"{role}: script error {error}" for error in errors]
+                    _check(page, path, lang, width, who, failures)
+            route = _route(pages, path)
+            if route is not None:
+                rendered.setdefault(route, []).append(path)
+            if "{" not in (route or "{"):
+                # Walked in this same loop, after the pages that link to them.
+                paths += [href for href in _linked(page, pages, set(rendered)) if href not in paths]
+        failures += [f"{who}: script error {error}" for error in errors]
         context.close()
+    never = sorted({route.path for route in pages} - set(rendered) - set(NOT_WALKED))
+    failures += [
+        f"{route}: no walked page links to it, so it was never rendered" for route in never
+    ]
     assert not failures, "\n".join(failures)
+    # The demo applicant's cases: its objection with the other record of its case, its repair
+    # application and its decided objection, each on the reviewer's side.
+    assert len(set(rendered["/console/reviews/{case_id}"])) >= 4
+
+
+def test_the_walk_knows_the_pages_from_the_route_table(app: FastAPI) -> None:
+    pages = _pages(app)
+    paths = {route.path for route in pages}
+    assert {"/console/reviews/{case_id}", "/subjects/{ref}", "/me/requests", "/verify"} <= paths
+    # Files and API answers are not pages: an evidence file, a download, the JSON routes.
+    assert "/console/reviews/{case_id}/evidence/{n}" not in paths
+    assert "/console/audit/export" not in paths
+    assert not any(path.startswith("/v1") for path in paths)
+    assert _route(pages, "/console/reviews/12?lang=en") == "/console/reviews/{case_id}"
+    assert _route(pages, "/console/reviews/12/evidence/1") is None

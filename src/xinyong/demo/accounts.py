@@ -1,4 +1,5 @@
-"""The demo's accounts: a listed court defaulter, an organisation's representative, and staff.
+"""The demo's accounts: a listed court defaulter, an organisation's representative, a subject
+with redress cases open and decided (``xinyong.demo.cases``), and staff.
 
 Made once and kept in ``var/demo/accounts.json`` (passwords included: this is a demo) so that
 reruns print the same.
@@ -15,9 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.accounts.service import create_account
 from xinyong.clock import china_today
+from xinyong.demo.cases import choose_applicant, file_cases
 from xinyong.enforcement.models import EntryRow
 from xinyong.policy import Category, Disclosure, Polarity, pack_in_force
 from xinyong.records.models import Record, RecordHead, Subject
+from xinyong.rights import reviews
 from xinyong.rights.notices import set_contact
 from xinyong.rights.repairs import eligibility
 from xinyong.search.publicity import is_public
@@ -85,16 +88,22 @@ def _organisation_with_records(session: Session) -> str | None:
 
 
 def demo_accounts(factory: sessionmaker[Session], var: Path) -> list[dict[str, Any]]:
-    """The demo's accounts (username, password, role, what they are linked to)."""
+    """The demo's accounts (username, password, role, what they are linked to), made with
+    the applicant's cases the first time."""
     path = var / "demo" / "accounts.json"
     if path.exists():
         accounts: list[dict[str, Any]] = orjson.loads(path.read_bytes())
         return accounts
     accounts = []
+    pack = pack_in_force()
+    ids: dict[str, int] = {}
     with factory.begin() as session:
+        defaulter, representative = _listed_defaulter(session), _organisation_with_records(session)
+        applicant = choose_applicant(session, pack, COURT, {defaulter, representative})
         wanted: list[tuple[str, str, str | None, str | None]] = [
-            ("defaulter", "subject", _listed_defaulter(session), None),
-            ("org-rep", "subject", _organisation_with_records(session), None),
+            ("defaulter", "subject", defaulter, None),
+            ("org-rep", "subject", representative, None),
+            ("applicant", "subject", applicant.identifier if applicant else None, None),
             ("operator", "operator", None, None),
             ("reviewer", "reviewer", None, None),
             ("auditor", "auditor", None, None),
@@ -104,7 +113,7 @@ def demo_accounts(factory: sessionmaker[Session], var: Path) -> list[dict[str, A
             if role == "subject" and subject is None:
                 continue
             password = secrets.token_urlsafe(9)
-            create_account(
+            ids[username] = create_account(
                 session,
                 username=f"demo-{username}",
                 password=password,
@@ -126,6 +135,15 @@ def demo_accounts(factory: sessionmaker[Session], var: Path) -> list[dict[str, A
                     "authority": authority,
                 }
             )
+    if applicant is not None:
+        file_cases(
+            factory,
+            pack,
+            applicant,
+            account_id=ids["applicant"],
+            reviewer=reviews.Reviewer(ids["reviewer"], reviews.REVIEWER, None, "demo-reviewer"),
+            var_dir=var,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(accounts, option=orjson.OPT_INDENT_2))
     return accounts

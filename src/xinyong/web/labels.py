@@ -62,6 +62,18 @@ FIELDS = {
     "extension_months": N_("extended by (months)"),
     "grade": N_("grade"),
     "loan_kind": N_("kind of loan"),
+    "agency": N_("agency"),
+    "contract_no": N_("contract number"),
+    "days_overdue": N_("days overdue"),
+    "hours": N_("hours"),
+    "months": N_("months"),
+    "organisation": N_("organisation"),
+    "rating": N_("rating"),
+    "score": N_("score"),
+    "term_months": N_("term (months)"),
+    "utilisation_pct": N_("utilisation, per cent"),
+    "volume_ml": N_("volume (ml)"),
+    "year": N_("year"),
 }
 
 FIELD_VALUES = {
