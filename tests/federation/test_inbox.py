@@ -1,7 +1,7 @@
 """A province's inbox for its city's batches: applied in order and once, forged or conflicting
 batches refused with an alarm, and a child's records only from the child's own authorities."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +11,24 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from xinyong.clock import china_today, utc_now
+from xinyong.clock import as_utc, china_today, utc_now
 from xinyong.config import NodeLink, Settings
 from xinyong.federation.batches import FIRST, Batch, MalformedBatch, open_batch, seal
 from xinyong.federation.inbox import Inbox, Refused
 from xinyong.federation.models import Alarm
+from xinyong.federation.outbox import OPS
+from xinyong.ingest.service import IngestJob
 from xinyong.ledger.checkpoint import SigningKey
 from xinyong.policy import Pack
-from xinyong.records.models import Record, RecordHead
+from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.testing import samples
 
 CITY = SigningKey.generate("chaoyang.example/ledger")
 
 
-def item(number: int, authority: str = "court.110105") -> dict[str, Any]:
+def listing(number: int, authority: str = "court.110105") -> dict[str, Any]:
     decided = (china_today() - timedelta(days=30)).isoformat()
-    row = samples.defaulter_listing(
+    return samples.defaulter_listing(
         samples.person(number),
         number,
         authority=authority,
@@ -34,14 +36,28 @@ def item(number: int, authority: str = "court.110105") -> dict[str, Any]:
         decided_on=decided,
         effective_on=decided,
     )
-    at = utc_now().isoformat()
+
+
+def item(
+    number: int,
+    authority: str = "court.110105",
+    *,
+    kind: str = "submitted",
+    origin: str = "chaoyang",
+    accepted: tuple[str, int, datetime] | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
+    """An event of the document ``listing(number)``, changed by ``origin`` and carrying the
+    version first accepted as ``accepted`` (node, record id, instant; by default ``origin``'s
+    record ``number``, now)."""
+    node, record, at = accepted or (origin, number, utc_now())
     return {
         "position": number,
-        "kind": "submitted",
-        "origin": "chaoyang",
-        "at": at,
-        "record": {**row, "op": "submit"},
-        "accepted": {"node": "chaoyang", "record": number, "at": at},
+        "kind": kind,
+        "origin": origin,
+        "at": at.isoformat(),
+        "record": {**listing(number, authority), **changes, "op": OPS[kind]},
+        "accepted": {"node": node, "record": record, "at": at.isoformat()},
     }
 
 
@@ -107,6 +123,79 @@ def test_batches_apply_in_order_and_once(inbox: Inbox) -> None:
     assert refused(inbox, other_chain.body()).status == 409
     assert inbox.receive("chaoyang", second.body(), utc_now()).stored == 1
     assert records(inbox) == 3
+
+
+def test_versions_and_events_are_stored_with_where_they_were_first_accepted(
+    inbox: Inbox, national: Pack
+) -> None:
+    first, second, third = (utc_now() - timedelta(hours=hours) for hours in (3, 2, 1))
+    items = [
+        item(1, accepted=("chaoyang", 11, first)),
+        # Relayed by the city from a node below it: the version and the event are that node's.
+        item(2, origin="jinzhan", accepted=("jinzhan", 22, second)),
+        {  # a mark: the records on either side of it are stored as two submissions
+            "position": 3,
+            "kind": "disputed",
+            "origin": "chaoyang",
+            "at": third.isoformat(),
+            "document": {
+                name: listing(1)[name] for name in ("authority", "record_type", "document_no")
+            },
+        },
+        item(2, kind="corrected", accepted=("chaoyang", 33, third), amount=99000.0),
+        item(1, kind="withdrawn", accepted=("chaoyang", 11, first)),
+    ]
+    outcome = inbox.receive("chaoyang", batch(1, items).body(), utc_now())
+    assert (outcome.stored, outcome.marked, outcome.rejected) == (4, 1, 0), outcome.refusals
+    # Stored here, not through the network: no provenance.
+    with inbox.factory.begin() as session:
+        IngestJob(inbox.factory, national).run_in(
+            session,
+            [(1, "", listing(9))],
+            channel="api",
+            source_name="own",
+            digest="0" * 64,
+            key_id=None,
+        )
+    with inbox.factory() as session:
+        versions = session.execute(
+            select(
+                Record.document_no,
+                Record.version,
+                Record.origin_node,
+                Record.origin_record_id,
+                Record.origin_received_at,
+                Record.via_node,
+            ).order_by(Record.id)
+        ).all()
+        events = session.execute(
+            select(RecordEvent.kind, RecordEvent.origin_node, RecordEvent.via_node)
+            .where(RecordEvent.kind != "expired")
+            .order_by(RecordEvent.ledger_leaf)
+        ).all()
+    number = {n: listing(n)["document_no"] for n in (1, 2, 9)}
+    assert [
+        (v.document_no, v.version, v.origin_node, v.origin_record_id, v.via_node) for v in versions
+    ] == [
+        (number[1], 1, "chaoyang", 11, "chaoyang"),
+        (number[2], 1, "jinzhan", 22, "chaoyang"),
+        (number[2], 2, "chaoyang", 33, "chaoyang"),
+        (number[9], 1, None, None, None),
+    ]
+    assert [as_utc(v.origin_received_at) if v.origin_received_at else None for v in versions] == [
+        first,
+        second,
+        third,
+        None,
+    ]
+    assert events == [
+        ("submitted", "chaoyang", "chaoyang"),
+        ("submitted", "jinzhan", "chaoyang"),
+        ("disputed", "chaoyang", "chaoyang"),
+        ("corrected", "chaoyang", "chaoyang"),
+        ("withdrawn", "chaoyang", "chaoyang"),
+        ("submitted", None, None),
+    ]
 
 
 def test_a_second_batch_under_a_number_applied_raises_the_alarm(inbox: Inbox) -> None:
