@@ -1,12 +1,13 @@
 """A province's inbox for its city's batches: applied in order and once, forged or conflicting
-batches refused with an alarm, and a child's records only from the child's own authorities."""
+batches refused with an alarm, and a child's records only from the child's own authorities;
+and what the province then reads to forward on each of its links."""
 
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,10 +16,12 @@ from xinyong.clock import as_utc, china_today, utc_now
 from xinyong.config import NodeLink, Settings
 from xinyong.federation.batches import FIRST, Batch, MalformedBatch, open_batch, seal
 from xinyong.federation.inbox import Inbox, Refused
+from xinyong.federation.links import Direction, Link, link_named
 from xinyong.federation.models import Alarm
-from xinyong.federation.outbox import OPS
+from xinyong.federation.outbox import OPS, scan
 from xinyong.ingest.service import IngestJob
 from xinyong.ledger.checkpoint import SigningKey
+from xinyong.ledger.service import ledger_size
 from xinyong.policy import Pack
 from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.testing import samples
@@ -270,3 +273,55 @@ def test_a_child_sends_up_only_its_own_authorities_records(inbox: Inbox) -> None
     with inbox.factory() as session:
         keys = set(session.scalars(select(RecordHead.document_key)))
     assert keys == {f"court.110105|court.defaulter_listing|{own['record']['document_no']}"}
+
+
+@pytest.fixture
+def traffic(inbox: Inbox, national: Pack) -> Inbox:
+    """The province's own listings 1 and 5 around the city's 2, 3, 4 (batch 1) and 6, 7."""
+
+    def own(number: int) -> None:
+        with inbox.factory.begin() as session:
+            IngestJob(inbox.factory, national).run_in(
+                session,
+                [(1, "", listing(number))],
+                channel="api",
+                source_name=f"own {number}",
+                digest=f"{number:064d}",
+                key_id=None,
+            )
+
+    own(1)
+    first = batch(1, [item(2), item(3), item(4)])
+    inbox.receive("chaoyang", first.body(), utc_now())
+    own(5)
+    inbox.receive("chaoyang", batch(2, [item(6), item(7)], first.header.digest).body(), utc_now())
+    return inbox
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(limit=st.integers(1, 8))
+def test_a_link_reads_only_what_it_forwards_and_its_cursor_reaches_the_end_of_the_log(
+    traffic: Inbox, national: Pack, limit: int
+) -> None:
+    child = link_named(traffic.settings, "chaoyang")
+    parent = Link(
+        NodeLink(name="national", url="http://127.0.0.1:9", key=CITY.verifier.encode()),
+        Direction.PARENT,
+    )
+    assert child is not None
+    with traffic.factory() as session:
+        end = ledger_size(session) - 1
+        for link, expected in ((parent, [1, 2, 3, 4, 5, 6, 7]), (child, [1, 5])):
+            after, scans, documents = -1, 0, []
+            while (
+                found := scan(session, national, "beijing", link, after, limit)
+            ).through != after:
+                after, scans = found.through, scans + 1
+                documents += [found_item["record"]["document_no"] for found_item in found.items]
+            # Never the city's own events back down to it.
+            assert documents == [listing(number)["document_no"] for number in expected]
+            assert after == end
+            if link is child:
+                # The city's events are passed over by the query, not read in scans of
+                # ``limit`` events: one scan per ``limit`` events to forward, and one to the end.
+                assert scans == len(expected) // limit + 1
