@@ -147,6 +147,10 @@ def _throughput(admin: str, root: Path, count: int) -> dict[str, object]:
             digest=hashlib.sha256(b"backlog").hexdigest(),
             key_id=None,
         )
+    # Today's public datasets of the backlog, as a city that has served all day has them:
+    # published at its start, they would be a once-a-day job running beside the exchange.
+    published = city.cli("publish", "--public-only")
+    assert published.returncode == 0, published.stderr
     try:
         for node in (nation, nodes["province"], city):
             node.start()
@@ -168,7 +172,8 @@ def _throughput(admin: str, root: Path, count: int) -> dict[str, object]:
         "target": "ratio >= 0.8",
         "notes": f"{count:,} records held at the city, forwarded in batches of 5,000 through the "
         "province (SQLite) to the nation (PostgreSQL): records arriving after the first arrival "
-        "over the time from it to the last; "
+        "over the time from it to the last (the city's daily public datasets published before "
+        "the nodes start); "
         "floor: the nation's own ingest of the same rows in transactions of 5,000; load average "
         f"{load:.1f} at the start",
     }

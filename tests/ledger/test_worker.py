@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from xinyong.cli import app as xinyong
 from xinyong.config import get_settings
 from xinyong.ledger import LeafInput, SigningKey, append, tree_head
-from xinyong.ledger.checkpoint import write_signing_key
+from xinyong.ledger.checkpoint import read_signing_key, write_signing_key
 from xinyong.ledger.models import LedgerCheckpoint
-from xinyong.ledger.service import latest_checkpoint
+from xinyong.ledger.service import checkpoint_due, latest_checkpoint, lock_head
 from xinyong.ledger.worker import Checkpointer
 from xinyong.store.db import make_engine, make_sessionmaker
 
@@ -56,6 +56,35 @@ def test_a_tick_signs_the_grown_log_once_per_interval(
         assert signed is not None and signed.tree_size == tree_head(session).size == 3
     assert eager.tick() is None  # nothing appended since: nothing to sign
     assert checkpoints(factory) == 2
+
+
+def test_a_tick_on_a_log_that_did_not_grow_waits_for_no_writer(
+    factory: sessionmaker[Session], key_path: Path
+) -> None:
+    eager = Checkpointer(factory, key_path, AT_ONCE)
+    log(factory, 2)
+    assert eager.tick() is not None
+    done = threading.Event()
+    with factory.begin() as writer:
+        lock_head(writer)  # a batch being written holds the head until it commits
+        ticker = threading.Thread(target=lambda: eager.tick() is None and done.set())
+        ticker.start()
+        ticker.join(timeout=60)
+        assert done.is_set(), "the tick waited for the writer, with nothing to sign"
+    log(factory, 1)
+    assert eager.tick() is not None  # grown: signed
+
+
+def test_a_checkpoint_is_due_for_a_new_key_at_the_same_size(
+    factory: sessionmaker[Session], key_path: Path, tmp_path: Path
+) -> None:
+    log(factory, 2)
+    assert Checkpointer(factory, key_path, AT_ONCE).tick() is not None
+    rotated = SigningKey.generate("credit.example/ledger-2026")
+    with factory() as session:
+        assert not checkpoint_due(session, read_signing_key(key_path), AT_ONCE)
+        assert checkpoint_due(session, rotated, AT_ONCE)
+        assert not checkpoint_due(session, rotated, HOUR)  # signed a moment ago
 
 
 def test_many_workers_at_once_sign_one_checkpoint(

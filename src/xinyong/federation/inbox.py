@@ -9,8 +9,9 @@ Records go through ``IngestJob`` (the validation, jurisdiction, events, ledger l
 and measures of any submission) under their own authority; from a child, a record of an
 authority outside the child's regions is refused into the quarantine. Marks (disputed,
 resolved, repaired) are applied to the document's current version when they change something.
-Everything a batch changes, the provenance of its records and events, the batch's receipt and
-the link's counter commit in one transaction.
+Each stored version and event is written with its provenance (where it was first accepted,
+and which neighbour sent it). Everything a batch changes, the batch's receipt and the link's
+counter commit in one transaction.
 """
 
 import logging
@@ -21,8 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, func, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import as_utc, china_day
@@ -34,14 +34,13 @@ from xinyong.federation.outbox import MARKS, OPS
 from xinyong.ingest.readers import ReadItem
 from xinyong.ingest.rows import document_key
 from xinyong.ingest.service import IngestJob
+from xinyong.ingest.writer import Provenance
 from xinyong.policy import Pack
 from xinyong.records.models import Record, RecordEvent, RecordHead
 from xinyong.rights.events import DISPUTED, RESOLVED, append_record_event, disputed_records
 from xinyong.rights.repairs import end_publicity
 
 LOG = logging.getLogger(__name__)
-RECORDS: Table = Record.__table__  # type: ignore[assignment]
-EVENTS: Table = RecordEvent.__table__  # type: ignore[assignment]
 MAX_ITEMS = 10_000
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 KINDS = (*OPS, *MARKS)
@@ -161,47 +160,6 @@ def read_items(batch: Batch) -> list[Item]:
         raise MalformedBatch(f"a batch holds at most {MAX_ITEMS} items")
     lines = batch.items.split(b"\n")[:-1] if batch.items else []
     return [_item(number, line) for number, line in enumerate(lines, start=1)]
-
-
-def _update_by_id(
-    connection: Connection, table: Table, rows: list[dict[str, Any]], constants: dict[str, Any]
-) -> None:
-    """Set each row's columns (``rows``: ``id`` and the same columns in each) and ``constants``.
-
-    On PostgreSQL one statement joins the rows sent as arrays (an UPDATE a row would rewrite
-    thousands of rows one statement at a time); SQLite, in process, takes them by primary key
-    with ``executemany`` as fast.
-    """
-    if not rows:
-        return
-    columns = [name for name in rows[0] if name != "id"]
-    if connection.dialect.name == "postgresql":
-        names = ["id", *columns]
-        arrays = ", ".join(
-            f"CAST(:{name} AS {table.c[name].type.compile(dialect=connection.dialect)}[])"
-            for name in names
-        )
-        assigned = ", ".join(
-            [f"{name} = v.{name}" for name in columns]
-            + [f"{name} = :constant_{name}" for name in constants]
-        )
-        connection.execute(
-            text(
-                f"UPDATE {table.name} SET {assigned} FROM unnest({arrays}) "
-                f"AS v({', '.join(names)}) WHERE {table.name}.id = v.id"
-            ),
-            {
-                **{name: [row[name] for row in rows] for name in names},
-                **{f"constant_{name}": value for name, value in constants.items()},
-            },
-        )
-        return
-    connection.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(**{name: bindparam(f"b_{name}") for name in columns}, **constants),
-        [{f"b_{name}": value for name, value in row.items()} for row in rows],
-    )
 
 
 def hold_link(session: Session, name: str) -> LinkState:
@@ -349,7 +307,7 @@ class Inbox:
         today: date,
         outcome: Outcome,
     ) -> None:
-        """Store a run of record items as one submission, and their provenance with them."""
+        """Store a run of record items as one submission, with their provenance."""
         if not run:
             return
         corrections = [item.key for _, item in run if item.kind == "corrected" and item.key]
@@ -379,8 +337,6 @@ class Inbox:
                 # The first this node hears of the document: the version is new here.
                 record["op"] = "submit"
             rows.append((number, item.raw, record))
-        records_before = session.scalar(select(func.max(RECORDS.c.id))) or 0
-        events_before = session.scalar(select(func.max(EVENTS.c.id))) or 0
         job = IngestJob(self.factory, self.pack, today=today)
         summary = job.run_in(
             session,
@@ -389,6 +345,11 @@ class Inbox:
             source_name=f"node:{link.name}#{batch.header.number}",
             digest=batch.header.digest,
             key_id=None,
+            provenance=Provenance(
+                link.name,
+                {number: item.accepted for number, item in run if item.accepted is not None},
+                {number: item.origin for number, item in run},
+            ),
         )
         outcome.stored += summary.stored
         outcome.duplicates += summary.duplicates
@@ -398,58 +359,6 @@ class Inbox:
             for o in summary.outcomes
             if o.status == "rejected"
         ]
-        self._provenance(
-            session, link, dict(run), summary.submission_id, records_before, events_before
-        )
-
-    def _provenance(
-        self,
-        session: Session,
-        link: Link,
-        items: dict[int, Item],
-        submission: int,
-        records_before: int,
-        events_before: int,
-    ) -> None:
-        """Write where each stored version and event came from, by their new rows' ids (found
-        by primary key range: the ids only grow, and neither table has an index on
-        (submission, row))."""
-        connection = session.connection()
-        new_records = connection.execute(
-            select(RECORDS.c.id, RECORDS.c.row_no).where(
-                RECORDS.c.id > records_before, RECORDS.c.submission_id == submission
-            )
-        ).all()
-        _update_by_id(
-            connection,
-            RECORDS,
-            [
-                {
-                    "id": record_id,
-                    "origin_node": accepted[0],
-                    "origin_record_id": accepted[1],
-                    "origin_received_at": accepted[2],
-                }
-                for record_id, row_no in new_records
-                if (accepted := items[row_no].accepted) is not None
-            ],
-            {"via_node": link.name},
-        )
-        new_events = connection.execute(
-            select(EVENTS.c.id, EVENTS.c.row_no).where(
-                EVENTS.c.id > events_before, EVENTS.c.submission_id == submission
-            )
-        ).all()
-        _update_by_id(
-            connection,
-            EVENTS,
-            [
-                {"id": event_id, "origin_node": items[row_no].origin}
-                for event_id, row_no in new_events
-                if row_no in items
-            ],
-            {"via_node": link.name},
-        )
 
     def _mark(
         self,

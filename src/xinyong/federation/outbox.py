@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.clock import as_utc
 from xinyong.federation.links import Direction, Link, listed_types
+from xinyong.ledger.service import ledger_size
 from xinyong.policy import Pack
 from xinyong.records.history import canonical_amount
 from xinyong.records.models import Record, RecordEvent, Subject
@@ -95,7 +96,16 @@ def _held_by(session: Session, child: str, keys: Sequence[str]) -> set[str]:
 
 
 def scan(session: Session, pack: Pack, here: str, link: Link, after: int, limit: int) -> Scan:
-    """The items for ``link`` among the next ``limit`` record events after position ``after``."""
+    """The items for ``link`` among the next ``limit`` record events after position ``after``
+    that did not come from it; through the end of the log when fewer are there.
+
+    Events that came from the neighbour are passed over in the query (on a node in the middle
+    of a network, most of them) rather than read and dropped."""
+    # Read before the events: every leaf below the size it gives has committed (leaves are
+    # appended under the head's lock, in the transaction that makes their event).
+    last = ledger_size(session) - 1
+    if last <= after:
+        return Scan([], after)
     records = Record.__table__
     rows = (
         session.execute(
@@ -104,7 +114,6 @@ def scan(session: Session, pack: Pack, here: str, link: Link, after: int, limit:
                 RecordEvent.kind,
                 RecordEvent.occurred_at,
                 RecordEvent.origin_node.label("event_origin"),
-                RecordEvent.via_node.label("event_via"),
                 RecordEvent.record_id,
                 records.c.document_key,
                 records.c.record_type,
@@ -124,21 +133,25 @@ def scan(session: Session, pack: Pack, here: str, link: Link, after: int, limit:
             )
             .join(records, records.c.id == RecordEvent.record_id)
             .join(Subject, Subject.id == records.c.subject_id)
-            .where(RecordEvent.ledger_leaf > after, RecordEvent.kind.in_(SENT_KINDS))
+            .where(
+                RecordEvent.ledger_leaf > after,
+                RecordEvent.ledger_leaf <= last,
+                RecordEvent.kind.in_(SENT_KINDS),
+                # Never back where it came from.
+                RecordEvent.via_node.is_distinct_from(link.name),
+            )
             .order_by(RecordEvent.ledger_leaf)
             .limit(limit)
         )
         .mappings()
         .all()
     )
-    if not rows:
-        return Scan([], after)
-    # Never back where it came from.
-    fresh = [row for row in rows if row["event_via"] != link.name]
+    through = rows[-1]["ledger_leaf"] if len(rows) == limit else last
+    fresh = rows
     if link.direction is Direction.CHILD:
         listed = listed_types(pack)
         held = _held_by(session, link.name, [row["document_key"] for row in fresh])
         fresh = [
             row for row in fresh if row["record_type"] in listed or row["document_key"] in held
         ]
-    return Scan([_item(row, here) for row in fresh], rows[-1]["ledger_leaf"])
+    return Scan([_item(row, here) for row in fresh], through)

@@ -35,7 +35,7 @@ from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.sheets import WORKBOOKS, read_layout
 from xinyong.ingest.validate import RowValidator
 from xinyong.ingest.values import RowInvalid, storable
-from xinyong.ingest.writer import BatchResult, BatchWriter, RowOutcome, Source
+from xinyong.ingest.writer import BatchResult, BatchWriter, Provenance, RowOutcome, Source
 from xinyong.policy import Pack
 from xinyong.records.changes import RecordsChanged, records_changed
 
@@ -281,13 +281,15 @@ class IngestJob:
         source_name: str,
         digest: str,
         key_id: str | None,
+        provenance: Provenance | None = None,
     ) -> IngestSummary:
         """Store rows as one submission inside the caller's transaction.
 
         For a caller whose own bookkeeping must commit with the rows: a node applying a
         neighbour's batch moves the link's counter in the same transaction, so a batch is
-        applied once. A value the store refuses despite validation fails the whole
-        transaction (the caller tries again later) instead of being searched for by halves.
+        applied once, and gives the rows' ``provenance``, written with them. A value the
+        store refuses despite validation fails the whole transaction (the caller tries again
+        later) instead of being searched for by halves.
         """
         started = utc_now()
         digest = self._source_digest(digest)
@@ -305,7 +307,8 @@ class IngestJob:
         session.add(submission)
         session.flush()
         summary = IngestSummary(submission.id, source_name)
-        result = self._apply(session, items, Source(submission.id, source_name, digest))
+        source = Source(submission.id, source_name, digest, provenance)
+        result = self._apply(session, items, source)
         submission.status, submission.finished_at = "complete", utc_now()
         session.flush()
         summary.add(result)

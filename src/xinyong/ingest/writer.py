@@ -6,7 +6,7 @@ table. Decisions that need the store (duplicates, corrections of unknown documen
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -28,8 +28,8 @@ HEADS: Table = RecordHead.__table__  # type: ignore[assignment]
 EVENTS: Table = RecordEvent.__table__  # type: ignore[assignment]
 REPRESENTATIVES: Table = LegalRepresentative.__table__  # type: ignore[assignment]
 QUARANTINE: Table = QuarantinedRow.__table__  # type: ignore[assignment]
-# Where a record came from across a network: set by a node's inbox after its batch is written,
-# so left out of the rows written here (then every row has every column, picked in C).
+# Where a record came from across a network: written only for a neighbour's batch, left out of
+# every other batch's rows (then every row has every column, picked in C).
 PROVENANCE = ("origin_node", "origin_record_id", "origin_received_at", "via_node")
 
 
@@ -85,6 +85,16 @@ class _Decisions:
     now: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where the rows of a neighbour's batch were first accepted, by row number: written with
+    the versions and events they make (``xinyong.federation.inbox``)."""
+
+    via: str  # the neighbour that sent them
+    accepted: Mapping[int, tuple[str, int, datetime]]  # node, record id and instant there
+    origins: Mapping[int, str]  # the node where the change an event records was made
+
+
 @dataclass(slots=True)
 class Source:
     """Where the rows of a batch come from, as the quarantine records it."""
@@ -92,6 +102,7 @@ class Source:
     submission_id: int
     name: str
     digest: str
+    provenance: Provenance | None = None
 
 
 class BatchWriter:
@@ -146,7 +157,14 @@ class BatchWriter:
             record["id"] = record_id
             heads[record["document_key"]].record_id = record_id
             by_version[(record["document_key"], record["version"])] = record
-        BulkTable(connection, RECORDS, omit=PROVENANCE).insert(new_records)
+        provenance = self.source.provenance
+        if provenance is not None:
+            for record in new_records:
+                node, origin_id, received_at = provenance.accepted[record["row_no"]]
+                record["origin_node"], record["origin_record_id"] = node, origin_id
+                record["origin_received_at"], record["via_node"] = received_at, provenance.via
+        omitted = PROVENANCE if provenance is None else ()
+        BulkTable(connection, RECORDS, omit=omitted).insert(new_records)
         withdrawn_from_store = self._load_records(
             connection,
             [
@@ -171,12 +189,15 @@ class BatchWriter:
                 "submission_id": self.source.submission_id,
                 "row_no": row.row_no,
             }
+            if provenance is not None:
+                event["origin_node"] = provenance.origins[row.row_no]
+                event["via_node"] = provenance.via
             result.events.append((event, record))
         for (event, _), leaf in zip(
             result.events, record_batch_history(self.session, result.events), strict=True
         ):
             event["ledger_leaf"] = leaf
-        BulkTable(connection, EVENTS, omit=PROVENANCE).insert(event for event, _ in result.events)
+        BulkTable(connection, EVENTS, omit=omitted).insert(event for event, _ in result.events)
         self._write_heads(connection, heads)
         self._record_representatives(connection, pending, subject_ids)
         self._quarantine(connection, refused, now)

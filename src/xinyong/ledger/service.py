@@ -202,6 +202,26 @@ def checkpoint_if_due(session: Session, key: SigningKey, spacing: float) -> Chec
     return None if signed == latest else signed
 
 
+def checkpoint_due(session: Session, key: SigningKey, spacing: float) -> bool:
+    """Whether ``checkpoint_if_due`` would sign: the log grew since the latest checkpoint (or
+    ``key`` did not sign it), signed ``spacing`` seconds ago or more.
+
+    Only reads, without the head's lock: a signer that polls asks this first, in a transaction
+    of its own, so that a log that did not grow costs it no write (on SQLite, no wait for a
+    batch being written, and none for the batch behind it)."""
+    latest = session.execute(
+        select(LedgerCheckpoint.origin, LedgerCheckpoint.tree_size, LedgerCheckpoint.signed_at)
+        .order_by(LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return True
+    origin, size, signed_at = latest
+    if utc_now() - as_utc(signed_at) < timedelta(seconds=spacing):
+        return False
+    return origin != key.name or size != ledger_size(session)
+
+
 def latest_signed_at(session: Session) -> datetime | None:
     found = session.scalar(
         select(LedgerCheckpoint.signed_at).order_by(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.config import Settings, get_settings
 from xinyong.ledger.checkpoint import Checkpoint, read_signing_key
-from xinyong.ledger.service import checkpoint, checkpoint_if_due
+from xinyong.ledger.service import checkpoint, checkpoint_due, checkpoint_if_due
 from xinyong.periodic import Periodic
 from xinyong.store.db import make_engine, make_sessionmaker
 
@@ -36,10 +36,14 @@ class Checkpointer(Periodic[Checkpoint | None]):
         self.key_path = key_path
 
     def work(self) -> Checkpoint | None:
-        """Sign the head if it moved and no one signed in the last half interval."""
+        """Sign the head if it moved and no one signed in the last half interval (looked at
+        first without taking the head's lock)."""
         if not self.key_path.exists():
             return None  # nothing can be signed before `xinyong ledger keygen`
         key = read_signing_key(self.key_path)
+        with self.factory() as session:
+            if not checkpoint_due(session, key, self.interval / 2):
+                return None
         with self.factory.begin() as session:
             signed = checkpoint_if_due(session, key, self.interval / 2)
         if signed is not None:

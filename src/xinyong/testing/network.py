@@ -134,6 +134,19 @@ class Node:
             timeout=120,
         )
 
+    def logged(self) -> list[dict[str, Any]]:
+        """The lines the node has logged (JSON, one a line) since it was first started."""
+        path = self.var / "serve.log"
+        if not path.exists():
+            return []
+        found = []
+        for line in path.read_bytes().splitlines():
+            try:
+                found.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                continue  # a line written before logging was set up (a crash's traceback)
+        return found
+
     def status(self) -> dict[str, Any]:
         done = self.cli("federation", "status", "--json")
         document: dict[str, Any] = orjson.loads(done.stdout)
