@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from xinyong.assembly import assemble  # noqa: E402
 from xinyong.policy import Pack, load_shipped  # noqa: E402
-from xinyong.store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
-from xinyong.testing.postgres import create_database, postgres_server  # noqa: E402
+from xinyong.store.db import make_engine, make_sessionmaker  # noqa: E402
+from xinyong.testing.postgres import migrated_database, postgres_server  # noqa: E402
 from xinyong.testing.store import migrated_sqlite  # noqa: E402
 
 _counter = itertools.count()
@@ -57,9 +57,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return migrated_sqlite(tmp_path / "store.db")
     admin = request.getfixturevalue("postgres_admin_url")
-    url = create_database(admin, f"t{next(_counter)}")
-    migrate(url)
-    return url
+    return migrated_database(admin, f"t{next(_counter)}")
 
 
 @pytest.fixture

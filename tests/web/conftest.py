@@ -150,9 +150,10 @@ def sign_in(client: TestClient, username: str, password: str) -> str:
     return token.group(1)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, driven by Playwright, for the tests in a real browser."""
+    """Debian's Chromium, driven by Playwright, for the tests in a real browser: one per test
+    process (each test has a fresh context of its own, see ``page``)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -198,9 +199,10 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(city: City) -> Iterator[str]:
-    """The app over the city, served by uvicorn in a process of its own on 127.0.0.1."""
+    """The app over the city, served by uvicorn in a process of its own on 127.0.0.1, once per
+    test process (the city it serves is shared and never changed)."""
     port = _free_port()
     env = {
         **os.environ,

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 
@@ -49,7 +50,7 @@ def _start(pg_ctl: Path, data: Path, root: Path, attempts: int = 5) -> int:
     def start(port: int) -> None:
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         command = [str(pg_ctl), "-D", str(data), "-o", options, "-l", str(root / "log")]
         subprocess.run(
@@ -117,12 +118,30 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def create_database(admin_url: str, name: str) -> str:
-    """Create database ``name`` on the server of ``admin_url`` and return its URL."""
+def create_database(admin_url: str, name: str, *, template: str = "template1") -> str:
+    """Create database ``name`` on the server of ``admin_url`` (a copy of ``template``) and
+    return its URL."""
     import psycopg
 
     dsn = admin_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+_MIGRATED = "xinyong_migrated"
+
+
+@cache
+def _migrated_template(admin_url: str) -> str:
+    from xinyong.store.db import migrate
+
+    migrate(create_database(admin_url, _MIGRATED))
+    return _MIGRATED
+
+
+def migrated_database(admin_url: str, name: str) -> str:
+    """A new database ``name`` at the newest schema: a copy of a database migrated once per
+    server (``CREATE DATABASE ... TEMPLATE`` copies files; migrating runs every migration)."""
+    return create_database(admin_url, name, template=_migrated_template(admin_url))
