@@ -122,9 +122,10 @@ pytest: $(VENV)/.installed-dev system-deps web-assets
 
 test: lint typecheck pytest
 
-# The quick loop while working: all but the browser, Spark, PostgreSQL and slow end-to-end tests.
+# The quick loop while working: all but the browser, Spark, PostgreSQL and slow end-to-end tests,
+# each property with fewer examples (the xinyong-fast profile of tests/conftest.py).
 test-fast: $(VENV)/.installed-dev web-assets
-	$(BIN)/pytest $(PARALLEL) -m "not browser and not spark and not postgres and not slow"
+	$(BIN)/pytest $(PARALLEL) --hypothesis-profile=xinyong-fast -m "not browser and not spark and not postgres and not slow"
 
 # The documents' generated sections (docs/reference.py): the README's command table and
 # settings, and every measured figure a document quotes, from docs/performance.json.

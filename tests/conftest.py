@@ -37,6 +37,11 @@ assemble()  # the listeners and ledger sources the app and the CLI run with
 
 # Tests assert behaviour, never time: an example slowed by a busy machine is not a failure.
 settings.register_profile("xinyong", deadline=None)
+# `make test-fast` (--hypothesis-profile=xinyong-fast) runs every property with at most this
+# many examples, a count a test sets itself included; `make test` runs the full counts. The
+# fixed cases and `@example`s beside the properties still run in full.
+FAST_EXAMPLES = 10
+settings.register_profile("xinyong-fast", deadline=None, max_examples=FAST_EXAMPLES)
 settings.load_profile("xinyong")
 
 
@@ -71,9 +76,20 @@ def factory(store_url: str) -> Iterator[sessionmaker[Session]]:
 # browser, a JVM or a PostgreSQL server; under xdist the Spark tests share one worker, so one
 # JVM starts per run (a JVM is seconds to start and hundreds of megabytes).
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    fast = settings.get_current_profile_name() == "xinyong-fast"
     for item in items:
+        if fast:
+            _cap_examples(item)
         fixtures = getattr(item, "fixturenames", ())
         if "chromium" in fixtures:
             item.add_marker(pytest.mark.browser)
         if item.get_closest_marker("spark") is not None:
             item.add_marker(pytest.mark.xdist_group("spark"))
+
+
+def _cap_examples(item: pytest.Item) -> None:
+    """Hypothesis reads a test's settings from this attribute when the test runs."""
+    test = getattr(item, "obj", None)
+    chosen = getattr(test, "_hypothesis_internal_use_settings", None)
+    if isinstance(chosen, settings) and chosen.max_examples > FAST_EXAMPLES:
+        test._hypothesis_internal_use_settings = settings(chosen, max_examples=FAST_EXAMPLES)  # type: ignore[union-attr]
