@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,6 +68,8 @@ def start_server(url: str, var: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the server did not start")
 
 
+# A real server under load, killed: `make test` runs it, the quick loop does not.
+@pytest.mark.slow
 def test_every_answered_check_is_logged_after_a_kill(
     store_url: str, factory: sessionmaker[Session], tmp_path: Path
 ) -> None:

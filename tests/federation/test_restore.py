@@ -21,6 +21,10 @@ from xinyong.records.models import Record
 from xinyong.testing import samples
 from xinyong.testing.network import Node, connect, eventually
 
+# Real processes restored from backups: `make test` runs them, the quick loop does not
+# (tests/federation/test_resend.py holds the same convergence rules without processes).
+pytestmark = pytest.mark.slow
+
 BATCH = 30
 ROUND = 60
 

@@ -55,6 +55,8 @@ def peak_while_reading(path: Path) -> tuple[int, int]:
     return count, peak
 
 
+# Reads files past every buffer: `make test` runs it, the quick loop does not.
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv"])
 def test_memory_stays_flat_as_files_grow(tmp_path: Path, suffix: str) -> None:
     """Both files are larger than every read buffer, so only rows could make the peak grow."""

@@ -4,6 +4,8 @@ import tracemalloc
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from xinyong.synth import generate
 
 AS_OF = date(2026, 11, 1)
@@ -19,6 +21,8 @@ def peak_bytes(out: Path, persons: int) -> int:
         tracemalloc.stop()
 
 
+# Builds two cities, one ten times the other: `make test` runs it, the quick loop does not.
+@pytest.mark.slow
 def test_ten_times_the_people_needs_no_more_memory(tmp_path: Path) -> None:
     generate(tmp_path / "warm", 200, ORGS, 9, "jsonl", AS_OF)  # name pools and the pack, once
     small = peak_bytes(tmp_path / "small", 2_000)
