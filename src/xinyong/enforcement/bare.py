@@ -27,21 +27,7 @@ from xinyong.tracing import REQUEST_ID
 if TYPE_CHECKING:
     from xinyong.ledger.checkpoint import SigningKey
 
-_ROW_COLUMNS = (
-    "group_id",
-    "decision_id",
-    "checked_at",
-    "relying_party",
-    "relying_party_label",
-    "purpose",
-    "subject",
-    "subject_key",
-    "action",
-    "as_of",
-    "effect",
-    "policy_version",
-    "request_id",
-)
+_ROW_COLUMNS = ("group_id", *SEALED_COLUMNS, "request_id")
 
 
 def decide_bare(

@@ -15,6 +15,8 @@ from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from xinyong.lazy import exports
+
 if TYPE_CHECKING:
     from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, VerifierKey
     from xinyong.ledger.erasure import erase
@@ -49,13 +51,7 @@ _MODULES = {
 """Where each public name lives."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports(globals(), _MODULES)
 
 
 class _Ledger(ModuleType):

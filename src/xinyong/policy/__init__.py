@@ -7,8 +7,9 @@ used, so that what reads only the pack's files (``xinyong.policy.folders``, whic
 command's decision table is keyed by) does not build the pack's models.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from xinyong.lazy import exports
 
 if TYPE_CHECKING:
     from xinyong.policy.authorities import (
@@ -85,13 +86,7 @@ _MODULES = {
 """Where each public name lives."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports(globals(), _MODULES)
 
 
 __all__ = [
