@@ -26,6 +26,7 @@ from tests.web.conftest import SCREENSHOTS, City
 from xinyong.web import i18n
 
 AXE = next(Path(__file__).resolve().parents[2].glob("build/axe-core-*/axe.min.js"), None)
+LANGS = ("zh", "en")
 WIDTHS = (390, 1366)
 MAX_BYTES = 200 * 1024
 """A page's HTML and scripts, the charts library aside."""
@@ -148,7 +149,8 @@ def _check(page: Page, path: str, lang: str, width: int, role: str, failures: li
         )
         failures += [f"{where}: untranslated {code!r}" for code in sorted(set(_untranslated(text)))]
     name = re.sub(r"[^A-Za-z0-9]+", "_", f"{role}-{lang}-{width}-{path}").strip("_")[:120]
-    page.screenshot(path=str(SCREENSHOTS / "pages" / f"{name}.png"), full_page=True)
+    # JPEG: a full-length PNG of a long page takes Chromium longer to encode than to check.
+    page.screenshot(path=str(SCREENSHOTS / "pages" / f"{name}.jpg"), full_page=True, quality=80)
 
 
 def _sign_in(page: Page, username: str, password: str) -> None:
@@ -199,8 +201,16 @@ def _linked(page: Page, pages: list[APIRoute], rendered: set[str]) -> Iterator[s
 
 
 @pytest.mark.skipif(AXE is None, reason="make web-assets vendors axe-core")
+# One walk per language and width, each whole (every account, every page, every linked case),
+# so that the walks share the run's workers instead of keeping one busy for minutes.
+@pytest.mark.parametrize(("lang", "width"), [(lang, width) for lang in LANGS for width in WIDTHS])
 def test_every_page_fits_reads_and_is_accessible(
-    chromium: Browser, server: str, app: FastAPI, people: list[tuple[str, str, str]]
+    chromium: Browser,
+    server: str,
+    app: FastAPI,
+    people: list[tuple[str, str, str]],
+    lang: str,
+    width: int,
 ) -> None:
     (SCREENSHOTS / "pages").mkdir(parents=True, exist_ok=True)
     pages = _pages(app)
@@ -221,9 +231,7 @@ def test_every_page_fits_reads_and_is_accessible(
             if path in walked:
                 continue
             walked.append(path)
-            for lang in ("zh", "en"):
-                for width in WIDTHS:
-                    _check(page, path, lang, width, who, failures)
+            _check(page, path, lang, width, who, failures)
             route = _route(pages, path)
             if route is not None:
                 rendered.setdefault(route, []).append(path)
