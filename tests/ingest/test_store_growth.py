@@ -32,7 +32,9 @@ def _plans_of_a_job(path: Path, tmp_path: Path, national: Pack) -> dict[str, lis
     plans: dict[str, list[str]] = {}
 
     @event.listens_for(engine, "before_cursor_execute")
-    def explain(_conn: Any, cursor: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
+    def explain(
+        _conn: Any, cursor: Any, statement: str, params: Any, _ctx: Any, many: bool
+    ) -> None:
         if statement in plans or not statement.lstrip().upper().startswith(
             ("SELECT", "UPDATE", "DELETE", "WITH")
         ):
