@@ -24,6 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -60,7 +61,12 @@ def data_file(rows: int) -> Path:
     return path
 
 
-def pipeline(url: str, path: Path, profile: str | None = None) -> tuple[float, int]:
+def pipeline(
+    url: str,
+    path: Path,
+    profile: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[float, int]:
     migrate(url)
     engine = make_engine(url)
     job = IngestJob(
@@ -72,7 +78,7 @@ def pipeline(url: str, path: Path, profile: str | None = None) -> tuple[float, i
     )
     digest, _ = scan_file(path)
     started = time.perf_counter()
-    summary = job.run_file(path, digest=digest, report_dir=WORK / "reports")
+    summary = job.run_file(path, digest=digest, report_dir=WORK / "reports", progress=progress)
     seconds = time.perf_counter() - started
     engine.dispose()
     return seconds, summary.rows
@@ -262,15 +268,16 @@ def resident_megabytes(pid: int) -> float | None:
     return None
 
 
-def peak_memory(rows: int) -> tuple[float, int, list[float]]:
+def peak_memory(rows: int) -> tuple[float, int, list[float], list[float]]:
     """Seconds, rows and the resident megabytes of a SQLite ingest of ``rows`` records read
-    every ``SAMPLE_SECONDS``, run in a child process so that nothing else counts."""
+    every ``SAMPLE_SECONDS``, run in a child process so that nothing else counts, and the
+    records/s of each tenth of the run (flat when a batch costs the same in a larger store)."""
     path = data_file(rows)
     target = WORK / f"peak-{rows}.db"
     for leftover in WORK.glob(f"peak-{rows}.db*"):
         leftover.unlink()
     child = subprocess.Popen(
-        [sys.executable, __file__, "--peak", f"sqlite:///{target}", str(path)],
+        [sys.executable, __file__, "--peak", f"sqlite:///{target}", str(path), str(rows)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -283,8 +290,9 @@ def peak_memory(rows: int) -> tuple[float, int, list[float]]:
     output, _ = child.communicate()
     if child.returncode:
         raise RuntimeError(f"the {rows:,}-record ingest failed (exit {child.returncode})")
-    seconds, count = output.split()
-    return float(seconds), int(count), samples
+    *tenths, last = output.splitlines()
+    seconds, count = last.split()
+    return float(seconds), int(count), samples, [float(rate) for rate in tenths]
 
 
 def result(
@@ -328,7 +336,7 @@ def workbook(rows: int) -> dict[str, Any]:
 
 
 def flat_memory(rows: int) -> dict[str, Any]:
-    seconds, count, samples = peak_memory(rows)
+    seconds, count, samples, tenths = peak_memory(rows)
     # The job's first tenth holds the imports, the pack and the first batches; past it, flat
     # memory means each later quarter peaks where the first did.
     steady = samples[len(samples) // 10 :] or samples
@@ -343,7 +351,8 @@ def flat_memory(rows: int) -> dict[str, Any]:
         "target": "peak memory flat",
         "notes": f"{count:,} rows end to end into SQLite; peak RSS {max(samples):,.0f} MB, "
         f"sampled every {SAMPLE_SECONDS} s in a child process; peak of each quarter after the "
-        f"first tenth: {', '.join(f'{peak:,.0f}' for peak in peaks[:4])} MB "
+        f"first tenth: {', '.join(f'{peak:,.0f}' for peak in peaks[:4])} MB; records/s of "
+        f"each tenth of the run: {', '.join(f'{rate:,.0f}' for rate in tenths)} "
         f"({LARGE} sets the size, 0 skips)",
     }
 
@@ -401,5 +410,21 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--peak"]:
     from xinyong.assembly import assemble
 
     assemble()
-    took, done = pipeline(sys.argv[2], Path(sys.argv[3]))
+    source = Path(sys.argv[3])
+    tenth = max(int(sys.argv[4]) // 10, 1)
+    mark: list[float] = []  # rows since the mark, and when it was set
+
+    def tell_rate(rows: int) -> None:
+        # The clock starts at the first batch stored, so that reading the file's digest and
+        # migrating the schema count in no tenth; the parent reads one rate per line.
+        if not mark:
+            mark[:] = [0, time.perf_counter()]
+            return
+        mark[0] += rows
+        if mark[0] >= tenth:
+            now = time.perf_counter()
+            print(mark[0] / (now - mark[1]), flush=True)
+            mark[:] = [0, now]
+
+    took, done = pipeline(sys.argv[2], source, progress=tell_rate)
     print(took, done)
