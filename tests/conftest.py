@@ -74,7 +74,12 @@ def factory(store_url: str) -> Iterator[sessionmaker[Session]]:
 
 # Markers and xdist groups, from what a test uses: `make test-fast` leaves out what starts a
 # browser, a JVM or a PostgreSQL server; under xdist the Spark tests share one worker, so one
-# JVM starts per run (a JVM is seconds to start and hundreds of megabytes).
+# JVM starts per run (a JVM is seconds to start and hundreds of megabytes), and so do the web
+# tests on the shared city outside a browser, so that one worker builds the city (xdist hands
+# out the largest group first, so the others meanwhile run the rest).
+WEB_TESTS = Path(__file__).parent / "web"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     fast = settings.get_current_profile_name() == "xinyong-fast"
     for item in items:
@@ -83,6 +88,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = getattr(item, "fixturenames", ())
         if "chromium" in fixtures:
             item.add_marker(pytest.mark.browser)
+        elif "city" in fixtures and item.path.is_relative_to(WEB_TESTS):
+            item.add_marker(pytest.mark.xdist_group("web-city"))
         if item.get_closest_marker("spark") is not None:
             item.add_marker(pytest.mark.xdist_group("spark"))
 
