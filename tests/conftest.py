@@ -23,6 +23,7 @@ tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 os.environ.setdefault("XINYONG_PASSWORD_HASHING", "insecure-for-tests")
 
 import pytest  # noqa: E402
+from _pytest.nodeid import NodeId  # noqa: E402
 from hypothesis import settings  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
@@ -80,8 +81,9 @@ def factory(store_url: str) -> Iterator[sessionmaker[Session]]:
 WEB_TESTS = Path(__file__).parent / "web"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     fast = settings.get_current_profile_name() == "xinyong-fast"
+    grouping = getattr(config.option, "loadgroup", False)
     for item in items:
         if fast:
             _cap_examples(item)
@@ -92,6 +94,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("web-city"))
         if item.get_closest_marker("spark") is not None:
             item.add_marker(pytest.mark.xdist_group("spark"))
+        if grouping:
+            _name_group(item)
+
+
+def _name_group(item: pytest.Item) -> None:
+    """xdist hands a test to a worker by the group after the "@" of its id, and writes that
+    suffix into ``item._nodeid``, which pytest 9 no longer reads (its id is ``item._id``): without
+    this, no group holds and every worker starts its own JVM and builds its own city."""
+    groups = sorted({str(mark.args[0]) for mark in item.iter_markers("xdist_group")})
+    if groups and "@" not in item.nodeid:
+        item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")  # type: ignore[attr-defined]
 
 
 def _cap_examples(item: pytest.Item) -> None:
