@@ -116,6 +116,11 @@ typecheck: $(VENV)/.installed-dev
 # its own throwaway PostgreSQL server; the Spark tests share one worker, so one JVM starts.
 PARALLEL := -n auto --dist loadgroup
 
+# The tests keep compiled modules (in the ignored __pycache__ folders) even where the
+# environment asks Python not to write them: every worker, and every command a test runs in a
+# process of its own, would otherwise compile the sources and rewrite the tests' asserts again.
+pytest test-fast: export PYTHONDONTWRITEBYTECODE :=
+
 # Everything, with the coverage of src/xinyong: the total and each file not fully covered.
 pytest: $(VENV)/.installed-dev system-deps web-assets
 	$(BIN)/pytest $(PARALLEL) --cov --cov-report=term:skip-covered

@@ -1,6 +1,7 @@
 """The ledger in a real SQLite store: appending, proofs from stored subtrees, verification that
 names the first event edited behind the application's back, and erasure that keeps the tree."""
 
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from xinyong.ledger import (
     merkle,
     register_source,
     service,
+    tiles,
     tree_head,
     verification,
 )
@@ -81,35 +83,61 @@ def leaf_hashes(engine: Engine, n: int = SIZE) -> list[bytes]:
     return [leaf_of(drawn[i], *event(i)) for i in range(n)]
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+@pytest.fixture(scope="module")
+def key() -> SigningKey:
+    return SigningKey.generate("credit.example/ledger")
+
+
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ledger") / "empty.db"
+    engine = create_engine(f"sqlite:///{path}")
     Base.metadata.create_all(engine)
     fixtures.create_all(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="module")
+def filled_store(empty_store: Path, key: SigningKey) -> Path:
+    """40 events appended in five batches, each followed by a checkpoint: built once, and each
+    test edits a copy of it."""
+    path = empty_store.with_name("filled.db")
+    shutil.copyfile(empty_store, path)
+    engine = create_engine(f"sqlite:///{path}")
+    start = 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tiles, "HEIGHT", 1)  # as every_level_stored does for the tests
+        for count in BATCHES:
+            with Session(engine) as session, session.begin():
+                batch = [event(i) for i in range(start, start + count)]
+                for leaf in batch:
+                    if leaf.kind.startswith("fine."):
+                        row = orjson.loads(leaf.payload)
+                        session.execute(fines.insert().values(**row))
+                assert append(session, batch) == list(range(start, start + count))
+                checkpoint(session, key)
+            start += count
+    engine.dispose()
+    return path
+
+
+def store_copy(template: Path, tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / "ledger.db"
+    shutil.copyfile(template, path)
+    engine = create_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def key() -> SigningKey:
-    return SigningKey.generate("credit.example/ledger")
+def engine(empty_store: Path, tmp_path: Path) -> Iterator[Engine]:
+    yield from store_copy(empty_store, tmp_path)
 
 
 @pytest.fixture
-def ledger(engine: Engine, key: SigningKey) -> Engine:
-    """40 events appended in five batches, each followed by a checkpoint."""
-    start = 0
-    for count in BATCHES:
-        with Session(engine) as session, session.begin():
-            batch = [event(i) for i in range(start, start + count)]
-            for leaf in batch:
-                if leaf.kind.startswith("fine."):
-                    row = orjson.loads(leaf.payload)
-                    session.execute(fines.insert().values(**row))
-            assert append(session, batch) == list(range(start, start + count))
-            checkpoint(session, key)
-        start += count
-    return engine
+def ledger(filled_store: Path, tmp_path: Path) -> Iterator[Engine]:
+    yield from store_copy(filled_store, tmp_path)
 
 
 def sql(engine: Engine, *statements: str) -> None:

@@ -39,6 +39,9 @@ PERSONS, ORGS, SEED = 6_000, 1_000, 3
 SUBJECT_KINDS = {"person": IdentifierKind.RESIDENT_ID, "organisation": IdentifierKind.USCC}
 SUBJECT_OF = {kind: subject for subject, kind in SUBJECT_KINDS.items()}
 FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+# The city's rows and files are built once a module and the larger city once a process: the
+# module's tests share one xdist worker, which builds them once a run.
+pytestmark = pytest.mark.xdist_group("synth-records")
 
 
 @pytest.fixture(scope="module")
