@@ -317,13 +317,12 @@ class Inbox:
             )
         )
         rows: list[ReadItem] = []
+        hosted: dict[str, bool] = {}  # a batch holds thousands of records of few authorities
         for number, item in run:
             assert item.record is not None
             record = dict(item.record)
             authority = record.get("authority")
-            if link.direction is Direction.CHILD and not (
-                isinstance(authority, str) and link.hosts(self.pack, authority)
-            ):
+            if link.direction is Direction.CHILD and not self._hosts(link, authority, hosted):
                 rows.append(
                     (
                         number,
@@ -359,6 +358,14 @@ class Inbox:
             for o in summary.outcomes
             if o.status == "rejected"
         ]
+
+    def _hosts(self, link: Link, authority: object, hosted: dict[str, bool]) -> bool:
+        """Whether the child ``link`` serves ``authority``, remembered in ``hosted``."""
+        if not isinstance(authority, str):
+            return False
+        if authority not in hosted:
+            hosted[authority] = link.hosts(self.pack, authority)
+        return hosted[authority]
 
     def _mark(
         self,
