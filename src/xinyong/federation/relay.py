@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.clock import utc_now
 from xinyong.config import Settings, get_settings
 from xinyong.federation.batches import FIRST, seal
-from xinyong.federation.inbox import hold_link
+from xinyong.federation.inbox import RELAY_FIRST, hold_link
 from xinyong.federation.links import Link, links
 from xinyong.federation.models import LinkState, SentBatch
 from xinyong.federation.outbox import scan
@@ -110,21 +110,27 @@ class Relay:
             if flight is None:
                 return False
         delivery = self._post(link, flight)
+        delivered: InFlight | None = None  # acknowledged by the neighbour, not yet here
         while True:
-            # While the neighbour applies this batch, the next one is built and kept: it goes
-            # as soon as this one is acknowledged (or is forgotten with it if this is refused).
-            following = self._next_batch(link, key, after=flight) if flight.full else None
+            # While the neighbour applies this batch, the one before's acknowledgement is
+            # written and the next batch built and kept, ahead of any batch another neighbour
+            # delivers meanwhile: the next goes as soon as this one is acknowledged (or is
+            # forgotten with it if this one is refused).
+            with RELAY_FIRST.writing():
+                if delivered is not None:
+                    self._acknowledge(link, delivered)
+                following = self._next_batch(link, key, after=flight) if flight.full else None
             if not self._delivered(link, flight, delivery.result):
                 return False
-            if following is not None:
-                # Sent before this one's acknowledgement is written, which may wait for the
-                # writer: the neighbour, not this node's store, sets the pace. A relay killed
-                # in between sends this one again and hears it was applied.
-                delivery = self._post(link, following)
-            self._acknowledge(link, flight)
             if following is None:
+                with RELAY_FIRST.writing():
+                    self._acknowledge(link, flight)
                 return flight.full
-            flight = following
+            # Sent before this one's acknowledgement is written: the neighbour, not this
+            # node's store, sets the pace. A relay killed in between sends this one again and
+            # hears it was applied.
+            delivery = self._post(link, following)
+            delivered, flight = flight, following
 
     def _post(self, link: Link, flight: InFlight) -> Future[httpx.Response]:
         return self.poster.submit(
