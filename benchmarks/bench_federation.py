@@ -4,11 +4,11 @@ links polling every second.
 
 propagation: seconds from a record's acceptance at the city (its ``received_at`` there) to its
 presence at the nation (its ``received_at`` there), over records submitted at a steady pace.
-throughput: records per second arriving at the nation from a city that holds a backlog, beside
-the nation's own ingest rate of the same rows through the same pipeline (the floor). Both are
-taken over the same middle part of the work: the first batch and the last left out, so that
-what is measured is the steady state (every node busy at once), not the nation's first batch in
-a fresh process, nor the pipeline filling up and draining.
+throughput: records per second arriving at the nation from a city that holds a backlog, through
+a province that holds it by the time the nation starts, beside the nation's own ingest rate of
+the same rows through the same pipeline (the floor). Both are taken over the same middle part of
+the work: the first batch and the last left out, so that what is measured is the steady state
+(the nation fed batch after batch), not its first batch in a fresh process, nor the last.
 """
 
 import hashlib
@@ -176,9 +176,19 @@ def _throughput(admin: str, root: Path, batches: int, batch: int) -> dict[str, o
     # published at its start, they would be a once-a-day job running beside the exchange.
     published = city.cli("publish", "--public-only")
     assert published.returncode == 0, published.stderr
+    province = nodes["province"]
     try:
-        for node in (nation, nodes["province"], city):
+        # The nation starts once the province holds the backlog. Three platforms share two
+        # cores here: were the province still storing the city's batches, its ingest would take
+        # half of the nation's processor, which on a network (each platform on its own
+        # machines) it does not. The nation is then fed by its child as fast as it takes
+        # batches in, which is the rate measured.
+        for node in (province, city):
             node.start()
+        eventually(
+            lambda: _stored_from_batches(province) >= count, 900, "the backlog at the province"
+        )
+        nation.start()
         load = os.getloadavg()[0]
         eventually(lambda: _stored_from_batches(nation) >= count, 900, "the backlog at the nation")
         arrived = Counter(_received(nation).values())
@@ -201,7 +211,9 @@ def _throughput(admin: str, root: Path, batches: int, batch: int) -> dict[str, o
         "target": "ratio >= 0.8",
         "notes": f"{count:,} records held at the city, forwarded in {batches} batches of "
         f"{batch:,} through the province (SQLite) to the nation (PostgreSQL), the city's daily "
-        "public datasets published before the nodes start; floor: the nation's own ingest of "
+        "public datasets published before the nodes start, the nation started once the province "
+        "held them (on these two cores the province's own ingest would otherwise take half the "
+        "nation's processor); floor: the nation's own ingest of "
         f"the same rows in transactions of {batch:,}; both over the batches between the first "
         "and the last (the steady state: not a fresh process's first batch, nor the pipeline "
         f"filling and draining); load average {load:.1f} at the start",
