@@ -2,6 +2,7 @@
 batches refused with an alarm, and a child's records only from the child's own authorities;
 and what the province then reads to forward on each of its links."""
 
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.clock import as_utc, china_today, utc_now
 from xinyong.config import NodeLink, Settings
 from xinyong.federation.batches import FIRST, Batch, MalformedBatch, open_batch, seal
-from xinyong.federation.inbox import Inbox, Refused
+from xinyong.federation.inbox import RELAY_FIRST, Inbox, Refused
 from xinyong.federation.links import Direction, Link, link_named
 from xinyong.federation.models import Alarm
 from xinyong.federation.outbox import OPS, scan
@@ -103,6 +104,25 @@ def refused(inbox: Inbox, body: bytes, caller: str = "chaoyang") -> Refused:
     with pytest.raises(Refused) as raised:
         inbox.receive(caller, body, utc_now())
     return raised.value
+
+
+def test_a_batch_waits_for_the_relay_writes_under_way(inbox: Inbox) -> None:
+    # On SQLite the batch would hold the only writer for its whole length: the relay's short
+    # writes (an acknowledgement, the next batch kept) go first.
+    applied = threading.Event()
+
+    def deliver() -> None:
+        inbox.receive("chaoyang", batch(1, [item(1)]).body(), utc_now())
+        applied.set()
+
+    with RELAY_FIRST.writing():
+        delivery = threading.Thread(target=deliver)
+        delivery.start()
+        assert not applied.wait(1)
+        assert records(inbox) == 0
+    assert applied.wait(60)
+    delivery.join()
+    assert records(inbox) == 1
 
 
 def test_batches_apply_in_order_and_once(inbox: Inbox) -> None:

@@ -8,11 +8,15 @@ the cursor move on. A relay killed at any point resends the batch in flight or b
 batch again; the neighbour applies each number once. Before a new batch is built the neighbour
 is asked which batch it expects, so that a link converges after either side was restored from
 a backup (``xinyong.federation.resend``).
+
+Each link sends from its own thread and the cosigning has another: on SQLite, applying one
+neighbour's batch holds the store's only writer, and a link waiting for it must not hold up
+the others.
 """
 
 import logging
-import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.clock import utc_now
 from xinyong.config import Settings, get_settings
 from xinyong.federation.batches import FIRST, seal
-from xinyong.federation.inbox import hold_link
+from xinyong.federation.inbox import RELAY_FIRST, hold_link
 from xinyong.federation.links import Link, links
 from xinyong.federation.models import LinkState, SentBatch
 from xinyong.federation.outbox import scan
@@ -53,7 +57,11 @@ class InFlight:
     full: bool  # the scan filled a batch: more events are probably waiting
 
 
-class Relay(Periodic[bool]):
+class Relay:
+    """The exchange with every neighbour: a thread per link sends its batches, one more
+    witnesses, so that a link waiting for this node's writer (SQLite has one, and applying a
+    neighbour's batch holds it) holds up neither the other links nor the cosigning."""
+
     def __init__(
         self,
         factory: sessionmaker[Session],
@@ -61,53 +69,71 @@ class Relay(Periodic[bool]):
         settings: Settings,
         client: httpx.Client | None = None,
     ) -> None:
-        super().__init__("xinyong-federation", settings.federation_interval)
         self.factory = factory
         self.pack = pack
         self.settings = settings
         self.links = links(settings)
         self.client = client or httpx.Client(timeout=30.0)
-        self.poster = ThreadPoolExecutor(1, thread_name_prefix="xinyong-federation-post")
-        self.witnessed_at: dict[str, float] = {}  # monotonic seconds, by link
+        self.poster = ThreadPoolExecutor(
+            max(1, len(self.links)), thread_name_prefix="xinyong-federation-post"
+        )
+        self.threads: list[Periodic[bool]] = [
+            *(Sending(self, link) for link in self.links),
+            Witnessing(self),
+        ]
 
-    def again(self, outcome: bool | None) -> bool:
-        return bool(outcome)  # a full batch went: the next is probably waiting
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
 
-    def work(self) -> bool:
-        """One round over the links; whether a link has more to send at once."""
+    def stop(self) -> None:
+        for thread in self.threads:
+            thread.stop()
+
+    def signing_key(self) -> SigningKey | None:
         try:
-            key = read_signing_key(self.settings.ledger_key_path)
+            return read_signing_key(self.settings.ledger_key_path)
         except (OSError, CheckpointError):
             LOG.warning("no ledger signing key: nothing is sent before `xinyong ledger keygen`")
-            return False
-        busy = False
-        now = time.monotonic()
-        for link in self.links:
-            try:
-                busy |= self.send(link, key)
-                # While batches follow each other, witnessing waits its interval; so does asking
-                # an idle link's neighbour where it stands (it may have been restored and lost
-                # batches, which nothing new would resend).
-                if now >= self.witnessed_at.get(link.name, 0.0) + self.settings.federation_interval:
-                    self.witnessed_at[link.name] = now
-                    if self._in_flight(link) is None:
-                        self._converge(link)
-                    self.witness(link)
-            except Exception as error:  # the next round retries; a dead relay would stall a link
-                LOG.exception("link %s failed", link.name)
-                self._error(link, f"{type(error).__name__}: {error}")
-        return busy
+            return None
 
     def send(self, link: Link, key: SigningKey) -> bool:
-        """Send the link's next batch, if any; whether another should follow at once."""
+        """Send the link's batches while full ones follow each other; whether another may be
+        waiting at once."""
         flight = self._in_flight(link)
         if flight is None:
-            if not self._waiting(link) or not self._converge(link):
+            # Asked every round the link has nothing in flight, idle or not: the neighbour may
+            # have been restored and lost batches, which nothing new would resend.
+            if not self._converge(link) or not self._waiting(link):
                 return False
             flight = self._next_batch(link, key)
             if flight is None:
                 return False
-        delivery = self.poster.submit(
+        delivery = self._post(link, flight)
+        delivered: InFlight | None = None  # acknowledged by the neighbour, not yet here
+        while True:
+            # While the neighbour applies this batch, the one before's acknowledgement is
+            # written and the next batch built and kept, ahead of any batch another neighbour
+            # delivers meanwhile: the next goes as soon as this one is acknowledged (or is
+            # forgotten with it if this one is refused).
+            with RELAY_FIRST.writing():
+                if delivered is not None:
+                    self._acknowledge(link, delivered)
+                following = self._next_batch(link, key, after=flight) if flight.full else None
+            if not self._delivered(link, flight, delivery.result):
+                return False
+            if following is None:
+                with RELAY_FIRST.writing():
+                    self._acknowledge(link, flight)
+                return flight.full
+            # Sent before this one's acknowledgement is written: the neighbour, not this
+            # node's store, sets the pace. A relay killed in between sends this one again and
+            # hears it was applied.
+            delivery = self._post(link, following)
+            delivered, flight = flight, following
+
+    def _post(self, link: Link, flight: InFlight) -> Future[httpx.Response]:
+        return self.poster.submit(
             self.client.post,
             link.node.url.rstrip("/") + BATCHES,
             content=flight.body,
@@ -116,18 +142,19 @@ class Relay(Periodic[bool]):
                 "Content-Type": "application/json",
             },
         )
-        if flight.full:
-            # While the neighbour applies this batch, the next one is built and kept: it goes
-            # as soon as this one is acknowledged (or is forgotten with it if this is refused).
-            self._next_batch(link, key, after=flight)
+
+    def _delivered(
+        self, link: Link, flight: InFlight, answer_of: Callable[[], httpx.Response]
+    ) -> bool:
+        """Whether the neighbour acknowledged ``flight`` (an answer that it was applied
+        already counts); a refusal not applied forgets it and the batch built after it."""
         try:
-            answer = delivery.result()
+            answer = answer_of()
         except httpx.HTTPError as error:
             self._error(link, f"batch {flight.number} not delivered: {error}")
             return False
         if answer.status_code == 200 or (answer.status_code == 409 and _applied(answer)):
-            self._acknowledge(link, flight)
-            return flight.full
+            return True
         self._error(
             link, f"batch {flight.number} refused ({answer.status_code}): {answer.text[:400]}"
         )
@@ -155,9 +182,7 @@ class Relay(Periodic[bool]):
                 .where(SentBatch.link == link.name, SentBatch.acknowledged_at.is_(None))
                 .order_by(SentBatch.number)
             )
-            if kept is None or kept.body is None:
-                return None
-            return InFlight(kept.number, kept.digest, kept.through, kept.body, True)
+            return None if kept is None else _kept(kept)
 
     def _waiting(self, link: Link) -> bool:
         """Whether any record event lies after the link's cursor."""
@@ -188,6 +213,13 @@ class Relay(Periodic[bool]):
         except (httpx.HTTPError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             self._error(link, f"{link.name} did not say which batch it expects: {error}")
             return False
+        with self.factory() as session:
+            state = session.get(LinkState, link.name)
+            if state is not None and (state.sent_number + 1, state.sent_digest or FIRST) == (
+                expected.number,
+                expected.last_digest,
+            ):
+                return True  # as the neighbour expects: no write to wait for
         with self.factory.begin() as session:
             problem = converge(session, hold_link(session, link.name), expected)
         if problem is not None:
@@ -213,8 +245,10 @@ class Relay(Periodic[bool]):
             else:
                 number = state.sent_number + 1
                 previous, through = state.sent_digest or FIRST, state.sent_through
-            if session.get(SentBatch, (link.name, number)) is not None:
-                return None  # built already
+            built = session.get(SentBatch, (link.name, number))
+            if built is not None:
+                # Built already, after ``after`` (batches kept past it are forgotten with it).
+                return _kept(built) if after is not None else None
             limit = self.settings.federation_batch_size
             found = scan(session, self.pack, self.settings.node_name, link, through, limit)
         if found.through == through:
@@ -327,6 +361,53 @@ class Relay(Periodic[bool]):
             return
         with self.factory.begin() as session:
             keep_cosignature(session, checkpoint, kept[0], link.cosigner, utc_now())
+
+
+class Sending(Periodic[bool]):
+    """One link's sending, in its own thread: at once again while full batches follow."""
+
+    def __init__(self, relay: Relay, link: Link) -> None:
+        super().__init__(f"xinyong-federation-{link.name}", relay.settings.federation_interval)
+        self.relay = relay
+        self.link = link
+
+    def again(self, outcome: bool | None) -> bool:
+        return bool(outcome)
+
+    def work(self) -> bool:
+        key = self.relay.signing_key()
+        if key is None:
+            return False
+        try:
+            return self.relay.send(self.link, key)
+        except Exception as error:  # the next round retries; the error shows on the link
+            LOG.exception("link %s failed", self.link.name)
+            self.relay._error(self.link, f"{type(error).__name__}: {error}")
+            return False
+
+
+class Witnessing(Periodic[bool]):
+    """Every interval, each neighbour cosigns this node's latest checkpoint."""
+
+    def __init__(self, relay: Relay) -> None:
+        super().__init__("xinyong-federation-witness", relay.settings.federation_interval)
+        self.relay = relay
+
+    def work(self) -> bool:
+        for link in self.relay.links:
+            try:
+                self.relay.witness(link)
+            except Exception as error:  # one neighbour's failure must not stop the others'
+                LOG.exception("link %s: witnessing failed", link.name)
+                self.relay._error(link, f"{type(error).__name__}: {error}")
+        return False
+
+
+def _kept(kept: SentBatch) -> InFlight | None:
+    """A kept batch as it is sent again, the same bytes (None once acknowledged)."""
+    if kept.body is None:
+        return None
+    return InFlight(kept.number, kept.digest, kept.through, kept.body, True)
 
 
 def _applied(answer: httpx.Response) -> bool:

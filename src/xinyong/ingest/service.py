@@ -14,6 +14,7 @@ fault is found and quarantined, so that no row can stop a job and every rerun co
 import gc
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -308,7 +309,8 @@ class IngestJob:
         session.flush()
         summary = IngestSummary(submission.id, source_name)
         source = Source(submission.id, source_name, digest, provenance)
-        result = self._apply(session, items, source)
+        with _fewer_collections():
+            result = self._apply(session, items, source)
         submission.status, submission.finished_at = "complete", utc_now()
         session.flush()
         summary.add(result)
@@ -474,21 +476,34 @@ class IngestJob:
         return path
 
 
+_COLLECTIONS = threading.Lock()
+_jobs = 0  # jobs running with fewer collections
+_threshold = gc.get_threshold()  # the process's own, while no job runs
+
+
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """Run the cycle collector less often while a file is ingested.
+    """Run the cycle collector less often while a file is ingested, or a batch applied.
 
     A batch allocates hundreds of thousands of short-lived objects (rows, dicts, tuples) and
     almost no cycles; at the default threshold (700 allocations) the collector runs thousands of
     times per batch, each run walking every object the batch still holds: about a fifth of the
-    job's time. The threshold is the process's, so it is put back when the job ends.
+    job's time. The threshold is the process's: the first job to start raises it and the last
+    to end puts it back (a server applies several neighbours' batches at once).
     """
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], GC_YOUNG_THRESHOLD), *threshold[1:])
+    global _jobs, _threshold
+    with _COLLECTIONS:
+        if _jobs == 0:
+            _threshold = gc.get_threshold()
+            gc.set_threshold(max(_threshold[0], GC_YOUNG_THRESHOLD), *_threshold[1:])
+        _jobs += 1
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
+        with _COLLECTIONS:
+            _jobs -= 1
+            if _jobs == 0:
+                gc.set_threshold(*_threshold)
 
 
 def _skip(
