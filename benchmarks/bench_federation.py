@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from xinyong.clock import as_utc, china_today
 from xinyong.federation.models import ReceivedBatch
+from xinyong.ingest.readers import ReadItem
 from xinyong.ingest.service import IngestJob
 from xinyong.policy import load_shipped
 from xinyong.records.models import Record
@@ -138,7 +139,7 @@ def _throughput(admin: str, root: Path, batches: int, batch: int) -> dict[str, o
     count = batches * batch
     pack = load_shipped("national")
     rows = _rows(1_000_000, count)
-    items = [(n, "", row) for n, row in enumerate(rows, start=1)]
+    items: list[ReadItem] = [(n, "", row) for n, row in enumerate(rows, start=1)]
     # The floor: the nation's own ingest of the same rows through the same pipeline, in the
     # pipeline's transactions of one batch each.
     floor_url = create_database(admin, "own_ingest")
