@@ -8,6 +8,7 @@ Each record version and event names the submission it came in (``submissions``, 
 ``xinyong.ingest``), by key only: the records feature knows nothing of how ingest works.
 """
 
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -113,6 +115,18 @@ class Record(Base):
     origin_record_id: Mapped[int | None] = mapped_column(BigInteger)
     origin_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     via_node: Mapped[str | None] = mapped_column(String(64))
+
+
+def of_types(record_types: Collection[str]) -> ColumnElement[bool]:
+    """The records of ``record_types``, as a filter beside one that names the subjects.
+
+    The type is filtered as an expression, which no index serves. A record type has few
+    values and SQLite's planner has no statistics: given an indexed type, it reads the type's
+    index from end to end (every record of the type in the store) rather than the subjects'
+    few records, and a request or batch then costs more the larger the store. Not for a read
+    of whole types (a public list's page), where the type's index is the way in.
+    """
+    return (Record.record_type + "").in_(sorted(record_types))
 
 
 class RecordHead(Base):
