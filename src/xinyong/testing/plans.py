@@ -1,0 +1,71 @@
+"""SQLite's plan of every statement a piece of work runs, and the steps that read a whole table.
+
+SQLite's planner has no statistics, so its choice depends on a statement's shape, not on the
+data: a small store shows the plan a large one gets. A request or a batch about a few subjects
+must reach the store's tables by a key; a table read from end to end, or a record type's index
+read over all of a type's records, costs it more the larger the store.
+"""
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+TYPE_INDEXES = ("ix_records_record_type_",)
+"""Indexes led by a column with a handful of values: a search through one reads a whole type."""
+
+
+@dataclass
+class Plans:
+    """The plan steps of each statement run, and the store's tables."""
+
+    steps: dict[str, list[str]] = field(default_factory=dict)
+    tables: set[str] = field(default_factory=set)
+
+    def whole_store_reads(self, small_tables: Collection[str] = ()) -> dict[str, list[str]]:
+        """The statements that read a table from end to end or a whole record type, with
+        those steps. A scan of one of ``small_tables`` (a few rows whatever the store's size,
+        such as a counter's one row) is not counted, nor one of a subquery's rows."""
+        found: dict[str, list[str]] = {}
+        for statement, plan in self.steps.items():
+            steps = [step for step in plan if self._reads_the_store_through(step, small_tables)]
+            if steps:
+                found[statement] = steps
+        return found
+
+    def _reads_the_store_through(self, step: str, small_tables: Collection[str]) -> bool:
+        words = step.split()
+        if words[:1] == ["SCAN"] and len(words) > 1:
+            table = words[2] if words[1] == "TABLE" and len(words) > 2 else words[1]
+            return table in self.tables and table not in small_tables
+        return any(index in step for index in TYPE_INDEXES)
+
+
+@contextmanager
+def statement_plans(engine: Engine) -> Iterator[Plans]:
+    """The plans of every read, update and delete run on the SQLite ``engine`` inside the
+    block, by statement (each planned once, with the parameters of its first run)."""
+    plans = Plans()
+
+    def explain(
+        _conn: Any, cursor: Any, statement: str, params: Any, _ctx: Any, many: bool
+    ) -> None:
+        if statement in plans.steps or not statement.lstrip().upper().startswith(
+            ("SELECT", "UPDATE", "DELETE", "WITH")
+        ):
+            return
+        connection = cursor.connection
+        if not plans.tables:
+            tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            plans.tables.update(name for (name,) in tables)
+        bound = params[0] if many else params
+        rows = connection.execute(f"EXPLAIN QUERY PLAN {statement}", bound)
+        plans.steps[statement] = [row[3] for row in rows]
+
+    event.listen(engine, "before_cursor_execute", explain)
+    try:
+        yield plans
+    finally:
+        event.remove(engine, "before_cursor_execute", explain)
