@@ -6,6 +6,7 @@ must reach the store's tables by a key; a table read from end to end, or a recor
 read over all of a type's records, costs it more the larger the store.
 """
 
+from collections import Counter
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,14 +23,21 @@ class Plans:
     """The plan steps of each statement run, and the store's tables."""
 
     steps: dict[str, list[str]] = field(default_factory=dict)
+    runs: Counter[str] = field(default_factory=Counter)
     tables: set[str] = field(default_factory=set)
 
-    def whole_store_reads(self, small_tables: Collection[str] = ()) -> dict[str, list[str]]:
+    def whole_store_reads(
+        self, small_tables: Collection[str] = (), *, repeated: bool = False
+    ) -> dict[str, list[str]]:
         """The statements that read a table from end to end or a whole record type, with
         those steps. A scan of one of ``small_tables`` (a few rows whatever the store's size,
-        such as a counter's one row) is not counted, nor one of a subquery's rows."""
+        such as a counter's one row) is not counted, nor one of a subquery's rows. With
+        ``repeated``, only statements run more than once count: a job over the whole store
+        may read it once, never once per batch."""
         found: dict[str, list[str]] = {}
         for statement, plan in self.steps.items():
+            if repeated and self.runs[statement] < 2:
+                continue
             steps = [step for step in plan if self._reads_the_store_through(step, small_tables)]
             if steps:
                 found[statement] = steps
@@ -52,9 +60,10 @@ def statement_plans(engine: Engine) -> Iterator[Plans]:
     def explain(
         _conn: Any, cursor: Any, statement: str, params: Any, _ctx: Any, many: bool
     ) -> None:
-        if statement in plans.steps or not statement.lstrip().upper().startswith(
-            ("SELECT", "UPDATE", "DELETE", "WITH")
-        ):
+        if not statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
+            return
+        plans.runs[statement] += 1
+        if statement in plans.steps:
             return
         connection = cursor.connection
         if not plans.tables:
