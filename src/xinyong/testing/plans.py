@@ -2,8 +2,9 @@
 
 SQLite's planner has no statistics, so its choice depends on a statement's shape, not on the
 data: a small store shows the plan a large one gets. A request or a batch about a few subjects
-must reach the store's tables by a key; a table read from end to end, or a record type's index
-read over all of a type's records, costs it more the larger the store.
+must reach the store's tables by a key; a table read from end to end, or a few-valued column's
+index read over all the rows of a value (every record of a type), costs it more the larger
+the store.
 """
 
 from collections import Counter
@@ -14,8 +15,14 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-TYPE_INDEXES = ("ix_records_record_type_",)
-"""Indexes led by a column with a handful of values: a search through one reads a whole type."""
+FEW_VALUED_INDEXES = (
+    "ix_records_record_type_",
+    "ix_entries_list_code_",
+    "ix_rights_cases_status_",
+    "ix_notices_status_",
+)
+"""Indexes led by a column with a handful of values (a record's type, a list, a case's status):
+a search through one reads every row of the value."""
 
 
 @dataclass
@@ -29,8 +36,8 @@ class Plans:
     def whole_store_reads(
         self, small_tables: Collection[str] = (), *, repeated: bool = False
     ) -> dict[str, list[str]]:
-        """The statements that read a table from end to end or a whole record type, with
-        those steps. A scan of one of ``small_tables`` (a few rows whatever the store's size,
+        """The statements that read a table from end to end, or all the rows of a few-valued
+        column's value, with those steps. A scan of one of ``small_tables`` (a few rows whatever the store's size,
         such as a counter's one row) is not counted, nor one of a subquery's rows. With
         ``repeated``, only statements run more than once count: a job over the whole store
         may read it once, never once per batch."""
@@ -48,7 +55,7 @@ class Plans:
         if words[:1] == ["SCAN"] and len(words) > 1:
             table = words[2] if words[1] == "TABLE" and len(words) > 2 else words[1]
             return table in self.tables and table not in small_tables
-        return any(index in step for index in TYPE_INDEXES)
+        return any(index in step for index in FEW_VALUED_INDEXES)
 
 
 @contextmanager
