@@ -8,7 +8,7 @@ the store.
 """
 
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,28 +33,25 @@ class Plans:
     runs: Counter[str] = field(default_factory=Counter)
     tables: set[str] = field(default_factory=set)
 
-    def whole_store_reads(
-        self, small_tables: Collection[str] = (), *, repeated: bool = False
-    ) -> dict[str, list[str]]:
+    def whole_store_reads(self, *, repeated: bool = False) -> dict[str, list[str]]:
         """The statements that read a table from end to end, or all the rows of a few-valued
-        column's value, with those steps. A scan of one of ``small_tables`` (a few rows whatever the store's size,
-        such as a counter's one row) is not counted, nor one of a subquery's rows. With
+        column's value, with those steps (a scan of a subquery's rows is not one). With
         ``repeated``, only statements run more than once count: a job over the whole store
         may read it once, never once per batch."""
         found: dict[str, list[str]] = {}
         for statement, plan in self.steps.items():
             if repeated and self.runs[statement] < 2:
                 continue
-            steps = [step for step in plan if self._reads_the_store_through(step, small_tables)]
+            steps = [step for step in plan if self._reads_the_store_through(step)]
             if steps:
                 found[statement] = steps
         return found
 
-    def _reads_the_store_through(self, step: str, small_tables: Collection[str]) -> bool:
+    def _reads_the_store_through(self, step: str) -> bool:
         words = step.split()
         if words[:1] == ["SCAN"] and len(words) > 1:
             table = words[2] if words[1] == "TABLE" and len(words) > 2 else words[1]
-            return table in self.tables and table not in small_tables
+            return table in self.tables
         return any(index in step for index in FEW_VALUED_INDEXES)
 
 
