@@ -29,7 +29,7 @@ from xinyong.identifiers import IdentifierKind, normalise, parse
 from xinyong.integrity.records import identifiers_of, subject_label
 from xinyong.integrity.report import Difference, Findings
 from xinyong.policy import Pack
-from xinyong.records.models import LegalRepresentative, Record, Subject
+from xinyong.records.models import LegalRepresentative, Record, Subject, of_types
 from xinyong.store.bulk import among, chunked
 
 REPRESENTATIVE_FIELD = "legal_representative_id"
@@ -237,7 +237,7 @@ def check_subjects(
     last_confirming = dict(
         connection.execute(
             select(Record.subject_id, func.max(Record.id))
-            .where(in_range, Record.record_type.in_(confirming_types))
+            .where(in_range, of_types(confirming_types))
             .group_by(Record.subject_id)
         ).all()
     )

@@ -17,7 +17,7 @@ from xinyong.enforcement.models import EntryRow
 from xinyong.identifiers.regions import region_name
 from xinyong.policy import Pack
 from xinyong.policy.catalogue import Category
-from xinyong.records.models import LegalRepresentative, Record, RecordHead, Subject
+from xinyong.records.models import LegalRepresentative, Record, RecordHead, Subject, of_types
 from xinyong.search.index import Hit
 from xinyong.search.publicity import is_public, list_published
 
@@ -81,7 +81,7 @@ def rich_rows(session: Session, pack: Pack, hits: Sequence[Hit], day: date) -> l
     established: dict[int, str] = {}
     for subject_id, fields in session.execute(
         select(Record.subject_id, Record.fields)
-        .where(Record.subject_id.in_(ids), Record.record_type.in_(registration))
+        .where(Record.subject_id.in_(ids), of_types(registration))
         .order_by(Record.decided_on)
     ):
         if fields.get("established_on") and subject_id not in established:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from xinyong.clock import china_day
 from xinyong.policy import Category, Domain, Pack, Severity
-from xinyong.records.models import Record, RecordEvent, RecordHead
+from xinyong.records.models import Record, RecordEvent, RecordHead, of_types
 from xinyong.store.bulk import among, chunked
 
 ACTIVE = "active"
@@ -171,11 +171,7 @@ def read_records(
             .order_by(Record.id)
         )
         if record_types is not None:
-            # The type is filtered as an expression, which no index serves: SQLite's planner
-            # (without statistics) would otherwise read the types' index from end to end, every
-            # record of those types in the store, instead of the subjects' few records; each
-            # ingest batch then took longer the larger the store.
-            query = query.where((Record.record_type + "").in_(sorted(record_types)))
+            query = query.where(of_types(record_types))
         ended: list[int] = []
         for row in connection.execute(query):
             current.rows[row.subject_id].append(row)

@@ -8,6 +8,7 @@ Each record version and event names the submission it came in (``submissions``, 
 ``xinyong.ingest``), by key only: the records feature knows nothing of how ingest works.
 """
 
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
+from xinyong.store.filters import unindexed
 
 
 class AuthorityRow(Base):
@@ -113,6 +116,12 @@ class Record(Base):
     origin_record_id: Mapped[int | None] = mapped_column(BigInteger)
     origin_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     via_node: Mapped[str | None] = mapped_column(String(64))
+
+
+def of_types(record_types: Collection[str]) -> ColumnElement[bool]:
+    """The records of ``record_types``, as a filter beside one on the subjects: the subjects'
+    index, not the type's (every record of the type), is the way in (``unindexed``)."""
+    return unindexed(Record.record_type).in_(sorted(record_types))
 
 
 class RecordHead(Base):

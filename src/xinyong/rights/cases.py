@@ -23,6 +23,7 @@ from xinyong.records.models import Record, RecordHead, Subject
 from xinyong.rights.calendar import add_working_days, working_days_between
 from xinyong.rights.evidence import Evidence, store_evidence
 from xinyong.rights.models import EvidenceFile, RightsCase
+from xinyong.store.filters import unindexed
 
 OPEN = "open"
 
@@ -144,7 +145,7 @@ def open_case(session: Session, kind: str, document_key: str) -> int | None:
         select(RightsCase.id).where(
             RightsCase.kind == kind,
             RightsCase.document_key == document_key,
-            RightsCase.status == OPEN,
+            unindexed(RightsCase.status) == OPEN,
         )
     )
 

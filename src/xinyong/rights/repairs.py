@@ -28,7 +28,7 @@ from xinyong.policy.lists import RemovalRule
 from xinyong.policy.rights import ProcedureCode
 from xinyong.records.changes import RecordsChanged, records_changed
 from xinyong.records.facts import add_months
-from xinyong.records.models import Record, RecordEvent, RecordHead
+from xinyong.records.models import Record, RecordEvent, RecordHead, of_types
 from xinyong.rights.cases import (
     OPEN,
     CaseRefused,
@@ -224,7 +224,7 @@ def _performance_record(
         .where(
             RecordHead.subject_id == record.subject_id,
             RecordHead.status == "active",
-            Record.record_type.in_(types),
+            of_types(types),
             Record.effective_on <= today,
             Record.effective_on >= record.effective_on,
         )
