@@ -6,7 +6,6 @@ by a key, beside records of several types already stored (``xinyong.testing.plan
 """
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,15 +20,11 @@ from xinyong.ingest.service import IngestJob
 from xinyong.policy import Pack
 from xinyong.testing import samples
 from xinyong.testing.plans import statement_plans
-from xinyong.testing.store import migrated_sqlite
 
 from .test_inbox import batch, inbox, item, listing  # noqa: F401  (the fixture)
 
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """SQLite only: the plans are SQLite's."""
-    return migrated_sqlite(tmp_path / "store.db")
+# The plans are SQLite's: the shared store fixture on SQLite only.
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 
 def _store_here(factory: sessionmaker[Session], national: Pack) -> None:

@@ -6,8 +6,6 @@ runs for each range must reach the store by a key on SQLite, or the whole verifi
 the square of the store's size (``xinyong.testing.plans``).
 """
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from tests.integrity.conftest import Town
@@ -15,13 +13,9 @@ from tests.integrity.conftest import Town
 from xinyong.integrity import verify_derived
 from xinyong.policy import Pack
 from xinyong.testing.plans import statement_plans
-from xinyong.testing.store import migrated_sqlite
 
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """The town on SQLite only: the plans are SQLite's."""
-    return migrated_sqlite(tmp_path / "store.db")
+# The plans are SQLite's: the shared store fixture on SQLite only.
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 
 def test_no_statement_run_for_each_range_reads_a_table_or_a_whole_record_type(

@@ -25,15 +25,11 @@ from xinyong.testing.samples import (
     person,
     registration,
 )
-from xinyong.testing.store import migrated_sqlite
 
 from .test_public_rows import DAY, _ingest
 
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """SQLite only: the plans are SQLite's."""
-    return migrated_sqlite(tmp_path / "store.db")
+# The plans are SQLite's: the shared store fixture on SQLite only.
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 
 def test_search_hits_and_a_public_file_read_no_table_or_record_type_whole(

@@ -109,6 +109,20 @@ class Platform:
             headers=headers,
         )
 
+    def apply_for_repair(self, headers: dict[str, str], record: str) -> Any:
+        """A repair application for ``record``, statement and commitment given."""
+        return self.client.post(
+            "/v1/me/repairs",
+            json={
+                "record": record,
+                "statement": "All wages were paid.",
+                "obligations_performed": True,
+                "commitment_signed": True,
+                "commitment": "本人承诺所提交材料真实有效。",
+            },
+            headers=headers,
+        )
+
 
 @pytest.fixture
 def platform(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
@@ -656,17 +670,7 @@ def test_a_repair_application_takes_evidence_that_the_reviewer_reads_on_the_acce
     platform.submit(wage_arrears(person, 30, decided_on.isoformat()))
     key = "hrss.110000|hrss.wage_arrears|京人社欠薪〔2025〕30号"
     subject = platform.subject(person)
-    applied = platform.client.post(
-        "/v1/me/repairs",
-        json={
-            "record": key,
-            "statement": "All wages were paid.",
-            "obligations_performed": True,
-            "commitment_signed": True,
-            "commitment": "本人承诺所提交材料真实有效。",
-        },
-        headers=subject,
-    )
+    applied = platform.apply_for_repair(subject, key)
     assert applied.status_code == 201, applied.text
     case_id = applied.json()["id"]
     url = f"/v1/me/repairs/{case_id}/evidence"

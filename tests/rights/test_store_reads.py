@@ -93,17 +93,7 @@ def plans_of_the_requests(platform: Platform) -> Plans:
 
         owes = platform.subject(in_arrears)
         platform.set_clock(add_months(decided_on, 12))
-        applied = platform.client.post(
-            "/v1/me/repairs",
-            json={
-                "record": arrears,
-                "statement": "All wages were paid.",
-                "obligations_performed": True,
-                "commitment_signed": True,
-                "commitment": "本人承诺所提交材料真实有效。",
-            },
-            headers=owes,
-        )
+        applied = platform.apply_for_repair(owes, arrears)
         assert applied.status_code == 201, applied.text
         hrss = platform.person("authority", authority_code="hrss.110000")
         granted = platform.client.post(

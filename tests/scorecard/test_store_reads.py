@@ -18,15 +18,11 @@ from xinyong.records.models import Record, Subject
 from xinyong.scorecard.population import financial_types, subject_features
 from xinyong.synth import MANIFEST, generate
 from xinyong.testing.plans import statement_plans
-from xinyong.testing.store import migrated_sqlite
 
 from .test_population import AS_OF
 
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """SQLite only: the plans are SQLite's."""
-    return migrated_sqlite(tmp_path / "store.db")
+# The plans are SQLite's: the shared store fixture on SQLite only.
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 
 def test_a_persons_features_read_no_table_or_record_type_whole(
