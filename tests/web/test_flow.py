@@ -169,7 +169,12 @@ def test_an_upheld_objection_takes_the_record_off_the_public_profile(
     page.get_by_role("link", name=f"案件 {case_id}", exact=True).click()
     evidence = page.get_by_role("img", name="证明材料 1：receipt.png")
     expect(evidence).to_be_visible()
-    assert evidence.evaluate("image => image.naturalWidth") == 1
+    # Visible is not loaded: wait for the image's load (or error) before reading its size.
+    loaded = (
+        "image => image.complete ? image.naturalWidth : new Promise(done => "
+        "{ image.onload = image.onerror = () => done(image.naturalWidth); })"
+    )
+    assert evidence.evaluate(loaded) == 1
     _shot(page, "console-case")
     page.get_by_label("异议成立").check()
     page.get_by_label("理由（将告知信用主体）").fill("行政复议决定已撤销该处罚。")
