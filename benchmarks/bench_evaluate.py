@@ -51,8 +51,15 @@ DATA_VERSION = 2
 """Part of the data folder's name: a change to the generated data makes new files."""
 NATIONAL = load_shipped("national")
 CITY = load_shipped("city-pilot")
-SCHEME = CITY.schemes["city.points"]
-assert isinstance(SCHEME, PointsScheme)
+
+
+def _points_scheme() -> PointsScheme:
+    scheme = CITY.schemes["city.points"]
+    assert isinstance(scheme, PointsScheme)
+    return scheme
+
+
+SCHEME = _points_scheme()
 
 
 def spec() -> FactsSpec:
@@ -106,7 +113,8 @@ def _chunk(
     has_level = np.isin(type_index, leveled)
     for name in facts.fields:
         if name == "level":
-            text = np.where(has_level, level[rng.integers(0, len(level), rows)], None)
+            drawn = level[rng.integers(0, len(level), rows)]
+            text = np.where(has_level, drawn, np.full(rows, None, dtype=object))
             columns[facts.text(name)] = pa.array(text, pa.string())
         else:
             columns[facts.text(name)] = pa.nulls(rows, pa.string())
