@@ -14,17 +14,22 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.ingest.models import LegacyLink
 from xinyong.ingest.profile import LegacyCode
 from xinyong.policy.profiles import IdentifierRole
-from xinyong.records.models import Record, Subject
+from xinyong.records.models import (
+    ORGANISATION,
+    Record,
+    Subject,
+    embedded_organisation_code,
+    of_types,
+    registration_number,
+)
 from xinyong.store.bulk import among, chunked
 
-# Record types whose fields may carry an organisation's registration number.
-REGISTRATION_NUMBER_FIELD = "registration_no"
 WORDS = {
     IdentifierRole.ORGANISATION_CODE: "organisation code",
     IdentifierRole.REGISTRATION_NUMBER: "registration number",
@@ -48,21 +53,29 @@ def resolve(
         wanted[legacy.role].add(legacy.code.upper())
     matches: dict[tuple[IdentifierRole, str], set[str]] = defaultdict(set)
     connection = session.connection()
+    # Each read is served by an index on its expression (ix_subjects_organisation_code,
+    # ix_records_registration_no): a batch's few codes read a few rows, however large the
+    # store. The filters repeat the indexes' conditions word for word, so the planner may use
+    # them; the type is a filter no index serves, or SQLite would read every registration.
+    embedded = embedded_organisation_code()
     for chunk in chunked(sorted(wanted[IdentifierRole.ORGANISATION_CODE])):
-        embedded = func.substr(Subject.identifier, 9, 9, type_=String)
         rows = session.execute(
             select(embedded, Subject.identifier).where(
-                Subject.kind == "organisation", among(connection, embedded, chunk)
+                Subject.kind == ORGANISATION, among(connection, embedded, chunk)
             )
         )
         for code, identifier in rows:
             matches[(IdentifierRole.ORGANISATION_CODE, code)].add(identifier)
-    number = Record.fields[REGISTRATION_NUMBER_FIELD].as_string()
+    number = registration_number()
     for chunk in chunked(sorted(wanted[IdentifierRole.REGISTRATION_NUMBER])):
         rows = session.execute(
             select(number, Subject.identifier)
             .join(Subject, Subject.id == Record.subject_id)
-            .where(Record.record_type.in_(registration_types), among(connection, number, chunk))
+            .where(
+                number.is_not(None),
+                among(connection, number, chunk),
+                of_types(registration_types),
+            )
         )
         for code, identifier in rows:
             matches[(IdentifierRole.REGISTRATION_NUMBER, code)].add(identifier)

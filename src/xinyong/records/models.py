@@ -25,12 +25,14 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
-from xinyong.store.filters import unindexed
+from xinyong.store.filters import JsonText, unindexed
 
 
 class AuthorityRow(Base):
@@ -86,7 +88,9 @@ class Record(Base):
     __tablename__ = "records"
     __table_args__ = (
         UniqueConstraint("document_key", "version"),
-        Index(None, "subject_id"),
+        # A subject's records of some types (the lists' types, a registration) by both keys,
+        # not every record of the subject: one subject may hold thousands of others.
+        Index(None, "subject_id", "record_type"),
         Index(None, "record_type", "effective_on"),
         # What the public pages filter, count and order by, without reading the wide rows.
         Index(None, "record_type", "decided_on", "severity", "subject_id"),
@@ -116,6 +120,39 @@ class Record(Base):
     origin_record_id: Mapped[int | None] = mapped_column(BigInteger)
     origin_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     via_node: Mapped[str | None] = mapped_column(String(64))
+
+
+ORGANISATION = literal_column("'organisation'", String)
+"""The organisations' kind as a constant, as the partial index on their codes is written."""
+REGISTRATION_NUMBER = "registration_no"
+"""The field of a registration record that carries the organisation's old registration number."""
+
+
+def embedded_organisation_code() -> ColumnElement[str]:
+    """Positions 9-17 of a subject's USCC: an organisation's code from before 2015. Written
+    with constants, as the index on it is (see ``ix_subjects_organisation_code``)."""
+    return func.substr(Subject.identifier, literal_column("9"), literal_column("9"), type_=String)
+
+
+def registration_number() -> ColumnElement[str]:
+    """The registration number a record's fields carry, as the index on it is written."""
+    return JsonText(Record.fields, REGISTRATION_NUMBER)
+
+
+# Rows that carry only an old code find their subject by these (``xinyong.ingest.legacy``):
+# each a key of what a batch carries, so that finding a few codes reads a few rows.
+Index(
+    "ix_subjects_organisation_code",
+    embedded_organisation_code(),
+    sqlite_where=Subject.kind == ORGANISATION,
+    postgresql_where=Subject.kind == ORGANISATION,
+)
+Index(
+    "ix_records_registration_no",
+    registration_number(),
+    sqlite_where=registration_number().is_not(None),
+    postgresql_where=registration_number().is_not(None),
+)
 
 
 def of_types(record_types: Collection[str]) -> ColumnElement[bool]:

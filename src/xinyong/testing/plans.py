@@ -23,6 +23,8 @@ FEW_VALUED_INDEXES = (
 )
 """Indexes led by a column with a handful of values (a record's type, a list, a case's status):
 a search through one reads every row of the value."""
+SUBJECT_RECORD_TABLES = ("records", "record_heads")
+"""Tables of a subject's records: one organisation may hold thousands of them."""
 
 
 @dataclass
@@ -43,6 +45,23 @@ class Plans:
             if repeated and self.runs[statement] < 2:
                 continue
             steps = [step for step in plan if self._reads_the_store_through(step)]
+            if steps:
+                found[statement] = steps
+        return found
+
+    def whole_subject_reads(self) -> dict[str, list[str]]:
+        """The statements that read every record (or record head) of a subject, with those
+        steps: a search of the subjects' records by the subject alone. Work about a few of a
+        subject's records (a batch re-deriving entries from the lists' types) must reach them
+        by the subject and the type, or it costs more the more records the subject holds."""
+        found: dict[str, list[str]] = {}
+        for statement, plan in self.steps.items():
+            steps = [
+                step
+                for step in plan
+                if step.split()[:2] in (["SEARCH", table] for table in SUBJECT_RECORD_TABLES)
+                and step.endswith("(subject_id=?)")
+            ]
             if steps:
                 found[statement] = steps
         return found
