@@ -101,10 +101,11 @@ def cities(
 
 
 def described(failure: BaseException) -> str:
-    """A failure with its notes, and each failure of a group."""
+    """A failure with its notes, and each failure of a group after it."""
+    lines = [f"{type(failure).__name__}: {failure}", *getattr(failure, "__notes__", [])]
     if isinstance(failure, BaseExceptionGroup):
-        return "\n".join(described(one) for one in failure.exceptions)
-    return "\n".join([str(failure), *getattr(failure, "__notes__", [])])
+        lines += [described(one) for one in failure.exceptions]
+    return "\n".join(lines)
 
 
 # Minutes of requests, every operation of the API: `make test` runs it, the quick loop does not.
