@@ -1,5 +1,6 @@
 """Engines for the evaluation tests: Spark starts once per test session (it takes seconds)."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -23,12 +24,13 @@ instead of one a core. Neither changes what a plan computes."""
 
 @pytest.fixture(scope="session")
 def spark_engine() -> Iterator[Engine]:
-    # Read by pyspark when it launches the JVM, so set only while the session starts.
+    # Read by pyspark when it launches the JVM, so set only while the session starts (unless
+    # the environment gives its own).
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(
-            "PYSPARK_SUBMIT_ARGS",
-            f'--driver-java-options "{SHORT_LIVED_JVM}" pyspark-shell',
-        )
+        if "PYSPARK_SUBMIT_ARGS" not in os.environ:
+            patch.setenv(
+                "PYSPARK_SUBMIT_ARGS", f'--driver-java-options "{SHORT_LIVED_JVM}" pyspark-shell'
+            )
         engine = get_engine("spark")
     with engine:
         for key, value in TINY_TABLES.items():
