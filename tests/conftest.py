@@ -77,7 +77,7 @@ def factory(store_url: str) -> Iterator[sessionmaker[Session]]:
 # Markers and xdist groups, from what a test uses: `make test-fast` leaves out what starts a
 # browser, a JVM or a PostgreSQL server; under xdist the Spark tests share one worker, so one
 # JVM starts per run (a JVM is seconds to start and hundreds of megabytes), and so do the tests
-# outside a browser on a set-up that takes seconds, so that one worker builds it (xdist hands
+# on a set-up that takes seconds, in a browser or not, so that one worker builds it (xdist hands
 # out the largest group first, so the others meanwhile run the rest): by group, the folder and
 # the session fixture.
 SHARED_SETUPS = {
@@ -95,10 +95,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = getattr(item, "fixturenames", ())
         if "chromium" in fixtures:
             item.add_marker(pytest.mark.browser)
-        else:
-            for group, (folder, fixture) in SHARED_SETUPS.items():
-                if fixture in fixtures and item.path.is_relative_to(folder):
-                    item.add_marker(pytest.mark.xdist_group(group))
+        for group, (folder, fixture) in SHARED_SETUPS.items():
+            if fixture in fixtures and item.path.is_relative_to(folder):
+                item.add_marker(pytest.mark.xdist_group(group))
         if item.get_closest_marker("spark") is not None:
             item.add_marker(pytest.mark.xdist_group("spark"))
         if grouping:

@@ -1,6 +1,7 @@
 """The application over a small store on each backend, with every kind of caller it knows."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -87,17 +88,28 @@ def build_site(
     return site
 
 
-@pytest.fixture
-def site(store_url: str, factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Site]:
-    """The app over a fresh store on SQLite and on PostgreSQL."""
-    settings = Settings(database_url=store_url, var_dir=tmp_path / "var")
+@contextmanager
+def running_site(store_url: str, factory: sessionmaker[Session], var_dir: Path) -> Iterator[Site]:
+    """The app over the store at ``store_url``, its lifespan run."""
+    settings = Settings(database_url=store_url, var_dir=var_dir)
     app = create_app(settings)
     with TestClient(app) as client:
         yield build_site(app, client, factory, settings.var_dir)
 
 
 @pytest.fixture
+def site(store_url: str, factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Site]:
+    """The app over a fresh store on SQLite and on PostgreSQL."""
+    with running_site(store_url, factory, tmp_path / "var") as site:
+        yield site
+
+
+@pytest.fixture
 def city(site: Site) -> dict[str, str]:
+    return furnish(site)
+
+
+def furnish(site: Site) -> dict[str, str]:
     """The site with what its routes show: a signed ledger, a search index, an objection with
     evidence by the first subject; the values the routes' path parameters and queries take
     (``event``: the ledger event of the first subject's public record)."""

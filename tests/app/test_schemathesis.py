@@ -8,10 +8,17 @@ fixtures does not run under this pytest), every failure of every operation is co
 the run is bounded: ``EXAMPLES`` valid and ``EXAMPLES`` invalid requests per operation, after
 the request the route matrix makes, with the city's own values (a generated identifier seldom
 names anything, so answers such as a public proof or a review case are checked this way).
+
+Each request is generated once and sent to both stores, each furnished the same way: drawing a
+request from the schema costs as much as answering it, and what a backend makes of a value (a
+NUL, a number past 64 bits) is a matter of the request, not of how it was drawn.
 """
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -23,7 +30,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from tests.app.conftest import PASSWORD, Site
+from tests.app.conftest import PASSWORD, Site, furnish, running_site
 from tests.app.test_route_matrix import (
     CALLS,
     PURPOSE,
@@ -35,6 +42,9 @@ from tests.app.test_route_matrix import (
 )
 
 from xinyong.accounts.service import login
+from xinyong.store.db import make_engine, make_sessionmaker
+from xinyong.testing.postgres import migrated_database
+from xinyong.testing.store import migrated_sqlite
 
 EXAMPLES = 20
 
@@ -69,15 +79,48 @@ def city_case(operation: APIOperation, city: dict[str, str]) -> Case:
     )
 
 
+@pytest.fixture
+def cities(
+    tmp_path: Path, postgres_admin_url: str
+) -> Iterator[dict[str, tuple[Site, dict[str, str]]]]:
+    """By backend: the app over a store furnished as the route matrix's city, and its values."""
+    urls = {
+        "sqlite": migrated_sqlite(tmp_path / "store.db"),
+        "postgres": migrated_database(postgres_admin_url, "fuzzed"),
+    }
+    with ExitStack() as stack:
+        found: dict[str, tuple[Site, dict[str, str]]] = {}
+        for backend, url in urls.items():
+            engine = make_engine(url)
+            stack.callback(engine.dispose)
+            site = stack.enter_context(
+                running_site(url, make_sessionmaker(engine), tmp_path / backend)
+            )
+            found[backend] = (site, furnish(site))
+        yield found
+
+
+def described(failure: BaseException) -> str:
+    """A failure with its notes, and each failure of a group after it."""
+    lines = [f"{type(failure).__name__}: {failure}", *getattr(failure, "__notes__", [])]
+    if isinstance(failure, BaseExceptionGroup):
+        lines += [described(one) for one in failure.exceptions]
+    return "\n".join(lines)
+
+
 # Minutes of requests, every operation of the API: `make test` runs it, the quick loop does not.
 @pytest.mark.slow
-def test_no_server_error_and_every_answer_as_documented(site: Site, city: dict[str, str]) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", site.app)
+@pytest.mark.postgres
+def test_no_server_error_and_every_answer_as_documented(
+    cities: dict[str, tuple[Site, dict[str, str]]],
+) -> None:
+    # One schema, the same on both apps: its operations' requests are sent to either.
+    schema = schemathesis.openapi.from_asgi("/openapi.json", cities["sqlite"][0].app)
     table = expected()
     sent: Counter[str] = Counter()
     failures: dict[str, str] = {}
 
-    def call(case: Case) -> int:
+    def call(case: Case, site: Site, backend: str) -> int:
         route = (case.operation.method.upper(), case.operation.path)
         role = admitted_role(table[route])
         headers = {}
@@ -87,14 +130,23 @@ def test_no_server_error_and_every_answer_as_documented(site: Site, city: dict[s
                 with site.factory.begin() as session:
                     token = login(session, role, PASSWORD)
             headers["Authorization"] = f"Bearer {token}"
-        sent[case.operation.label] += 1
+        sent[f"{case.operation.label} {backend}"] += 1
         answer = case.call_and_validate(
-            headers=headers, checks=[not_a_server_error, response_schema_conformance]
+            headers=headers, checks=[not_a_server_error, response_schema_conformance], app=site.app
         )
         return answer.status_code
 
     def fuzzed(case: Case) -> None:
-        call(case)
+        # Both backends see every request, the first's failure does not hide the second's.
+        found: dict[str, Exception] = {}
+        for backend, (site, _) in cities.items():
+            try:
+                call(case, site, backend)
+            except Exception as failure:
+                failure.add_note(f"on {backend}")
+                found[backend] = failure
+        if found:
+            raise ExceptionGroup(", ".join(found), list(found.values()))
 
     operations = [result.ok() for result in schema.get_all_operations()]
     # First, before fuzzing changes the city (decides its review case, say): the matrix's
@@ -102,11 +154,12 @@ def test_no_server_error_and_every_answer_as_documented(site: Site, city: dict[s
     # whatever the fuzzing draws.
     for operation in operations:
         cells = table[operation.method.upper(), operation.path]
-        try:
-            code = call(city_case(operation, city))
-            assert code == status(cells[admitted_role(cells) or "anonymous"]), code
-        except Exception as failure:
-            failures[f"{operation.label} (the city's values)"] = str(failure)
+        for backend, (site, city) in cities.items():
+            try:
+                code = call(city_case(operation, city), site, backend)
+                assert code == status(cells[admitted_role(cells) or "anonymous"]), code
+            except Exception as failure:
+                failures[f"{operation.label} {backend} (the city's values)"] = str(failure)
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             fuzz = settings(
@@ -122,9 +175,9 @@ def test_no_server_error_and_every_answer_as_documented(site: Site, city: dict[s
                 pass  # nothing to send wrong: the operation takes no parameter and no body
             # One operation's failure must not hide the next's (schemathesis reports a group).
             except (Exception, BaseExceptionGroup) as failure:
-                failures[f"{operation.label} ({mode})"] = str(failure)
+                failures[f"{operation.label} ({mode})"] = described(failure)
     print(f"{len(operations)} operations, {sum(sent.values())} requests")
     for label, failure in failures.items():
         print(f"--- {label}\n{failure}")
     assert sorted(failures) == []
-    assert len(operations) == len(sent) >= 26
+    assert len(operations) * len(cities) == len(sent) >= 2 * 26

@@ -2,7 +2,9 @@
 demo account: no horizontal overflow, no serious or critical axe-core violation, and on the
 Chinese pages no code, Python literal or English message of the service's own; and no page over
 200 KB of HTML and scripts before the charts library. A screenshot of each is kept under
-``var/screenshots/pages/`` to be looked at.
+``var/screenshots/pages/`` to be looked at. Each page is loaded once per language: checked at
+the phone's width, then resized to the desktop's; axe runs its whole set at the desktop's width
+and, at the phone's, the rule whose outcome a narrower layout can change.
 
 The pages with a path parameter are found in the links of the pages walked: every case in the
 reviewer's queue (open and decided: the demo applicant's), the first of each other kind. The
@@ -28,6 +30,9 @@ from xinyong.web import i18n
 AXE = next(Path(__file__).resolve().parents[2].glob("build/axe-core-*/axe.min.js"), None)
 LANGS = ("zh", "en")
 WIDTHS = (390, 1366)
+PHONE_RULES = ("scrollable-region-focusable",)
+"""The rules of axe's default set whose outcome the phone's layout can change beyond hiding
+what the desktop shows: whether a region scrolls (a wide table does on a phone)."""
 MAX_BYTES = 200 * 1024
 """A page's HTML and scripts, the charts library aside."""
 PUBLIC = (
@@ -69,6 +74,19 @@ NOT_WALKED = {
     "/docs": "the API's documentation, a vendored viewer walked by tests/web/test_api_docs.py",
     "/redoc": "the API's documentation, a vendored viewer walked by tests/web/test_api_docs.py",
 }
+STATIC = Path(i18n.__file__).parent / "static"
+COLOURING = {
+    "color",
+    "background",
+    "background-color",
+    "background-image",
+    "opacity",
+    "filter",
+    "visibility",
+    "mix-blend-mode",
+    "text-shadow",
+}
+"""Properties by which a style changes what axe's colour rules read."""
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 DOTTED = re.compile(r"\b[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(?:\[\d+\])?\b")
 LITERAL = re.compile(r"\b(?:None|True|False|nan)\b")
@@ -111,18 +129,21 @@ def _untranslated(text: str) -> list[str]:
     return found
 
 
-def _check(page: Page, path: str, lang: str, width: int, role: str, failures: list[str]) -> None:
-    page.set_viewport_size({"width": width, "height": 900})
+def _check(page: Page, path: str, lang: str, role: str, failures: list[str]) -> None:
+    """The page at a phone's width, then at a desktop's: what the width can change (the
+    overflow, whether a table scrolls, the picture) at each; what it cannot (the bytes sent,
+    the words, the markup's accessibility) once, at the desktop's width, where the phone's
+    layout hides nothing that is not also checked (``test_the_phone_layout_changes_no_colour``
+    holds the styles to that)."""
+    phone, desktop = WIDTHS
+    page.set_viewport_size({"width": phone, "height": 900})
     page.goto(path + ("&" if "?" in path else "?") + f"lang={lang}")
-    where = f"{role} {lang} {width}px {path}"
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    if overflow > 0:
-        culprits = page.evaluate(
-            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
-            " > window.innerWidth + 1 && !e.closest('.table-scroll')).slice(-3)"
-            ".map(e => e.tagName + '.' + e.className)"
-        )
-        failures.append(f"{where}: {overflow}px wider than the viewport: {culprits}")
+    if AXE is not None:
+        page.evaluate(AXE.read_text() + ";0")
+    _check_layout(page, path, lang, phone, role, failures, PHONE_RULES)
+    page.set_viewport_size({"width": desktop, "height": 900})
+    _check_layout(page, path, lang, desktop, role, failures, None)
+    where = f"{role} {lang} {path}"
     weight = page.evaluate(
         "(async () => { let bytes = new Blob([document.documentElement.outerHTML]).size;"
         " for (const script of document.scripts) if (script.src && !script.src.includes('echarts'))"
@@ -131,14 +152,6 @@ def _check(page: Page, path: str, lang: str, width: int, role: str, failures: li
     )
     if weight > MAX_BYTES:
         failures.append(f"{where}: {weight:,} bytes of HTML and scripts (charts aside)")
-    if AXE is not None:
-        page.evaluate(AXE.read_text() + ";0")
-        violations = page.evaluate(
-            "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations"
-            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-            ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))"
-        )
-        failures += [f"{where}: axe {violation}" for violation in violations]
     if lang == "zh":
         # What a page marks translate="no" is data meant to be shown as it is (a submitted
         # row in the quarantine); everything else must be in words.
@@ -148,6 +161,37 @@ def _check(page: Page, path: str, lang: str, width: int, role: str, failures: li
             " return body.textContent; })()"
         )
         failures += [f"{where}: untranslated {code!r}" for code in sorted(set(_untranslated(text)))]
+
+
+def _check_layout(
+    page: Page,
+    path: str,
+    lang: str,
+    width: int,
+    role: str,
+    failures: list[str],
+    rules: tuple[str, ...] | None,
+) -> None:
+    """No overflow at ``width``, no serious or critical violation of axe's ``rules`` (None:
+    all it runs by default), and a screenshot."""
+    where = f"{role} {lang} {width}px {path}"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    if overflow > 0:
+        culprits = page.evaluate(
+            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
+            " > window.innerWidth + 1 && !e.closest('.table-scroll')).slice(-3)"
+            ".map(e => e.tagName + '.' + e.className)"
+        )
+        failures.append(f"{where}: {overflow}px wider than the viewport: {culprits}")
+    if AXE is not None:
+        only = {} if rules is None else {"runOnly": {"type": "rule", "values": list(rules)}}
+        violations = page.evaluate(
+            "options => axe.run(document, {...options, resultTypes: ['violations']})"
+            ".then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')"
+            ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))",
+            only,
+        )
+        failures += [f"{where}: axe {violation}" for violation in violations]
     name = re.sub(r"[^A-Za-z0-9]+", "_", f"{role}-{lang}-{width}-{path}").strip("_")[:120]
     # JPEG: a full-length PNG of a long page takes Chromium longer to encode than to check.
     page.screenshot(path=str(SCREENSHOTS / "pages" / f"{name}.jpg"), full_page=True, quality=80)
@@ -201,16 +245,15 @@ def _linked(page: Page, pages: list[APIRoute], rendered: set[str]) -> Iterator[s
 
 
 @pytest.mark.skipif(AXE is None, reason="make web-assets vendors axe-core")
-# One walk per language and width, each whole (every account, every page, every linked case),
-# so that the walks share the run's workers instead of keeping one busy for minutes.
-@pytest.mark.parametrize(("lang", "width"), [(lang, width) for lang in LANGS for width in WIDTHS])
+# One walk per language, each whole (every account, every page, every linked case, at both
+# widths), so that the walks share the run's workers instead of keeping one busy for minutes.
+@pytest.mark.parametrize("lang", LANGS)
 def test_every_page_fits_reads_and_is_accessible(
     chromium: Browser,
     server: str,
     app: FastAPI,
     people: list[tuple[str, str, str]],
     lang: str,
-    width: int,
 ) -> None:
     (SCREENSHOTS / "pages").mkdir(parents=True, exist_ok=True)
     pages = _pages(app)
@@ -231,7 +274,7 @@ def test_every_page_fits_reads_and_is_accessible(
             if path in walked:
                 continue
             walked.append(path)
-            _check(page, path, lang, width, who, failures)
+            _check(page, path, lang, who, failures)
             route = _route(pages, path)
             if route is not None:
                 rendered.setdefault(route, []).append(path)
@@ -248,6 +291,36 @@ def test_every_page_fits_reads_and_is_accessible(
     # The demo applicant's cases: its objection with the other record of its case, its repair
     # application and its decided objection, each on the reviewer's side.
     assert len(set(rendered["/console/reviews/{case_id}"])) >= 4
+
+
+def test_the_phone_layout_changes_no_colour() -> None:
+    """What lets axe's colour and markup rules run at one width: the styles for a narrow
+    screen lay the page out differently and hide some of it, but colour nothing axe reads (the
+    text a ``::before`` adds is not text axe checks)."""
+    rules = [
+        (selector, prop)
+        for css in STATIC.glob("*.css")
+        for block in _media_blocks(css.read_text())
+        for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", block)
+        for prop in re.findall(r"([-a-z]+)\s*:", body)
+    ]
+    assert ("table.stack thead", "clip") in [(s.strip(), p) for s, p in rules]
+    coloured = [
+        (selector.strip(), prop)
+        for selector, prop in rules
+        if prop in COLOURING and not re.search(r"::(before|after)\b", selector)
+    ]
+    assert coloured == []
+
+
+def _media_blocks(css: str) -> Iterator[str]:
+    """The insides of the stylesheet's @media blocks."""
+    for start in (match.end() for match in re.finditer(r"@media[^{]*\{", css)):
+        depth, end = 1, start
+        while depth:
+            depth += {"{": 1, "}": -1}.get(css[end], 0)
+            end += 1
+        yield css[start : end - 1]
 
 
 def test_the_walk_knows_the_pages_from_the_route_table(app: FastAPI) -> None:
