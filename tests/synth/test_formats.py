@@ -21,8 +21,6 @@ from xinyong.synth.writers import PARQUET_ROW_GROUP, SubmissionFiles
 
 AS_OF = date(2026, 11, 1)
 PERSONS, ORGS = 2_000, 300
-# The module's tests share its cities: one worker writes them once a run.
-pytestmark = pytest.mark.xdist_group("synth-formats")
 
 
 def contents(folder: Path) -> dict[str, bytes]:
@@ -54,8 +52,8 @@ def read_back(path: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def cities(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[Path, SynthSummary]]:
-    """The city of seed 5 in a format, written once a module (both tests below read it) and
-    never changed; its folder and summary."""
+    """The city of seed 5 in a format, written once a module on each worker that runs a test
+    reading it, and never changed; its folder and summary."""
     root = tmp_path_factory.mktemp("cities")
 
     @cache
