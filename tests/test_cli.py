@@ -15,8 +15,9 @@ from xinyong.config import get_settings
 from xinyong.keys.models import ApiKey
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.records.models import PolicyPublication
-from xinyong.store.runtime import init_store, open_store
+from xinyong.store.runtime import open_store
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_store
 
 runner = CliRunner()
 
@@ -26,7 +27,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
-    init_store()
+    migrated_store()
     yield tmp_path
     get_settings.cache_clear()
 

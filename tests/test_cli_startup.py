@@ -2,6 +2,7 @@
 nothing that serves, stores or analyses unless it needs it (timings live in benchmarks/)."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,12 +72,29 @@ def test_a_command_loads_only_what_it_uses(arguments: list[str], unloaded: tuple
         assert "xinyong.identifiers.cli" in loaded  # the probe did run the command
 
 
-def test_a_check_on_sqlite_loads_neither_alembic_nor_postgresql_s_driver(tmp_path: Path) -> None:
-    """Only ``xinyong init`` migrates: the others read the revision without Alembic."""
-    env = {**os.environ, "XINYONG_VAR_DIR": str(tmp_path), "XINYONG_DATABASE_URL": ""}
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder ``xinyong init`` made, with its SQLite store: once a module, copied by each test
+    (the command migrates and publishes the pack, seconds in a process of its own)."""
+    var = tmp_path_factory.mktemp("initialised")
+    env = {**os.environ, "XINYONG_VAR_DIR": str(var), "XINYONG_DATABASE_URL": ""}
     subprocess.run(
         [sys.executable, "-m", "xinyong", "init"], env=env, check=True, capture_output=True
     )
+    return var
+
+
+@pytest.fixture
+def env(initialised: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment of commands on a copy of the initialised folder."""
+    var = shutil.copytree(initialised, tmp_path / "var")
+    return {**os.environ, "XINYONG_VAR_DIR": str(var), "XINYONG_DATABASE_URL": ""}
+
+
+def test_a_check_on_sqlite_loads_neither_alembic_nor_postgresql_s_driver(
+    env: dict[str, str],
+) -> None:
+    """Only ``xinyong init`` migrates: the others read the revision without Alembic."""
     loaded = loaded_by("check", "11010519491231002X", "buy_air_ticket", env=env)
     assert "xinyong.enforcement.cli" in loaded  # the probe did run the command
     assert not {name for name in loaded if name.split(".")[0] in ("alembic", "psycopg")}
@@ -100,14 +118,10 @@ def test_importing_the_check_path_loads_neither_sqlalchemy_nor_pydantic() -> Non
     )
 
 
-def test_a_check_reads_the_store_and_the_pack_without_building_them(tmp_path: Path) -> None:
+def test_a_check_reads_the_store_and_the_pack_without_building_them(env: dict[str, str]) -> None:
     """The second check reads the decision table the first one kept: it builds no pack, opens
     no SQLAlchemy engine and reads no settings through pydantic. (Typer itself loads pydantic
     to convert the command's arguments.)"""
-    env = {**os.environ, "XINYONG_VAR_DIR": str(tmp_path), "XINYONG_DATABASE_URL": ""}
-    subprocess.run(
-        [sys.executable, "-m", "xinyong", "init"], env=env, check=True, capture_output=True
-    )
     arguments = ("check", "11010519491231002X", "buy_air_ticket")
     first = loaded_by(*arguments, env=env)
     assert "xinyong.policy.pack" in first  # nothing kept yet: the pack was loaded

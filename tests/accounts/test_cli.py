@@ -19,8 +19,9 @@ from xinyong.clock import china_today
 from xinyong.config import get_settings
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack
-from xinyong.store.runtime import init_store, open_store
+from xinyong.store.runtime import open_store
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_store
 
 runner = CliRunner()
 PASSWORD = "a long enough password\n"
@@ -39,7 +40,7 @@ def listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, national: Pack) -> I
         orjson.dumps(samples.defaulter_listing(person, 6, decided_on=day, effective_on=day))
     )
     digest, _ = scan_file(path)
-    IngestJob(init_store(), national, today=china_today()).run_file(
+    IngestJob(migrated_store(), national, today=china_today()).run_file(
         path, digest=digest, report_dir=tmp_path
     )
     yield person

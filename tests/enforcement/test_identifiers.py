@@ -24,9 +24,8 @@ from xinyong.enforcement.models import CheckLogRow
 from xinyong.identifiers import parse, resident_id
 from xinyong.keys.service import create_key
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.runtime import init_store
 from xinyong.testing import samples
-from xinyong.testing.store import migrated_sqlite
+from xinyong.testing.store import migrated_sqlite, migrated_store
 
 PURPOSE = "ticket sale, flight CA1234"
 ISSUE_EXAMPLES = ("11010519491231002Y", "110105194912310021")
@@ -194,7 +193,7 @@ def test_the_command_refuses_a_bad_identifier_with_a_non_zero_exit(
     monkeypatch.delenv("XINYONG_DATABASE_URL", raising=False)
     get_settings.cache_clear()
     try:
-        init_store()
+        migrated_store()
         result = runner.invoke(cli, ["check", raw, "buy_air_ticket"])
     finally:
         get_settings.cache_clear()

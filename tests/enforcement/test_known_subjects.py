@@ -19,3 +19,12 @@ def test_known_means_built_with_or_added(
     assert len(known) == len(members)
     for code in [*members, *strangers]:
         assert known.knows(code) == (code in members)
+
+
+def test_a_store_with_more_subjects_than_buckets_knows_exactly_them() -> None:
+    """Past 65,536 identifiers the buckets are found by bisection, not by counting."""
+    built = [f"91110000{number:010d}" for number in range(140_000)]
+    known = KnownSubjects(built[::2])
+    assert len(known) == 70_000
+    assert all(known.knows(code) for code in built[::2])
+    assert not any(known.knows(code) for code in built[1::2])

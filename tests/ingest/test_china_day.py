@@ -23,8 +23,8 @@ from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.keys.service import create_key
 from xinyong.policy import Pack
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.runtime import init_store
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_store
 
 # 07:00 UTC (15:00 in China, the same day) and 23:00 UTC (07:00 in China, the next day).
 INSTANTS = [
@@ -92,7 +92,7 @@ def test_the_command_takes_todays_records_in_china_and_refuses_tomorrows(
     monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
-    init_store()
+    migrated_store()
     path = tmp_path / "court.jsonl"
     path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows(china_today)))
     try:

@@ -22,8 +22,8 @@ from xinyong.ingest.rows import RECORD_COLUMNS
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.policy import Pack
 from xinyong.records.models import Subject
-from xinyong.store.runtime import init_store
 from xinyong.testing import samples
+from xinyong.testing.store import migrated_store
 
 TODAY = date(2026, 11, 1)
 ROWS = 50
@@ -120,7 +120,7 @@ def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
-    init_store()
+    migrated_store()
     yield tmp_path
     get_settings.cache_clear()
 

@@ -28,9 +28,8 @@ from xinyong.keys.service import create_key
 from xinyong.policy import Pack
 from xinyong.records.models import LegalRepresentative, Subject
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.store.runtime import init_store
 from xinyong.testing import samples
-from xinyong.testing.store import migrated_sqlite
+from xinyong.testing.store import migrated_sqlite, migrated_store
 
 Row = dict[str, Any]
 _numbers = count(1)
@@ -275,7 +274,7 @@ def test_the_cli_applies_the_rules_of_its_authority(
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
     try:
-        init_store()
+        migrated_store()
         rows = [
             registration(HAIDIAN_FIRM, "market.110108"),
             penalty(HAIDIAN_FIRM, "market.110108"),

@@ -26,7 +26,7 @@ from xinyong.ledger.bundle import (
 )
 from xinyong.ledger.checkpoint import open_checkpoint, write_signing_key
 from xinyong.ledger.cli import app as cli
-from xinyong.store.base import Base
+from xinyong.testing.store import migrated_sqlite
 
 fixtures = MetaData()
 licences = Table(
@@ -58,8 +58,7 @@ def key() -> SigningKey:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    Base.metadata.create_all(engine)
+    engine = create_engine(migrated_sqlite(tmp_path / "ledger.db"))
     fixtures.create_all(engine)
     yield engine
     engine.dispose()

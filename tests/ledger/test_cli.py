@@ -17,7 +17,7 @@ from xinyong.ledger import LeafInput, SigningKey, TreeHead, append, merkle, regi
 from xinyong.ledger.checkpoint import read_signing_key, sign_checkpoint, write_signing_key
 from xinyong.ledger.cli import app as cli
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
-from xinyong.store.base import Base
+from xinyong.testing.store import migrated_sqlite
 
 fixtures = MetaData()
 penalties = Table(
@@ -44,12 +44,11 @@ runner = CliRunner()
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = migrated_sqlite(tmp_path / "store.db")
     monkeypatch.setenv("XINYONG_DATABASE_URL", url)
     monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
     engine = create_engine(url)
-    Base.metadata.create_all(engine)
     fixtures.create_all(engine)
     yield engine
     engine.dispose()

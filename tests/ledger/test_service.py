@@ -27,7 +27,7 @@ from xinyong.ledger.commitment import leaf_of
 from xinyong.ledger.erasure import ERASED, erase
 from xinyong.ledger.events import EventError
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
-from xinyong.store.base import Base
+from xinyong.testing.store import migrated_sqlite
 
 # Every subtree hash of these 40-event trees is a tile entry, so that the tests below can edit
 # any of them (tests/ledger/test_tiles.py covers tiles of the real height).
@@ -91,8 +91,7 @@ def key() -> SigningKey:
 @pytest.fixture(scope="module")
 def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ledger") / "empty.db"
-    engine = create_engine(f"sqlite:///{path}")
-    Base.metadata.create_all(engine)
+    engine = create_engine(migrated_sqlite(path))
     fixtures.create_all(engine)
     engine.dispose()
     return path

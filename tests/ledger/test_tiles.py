@@ -18,8 +18,8 @@ from xinyong.ledger import LeafInput, SigningKey, append, checkpoint, merkle, se
 from xinyong.ledger.checkpoint import TreeHead, sign_checkpoint
 from xinyong.ledger.commitment import leaf_of, new_salt
 from xinyong.ledger.verification import verify
-from xinyong.store.base import Base
 from xinyong.store.db import alembic_config, make_engine, migrate
+from xinyong.testing.store import migrated_sqlite
 
 
 def policy_event(i: int) -> LeafInput:
@@ -34,8 +34,7 @@ def logged_hashes(session: Session, size: int) -> list[bytes]:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'tiles.db'}")
-    Base.metadata.create_all(engine)
+    engine = create_engine(migrated_sqlite(tmp_path / "tiles.db"))
     yield engine
     engine.dispose()
 

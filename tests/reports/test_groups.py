@@ -6,7 +6,6 @@ from datetime import date
 
 from xinyong.identifiers import resident_id, uscc
 from xinyong.reports.groups import label, ordered, profile
-from xinyong.reports.render import label_text
 
 DAY = date(2026, 11, 1)
 
@@ -35,6 +34,9 @@ def test_a_uscc_gives_region_and_organisation_type() -> None:
 
 
 def test_labels_fall_back_to_codes_without_a_cjk_font() -> None:
+    # The charts' module imports matplotlib (a second): here, not at every worker's collection.
+    from xinyong.reports.render import label_text
+
     assert label_text(label("org_type", "91"), cjk=True) == "工商·企业 (91)"
     assert label_text(label("org_type", "91"), cjk=False) == "91"
     assert label_text(label("sex", "male"), cjk=False) == "male"

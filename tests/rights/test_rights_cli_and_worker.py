@@ -16,8 +16,8 @@ from xinyong.policy import Pack
 from xinyong.rights.notices import set_contact
 from xinyong.rights.transports import get_transport
 from xinyong.rights.worker import RightsWorker, start_rights_worker
-from xinyong.store.runtime import init_store
 from xinyong.testing.samples import defaulter_listing, person
+from xinyong.testing.store import migrated_store
 
 from .conftest import ingest_rows
 
@@ -31,7 +31,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionma
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("XINYONG_NOTICE_TRANSPORT", "file")
     get_settings.cache_clear()
-    yield init_store()
+    yield migrated_store()
     get_settings.cache_clear()
 
 

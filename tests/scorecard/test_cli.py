@@ -15,8 +15,8 @@ from xinyong.policy import Pack
 from xinyong.scorecard.model import Scorecard
 from xinyong.scorecard.population import subject_features
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
-from xinyong.store.runtime import init_store
 from xinyong.synth import MANIFEST, OUTCOMES, generate
+from xinyong.testing.store import migrated_store
 
 runner = CliRunner()
 AS_OF = date(2026, 11, 1)
@@ -28,7 +28,7 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("XINYONG_DATABASE_URL", url)
     get_settings.cache_clear()
-    init_store()
+    migrated_store()
     yield url
     get_settings.cache_clear()
 

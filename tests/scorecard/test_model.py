@@ -1,13 +1,18 @@
 """Scoring with the JSON points table: range, bands, contributions and reason codes."""
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xinyong.scorecard.features import FEATURE_NAMES
 from xinyong.scorecard.model import BANDS, MAX_SCORE, MIN_SCORE, FeatureTable, Scorecard, band_of
-from xinyong.scorecard.train import TrainingReport
+
+if TYPE_CHECKING:
+    from xinyong.scorecard.train import TrainingReport
 
 values = st.one_of(
     st.floats(min_value=-1e6, max_value=1e9, allow_nan=False),

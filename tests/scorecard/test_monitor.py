@@ -1,6 +1,9 @@
 """Population stability: zero against itself, growing as the population shifts."""
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
@@ -8,7 +11,9 @@ from hypothesis import strategies as st
 
 from xinyong.scorecard.monitor import monitor, psi, stability
 from xinyong.scorecard.population import TrainingPopulation
-from xinyong.scorecard.train import TrainingReport, holdout_split
+
+if TYPE_CHECKING:
+    from xinyong.scorecard.train import TrainingReport
 
 counts = st.lists(st.integers(0, 10_000), min_size=1, max_size=12).filter(lambda c: sum(c) > 0)
 
@@ -51,6 +56,8 @@ def test_bins_must_match() -> None:
 
 
 def fitted_rows(population: TrainingPopulation) -> list[dict[str, float]]:
+    from xinyong.scorecard.train import holdout_split
+
     fit, _ = holdout_split(len(population.outcomes))
     return [population.features[index] for index in fit]
 

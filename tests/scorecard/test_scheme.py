@@ -1,7 +1,10 @@
 """The financial pack's scheme scores through the ``scorecard`` kind with the trained model."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,9 +13,11 @@ from xinyong.policy.schemes import ScorecardScheme
 from xinyong.records.facts import RecordFact, record_fact
 from xinyong.scorecard.features import features_of
 from xinyong.scorecard.model import BANDS, Scorecard
-from xinyong.scorecard.train import TrainingReport
 from xinyong.scoring import SubjectFacts, rates, score
 from xinyong.scoring.scorecard import register_artefact_loader
+
+if TYPE_CHECKING:
+    from xinyong.scorecard.train import TrainingReport
 
 
 @pytest.fixture

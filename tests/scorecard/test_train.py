@@ -1,6 +1,9 @@
 """Training on a small synthetic city: the latent risk is learnable, the card holds the figures."""
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
@@ -9,7 +12,9 @@ from xinyong.config import Settings
 from xinyong.scorecard.features import FEATURE_NAMES
 from xinyong.scorecard.model import BANDS, Scorecard
 from xinyong.scorecard.population import TrainingPopulation
-from xinyong.scorecard.train import MODEL_CARD_JSON, MODEL_CARD_MARKDOWN, TrainingReport, train
+
+if TYPE_CHECKING:
+    from xinyong.scorecard.train import TrainingReport
 
 
 def test_the_holdout_ranks_defaulters_clearly_better_than_chance(report: TrainingReport) -> None:
@@ -47,6 +52,8 @@ def test_defaulters_have_worse_records_on_average(population: TrainingPopulation
 def test_the_model_card_holds_the_figures(
     report: TrainingReport, population: TrainingPopulation
 ) -> None:
+    from xinyong.scorecard.train import MODEL_CARD_JSON, MODEL_CARD_MARKDOWN
+
     card = orjson.loads((report.folder / MODEL_CARD_JSON).read_bytes())
     assert card == report.card
     assert card["version"] == report.scorecard.version == "test-1"
@@ -96,6 +103,8 @@ def test_every_coefficient_kept_has_the_sign_of_lower_risk(report: TrainingRepor
 def test_too_few_subjects_to_train_are_refused(
     population: TrainingPopulation, tmp_path: Path
 ) -> None:
+    from xinyong.scorecard.train import train
+
     tiny = TrainingPopulation(
         population.subject_ids[:4], population.features[:4], (0, 0, 0, 0), population.source
     )

@@ -22,9 +22,9 @@ from xinyong.scoring.evaluation import evaluate_if_stale, evaluate_reference
 from xinyong.scoring.explain import NotRated, explain
 from xinyong.scoring.models import ContributionRow, Evaluation, ScoreRow
 from xinyong.scoring.store import current_evaluation, stored_score
-from xinyong.store.runtime import init_store
 from xinyong.testing import samples
 from xinyong.testing.ingest import ingest
+from xinyong.testing.store import migrated_store
 
 DAY = date(2026, 11, 1)
 PERSON, COMPANY = samples.person(1), samples.organisation(1)
@@ -193,7 +193,7 @@ def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("XINYONG_DATABASE_URL", url)
     get_settings.cache_clear()
-    init_store()
+    migrated_store()
     yield url
     get_settings.cache_clear()
 

@@ -1,16 +1,17 @@
 """Building the index from a store (SQLite and PostgreSQL): every organisation, and a person
 only while a published defaulter; a withdrawn listing takes the person out on the next build."""
 
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from xinyong.cli import app
+from xinyong.config import get_settings
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.policy import Pack
 from xinyong.search.publish import IndexShelf, refresh_search_index, searchable_subjects
@@ -61,21 +62,21 @@ def test_index_holds_organisations_and_published_defaulters_only(
     assert [hit.name for hit in index.search(person(1))] == ["张三"]
 
 
-def test_evaluate_publishes_the_index(tmp_path: Path, national: Pack) -> None:
+def test_evaluate_publishes_the_index(
+    tmp_path: Path, national: Pack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = migrated_sqlite(tmp_path / "store.db")
     factory = make_sessionmaker(make_engine(url))
     listed = defaulter_listing(person(1), 1, decided_on="2026-03-01", effective_on="2026-03-05")
     _ingest(factory, national, tmp_path / "rows.jsonl", listed)
-    env = {**os.environ, "XINYONG_DATABASE_URL": url, "XINYONG_VAR_DIR": str(tmp_path / "var")}
-    evaluated = subprocess.run(
-        [sys.executable, "-m", "xinyong", "evaluate", "--as-of", "2026-11-01", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert evaluated.returncode == 0, evaluated.stderr
+    monkeypatch.setenv("XINYONG_DATABASE_URL", url)
+    monkeypatch.setenv("XINYONG_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        evaluated = CliRunner().invoke(app, ["evaluate", "--as-of", "2026-11-01", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert evaluated.exit_code == 0, evaluated.output
     assert orjson.loads(evaluated.stdout)["search_index_subjects"] == 1
     index = IndexShelf(tmp_path / "var" / "search").current()
     assert index is not None and [hit.kind for hit in index.search(person(1))] == ["person"]

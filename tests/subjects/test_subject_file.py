@@ -13,11 +13,11 @@ from xinyong.ledger.bundle import BundleError, InclusionBundle, verify_bundle
 from xinyong.ledger.checkpoint import write_signing_key
 from xinyong.policy import Pack
 from xinyong.records.lookup import UnknownSubject
-from xinyong.store.runtime import init_store
 from xinyong.subjects.proofs import attach_proofs
 from xinyong.subjects.service import subject_file
 from xinyong.testing import samples
 from xinyong.testing.ingest import ingest
+from xinyong.testing.store import migrated_store
 
 
 def test_the_file_holds_versions_events_provenance_and_proofs(
@@ -94,7 +94,9 @@ def test_the_command_prints_the_file_as_json(
     monkeypatch.setenv("XINYONG_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
     get_settings.cache_clear()
     try:
-        ingest(init_store(), national, tmp_path, [samples.defaulter_listing(samples.person(3), 1)])
+        ingest(
+            migrated_store(), national, tmp_path, [samples.defaulter_listing(samples.person(3), 1)]
+        )
         key = SigningKey.generate()
         write_signing_key(get_settings().ledger_key_path, key)
         result = CliRunner().invoke(app, ["subject", samples.person(3), "--json"])

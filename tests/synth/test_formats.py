@@ -6,7 +6,9 @@ import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from xinyong.synth import COLUMNS, FORMATS, MANIFEST, generate
+from xinyong.synth import COLUMNS, FORMATS, MANIFEST, SynthSummary, generate
 from xinyong.synth.writers import PARQUET_ROW_GROUP, SubmissionFiles
 
 AS_OF = date(2026, 11, 1)
@@ -48,35 +50,49 @@ def read_back(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+@pytest.fixture(scope="module")
+def cities(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[Path, SynthSummary]]:
+    """The city of seed 5 in a format, written once a module on each worker that runs a test
+    reading it, and never changed; its folder and summary."""
+    root = tmp_path_factory.mktemp("cities")
+
+    @cache
+    def city(fmt: str) -> tuple[Path, SynthSummary]:
+        return root / fmt, generate(root / fmt, PERSONS, ORGS, 5, fmt, AS_OF)
+
+    return city
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_the_same_seed_gives_the_same_bytes(fmt: str, tmp_path: Path) -> None:
-    first = generate(tmp_path / "first", PERSONS, ORGS, 5, fmt, AS_OF)
+def test_the_same_seed_gives_the_same_bytes(
+    fmt: str, tmp_path: Path, cities: Callable[[str], tuple[Path, SynthSummary]]
+) -> None:
+    folder, first = cities(fmt)
     generate(tmp_path / "second", PERSONS, ORGS, 5, fmt, AS_OF)
-    assert contents(tmp_path / "first") == contents(tmp_path / "second")
-    assert len(contents(tmp_path / "first")) == len(first.files) + 2  # manifest, outcomes
+    assert contents(folder) == contents(tmp_path / "second")
+    assert len(contents(folder)) == len(first.files) + 2  # manifest, outcomes
     generate(tmp_path / "other", PERSONS, ORGS, 6, fmt, AS_OF)
     other = contents(tmp_path / "other")
-    changed = [
-        name for name, data in contents(tmp_path / "first").items() if other.get(name) != data
-    ]
+    changed = [name for name, data in contents(folder).items() if other.get(name) != data]
     assert MANIFEST in changed and len(changed) > len(first.files) // 2
 
 
-def test_every_format_carries_the_same_rows(tmp_path: Path) -> None:
-    for fmt in FORMATS:
-        generate(tmp_path / fmt, PERSONS, ORGS, 5, fmt, AS_OF)
-    manifest = orjson.loads((tmp_path / "jsonl" / MANIFEST).read_bytes())
+def test_every_format_carries_the_same_rows(
+    cities: Callable[[str], tuple[Path, SynthSummary]],
+) -> None:
+    folders = {fmt: cities(fmt)[0] for fmt in FORMATS}
+    manifest = orjson.loads((folders["jsonl"] / MANIFEST).read_bytes())
     assert manifest["format"] == "jsonl"
     for entry in manifest["files"]:
-        expected = read_back(tmp_path / "jsonl" / entry["file"])
+        expected = read_back(folders["jsonl"] / entry["file"])
         assert len(expected) == entry["rows"]
         for fmt in ("csv", "parquet"):
             name = f"{entry['authority']}.{fmt}"
-            assert read_back(tmp_path / fmt / name) == expected, name
+            assert read_back(folders[fmt] / name) == expected, name
     broken = [
         row
         for entry in manifest["files"]
-        for row in read_back(tmp_path / "jsonl" / entry["file"])
+        for row in read_back(folders["jsonl"] / entry["file"])
         if isinstance(row.get("fields"), str)
     ]
     assert broken, "a malformed fields cell is planted somewhere"

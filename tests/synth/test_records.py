@@ -130,8 +130,7 @@ def _fields_problems(fields: Any, schema: dict[str, Any]) -> list[str]:
             fields = orjson.loads(fields)
         except orjson.JSONDecodeError:
             return ["malformed_fields_json"]
-    validator = jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
-    failed = {error.validator for error in validator.iter_errors(fields)}
+    failed = {error.validator for error in _validator(schema).iter_errors(fields)}
     named = {"required": "missing_required_field", "type": "wrong_field_type"}
     named["maxLength"] = "over_long_text"
     found = {named.get(str(keyword), f"fields_schema_{keyword}") for keyword in failed}
@@ -144,6 +143,18 @@ def _fields_problems(fields: Any, schema: dict[str, Any]) -> list[str]:
     ):
         found.add("invalid_representative")
     return sorted(found)
+
+
+_validators: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """One validator for each record type's schema, not one for each of the city's rows; keyed
+    by the schema's identity, which the pack keeps alive (and the entry holds too)."""
+    if id(schema) not in _validators:
+        validator = jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+        _validators[id(schema)] = (schema, validator)
+    return _validators[id(schema)][1]
 
 
 def submitted(files: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:

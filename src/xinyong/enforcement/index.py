@@ -20,6 +20,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from datetime import date
+from itertools import accumulate
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,15 +54,27 @@ class KnownSubjects:
 
     def __init__(self, identifiers: Iterable[str] = ()) -> None:
         self._sorted = array("q", sorted(identifier_hash(code) for code in identifiers))
-        self._starts = array(
+        self._starts = self._bucket_starts()
+        self._recent: set[int] = set()
+
+    def _bucket_starts(self) -> array[int]:
+        """Where each bucket starts in the sorted hashes, and their count after the last."""
+        if len(self._sorted) < 1 << self.BUCKET_BITS:
+            # Fewer hashes than buckets (every index starts empty, and a small store's stays
+            # small): counted into their buckets, not 65,536 bisections of mostly empty ones.
+            counts = [0] * (1 << self.BUCKET_BITS)
+            for value in self._sorted:
+                counts[(value >> self._SHIFT) + self._OFFSET] += 1
+            return array("q", accumulate(counts, initial=0))
+        starts = array(
             "q",
             (
                 bisect_left(self._sorted, (bucket - self._OFFSET) << self._SHIFT)
                 for bucket in range(1 << self.BUCKET_BITS)
             ),
         )
-        self._starts.append(len(self._sorted))
-        self._recent: set[int] = set()
+        starts.append(len(self._sorted))
+        return starts
 
     def __len__(self) -> int:
         return len(self._sorted) + len(self._recent)

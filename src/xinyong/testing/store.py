@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.config import Settings, get_settings
 from xinyong.ingest.models import QuarantinedRow
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.records.models import Record, RecordEvent, RecordHead, Subject
 from xinyong.store.db import migrate
+from xinyong.store.runtime import init_store, open_store
 
 
 def migrated_sqlite(path: Path) -> str:
@@ -23,6 +25,16 @@ def migrated_sqlite(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_newest_schema(), path)
     return f"sqlite:///{path}"
+
+
+def migrated_store(settings: Settings | None = None) -> sessionmaker[Session]:
+    """The configured store, opened as ``init_store`` opens it for a command; a new SQLite
+    store is a copy of the migrated one (``xinyong init`` itself is tested in its own tests)."""
+    url = make_url((settings or get_settings()).resolved_database_url())
+    if url.get_backend_name() != "sqlite" or not url.database or Path(url.database).exists():
+        return init_store(settings)
+    migrated_sqlite(Path(url.database))
+    return open_store(settings)
 
 
 @cache
