@@ -38,8 +38,8 @@ from xinyong.policy import load_shipped
 from xinyong.store.base import Base
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
 from xinyong.synth import iter_records
-from xinyong.synth.city import CityRecords
 from xinyong.synth.double_publicity import PROFILES, DoublePublicityFiles, layout_file_names
+from xinyong.synth.records import CityRecords
 from xinyong.testing.postgres import create_database, postgres_server
 
 AS_OF = date(2026, 11, 1)
