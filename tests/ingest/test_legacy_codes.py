@@ -65,23 +65,28 @@ def registrations(tmp_path: Path) -> Path:
     return path
 
 
+def penalty_rows(first: int, codes: list[dict[str, str]]) -> list[list[str]]:
+    """Penalties in the double-publicity layout, numbered from ``first``, one per subject code."""
+    rows = []
+    for number, code in enumerate(codes, start=first):
+        row = {
+            "行政相对人名称": "北京示例科技有限公司",
+            "行政处罚决定书文号": f"京朝市监罚〔2025〕{number}号",
+            "违法事实": "销售不合格产品",
+            "处罚类别": "警告",
+            "处罚决定日期": "2025-03-10",
+            "公示截止期": "2025-06-10",
+            "处罚机关": "北京市朝阳区市场监督管理局",
+            **code,
+        }
+        rows.append([row.get(column, "") for column in COLUMNS])
+    return rows
+
+
 def penalties(tmp_path: Path, codes: list[dict[str, str]]) -> Path:
     path = tmp_path / "penalties.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for number, code in enumerate(codes, start=1):
-            row = {
-                "行政相对人名称": "北京示例科技有限公司",
-                "行政处罚决定书文号": f"京朝市监罚〔2025〕{number}号",
-                "违法事实": "销售不合格产品",
-                "处罚类别": "警告",
-                "处罚决定日期": "2025-03-10",
-                "公示截止期": "2025-06-10",
-                "处罚机关": "北京市朝阳区市场监督管理局",
-                **code,
-            }
-            writer.writerow([row.get(column, "") for column in COLUMNS])
+        csv.writer(handle).writerows([COLUMNS, *penalty_rows(1, codes)])
     return path
 
 

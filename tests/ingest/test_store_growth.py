@@ -32,6 +32,7 @@ from .test_legacy_codes import (
     REG_COLUMN,
     REGISTRATION_NO,
     TWINS,
+    penalty_rows,
     registrations,
 )
 
@@ -76,24 +77,6 @@ def test_no_statement_of_a_batch_reads_a_table_or_a_whole_record_type(
     assert plans.whole_subject_reads() == {}
 
 
-def _penalty_rows(first: int, codes: list[dict[str, str]]) -> list[list[str]]:
-    """Penalties in the double-publicity layout, numbered from ``first``, one per subject code."""
-    rows = []
-    for number, code in enumerate(codes, start=first):
-        row = {
-            "行政相对人名称": "北京示例科技有限公司",
-            "行政处罚决定书文号": f"京朝市监罚〔2025〕{number}号",
-            "违法事实": "销售不合格产品",
-            "处罚类别": "警告",
-            "处罚决定日期": "2025-03-10",
-            "公示截止期": "2025-06-10",
-            "处罚机关": "北京市朝阳区市场监督管理局",
-            **code,
-        }
-        rows.append([row.get(column, "") for column in COLUMNS])
-    return rows
-
-
 def test_a_profile_batch_finds_legacy_codes_and_its_subjects_records_by_key(
     national: Pack, tmp_path: Path
 ) -> None:
@@ -116,11 +99,11 @@ def test_a_profile_batch_finds_legacy_codes_and_its_subjects_records_by_key(
     )
     gbk = tmp_path / "penalties.gbk.csv"
     with gbk.open("w", encoding="gbk", newline="") as handle:
-        csv.writer(handle).writerows([COLUMNS, *_penalty_rows(1, codes)])
+        csv.writer(handle).writerows([COLUMNS, *penalty_rows(1, codes)])
     workbook = tmp_path / "penalties.xlsx"
     book = xlsxwriter.Workbook(str(workbook))
     sheet = book.add_worksheet()
-    for row_no, row in enumerate([COLUMNS, *_penalty_rows(len(codes) + 1, codes)]):
+    for row_no, row in enumerate([COLUMNS, *penalty_rows(len(codes) + 1, codes)]):
         sheet.write_row(row_no, 0, row)
     book.close()
 
