@@ -111,11 +111,12 @@ def test_an_empty_or_older_store_is_not_at_the_newest_revision(tmp_path: Path) -
     assert not at_newest_schema(older)
 
 
-def test_record_heads_keep_their_rows_across_the_one_key_revision(
+def test_record_heads_keep_their_rows_across_the_fewer_btrees_revision(
     store_url: str, national: Pack, tmp_path: Path
 ) -> None:
-    """0019 drops the heads' index by subject and, on SQLite, rebuilds them WITHOUT ROWID:
-    every head survives it both ways, and the heads end as the models declare them."""
+    """0019 drops the heads' index by subject and the records' by type and effective day and,
+    on SQLite, rebuilds the heads WITHOUT ROWID: every head survives it both ways, and the
+    tables end as the models declare them."""
     person, organisation = samples.person(1), samples.organisation(2)
     rows = [
         samples.defaulter_listing(person, 1),
@@ -141,17 +142,21 @@ def test_record_heads_keep_their_rows_across_the_one_key_revision(
     migrate(store_url)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), METADATA)
-        indexes = {index["name"] for index in inspect(connection).get_indexes("record_heads")}
+        indexes = {
+            table: {index["name"] for index in inspect(connection).get_indexes(table)}
+            for table in ("record_heads", "records")
+        }
     after = stored()
     engine.dispose()
     assert len(before) == 3 and {row[4] for row in before} == {"active", "withdrawn"}
     assert downgraded == before == after
     assert differences == []
-    assert indexes == {"ix_record_heads_record_id_status"}
+    assert indexes["record_heads"] == {"ix_record_heads_record_id_status"}
+    assert "ix_records_record_type_effective_on" not in indexes["records"]
     if store_url.startswith("sqlite"):
         database = store_url.removeprefix("sqlite:///")
-        with closing(sqlite3.connect(database)) as connection:
-            (sql,) = connection.execute(
+        with closing(sqlite3.connect(database)) as raw:
+            (sql,) = raw.execute(
                 "SELECT sql FROM sqlite_master WHERE name = 'record_heads'"
             ).fetchone()
         assert sql.rstrip().endswith("WITHOUT ROWID")

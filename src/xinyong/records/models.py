@@ -91,8 +91,9 @@ class Record(Base):
         # A subject's records of some types (the lists' types, a registration) by both keys,
         # not every record of the subject: one subject may hold thousands of others.
         Index(None, "subject_id", "record_type"),
-        Index(None, "record_type", "effective_on"),
-        # What the public pages filter, count and order by, without reading the wide rows.
+        # What the public pages filter, count and order by, without reading the wide rows; and
+        # the way in for the few readers of all the records of some types (every B-tree here
+        # costs each record stored, so there is no second index led by the type).
         Index(None, "record_type", "decided_on", "severity", "subject_id"),
     )
 
