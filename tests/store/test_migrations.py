@@ -1,23 +1,32 @@
 """The Alembic history builds exactly the schema the models declare, on SQLite and PostgreSQL."""
 
+import sqlite3
+from contextlib import closing
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import orjson
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from xinyong.enforcement.models import subject_key
+from xinyong.ingest.service import IngestJob, scan_file
+from xinyong.policy import Pack
 from xinyong.schema import METADATA
 from xinyong.store.db import (
     alembic_config,
     at_newest_schema,
     make_engine,
+    make_sessionmaker,
     migrate,
     stored_revisions,
 )
 from xinyong.store.driver import newest_revisions
+from xinyong.testing import samples
 
 
 def test_migrated_schema_matches_the_models(store_url: str) -> None:
@@ -100,3 +109,54 @@ def test_an_empty_or_older_store_is_not_at_the_newest_revision(tmp_path: Path) -
     older = f"sqlite:///{tmp_path / 'older.db'}"
     command.upgrade(alembic_config(older), "0014_operations")
     assert not at_newest_schema(older)
+
+
+def test_record_heads_keep_their_rows_across_the_fewer_btrees_revision(
+    store_url: str, national: Pack, tmp_path: Path
+) -> None:
+    """0019 drops the heads' index by subject and the records' by type and effective day and,
+    on SQLite, rebuilds the heads WITHOUT ROWID: every head survives it both ways, and the
+    tables end as the models declare them."""
+    person, organisation = samples.person(1), samples.organisation(2)
+    rows = [
+        samples.defaulter_listing(person, 1),
+        samples.registration(organisation, person, 1),
+        samples.defaulter_listing(samples.person(3), 2),
+        samples.defaulter_listing(person, 1, op="correct", amount=99.0),
+        samples.defaulter_listing(samples.person(3), 2, op="withdraw"),
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    engine = make_engine(store_url)
+    job = IngestJob(make_sessionmaker(engine), national, today=date(2026, 11, 1))
+    job.run_file(path, digest=scan_file(path)[0], report_dir=tmp_path / "reports")
+    heads = "SELECT document_key, record_id, subject_id, version, status FROM record_heads"
+
+    def stored() -> list[tuple[Any, ...]]:
+        with engine.connect() as connection:
+            return sorted(tuple(row) for row in connection.execute(text(heads)))
+
+    before = stored()
+    command.downgrade(alembic_config(store_url), "0018_xlsxreg")
+    downgraded = stored()
+    migrate(store_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), METADATA)
+        indexes = {
+            table: {index["name"] for index in inspect(connection).get_indexes(table)}
+            for table in ("record_heads", "records")
+        }
+    after = stored()
+    engine.dispose()
+    assert len(before) == 3 and {row[4] for row in before} == {"active", "withdrawn"}
+    assert downgraded == before == after
+    assert differences == []
+    assert indexes["record_heads"] == {"ix_record_heads_record_id_status"}
+    assert "ix_records_record_type_effective_on" not in indexes["records"]
+    if store_url.startswith("sqlite"):
+        database = store_url.removeprefix("sqlite:///")
+        with closing(sqlite3.connect(database)) as raw:
+            (sql,) = raw.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'record_heads'"
+            ).fetchone()
+        assert sql.rstrip().endswith("WITHOUT ROWID")

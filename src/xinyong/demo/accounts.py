@@ -50,8 +50,8 @@ def _organisation_with_records(session: Session) -> str | None:
     listed = select(EntryRow.id).where(EntryRow.subject_id == Subject.id).exists()
     rows = session.execute(
         select(Subject.id, Subject.identifier, RecordHead.status, Record)
-        .join(RecordHead, RecordHead.subject_id == Subject.id)
-        .join(Record, Record.id == RecordHead.record_id)
+        .join(Record, Record.subject_id == Subject.id)
+        .join(RecordHead, RecordHead.record_id == Record.id)
         .where(Subject.kind == "organisation")
         .order_by(listed.desc(), Subject.id, Record.id)
     ).all()

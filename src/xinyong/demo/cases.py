@@ -50,8 +50,8 @@ def choose_applicant(
     today, and one more record (a penalty, where it has one) to have objected to."""
     listings = session.execute(
         select(Subject.id, Subject.identifier, Record)
-        .join(RecordHead, RecordHead.subject_id == Subject.id)
-        .join(Record, Record.id == RecordHead.record_id)
+        .join(Record, Record.subject_id == Subject.id)
+        .join(RecordHead, RecordHead.record_id == Record.id)
         .where(Record.record_type == "court.defaulter_listing", RecordHead.status == "active")
         .order_by(Record.authority != court, Subject.id, Record.id)
     ).all()
@@ -66,7 +66,7 @@ def choose_applicant(
             for record in session.scalars(
                 select(Record)
                 .join(RecordHead, RecordHead.record_id == Record.id)
-                .where(RecordHead.subject_id == subject_id, RecordHead.status == "active")
+                .where(Record.subject_id == subject_id, RecordHead.status == "active")
                 .order_by(Record.id)
             )
             if record.document_key not in used

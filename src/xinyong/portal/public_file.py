@@ -141,7 +141,7 @@ def _public_records(
     rows = session.execute(
         select(Record, RecordHead.status)
         .join(RecordHead, RecordHead.record_id == Record.id)
-        .where(RecordHead.subject_id.in_(subject_ids))
+        .where(Record.subject_id.in_(subject_ids))
         .order_by(Record.decided_on.desc(), Record.id.desc())
     ).all()
     shown = [

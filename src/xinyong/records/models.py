@@ -91,8 +91,9 @@ class Record(Base):
         # A subject's records of some types (the lists' types, a registration) by both keys,
         # not every record of the subject: one subject may hold thousands of others.
         Index(None, "subject_id", "record_type"),
-        Index(None, "record_type", "effective_on"),
-        # What the public pages filter, count and order by, without reading the wide rows.
+        # What the public pages filter, count and order by, without reading the wide rows; and
+        # the way in for the few readers of all the records of some types (every B-tree here
+        # costs each record stored, so there is no second index led by the type).
         Index(None, "record_type", "decided_on", "severity", "subject_id"),
     )
 
@@ -162,10 +163,16 @@ def of_types(record_types: Collection[str]) -> ColumnElement[bool]:
 
 
 class RecordHead(Base):
-    """The current version and status of each decision (an index over ``record_events``)."""
+    """The current version and status of each decision (an index over ``record_events``).
+
+    Ingest writes one head per new document, so each of its B-trees costs every record: on
+    SQLite the heads are one B-tree keyed by the document (no rowid table beside the key's
+    index), plus the index by which a record version finds its head. A subject's heads are
+    found through the records' index on the subject, joined by ``record_id``: the head's
+    subject is its current version's (a correction never changes the subject)."""
 
     __tablename__ = "record_heads"
-    __table_args__ = (Index(None, "subject_id"), Index(None, "record_id", "status"))
+    __table_args__ = (Index(None, "record_id", "status"), {"sqlite_with_rowid": False})
 
     document_key: Mapped[str] = mapped_column(String(300), primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))

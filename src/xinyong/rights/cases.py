@@ -107,7 +107,7 @@ def same_case(session: Session, pack: Pack, record: Record) -> list[Record]:
         select(Record)
         .join(RecordHead, RecordHead.record_id == Record.id)
         .where(
-            RecordHead.subject_id == record.subject_id,
+            Record.subject_id == record.subject_id,
             RecordHead.status == "active",
             Record.authority == record.authority,
             Record.document_key != record.document_key,

@@ -222,7 +222,7 @@ def _performance_record(
         select(Record)
         .join(RecordHead, RecordHead.record_id == Record.id)
         .where(
-            RecordHead.subject_id == record.subject_id,
+            Record.subject_id == record.subject_id,
             RecordHead.status == "active",
             of_types(types),
             Record.effective_on <= today,

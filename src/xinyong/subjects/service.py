@@ -81,7 +81,11 @@ def _representation(session: Session, subject: Subject) -> list[dict[str, Any]]:
 def _records(session: Session, subject: Subject, pack: Pack) -> list[dict[str, Any]]:
     heads = {
         head.document_key: head
-        for head in session.scalars(select(RecordHead).where(RecordHead.subject_id == subject.id))
+        for head in session.scalars(
+            select(RecordHead)
+            .join(Record, Record.id == RecordHead.record_id)
+            .where(Record.subject_id == subject.id)
+        )
     }
     versions = session.execute(
         select(Record, Submission.source, Submission.channel)
