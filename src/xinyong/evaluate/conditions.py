@@ -10,6 +10,7 @@ from pydantic import JsonValue
 
 from xinyong.evaluate.facts import FactsSpec, json_text
 from xinyong.policy import Pack
+from xinyong.policy.schemes import RecordCondition
 
 NULL_JSON = json_text(None)
 
@@ -56,6 +57,26 @@ def value_matches(
     for name, allowed in (fields or {}).items():
         predicate &= field_value(records, spec, name).isin([json_text(v) for v in allowed])
     return predicate
+
+
+def has_value_tests(condition: RecordCondition) -> bool:
+    """Whether ``condition`` tests a record's amount or fields, besides its type and grade."""
+    return (
+        condition.min_amount is not None
+        or condition.max_amount is not None
+        or bool(condition.fields)
+    )
+
+
+def meets_values(records: ir.Table, spec: FactsSpec, condition: RecordCondition) -> ir.BooleanValue:
+    """Whether a record's amount and fields meet ``condition`` (type and grade aside)."""
+    return value_matches(
+        records,
+        spec,
+        min_amount=condition.min_amount,
+        max_amount=condition.max_amount,
+        fields=condition.fields,
+    )
 
 
 def max_months(pack: Pack, records: ir.Table, record_types: Sequence[str]) -> ir.IntegerValue:

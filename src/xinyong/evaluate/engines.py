@@ -7,6 +7,7 @@ Arrow or to Parquet. The plan itself never knows which engine runs it.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -29,6 +30,7 @@ class Engine(ABC):
 
     def __init__(self) -> None:
         self._materialised: list[ir.Table] = []
+        self._policy: dict[str, ir.Table] = {}
 
     @abstractmethod
     def table(self, name: str, source: Source) -> ir.Table:
@@ -37,6 +39,24 @@ class Engine(ABC):
     @abstractmethod
     def to_arrow(self, expression: ir.Table) -> pa.Table:
         """Run ``expression`` and return its rows."""
+
+    def policy_table(self, name: str, table: pa.Table) -> ir.Table:
+        """A small table a plan builds from policy, named by its content.
+
+        The same rows get the same name on every run, so a plan built again from the same
+        pack on the same day is the same expression (and its compiled SQL is found again,
+        ``xinyong.evaluate.compiled``); within one engine the rows are handed over once.
+        """
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        named = (
+            f"{name}_{hashlib.blake2b(sink.getvalue().to_pybytes(), digest_size=10).hexdigest()}"
+        )
+        found = self._policy.get(named)
+        if found is None:
+            found = self._policy[named] = self.table(named, table)
+        return found
 
     def materialise(self, expression: ir.Table) -> ir.Table:
         """Compute ``expression`` once, as a table later expressions read (temporary)."""
