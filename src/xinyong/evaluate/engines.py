@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xinyong.config import get_settings
+from xinyong.evaluate.compiled import remember_compiled
 
 Source: TypeAlias = "pa.Table | Path"
 """An input of the plan: an Arrow table in memory or a Parquet file (or folder of them)."""
@@ -103,11 +104,13 @@ class DuckDBEngine(Engine):
             config["threads"] = threads
         super().__init__()
         self.backend = ibis.duckdb.connect(**config)
+        remember_compiled(self.backend)
         # The command shows its own progress; DuckDB's bar would write over it.
         self.backend.raw_sql("SET enable_progress_bar = false")
         # No result of the plan has an order of its own (readers sort where they need one):
         # without it, DuckDB writes tables and Parquet files from every thread at once.
         self.backend.raw_sql("SET preserve_insertion_order = false")
+        self._temporary: list[str] = []
 
     def table(self, name: str, source: Source) -> ir.Table:
         if isinstance(source, Path):
@@ -117,6 +120,19 @@ class DuckDBEngine(Engine):
 
     def to_arrow(self, expression: ir.Table) -> pa.Table:
         return self.backend.to_pyarrow(expression)
+
+    def materialise(self, expression: ir.Table) -> ir.Table:
+        # A temporary table named by its place in the run, not ``cache()``'s random name, so
+        # that what reads it is the same expression on the next run and its SQL is kept.
+        name = f"materialised_{len(self._temporary)}"
+        self._temporary.append(name)
+        table: ir.Table = self.backend.create_table(name, expression, temp=True, overwrite=True)
+        return table
+
+    def release(self) -> None:
+        super().release()
+        while self._temporary:
+            self.backend.drop_table(self._temporary.pop(), force=True)
 
     def to_parquet(self, expression: ir.Table, path: Path) -> None:
         self.backend.to_parquet(expression, path)
@@ -139,6 +155,7 @@ class SparkEngine(Engine):
         super().__init__()
         self.session = spark_session(master)
         self.backend = ibis.pyspark.connect(self.session)
+        remember_compiled(self.backend)
         self._temporary = None if staging is not None else tempfile.TemporaryDirectory()
         self.staging = staging or Path(self._temporary.name if self._temporary else ".")
 

@@ -97,18 +97,18 @@ def chosen_tiers(
     if not located:
         chosen = valued.select("subject_id", "value", chosen=_first_tier(tiers, located, valued))
         return TierResult(chosen, _no_contributions(valued))
-    # A view: the evidence is itself a join, which the joins below would otherwise extend.
-    evidence = _evidence(pack, scheme, located, inputs, valued).view()
-    held = (
-        evidence.group_by(["subject_id", "condition", "tier", "group", "needed"])
-        .aggregate(found=evidence.count())
-        .filter(lambda t: t.found >= t.needed)
-    )
+    # Each fact knows how many facts its condition found for the subject: a count over a
+    # window, not a group-by joined back (which would join the evidence to itself).
+    evidence = _evidence(pack, scheme, located, inputs, valued)
+    found = evidence.condition.count().over(group_by=[evidence.subject_id, evidence.condition])
+    held = evidence.mutate(found=found).filter(lambda t: t.found >= t.needed)
     # How many conditions of each group of each tier hold, a column for each that a tier has.
     groups = sorted({(item.tier, item.group) for item in located})
     counted = held.group_by(held.subject_id.name("counted_subject")).aggregate(
         **{
-            _held_column(tier, group): held.count(where=(held.tier == tier) & (held.group == group))
+            _held_column(tier, group): held.condition.nunique(
+                where=(held.tier == tier) & (held.group == group)
+            )
             for tier, group in groups
         }
     )
@@ -117,8 +117,7 @@ def chosen_tiers(
     )
     chosen = table.select("subject_id", "value", chosen=_first_tier(tiers, located, table))
     # The chosen tier is explained by its ``all`` and ``any`` conditions that hold.
-    joined = evidence.join(held.select("subject_id", "condition"), ["subject_id", "condition"])
-    joined = joined.join(chosen.select("subject_id", "chosen"), "subject_id")
+    joined = held.join(chosen.select("subject_id", "chosen"), "subject_id")
     explained = joined.filter((joined.chosen == joined.tier) & (joined.group != "none")).select(
         *CONTRIBUTION_SCHEMA.names
     )
