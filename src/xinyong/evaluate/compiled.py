@@ -38,7 +38,8 @@ COUNTS = Counts()
 
 
 def shape(expression: ir.Expr) -> ops.Node:
-    """``expression`` with its tables' connections left out."""
+    """``expression`` with its tables' connections left out: a key that held them would keep
+    every closed engine, and the facts it was handed, alive for as long as the plan is kept."""
     node: ops.Node = expression.op()
     tables = node.find(ops.DatabaseTable)
     detached: ops.Node = node.replace({table: table.copy(source=None) for table in tables})
