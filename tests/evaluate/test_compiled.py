@@ -39,27 +39,23 @@ def _run(pack: Pack, stored: list[Stored], day: date) -> None:
         check(engine, pack, stored, day, names="run")
 
 
-def test_a_second_run_compiles_nothing_and_reads_its_own_facts() -> None:
-    pack, day = _every_kind(), EVERY_KIND_DAYS[1]
-    fewer = [item for item in EVERY_KIND_RECORDS if item.subject_id != 3]
-    assert _graded(pack, fewer, day) != _graded(pack, EVERY_KIND_RECORDS, day)
-    _run(pack, EVERY_KIND_RECORDS, day)
-    compiled = COUNTS.compiled
-    _run(pack, fewer, day)
-    assert COUNTS.compiled == compiled
-
-
-def test_a_pack_with_another_threshold_gets_its_own_plan() -> None:
-    day = EVERY_KIND_DAYS[1]
+def test_a_kept_plan_serves_only_its_own_pack_and_day_and_never_its_facts() -> None:
+    """Runs one after the other in one process, each on a new engine and held to the
+    reference: a pack that differs by one threshold, and another day, get plans of their own;
+    the first pack and day again, over other facts, compiles nothing and answers from them."""
+    day, later = EVERY_KIND_DAYS[1], EVERY_KIND_DAYS[2]
     first, second = _every_kind(), _every_kind(override_min_value=201)
-    assert _graded(first, EVERY_KIND_RECORDS, day) != _graded(second, EVERY_KIND_RECORDS, day)
-    for pack in (first, second, first):
-        _run(pack, EVERY_KIND_RECORDS, day)
-
-
-def test_another_day_gets_its_own_plan() -> None:
-    pack = _every_kind()
-    earlier, later = EVERY_KIND_DAYS[1], EVERY_KIND_DAYS[2]
-    assert _graded(pack, EVERY_KIND_RECORDS, earlier) != _graded(pack, EVERY_KIND_RECORDS, later)
-    for day in (earlier, later, earlier):
-        _run(pack, EVERY_KIND_RECORDS, day)
+    fewer = [item for item in EVERY_KIND_RECORDS if item.subject_id != 3]
+    answers = [
+        _graded(first, EVERY_KIND_RECORDS, day),
+        _graded(second, EVERY_KIND_RECORDS, day),
+        _graded(first, EVERY_KIND_RECORDS, later),
+        _graded(first, fewer, day),
+    ]
+    assert all(answers[0] != other for other in answers[1:])
+    _run(first, EVERY_KIND_RECORDS, day)
+    _run(second, EVERY_KIND_RECORDS, day)
+    _run(first, EVERY_KIND_RECORDS, later)
+    compiled = COUNTS.compiled
+    _run(first, fewer, day)
+    assert COUNTS.compiled == compiled
