@@ -76,7 +76,8 @@ def chosen_tiers(
     inputs: Inputs,
     valued: ir.Table,
 ) -> TierResult:
-    """The first tier that holds for each subject of ``valued``, and its evidence.
+    """The first tier that holds for each subject of ``valued`` (the subjects the scheme
+    rates, each with its value), and its evidence.
 
     The conditions are data, not expressions: a small table of them (tier, group, count
     needed, rule name) is joined once to the facts that meet any of them, so the plan has
@@ -99,7 +100,7 @@ def chosen_tiers(
         return TierResult(chosen, _no_contributions(valued))
     # Each fact knows how many facts its condition found for the subject: a count over a
     # window, not a group-by joined back (which would join the evidence to itself).
-    evidence = _evidence(pack, scheme, located, inputs, valued)
+    evidence = _evidence(pack, scheme, located, inputs)
     found = evidence.condition.count().over(group_by=[evidence.subject_id, evidence.condition])
     held = evidence.mutate(found=found).filter(lambda t: t.found >= t.needed)
     # How many conditions of each group of each tier hold, a column for each that a tier has.
@@ -157,13 +158,14 @@ def _evidence(
     scheme: SchemeBase,
     located: Sequence[_Located],
     inputs: Inputs,
-    valued: ir.Table,
 ) -> ir.Table:
     """The facts that make each condition hold on the day, for every rated subject, with
     the condition's tier, group, the count it needs and its contribution's columns."""
     day = inputs.day
     engine = inputs.engine
-    subjects = valued.select("subject_id")
+    # The rated subjects, not those of ``valued``: the same subjects, without the values'
+    # sum for the plan to carry into every part that reads them.
+    subjects = rated_subjects(scheme, inputs)
     parts = []
     listed = [item for item in located if item.condition.list is not None]
     if listed:
