@@ -97,7 +97,7 @@ def check(
     subject_table = engine.table(f"subjects_{suffix}", subjects_table(subjects))
 
     expected = reference_entries(pack, stored, subjects)
-    plan = entries_plan(pack, facts, spec)
+    plan = entries_plan(pack, facts, spec, engine)
     assert plan is not None
     found = entries_by_subject(engine.to_arrow(plan))
     assert {s: found.get(s, []) for s in expected} == expected

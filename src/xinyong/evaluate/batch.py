@@ -93,7 +93,7 @@ def evaluate_batch(
         records = runner.table("records", snapshot.records)
         subjects = runner.table("subjects", snapshot.subjects)
         step("deriving entries", None)
-        plan = entries_plan(pack, records, spec)
+        plan = entries_plan(pack, records, spec, runner)
         entries = runner.to_arrow(plan) if plan is not None else _no_entries()
         lap("entries")
         summary.entries = publish_entries(
