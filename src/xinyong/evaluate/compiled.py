@@ -12,6 +12,7 @@ grade, the day) is in the expression, and so in the key.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ CAPACITY = 256
 """Plans kept; the least recently used is dropped first (a test run draws many packs)."""
 
 _SQL: OrderedDict[tuple[str, ops.Node], str] = OrderedDict()
+_KEEPING = threading.Lock()
+"""Held while the kept plans are read or changed (evaluations may run on several threads),
+never while a plan compiles."""
 
 
 @dataclass
@@ -50,15 +54,18 @@ def compiled_sql(dialect: str, expression: ir.Expr, compile_anew: Callable[[], s
     """The SQL of ``expression`` in ``dialect``: kept from an earlier compile of the same
     shape, or compiled now by ``compile_anew``."""
     key = (dialect, shape(expression))
-    sql = _SQL.get(key)
-    if sql is not None:
-        _SQL.move_to_end(key)
-        COUNTS.found += 1
-        return sql
-    sql = _SQL[key] = compile_anew()
-    COUNTS.compiled += 1
-    if len(_SQL) > CAPACITY:
-        _SQL.popitem(last=False)
+    with _KEEPING:
+        sql = _SQL.get(key)
+        if sql is not None:
+            _SQL.move_to_end(key)
+            COUNTS.found += 1
+            return sql
+    sql = compile_anew()
+    with _KEEPING:
+        _SQL[key] = sql
+        COUNTS.compiled += 1
+        if len(_SQL) > CAPACITY:
+            _SQL.popitem(last=False)
     return sql
 
 
