@@ -108,7 +108,8 @@ def check(
         assert isinstance(scheme, PointsScheme | TiersScheme)
         result = score_plan(pack, scheme, inputs)
         contributions = engine.to_arrow(result.contributions.order_by(list(CONTRIBUTION_ORDER)))
-        kept = engine.table(f"contributions_{suffix}_{number}", contributions)
+        kept_as = f"contributions_{suffix}_{number}"
+        kept = engine.table(kept_as, contributions)
         scores = engine.to_arrow(result.scores_of(kept))
         batch: dict[int, Score] = {
             subject_id: value
@@ -116,7 +117,7 @@ def check(
                 scheme.code, pack.policy_version, scores, contributions
             )
         }
-        check_written(engine, result, contributions, scores, f"written_{suffix}_{number}")
+        check_written(engine, result, contributions, scores, kept_as)
         reference = {
             subject_id: score(scheme, subject_facts(subject_id, stored, expected[subject_id]), day)
             for subject_id in range(1, subjects + 1)
@@ -130,10 +131,11 @@ def check_written(
 ) -> None:
     """What an engine writes to Parquet itself has the contributions' and scores' declared
     types and the rows fetched through Ibis; the scores summed from the written contributions
-    are the same."""
+    are the same. (The same expressions as those fetched, the written contributions kept
+    under the same name: their SQL is compiled once.)"""
     with tempfile.TemporaryDirectory() as folder:
         written = Path(folder) / "contributions.parquet"
-        engine.to_parquet(result.contributions, written)
+        engine.to_parquet(result.contributions.order_by(list(CONTRIBUTION_ORDER)), written)
         kept = engine.table(name, written)
         written_scores = Path(folder) / "scores.parquet"
         engine.to_parquet(result.scores_of(kept), written_scores)
