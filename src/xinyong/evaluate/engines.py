@@ -123,11 +123,14 @@ class DuckDBEngine(Engine):
 
     def materialise(self, expression: ir.Table) -> ir.Table:
         # A temporary table named by its place in the run, not ``cache()``'s random name, so
-        # that what reads it is the same expression on the next run and its SQL is kept.
+        # that what reads it is the same expression on the next run; it is made from the
+        # expression's kept SQL (``compile``), which ``create_table`` would compile again.
         name = f"materialised_{len(self._temporary)}"
         self._temporary.append(name)
-        table: ir.Table = self.backend.create_table(name, expression, temp=True, overwrite=True)
-        return table
+        self.backend.raw_sql(
+            f'CREATE OR REPLACE TEMP TABLE "{name}" AS {self.backend.compile(expression)}'
+        )
+        return self.backend.table(name)
 
     def release(self) -> None:
         super().release()
