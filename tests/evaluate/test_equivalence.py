@@ -79,29 +79,37 @@ def reference_entries(
 
 
 def check(
-    engine: Engine, pack: Pack, stored: list[Stored], day: date, subjects: int = SUBJECTS
+    engine: Engine,
+    pack: Pack,
+    stored: list[Stored],
+    day: date,
+    subjects: int = SUBJECTS,
+    *,
+    names: str | None = None,
 ) -> None:
     """Assert that ``engine`` agrees with the reference on every entry and score of subjects
-    1 to ``subjects``."""
+    1 to ``subjects``. Its tables get names of their own, or, given ``names``, names made from
+    it alone, as a batch run names its tables the same on every run."""
     schemes = list(pack.schemes.values())
     spec = facts_spec(pack, (c for scheme in schemes for _, c in scheme.record_conditions()))
-    suffix = next(_names)
+    suffix = next(_names) if names is None else names
     facts = engine.table(f"records_{suffix}", records_table(stored, spec))
     subject_table = engine.table(f"subjects_{suffix}", subjects_table(subjects))
 
     expected = reference_entries(pack, stored, subjects)
-    plan = entries_plan(pack, facts, spec)
+    plan = entries_plan(pack, facts, spec, engine)
     assert plan is not None
     found = entries_by_subject(engine.to_arrow(plan))
     assert {s: found.get(s, []) for s in expected} == expected
 
     entries = engine.table(f"entries_{suffix}", entries_table(expected))
     inputs = Inputs(facts, subject_table, entries, spec, day, engine)
-    for scheme in schemes:
+    for number, scheme in enumerate(schemes):
         assert isinstance(scheme, PointsScheme | TiersScheme)
         result = score_plan(pack, scheme, inputs)
         contributions = engine.to_arrow(result.contributions.order_by(list(CONTRIBUTION_ORDER)))
-        kept = engine.table(f"contributions_{next(_names)}", contributions)
+        kept_as = f"contributions_{suffix}_{number}"
+        kept = engine.table(kept_as, contributions)
         scores = engine.to_arrow(result.scores_of(kept))
         batch: dict[int, Score] = {
             subject_id: value
@@ -109,7 +117,7 @@ def check(
                 scheme.code, pack.policy_version, scores, contributions
             )
         }
-        check_written(engine, result, contributions, scores)
+        check_written(engine, result, contributions, scores, kept_as)
         reference = {
             subject_id: score(scheme, subject_facts(subject_id, stored, expected[subject_id]), day)
             for subject_id in range(1, subjects + 1)
@@ -119,15 +127,16 @@ def check(
 
 
 def check_written(
-    engine: Engine, result: ScorePlan, contributions: pa.Table, scores: pa.Table
+    engine: Engine, result: ScorePlan, contributions: pa.Table, scores: pa.Table, name: str
 ) -> None:
     """What an engine writes to Parquet itself has the contributions' and scores' declared
     types and the rows fetched through Ibis; the scores summed from the written contributions
-    are the same."""
+    are the same. (The same expressions as those fetched, the written contributions kept
+    under the same name: their SQL is compiled once.)"""
     with tempfile.TemporaryDirectory() as folder:
         written = Path(folder) / "contributions.parquet"
-        engine.to_parquet(result.contributions, written)
-        kept = engine.table(f"written_{next(_names)}", written)
+        engine.to_parquet(result.contributions.order_by(list(CONTRIBUTION_ORDER)), written)
+        kept = engine.table(name, written)
         written_scores = Path(folder) / "scores.parquet"
         engine.to_parquet(result.scores_of(kept), written_scores)
         assert _types(pq.read_table(written)) == _types(CONTRIBUTION_SCHEMA.to_pyarrow())
@@ -258,7 +267,7 @@ def test_month_ends_are_those_of_the_reference(
     assert result.column("later").to_pylist() == [add_months(s, m) for s, m in pairs]
 
 
-def _every_kind() -> Pack:
+def _every_kind(*, override_min_value: int = 150) -> Pack:
     """Lists and schemes with a rule of every kind the plan states: entry rules by grade,
     amount and field; an extension (capped) and a removal by the same case, and a list without
     either; points added and deducted, capped by rule and by category, within amounts and field
@@ -358,7 +367,7 @@ def _every_kind() -> Pack:
                 {"grade": "M", "all": [{"list": "test.list0"}]},
                 {
                     "grade": "T1",
-                    "min_value": 150,
+                    "min_value": override_min_value,
                     "any": [{"records": volunteering, "window_months": 12, "min_count": 2}],
                 },
             ],

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -94,7 +93,7 @@ def evaluate_batch(
         records = runner.table("records", snapshot.records)
         subjects = runner.table("subjects", snapshot.subjects)
         step("deriving entries", None)
-        plan = entries_plan(pack, records, spec)
+        plan = entries_plan(pack, records, spec, runner)
         entries = runner.to_arrow(plan) if plan is not None else _no_entries()
         lap("entries")
         summary.entries = publish_entries(
@@ -112,8 +111,10 @@ def evaluate_batch(
         advance = step("scoring", len(schemes))
 
         def batches() -> Iterator[list[tuple[int, str, str, Score]]]:
-            for evaluated in schemes:
-                yield from _scheme_batches(factory, runner, evaluated, inputs, snapshot.subjects)
+            for number, evaluated in enumerate(schemes):
+                yield from _scheme_batches(
+                    factory, runner, number, evaluated, inputs, snapshot.subjects
+                )
                 advance(1)
 
         summary.evaluation_id = publish_scores(
@@ -137,6 +138,7 @@ def _count(summary: BatchSummary, written: int) -> None:
 def _scheme_batches(
     factory: sessionmaker[Session],
     runner: Any,
+    number: int,
     evaluated: EvaluatedScheme,
     inputs: Inputs,
     subjects: pa.Table,
@@ -146,7 +148,8 @@ def _scheme_batches(
     if isinstance(scheme, PointsScheme | TiersScheme):
         plan = score_plan(evaluated.pack, scheme, inputs)
         contributions = runner.to_arrow(plan.contributions.order_by(list(CONTRIBUTION_ORDER)))
-        kept = runner.table(f"contributions_{uuid.uuid4().hex}", contributions)
+        # Named by the scheme's place in the run, so that a second run's plan is the same.
+        kept = runner.table(f"contributions_{number}", contributions)
         scores = runner.to_arrow(plan.scores_of(kept))
         rows = list(scores_from_arrow(scheme.code, evaluated.version, scores, contributions))
         for start in range(0, len(rows), size):

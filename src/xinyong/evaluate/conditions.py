@@ -1,4 +1,5 @@
-"""Record conditions (type, grades, amounts, field values) as Ibis predicates over the facts."""
+"""Record conditions (amounts, field values) as Ibis predicates over the facts; a record's
+type and grade are matched by joins with the plans' small tables of the pairs they read."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import ibis.expr.types as ir
 from pydantic import JsonValue
 
 from xinyong.evaluate.facts import FactsSpec, json_text
-from xinyong.policy import Pack
+from xinyong.policy.lists import EntryRule
+from xinyong.policy.schemes import RecordCondition
 
 NULL_JSON = json_text(None)
 
@@ -20,26 +22,7 @@ def field_value(records: ir.Table, spec: FactsSpec, name: str) -> ir.StringValue
     return value
 
 
-def record_matches(
-    records: ir.Table,
-    spec: FactsSpec,
-    *,
-    record_type: str,
-    severities: Sequence[str] = (),
-    min_amount: float | None = None,
-    max_amount: float | None = None,
-    fields: Mapping[str, Sequence[JsonValue]] | None = None,
-) -> ir.BooleanValue:
-    """Whether a record meets a rule's conditions (a NULL amount fails any amount bound)."""
-    predicate: ir.BooleanValue = records.record_type == record_type
-    if severities:
-        predicate &= records.severity.isin(list(severities))
-    return predicate & value_matches(
-        records, spec, min_amount=min_amount, max_amount=max_amount, fields=fields
-    )
-
-
-def value_matches(
+def _value_matches(
     records: ir.Table,
     spec: FactsSpec,
     *,
@@ -47,7 +30,8 @@ def value_matches(
     max_amount: float | None = None,
     fields: Mapping[str, Sequence[JsonValue]] | None = None,
 ) -> ir.BooleanValue:
-    """Whether a record's amount and fields meet a rule's conditions (type and grade aside)."""
+    """Whether a record's amount and fields meet a rule's conditions (type and grade aside;
+    a NULL amount fails any amount bound)."""
     predicate: ir.BooleanValue = ibis.literal(True)
     if min_amount is not None:
         predicate &= records.amount.notnull() & (records.amount >= min_amount)
@@ -58,18 +42,28 @@ def value_matches(
     return predicate
 
 
-def max_months(pack: Pack, records: ir.Table, record_types: Sequence[str]) -> ir.IntegerValue:
-    """The maximum publicity period (months) of each record's type and grade; NULL if none."""
-    branches = [
-        (
-            (records.record_type == code) & (records.severity == severity.value),
-            ibis.literal(period.max_months, type="int64"),
-        )
-        for code in sorted(set(record_types))
-        for severity, period in pack.record_type(code).severities.items()
-        if period.max_months is not None
-    ]
-    if not branches:
-        return ibis.null("int64")
-    months: ir.IntegerValue = ibis.cases(*branches, else_=ibis.null("int64"))
-    return months
+def _max_amount(condition: RecordCondition | EntryRule) -> float | None:
+    # A list's entry rule has a least amount only.
+    return condition.max_amount if isinstance(condition, RecordCondition) else None
+
+
+def has_value_tests(condition: RecordCondition | EntryRule) -> bool:
+    """Whether ``condition`` tests a record's amount or fields, besides its type and grade."""
+    return (
+        condition.min_amount is not None
+        or _max_amount(condition) is not None
+        or bool(condition.fields)
+    )
+
+
+def meets_values(
+    records: ir.Table, spec: FactsSpec, condition: RecordCondition | EntryRule
+) -> ir.BooleanValue:
+    """Whether a record's amount and fields meet ``condition`` (type and grade aside)."""
+    return _value_matches(
+        records,
+        spec,
+        min_amount=condition.min_amount,
+        max_amount=_max_amount(condition),
+        fields=condition.fields,
+    )

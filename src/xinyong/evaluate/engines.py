@@ -7,6 +7,7 @@ Arrow or to Parquet. The plan itself never knows which engine runs it.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xinyong.config import get_settings
+from xinyong.evaluate.compiled import remember_compiled
 
 Source: TypeAlias = "pa.Table | Path"
 """An input of the plan: an Arrow table in memory or a Parquet file (or folder of them)."""
@@ -29,6 +31,7 @@ class Engine(ABC):
 
     def __init__(self) -> None:
         self._materialised: list[ir.Table] = []
+        self._policy: dict[str, ir.Table] = {}
 
     @abstractmethod
     def table(self, name: str, source: Source) -> ir.Table:
@@ -37,6 +40,24 @@ class Engine(ABC):
     @abstractmethod
     def to_arrow(self, expression: ir.Table) -> pa.Table:
         """Run ``expression`` and return its rows."""
+
+    def policy_table(self, name: str, table: pa.Table) -> ir.Table:
+        """A small table a plan builds from policy, named by its content.
+
+        The same rows get the same name on every run, so a plan built again from the same
+        pack on the same day is the same expression (and its compiled SQL is found again,
+        ``xinyong.evaluate.compiled``); within one engine the rows are handed over once.
+        """
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        named = (
+            f"{name}_{hashlib.blake2b(sink.getvalue().to_pybytes(), digest_size=10).hexdigest()}"
+        )
+        found = self._policy.get(named)
+        if found is None:
+            found = self._policy[named] = self.table(named, table)
+        return found
 
     def materialise(self, expression: ir.Table) -> ir.Table:
         """Compute ``expression`` once, as a table later expressions read (temporary)."""
@@ -83,11 +104,13 @@ class DuckDBEngine(Engine):
             config["threads"] = threads
         super().__init__()
         self.backend = ibis.duckdb.connect(**config)
+        remember_compiled(self.backend)
         # The command shows its own progress; DuckDB's bar would write over it.
         self.backend.raw_sql("SET enable_progress_bar = false")
         # No result of the plan has an order of its own (readers sort where they need one):
         # without it, DuckDB writes tables and Parquet files from every thread at once.
         self.backend.raw_sql("SET preserve_insertion_order = false")
+        self._temporary: list[str] = []
 
     def table(self, name: str, source: Source) -> ir.Table:
         if isinstance(source, Path):
@@ -97,6 +120,22 @@ class DuckDBEngine(Engine):
 
     def to_arrow(self, expression: ir.Table) -> pa.Table:
         return self.backend.to_pyarrow(expression)
+
+    def materialise(self, expression: ir.Table) -> ir.Table:
+        # A temporary table named by its place in the run, not ``cache()``'s random name, so
+        # that what reads it is the same expression on the next run; it is made from the
+        # expression's kept SQL (``compile``), which ``create_table`` would compile again.
+        name = f"materialised_{len(self._temporary)}"
+        self._temporary.append(name)
+        self.backend.raw_sql(
+            f'CREATE OR REPLACE TEMP TABLE "{name}" AS {self.backend.compile(expression)}'
+        )
+        return self.backend.table(name)
+
+    def release(self) -> None:
+        super().release()
+        while self._temporary:
+            self.backend.drop_table(self._temporary.pop(), force=True)
 
     def to_parquet(self, expression: ir.Table, path: Path) -> None:
         self.backend.to_parquet(expression, path)
@@ -119,6 +158,7 @@ class SparkEngine(Engine):
         super().__init__()
         self.session = spark_session(master)
         self.backend = ibis.pyspark.connect(self.session)
+        remember_compiled(self.backend)
         self._temporary = None if staging is not None else tempfile.TemporaryDirectory()
         self.staging = staging or Path(self._temporary.name if self._temporary else ".")
 

@@ -10,80 +10,81 @@ withdrawal of the grounding decision ends it at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from xinyong.enforcement.rules import EndReason
 from xinyong.evaluate.calendar import add_months, earliest
-from xinyong.evaluate.conditions import field_value, max_months, record_matches
+from xinyong.evaluate.conditions import field_value, has_value_tests, meets_values
+from xinyong.evaluate.engines import Engine
 from xinyong.evaluate.facts import FactsSpec
+from xinyong.evaluate.scores.plan import null_int
 from xinyong.policy import Pack
-from xinyong.policy.lists import CreditList
+from xinyong.policy.lists import CreditList, EntryRule
 
 
-def entries_plan(pack: Pack, records: ir.Table, spec: FactsSpec) -> ir.Table | None:
+def entries_plan(pack: Pack, records: ir.Table, spec: FactsSpec, engine: Engine) -> ir.Table | None:
     """Every entry of every subject; ``None`` when the pack has no lists.
 
     ``list_rank`` (the list's place in the pack) and ``record_id`` order a subject's entries
-    as the reference lists them.
+    as the reference lists them. The lists are data, not expressions: a small table of the
+    type-and-grade pairs each list's entry rules read (with the list's duration, extension
+    cap and the pair's maximum publicity period) is joined once to the records, so the plan
+    has the same few parts however many lists the pack has. (Every record's grade is one of
+    its type's, as ingest checks.)
     """
-    parts = [
-        _list_entries(pack, rank, credit_list, records, spec)
-        for rank, credit_list in enumerate(pack.lists.values())
-    ]
-    if not parts:
+    lists = list(pack.lists.values())
+    if not lists:
         return None
-    result: ir.Table = parts[0] if len(parts) == 1 else ibis.union(*parts)
-    return result
-
-
-def _list_entries(
-    pack: Pack, rank: int, credit_list: CreditList, records: ir.Table, spec: FactsSpec
-) -> ir.Table:
-    matched = records.filter(
-        ibis.or_(
+    keys = _entry_keys(pack, lists, engine)
+    keyed = records.join(keys.table, ["record_type", "severity"])
+    # A pair's amount and field tests: none when some rule reading it has none, else any of
+    # the rules'.
+    tested = [
+        (keyed.key == key, ibis.or_(*(meets_values(keyed, spec, rule) for rule in rules)))
+        for key, rules in enumerate(keys.rules)
+        if all(has_value_tests(rule) for rule in rules)
+    ]
+    matched = keyed.filter(ibis.cases(*tested, else_=ibis.literal(True))) if tested else keyed
+    months: ir.IntegerValue = matched.duration_months
+    extended = [(rank, item.extension) for rank, item in enumerate(lists) if item.extension]
+    if extended:
+        added: ir.IntegerValue = ibis.cases(
             *(
-                record_matches(
-                    records,
-                    spec,
-                    record_type=rule.record_type,
-                    severities=rule.severities,
-                    min_amount=rule.min_amount,
-                    fields=rule.fields,
-                )
-                for rule in credit_list.entry
-            )
+                (matched.list_rank == rank, matched[spec.integer(extension.field)])
+                for rank, extension in extended
+            ),
+            else_=null_int(),
         )
-    )
-    months: ir.IntegerValue = ibis.literal(credit_list.duration_months, type="int64")
-    if credit_list.extension is not None:
-        added = matched[spec.integer(credit_list.extension.field)]
         months = months + ibis.ifelse(
-            added.notnull() & (added > 0),
-            ibis.least(added, credit_list.extension.max_months),
-            0,
+            added.notnull() & (added > 0), ibis.least(added, matched.extension_max), 0
         )
-    period_end = add_months(matched.effective_on, months)
-    cap_months = max_months(pack, matched, [rule.record_type for rule in credit_list.entry])
-    period_end = earliest(period_end, add_months(matched.decided_on, cap_months))
+    period_end = earliest(
+        add_months(matched.effective_on, months),
+        add_months(matched.decided_on, matched.max_months),
+    )
     grounded = matched.mutate(period_ends_on=period_end).filter(
         lambda t: t.period_ends_on > t.effective_on
     )
-    if credit_list.removal is not None:
-        grounded = _with_first_removal(credit_list, grounded, records, spec)
+    if any(item.removal is not None for item in lists):
+        grounded = _with_first_removal(lists, grounded, records, spec, engine)
     else:
-        grounded = grounded.mutate(removal_id=ibis.null("int64"), removal_on=ibis.null("date"))
+        grounded = grounded.mutate(removal_id=null_int(), removal_on=ibis.null("date"))
     removed = grounded.removal_on.notnull() & (grounded.removal_on < grounded.period_ends_on)
     ended = ibis.ifelse(removed, grounded.removal_on, grounded.period_ends_on)
     reason = ibis.ifelse(removed, EndReason.REMOVED.value, EndReason.PERIOD.value)
-    ended_by = ibis.ifelse(removed, grounded.removal_id, ibis.null("int64"))
+    ended_by = ibis.ifelse(removed, grounded.removal_id, null_int())
     # A revoked decision ends every consequence at once; one revoked before it took effect
     # never held.
     withdrawn = grounded.withdrawn_on.notnull() & (grounded.withdrawn_on < ended)
     return grounded.select(
         subject_id=grounded.subject_id,
-        list_code=ibis.literal(credit_list.code, type="string"),
-        list_rank=ibis.literal(rank, type="int64"),
+        list_code=grounded.list_code,
+        list_rank=grounded.list_rank,
         document_key=grounded.document_key,
         record_id=grounded.record_id,
         started_on=grounded.effective_on,
@@ -100,50 +101,128 @@ def _list_entries(
             ),
             reason,
         ),
-        ended_by_record_id=ibis.ifelse(withdrawn, ibis.null("int64"), ended_by),
+        ended_by_record_id=ibis.ifelse(withdrawn, null_int(), ended_by),
     )
+
+
+@dataclass(frozen=True)
+class _EntryKeys:
+    table: ir.Table
+    """``key``, ``record_type``, ``severity``, ``list_rank``, ``list_code``,
+    ``duration_months``, ``extension_max`` (NULL for no extension) and ``max_months`` (the
+    pair's maximum publicity period, NULL for none): one row for each pair a list reads."""
+    rules: list[list[EntryRule]]
+    """For each key, the list's entry rules that read its pair."""
+
+
+def _entry_keys(pack: Pack, lists: Sequence[CreditList], engine: Engine) -> _EntryKeys:
+    rows: list[tuple[str, str, int, CreditList, int | None]] = []
+    rules: list[list[EntryRule]] = []
+    for rank, credit_list in enumerate(lists):
+        for code in sorted({rule.record_type for rule in credit_list.entry}):
+            for severity, period in pack.record_type(code).severities.items():
+                reading = [
+                    rule
+                    for rule in credit_list.entry
+                    if rule.record_type == code
+                    and (not rule.severities or severity in rule.severities)
+                ]
+                if reading:
+                    rows.append((code, severity.value, rank, credit_list, period.max_months))
+                    rules.append(reading)
+    table = engine.policy_table(
+        "entry_keys",
+        pa.table(
+            {
+                "key": pa.array(range(len(rows)), pa.int64()),
+                "record_type": pa.array([row[0] for row in rows], pa.string()),
+                "severity": pa.array([row[1] for row in rows], pa.string()),
+                "list_rank": pa.array([row[2] for row in rows], pa.int64()),
+                "list_code": pa.array([row[3].code for row in rows], pa.string()),
+                "duration_months": pa.array([row[3].duration_months for row in rows], pa.int64()),
+                "extension_max": pa.array(
+                    [row[3].extension.max_months if row[3].extension else None for row in rows],
+                    pa.int64(),
+                ),
+                "max_months": pa.array([row[4] for row in rows], pa.int64()),
+            }
+        ),
+    )
+    return _EntryKeys(table, rules)
 
 
 def _with_first_removal(
-    credit_list: CreditList, grounded: ir.Table, records: ir.Table, spec: FactsSpec
+    lists: Sequence[CreditList],
+    grounded: ir.Table,
+    records: ir.Table,
+    spec: FactsSpec,
+    engine: Engine,
 ) -> ir.Table:
-    """Add the first removal record (by effective day, then id) of each grounded record."""
-    rule = credit_list.removal
-    assert rule is not None
-    removals = records.filter(
-        records.record_type.isin(list(rule.record_types)) & records.withdrawn_on.isnull()
-    ).select(
-        removal_subject=records.subject_id,
-        removal_id=records.record_id,
-        removal_on=records.effective_on,
-        **{
-            f"removal_{n}": field_value(records, spec, name)
-            for n, name in enumerate(rule.same_fields)
-        },
+    """Add the first removal record (by effective day, then id) of each grounded record:
+    of a type the list's removal names, the same fields, on or after it, not withdrawn."""
+    removable = [(rank, item.removal) for rank, item in enumerate(lists) if item.removal]
+    kinds = engine.policy_table(
+        "removal_types",
+        pa.table(
+            {
+                "removal_rank": pa.array(
+                    [rank for rank, rule in removable for _ in rule.record_types], pa.int64()
+                ),
+                "record_type": pa.array(
+                    [code for _, rule in removable for code in rule.record_types], pa.string()
+                ),
+            }
+        ),
     )
-    same = [
-        field_value(grounded, spec, name) == removals[f"removal_{n}"]
-        for n, name in enumerate(rule.same_fields)
+    same = sorted({name for _, rule in removable for name in rule.same_fields})
+    candidates = records.filter(records.withdrawn_on.isnull()).join(kinds, "record_type")
+    removals = candidates.select(
+        removal_subject=candidates.subject_id,
+        removal_rank=candidates.removal_rank,
+        removal_id=candidates.record_id,
+        removal_on=candidates.effective_on,
+        **{f"removal_{n}": field_value(candidates, spec, name) for n, name in enumerate(same)},
+    )
+    # The fields a list's removal must share, for the lists that name any.
+    shared = [
+        (
+            grounded.list_rank == rank,
+            ibis.and_(
+                *(
+                    field_value(grounded, spec, name) == removals[f"removal_{same.index(name)}"]
+                    for name in rule.same_fields
+                )
+            ),
+        )
+        for rank, rule in removable
+        if rule.same_fields
     ]
     pairs = grounded.join(
         removals,
         [
             grounded.subject_id == removals.removal_subject,
+            grounded.list_rank == removals.removal_rank,
             grounded.record_id != removals.removal_id,
             removals.removal_on >= grounded.effective_on,
-            *same,
+            *([ibis.cases(*shared, else_=ibis.literal(True))] if shared else []),
         ],
     )
     first = (
         pairs.mutate(
             position=ibis.row_number().over(
-                group_by=pairs.record_id, order_by=[pairs.removal_on, pairs.removal_id]
+                group_by=[pairs.record_id, pairs.list_rank],
+                order_by=[pairs.removal_on, pairs.removal_id],
             )
         )
         .filter(lambda t: t.position == 0)
-        .select(first_of="record_id", removal_id="removal_id", removal_on="removal_on")
+        .select(
+            first_of="record_id",
+            first_rank="list_rank",
+            removal_id="removal_id",
+            removal_on="removal_on",
+        )
     )
-    joined: ir.Table = grounded.left_join(first, grounded.record_id == first.first_of).drop(
-        "first_of"
-    )
+    joined: ir.Table = grounded.left_join(
+        first, [grounded.record_id == first.first_of, grounded.list_rank == first.first_rank]
+    ).drop("first_of", "first_rank")
     return joined

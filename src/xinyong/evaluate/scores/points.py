@@ -21,7 +21,6 @@ The scores are summed from the contributions as the caller kept them
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,8 +31,7 @@ import pyarrow as pa
 
 from xinyong.evaluate.calendar import add_months
 from xinyong.evaluate.casts import exact_int
-from xinyong.evaluate.conditions import value_matches
-from xinyong.evaluate.facts import FactsSpec
+from xinyong.evaluate.conditions import has_value_tests, meets_values
 from xinyong.evaluate.scores.plan import (
     CONTRIBUTION_SCHEMA,
     Inputs,
@@ -99,8 +97,7 @@ def points_plan(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ScorePlan:
             for stream in (free, safe, capped)
         )
     )
-    codes = _policy_table(
-        inputs,
+    codes = inputs.engine.policy_table(
         "rule_codes",
         pa.table(
             {
@@ -191,7 +188,7 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
     # A record's rule is the first it matches. Mostly the pair alone decides it (the key table
     # says which); a CASE over the rules with amount or field conditions decides the rest.
     tested = [
-        (index, keyed.pair.isin(pairs) & _value_matches(keyed, inputs.spec, rules[index]))
+        (index, keyed.pair.isin(pairs) & meets_values(keyed, inputs.spec, rules[index]))
         for index, pairs in enumerate(keys.pairs)
         if not keys.fixed.issuperset(pairs)
     ]
@@ -318,8 +315,7 @@ def _rows_table(
 ) -> ir.Table:
     """A small table the plan builds from policy, with these columns, from its rows."""
     values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    return _policy_table(
-        inputs,
+    return inputs.engine.policy_table(
         name,
         pa.table(
             {
@@ -328,11 +324,6 @@ def _rows_table(
             }
         ),
     )
-
-
-def _policy_table(inputs: Inputs, name: str, table: pa.Table) -> ir.Table:
-    """A small table the plan builds from policy, under a name of its own in the engine."""
-    return inputs.engine.table(f"{name}_{uuid.uuid4().hex}", table)
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -347,8 +338,7 @@ def _caps_table(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
     categories = [pack.record_type(rule.record_type).category for rule in rules]
     numbers = {category: number for number, category in enumerate(sorted(set(categories)))}
     category_caps = [scheme.category_caps.get(category) for category in categories]
-    return _policy_table(
-        inputs,
+    return inputs.engine.policy_table(
         "caps",
         pa.table(
             {
@@ -419,10 +409,9 @@ def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
     fixed = {
         number: index
         for number, index in first.items()
-        if index is not None and not _has_value_conditions(scheme.rules[index])
+        if index is not None and not has_value_tests(scheme.rules[index])
     }
-    table = _policy_table(
-        inputs,
+    table = inputs.engine.policy_table(
         "rule_keys",
         pa.table(
             {
@@ -438,20 +427,6 @@ def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
         ),
     )
     return _RuleKeys(table, pairs, starts, [months for _, _, months in rows], set(fixed))
-
-
-def _has_value_conditions(rule: PointsRule) -> bool:
-    return rule.min_amount is not None or rule.max_amount is not None or bool(rule.fields)
-
-
-def _value_matches(records: ir.Table, spec: FactsSpec, rule: PointsRule) -> ir.BooleanValue:
-    return value_matches(
-        records,
-        spec,
-        min_amount=rule.min_amount,
-        max_amount=rule.max_amount,
-        fields=rule.fields,
-    )
 
 
 def _rule_capped(limited: ir.Table) -> ir.Table:

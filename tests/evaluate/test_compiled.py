@@ -1,0 +1,61 @@
+"""A plan's SQL is kept for the process: found again only for the same plan, never for another
+pack or another day, and never holding the facts of the run that compiled it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from xinyong.evaluate.compiled import COUNTS
+from xinyong.evaluate.engines import get_engine
+from xinyong.policy import Pack
+from xinyong.scoring import score
+
+from .strategies import Stored, kind_of, subject_facts
+from .test_equivalence import (
+    EVERY_KIND_DAYS,
+    EVERY_KIND_RECORDS,
+    SUBJECTS,
+    _every_kind,
+    check,
+    reference_entries,
+)
+
+
+def _graded(pack: Pack, stored: list[Stored], day: date) -> dict[tuple[str, int], object]:
+    """The reference's value and grade of every scheme for every subject it rates."""
+    entries = reference_entries(pack, stored)
+    return {
+        (scheme.code, subject_id): (found.value, found.grade)
+        for scheme in pack.schemes.values()
+        for subject_id in range(1, SUBJECTS + 1)
+        if kind_of(subject_id) in scheme.subject_kinds
+        for found in [score(scheme, subject_facts(subject_id, stored, entries[subject_id]), day)]
+    }
+
+
+def _run(pack: Pack, stored: list[Stored], day: date) -> None:
+    """One evaluation on a new engine, its tables named as every run names them."""
+    with get_engine("duckdb") as engine:
+        check(engine, pack, stored, day, names="run")
+
+
+def test_a_kept_plan_serves_only_its_own_pack_and_day_and_never_its_facts() -> None:
+    """Runs one after the other in one process, each on a new engine and held to the
+    reference: a pack that differs by one threshold, and another day, get plans of their own;
+    the first pack and day again, over other facts, compiles nothing and answers from them."""
+    day, later = EVERY_KIND_DAYS[1], EVERY_KIND_DAYS[2]
+    first, second = _every_kind(), _every_kind(override_min_value=201)
+    fewer = [item for item in EVERY_KIND_RECORDS if item.subject_id != 3]
+    answers = [
+        _graded(first, EVERY_KIND_RECORDS, day),
+        _graded(second, EVERY_KIND_RECORDS, day),
+        _graded(first, EVERY_KIND_RECORDS, later),
+        _graded(first, fewer, day),
+    ]
+    assert all(answers[0] != other for other in answers[1:])
+    _run(first, EVERY_KIND_RECORDS, day)
+    _run(second, EVERY_KIND_RECORDS, day)
+    _run(first, EVERY_KIND_RECORDS, later)
+    compiled = COUNTS.compiled
+    _run(first, fewer, day)
+    assert COUNTS.compiled == compiled
