@@ -29,6 +29,7 @@ from xinyong.evaluate.scores import (
     score_plan,
 )
 from xinyong.policy import Pack, load_shipped
+from xinyong.policy.catalogue import Severity
 from xinyong.policy.lists import CreditList
 from xinyong.policy.schemes import PointsScheme, TiersScheme
 from xinyong.records.facts import add_months
@@ -548,3 +549,35 @@ def test_every_rule_kind_agrees_with_the_reference(
     only when the random packs happen to draw it."""
     engine: Engine = request.getfixturevalue(f"{engine_name}_engine")
     check(engine, _every_kind(), EVERY_KIND_RECORDS, day)
+
+
+def _without_grades(pack: Pack, kept: dict[str, Severity]) -> Pack:
+    """``pack`` with each named record type's catalogue down to one grade (with the publicity
+    period of its first grade), as a later version of a pack may leave it while the store
+    still holds records of the grades it dropped."""
+    record_types = dict(pack.record_types)
+    for code, grade in kept.items():
+        first = next(iter(record_types[code].severities.values()))
+        record_types[code] = record_types[code].model_copy(update={"severities": {grade: first}})
+    return pack.model_copy(update={"record_types": record_types})
+
+
+def test_records_of_a_grade_the_catalogue_dropped_count_as_in_the_reference(
+    duckdb_engine: Engine,
+) -> None:
+    """Rules that name no grade read a record of any grade, one the pack's catalogue no longer
+    has included (and such a record has no maximum publicity period to end it): the plan's
+    tables of types and grades must not drop what the reference reads."""
+    pack = _without_grades(
+        _every_kind(),
+        {"court.defaulter_listing": Severity.GENERAL, "bank.loan_default": Severity.GENERAL},
+    )
+    stale = [
+        stored
+        for stored in EVERY_KIND_RECORDS
+        if stored.facts.record_type in {"court.defaulter_listing", "bank.loan_default"}
+        and stored.facts.severity == Severity.SERIOUS
+    ]
+    assert stale, "the fixed cases hold records of the dropped grades"
+    for day in EVERY_KIND_DAYS:
+        check(duckdb_engine, pack, EVERY_KIND_RECORDS, day)

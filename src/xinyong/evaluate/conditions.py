@@ -10,10 +10,24 @@ import ibis.expr.types as ir
 from pydantic import JsonValue
 
 from xinyong.evaluate.facts import FactsSpec, json_text
+from xinyong.policy import Pack
+from xinyong.policy.catalogue import Severity
 from xinyong.policy.lists import EntryRule
 from xinyong.policy.schemes import RecordCondition
 
 NULL_JSON = json_text(None)
+
+
+def grades(pack: Pack, record_type: str) -> list[tuple[Severity, int | None]]:
+    """Every grade a record of the type may carry, with its maximum publicity period in months
+    (None for none). The store may hold grades the pack's catalogue no longer has (a later
+    version dropped them): rules that name no grade read those as the reference does, and
+    nothing in the catalogue ends their publicity."""
+    periods = pack.record_type(record_type).severities
+    return [
+        (grade, None if (period := periods.get(grade)) is None else period.max_months)
+        for grade in Severity
+    ]
 
 
 def field_value(records: ir.Table, spec: FactsSpec, name: str) -> ir.StringValue:

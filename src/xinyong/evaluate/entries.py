@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from xinyong.enforcement.rules import EndReason
 from xinyong.evaluate.calendar import add_months, earliest
-from xinyong.evaluate.conditions import field_value, has_value_tests, meets_values
+from xinyong.evaluate.conditions import field_value, grades, has_value_tests, meets_values
 from xinyong.evaluate.engines import Engine
 from xinyong.evaluate.facts import FactsSpec
 from xinyong.evaluate.scores.plan import null_int
@@ -34,8 +34,8 @@ def entries_plan(pack: Pack, records: ir.Table, spec: FactsSpec, engine: Engine)
     as the reference lists them. The lists are data, not expressions: a small table of the
     type-and-grade pairs each list's entry rules read (with the list's duration, extension
     cap and the pair's maximum publicity period) is joined once to the records, so the plan
-    has the same few parts however many lists the pack has. (Every record's grade is one of
-    its type's, as ingest checks.)
+    has the same few parts however many lists the pack has. The table has a row for every
+    grade, those the pack's catalogue no longer has included (``grades``).
     """
     lists = list(pack.lists.values())
     if not lists:
@@ -120,7 +120,7 @@ def _entry_keys(pack: Pack, lists: Sequence[CreditList], engine: Engine) -> _Ent
     rules: list[list[EntryRule]] = []
     for rank, credit_list in enumerate(lists):
         for code in sorted({rule.record_type for rule in credit_list.entry}):
-            for severity, period in pack.record_type(code).severities.items():
+            for severity, months in grades(pack, code):
                 reading = [
                     rule
                     for rule in credit_list.entry
@@ -128,7 +128,7 @@ def _entry_keys(pack: Pack, lists: Sequence[CreditList], engine: Engine) -> _Ent
                     and (not rule.severities or severity in rule.severities)
                 ]
                 if reading:
-                    rows.append((code, severity.value, rank, credit_list, period.max_months))
+                    rows.append((code, severity.value, rank, credit_list, months))
                     rules.append(reading)
     table = engine.policy_table(
         "entry_keys",

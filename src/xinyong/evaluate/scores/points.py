@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from xinyong.evaluate.calendar import add_months
 from xinyong.evaluate.casts import exact_int
-from xinyong.evaluate.conditions import has_value_tests, meets_values
+from xinyong.evaluate.conditions import grades, has_value_tests, meets_values
 from xinyong.evaluate.scores.plan import (
     CONTRIBUTION_SCHEMA,
     Inputs,
@@ -385,9 +385,9 @@ class _RuleKeys:
 def _rule_keys(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> _RuleKeys:
     day = inputs.day
     rows: list[tuple[str, str, int | None]] = [
-        (code, severity.value, period.max_months)
+        (code, severity.value, months)
         for code in sorted({rule.record_type for rule in scheme.rules})
-        for severity, period in pack.record_type(code).severities.items()
+        for severity, months in grades(pack, code)
     ]
     # No scheme counts a record past its maximum publicity period.
     starts = [

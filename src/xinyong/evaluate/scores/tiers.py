@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from xinyong.evaluate.calendar import add_months, earliest
 from xinyong.evaluate.casts import exact_int
-from xinyong.evaluate.conditions import has_value_tests, meets_values
+from xinyong.evaluate.conditions import grades, has_value_tests, meets_values
 from xinyong.evaluate.scores.plan import (
     CONTRIBUTION_SCHEMA,
     Inputs,
@@ -240,11 +240,11 @@ def _record_evidence(
     pair's maximum publicity period), by amount and fields with a CASE over the conditions
     that have such tests."""
     rows = [
-        (item.number, code, severity.value, item.condition.window_months, period.max_months)
+        (item.number, code, severity.value, item.condition.window_months, months)
         for item in recorded
         if (condition := item.condition.records) is not None
         for code in [condition.record_type]
-        for severity, period in pack.record_type(code).severities.items()
+        for severity, months in grades(pack, code)
         if not condition.severities or severity.value in condition.severities
     ]
     columns = ("condition", "record_type", "severity", "window_months", "max_months")
