@@ -10,18 +10,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.clock import utc_now
+from xinyong.config import NodeLink, Settings
+from xinyong.federation.status import network_status
 from xinyong.keys.service import create_key
 from xinyong.ledger.checkpoint import SigningKey, write_signing_key
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
 
 T = TypeVar("T")
+Level = Literal["city", "province", "national"]
 
 
 def free_port() -> int:
@@ -46,7 +50,7 @@ def eventually(probe: Callable[[], T | None], timeout: float = 60.0, what: str =
 @dataclass
 class Node:
     name: str
-    level: str
+    level: Level
     database_url: str
     var: Path
     regions: tuple[str, ...] = ()
@@ -147,10 +151,24 @@ class Node:
                 continue  # a line written before logging was set up (a crash's traceback)
         return found
 
+    def settings(self) -> Settings:
+        """The settings the node serves with, as far as its store and its links go."""
+        children = orjson.loads(self.env.get("XINYONG_NODE_CHILDREN", "[]"))
+        parent = self.env.get("XINYONG_NODE_PARENT")
+        return Settings(
+            database_url=self.database_url,
+            var_dir=self.var,
+            node_name=self.name,
+            node_level=self.level,
+            node_parent=None if parent is None else NodeLink.model_validate_json(parent),
+            node_children=tuple(NodeLink.model_validate(child) for child in children),
+        )
+
     def status(self) -> dict[str, Any]:
-        done = self.cli("federation", "status", "--json")
-        document: dict[str, Any] = orjson.loads(done.stdout)
-        return document
+        """What `xinyong federation status --json` prints for the node, read from its store in
+        this process: tests poll it, and a command's process costs seconds of start-up."""
+        with self.factory() as session:
+            return network_status(session, self.settings(), utc_now())
 
 
 def connect(parent: Node, child: Node) -> None:
