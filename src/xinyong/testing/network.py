@@ -1,14 +1,25 @@
 """Nodes of a network as real ``xinyong serve`` processes on 127.0.0.1, each with its own store:
-for the tests, the benchmarks and `make demo-network`."""
+for the tests, the benchmarks and `make demo-network`.
 
+A node's server and the commands run on it (``Node.cli``) are processes of their own, forked from
+a server process that imported the command line and the app once (multiprocessing's forkserver):
+a new interpreter spends seconds of processor time importing them, and the tests start and kill
+nodes dozens of times. Each child takes the node's environment before the command reads its
+settings, as ``python -m xinyong`` would.
+"""
+
+import multiprocessing
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.context import ForkServerContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -26,6 +37,39 @@ from xinyong.store.db import make_engine, make_sessionmaker, migrate
 
 T = TypeVar("T")
 Level = Literal["city", "province", "national"]
+COMMAND_SECONDS = 120
+PRELOADED = ["xinyong.cli", "xinyong.app", "xinyong.assembly", "uvicorn"]
+
+
+def _launcher() -> ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)
+    return context
+
+
+def _command(args: list[str], env: dict[str, str], stdout: str, stderr: str) -> None:
+    """``python -m xinyong ARGS`` in a child of the forkserver, its output appended to files."""
+    os.environ.clear()
+    os.environ.update(env)
+    for descriptor, path in ((1, stdout), (2, stderr)):
+        opened = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.dup2(opened, descriptor)
+        os.close(opened)
+    from xinyong.cli import app
+    from xinyong.config import get_settings
+
+    get_settings.cache_clear()  # read from this environment, not the forkserver's
+    sys.argv = ["xinyong", *args]
+    app(args=args, prog_name="xinyong")
+
+
+def launch(args: list[str], env: dict[str, str], stdout: Path, stderr: Path) -> BaseProcess:
+    """Start ``xinyong ARGS`` with ``env`` as its whole environment."""
+    process = _launcher().Process(
+        target=_command, args=(args, env, str(stdout), str(stderr)), daemon=False
+    )
+    process.start()
+    return process
 
 
 def free_port() -> int:
@@ -59,7 +103,7 @@ class Node:
     engine: Engine = field(init=False)
     factory: sessionmaker[Session] = field(init=False)
     env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
+    process: BaseProcess | None = None
     tokens: dict[str, str] = field(default_factory=dict)  # node keys issued here, by holder
 
     def __post_init__(self) -> None:
@@ -101,12 +145,8 @@ class Node:
             "XINYONG_PASSWORD_HASHING": "argon2id",
             **self.env,
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "xinyong", "serve", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.var / "serve.log", "ab"),  # noqa: SIM115 (the child holds it)
-        )
+        serving = ["serve", "--port", str(self.port)]
+        self.process = launch(serving, env, Path(os.devnull), self.var / "serve.log")
         eventually(self._healthy, 60, f"{self.name} answers")
 
     def _healthy(self) -> bool:
@@ -116,9 +156,10 @@ class Node:
             return False
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None and self.process.is_alive() and self.process.pid:
             os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.process is not None:
+            self.process.join()
         self.process = None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -130,13 +171,20 @@ class Node:
             "XINYONG_NODE_NAME": self.name,
             "XINYONG_NODE_LEVEL": self.level,
         }
-        return subprocess.run(
-            [sys.executable, "-m", "xinyong", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        with tempfile.TemporaryDirectory() as folder:
+            stdout, stderr = Path(folder) / "stdout", Path(folder) / "stderr"
+            process = launch(list(args), env, stdout, stderr)
+            process.join(COMMAND_SECONDS)
+            if process.exitcode is None:
+                process.kill()
+                process.join()
+                raise subprocess.TimeoutExpired(["xinyong", *args], COMMAND_SECONDS)
+            return subprocess.CompletedProcess(
+                ["xinyong", *args],
+                process.exitcode,
+                stdout.read_text() if stdout.exists() else "",
+                stderr.read_text() if stderr.exists() else "",
+            )
 
     def logged(self) -> list[dict[str, Any]]:
         """The lines the node has logged (JSON, one a line) since it was first started."""
