@@ -10,6 +10,7 @@ settings, as ``python -m xinyong`` would.
 
 import multiprocessing
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -29,7 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
-from xinyong.config import NodeLink, Settings
+from xinyong.config import NodeLink, Settings, get_settings
 from xinyong.federation.status import network_status
 from xinyong.keys.service import create_key
 from xinyong.ledger.checkpoint import SigningKey, write_signing_key
@@ -55,12 +56,9 @@ def _command(args: list[str], env: dict[str, str], stdout: str, stderr: str) -> 
         opened = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.dup2(opened, descriptor)
         os.close(opened)
-    from xinyong.cli import app
-    from xinyong.config import get_settings
-
     get_settings.cache_clear()  # read from this environment, not the forkserver's
     sys.argv = ["xinyong", *args]
-    app(args=args, prog_name="xinyong")
+    runpy.run_module("xinyong", run_name="__main__", alter_sys=True)
 
 
 def launch(args: list[str], env: dict[str, str], stdout: Path, stderr: Path) -> BaseProcess:
