@@ -1,25 +1,15 @@
 """Nodes of a network as real ``xinyong serve`` processes on 127.0.0.1, each with its own store:
-for the tests, the benchmarks and `make demo-network`.
+for the tests, the benchmarks and `make demo-network`. A node's server and the commands run on it
+(``Node.cli``) are started with ``xinyong.testing.processes.launch``: the tests start and kill
+nodes dozens of times."""
 
-A node's server and the commands run on it (``Node.cli``) are processes of their own, forked from
-a server process that imported the command line and the app once (multiprocessing's forkserver):
-a new interpreter spends seconds of processor time importing them, and the tests start and kill
-nodes dozens of times. Each child takes the node's environment before the command reads its
-settings, as ``python -m xinyong`` would.
-"""
-
-import multiprocessing
 import os
-import runpy
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -30,44 +20,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import utc_now
-from xinyong.config import NodeLink, Settings, get_settings
+from xinyong.config import NodeLink, Settings
 from xinyong.federation.status import network_status
 from xinyong.keys.service import create_key
 from xinyong.ledger.checkpoint import SigningKey, write_signing_key
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.testing.processes import launch, run
 
 T = TypeVar("T")
 Level = Literal["city", "province", "national"]
-COMMAND_SECONDS = 120
-PRELOADED = ["xinyong.cli", "xinyong.app", "xinyong.assembly", "uvicorn"]
-
-
-def _launcher() -> ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOADED)
-    return context
-
-
-def _command(args: list[str], env: dict[str, str], stdout: str, stderr: str) -> None:
-    """``python -m xinyong ARGS`` in a child of the forkserver, its output appended to files."""
-    os.environ.clear()
-    os.environ.update(env)
-    for descriptor, path in ((1, stdout), (2, stderr)):
-        opened = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.dup2(opened, descriptor)
-        os.close(opened)
-    get_settings.cache_clear()  # read from this environment, not the forkserver's
-    sys.argv = ["xinyong", *args]
-    runpy.run_module("xinyong", run_name="__main__", alter_sys=True)
-
-
-def launch(args: list[str], env: dict[str, str], stdout: Path, stderr: Path) -> BaseProcess:
-    """Start ``xinyong ARGS`` with ``env`` as its whole environment."""
-    process = _launcher().Process(
-        target=_command, args=(args, env, str(stdout), str(stderr)), daemon=False
-    )
-    process.start()
-    return process
 
 
 def free_port() -> int:
@@ -169,20 +130,7 @@ class Node:
             "XINYONG_NODE_NAME": self.name,
             "XINYONG_NODE_LEVEL": self.level,
         }
-        with tempfile.TemporaryDirectory() as folder:
-            stdout, stderr = Path(folder) / "stdout", Path(folder) / "stderr"
-            process = launch(list(args), env, stdout, stderr)
-            process.join(COMMAND_SECONDS)
-            if process.exitcode is None:
-                process.kill()
-                process.join()
-                raise subprocess.TimeoutExpired(["xinyong", *args], COMMAND_SECONDS)
-            return subprocess.CompletedProcess(
-                ["xinyong", *args],
-                process.exitcode,
-                stdout.read_text() if stdout.exists() else "",
-                stderr.read_text() if stderr.exists() else "",
-            )
+        return run(list(args), env)
 
     def logged(self) -> list[dict[str, Any]]:
         """The lines the node has logged (JSON, one a line) since it was first started."""
