@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from xinyong.accounts.service import create_account
 from xinyong.clock import china_today, utc_now
-from xinyong.config import NodeLink, Settings
 from xinyong.federation.batches import seal
 from xinyong.federation.links import link_named
 from xinyong.federation.relay import Relay
@@ -348,13 +347,7 @@ def test_a_killed_city_resumes_and_a_replayed_batch_changes_nothing(
             )
         assert summary.stored == len(rows)
         # What the killed relay would have sent next, kept in the city's store as it would be.
-        settings = Settings(
-            database_url=city.database_url,
-            var_dir=city.var,
-            node_name=city.name,
-            node_level=city.level,
-            node_parent=NodeLink.model_validate_json(city.env["XINYONG_NODE_PARENT"]),
-        )
+        settings = city.settings()
         relay = Relay(city.factory, national, settings)
         link = link_named(settings, "beijing")
         assert link is not None

@@ -4,7 +4,6 @@ for the tests, the benchmarks and `make demo-network`. A node's server and the c
 nodes dozens of times."""
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -115,9 +114,9 @@ class Node:
             return False
 
     def kill(self) -> None:
-        if self.process is not None and self.process.is_alive() and self.process.pid:
-            os.kill(self.process.pid, signal.SIGKILL)
         if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()  # SIGKILL
             self.process.join()
         self.process = None
 
