@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from xinyong.accounts.service import create_account
 from xinyong.clock import china_today, utc_now
-from xinyong.config import NodeLink, Settings
 from xinyong.federation.batches import seal
 from xinyong.federation.links import link_named
 from xinyong.federation.relay import Relay
@@ -294,22 +293,32 @@ def test_a_forged_batch_is_refused_and_raises_the_alarm(network: dict[str, Node]
 
 def test_a_forked_log_is_detected_by_the_witness(network: dict[str, Node]) -> None:
     city, province = network["city"], network["province"]
-    size = eventually(
-        lambda: next(
-            (log["tree_size"] for log in province.status()["witnessed"] if log["tree_size"]),
-            None,
-        ),
-        60,
-        "the province witnessing the city",
-    )
     other_root = hashlib.sha256(b"another history").digest()
-    fork = sign_checkpoint(TreeHead(size, other_root), city.key)
-    answer = httpx.post(
-        f"{province.url}/v1/federation/witness/add-checkpoint",
-        content=request_body(size, [], fork.note),
-        timeout=30,
-    )
-    assert answer.status_code == 409 and "fork" in answer.text
+
+    def forked() -> int | None:
+        """The size of the city's log the province holds, once it refused a fork of that size
+        as one (None while it holds none, or when the city's next checkpoint reached it first
+        and it answered with its new size instead)."""
+        size = next(
+            (
+                log["tree_size"]
+                for log in province.status()["witnessed"]
+                if log["origin"] == city.key.name and log["tree_size"]
+            ),
+            None,
+        )
+        if size is None:
+            return None
+        fork = sign_checkpoint(TreeHead(size, other_root), city.key)
+        answer = httpx.post(
+            f"{province.url}/v1/federation/witness/add-checkpoint",
+            content=request_body(size, [], fork.note),
+            timeout=30,
+        )
+        assert answer.status_code == 409, answer.text
+        return size if "fork" in answer.text else None
+
+    size = eventually(forked, 60, "the province refusing a fork of the city's log")
     status = province.status()
     [alarm] = [alarm for alarm in status["alarms"] if alarm["kind"] == "fork"]
     assert alarm["source"] == city.key.name and str(size) in alarm["reason"]
@@ -338,13 +347,7 @@ def test_a_killed_city_resumes_and_a_replayed_batch_changes_nothing(
             )
         assert summary.stored == len(rows)
         # What the killed relay would have sent next, kept in the city's store as it would be.
-        settings = Settings(
-            database_url=city.database_url,
-            var_dir=city.var,
-            node_name=city.name,
-            node_level=city.level,
-            node_parent=NodeLink.model_validate_json(city.env["XINYONG_NODE_PARENT"]),
-        )
+        settings = city.settings()
         relay = Relay(city.factory, national, settings)
         link = link_named(settings, "beijing")
         assert link is not None

@@ -25,8 +25,8 @@ from xinyong.testing.network import Node, connect, eventually
 # (tests/federation/test_resend.py holds the same convergence rules without processes).
 pytestmark = pytest.mark.slow
 
-BATCH = 30
-ROUND = 60
+BATCH = 10
+ROUND = 30
 
 
 class Exchange:

@@ -2,8 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from sqlalchemy import select
 from xinyong.ingest.models import Submission
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.processes import launch, run
 from xinyong.testing.store import migrated_sqlite, snapshot
 
 ROWS = 30_000
@@ -36,19 +35,17 @@ def rows() -> list[dict[str, Any]]:
     return out
 
 
-def run_ingest(path: Path, url: str, var: Path) -> subprocess.Popen[bytes]:
-    env = {
+def ingest_command(path: Path) -> list[str]:
+    return ["ingest", "--json", str(path)]
+
+
+def environment(url: str, var: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "XINYONG_DATABASE_URL": url,
         "XINYONG_VAR_DIR": str(var),
         "XINYONG_INGEST_BATCH_SIZE": "500",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "xinyong", "ingest", "--json", str(path)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
 
 
 @pytest.mark.slow
@@ -59,27 +56,33 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     calm_url = migrated_sqlite(tmp_path / "calm.db")
     crash_url = migrated_sqlite(tmp_path / "crash.db")
 
-    calm = run_ingest(data, calm_url, tmp_path / "calm")
-    assert calm.wait(timeout=300) == 0, calm.stderr.read() if calm.stderr else ""
+    # The ingests are processes forked from one that imported the command line once.
+    calm = run(ingest_command(data), environment(calm_url, tmp_path / "calm"), timeout=300)
+    assert calm.returncode == 0, calm.stderr
 
     crash_factory = make_sessionmaker(make_engine(crash_url))
-    victim = run_ingest(data, crash_url, tmp_path / "crash")
+    victim = launch(
+        ingest_command(data),
+        environment(crash_url, tmp_path / "crash"),
+        Path(os.devnull),
+        tmp_path / "victim.log",
+    )
     done = 0
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (0 < done < ROWS // 2):
         time.sleep(0.05)
         with crash_factory() as session:
             done = session.scalar(select(Submission.rows_done)) or 0
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
+    assert victim.pid is not None
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join()
     with crash_factory() as session:
         interrupted = session.scalars(select(Submission)).one()
     assert interrupted.status == "running" and 0 < interrupted.rows_done < ROWS
 
-    rerun = run_ingest(data, crash_url, tmp_path / "crash")
-    out, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err
-    summary = orjson.loads(out)[0]
+    rerun = run(ingest_command(data), environment(crash_url, tmp_path / "crash"), timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = orjson.loads(rerun.stdout)[0]
     assert summary["resumed_after"] >= interrupted.rows_done
     assert summary["rows"] == ROWS
 

@@ -1,27 +1,33 @@
 """Nodes of a network as real ``xinyong serve`` processes on 127.0.0.1, each with its own store:
-for the tests, the benchmarks and `make demo-network`."""
+for the tests, the benchmarks and `make demo-network`. A node's server and the commands run on it
+(``Node.cli``) are started with ``xinyong.testing.processes.launch``: the tests start and kill
+nodes dozens of times."""
 
 import os
-import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from xinyong.clock import utc_now
+from xinyong.config import NodeLink, Settings
+from xinyong.federation.status import network_status
 from xinyong.keys.service import create_key
 from xinyong.ledger.checkpoint import SigningKey, write_signing_key
 from xinyong.store.db import make_engine, make_sessionmaker, migrate
+from xinyong.testing.processes import launch, run
 
 T = TypeVar("T")
+Level = Literal["city", "province", "national"]
 
 
 def free_port() -> int:
@@ -46,7 +52,7 @@ def eventually(probe: Callable[[], T | None], timeout: float = 60.0, what: str =
 @dataclass
 class Node:
     name: str
-    level: str
+    level: Level
     database_url: str
     var: Path
     regions: tuple[str, ...] = ()
@@ -55,7 +61,7 @@ class Node:
     engine: Engine = field(init=False)
     factory: sessionmaker[Session] = field(init=False)
     env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
+    process: BaseProcess | None = None
     tokens: dict[str, str] = field(default_factory=dict)  # node keys issued here, by holder
 
     def __post_init__(self) -> None:
@@ -97,12 +103,8 @@ class Node:
             "XINYONG_PASSWORD_HASHING": "argon2id",
             **self.env,
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "xinyong", "serve", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.var / "serve.log", "ab"),  # noqa: SIM115 (the child holds it)
-        )
+        serving = ["serve", "--port", str(self.port)]
+        self.process = launch(serving, env, Path(os.devnull), self.var / "serve.log")
         eventually(self._healthy, 60, f"{self.name} answers")
 
     def _healthy(self) -> bool:
@@ -112,9 +114,10 @@ class Node:
             return False
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()  # SIGKILL
+            self.process.join()
         self.process = None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -126,13 +129,7 @@ class Node:
             "XINYONG_NODE_NAME": self.name,
             "XINYONG_NODE_LEVEL": self.level,
         }
-        return subprocess.run(
-            [sys.executable, "-m", "xinyong", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run(list(args), env)
 
     def logged(self) -> list[dict[str, Any]]:
         """The lines the node has logged (JSON, one a line) since it was first started."""
@@ -147,10 +144,24 @@ class Node:
                 continue  # a line written before logging was set up (a crash's traceback)
         return found
 
+    def settings(self) -> Settings:
+        """The settings the node serves with, as far as its store and its links go."""
+        children = orjson.loads(self.env.get("XINYONG_NODE_CHILDREN", "[]"))
+        parent = self.env.get("XINYONG_NODE_PARENT")
+        return Settings(
+            database_url=self.database_url,
+            var_dir=self.var,
+            node_name=self.name,
+            node_level=self.level,
+            node_parent=None if parent is None else NodeLink.model_validate_json(parent),
+            node_children=tuple(NodeLink.model_validate(child) for child in children),
+        )
+
     def status(self) -> dict[str, Any]:
-        done = self.cli("federation", "status", "--json")
-        document: dict[str, Any] = orjson.loads(done.stdout)
-        return document
+        """What `xinyong federation status --json` prints for the node, read from its store in
+        this process: tests poll it, and a command's process costs seconds of start-up."""
+        with self.factory() as session:
+            return network_status(session, self.settings(), utc_now())
 
 
 def connect(parent: Node, child: Node) -> None:
