@@ -1,5 +1,7 @@
 """The application's front door: the landing page, the OpenAPI contract, errors without traces."""
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,3 +44,18 @@ def test_unknown_routes_and_bad_methods_are_clean_4xx(client: TestClient) -> Non
     assert missing.status_code == 404 and missing.json() == {"detail": "Not Found"}
     wrong = client.get("/v1/submissions")
     assert wrong.status_code == 405 and "Traceback" not in wrong.text
+
+
+# Libraries only some requests need: each process serving the app would otherwise pay for
+# loading them at start-up (together over half a second of processor time).
+ON_FIRST_USE = ("reportlab", "fontTools", "pypdf", "PIL", "xlsxwriter", "pypinyin", "holidays")
+
+
+def test_the_app_loads_the_libraries_of_pdfs_workbooks_pinyin_and_holidays_on_first_use() -> None:
+    probe = (
+        "import sys, xinyong.app; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(run.stdout.split())
+    assert "fastapi" in loaded  # the probe did load the app
+    assert not loaded & set(ON_FIRST_USE)

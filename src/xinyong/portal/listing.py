@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-import xlsxwriter
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -251,6 +250,8 @@ def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 
 def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     """One sheet; every cell written as text or a number, never as a formula."""
+    import xlsxwriter  # on the first download: most processes never write a workbook
+
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
     sheet = book.add_worksheet()

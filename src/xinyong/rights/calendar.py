@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
-from holidays import HolidayBase
-from holidays.countries.china import China
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 FIRST_YEAR = 2015
 LAST_YEAR = 2035
@@ -23,6 +24,10 @@ lazily while being read."""
 
 @cache
 def _china() -> HolidayBase:
+    # Imported on first use: loading the library's calendars is a tenth of a second of every
+    # process's start-up (the app's included), and most never count a working day.
+    from holidays.countries.china import China
+
     # The library's country constructors are untyped; the instance is a typed HolidayBase.
     return China(years=range(FIRST_YEAR, LAST_YEAR + 1))  # type: ignore[no-untyped-call]
 

@@ -24,11 +24,12 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import filetype
-from PIL import Image
-from pypdf import PdfReader
-from pypdf.generic import DictionaryObject
+
+if TYPE_CHECKING:
+    from pypdf.generic import DictionaryObject
 
 MAX_FILES = 5
 MAX_BYTES = 10 * 1024 * 1024
@@ -101,6 +102,9 @@ def check_evidence(files: list[tuple[str, bytes]]) -> list[Evidence]:
 
 def _image_problem(content: bytes, content_type: str) -> str | None:
     """Why a JPEG or PNG cannot be taken, or None."""
+    # Pillow and pypdf load with the first evidence file: most processes never check one.
+    from PIL import Image
+
     image_format, end = IMAGES[content_type]
     try:
         with warnings.catch_warnings():
@@ -127,6 +131,9 @@ def _image_problem(content: bytes, content_type: str) -> str | None:
 
 def _pdf_problem(content: bytes) -> str | None:
     """Why a PDF cannot be taken, or None."""
+    from pypdf import PdfReader
+    from pypdf.generic import DictionaryObject
+
     if not content.rstrip().endswith(b"%%EOF"):
         return "data follows the end of the PDF (a file that is also something else)"
     try:
@@ -158,6 +165,8 @@ def _pdf_problem(content: bytes) -> str | None:
 def _runs_something(catalogue: DictionaryObject) -> bool:
     """Whether a PDF acts when opened (an open action that runs a script or a program, or
     additional actions) or carries scripts or other files in its name tree."""
+    from pypdf.generic import DictionaryObject
+
     if "/AA" in catalogue:
         return True
     names = catalogue.get("/Names")

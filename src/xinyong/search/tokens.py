@@ -15,9 +15,6 @@ from functools import cache
 
 import numpy as np
 import numpy.typing as npt
-from pypinyin import lazy_pinyin
-from pypinyin.constants import PINYIN_DICT
-from pypinyin.contrib.tone_convert import to_normal
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 CODE_LIKE = re.compile(r"^[0-9A-Za-z]{15,18}$")
@@ -39,6 +36,10 @@ Letters = npt.NDArray[np.uint8]
 def token_of(char: str) -> str:
     """The token of one character: its pinyin, itself lowercased, or '' when it is dropped."""
     if CJK.match(char):
+        # pypinyin is imported on first use: its phrase dictionary alone is a fifth of a
+        # second of start-up for every process that imports the search (the app does).
+        from pypinyin import lazy_pinyin
+
         return lazy_pinyin(char)[0]
     if char.isascii() and char.isalnum():
         return char.lower()
@@ -57,6 +58,9 @@ def name_tokens(name: str) -> list[str]:
 @cache
 def syllables() -> frozenset[str]:
     """Every toneless pinyin syllable a character can be read as."""
+    from pypinyin.constants import PINYIN_DICT
+    from pypinyin.contrib.tone_convert import to_normal
+
     return frozenset(
         to_normal(reading) for readings in PINYIN_DICT.values() for reading in readings.split(",")
     )

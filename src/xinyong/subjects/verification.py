@@ -26,8 +26,6 @@ from io import BytesIO
 from pathlib import Path
 
 import orjson
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
 
 from xinyong.ledger.checkpoint import SigningKey, VerifierKey, read_signing_key
 from xinyong.subjects.report import METADATA_PREFIX, Report, render_pdf
@@ -128,6 +126,10 @@ def read_code(code: str, verifier: VerifierKey) -> Claims:
 
 def read_pdf(data: bytes, verifier: VerifierKey) -> tuple[Claims, Report]:
     """The claims and content of an uploaded PDF that is a report exactly as issued."""
+    # pypdf loads with the first report checked: most processes never check one.
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
     try:
         metadata = PdfReader(BytesIO(data)).metadata
     except (PdfReadError, ValueError, OSError, KeyError, TypeError, AttributeError, IndexError):
