@@ -1,5 +1,7 @@
 """Shared fixtures: stores on SQLite and on a real throwaway PostgreSQL server."""
 
+from __future__ import annotations
+
 import atexit
 import gc
 import itertools
@@ -8,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # A temporary folder of this test run's own, shared by its xdist workers (they inherit the
 # environment), set before xinyong is imported: what the code keeps in the machine's temporary
@@ -26,16 +29,24 @@ os.environ.setdefault("XINYONG_PASSWORD_HASHING", "insecure-for-tests")
 import pytest  # noqa: E402
 from _pytest.nodeid import NodeId  # noqa: E402
 from hypothesis import settings  # noqa: E402
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from xinyong.assembly import assemble  # noqa: E402
-from xinyong.policy import Pack, load_shipped  # noqa: E402
-from xinyong.store.db import make_engine, make_sessionmaker  # noqa: E402
-from xinyong.testing.postgres import migrated_database, postgres_server  # noqa: E402
-from xinyong.testing.store import migrated_sqlite  # noqa: E402
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
+    from xinyong.policy import Pack
+
+# The platform's modules are imported by the fixtures, not here: under xdist the controller,
+# which runs no test, loads this file too (importing them took it over a second).
 _counter = itertools.count()
-assemble()  # the listeners and ledger sources the app and the CLI run with
+
+
+@pytest.fixture(scope="session", autouse=True)
+def assembled() -> None:
+    """The listeners and ledger sources the app and the CLI run with."""
+    from xinyong.assembly import assemble
+
+    assemble()
+
 
 # Tests assert behaviour, never time: an example slowed by a busy machine is not a failure.
 settings.register_profile("xinyong", deadline=None)
@@ -49,18 +60,25 @@ settings.load_profile("xinyong")
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
+    from xinyong.testing.postgres import postgres_server
+
     with postgres_server() as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def national() -> Pack:
+    from xinyong.policy import load_shipped
+
     return load_shipped("national")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty store on each backend."""
+    from xinyong.testing.postgres import migrated_database
+    from xinyong.testing.store import migrated_sqlite
+
     if request.param == "sqlite":
         return migrated_sqlite(tmp_path / "store.db")
     admin = request.getfixturevalue("postgres_admin_url")
@@ -69,6 +87,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def factory(store_url: str) -> Iterator[sessionmaker[Session]]:
+    from xinyong.store.db import make_engine, make_sessionmaker
+
     engine = make_engine(store_url)
     yield make_sessionmaker(engine)
     engine.dispose()

@@ -2,14 +2,18 @@
 nothing that serves, stores or analyses unless it needs it (timings live in benchmarks/)."""
 
 import os
-import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from xinyong.cli import FEATURE_COMMANDS, load_command
+from xinyong.config import Settings
+from xinyong.policy import Pack
+from xinyong.records.publish import publish_pack
+from xinyong.testing.store import migrated_store
 
 HEAVY = ("fastapi", "starlette", "uvicorn", "duckdb", "pandas", "ibis", "pyarrow", "sklearn")
 """Modules no start-up loads: the web, the analytics engines and the scorecard's libraries."""
@@ -72,30 +76,36 @@ def test_a_command_loads_only_what_it_uses(arguments: list[str], unloaded: tuple
         assert "xinyong.identifiers.cli" in loaded  # the probe did run the command
 
 
+CHECK = ("check", "11010519491231002X", "buy_air_ticket")
+
+
+@dataclass(frozen=True)
+class FirstCheck:
+    env: dict[str, str]
+    """The environment of commands on the checked store."""
+    loaded: frozenset[str]
+
+
 @pytest.fixture(scope="module")
-def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder ``xinyong init`` made, with its SQLite store: once a module, copied by each test
-    (the command migrates and publishes the pack, seconds in a process of its own)."""
+def first_check(tmp_path_factory: pytest.TempPathFactory, national: Pack) -> FirstCheck:
+    """The first check on a folder as ``xinyong init`` leaves it, whose store has kept no
+    decision table yet: its SQLite store at the newest schema with the pack in force published,
+    made in this process (a copy of the migrated store; ``xinyong init`` itself is run by
+    tests/test_cli.py). Once a module: the tests below read what the check loaded and leaves."""
     var = tmp_path_factory.mktemp("initialised")
+    factory = migrated_store(Settings(var_dir=var, database_url=""))
+    with factory.begin() as session:
+        assert publish_pack(session, national)
+    factory.kw["bind"].dispose()
     env = {**os.environ, "XINYONG_VAR_DIR": str(var), "XINYONG_DATABASE_URL": ""}
-    subprocess.run(
-        [sys.executable, "-m", "xinyong", "init"], env=env, check=True, capture_output=True
-    )
-    return var
-
-
-@pytest.fixture
-def env(initialised: Path, tmp_path: Path) -> dict[str, str]:
-    """The environment of commands on a copy of the initialised folder."""
-    var = shutil.copytree(initialised, tmp_path / "var")
-    return {**os.environ, "XINYONG_VAR_DIR": str(var), "XINYONG_DATABASE_URL": ""}
+    return FirstCheck(env, frozenset(loaded_by(*CHECK, env=env)))
 
 
 def test_a_check_on_sqlite_loads_neither_alembic_nor_postgresql_s_driver(
-    env: dict[str, str],
+    first_check: FirstCheck,
 ) -> None:
     """Only ``xinyong init`` migrates: the others read the revision without Alembic."""
-    loaded = loaded_by("check", "11010519491231002X", "buy_air_ticket", env=env)
+    loaded = first_check.loaded
     assert "xinyong.enforcement.cli" in loaded  # the probe did run the command
     assert not {name for name in loaded if name.split(".")[0] in ("alembic", "psycopg")}
 
@@ -118,14 +128,14 @@ def test_importing_the_check_path_loads_neither_sqlalchemy_nor_pydantic() -> Non
     )
 
 
-def test_a_check_reads_the_store_and_the_pack_without_building_them(env: dict[str, str]) -> None:
+def test_a_check_reads_the_store_and_the_pack_without_building_them(
+    first_check: FirstCheck,
+) -> None:
     """The second check reads the decision table the first one kept: it builds no pack, opens
     no SQLAlchemy engine and reads no settings through pydantic. (Typer itself loads pydantic
     to convert the command's arguments.)"""
-    arguments = ("check", "11010519491231002X", "buy_air_ticket")
-    first = loaded_by(*arguments, env=env)
-    assert "xinyong.policy.pack" in first  # nothing kept yet: the pack was loaded
-    loaded = loaded_by(*arguments, env=env)
+    assert "xinyong.policy.pack" in first_check.loaded  # nothing kept yet: the pack was loaded
+    loaded = loaded_by(*CHECK, env=first_check.env)
     assert "xinyong.enforcement.bare" in loaded  # the probe did run the command
     assert "sqlalchemy" not in {name.split(".")[0] for name in loaded}
     assert not {"xinyong.policy.pack", "xinyong.policy.loader", "xinyong.config"} & loaded

@@ -93,12 +93,13 @@ def settings(tmp_path: Path, key: SigningKey) -> Settings:
 
 
 @pytest.fixture
-def client(engine: Engine, settings: Settings) -> TestClient:
+def client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
     app = FastAPI()
     app.include_router(router)
     app.state.sessionmaker = sessionmaker(engine)
     app.state.settings = settings
-    return TestClient(app)
+    with TestClient(app) as client:  # one event loop for the test's requests, not one each
+        yield client
 
 
 def test_the_public_key(client: TestClient, key: SigningKey) -> None:

@@ -39,6 +39,9 @@ def test_help_names_the_commands() -> None:
     assert "train" in result.output and "monitor" in result.output
 
 
+# Training imports scikit-learn and pandas (a second of processor time): on the worker that
+# trains the module's shared scorecard, they are imported already.
+@pytest.mark.xdist_group("scorecard")
 def test_train_then_monitor_and_score_the_store(
     environment: str, national: Pack, financial: Pack, tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@ registered firm, an account of every role and a session for each."""
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -100,11 +101,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
     }
 
 
+@contextmanager
+def opened_city(built: tuple[Path, dict[str, Any]], folder: Path) -> Iterator[City]:
+    """A copy of the built city in ``folder``, its app running."""
+    template, facts = built
+    shutil.copyfile(template, folder / "api.db")
+    url = f"sqlite:///{folder / 'api.db'}"
+    engine = make_engine(url)
+    with TestClient(create_app(Settings(database_url=url, var_dir=folder))) as client:
+        yield City(client, make_sessionmaker(engine), **facts)
+    engine.dispose()
+
+
 @pytest.fixture
 def city(built: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[City]:
-    template, facts = built
-    shutil.copyfile(template, tmp_path / "api.db")
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    factory = make_sessionmaker(make_engine(url))
-    with TestClient(create_app(Settings(database_url=url, var_dir=tmp_path))) as client:
-        yield City(client, factory, **facts)
+    with opened_city(built, tmp_path) as city:
+        yield city

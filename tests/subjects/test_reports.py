@@ -5,15 +5,17 @@ change to the code or to the PDF."""
 import base64
 import re
 import zlib
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from pypdf import PdfReader, PdfWriter
-from tests.subjects.conftest import READ, City
+from tests.subjects.conftest import READ, City, opened_city
 
 from xinyong.accounts.throttle import FREE_FAILURES
 from xinyong.app import create_app
@@ -35,6 +37,17 @@ def own_pdf(city: City) -> bytes:
     response = city.client.get("/v1/me/report.pdf", headers=city.signed_in["defaulter"])
     assert response.status_code == 200, response.text
     return response.content
+
+
+@pytest.fixture(scope="module")
+def reported(
+    built: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[City, bytes]]:
+    """A city and the defaulter's own report on it, rendered once (half a second a render) for
+    the tests that only read the report and verify it: verifying changes nothing in the store,
+    and neither the report nor a verification is throttled."""
+    with opened_city(built, tmp_path_factory.mktemp("reported")) as city:
+        yield city, own_pdf(city)
 
 
 def test_the_own_report_is_numbered_paged_and_verifiable(city: City) -> None:
@@ -66,8 +79,8 @@ def test_the_own_report_is_numbered_paged_and_verifiable(city: City) -> None:
     assert uploaded.json()["number"] == number.group(0)
 
 
-def test_every_font_of_the_pdf_is_embedded(city: City) -> None:
-    reader = PdfReader(BytesIO(own_pdf(city)))
+def test_every_font_of_the_pdf_is_embedded(reported: tuple[City, bytes]) -> None:
+    reader = PdfReader(BytesIO(reported[1]))
     fonts = {}
     for page in reader.pages:
         for name, font in page["/Resources"]["/Font"].items():
@@ -77,8 +90,8 @@ def test_every_font_of_the_pdf_is_embedded(city: City) -> None:
     assert all("/FontFile2" in font["/FontDescriptor"] for font in used)
 
 
-def test_a_changed_pdf_is_refused(city: City) -> None:
-    data = own_pdf(city)
+def test_a_changed_pdf_is_refused(reported: tuple[City, bytes]) -> None:
+    city, data = reported
     # Rewritten by another program with the same metadata: the text is the same, the bytes not.
     writer = PdfWriter(clone_from=BytesIO(data))
     rewritten = BytesIO()
@@ -107,8 +120,9 @@ def test_a_changed_pdf_is_refused(city: City) -> None:
 
 
 @pytest.mark.parametrize("position", [8, 40, -10])
-def test_a_changed_code_is_refused(city: City, position: int) -> None:
-    code = str(PdfReader(BytesIO(own_pdf(city))).metadata["/Keywords"])
+def test_a_changed_code_is_refused(reported: tuple[City, bytes], position: int) -> None:
+    city, data = reported
+    code = str(PdfReader(BytesIO(data)).metadata["/Keywords"])
     changed = code[:position] + ("A" if code[position] != "A" else "B") + code[position + 1 :]
     refused = city.client.post("/v1/verify", json={"code": changed})
     assert refused.status_code == 422, refused.text
@@ -139,8 +153,8 @@ def test_anyone_downloads_an_organisations_public_report(city: City) -> None:
     assert city.client.get(f"/subjects/{samples.organisation(9)}/report.pdf").status_code == 404
 
 
-def test_the_verify_page_takes_the_pdf_itself(city: City) -> None:
-    data = own_pdf(city)
+def test_the_verify_page_takes_the_pdf_itself(reported: tuple[City, bytes]) -> None:
+    city, data = reported
     city.client.get("/verify")  # the form's CSRF cookie
     token = city.client.cookies[csrf.COOKIE]
     sent = city.client.post(

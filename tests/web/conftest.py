@@ -84,9 +84,12 @@ def app(city: City) -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> TestClient:
-    """A fresh browser: its own cookies (language, CSRF token)."""
-    return TestClient(app)
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A fresh browser: its own cookies (language, CSRF token). Opened for the test, so that its
+    requests share one event loop and its worker threads: a client used unopened starts both
+    anew for every request, which cost as much as a small page (1,000s of requests a test)."""
+    with TestClient(app) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")
