@@ -54,3 +54,35 @@ def test_the_scan_finds_a_test_that_checks_nothing(tmp_path: Path) -> None:
     )
     scanned = unchecked(tmp_path / "test_sample.py")
     assert [name.split(" ")[1] for name in scanned] == ["test_silent"]
+
+
+def loops_on_the_main_thread(path: Path) -> list[str]:
+    """Calls of ``asyncio.run`` in a test module's own code (scripts a test hands to another
+    process are strings, and not counted). A worker whose browser tests hold Playwright open
+    has a running loop on its main thread, so such a call fails there and passes elsewhere:
+    tests use ``xinyong.testing.coroutines.run_alone``."""
+    return [
+        f"{path.name}:{node.lineno}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "run"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "asyncio"
+    ]
+
+
+def test_no_test_runs_an_event_loop_on_the_main_thread() -> None:
+    found = [
+        call for path in sorted(TESTS.rglob("*.py")) for call in loops_on_the_main_thread(path)
+    ]
+    assert found == []
+
+
+def test_the_scan_finds_a_loop_run_on_the_main_thread(tmp_path: Path) -> None:
+    (tmp_path / "test_sample.py").write_text(
+        "import asyncio\n\n"
+        "SCRIPT = 'asyncio.run(main())'\n\n"
+        "def test_loop():\n    assert asyncio.run(main())\n"
+    )
+    assert loops_on_the_main_thread(tmp_path / "test_sample.py") == ["test_sample.py:6"]

@@ -25,6 +25,7 @@ from xinyong.accounts.throttle import (
 from xinyong.app import create_app
 from xinyong.config import Settings
 from xinyong.store.db import make_engine, make_sessionmaker
+from xinyong.testing.coroutines import run_alone
 from xinyong.testing.store import migrated_sqlite
 
 PASSWORD = "correct horse battery"
@@ -100,7 +101,7 @@ def test_concurrent_guesses_get_only_the_free_password_checks(
         guesses = [sign_in(factory, "zhang", f"guess {n}", "10.0.0.1") for n in range(12)]
         return list(await asyncio.gather(*guesses, return_exceptions=True))
 
-    outcomes = Counter(type(outcome) for outcome in asyncio.run(burst()))
+    outcomes = Counter(type(outcome) for outcome in run_alone(burst()))
     assert outcomes == {LoginRefused: FREE_FAILURES["account"], SignInThrottled: 7}
 
 
@@ -113,7 +114,7 @@ def test_attempts_beyond_the_hashing_queue_are_told_to_come_back(
         attempts = [sign_in(factory, f"user{n}", "guess", f"10.0.1.{n}") for n in range(many)]
         return list(await asyncio.gather(*attempts, return_exceptions=True))
 
-    outcomes = Counter(type(outcome) for outcome in asyncio.run(crowd()))
+    outcomes = Counter(type(outcome) for outcome in run_alone(crowd()))
     assert outcomes == {LoginRefused: many - 5, SignInBusy: 5}
 
 

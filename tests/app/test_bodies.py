@@ -1,7 +1,6 @@
 """Nothing a client sends can stop the service: bodies are counted before they are parsed, and
 every field takes only what its type means, on SQLite and PostgreSQL alike."""
 
-import asyncio
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +17,7 @@ from xinyong.app import MAX_BODY_BYTES
 from xinyong.ingest.api import MAX_BYTES as SUBMISSION_BYTES
 from xinyong.rights.evidence import MAX_UPLOAD_BYTES
 from xinyong.testing import samples
+from xinyong.testing.coroutines import run_alone
 from xinyong.web import csrf
 
 CHUNK = 64 * 1024
@@ -69,7 +69,7 @@ def post_in_chunks(
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
-    asyncio.run(site.app(scope, receive, send))  # type: ignore[arg-type]
+    run_alone(site.app(scope, receive, send))  # type: ignore[arg-type]
     return status, body, asked
 
 

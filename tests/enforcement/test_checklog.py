@@ -19,6 +19,7 @@ from xinyong.enforcement.journal import REFUSED
 from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, checks_about, subject_key
 from xinyong.ledger import SigningKey, checkpoint, verify
 from xinyong.store.db import alembic_config, make_engine, make_sessionmaker, migrate
+from xinyong.testing.coroutines import run_alone
 from xinyong.testing.postgres import create_database
 
 AIRLINE = Asker("k1", "airline")
@@ -87,7 +88,7 @@ def serve(log: CheckLog, requests: list[tuple[Decision, str]]) -> None:
                 return
         raise AssertionError("the journalled rows were not moved into the store")
 
-    asyncio.run(run())
+    run_alone(run())
 
 
 def kept(journals: Path) -> list[tuple[str, str]]:
@@ -146,7 +147,7 @@ def test_a_log_without_a_journal_answers_nothing(factory: sessionmaker[Session])
         await CheckLog(factory).write([decision()], AIRLINE, "ticket sale")
 
     with pytest.raises(RuntimeError, match="journal"):
-        asyncio.run(answer())
+        run_alone(answer())
 
 
 def test_flush_writes_the_rest_and_says_what_it_could_not(factory: sessionmaker[Session]) -> None:

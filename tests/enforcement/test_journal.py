@@ -1,7 +1,6 @@
 """The check journal: a process killed after answering has lost nothing, and the next process
 to start moves into the store exactly what the store lacks, on both backends."""
 
-import asyncio
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,7 @@ from xinyong.enforcement.models import CheckLogGroup, CheckLogRow, checks_about
 from xinyong.ledger import SigningKey, verify
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
+from xinyong.testing.coroutines import run_alone
 from xinyong.testing.store import migrated_sqlite
 
 from .test_checklog import AIRLINE, decision
@@ -97,7 +97,7 @@ def test_a_journal_whose_owner_lives_is_left_alone(
     async def answer() -> None:
         await owner.write([decision()], AIRLINE, "ticket sale")  # journalled; not yet drained
 
-    asyncio.run(answer())
+    run_alone(answer())
     other = CheckLog(factory, tmp_path)
     assert other.start() == 0
     other.stop()
