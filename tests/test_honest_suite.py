@@ -2,9 +2,22 @@
 call of a checking helper would pass whatever the code did."""
 
 import ast
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
+
+
+@cache
+def parsed(path: Path) -> ast.Module:
+    """A test module's syntax tree, read once for every scan of this file."""
+    return ast.parse(path.read_text())
+
+
+def everywhere(scan: Callable[[Path], list[str]]) -> list[str]:
+    """What ``scan`` finds in every test module."""
+    return [found for path in sorted(TESTS.rglob("*.py")) for found in scan(path)]
 
 
 def _called(node: ast.AST) -> str:
@@ -25,9 +38,7 @@ def checks(function: ast.AST, helpers: set[str]) -> bool:
 
 
 def unchecked(path: Path) -> list[str]:
-    functions = [
-        node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)
-    ]
+    functions = [node for node in ast.walk(parsed(path)) if isinstance(node, ast.FunctionDef)]
     helpers: set[str] = set()
     # A helper checks when it asserts or calls a helper that does (a few levels deep).
     for _ in range(3):
@@ -42,8 +53,7 @@ def unchecked(path: Path) -> list[str]:
 
 
 def test_every_test_checks_something() -> None:
-    found = [name for path in sorted(TESTS.rglob("*.py")) for name in unchecked(path)]
-    assert found == []
+    assert everywhere(unchecked) == []
 
 
 def test_the_scan_finds_a_test_that_checks_nothing(tmp_path: Path) -> None:
@@ -63,7 +73,7 @@ def loops_on_the_main_thread(path: Path) -> list[str]:
     tests use ``xinyong.testing.coroutines.run_alone``."""
     return [
         f"{path.name}:{node.lineno}"
-        for node in ast.walk(ast.parse(path.read_text()))
+        for node in ast.walk(parsed(path))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "run"
@@ -73,10 +83,7 @@ def loops_on_the_main_thread(path: Path) -> list[str]:
 
 
 def test_no_test_runs_an_event_loop_on_the_main_thread() -> None:
-    found = [
-        call for path in sorted(TESTS.rglob("*.py")) for call in loops_on_the_main_thread(path)
-    ]
-    assert found == []
+    assert everywhere(loops_on_the_main_thread) == []
 
 
 def test_the_scan_finds_a_loop_run_on_the_main_thread(tmp_path: Path) -> None:

@@ -3,11 +3,8 @@ type and grade are matched by joins with the plans' small tables of the pairs th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import ibis
 import ibis.expr.types as ir
-from pydantic import JsonValue
 
 from xinyong.evaluate.facts import FactsSpec, json_text
 from xinyong.policy import Pack
@@ -36,26 +33,6 @@ def field_value(records: ir.Table, spec: FactsSpec, name: str) -> ir.StringValue
     return value
 
 
-def _value_matches(
-    records: ir.Table,
-    spec: FactsSpec,
-    *,
-    min_amount: float | None = None,
-    max_amount: float | None = None,
-    fields: Mapping[str, Sequence[JsonValue]] | None = None,
-) -> ir.BooleanValue:
-    """Whether a record's amount and fields meet a rule's conditions (type and grade aside;
-    a NULL amount fails any amount bound)."""
-    predicate: ir.BooleanValue = ibis.literal(True)
-    if min_amount is not None:
-        predicate &= records.amount.notnull() & (records.amount >= min_amount)
-    if max_amount is not None:
-        predicate &= records.amount.notnull() & (records.amount <= max_amount)
-    for name, allowed in (fields or {}).items():
-        predicate &= field_value(records, spec, name).isin([json_text(v) for v in allowed])
-    return predicate
-
-
 def _max_amount(condition: RecordCondition | EntryRule) -> float | None:
     # A list's entry rule has a least amount only.
     return condition.max_amount if isinstance(condition, RecordCondition) else None
@@ -73,11 +50,13 @@ def has_value_tests(condition: RecordCondition | EntryRule) -> bool:
 def meets_values(
     records: ir.Table, spec: FactsSpec, condition: RecordCondition | EntryRule
 ) -> ir.BooleanValue:
-    """Whether a record's amount and fields meet ``condition`` (type and grade aside)."""
-    return _value_matches(
-        records,
-        spec,
-        min_amount=condition.min_amount,
-        max_amount=_max_amount(condition),
-        fields=condition.fields,
-    )
+    """Whether a record's amount and fields meet ``condition`` (type and grade aside; a NULL
+    amount fails any amount bound)."""
+    predicate: ir.BooleanValue = ibis.literal(True)
+    if condition.min_amount is not None:
+        predicate &= records.amount.notnull() & (records.amount >= condition.min_amount)
+    if (max_amount := _max_amount(condition)) is not None:
+        predicate &= records.amount.notnull() & (records.amount <= max_amount)
+    for name, allowed in condition.fields.items():
+        predicate &= field_value(records, spec, name).isin([json_text(v) for v in allowed])
+    return predicate

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
 
@@ -58,6 +58,13 @@ class Engine(ABC):
         if found is None:
             found = self._policy[named] = self.table(named, table)
         return found
+
+    def policy_rows(
+        self, name: str, schema: pa.Schema, rows: Sequence[Sequence[object]]
+    ) -> ir.Table:
+        """``policy_table`` of ``rows``, each a tuple in the order of ``schema``'s columns."""
+        records = [dict(zip(schema.names, row, strict=True)) for row in rows]
+        return self.policy_table(name, pa.Table.from_pylist(records, schema=schema))
 
     def materialise(self, expression: ir.Table) -> ir.Table:
         """Compute ``expression`` once, as a table later expressions read (temporary)."""

@@ -105,20 +105,36 @@ def entries_plan(pack: Pack, records: ir.Table, spec: FactsSpec, engine: Engine)
     )
 
 
+ENTRY_KEYS = pa.schema(
+    [
+        ("key", pa.int64()),
+        ("record_type", pa.string()),
+        ("severity", pa.string()),
+        ("list_rank", pa.int64()),
+        ("list_code", pa.string()),
+        ("duration_months", pa.int64()),
+        ("extension_max", pa.int64()),
+        ("max_months", pa.int64()),
+    ]
+)
+"""One row for each type-and-grade pair a list reads: the list's rank, code, duration and
+extension cap (NULL for no extension), and the pair's maximum publicity period (NULL for
+none)."""
+
+
 @dataclass(frozen=True)
 class _EntryKeys:
     table: ir.Table
-    """``key``, ``record_type``, ``severity``, ``list_rank``, ``list_code``,
-    ``duration_months``, ``extension_max`` (NULL for no extension) and ``max_months`` (the
-    pair's maximum publicity period, NULL for none): one row for each pair a list reads."""
+    """``ENTRY_KEYS``."""
     rules: list[list[EntryRule]]
     """For each key, the list's entry rules that read its pair."""
 
 
 def _entry_keys(pack: Pack, lists: Sequence[CreditList], engine: Engine) -> _EntryKeys:
-    rows: list[tuple[str, str, int, CreditList, int | None]] = []
+    rows: list[tuple[int, str, str, int, str, int, int | None, int | None]] = []
     rules: list[list[EntryRule]] = []
     for rank, credit_list in enumerate(lists):
+        extension_max = credit_list.extension.max_months if credit_list.extension else None
         for code in sorted({rule.record_type for rule in credit_list.entry}):
             for severity, months in grades(pack, code):
                 reading = [
@@ -128,27 +144,20 @@ def _entry_keys(pack: Pack, lists: Sequence[CreditList], engine: Engine) -> _Ent
                     and (not rule.severities or severity in rule.severities)
                 ]
                 if reading:
-                    rows.append((code, severity.value, rank, credit_list, months))
+                    rows.append(
+                        (
+                            len(rows),
+                            code,
+                            severity.value,
+                            rank,
+                            credit_list.code,
+                            credit_list.duration_months,
+                            extension_max,
+                            months,
+                        )
+                    )
                     rules.append(reading)
-    table = engine.policy_table(
-        "entry_keys",
-        pa.table(
-            {
-                "key": pa.array(range(len(rows)), pa.int64()),
-                "record_type": pa.array([row[0] for row in rows], pa.string()),
-                "severity": pa.array([row[1] for row in rows], pa.string()),
-                "list_rank": pa.array([row[2] for row in rows], pa.int64()),
-                "list_code": pa.array([row[3].code for row in rows], pa.string()),
-                "duration_months": pa.array([row[3].duration_months for row in rows], pa.int64()),
-                "extension_max": pa.array(
-                    [row[3].extension.max_months if row[3].extension else None for row in rows],
-                    pa.int64(),
-                ),
-                "max_months": pa.array([row[4] for row in rows], pa.int64()),
-            }
-        ),
-    )
-    return _EntryKeys(table, rules)
+    return _EntryKeys(engine.policy_rows("entry_keys", ENTRY_KEYS, rows), rules)
 
 
 def _with_first_removal(

@@ -29,6 +29,18 @@ from xinyong.evaluate.scores.plan import (
 from xinyong.policy import Pack
 from xinyong.policy.schemes import Condition, SchemeBase, Tier, TiersScheme
 
+TIER_PAIRS = pa.schema(
+    [
+        ("condition", pa.int64()),
+        ("record_type", pa.string()),
+        ("severity", pa.string()),
+        ("window_months", pa.int64()),
+        ("max_months", pa.int64()),
+    ]
+)
+"""A record condition's type-and-grade pairs, with its window and the pair's maximum
+publicity period (months; NULL for none)."""
+
 
 def tiers_plan(pack: Pack, scheme: TiersScheme, inputs: Inputs) -> ScorePlan:
     """The evidence and grade of every subject the scheme rates (tiers give no value)."""
@@ -247,18 +259,7 @@ def _record_evidence(
         for severity, months in grades(pack, code)
         if not condition.severities or severity.value in condition.severities
     ]
-    columns = ("condition", "record_type", "severity", "window_months", "max_months")
-    kinds = (pa.int64(), pa.string(), pa.string(), pa.int64(), pa.int64())
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    pairs = inputs.engine.policy_table(
-        "tier_pairs",
-        pa.table(
-            {
-                column: pa.array(list(items), kind)
-                for column, kind, items in zip(columns, kinds, values, strict=True)
-            }
-        ),
-    )
+    pairs = inputs.engine.policy_rows("tier_pairs", TIER_PAIRS, rows)
     records = inputs.records
     # Nothing that takes effect after the day holds on it: a cheap test before the join.
     possible = records.filter(counts(scheme, records) & (records.effective_on <= inputs.day))

@@ -26,10 +26,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _rebuilt(with_rowid: bool, *, subject_index: bool) -> dict[str, Any]:
-    """How the heads' table is altered: on SQLite, rebuilt with or without its rowid from the
-    table as it stands (given, not reflected: reflection would read the tables it refers to,
-    whose expression indexes SQLAlchemy warns it cannot read)."""
+def _rebuilt(*, upgrading: bool) -> dict[str, Any]:
+    """How the heads' table is altered: on SQLite, rebuilt from the table as it stands before
+    the step (with its rowid and subject index before the upgrade, without both after it) into
+    the other form. The table is given, not reflected: reflection would read the tables it
+    refers to, whose expression indexes SQLAlchemy warns it cannot read."""
     if op.get_bind().dialect.name != "sqlite":
         return {}
     heads = sa.Table(
@@ -48,24 +49,24 @@ def _rebuilt(with_rowid: bool, *, subject_index: bool) -> dict[str, Any]:
         ),
         sa.PrimaryKeyConstraint("document_key", name="pk_record_heads"),
         sa.Index("ix_record_heads_record_id_status", "record_id", "status"),
-        *([sa.Index("ix_record_heads_subject_id", "subject_id")] if subject_index else []),
-        sqlite_with_rowid=not with_rowid,
+        *([sa.Index("ix_record_heads_subject_id", "subject_id")] if upgrading else []),
+        sqlite_with_rowid=upgrading,
     )
     return {
         "recreate": "always",
         "copy_from": heads,
-        "table_kwargs": {"sqlite_with_rowid": with_rowid},
+        "table_kwargs": {"sqlite_with_rowid": not upgrading},
     }
 
 
 def upgrade() -> None:
     op.drop_index("ix_records_record_type_effective_on", table_name="records")
-    with op.batch_alter_table("record_heads", **_rebuilt(False, subject_index=True)) as batch_op:
+    with op.batch_alter_table("record_heads", **_rebuilt(upgrading=True)) as batch_op:
         batch_op.drop_index("ix_record_heads_subject_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("record_heads", **_rebuilt(True, subject_index=False)) as batch_op:
+    with op.batch_alter_table("record_heads", **_rebuilt(upgrading=False)) as batch_op:
         batch_op.create_index("ix_record_heads_subject_id", ["subject_id"], unique=False)
     op.create_index(
         "ix_records_record_type_effective_on", "records", ["record_type", "effective_on"]
