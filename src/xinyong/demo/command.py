@@ -90,6 +90,13 @@ def demo_command(
     host: Annotated[str, typer.Option(help="address to serve on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to serve on")] = 8000,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after building")] = True,
+    scorecard: Annotated[
+        bool,
+        typer.Option(
+            "--scorecard/--no-scorecard",
+            help="train the financial scorecard (seconds); without it no one has a financial score",
+        ),
+    ] = True,
 ) -> None:
     """Generate a synthetic city, ingest it, sign a ledger checkpoint and serve it."""
     started = time.perf_counter()
@@ -122,7 +129,7 @@ def demo_command(
 
     keys = _demo_keys(settings.var_dir)
     search = refresh_search_index(factory, pack, settings.var_dir / "search", AS_OF)
-    trained = _demo_scorecard(persons, seed)
+    trained = _demo_scorecard(persons, seed) if scorecard else "not trained (--no-scorecard)"
     evaluation, _ = evaluate_if_stale(factory, default_packs(), AS_OF)
     accounts = demo_accounts(factory, settings.var_dir)
     # Signed last, over every event the steps above logged: each proof link answers at once.
