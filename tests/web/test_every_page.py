@@ -244,7 +244,7 @@ def _linked(page: Page, pages: list[APIRoute], rendered: set[str]) -> Iterator[s
 
 @pytest.mark.skipif(AXE is None, reason="make web-assets vendors axe-core")
 # One walk per language, each whole (every account, every page, every linked case, at both
-# widths), so that the walks share the run's workers instead of keeping one busy for minutes.
+# widths). Both run on the web city's worker, which holds the city, its server and Chromium.
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_page_fits_reads_and_is_accessible(
     chromium: Browser,
