@@ -99,10 +99,11 @@ def factory(store_url: str) -> Iterator[sessionmaker[Session]]:
 # JVM starts per run (a JVM is seconds to start and hundreds of megabytes), and so do the tests
 # on a set-up that takes seconds, in a browser or not, so that one worker builds it (xdist hands
 # out the largest group first, so the others meanwhile run the rest): by group, the folder and
-# the session fixture.
+# the session fixtures.
 SHARED_SETUPS = {
-    "web-city": (Path(__file__).parent / "web", "city"),
-    "scorecard": (Path(__file__).parent / "scorecard", "population"),
+    # Chromium too: a test in the browser elsewhere would launch a second one (seconds).
+    "web-city": (Path(__file__).parent / "web", ("city", "chromium")),
+    "scorecard": (Path(__file__).parent / "scorecard", ("population",)),
 }
 
 
@@ -115,8 +116,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = getattr(item, "fixturenames", ())
         if "chromium" in fixtures:
             item.add_marker(pytest.mark.browser)
-        for group, (folder, fixture) in SHARED_SETUPS.items():
-            if fixture in fixtures and item.path.is_relative_to(folder):
+        for group, (folder, shared) in SHARED_SETUPS.items():
+            if set(shared) & set(fixtures) and item.path.is_relative_to(folder):
                 item.add_marker(pytest.mark.xdist_group(group))
         if item.get_closest_marker("spark") is not None:
             item.add_marker(pytest.mark.xdist_group("spark"))

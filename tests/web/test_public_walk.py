@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import ahocorasick
+import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
@@ -232,6 +233,24 @@ def _route_requests(app: FastAPI, fill: dict[str, list[str]]) -> Iterator[tuple[
 
 
 def walk(client: TestClient, app: FastAPI, fill: dict[str, list[str]], hidden: Secrets) -> Walk:
+    """The walk, its requests sent from the opened ``client``'s event loop, where the app runs
+    (its lifespan run by the client): sent through the client from this thread, each of the
+    thousands of requests crosses between the threads at every message of the exchange and
+    waits for the interpreter lock at each crossing."""
+    assert client.portal is not None, "the client is opened (with TestClient(app) as client)"
+    return client.portal.call(_walk, app, fill, hidden)
+
+
+async def _walk(app: FastAPI, fill: dict[str, list[str]], hidden: Secrets) -> Walk:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", follow_redirects=True
+    ) as client:
+        return await _walked(client, app, fill, hidden)
+
+
+async def _walked(
+    client: httpx.AsyncClient, app: FastAPI, fill: dict[str, list[str]], hidden: Secrets
+) -> Walk:
     done = Walk()
     seen: set[str] = set()
     refusals: dict[str, int] = {}
@@ -242,7 +261,7 @@ def walk(client: TestClient, app: FastAPI, fill: dict[str, list[str]], hidden: S
             continue
         seen.add(url)
         done.routes.add(route)
-        answer = client.get(url)
+        answer = await client.get(url)
         done.answers += 1
         assert answer.status_code < 500, (url, answer.status_code, answer.text[:300])
         if answer.status_code in (401, 403):
