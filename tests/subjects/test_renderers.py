@@ -2,6 +2,7 @@
 is printed by the current one and verifies too, and a PDF that names a renderer this platform
 does not have is refused with a reason."""
 
+import string
 from io import BytesIO
 from itertools import pairwise
 from pathlib import Path
@@ -115,3 +116,21 @@ def test_the_runs_of_a_row_cover_exactly_its_dark_cells(row: list[bool]) -> None
     assert covered == [x for x, dark in enumerate(row) if dark]
     # Each run as long as it can be: never two that touch.
     assert all(end < start for (_, end), (start, _) in pairwise(runs))
+
+
+def fonts_of(data: bytes) -> set[str]:
+    return {
+        str(font.get_object()["/BaseFont"])
+        for page in PdfReader(BytesIO(data)).pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+
+
+def test_reports_of_one_file_share_their_font_under_the_current_renderer() -> None:
+    # Codes of other letters and digits (render takes any text as the code): the first renderer
+    # cut a font for each, the current one holds every letter and digit in one.
+    codes = ("XY1." + string.ascii_lowercase, "XY1." + string.ascii_uppercase + string.digits)
+    current = [fonts_of(render(REPORT, code)) for code in codes]
+    assert current[0] == current[1]
+    first = [fonts_of(render(REPORT, code, FIRST)) for code in codes]
+    assert first[0] != first[1]
