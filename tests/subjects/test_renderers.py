@@ -2,19 +2,22 @@
 is printed by the current one and verifies too, and a PDF that names a renderer this platform
 does not have is refused with a reason."""
 
+import re
 import string
 from io import BytesIO
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
+import segno
 from hypothesis import example, given
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
+from reportlab.lib.units import mm
 
 from xinyong.ledger.checkpoint import SigningKey, VerifierKey
 from xinyong.subjects.pdf import CURRENT, FIRST, dark_runs, render
-from xinyong.subjects.report import Report, Section
+from xinyong.subjects.report import Report, Section, verify_link
 from xinyong.subjects.verification import KEY_NAME, NotGenuine, claims_of, issue, read_pdf
 
 DATA = Path(__file__).parent / "data"
@@ -134,3 +137,31 @@ def test_reports_of_one_file_share_their_font_under_the_current_renderer() -> No
     assert current[0] == current[1]
     first = [fonts_of(render(REPORT, code, FIRST)) for code in codes]
     assert first[0] != first[1]
+
+
+def drawn_qr(data: bytes) -> list[list[bool]]:
+    """The QR code of the current renderer's first page, read back from its one filled path."""
+    page = PdfReader(BytesIO(data)).pages[0].get_contents()
+    assert page is not None
+    content = page.get_data().decode("latin-1")
+    begins = content.index("\nn ")  # the path; no number nor "re" holds an "f"
+    path = content[begins : content.index("f", begins)]
+    rects = [
+        tuple(float(number) for number in found.groups())
+        for found in re.finditer(r"(\S+) (\S+) (\S+) (\S+) re", path)
+    ]
+    size = 34 * mm
+    cell = min(height for *_, height in rects)
+    side = round(size / cell) - 8  # the quiet zone is 4 cells each side
+    matrix = [[False] * side for _ in range(side)]
+    for x, y, width, _ in rects:
+        row, start = round((size - y) / cell) - 5, round(x / cell) - 4
+        for column in range(start, start + round(width / cell)):
+            matrix[row][column] = True
+    return matrix
+
+
+def test_the_current_renderer_draws_the_qr_code_of_the_verification_link() -> None:
+    code = "XY1." + string.ascii_letters * 8
+    expected = segno.make(verify_link(REPORT, code), error="m").matrix
+    assert drawn_qr(render(REPORT, code)) == [[bool(cell) for cell in row] for row in expected]
