@@ -21,6 +21,7 @@ from xinyong.accounts.throttle import FREE_FAILURES
 from xinyong.app import create_app
 from xinyong.config import Settings
 from xinyong.identifiers.regions import region_name
+from xinyong.subjects.pdf import CURRENT
 from xinyong.subjects.report import METADATA_PREFIX
 from xinyong.testing import samples
 from xinyong.web import csrf
@@ -117,6 +118,11 @@ def test_a_changed_pdf_is_refused(reported: tuple[City, bytes]) -> None:
     refused = city.client.post("/v1/verify/pdf", content=out.getvalue())
     assert refused.status_code == 422 and "content was altered" in refused.json()["detail"]
     assert city.client.post("/v1/verify/pdf", content=b"%PDF-1.4 nonsense").status_code == 422
+    # Naming a renderer the platform does not have: refused with the reason, not an error.
+    named = data.replace(f"({CURRENT})".encode(), f"({CURRENT[:-1]}9)".encode(), 1)
+    assert named != data
+    refused = city.client.post("/v1/verify/pdf", content=named)
+    assert refused.status_code == 422 and "renderer" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize("position", [8, 40, -10])

@@ -6,12 +6,14 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 from pydantic import TypeAdapter, ValidationError
 
 from xinyong.web.types import (
     MAX_ID,
     MAX_INT64,
     MAX_JSON_DEPTH,
+    MAX_TEXT,
     Amount,
     Code,
     Id,
@@ -132,3 +134,19 @@ def test_patterns_are_told_in_words() -> None:
         == "control characters (NUL, line breaks, tabs ...) and bidirectional overrides are not"
         " allowed here"
     )
+
+
+@pytest.mark.parametrize(("adapter", "longest"), [(LINE, 500), (TEXT, MAX_TEXT), (RECORD, 300)])
+@given(value=st.text(max_size=40), longer=st.integers(0, 2))
+def test_the_documented_schema_admits_exactly_what_validation_does(
+    adapter: TypeAdapter[Any], longest: int, value: str, longer: int
+) -> None:
+    schema = adapter.json_schema()
+    # The pattern stands apart from the lengths (web.types.PatternApart)...
+    assert "pattern" not in schema and [set(part) for part in schema["allOf"]] == [{"pattern"}]
+    # ... and the two together state what the server checks, at the length bound too.
+    documented = Draft202012Validator(schema)
+    for sent in (value, value[:1] * (longest - 1 + longer)):
+        assert documented.is_valid(sent) == accepts(adapter, sent) or (
+            adapter is RECORD and sent.isdigit()  # a record id's range is checked in code
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -24,17 +25,26 @@ def check_in_store(
     Raises ``UndecidableSubject`` for an identifier that fails its check (see
     ``xinyong.enforcement.subjects``) and ``UnknownAction`` for an action the pack lacks.
     """
+    return checks_in_store(session, index, subject, [action], as_of)[0]
+
+
+def checks_in_store(
+    session: Session, index: MeasuresIndex, subject: str, actions: Sequence[str], as_of: date
+) -> list[Decision]:
+    """The decisions for one subject on each of ``actions``, as ``check_in_store`` makes one:
+    the subject's index row is read once for all of them."""
 
     def held(code: str) -> bool:
         return session.scalar(select(Subject.id).where(Subject.identifier == code)) is not None
 
     identifier = decidable(subject, china_today(), held)
-    if action not in index.pack.actions:
-        raise UnknownAction(action, index.pack.actions)
+    for action in actions:
+        if action not in index.pack.actions:
+            raise UnknownAction(action, index.pack.actions)
     grants = session.scalar(
         select(MeasureIndexRow.grants).where(MeasureIndexRow.identifier == identifier)
     )
     index.put(identifier, grants or [])
     if held(identifier):
         index.known.add(identifier)
-    return index.decide(identifier, action, as_of)
+    return [index.decide(identifier, action, as_of) for action in actions]

@@ -427,10 +427,12 @@ def render_html(report: Report, code: str) -> str:
     )
 
 
-def render_pdf(report: Report, code: str) -> bytes:
-    """The PDF, with its fonts embedded; the same report and code always give the same bytes."""
+def render_pdf(report: Report, code: str, renderer: str | None = None) -> bytes:
+    """The PDF, with its fonts embedded, printed by ``renderer`` (a name of
+    ``subjects.pdf.RENDERERS``; by default the current one); the same report, code and renderer
+    always give the same bytes."""
     # The PDF's libraries (reportlab, fontTools) load with the first PDF: a fifth of a second
     # of start-up that a process serving no PDF would pay for nothing.
-    from xinyong.subjects.pdf import render
+    from xinyong.subjects.pdf import CURRENT, render
 
-    return render(report, code)
+    return render(report, code, renderer or CURRENT)

@@ -13,7 +13,7 @@ from xinyong.audit.service import accesses_of
 from xinyong.clock import as_utc
 from xinyong.enforcement.index import MeasuresIndex
 from xinyong.enforcement.models import EntryRow, checks_and_sites
-from xinyong.enforcement.service import check_in_store
+from xinyong.enforcement.service import checks_in_store
 from xinyong.ingest.legacy import links_of
 from xinyong.ingest.models import Submission
 from xinyong.policy import Pack
@@ -199,25 +199,29 @@ def _entries(session: Session, subject: Subject, pack: Pack, today: date) -> lis
 def _decisions(session: Session, subject: Subject, pack: Pack, today: date) -> list[dict[str, Any]]:
     """What a relying party would be told today for every action that concerns this kind of
     subject (the subject's own look: nothing is written to the check log)."""
-    index = MeasuresIndex(pack)
-    decisions = []
-    for code, action in sorted(pack.actions.items()):
-        if subject.kind not in action.subject_kinds:
-            continue
-        decision = check_in_store(session, index, subject.identifier, code, today)
-        decisions.append(
-            {
-                "action": code,
-                "action_name": action.name.model_dump(),
-                "effect": decision.effect,
-                "benefits": list(decision.benefits),
-                "measures": list(decision.measures),
-                "entries": list(decision.entries),
-                "valid_until": decision.valid_until.isoformat(),
-                "policy_version": decision.policy_version,
-            }
-        )
-    return decisions
+    concerned = [
+        (code, action)
+        for code, action in sorted(pack.actions.items())
+        if subject.kind in action.subject_kinds
+    ]
+    if not concerned:
+        return []
+    decided = checks_in_store(
+        session, MeasuresIndex(pack), subject.identifier, [code for code, _ in concerned], today
+    )
+    return [
+        {
+            "action": code,
+            "action_name": action.name.model_dump(),
+            "effect": decision.effect,
+            "benefits": list(decision.benefits),
+            "measures": list(decision.measures),
+            "entries": list(decision.entries),
+            "valid_until": decision.valid_until.isoformat(),
+            "policy_version": decision.policy_version,
+        }
+        for (code, action), decision in zip(concerned, decided, strict=True)
+    ]
 
 
 def _accesses(session: Session, subject: Subject) -> list[dict[str, Any]]:

@@ -9,8 +9,9 @@ of statement. It is created on first use under ``<var_dir>/reports/signing.key``
 the ledger's signed-note key format, and its public half is served at ``/v1/verify/key``.
 
 A code alone confirms the claims and nothing else: what the report shows is not in it. An
-uploaded PDF is checked in full: its metadata carries the code and the report's content; the
-content must hash to the signed digest, and rendering it again must give the uploaded bytes,
+uploaded PDF is checked in full: its metadata carries the code, the report's content and the
+name of the renderer that printed it (``/Creator``, see ``subjects.pdf``); the content must hash
+to the signed digest, and printing it again with that renderer must give the uploaded bytes,
 so that any change to the file, seen or unseen, is refused.
 """
 
@@ -126,9 +127,11 @@ def read_code(code: str, verifier: VerifierKey) -> Claims:
 
 def read_pdf(data: bytes, verifier: VerifierKey) -> tuple[Claims, Report]:
     """The claims and content of an uploaded PDF that is a report exactly as issued."""
-    # pypdf loads with the first report checked: most processes never check one.
+    # pypdf and the renderers load with the first report checked: most processes never check one.
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    from xinyong.subjects.pdf import RENDERERS
 
     try:
         metadata = PdfReader(BytesIO(data)).metadata
@@ -138,8 +141,14 @@ def read_pdf(data: bytes, verifier: VerifierKey) -> tuple[Claims, Report]:
         raise NotGenuine("this file is not a readable PDF") from None
     code = str(metadata.get("/Keywords", "")) if metadata else ""
     packed = str(metadata.get("/Subject", "")) if metadata else ""
+    renderer = str(metadata.get("/Creator", "")) if metadata else ""
     if not code.startswith(PREFIX) or not packed.startswith(METADATA_PREFIX):
         raise NotGenuine("this PDF is not a credit report of this platform")
+    if renderer not in RENDERERS:
+        raise NotGenuine(
+            "this PDF names a renderer this platform never printed reports with: "
+            "it is not a report as issued"
+        )
     claims = read_code(code, verifier)
     try:
         packed_content = base64.b64decode(packed.removeprefix(METADATA_PREFIX), validate=True)
@@ -150,6 +159,6 @@ def read_pdf(data: bytes, verifier: VerifierKey) -> tuple[Claims, Report]:
     if hashlib.sha256(content).hexdigest() != claims.digest:
         raise NotGenuine("the report's content was altered after it was issued")
     report = Report.from_content(content)
-    if render_pdf(report, code) != data:
+    if render_pdf(report, code, renderer) != data:
         raise NotGenuine("this PDF was altered after it was issued: it is not the report as issued")
     return claims, report
