@@ -3,6 +3,8 @@ pack or another day, and never holding the facts of the run that compiled it."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import date
 
 from xinyong.evaluate.compiled import COUNTS
@@ -59,3 +61,15 @@ def test_a_kept_plan_serves_only_its_own_pack_and_day_and_never_its_facts() -> N
     compiled = COUNTS.compiled
     _run(first, fewer, day)
     assert COUNTS.compiled == compiled
+
+
+def test_a_closed_engine_is_held_by_no_kept_plan() -> None:
+    """Once a run's engine is closed and its plans dropped, nothing the process keeps of them
+    (the compiled SQL's keys, the plans' nodes detached from their tables) holds its
+    connection, nor so the facts it was handed."""
+    with get_engine("duckdb") as engine:
+        check(engine, _every_kind(), EVERY_KIND_RECORDS, EVERY_KIND_DAYS[1], names="held")
+        connection = weakref.ref(engine.backend)
+    del engine
+    gc.collect()
+    assert connection() is None
