@@ -13,10 +13,12 @@ import segno
 from hypothesis import example, given
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
+from reportlab.lib import fonts as reportlab_fonts
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 
 from xinyong.ledger.checkpoint import SigningKey, VerifierKey
-from xinyong.subjects.pdf import CURRENT, FIRST, dark_runs, render
+from xinyong.subjects.pdf import CURRENT, FIRST, Fonts, dark_runs, render
 from xinyong.subjects.report import Report, Section, verify_link
 from xinyong.subjects.verification import KEY_NAME, NotGenuine, claims_of, issue, read_pdf
 
@@ -165,3 +167,41 @@ def test_the_current_renderer_draws_the_qr_code_of_the_verification_link() -> No
     code = "XY1." + string.ascii_letters * 8
     expected = segno.make(verify_link(REPORT, code), error="m").matrix
     assert drawn_qr(render(REPORT, code)) == [[bool(cell) for cell in row] for row in expected]
+
+
+def registry_sizes() -> list[int]:
+    """The sizes of every map reportlab fills when a TrueType font is registered."""
+    return [
+        len(vars(module)[name])
+        for module, name in (
+            (pdfmetrics, "_fonts"),
+            (pdfmetrics, "_dynFaceNames"),
+            (reportlab_fonts, "_ps2tt_map"),
+            (reportlab_fonts, "_tt2ps_map"),
+        )
+    ]
+
+
+def test_fonts_of_other_characters_do_not_pile_up_in_the_process() -> None:
+    # Each subject's report has characters of its own, so a walk of the public reports would
+    # register a font per subject: only the last few are kept, the others forgotten.
+    fonts = Fonts(kept=2)
+    before = registry_sizes()
+    names = []
+    for characters in ("甲乙", "丙丁", "戊己", "庚辛"):
+        with fonts.held(characters) as name:
+            names.append(name)
+            assert name in pdfmetrics.getRegisteredFontNames()
+    registered = set(pdfmetrics.getRegisteredFontNames())
+    assert names[:2] == [name for name in names if name not in registered]
+    assert set(names[2:]) <= registered
+    assert [after - was for after, was in zip(registry_sizes(), before, strict=True)] == [
+        2,
+        2,
+        2,
+        8,  # bold and italic of each family
+    ]
+    # A forgotten font is registered again when its characters come back.
+    with fonts.held("甲乙") as name:
+        assert name == names[0] and name in pdfmetrics.getRegisteredFontNames()
+    assert names[2] not in pdfmetrics.getRegisteredFontNames()

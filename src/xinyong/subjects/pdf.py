@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import base64
 import string
+import threading
 import zlib
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from io import BytesIO
@@ -21,7 +24,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import segno
-from reportlab.lib import colors
+from reportlab.lib import colors, fonts
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -111,6 +114,51 @@ _PRINTED = (
 """The fixed text the PDF prints besides the report's content: its font needs these too."""
 
 
+class Fonts:
+    """The report fonts registered with reportlab, for the last ``kept`` sets of characters.
+
+    reportlab keeps every font registered for the life of the process and has no way to forget
+    one, and each report of other characters has a font of its own (about 170 KB for 200
+    characters): anyone walking the public reports would grow the process without end. The
+    older fonts are taken out of reportlab's registry again; a report is printed while the lock
+    is held, so no font is forgotten while a report uses it."""
+
+    def __init__(self, kept: int) -> None:
+        self.kept = kept
+        self._lock = threading.Lock()
+        self._fonts: OrderedDict[str, None] = OrderedDict()
+
+    @contextmanager
+    def held(self, characters: str) -> Iterator[str]:
+        """The name of the registered font of ``characters``, registered for as long as this
+        is held."""
+        with self._lock:
+            font = font_name(characters)
+            if font in self._fonts:
+                self._fonts.move_to_end(font)
+            else:
+                pdfmetrics.registerFont(TTFont(font, BytesIO(truetype_subset(characters))))
+                self._fonts[font] = None
+                while len(self._fonts) > self.kept:
+                    _forget(self._fonts.popitem(last=False)[0])
+            yield font
+
+
+def _forget(font: str) -> None:
+    """Takes ``font`` out of the maps ``pdfmetrics.registerFont`` fills for a TrueType font."""
+    registered = vars(pdfmetrics)["_fonts"].pop(font)
+    vars(pdfmetrics)["_dynFaceNames"].pop(registered.face.name, None)
+    family = font.lower()
+    vars(fonts)["_ps2tt_map"].pop(family, None)
+    mapped = vars(fonts)["_tt2ps_map"]
+    for key in [key for key in mapped if key[0] == family]:
+        del mapped[key]
+
+
+FONTS = Fonts(kept=64)
+"""As many as ``truetype_subset`` keeps cut."""
+
+
 def render(report: Report, code: str, renderer: str = CURRENT) -> bytes:
     """The PDF, with its fonts embedded, printed by ``renderer`` (a name of ``RENDERERS``); the
     same report, code and renderer always give the same bytes."""
@@ -118,9 +166,12 @@ def render(report: Report, code: str, renderer: str = CURRENT) -> bytes:
     content = report.content()
     printed = _PRINTED + (_ALPHABET if version.fixed_alphabet else "")
     characters = characters_of(content.decode() + code + printed)
-    font = font_name(characters)
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(font, BytesIO(truetype_subset(characters))))
+    with FONTS.held(characters) as font:
+        return _printed(report, content, code, renderer, font)
+
+
+def _printed(report: Report, content: bytes, code: str, renderer: str, font: str) -> bytes:
+    version = RENDERERS[renderer]
     # CJK text has no spaces: wordWrap="CJK" lets lines break between any two characters.
     body = ParagraphStyle("body", fontName=font, fontSize=8.5, leading=11, wordWrap="CJK")
     small = ParagraphStyle("small", parent=body, fontSize=6.5, leading=8)
