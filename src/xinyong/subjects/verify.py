@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from xinyong.config import Settings
@@ -89,6 +90,13 @@ def _verifier(request: Request) -> VerifierKey:
         raise HTTPException(503, f"the report key cannot be read: {error}") from None
 
 
+async def _read_pdf(request: Request, data: bytes) -> Claims:
+    """The claims of an uploaded report, read in a worker thread: reading one prints it again
+    (a tenth of a second or more), which on the event loop would hold up every other request."""
+    claims, _ = await run_in_threadpool(read_pdf, data, _verifier(request))
+    return claims
+
+
 _REFUSED: dict[int | str, dict[str, Any]] = {
     422: {"description": "not a genuine report of this platform, or altered; `detail` says why"}
 }
@@ -119,7 +127,7 @@ async def verify_pdf(request: Request) -> Verified:
     """Is this PDF a report exactly as issued (the body is the file itself)?"""
     data = await request.body()
     try:
-        claims, _ = read_pdf(data, _verifier(request))
+        claims = await _read_pdf(request, data)
     except NotGenuine as error:
         raise HTTPException(422, str(error)) from None
     return Verified(**asdict(claims))
@@ -159,7 +167,7 @@ async def verify_upload(request: Request) -> HTMLResponse:
     code = str(form.get("code") or "")
     try:
         if isinstance(upload, UploadFile) and upload.size:
-            claims, _ = read_pdf(await upload.read(MAX_PDF_BYTES + 1), _verifier(request))
+            claims = await _read_pdf(request, await upload.read(MAX_PDF_BYTES + 1))
         else:
             claims = read_code(code, _verifier(request))
     except NotGenuine as error:
