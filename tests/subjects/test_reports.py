@@ -44,7 +44,7 @@ def own_pdf(city: City) -> bytes:
 def reported(
     built: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[City, bytes]]:
-    """A city and the defaulter's own report on it, rendered once (half a second a render) for
+    """A city and the defaulter's own report on it, rendered once (a tenth of a second a render) for
     the tests that only read the report and verify it: verifying changes nothing in the store,
     and neither the report nor a verification is throttled."""
     with opened_city(built, tmp_path_factory.mktemp("reported")) as city:

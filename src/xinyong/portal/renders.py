@@ -1,5 +1,5 @@
-"""What costs the platform much and a visitor nothing: a public credit report (a PDF takes a second
-or more of CPU) and a list's spreadsheet. Each anonymous render is counted per client address by
+"""What costs the platform much and a visitor nothing: a public credit report (a PDF takes a tenth
+of a second of CPU or more) and a list's spreadsheet. Each anonymous render is counted per client address by
 the sign-in throttle's back-off (``accounts.throttle``, scope ``render``; behind trusted proxies
 the address is the real client's); past the free burst the answer is 429 with Retry-After.
 
