@@ -3,9 +3,10 @@ numbered, paged, with embedded fonts, no codes, and a verification code that ref
 change to the code or to the PDF."""
 
 import base64
+import itertools
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import pytest
 import time_machine
 from fastapi.testclient import TestClient
 from httpx import Response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from tests.subjects.conftest import READ, City, opened_city
 
@@ -30,6 +33,8 @@ from xinyong.web import csrf
 
 FREE_RENDERS = FREE_FAILURES["render"]
 GENUINE = "真实：本报告由平台出具"
+NONSENSE = b"%PDF-1.4 nonsense"
+"""An upload refused as no report at all (422) once it is read."""
 RAW_CODES = ("None", "deny", "serious", "public", "active", "black", "staff_read")
 
 
@@ -132,7 +137,7 @@ def test_a_changed_pdf_is_refused(reported: tuple[City, bytes]) -> None:
     forged.write(out)
     refused = client.post("/v1/verify/pdf", content=out.getvalue())
     assert refused.status_code == 422 and "content was altered" in refused.json()["detail"]
-    assert client.post("/v1/verify/pdf", content=b"%PDF-1.4 nonsense").status_code == 422
+    assert client.post("/v1/verify/pdf", content=NONSENSE).status_code == 422
     # Naming a renderer the platform does not have: refused with the reason, not an error.
     named = data.replace(f"({CURRENT})".encode(), f"({CURRENT[:-1]}9)".encode(), 1)
     assert named != data
@@ -201,19 +206,61 @@ def test_uploads_to_verify_are_counted_with_the_addresss_renders_before_the_pdf_
     # The clock stands still: the wait the last free upload starts cannot run out mid-test.
     with time_machine.travel(utc_now(), tick=False):
         for _ in range(FREE_RENDERS):
-            assert upload(here, b"%PDF-1.4 nonsense").status_code == 422  # read, and counted
+            assert upload(here, NONSENSE).status_code == 422  # read, and counted
         refused = upload(here, data)
         assert refused.status_code == 429, refused.text
         assert int(refused.headers["Retry-After"]) >= 1
         assert "uploaded reports to verify" in refused.json()["detail"]
         # Refused unread: what would be refused as no report at all is not even opened.
-        assert upload(here, b"%PDF-1.4 nonsense").status_code == 429
+        assert upload(here, NONSENSE).status_code == 429
         # One budget with the downloads and the public reports.
         assert _download(here).status_code == 429
         # A code is a signature check, not a print: still answered from the same address.
         assert here.post("/v1/verify", json={"code": code}).status_code == 200
         elsewhere = upload(visitor(city, "198.51.100.2"), data)
         assert elsewhere.status_code == 200 and elsewhere.json()["identifier"] == city.defaulter
+
+
+Ask = Callable[[TestClient, str], Response]
+COSTLY: dict[str, Ask] = {
+    # Each answered 200 or 422 when admitted, 429 when not.
+    "upload": lambda client, code: upload(client, NONSENSE),
+    "upload on the page": lambda client, code: upload_on_page(client, NONSENSE),
+    "download": lambda client, code: _download(client),
+}
+FREE: dict[str, Ask] = {
+    "code": lambda client, code: client.post("/v1/verify", json={"code": code}),
+    "code on the page": lambda client, code: upload_on_page(client, b"", code),
+}
+ADDRESSES = (f"2001:db8:{n:x}::1" for n in itertools.count(1))
+"""One address (a /64 of its own) per example: each starts with every render free."""
+
+
+@settings(max_examples=25)
+@given(
+    costly=st.lists(
+        st.sampled_from(sorted(COSTLY)), min_size=FREE_RENDERS + 2, max_size=FREE_RENDERS + 2
+    ),
+    free=st.lists(
+        st.tuples(st.integers(0, FREE_RENDERS + 2), st.sampled_from(sorted(FREE))), max_size=4
+    ),
+)
+def test_uploads_and_downloads_share_one_budget_and_codes_are_free(
+    reported: tuple[City, bytes], costly: list[str], free: list[tuple[int, str]]
+) -> None:
+    city, data = reported
+    code = str(PdfReader(BytesIO(data)).metadata["/Keywords"])
+    asked = list(costly)
+    for position, name in sorted(free, reverse=True):
+        asked.insert(position, name)
+    here = visitor(city, next(ADDRESSES))
+    counted = 0
+    with time_machine.travel(utc_now(), tick=False):
+        for name in asked:
+            status = (COSTLY | FREE)[name](here, code).status_code
+            counted += name in COSTLY
+            refused = name in COSTLY and counted > FREE_RENDERS
+            assert (status == 429) == refused, (name, counted, status)
 
 
 def test_the_verify_page_says_when_an_upload_must_wait(reported: tuple[City, bytes]) -> None:
@@ -229,7 +276,7 @@ def test_the_verify_page_says_when_an_upload_must_wait(reported: tuple[City, byt
         assert GENUINE not in waiting.text and "未通过验证" not in waiting.text
         assert 'name="report"' in waiting.text and "<nav" in waiting.text  # the page, its form
         # Refused before it is opened: what would be refused as no report at all.
-        assert upload_on_page(here, b"%PDF-1.4 nonsense").status_code == 429
+        assert upload_on_page(here, NONSENSE).status_code == 429
         # The code, sent with the form and no file, is checked at once.
         by_code = upload_on_page(here, b"", code)
         assert by_code.status_code == 200 and GENUINE in by_code.text
