@@ -8,12 +8,15 @@ from urllib.parse import quote
 
 import orjson
 import pytest
+import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.app.conftest import SUBJECTS, Site
 
 from xinyong.accounts.deps import COOKIE as SESSION_COOKIE
+from xinyong.accounts.throttle import FREE_FAILURES
 from xinyong.app import MAX_BODY_BYTES
+from xinyong.clock import utc_now
 from xinyong.ingest.api import MAX_BYTES as SUBMISSION_BYTES
 from xinyong.rights.evidence import MAX_UPLOAD_BYTES
 from xinyong.testing import samples
@@ -89,6 +92,24 @@ def test_a_declared_length_over_the_limit_is_refused_unread(site: Site) -> None:
         headers={"content-type": "application/json"},
     )
     assert answer.status_code == 413 and answer.text == "Content Too Large"
+
+
+def test_an_upload_to_verify_past_the_addresss_renders_is_refused_unread(site: Site) -> None:
+    """Verifying an upload prints the report again: past the address's renders, not one chunk
+    of the next upload is asked for, let alone opened as a PDF."""
+    nonsense = b"%PDF-1.4 nonsense"
+    with time_machine.travel(utc_now(), tick=False):  # the waits stand still
+        for _ in range(FREE_FAILURES["render"]):
+            status, _, asked = post_in_chunks(
+                site, "/v1/verify/pdf", iter([nonsense]), {}, "application/pdf"
+            )
+            assert (status, asked) == (422, 1)  # read, refused as no report, and counted
+        pdf = itertools.repeat(nonsense + b" " * CHUNK, 8)
+        status, body, asked = post_in_chunks(site, "/v1/verify/pdf", pdf, {}, "application/pdf")
+        assert (status, asked) == (429, 0), body
+        assert "uploaded reports to verify" in orjson.loads(body)["detail"]
+        # Counted per address: another one (the test client's) is still answered.
+        assert site.client.post("/v1/verify/pdf", content=nonsense).status_code == 422
 
 
 def test_submissions_take_more_than_the_default_and_no_more_than_their_own(site: Site) -> None:

@@ -3,22 +3,27 @@ numbered, paged, with embedded fonts, no codes, and a verification code that ref
 change to the code or to the PDF."""
 
 import base64
+import itertools
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from httpx import Response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from tests.subjects.conftest import READ, City, opened_city
 
 from xinyong.accounts.throttle import FREE_FAILURES
 from xinyong.app import create_app
+from xinyong.clock import utc_now
 from xinyong.config import Settings
 from xinyong.identifiers.regions import region_name
 from xinyong.subjects.pdf import CURRENT
@@ -27,11 +32,24 @@ from xinyong.testing import samples
 from xinyong.web import csrf
 
 FREE_RENDERS = FREE_FAILURES["render"]
+GENUINE = "真实：本报告由平台出具"
+NONSENSE = b"%PDF-1.4 nonsense"
+"""An upload refused as no report at all (422) once it is read."""
 RAW_CODES = ("None", "deny", "serious", "public", "active", "black", "staff_read")
 
 
 def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages)
+
+
+def visitor(city: City, address: str) -> TestClient:
+    """A client of the city's running app from an address of its own: its renders and uploads
+    are counted apart from every other test's."""
+    return TestClient(city.client.app, client=(address, 50000))
+
+
+def upload(client: TestClient, data: bytes) -> Response:
+    return client.post("/v1/verify/pdf", content=data, headers={"Content-Type": "application/pdf"})
 
 
 def own_pdf(city: City) -> bytes:
@@ -45,8 +63,9 @@ def reported(
     built: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[City, bytes]]:
     """A city and the defaulter's own report on it, rendered once (a tenth of a second a render) for
-    the tests that only read the report and verify it: verifying changes nothing in the store,
-    and neither the report nor a verification is throttled."""
+    the tests that only read the report and verify it. Verifying changes nothing in the store but
+    the uploading address's count of renders (an upload is printed again), so each test that
+    uploads comes from an address of its own (``visitor``)."""
     with opened_city(built, tmp_path_factory.mktemp("reported")) as city:
         yield city, own_pdf(city)
 
@@ -93,11 +112,12 @@ def test_every_font_of_the_pdf_is_embedded(reported: tuple[City, bytes]) -> None
 
 def test_a_changed_pdf_is_refused(reported: tuple[City, bytes]) -> None:
     city, data = reported
+    client = visitor(city, "192.0.2.1")
     # Rewritten by another program with the same metadata: the text is the same, the bytes not.
     writer = PdfWriter(clone_from=BytesIO(data))
     rewritten = BytesIO()
     writer.write(rewritten)
-    refused = city.client.post("/v1/verify/pdf", content=rewritten.getvalue())
+    refused = client.post("/v1/verify/pdf", content=rewritten.getvalue())
     assert refused.status_code == 422 and "altered" in refused.json()["detail"]
     # The content in the metadata changed and the visible text with it: the digest fails.
     reader = PdfReader(BytesIO(data))
@@ -115,13 +135,13 @@ def test_a_changed_pdf_is_refused(reported: tuple[City, bytes]) -> None:
     )
     out = BytesIO()
     forged.write(out)
-    refused = city.client.post("/v1/verify/pdf", content=out.getvalue())
+    refused = client.post("/v1/verify/pdf", content=out.getvalue())
     assert refused.status_code == 422 and "content was altered" in refused.json()["detail"]
-    assert city.client.post("/v1/verify/pdf", content=b"%PDF-1.4 nonsense").status_code == 422
+    assert client.post("/v1/verify/pdf", content=NONSENSE).status_code == 422
     # Naming a renderer the platform does not have: refused with the reason, not an error.
     named = data.replace(f"({CURRENT})".encode(), f"({CURRENT[:-1]}9)".encode(), 1)
     assert named != data
-    refused = city.client.post("/v1/verify/pdf", content=named)
+    refused = client.post("/v1/verify/pdf", content=named)
     assert refused.status_code == 422 and "renderer" in refused.json()["detail"]
 
 
@@ -159,23 +179,108 @@ def test_anyone_downloads_an_organisations_public_report(city: City) -> None:
     assert city.client.get(f"/subjects/{samples.organisation(9)}/report.pdf").status_code == 404
 
 
+def upload_on_page(client: TestClient, data: bytes, code: str = "") -> Response:
+    """The /verify page's form sent with ``data`` as the PDF (none if empty) and ``code``."""
+    if csrf.COOKIE not in client.cookies:
+        client.get("/verify")  # the form's CSRF cookie
+    files = {"report": ("report.pdf", data, "application/pdf")} if data else None
+    fields = {csrf.FIELD: client.cookies[csrf.COOKIE], "code": code}
+    return client.post("/verify", data=fields, files=files)
+
+
 def test_the_verify_page_takes_the_pdf_itself(reported: tuple[City, bytes]) -> None:
     city, data = reported
-    city.client.get("/verify")  # the form's CSRF cookie
-    token = city.client.cookies[csrf.COOKIE]
-    sent = city.client.post(
-        "/verify",
-        data={csrf.FIELD: token},
-        files={"report": ("report.pdf", data, "application/pdf")},
-    )
-    assert sent.status_code == 200 and "真实" in sent.text and city.defaulter in sent.text
-    changed = data.replace(b"/Producer", b"/Producex", 1)
-    refused = city.client.post(
-        "/verify",
-        data={csrf.FIELD: token},
-        files={"report": ("report.pdf", changed, "application/pdf")},
-    )
+    client = visitor(city, "192.0.2.2")
+    sent = upload_on_page(client, data)
+    assert sent.status_code == 200 and GENUINE in sent.text and city.defaulter in sent.text
+    refused = upload_on_page(client, data.replace(b"/Producer", b"/Producex", 1))
     assert refused.status_code == 422 and "未通过验证" in refused.text
+
+
+def test_uploads_to_verify_are_counted_with_the_addresss_renders_before_the_pdf_is_read(
+    reported: tuple[City, bytes],
+) -> None:
+    city, data = reported
+    code = str(PdfReader(BytesIO(data)).metadata["/Keywords"])
+    here = visitor(city, "198.51.100.1")
+    # The clock stands still: the wait the last free upload starts cannot run out mid-test.
+    with time_machine.travel(utc_now(), tick=False):
+        for _ in range(FREE_RENDERS):
+            assert upload(here, NONSENSE).status_code == 422  # read, and counted
+        refused = upload(here, data)
+        assert refused.status_code == 429, refused.text
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert "uploaded reports to verify" in refused.json()["detail"]
+        # Refused unread: what would be refused as no report at all is not even opened.
+        assert upload(here, NONSENSE).status_code == 429
+        # One budget with the downloads and the public reports.
+        assert _download(here).status_code == 429
+        # A code is a signature check, not a print: still answered from the same address.
+        assert here.post("/v1/verify", json={"code": code}).status_code == 200
+        elsewhere = upload(visitor(city, "198.51.100.2"), data)
+        assert elsewhere.status_code == 200 and elsewhere.json()["identifier"] == city.defaulter
+
+
+Ask = Callable[[TestClient, str], Response]
+COSTLY: dict[str, Ask] = {
+    # Each answered 200 or 422 when admitted, 429 when not.
+    "upload": lambda client, code: upload(client, NONSENSE),
+    "upload on the page": lambda client, code: upload_on_page(client, NONSENSE),
+    "download": lambda client, code: _download(client),
+}
+FREE: dict[str, Ask] = {
+    "code": lambda client, code: client.post("/v1/verify", json={"code": code}),
+    "code on the page": lambda client, code: upload_on_page(client, b"", code),
+}
+ADDRESSES = (f"2001:db8:{n:x}::1" for n in itertools.count(1))
+"""One address (a /64 of its own) per example: each starts with every render free."""
+
+
+@settings(max_examples=25)
+@given(
+    costly=st.lists(
+        st.sampled_from(sorted(COSTLY)), min_size=FREE_RENDERS + 2, max_size=FREE_RENDERS + 2
+    ),
+    free=st.lists(
+        st.tuples(st.integers(0, FREE_RENDERS + 2), st.sampled_from(sorted(FREE))), max_size=4
+    ),
+)
+def test_uploads_and_downloads_share_one_budget_and_codes_are_free(
+    reported: tuple[City, bytes], costly: list[str], free: list[tuple[int, str]]
+) -> None:
+    city, data = reported
+    code = str(PdfReader(BytesIO(data)).metadata["/Keywords"])
+    asked = list(costly)
+    for position, name in sorted(free, reverse=True):
+        asked.insert(position, name)
+    here = visitor(city, next(ADDRESSES))
+    counted = 0
+    with time_machine.travel(utc_now(), tick=False):
+        for name in asked:
+            status = (COSTLY | FREE)[name](here, code).status_code
+            counted += name in COSTLY
+            refused = name in COSTLY and counted > FREE_RENDERS
+            assert (status == 429) == refused, (name, counted, status)
+
+
+def test_the_verify_page_says_when_an_upload_must_wait(reported: tuple[City, bytes]) -> None:
+    city, data = reported
+    code = str(PdfReader(BytesIO(data)).metadata["/Keywords"])
+    here = visitor(city, "198.51.100.3")
+    with time_machine.travel(utc_now(), tick=False):
+        for _ in range(FREE_RENDERS):
+            assert _download(here).status_code == 200  # the renders an upload is counted with
+        waiting = upload_on_page(here, data)
+        assert waiting.status_code == 429 and int(waiting.headers["Retry-After"]) >= 1
+        assert "请求过于频繁" in waiting.text and "秒后重试" in waiting.text
+        assert GENUINE not in waiting.text and "未通过验证" not in waiting.text
+        assert 'name="report"' in waiting.text and "<nav" in waiting.text  # the page, its form
+        # Refused before it is opened: what would be refused as no report at all.
+        assert upload_on_page(here, NONSENSE).status_code == 429
+        # The code, sent with the form and no file, is checked at once.
+        by_code = upload_on_page(here, b"", code)
+        assert by_code.status_code == 200 and GENUINE in by_code.text
+        assert upload_on_page(visitor(city, "198.51.100.4"), data).status_code == 200
 
 
 def test_a_public_report_is_rendered_once_per_state_of_the_file(city: City) -> None:

@@ -7,7 +7,9 @@ from typing import Annotated, Self
 from fastapi import Cookie, Depends, Header, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
+from xinyong.accounts import throttle
 from xinyong.accounts.service import SessionInvalid, SignedIn, signed_in
+from xinyong.clock import utc_now
 from xinyong.keys.service import PREFIX as API_KEY_PREFIX
 from xinyong.web.credentials import SESSION_COOKIE
 from xinyong.web.deps import get_session
@@ -47,6 +49,30 @@ def client_address(request: Request) -> str:
     and ``--forwarded-allow-ips`` so that this is the client's address, not the proxy's.
     """
     return request.client.host if request.client is not None else "unknown"
+
+
+def count_render(request: Request) -> None:
+    """Count one costly render against the client's address, or raise ``SignInThrottled``.
+
+    What a visitor gets for nothing and the platform pays for in processor time: a public
+    credit report, a list's download, and an uploaded report printed again to verify it (about
+    as much as printing it the first time). One budget for all of them per address, so that
+    what one address can take in a burst has one bound (``throttle.FREE_FAILURES["render"]``).
+    Blocking (a write to the store): an ``async`` route runs it in a worker thread.
+    """
+    key = throttle.render_key(client_address(request))
+    with request.app.state.sessionmaker.begin() as session:
+        throttle.begin_attempt(session, [key], utc_now())
+
+
+def admit_render(request: Request) -> None:
+    """``count_render``, or refuse the request: 429 with ``Retry-After`` and the reason."""
+    try:
+        count_render(request)
+    except throttle.SignInThrottled as error:
+        raise HTTPException(
+            429, str(error), headers={"Retry-After": str(error.retry_after)}
+        ) from None
 
 
 def set_session_cookie(request: Request, response: Response, token: str, hours: float) -> None:

@@ -13,9 +13,10 @@ Unknown account names are throttled exactly like known ones, so the answers reve
 The state is in the store, shared by every worker and server.
 
 The same back-off guards what costs a visitor nothing and the platform much (a public credit
-report's PDF, a list's spreadsheet): every render counts like a failure of the ``render`` scope,
-per address; ``FREE_FAILURES["render"]`` come free in a burst, then the waits double from 5 s,
-and a minute without one gives the address its free renders back.
+report's PDF, a list's spreadsheet, an uploaded report printed again to verify it): every render
+counts like a failure of the ``render`` scope, per address; ``FREE_FAILURES["render"]`` come
+free in a burst, then the waits double from 5 s, and a minute without one gives the address its
+free renders back.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ class SignInThrottled(PermissionError):
         self.retry_after = retry_after
         if scope == "render":
             super().__init__(
-                f"too many reports and downloads from this address; try again in {retry_after} s"
+                "too many reports, downloads and uploaded reports to verify from this address; "
+                f"try again in {retry_after} s (a verification code is checked without counting)"
             )
             return
         where = "for this account" if scope == "account" else "from this address"

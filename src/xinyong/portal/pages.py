@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from xinyong.accounts.deps import admit_render
 from xinyong.clock import china_today
 from xinyong.policy import Pack
 from xinyong.policy.lists import CreditList, ListKind
@@ -28,7 +29,6 @@ from xinyong.portal.listing import (
     xlsx_bytes,
 )
 from xinyong.portal.public_file import public_file
-from xinyong.portal.renders import admit_render
 from xinyong.portal.results import SEARCH_PAGE, facets, narrowed, rich_rows
 from xinyong.portal.rules import published_rules
 from xinyong.scoring.packs import served_packs

@@ -1,7 +1,8 @@
 """What costs the platform much and a visitor nothing: a public credit report (a PDF takes a tenth
-of a second of CPU or more) and a list's spreadsheet. Each anonymous render is counted per client address by
-the sign-in throttle's back-off (``accounts.throttle``, scope ``render``; behind trusted proxies
-the address is the real client's); past the free burst the answer is 429 with Retry-After.
+of a second of CPU or more) and a list's spreadsheet. Each anonymous render is counted per client
+address by ``accounts.deps.admit_render`` (the sign-in throttle's back-off, scope ``render``,
+which verifying an uploaded report counts against too; behind trusted proxies the address is
+the real client's); past the free burst the answer is 429 with Retry-After.
 
 A public report is rendered once per state of the public file: the same file on the same day
 (``as_of``) is the same report, so a repeat is served from ``RenderedReports`` without counting
@@ -18,27 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import HTTPException, Request
-
-from xinyong.accounts import throttle
-from xinyong.accounts.deps import client_address
-from xinyong.clock import utc_now
 
 KEPT_REPORTS = 256
 """Rendered public reports kept in memory, the least recently asked for dropped first: a
 PDF is some 60 KB, so about 15 MB a worker."""
-
-
-def admit_render(request: Request) -> None:
-    """Count one costly render against the client's address, or refuse it (429)."""
-    key = throttle.render_key(client_address(request))
-    try:
-        with request.app.state.sessionmaker.begin() as session:
-            throttle.begin_attempt(session, [key], utc_now())
-    except throttle.SignInThrottled as error:
-        raise HTTPException(
-            429, str(error), headers={"Retry-After": str(error.retry_after)}
-        ) from None
 
 
 def file_state(file: Mapping[str, Any]) -> str:

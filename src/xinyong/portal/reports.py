@@ -13,10 +13,11 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from xinyong.accounts.deps import admit_render
 from xinyong.clock import china_today
 from xinyong.config import Settings
 from xinyong.portal.public_file import public_file
-from xinyong.portal.renders import Rendered, RenderedReports, admit_render, file_state
+from xinyong.portal.renders import Rendered, RenderedReports, file_state
 from xinyong.subjects.api import signed, verify_address
 from xinyong.subjects.report import public_report, render_html, render_pdf
 from xinyong.web.types import SubjectRef

@@ -4,6 +4,11 @@ The page takes a verification code (the report's QR code links to it with the co
 or an uploaded PDF; ``POST /v1/verify`` and ``POST /v1/verify/pdf`` answer the same in JSON.
 The answer says who issued the report, when, to whom and covering what, and nothing the report
 does not show itself (see ``subjects.verification``).
+
+Verifying an upload prints the report again, as costly as a public report's render, so each
+upload counts against the client address's renders (``accounts.deps.count_render``) before the
+PDF is opened; past the budget the answer is 429 with Retry-After. A code costs a signature
+check and is not counted.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from xinyong.accounts.deps import admit_render, count_render
+from xinyong.accounts.throttle import SignInThrottled
 from xinyong.config import Settings
 from xinyong.ledger.checkpoint import CheckpointError, VerifierKey
 from xinyong.subjects.verification import (
@@ -100,6 +107,12 @@ async def _read_pdf(request: Request, data: bytes) -> Claims:
 _REFUSED: dict[int | str, dict[str, Any]] = {
     422: {"description": "not a genuine report of this platform, or altered; `detail` says why"}
 }
+_THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "too many reports printed for this address (uploads verified, public "
+        "reports, downloads): wait `Retry-After` seconds; a verification code is not counted"
+    }
+}
 
 
 @router.post("/v1/verify", response_model=Verified, responses=_REFUSED)
@@ -115,7 +128,7 @@ def verify_code(request: Request, body: CodeIn) -> Verified:
     "/v1/verify/pdf",
     max_body_size=MAX_PDF_BYTES,
     response_model=Verified,
-    responses=_REFUSED,
+    responses=_REFUSED | _THROTTLED,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -124,7 +137,11 @@ def verify_code(request: Request, body: CodeIn) -> Verified:
     },
 )
 async def verify_pdf(request: Request) -> Verified:
-    """Is this PDF a report exactly as issued (the body is the file itself)?"""
+    """Is this PDF a report exactly as issued (the body is the file itself)?
+
+    Verifying prints the report again: each upload counts against the address's renders.
+    """
+    await run_in_threadpool(admit_render, request)
     data = await request.body()
     try:
         claims = await _read_pdf(request, data)
@@ -144,6 +161,13 @@ def _answer(
 ) -> HTMLResponse:
     context = {"claims": claims, "refusal": refusal, "code": code}
     return render(request, "subjects/verify.html", context, status_code=422 if refusal else 200)
+
+
+def _throttled(request: Request, error: SignInThrottled, code: str) -> HTMLResponse:
+    context = {"claims": None, "refusal": None, "code": code, "retry_after": error.retry_after}
+    answer = render(request, "subjects/verify.html", context, status_code=429)
+    answer.headers["Retry-After"] = str(error.retry_after)
+    return answer
 
 
 @pages.get("/verify", response_class=HTMLResponse, name="verify")
@@ -167,9 +191,12 @@ async def verify_upload(request: Request) -> HTMLResponse:
     code = str(form.get("code") or "")
     try:
         if isinstance(upload, UploadFile) and upload.size:
+            await run_in_threadpool(count_render, request)
             claims = await _read_pdf(request, await upload.read(MAX_PDF_BYTES + 1))
         else:
             claims = read_code(code, _verifier(request))
     except NotGenuine as error:
         return _answer(request, None, str(error), code)
+    except SignInThrottled as error:
+        return _throttled(request, error, code)
     return _answer(request, claims, None, code)
