@@ -31,6 +31,8 @@ from _pytest.nodeid import NodeId  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 if TYPE_CHECKING:
+    import subprocess
+
     from sqlalchemy.orm import Session, sessionmaker
 
     from xinyong.policy import Pack
@@ -73,6 +75,19 @@ def national() -> Pack:
     return load_shipped("national")
 
 
+@pytest.fixture(scope="session")
+def demo_city(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A demo city of 3,000 persons and 300 organisations built as a user builds it
+    (``xinyong demo --no-serve``), once for the tests that read one whole: its folder (the
+    SQLite store is ``xinyong.db`` there) and the command's run, for the caller to check."""
+    from xinyong.testing.demo import build_demo
+
+    var = tmp_path_factory.mktemp("demo-city")
+    return var, build_demo(var, persons=3000, orgs=300)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty store on each backend."""
@@ -104,6 +119,7 @@ SHARED_SETUPS = {
     # Chromium too: a test in the browser elsewhere would launch a second one (seconds).
     "web-city": (Path(__file__).parent / "web", ("city", "chromium")),
     "scorecard": (Path(__file__).parent / "scorecard", ("population",)),
+    "demo-city": (Path(__file__).parent, ("demo_city",)),
 }
 
 

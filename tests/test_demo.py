@@ -1,6 +1,8 @@
 """``xinyong demo --no-serve`` on a small city: every planted bad row is quarantined, every other
-row is stored, the ledger holds one leaf per event and verifies, and a rerun changes nothing."""
+row is stored, the ledger holds one leaf per event and verifies, and a rerun changes nothing.
+The city is the suite's ``demo_city`` (tests/conftest.py), which tests/integrity verifies too."""
 
+import subprocess
 from pathlib import Path
 
 import orjson
@@ -18,8 +20,10 @@ from xinyong.testing.store import snapshot
 
 
 @pytest.mark.slow  # a whole demo city: `make test` runs it, the quick loop does not
-def test_demo_builds_a_consistent_city_and_a_rerun_changes_nothing(tmp_path: Path) -> None:
-    first = build_demo(tmp_path, persons=3000, orgs=300)
+def test_demo_builds_a_consistent_city_and_a_rerun_changes_nothing(
+    demo_city: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    tmp_path, first = demo_city
     assert first.returncode == 0, first.stderr
     assert "API key (relying_party)" in first.stdout
     manifest = orjson.loads(next(tmp_path.glob("demo/city-*/manifest.json")).read_bytes())

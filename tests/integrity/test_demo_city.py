@@ -1,6 +1,7 @@
 """A whole synthetic city, built the way a user builds it, verifies clean: every derived table
 and the published search index agree with their recomputation from the logged records."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,13 @@ from xinyong.integrity import verify_derived
 from xinyong.integrity.report import AREAS
 from xinyong.policy import Pack
 from xinyong.store.db import make_engine, make_sessionmaker
-from xinyong.testing.demo import build_demo
 
 
 @pytest.mark.slow  # a whole demo city: `make test` runs it, the quick loop does not
-def test_a_demo_city_verifies_clean(tmp_path: Path, national: Pack) -> None:
-    built = build_demo(tmp_path, persons=3000, orgs=300)
+def test_a_demo_city_verifies_clean(
+    demo_city: tuple[Path, subprocess.CompletedProcess[str]], national: Pack
+) -> None:
+    tmp_path, built = demo_city  # the suite's demo city (tests/conftest.py)
     assert built.returncode == 0, built.stderr
     factory = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'xinyong.db'}"))
     with factory() as session:
