@@ -1,0 +1,171 @@
+"""Row validation spread over worker processes, while the job's own process writes.
+
+Validation needs no store (:class:`BatchCheck`), so a pool of processes can check the batches
+after the one being written: each worker holds one :class:`BatchCheck`, built once from the pack,
+the day, the authority and the profile, and the job takes the checked batches back in the order
+it read them. What needs the store (rows already quarantined for the source, legacy codes, the
+writer, the ledger) stays in the job's process, in the batch's transaction.
+
+Workers are started by a forkserver, never forked from the job's process (which holds database
+engines and threads), and leave when the job's process ends, however it ends. A worker that dies
+or raises stops the job with :class:`ValidationFailed`: the batches committed stay, and a rerun
+resumes after them.
+"""
+
+import gc
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import date
+from typing import Any
+
+from xinyong.ingest.profile import Layout, Translated
+from xinyong.ingest.readers import ReadItem
+from xinyong.ingest.rows import Rejection, ValidRow
+from xinyong.ingest.validate import RowValidator
+from xinyong.ingest.values import RowInvalid
+from xinyong.policy import Pack
+
+# What validation makes of a row: a record to store, a refusal, or a layout row whose subject
+# is named by a legacy code (linked through the store, then validated, by the job's process).
+Verdict = ValidRow | Rejection | Translated
+IN_FLIGHT_PER_WORKER = 2  # batches queued or being checked per worker: enough to never idle
+GC_YOUNG_THRESHOLD = 50_000  # as the job's own process (service._fewer_collections)
+
+
+class ValidationFailed(RuntimeError):
+    """A validation worker died or raised: the job stops, and a rerun resumes it."""
+
+
+class BatchCheck:
+    """Everything about a batch that can be decided without the store, one verdict a row."""
+
+    def __init__(self, pack: Pack, today: date, authority: str | None, profile: str | None):
+        self.authority = authority
+        self.validator = RowValidator(pack, today, authority=authority)
+        self.layout = (
+            None if profile is None else Layout(pack, pack.profiles[profile], authority=authority)
+        )
+
+    def verdicts(self, batch: list[ReadItem]) -> list[Verdict]:
+        out: list[Verdict] = []
+        for row_no, raw, item in batch:
+            if isinstance(item, str):
+                out.append(Rejection(row_no, None, item, raw, self.authority))
+            elif self.layout is None:
+                out.append(self.validator.validate(row_no, item, raw))
+            else:
+                out.append(self._translated(row_no, raw, item, self.layout))
+        return out
+
+    def _translated(self, row_no: int, raw: str, item: dict[str, Any], layout: Layout) -> Verdict:
+        try:
+            translated = layout.translate(item)
+        except RowInvalid as invalid:
+            return Rejection(row_no, invalid.field, invalid.reason, raw, self.authority)
+        if translated.legacy is not None:
+            return translated
+        return self.validated(row_no, raw, translated)
+
+    def validated(self, row_no: int, raw: str, translated: Translated) -> ValidRow | Rejection:
+        """A layout row validated as the record it means; a refusal names the layout's column."""
+        assert self.layout is not None
+        checked = self.validator.validate(row_no, translated.row, raw)
+        if isinstance(checked, Rejection):
+            checked.field = self.layout.column_of(translated, checked.field)
+        return checked
+
+
+_check: BatchCheck | None = None  # the worker's own, built by _start_worker
+
+
+def _start_worker(pack: Pack, today: date, authority: str | None, profile: str | None) -> None:
+    global _check
+    _check = BatchCheck(pack, today, authority, profile)
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_leave_with, args=(parent,), daemon=True).start()
+
+
+def _leave_with(parent: multiprocessing.process.BaseProcess) -> None:
+    """End this worker when the job's process ends: a job killed mid-way leaves no worker
+    waiting on a queue that nobody will ever write to again."""
+    parent.join()
+    os._exit(1)
+
+
+def _verdicts(batch: list[ReadItem]) -> list[Verdict]:
+    assert _check is not None, "the worker was not started"
+    return _check.verdicts(batch)
+
+
+def default_workers() -> int:
+    """One worker per core the job's own process leaves free."""
+    return max(len(os.sched_getaffinity(0)) - 1, 1)
+
+
+class ValidationPool:
+    """``workers`` processes checking batches for one job, in the order they were read."""
+
+    def __init__(
+        self, workers: int, pack: Pack, today: date, authority: str | None, profile: str | None
+    ) -> None:
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_start_worker,
+            initargs=(pack, today, authority, profile),
+        )
+
+    def __enter__(self) -> "ValidationPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def checked(
+        self, batches: Iterable[list[ReadItem]]
+    ) -> Iterator[tuple[list[ReadItem], list[Verdict]]]:
+        """Each batch with its verdicts, in order; at most a few batches a worker in flight,
+        so that memory stays flat whatever the file's length."""
+        pending: deque[tuple[list[ReadItem], Future[list[Verdict]]]] = deque()
+        limit = self.workers * IN_FLIGHT_PER_WORKER
+        for batch in batches:
+            pending.append((batch, self._submit(batch)))
+            if len(pending) > limit:
+                yield self._result(*pending.popleft())
+        while pending:
+            yield self._result(*pending.popleft())
+
+    def _submit(self, batch: list[ReadItem]) -> Future[list[Verdict]]:
+        try:
+            return self._executor.submit(_verdicts, batch)
+        except BrokenProcessPool as error:
+            raise _failed(batch, error) from error
+
+    @staticmethod
+    def _result(
+        batch: list[ReadItem], future: Future[list[Verdict]]
+    ) -> tuple[list[ReadItem], list[Verdict]]:
+        try:
+            return batch, future.result()
+        except Exception as error:
+            raise _failed(batch, error) from error
+
+
+def _failed(batch: list[ReadItem], error: Exception) -> ValidationFailed:
+    rows = f"rows {batch[0][0]:,} to {batch[-1][0]:,}" if batch else "a batch"
+    if isinstance(error, BrokenProcessPool):
+        cause = "a validation worker process ended abruptly"
+    else:
+        cause = f"a validation worker failed: {type(error).__name__}: {error}"
+    return ValidationFailed(
+        f"{cause} while checking {rows}; the batches before them are stored, "
+        "and ingesting the file again resumes after them"
+    )
