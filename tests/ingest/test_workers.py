@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.ingest.models import LegacyLink, QuarantinedRow, Submission
 from xinyong.ingest.pool import ValidationFailed
+from xinyong.ingest.readers import parsed_row, read_rows
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
 from xinyong.ledger.checkpoint import SigningKey
 from xinyong.ledger.models import LedgerLeaf
@@ -71,6 +72,29 @@ def kinds_of_row(number: int, kind: str) -> bytes:
 
 KINDS = ("submit", "again", "correct", "withdraw", "bad_identifier", "unknown_type", "broken")
 files = st.lists(st.sampled_from((*KINDS, "array")), min_size=1, max_size=60)
+
+
+line_texts = st.one_of(
+    st.sampled_from(['{"a": 1}', "[1]", '{"a": ', "  ", '"text"', '{"deep": ' + "[" * 600]),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=3000), max_size=3).map(
+        lambda row: orjson.dumps(row).decode()
+    ),
+    st.text(max_size=50).filter(lambda text: "\n" not in text and "\r" not in text),
+)
+
+
+@given(lines=st.lists(line_texts, max_size=12))
+def test_rows_handed_over_as_text_parse_to_the_rows_read(
+    tmp_path_factory: Any, lines: list[str]
+) -> None:
+    path = tmp_path_factory.mktemp("lines") / "rows.jsonl"
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    if path.read_text(encoding="utf-8").lstrip().startswith("["):
+        return  # a JSON array, read whole
+    read = list(read_rows(path))
+    handed = list(read_rows(path, parsed=False))
+    assert [(row_no, raw, parsed_row(item)) for row_no, raw, item in handed] == read
+    assert all(isinstance(item, tuple) for _, _, item in handed)
 
 
 def ingest(

@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any
 
 from xinyong.ingest.profile import Layout, Translated
-from xinyong.ingest.readers import ReadItem
+from xinyong.ingest.readers import ReadItem, parsed_row
 from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.validate import RowValidator
 from xinyong.ingest.values import RowInvalid
@@ -53,7 +53,8 @@ class BatchCheck:
 
     def verdicts(self, batch: list[ReadItem]) -> list[Verdict]:
         out: list[Verdict] = []
-        for row_no, raw, item in batch:
+        for row_no, raw, read in batch:
+            item = parsed_row(read)
             if isinstance(item, str):
                 out.append(Rejection(row_no, None, item, raw, self.authority))
             elif self.layout is None:

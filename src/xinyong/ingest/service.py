@@ -179,10 +179,11 @@ class IngestJob:
         codec: str | None = None
         if path.suffix.lower() not in (*WORKBOOKS, ".parquet"):
             codec = file_codec(path, encoding)
+        workers = self._workers_for(path)
         if self.layout is None:
             if sheet is not None:
                 raise UnreadableFile(f"{path}: --sheet reads a workbook through a --profile")
-            items = read_rows(path, encoding=codec or encoding)
+            items = read_rows(path, encoding=codec or encoding, parsed=workers == 0)
         else:
             items = read_layout(path, self.layout.header, codec=codec or "utf-8", sheet=sheet)
         with self.factory.begin() as session:
@@ -221,7 +222,7 @@ class IngestJob:
                 setattr(summary, counter, getattr(submission, counter))
         source = Source(summary.submission_id, path.name, digest)
         batches = _batches(_skip(items, summary.resumed_after, progress), self.batch_size)
-        with _fewer_collections(), self._checked(batches, self._workers_for(path)) as checked:
+        with _fewer_collections(), self._checked(batches, workers) as checked:
             for batch, verdicts in checked:
                 result = self._store(batch, verdicts, source)
                 summary.add(result)
