@@ -5,6 +5,7 @@ batches committed before it stay for a rerun to complete exactly once."""
 import csv
 import multiprocessing
 import os
+import re
 import signal
 from datetime import date
 from pathlib import Path
@@ -262,13 +263,17 @@ def test_a_worker_that_dies_stops_the_job_and_a_rerun_completes_it(
                 os.kill(pid, signal.SIGKILL)
 
     job = IngestJob(factory, national, today=TODAY, batch_size=10, workers=2)
-    with pytest.raises(ValidationFailed, match=r"worker process ended abruptly.*resumes"):
+    with pytest.raises(ValidationFailed, match=r"worker process ended abruptly.*resumes") as error:
         job.run_file(path, digest=digest, report_dir=tmp_path, progress=kill_the_workers)
+    named = re.search(r"checking rows ([0-9,]+) to", str(error.value))
+    assert named is not None
     assert len(killed) == 2
     assert worker_pids() == []  # the broken pool's processes are gone
     with factory() as session:
         interrupted = session.scalars(select(Submission)).one()
     assert interrupted.status == "running" and 0 < interrupted.rows_done < 400
+    # Every batch before the one the error names is stored, and none after it.
+    assert interrupted.rows_done == int(named[1].replace(",", "")) - 1
 
     rerun = IngestJob(factory, national, today=TODAY, batch_size=10, workers=2).run_file(
         path, digest=digest, report_dir=tmp_path

@@ -138,17 +138,19 @@ class ValidationPool:
         pending: deque[tuple[list[ReadItem], Future[list[Verdict]]]] = deque()
         limit = self.workers * IN_FLIGHT_PER_WORKER
         for batch in batches:
-            pending.append((batch, self._submit(batch)))
+            try:
+                future = self._executor.submit(_verdicts, batch)
+            except BrokenProcessPool as error:
+                # The batches before this one first: those checked are stored, and the error
+                # names the first that was not.
+                while pending:
+                    yield self._result(*pending.popleft())
+                raise _failed(batch, error) from error
+            pending.append((batch, future))
             if len(pending) > limit:
                 yield self._result(*pending.popleft())
         while pending:
             yield self._result(*pending.popleft())
-
-    def _submit(self, batch: list[ReadItem]) -> Future[list[Verdict]]:
-        try:
-            return self._executor.submit(_verdicts, batch)
-        except BrokenProcessPool as error:
-            raise _failed(batch, error) from error
 
     @staticmethod
     def _result(
