@@ -15,6 +15,7 @@ resumes after them.
 import gc
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -34,7 +35,7 @@ from xinyong.policy import Pack
 # is named by a legacy code (linked through the store, then validated, by the job's process).
 Verdict = ValidRow | Rejection | Translated
 IN_FLIGHT_PER_WORKER = 2  # batches queued or being checked per worker: enough to never idle
-GC_YOUNG_THRESHOLD = 50_000  # as the job's own process (service._fewer_collections)
+GC_YOUNG_THRESHOLD = 50_000  # allocations between young-generation collections during a job
 
 
 class ValidationFailed(RuntimeError):
@@ -86,6 +87,9 @@ _check: BatchCheck | None = None  # the worker's own, built by _start_worker
 
 def _start_worker(pack: Pack, today: date, authority: str | None, profile: str | None) -> None:
     global _check
+    # Ctrl-C reaches the whole process group: the job's process stops the job, and its workers
+    # leave with it (below) rather than each printing its own KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _check = BatchCheck(pack, today, authority, profile)
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     parent = multiprocessing.parent_process()

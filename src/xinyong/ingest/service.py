@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.clock import china_today, utc_now
 from xinyong.ingest.legacy import Unlinked, record_links, resolve
 from xinyong.ingest.models import QuarantinedRow, Submission
-from xinyong.ingest.pool import BatchCheck, ValidationPool, Verdict, default_workers
+from xinyong.ingest.pool import (
+    GC_YOUNG_THRESHOLD,
+    BatchCheck,
+    ValidationPool,
+    Verdict,
+    default_workers,
+)
 from xinyong.ingest.profile import LegacyCode, Translated, folded
 from xinyong.ingest.readers import ReadItem, UnreadableFile, file_codec, read_rows
 from xinyong.ingest.rows import Rejection, ValidRow
@@ -42,7 +48,6 @@ from xinyong.records.changes import RecordsChanged, records_changed
 
 LOG = logging.getLogger(__name__)
 COUNTS = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")
-GC_YOUNG_THRESHOLD = 50_000  # allocations between young-generation collections during a job
 # A file this small is validated in the job's own process: starting workers (a forkserver, and
 # each worker importing the pipeline and unpickling the pack) costs more than they would save.
 POOL_MIN_BYTES = 8 << 20
