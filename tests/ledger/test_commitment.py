@@ -21,7 +21,8 @@ from xinyong.ledger.commitment import (
     member_salt,
     read_opening,
 )
-from xinyong.ledger.events import EventError, encoded
+from xinyong.ledger import events
+from xinyong.ledger.events import EventError
 
 SALTS = st.binary(min_size=SALT_SIZE, max_size=SALT_SIZE)
 NAMES = st.text(min_size=1, max_size=12).filter(lambda name: not name.startswith("@"))
@@ -173,7 +174,7 @@ def test_a_payload_given_as_values_has_the_leaf_of_its_canonical_bytes(
 ) -> None:
     canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     assert leaf_of(salt, kind, ref, payload) == leaf_of(salt, kind, ref, canonical)
-    assert encoded(payload) == canonical
+    assert events.encoded(payload) == canonical
 
 
 def test_a_payload_given_as_values_is_refused_as_its_bytes_would_be() -> None:
