@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xinyong.ledger import events
 from xinyong.ledger.bundle import BundleError, EventDisclosure, open_disclosure
 from xinyong.ledger.commitment import (
     EVENT_MEMBER,
@@ -21,7 +22,6 @@ from xinyong.ledger.commitment import (
     member_salt,
     read_opening,
 )
-from xinyong.ledger import events
 from xinyong.ledger.events import EventError
 
 SALTS = st.binary(min_size=SALT_SIZE, max_size=SALT_SIZE)
