@@ -116,7 +116,7 @@ def ingest_command(
             "--workers",
             min=0,
             help="processes that validate rows while this one writes them; 0 validates here "
-            "(default: one per spare core, none for a file under 8 MiB)",
+            "(default: one per spare core, none for a file under 32 MiB)",
             show_default=False,
         ),
     ] = None,

@@ -15,13 +15,16 @@ resumes after them.
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from datetime import date
+from multiprocessing.shared_memory import SharedMemory
 from typing import Any
 
 from xinyong.ingest.profile import Layout, Translated
@@ -34,6 +37,8 @@ from xinyong.policy import Pack
 # What validation makes of a row: a record to store, a refusal, or a layout row whose subject
 # is named by a legacy code (linked through the store, then validated, by the job's process).
 Verdict = ValidRow | Rejection | Translated
+# A shared memory block's name, and how many of its bytes hold a pickled value.
+Shared = tuple[str, int]
 IN_FLIGHT_PER_WORKER = 2  # batches queued or being checked per worker: enough to never idle
 GC_YOUNG_THRESHOLD = 50_000  # allocations between young-generation collections during a job
 
@@ -104,9 +109,44 @@ def _leave_with(parent: multiprocessing.process.BaseProcess) -> None:
     os._exit(1)
 
 
-def _verdicts(batch: list[ReadItem]) -> list[Verdict]:
+def _verdicts(batch: Shared) -> Shared:
     assert _check is not None, "the worker was not started"
-    return _check.verdicts(batch)
+    return _shared(_check.verdicts(_taken(batch)))
+
+
+def _shared(value: object) -> Shared:
+    """``value``, pickled into a new shared memory block for the other process to take.
+
+    Batches and verdicts cross this way rather than through the executor's pipes, which the job's
+    process reads and writes in a thread of its own a few kilobytes at a time: each piece took
+    the interpreter lock from the thread that writes the batches to the store."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    block = SharedMemory(create=True, size=max(len(data), 1))
+    assert block.buf is not None
+    block.buf[: len(data)] = data
+    block.close()
+    return block.name, len(data)
+
+
+def _taken(shared: Shared) -> Any:
+    """The value in a shared memory block, which is removed."""
+    name, size = shared
+    block = SharedMemory(name=name)
+    try:
+        assert block.buf is not None
+        data = bytes(block.buf[:size])
+    finally:
+        block.close()
+        block.unlink()
+    return pickle.loads(data)
+
+
+def _discard(name: str) -> None:
+    """Remove a block that will not be taken (a job that stops), if it is still there."""
+    with suppress(FileNotFoundError):
+        block = SharedMemory(name=name)
+        block.close()
+        block.unlink()
 
 
 def default_workers() -> int:
@@ -121,6 +161,7 @@ class ValidationPool:
         self, workers: int, pack: Pack, today: date, authority: str | None, profile: str | None
     ) -> None:
         self.workers = workers
+        self._runs: list[Generator[tuple[list[ReadItem], list[Verdict]], None, None]] = []
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("forkserver"),
@@ -132,6 +173,8 @@ class ValidationPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for run in self._runs:
+            run.close()  # a job that stops: the blocks of its batches in flight are removed
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def checked(
@@ -139,30 +182,47 @@ class ValidationPool:
     ) -> Iterator[tuple[list[ReadItem], list[Verdict]]]:
         """Each batch with its verdicts, in order; at most a few batches a worker in flight,
         so that memory stays flat whatever the file's length."""
-        pending: deque[tuple[list[ReadItem], Future[list[Verdict]]]] = deque()
+        run = self._checked(batches)
+        self._runs.append(run)
+        return run
+
+    def _checked(
+        self, batches: Iterable[list[ReadItem]]
+    ) -> Generator[tuple[list[ReadItem], list[Verdict]], None, None]:
+        pending: deque[tuple[list[ReadItem], str, Future[Shared]]] = deque()
         limit = self.workers * IN_FLIGHT_PER_WORKER
-        for batch in batches:
-            try:
-                future = self._executor.submit(_verdicts, batch)
-            except BrokenProcessPool as error:
-                # The batches before this one first: those checked are stored, and the error
-                # names the first that was not.
-                while pending:
+        try:
+            for batch in batches:
+                sent = _shared(batch)
+                try:
+                    future = self._executor.submit(_verdicts, sent)
+                except BrokenProcessPool as error:
+                    _discard(sent[0])
+                    # The batches before this one first: those checked are stored, and the
+                    # error names the first that was not.
+                    while pending:
+                        yield self._result(*pending.popleft())
+                    raise _failed(batch, error) from error
+                pending.append((batch, sent[0], future))
+                if len(pending) > limit:
                     yield self._result(*pending.popleft())
-                raise _failed(batch, error) from error
-            pending.append((batch, future))
-            if len(pending) > limit:
+            while pending:
                 yield self._result(*pending.popleft())
-        while pending:
-            yield self._result(*pending.popleft())
+        finally:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            for _, sent_name, future in pending:
+                _discard(sent_name)
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    _discard(future.result()[0])
 
     @staticmethod
     def _result(
-        batch: list[ReadItem], future: Future[list[Verdict]]
+        batch: list[ReadItem], sent: str, future: Future[Shared]
     ) -> tuple[list[ReadItem], list[Verdict]]:
         try:
-            return batch, future.result()
+            return batch, _taken(future.result())
         except Exception as error:
+            _discard(sent)
             raise _failed(batch, error) from error
 
 

@@ -49,8 +49,9 @@ from xinyong.records.changes import RecordsChanged, records_changed
 LOG = logging.getLogger(__name__)
 COUNTS = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")
 # A file this small is validated in the job's own process: starting workers (a forkserver, and
-# each worker importing the pipeline and unpickling the pack) costs more than they would save.
-POOL_MIN_BYTES = 8 << 20
+# each worker importing the pipeline and unpickling the pack: about a second, during which the
+# job waits) costs more than they would save.
+POOL_MIN_BYTES = 32 << 20
 STATUS_COUNTER = {
     "accepted": "accepted",
     "duplicate": "duplicates",
