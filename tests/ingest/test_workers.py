@@ -233,8 +233,8 @@ def test_layout_rows_and_legacy_codes_come_out_the_same_from_workers(
     assert here_state["links"]
 
 
-def worker_pids() -> list[int]:
-    return [child.pid for child in multiprocessing.active_children() if child.pid is not None]
+def children() -> set[int]:
+    return {child.pid for child in multiprocessing.active_children() if child.pid is not None}
 
 
 def test_a_worker_that_dies_stops_the_job_and_a_rerun_completes_it(
@@ -254,11 +254,12 @@ def test_a_worker_that_dies_stops_the_job_and_a_rerun_completes_it(
     factory = make_sessionmaker(engine)
     digest, _ = scan_file(path)
     killed: list[int] = []
+    others = children()  # this process's other children (a test run's own) are left alone
 
     def kill_the_workers(rows: int) -> None:
         # After the first batch is stored, while the workers check the next ones.
         if not killed:
-            killed.extend(worker_pids())
+            killed.extend(children() - others)
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
 
@@ -268,7 +269,7 @@ def test_a_worker_that_dies_stops_the_job_and_a_rerun_completes_it(
     named = re.search(r"checking rows ([0-9,]+) to", str(error.value))
     assert named is not None
     assert len(killed) == 2
-    assert worker_pids() == []  # the broken pool's processes are gone
+    assert children() == others  # the broken pool's processes are gone
     with factory() as session:
         interrupted = session.scalars(select(Submission)).one()
     assert interrupted.status == "running" and 0 < interrupted.rows_done < 400
