@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xinyong.ledger import events
 from xinyong.ledger.bundle import BundleError, EventDisclosure, open_disclosure
 from xinyong.ledger.commitment import (
     EVENT_MEMBER,
@@ -152,3 +153,32 @@ def test_payloads_that_cannot_be_committed(payload: bytes, reason: str) -> None:
         leaf_of(b"\x00" * SALT_SIZE, "k", "r", payload)
     with pytest.raises(EventError, match="32 bytes"):
         leaf_of(b"short", "k", "r", b"{}")
+
+
+# As a caller builds a payload: dates and tuples among the values, which JSON writes as text and
+# arrays.
+BUILT = st.dictionaries(
+    NAMES,
+    st.recursive(
+        VALUES | st.dates(),
+        lambda inner: st.tuples(inner, inner) | st.dictionaries(st.text(max_size=5), inner),
+        max_leaves=6,
+    ),
+    max_size=6,
+)
+
+
+@given(salt=SALTS, kind=KINDS, ref=REFS, payload=BUILT)
+def test_a_payload_given_as_values_has_the_leaf_of_its_canonical_bytes(
+    salt: bytes, kind: str, ref: str, payload: dict[str, Any]
+) -> None:
+    canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    assert leaf_of(salt, kind, ref, payload) == leaf_of(salt, kind, ref, canonical)
+    assert events.encoded(payload) == canonical
+
+
+def test_a_payload_given_as_values_is_refused_as_its_bytes_would_be() -> None:
+    for payload in ({"@event": 1}, {"ok": 1, "@x": 2}):
+        for given_as in (payload, orjson.dumps(payload)):
+            with pytest.raises(EventError, match="may not start with '@'"):
+                leaf_of(bytes(SALT_SIZE), "kind", "ref", given_as)

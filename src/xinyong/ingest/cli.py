@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from xinyong.config import get_settings
+from xinyong.ingest.pool import ValidationFailed
 from xinyong.ingest.readers import UnreadableFile
 from xinyong.ingest.service import IngestJob, IngestSummary, UnknownProfile, scan_file
 from xinyong.ingest.sheets import WORKBOOKS
@@ -33,6 +34,7 @@ def ingest_files(
     encoding: str | None = None,
     profile: str | None = None,
     sheet: str | None = None,
+    workers: int | None = None,
 ) -> list[IngestSummary]:
     """Ingest ``files`` in order; shared by the command and by ``xinyong demo``."""
     settings = get_settings()
@@ -45,6 +47,7 @@ def ingest_files(
         authority=authority,
         batch_size=settings.ingest_batch_size,
         profile=profile,
+        workers=workers,
     )
     summaries: list[IngestSummary] = []
     with Progress(
@@ -107,6 +110,16 @@ def ingest_command(
         str | None,
         typer.Option("--sheet", help="with --profile: read only this sheet of a workbook"),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="processes that validate rows while this one writes them; 0 validates here "
+            "(default: one per spare core, none for a file under 32 MiB)",
+            show_default=False,
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="print the summaries as JSON")
     ] = False,
@@ -124,10 +137,14 @@ def ingest_command(
             encoding=encoding,
             profile=profile,
             sheet=sheet,
+            workers=workers,
         )
     except (UnreadableFile, UnknownProfile) as error:
         console.print(f"[red]refused:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
+    except ValidationFailed as error:
+        console.print(f"[red]stopped:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from None
     if json_output:
         typer.echo(
             orjson.dumps([s.to_dict() for s in summaries], option=orjson.OPT_INDENT_2).decode()

@@ -38,7 +38,10 @@ from xinyong.ingest.encodings import (
 from xinyong.ingest.values import MAX_DEPTH
 
 Row = dict[str, Any]
-ReadItem = tuple[int, str, Row | str]
+# A JSON Lines row handed over as its text, for whoever validates it to parse (a worker process:
+# the text crosses to it more cheaply than the values it holds).
+Unparsed = tuple[str]
+ReadItem = tuple[int, str, Row | str | Unparsed]
 Opener = Callable[[], BinaryIO]
 FORMATS = ("jsonl", "json", "csv", "parquet")
 MAX_ROW_CHARS = 1 << 20  # a longer row is refused unread (a record is a few hundred characters)
@@ -86,9 +89,10 @@ def file_codec(path: Path, encoding: str | None) -> str:
 
 
 def read_rows(
-    path: Path, fmt: str | None = None, *, encoding: str | None = None
+    path: Path, fmt: str | None = None, *, encoding: str | None = None, parsed: bool = True
 ) -> Iterator[ReadItem]:
-    """The rows of ``path``, after checking that the file can be read as a whole."""
+    """The rows of ``path``, after checking that the file can be read as a whole; unless
+    ``parsed``, JSON Lines rows as their text (:data:`Unparsed`)."""
     if not path.is_file():
         raise UnreadableFile(f"{path}: no such file")
     fmt = fmt or detect_format(path)
@@ -108,7 +112,7 @@ def read_rows(
     try:
         if fmt == "csv":
             return _read_csv(opener, codec)
-        return read_json(opener, codec)
+        return read_json(opener, codec, parsed=parsed)
     except (EncodingRefused, UnreadableFile) as error:
         raise UnreadableFile(f"{path}: {error}") from None
 
@@ -130,14 +134,17 @@ def read_body(body: bytes, *, lines: bool) -> Iterator[ReadItem]:
     return read_json(opener, DEFAULT, lines=lines)
 
 
-def read_json(opener: Opener, codec: str, *, lines: bool = False) -> Iterator[ReadItem]:
-    """A JSON array's elements, or the lines of JSON Lines (what the first character says)."""
+def read_json(
+    opener: Opener, codec: str, *, lines: bool = False, parsed: bool = True
+) -> Iterator[ReadItem]:
+    """A JSON array's elements, or the lines of JSON Lines (what the first character says;
+    unless ``parsed``, as their text)."""
     with open_text(opener(), codec, newline="\n") as text:
         head = text.read(4096).lstrip()
     if head.startswith("[") and not lines:
         exact = _has_surrogate_escapes(opener)
         return _array_rows(opener, codec, exact, _check_array(opener, codec, exact))
-    return _json_lines(opener, codec)
+    return _json_lines(opener, codec, parsed)
 
 
 def parse_json(text: str) -> Any:
@@ -163,7 +170,12 @@ def json_object(text: str) -> Row | str:
     return value if isinstance(value, dict) else NOT_AN_OBJECT
 
 
-def _json_lines(opener: Opener, codec: str) -> Iterator[ReadItem]:
+def parsed_row(item: Row | str | Unparsed) -> Row | str:
+    """A row read, parsed if it was handed over as its text."""
+    return json_object(item[0]) if isinstance(item, tuple) else item
+
+
+def _json_lines(opener: Opener, codec: str, parsed: bool) -> Iterator[ReadItem]:
     with open_text(opener(), codec, newline="\n") as text:
         row_no = 0
         while line := text.readline(MAX_ROW_CHARS):
@@ -176,7 +188,8 @@ def _json_lines(opener: Opener, codec: str) -> Iterator[ReadItem]:
             stripped = line.strip()
             if stripped:
                 row_no += 1
-                yield row_no, stripped[:RAW_KEPT], json_object(stripped)
+                # A row of RAW_KEPT characters or fewer is its own raw text: one string.
+                yield row_no, stripped[:RAW_KEPT], json_object(stripped) if parsed else (stripped,)
 
 
 def _too_deep() -> str:

@@ -30,19 +30,28 @@ from sqlalchemy.orm import Session, sessionmaker
 from xinyong.clock import china_today, utc_now
 from xinyong.ingest.legacy import Unlinked, record_links, resolve
 from xinyong.ingest.models import QuarantinedRow, Submission
-from xinyong.ingest.profile import Layout, LegacyCode, Translated, folded
+from xinyong.ingest.pool import (
+    GC_YOUNG_THRESHOLD,
+    BatchCheck,
+    ValidationPool,
+    Verdict,
+    default_workers,
+)
+from xinyong.ingest.profile import LegacyCode, Translated, folded
 from xinyong.ingest.readers import ReadItem, UnreadableFile, file_codec, read_rows
 from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.sheets import WORKBOOKS, read_layout
-from xinyong.ingest.validate import RowValidator
-from xinyong.ingest.values import RowInvalid, storable
+from xinyong.ingest.values import storable
 from xinyong.ingest.writer import BatchResult, BatchWriter, Provenance, RowOutcome, Source
 from xinyong.policy import Pack
 from xinyong.records.changes import RecordsChanged, records_changed
 
 LOG = logging.getLogger(__name__)
 COUNTS = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")
-GC_YOUNG_THRESHOLD = 50_000  # allocations between young-generation collections during a job
+# A file this small is validated in the job's own process: starting workers (a forkserver, and
+# each worker importing the pipeline and unpickling the pack: about a second, during which the
+# job waits) costs more than they would save.
+POOL_MIN_BYTES = 32 << 20
 STATUS_COUNTER = {
     "accepted": "accepted",
     "duplicate": "duplicates",
@@ -117,24 +126,26 @@ class IngestJob:
         authority: str | None = None,
         batch_size: int = 5000,
         profile: str | None = None,
+        workers: int | None = None,
     ) -> None:
+        """``workers``: processes that validate a file's rows while this one writes them
+        (0: validated here; ``None``: one a spare core for a large file, none for a small one).
+        """
         self.factory = factory
         self.pack = pack
         self.authority = authority
-        self.layout: Layout | None = None
-        if profile is not None:
-            if profile not in pack.profiles:
-                known = ", ".join(sorted(pack.profiles)) or "none"
-                raise UnknownProfile(
-                    f"the pack has no import profile '{profile}' (it has: {known})"
-                )
-            self.layout = Layout(pack, pack.profiles[profile], authority=authority)
+        if profile is not None and profile not in pack.profiles:
+            known = ", ".join(sorted(pack.profiles)) or "none"
+            raise UnknownProfile(f"the pack has no import profile '{profile}' (it has: {known})")
+        self.profile = profile
+        self.workers = workers
         self._registration_types = [
             code for code, record_type in pack.record_types.items() if record_type.confirms_subject
         ]
         self.batch_size = batch_size
         self.today = today or china_today()
-        self.validator = RowValidator(pack, self.today, authority=authority)
+        self.check = BatchCheck(pack, self.today, authority, profile)
+        self.layout = self.check.layout
         # What the store raises when it refuses a value: wrapped by SQLAlchemy, or straight
         # from the driver on the bulk paths that write through it (PostgreSQL's COPY).
         driver = factory.kw["bind"].dialect.loaded_dbapi
@@ -174,10 +185,11 @@ class IngestJob:
         codec: str | None = None
         if path.suffix.lower() not in (*WORKBOOKS, ".parquet"):
             codec = file_codec(path, encoding)
+        workers = self._workers_for(path)
         if self.layout is None:
             if sheet is not None:
                 raise UnreadableFile(f"{path}: --sheet reads a workbook through a --profile")
-            items = read_rows(path, encoding=codec or encoding)
+            items = read_rows(path, encoding=codec or encoding, parsed=workers == 0)
         else:
             items = read_layout(path, self.layout.header, codec=codec or "utf-8", sheet=sheet)
         with self.factory.begin() as session:
@@ -215,10 +227,10 @@ class IngestJob:
             for counter in COUNTS:
                 setattr(summary, counter, getattr(submission, counter))
         source = Source(summary.submission_id, path.name, digest)
-        remaining = _skip(items, summary.resumed_after, progress)
-        with _fewer_collections():
-            for batch in _batches(remaining, self.batch_size):
-                result = self._store(batch, source)
+        batches = _batches(_skip(items, summary.resumed_after, progress), self.batch_size)
+        with _fewer_collections(), self._checked(batches, workers) as checked:
+            for batch, verdicts in checked:
+                result = self._store(batch, verdicts, source)
                 summary.add(result)
                 if progress is not None:
                     progress(len(batch))
@@ -260,7 +272,8 @@ class IngestJob:
             session.add(submission)
             session.flush()
             summary = IngestSummary(submission.id, source_name)
-        result = self._store(batch, Source(summary.submission_id, source_name, digest))
+        source = Source(summary.submission_id, source_name, digest)
+        result = self._store(batch, self.check.verdicts(batch), source)
         with self.factory.begin() as session:
             session.execute(
                 update(Submission)
@@ -310,7 +323,7 @@ class IngestJob:
         summary = IngestSummary(submission.id, source_name)
         source = Source(submission.id, source_name, digest, provenance)
         with _fewer_collections():
-            result = self._apply(session, items, source)
+            result = self._apply(session, items, self.check.verdicts(items), source)
         submission.status, submission.finished_at = "complete", utc_now()
         session.flush()
         summary.add(result)
@@ -319,27 +332,52 @@ class IngestJob:
         summary.seconds = (utc_now() - started).total_seconds()
         return summary
 
-    def _store(self, batch: list[ReadItem], source: Source) -> BatchResult:
-        """Apply ``batch`` in one transaction; if the store refuses its data, in halves."""
+    def _workers_for(self, path: Path) -> int:
+        if self.workers is not None:
+            return self.workers
+        return default_workers() if path.stat().st_size >= POOL_MIN_BYTES else 0
+
+    @contextmanager
+    def _checked(
+        self, batches: Iterator[list[ReadItem]], workers: int
+    ) -> Iterator[Iterator[tuple[list[ReadItem], list[Verdict]]]]:
+        """The batches with their verdicts, in order: from a pool of ``workers`` processes that
+        check the next batches while this one writes, or checked here when ``workers`` is 0."""
+        if workers == 0:
+            yield ((batch, self.check.verdicts(batch)) for batch in batches)
+            return
+        with ValidationPool(workers, self.pack, self.today, self.authority, self.profile) as pool:
+            yield pool.checked(batches)
+
+    def _store(self, batch: list[ReadItem], verdicts: list[Verdict], source: Source) -> BatchResult:
+        """Apply ``batch`` in one transaction; if the store refuses its data, in halves (each
+        half with the verdicts already reached on its rows)."""
         try:
             with self.factory.begin() as session:
-                return self._apply(session, batch, source)
+                return self._apply(session, batch, verdicts, source)
         except self.refusals as error:
             # Not a lost connection or a lock (those stop the job, and a rerun resumes): the
             # store refused a value. Only the row that holds it may be refused for that.
             if len(batch) > 1:
                 middle = len(batch) // 2
-                return self._store(batch[:middle], source).absorb(
-                    self._store(batch[middle:], source)
+                return self._store(batch[:middle], verdicts[:middle], source).absorb(
+                    self._store(batch[middle:], verdicts[middle:], source)
                 )
             LOG.error("the store refused row %d of %s: %s", batch[0][0], source.name, error)
             row_no, raw, _ = batch[0]
             cause = type(getattr(error, "orig", error)).__name__
             refusal = f"the store refused this row ({cause}); please report it"
             with self.factory.begin() as session:
-                return self._apply(session, [(row_no, raw, refusal)], source)
+                return self._apply(
+                    session,
+                    [(row_no, raw, refusal)],
+                    [Rejection(row_no, None, refusal, raw, self.authority)],
+                    source,
+                )
 
-    def _apply(self, session: Session, batch: list[ReadItem], source: Source) -> BatchResult:
+    def _apply(
+        self, session: Session, batch: list[ReadItem], verdicts: list[Verdict], source: Source
+    ) -> BatchResult:
         now = utc_now()
         # The first write takes SQLite's write lock, so the ids allocated below cannot collide.
         session.execute(
@@ -352,26 +390,22 @@ class IngestJob:
         # A row this source already had refused stays refused: replaying a file must not let an
         # early correction apply just because its document now exists.
         settled = self._already_refused(session, source.digest, [item[0] for item in batch])
-        translated: list[tuple[int, str, Translated]] = []
-        for row_no, raw, item in batch:
+        linked, checked = self._link_legacy(
+            session,
+            [
+                (row_no, raw, verdict)
+                for (row_no, raw, _), verdict in zip(batch, verdicts, strict=True)
+                if isinstance(verdict, Translated) and row_no not in settled
+            ],
+        )
+        # In the order read: a correction follows the submission it corrects.
+        for (row_no, raw, _), verdict in zip(batch, verdicts, strict=True):
             if row_no in settled:
                 field, reason = settled[row_no]
                 refused.append(Rejection(row_no, field, reason, raw, self.authority))
                 continue
-            if isinstance(item, str):
-                refused.append(Rejection(row_no, None, item, raw, self.authority))
-                continue
-            if self.layout is None:
-                checked = self.validator.validate(row_no, item, raw)
-                (valid if isinstance(checked, ValidRow) else refused).append(checked)  # type: ignore[arg-type]
-                continue
-            try:
-                translated.append((row_no, raw, self.layout.translate(item)))
-            except RowInvalid as invalid:
-                refused.append(
-                    Rejection(row_no, invalid.field, invalid.reason, raw, self.authority)
-                )
-        linked = self._validate_translated(session, translated, valid, refused)
+            decided = checked[row_no] if isinstance(verdict, Translated) else verdict
+            (valid if isinstance(decided, ValidRow) else refused).append(decided)  # type: ignore[arg-type]
         result = BatchWriter(session, source).apply(valid, refused, now)
         record_links(
             session,
@@ -399,37 +433,28 @@ class IngestJob:
         )
         return result
 
-    def _validate_translated(
-        self,
-        session: Session,
-        translated: list[tuple[int, str, Translated]],
-        valid: list[ValidRow],
-        refused: list[Rejection],
-    ) -> dict[int, LegacyCode]:
-        """Validate layout rows, their legacy codes linked first (one look-up per batch); a
-        refusal names the layout's column. Returns the legacy code of each row linked by one."""
+    def _link_legacy(
+        self, session: Session, translated: list[tuple[int, str, Translated]]
+    ) -> tuple[dict[int, LegacyCode], dict[int, ValidRow | Rejection]]:
+        """Layout rows whose subject a legacy code names, linked (one look-up per batch), then
+        validated. Returns the legacy code of each row linked, and each row's verdict."""
         if not translated:
-            return {}
-        assert self.layout is not None
+            return {}, {}
         codes = [item.legacy for _, _, item in translated if item.legacy is not None]
-        found = resolve(session, codes, self._registration_types) if codes else {}
+        found = resolve(session, codes, self._registration_types)
         linked: dict[int, LegacyCode] = {}
+        checked: dict[int, ValidRow | Rejection] = {}
         for row_no, raw, item in translated:
-            if item.legacy is not None:
-                subject = found[(item.legacy.role, item.legacy.code.upper())]
-                if isinstance(subject, Unlinked):
-                    column = item.legacy.column
-                    refused.append(Rejection(row_no, column, subject.reason, raw, self.authority))
-                    continue
-                item.row["subject_id"] = subject
-                linked[row_no] = item.legacy
-            checked = self.validator.validate(row_no, item.row, raw)
-            if isinstance(checked, Rejection):
-                checked.field = self.layout.column_of(item, checked.field)
-                refused.append(checked)
-            else:
-                valid.append(checked)
-        return linked
+            assert item.legacy is not None
+            subject = found[(item.legacy.role, item.legacy.code.upper())]
+            if isinstance(subject, Unlinked):
+                column = item.legacy.column
+                checked[row_no] = Rejection(row_no, column, subject.reason, raw, self.authority)
+                continue
+            item.row["subject_id"] = subject
+            linked[row_no] = item.legacy
+            checked[row_no] = self.check.validated(row_no, raw, item)
+        return linked, checked
 
     @staticmethod
     def _already_refused(

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import orjson
 
-from xinyong.ledger.events import EventError, check_event
+from xinyong.ledger.events import EventError, Payload, check_event
 from xinyong.ledger.merkle import HASH_SIZE, leaf_hash
 
 SALT_SIZE: Final = 32
@@ -58,13 +58,21 @@ def _keyed(event_salt: bytes) -> hashlib.blake2b:
     return hashlib.blake2b(key=event_salt, digest_size=SALT_SIZE, person=_PERSON)
 
 
-def members(kind: str, ref: str, payload: bytes) -> dict[str, Any]:
-    """The event's members by name; raises EventError for an event that cannot be committed."""
+def members(kind: str, ref: str, payload: Payload) -> dict[str, Any]:
+    """The event's members by name; raises EventError for an event that cannot be committed.
+
+    A payload given as values has the members its canonical bytes would have: each member is
+    committed as ``[name, value]`` encoded again, and JSON values encode as they decode."""
     check_event(kind, ref)
-    try:
-        content = orjson.loads(payload)
-    except orjson.JSONDecodeError as error:
-        raise EventError(f"a payload is a JSON object; {kind} {ref} is not JSON: {error}") from None
+    if isinstance(payload, bytes):
+        try:
+            content = orjson.loads(payload)
+        except orjson.JSONDecodeError as error:
+            raise EventError(
+                f"a payload is a JSON object; {kind} {ref} is not JSON: {error}"
+            ) from None
+    else:
+        content = payload
     if not isinstance(content, dict):
         raise EventError(f"a payload is a JSON object; {kind} {ref} has a {type(content).__name__}")
     reserved = [name for name in content if name.startswith("@")]
@@ -73,7 +81,7 @@ def members(kind: str, ref: str, payload: bytes) -> dict[str, Any]:
     return {EVENT_MEMBER: [kind, ref], **content}
 
 
-def _openings(salt: bytes, kind: str, ref: str, payload: bytes) -> Iterator[tuple[str, bytes]]:
+def _openings(salt: bytes, kind: str, ref: str, payload: Payload) -> Iterator[tuple[str, bytes]]:
     keyed = _keyed(salt)
     for name, value in members(kind, ref, payload).items():
         member = keyed.copy()
@@ -86,7 +94,7 @@ def leaf_of_digests(digests: Iterable[bytes]) -> bytes:
     return leaf_hash(LEAF_TAG + b"".join(sorted(digests)))
 
 
-def leaf_of(salt: bytes, kind: str, ref: str, payload: bytes) -> bytes:
+def leaf_of(salt: bytes, kind: str, ref: str, payload: Payload) -> bytes:
     """The leaf hash of an event under its event ``salt``: what ``append`` logs and ``verify``
     recomputes (hot: once per event, so the openings are hashed in one loop here rather than
     drawn from ``_openings``)."""

@@ -1,14 +1,29 @@
 """What a leaf of the ledger is: one event, named by its kind and reference, with its content."""
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import orjson
+
+Payload = bytes | Mapping[str, Any]
 
 
 class LeafInput(NamedTuple):
-    """An event to log. ``payload`` is the event's canonical bytes: a JSON object."""
+    """An event to log. ``payload`` is the event's canonical bytes, a JSON object; or that
+    object as the Python values it encodes (str keys, values orjson writes), for a caller that
+    builds it: the leaf commits to each member, so encoding the whole only for the leaf to read
+    it back would cost a pass of each way."""
 
     kind: str
     ref: str
-    payload: bytes
+    payload: Payload
+
+
+def encoded(payload: Payload) -> bytes:
+    """A payload's canonical bytes: UTF-8 JSON, keys sorted, no whitespace."""
+    if isinstance(payload, bytes):
+        return payload
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
 class EventError(ValueError):

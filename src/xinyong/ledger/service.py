@@ -17,7 +17,7 @@ from xinyong.ledger import tiles
 from xinyong.ledger.bare import HEAD_ID
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
 from xinyong.ledger.commitment import leaf_of, new_salt
-from xinyong.ledger.events import LeafInput
+from xinyong.ledger.events import LeafInput, encoded
 from xinyong.ledger.merkle import (
     CompactRange,
     Span,
@@ -111,7 +111,7 @@ def append(session: Session, leaves: Sequence[LeafInput]) -> list[int]:
         keep = keeps_payload.get(kind)
         if keep is None:
             keep = keeps_payload[kind] = source_prefix(kind) is None
-        rows.append((index, kind, ref, payload if keep else None, salt))
+        rows.append((index, kind, ref, encoded(payload) if keep else None, salt))
     entries = tiles.extend(tree, hashes)
     BulkTable(session.connection(), LEAVES).insert_values(rows)
     tiles.write(session, size, entries)

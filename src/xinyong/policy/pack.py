@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, PrivateAttr, StringConstraints, model_validator
 
@@ -77,6 +77,19 @@ class Pack(PolicyModel):
             code: record_type.fields_validator for code, record_type in self.record_types.items()
         }
         return self
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """The pack as pickle sends it to another process (ingest's validation workers): without
+        its compiled validators, code made at run time that pickle cannot name."""
+        state = super().__getstate__()
+        private = {**state["__pydantic_private__"], "_validators": {}}
+        return {**state, "__pydantic_private__": private}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._validators = {
+            code: record_type.fields_validator for code, record_type in self.record_types.items()
+        }
 
     def concept_items(self, key: str) -> Mapping[str, CodedModel]:
         """The items of one concept by code, e.g. ``concept_items("record_types")``."""
