@@ -1,14 +1,26 @@
 """What a leaf of the ledger is: one event, named by its kind and reference, with its content."""
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import orjson
 
 
 class LeafInput(NamedTuple):
-    """An event to log. ``payload`` is the event's canonical bytes: a JSON object."""
+    """An event to log. ``payload`` is the event's canonical bytes (a JSON object), or that
+    object itself, whose members the leaf commits to without reading bytes back: an appender
+    encodes it only to keep it (``canonical``)."""
 
     kind: str
     ref: str
-    payload: bytes
+    payload: bytes | Mapping[str, Any]
+
+
+def canonical(payload: bytes | Mapping[str, Any]) -> bytes:
+    """A payload's canonical bytes: JSON with sorted keys and no whitespace."""
+    if isinstance(payload, bytes):
+        return payload
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
 class EventError(ValueError):

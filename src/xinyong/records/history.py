@@ -67,39 +67,46 @@ def public_members(fields: Collection[str]) -> frozenset[str]:
 
 def event_payload(event: Mapping[str, Any], record: Mapping[str, Any], subject_kind: str) -> bytes:
     """The canonical bytes of a record event: the event and the record version it concerns."""
-    return orjson.dumps(
-        {
-            "event": {
-                "id": event["id"],
-                "kind": event["kind"],
-                "at": _instant(event["occurred_at"]),
-                "submission": event["submission_id"],
-                "row": event["row_no"],
-                "record": {
-                    "id": record["id"],
-                    "version": record["version"],
-                    "submission": record["submission_id"],
-                    "row": record["row_no"],
-                    "received_at": _instant(record["received_at"]),
-                    "content_hash": record["content_hash"],
-                },
+    return orjson.dumps(event_members(event, record, subject_kind), option=orjson.OPT_SORT_KEYS)
+
+
+def event_members(
+    event: Mapping[str, Any], record: Mapping[str, Any], subject_kind: str
+) -> dict[str, Any]:
+    """The members of a record event, the object whose canonical bytes are ``event_payload``:
+    what the ledger commits to, without encoding the whole and reading it back."""
+    members = {
+        "event": {
+            "id": event["id"],
+            "kind": event["kind"],
+            "at": _instant(event["occurred_at"]),
+            "submission": event["submission_id"],
+            "row": event["row_no"],
+            "record": {
+                "id": record["id"],
+                "version": record["version"],
+                "submission": record["submission_id"],
+                "row": record["row_no"],
+                "received_at": _instant(record["received_at"]),
+                "content_hash": record["content_hash"],
             },
-            "decision": {
-                "document_key": record["document_key"],
-                "record_type": record["record_type"],
-                "authority": record["authority"],
-                "document_no": record["document_no"],
-                "decided_on": record["decided_on"],
-                "effective_on": record["effective_on"],
-                "severity": record["severity"],
-                "amount": canonical_amount(record["amount"]),
-            },
-            "subject": {"identifier": record["subject"], "name": record["subject_name"]},
-            "subject_shown": shown_identifier(record["subject"], subject_kind),
-            **{FIELD_MEMBER + name: value for name, value in record["fields"].items()},
         },
-        option=orjson.OPT_SORT_KEYS,
-    )
+        "decision": {
+            "document_key": record["document_key"],
+            "record_type": record["record_type"],
+            "authority": record["authority"],
+            "document_no": record["document_no"],
+            "decided_on": record["decided_on"],
+            "effective_on": record["effective_on"],
+            "severity": record["severity"],
+            "amount": canonical_amount(record["amount"]),
+        },
+        "subject": {"identifier": record["subject"], "name": record["subject_name"]},
+        "subject_shown": shown_identifier(record["subject"], subject_kind),
+    }
+    for name, value in record["fields"].items():
+        members[FIELD_MEMBER + name] = value
+    return members
 
 
 def rebuild_record_events(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
@@ -157,7 +164,7 @@ def record_batch_history(
             LeafInput(
                 f"{KIND_PREFIX}{event['kind']}",
                 str(event["id"]),
-                event_payload(event, record, kinds[record["subject_id"]]),
+                event_members(event, record, kinds[record["subject_id"]]),
             )
             for event, record in events
         ],
