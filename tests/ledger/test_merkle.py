@@ -226,3 +226,26 @@ def test_trivial_consistency() -> None:
         merkle.consistency_spans(6, 5)
     with pytest.raises(merkle.ProofError):
         merkle.inclusion_spans(5, 5)
+
+
+@settings(max_examples=60)
+@given(
+    old=st.integers(0, 600),
+    new=st.integers(0, 600),
+    every=st.sampled_from([1, 2, 3, 8]),
+)
+def test_extending_every_nth_level_keeps_what_extend_completes_there(
+    old: int, new: int, every: int
+) -> None:
+    """``extend_every`` (what the tiles store) is ``extend`` kept to the levels that are
+    multiples of ``every``, in order, from any size; the tree it leaves has the same root."""
+    hashes = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(old + new)]
+    every_level, only_some = merkle.CompactRange(), merkle.CompactRange()
+    every_level.extend(hashes[:old])
+    only_some.extend(hashes[:old])
+    expected: dict[int, list[bytes]] = {}
+    for level, _, digest in every_level.extend(hashes[old:]):
+        if level % every == 0:
+            expected.setdefault(level // every, []).append(digest)
+    assert only_some.extend_every(hashes[old:], every) == expected
+    assert (only_some.size, only_some.root()) == (every_level.size, every_level.root())

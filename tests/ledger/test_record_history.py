@@ -15,11 +15,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.ledger import SigningKey, checkpoint, verify
-from xinyong.ledger.commitment import leaf_of
+from xinyong.ledger.commitment import SALT_SIZE, leaf_of
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.ledger.service import subtree_hashes
 from xinyong.policy import Pack
-from xinyong.records.history import canonical_amount, rebuild_record_events
+from xinyong.records.history import (
+    canonical_amount,
+    event_members,
+    event_payload,
+    rebuild_record_events,
+)
 from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.store.base import Base
 from xinyong.testing import samples
@@ -68,6 +73,64 @@ def test_every_accepted_amount_rebuilds_the_leaf_it_was_logged_as(
         assert not shown.startswith("-")
 
     logged_as_stored()
+
+
+INSTANTS = st.datetimes(timezones=st.none() | st.just(UTC))
+TEXT = st.text(max_size=30)
+FIELD_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats() | TEXT | st.dates(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(deadline=None)
+@given(
+    salt=st.binary(min_size=SALT_SIZE, max_size=SALT_SIZE),
+    numbers=st.lists(st.integers(0, 2**62), min_size=7, max_size=7),
+    instants=st.tuples(INSTANTS, INSTANTS),
+    texts=st.lists(TEXT, min_size=8, max_size=8),
+    days=st.tuples(st.none() | st.dates(), st.none() | st.dates()),
+    amount=st.none() | AMOUNTS,
+    fields=st.dictionaries(TEXT, FIELD_VALUES, max_size=25),
+    subject_kind=st.sampled_from(["person", "organisation"]),
+)
+def test_a_record_event_handed_over_as_members_is_the_leaf_of_its_bytes(
+    salt: bytes,
+    numbers: list[int],
+    instants: tuple[datetime, datetime],
+    texts: list[str],
+    days: tuple[date | None, date | None],
+    amount: object,
+    fields: dict[str, object],
+    subject_kind: str,
+) -> None:
+    """What ingest logs (the members) is the leaf that verification rebuilds (the bytes)."""
+    event = dict(zip(["id", "submission_id", "row_no"], numbers, strict=False))
+    event.update(kind=texts[0].replace("\n", " "), occurred_at=instants[0])
+    record = {
+        **dict(zip(["id", "version", "submission_id", "row_no"], numbers[3:], strict=True)),
+        **dict(
+            zip(
+                ["content_hash", "document_key", "record_type", "authority", "document_no"],
+                texts[1:6],
+                strict=True,
+            )
+        ),
+        "received_at": instants[1],
+        "decided_on": days[0],
+        "effective_on": days[1],
+        "severity": texts[6],
+        "amount": amount,
+        "subject": "110105194912310029" if subject_kind == "person" else texts[7],
+        "subject_name": texts[7],
+        "fields": fields,
+    }
+    members = event_members(event, record, subject_kind)
+    payload = event_payload(event, record, subject_kind)
+    assert orjson.dumps(members, option=orjson.OPT_SORT_KEYS) == payload
+    kind, ref = f"record.{event['kind']}", str(event["id"])
+    assert leaf_of(salt, kind, ref, members) == leaf_of(salt, kind, ref, payload)
 
 
 def test_a_signed_zero_is_written_as_zero() -> None:

@@ -4,6 +4,7 @@ names the first event edited behind the application's back, and erasure that kee
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -25,7 +26,7 @@ from xinyong.ledger import (
 )
 from xinyong.ledger.commitment import leaf_of
 from xinyong.ledger.erasure import ERASED, erase
-from xinyong.ledger.events import EventError
+from xinyong.ledger.events import EventError, canonical
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
 from xinyong.testing.store import migrated_sqlite
 
@@ -63,12 +64,19 @@ CHECKPOINT_SIZES = [5, 6, 16, 23, 40]
 
 
 def event(i: int) -> LeafInput:
-    """Every fourth event is a policy publication (payload kept in the ledger), the rest fines."""
+    """Every fourth event is a policy publication (payload kept in the ledger), the rest fines.
+    Every other event is handed over as its JSON object rather than as its canonical bytes."""
     if i % 4 == 3:
+        content: dict[str, Any] = {"version": i, "pack": "national", "notes": {"z": 1, "a": "é"}}
         return LeafInput(
-            "policy.published", f"pack-{i}", orjson.dumps({"pack": "national", "version": i})
+            "policy.published", f"pack-{i}", content if i % 8 == 7 else encoded(content)
         )
-    return LeafInput("fine.imposed", str(i), fine_payload(i, f"S{i:04d}", 1000 + i))
+    payload = fine_payload(i, f"S{i:04d}", 1000 + i)
+    return LeafInput("fine.imposed", str(i), orjson.loads(payload) if i % 2 else payload)
+
+
+def encoded(content: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
 
 
 def salts(engine: Engine) -> dict[int, bytes]:
@@ -112,7 +120,7 @@ def filled_store(empty_store: Path, key: SigningKey) -> Path:
                 batch = [event(i) for i in range(start, start + count)]
                 for leaf in batch:
                     if leaf.kind.startswith("fine."):
-                        row = orjson.loads(leaf.payload)
+                        row = orjson.loads(canonical(leaf.payload))
                         session.execute(fines.insert().values(**row))
                 assert append(session, batch) == list(range(start, start + count))
                 checkpoint(session, key)
@@ -164,8 +172,11 @@ def test_append_builds_the_rfc_tree(ledger: Engine) -> None:
         rows = session.execute(select(LedgerLeaf.leaf_index, LedgerLeaf.payload))
         payloads = {index: payload for index, payload in rows}
     # Fines have a source, so only policy events keep their payload in the ledger.
-    assert payloads[0] is None
+    assert payloads[0] is None and payloads[1] is None
     assert payloads[3] == event(3).payload
+    # An event handed over as its object is kept as the canonical bytes of that object.
+    assert payloads[7] == encoded(orjson.loads(payloads[7]))
+    assert orjson.loads(payloads[7]) == event(7).payload
     # Every event has a salt of its own, so equal content never makes equal leaves.
     assert len(set(salts(ledger).values())) == SIZE
 
@@ -218,6 +229,8 @@ def test_proofs_beyond_the_ledger_are_refused(ledger: Engine) -> None:
         (LeafInput("policy.published", "1", b"[1, 2]"), "has a list"),
         (LeafInput("policy.published", "1", b"digest 5"), "is not JSON"),
         (LeafInput("policy.published", "1", b'{"@event": 1}'), "may not start with '@'"),
+        (LeafInput("policy.published", "1", {"a": 1, "@x": 2}), "may not start with '@'"),
+        (LeafInput("policy.published", "two\nlines", {}), "line feed"),
     ],
 )
 def test_a_bad_event_rolls_back_with_its_batch(

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from xinyong.clock import utc_now
 from xinyong.ledger import tiles
-from xinyong.ledger.commitment import leaf_of, new_salt
-from xinyong.ledger.events import LeafInput, encoded
+from xinyong.ledger.commitment import leaf_of, new_salts
+from xinyong.ledger.events import LeafInput, canonical
 from xinyong.ledger.merkle import CompactRange, Span, span_subtrees
 from xinyong.ledger.tiles import LedgerDamaged, TileKey
 from xinyong.store.driver import BareStore
@@ -41,10 +41,11 @@ def append_bare(store: BareStore, leaves: Sequence[LeafInput], *, rebuilt: bool)
     tree = CompactRange(size, [found[subtree] for subtree in edge])
     rows = []
     hashes = []
-    for index, (kind, ref, payload) in enumerate(leaves, start=size):
-        salt = new_salt()
+    for index, (kind, ref, payload), salt in zip(
+        range(size, size + len(leaves)), leaves, new_salts(len(leaves)), strict=True
+    ):
         hashes.append(leaf_of(salt, kind, ref, payload))
-        rows.append((index, kind, ref, None if rebuilt else encoded(payload), salt))
+        rows.append((index, kind, ref, None if rebuilt else canonical(payload), salt))
     entries = tiles.extend(tree, hashes)
     connection.cursor().executemany(
         "INSERT INTO ledger_leaves (leaf_index, kind, ref, payload, salt) "

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import orjson
 
-from xinyong.ledger.events import EventError, Payload, check_event
+from xinyong.ledger.events import EventError, check_event
 from xinyong.ledger.merkle import HASH_SIZE, leaf_hash
 
 SALT_SIZE: Final = 32
@@ -38,10 +38,18 @@ EVENT_MEMBER: Final = "@event"
 """The member that names the event: ``[kind, ref]``. Payload members may not start with ``@``."""
 _PERSON: Final = b"xinyong-member"
 _SORTED: Final = orjson.OPT_SORT_KEYS
+_EVENT_NAME: Final = EVENT_MEMBER.encode()
 
 
 def new_salt() -> bytes:
     return secrets.token_bytes(SALT_SIZE)
+
+
+def new_salts(count: int) -> list[bytes]:
+    """``count`` fresh salts, drawn from the system's generator at once rather than one call
+    each (as many random bytes, cut in salts)."""
+    drawn = secrets.token_bytes(SALT_SIZE * count)
+    return [drawn[start : start + SALT_SIZE] for start in range(0, len(drawn), SALT_SIZE)]
 
 
 def member_salt(event_salt: bytes, name: str) -> bytes:
@@ -58,11 +66,22 @@ def _keyed(event_salt: bytes) -> hashlib.blake2b:
     return hashlib.blake2b(key=event_salt, digest_size=SALT_SIZE, person=_PERSON)
 
 
-def members(kind: str, ref: str, payload: Payload) -> dict[str, Any]:
-    """The event's members by name; raises EventError for an event that cannot be committed.
+def members(kind: str, ref: str, payload: bytes) -> dict[str, Any]:
+    """The event's members by name; raises EventError for an event that cannot be committed."""
+    content = _content(kind, ref, payload)
+    for name in content:
+        _check_name(name)
+    return {EVENT_MEMBER: [kind, ref], **content}
 
-    A payload given as values has the members its canonical bytes would have: each member is
-    committed as ``[name, value]`` encoded again, and JSON values encode as they decode."""
+
+def _check_name(name: str) -> None:
+    if name.startswith("@"):
+        raise EventError(f"payload member names may not start with '@': {name!r}")
+
+
+def _content(kind: str, ref: str, payload: bytes | Mapping[str, Any]) -> Mapping[str, Any]:
+    """The payload's members, read from its bytes unless given as the object (their names not
+    yet checked); raises EventError for an event that cannot be committed."""
     check_event(kind, ref)
     if isinstance(payload, bytes):
         try:
@@ -73,15 +92,12 @@ def members(kind: str, ref: str, payload: Payload) -> dict[str, Any]:
             ) from None
     else:
         content = payload
-    if not isinstance(content, dict):
+    if not isinstance(content, Mapping):
         raise EventError(f"a payload is a JSON object; {kind} {ref} has a {type(content).__name__}")
-    reserved = [name for name in content if name.startswith("@")]
-    if reserved:
-        raise EventError(f"payload member names may not start with '@': {reserved[0]!r}")
-    return {EVENT_MEMBER: [kind, ref], **content}
+    return content
 
 
-def _openings(salt: bytes, kind: str, ref: str, payload: Payload) -> Iterator[tuple[str, bytes]]:
+def _openings(salt: bytes, kind: str, ref: str, payload: bytes) -> Iterator[tuple[str, bytes]]:
     keyed = _keyed(salt)
     for name, value in members(kind, ref, payload).items():
         member = keyed.copy()
@@ -94,17 +110,27 @@ def leaf_of_digests(digests: Iterable[bytes]) -> bytes:
     return leaf_hash(LEAF_TAG + b"".join(sorted(digests)))
 
 
-def leaf_of(salt: bytes, kind: str, ref: str, payload: Payload) -> bytes:
+def leaf_of(salt: bytes, kind: str, ref: str, payload: bytes | Mapping[str, Any]) -> bytes:
     """The leaf hash of an event under its event ``salt``: what ``append`` logs and ``verify``
-    recomputes (hot: once per event, so the openings are hashed in one loop here rather than
-    drawn from ``_openings``)."""
+    recomputes. ``payload`` is the event's canonical bytes or the JSON object they encode (its
+    members, values as ``orjson`` encodes them): the same leaf, without encoding the object and
+    reading it back when the bytes are not kept.
+
+    Hot: once per event, so the openings are hashed in one loop here rather than drawn from
+    ``_openings``, and each member's opening is encoded on its own, as it is opened."""
     keyed = _keyed(salt)
     sha256, dumps = hashlib.sha256, orjson.dumps
-    digests = []
-    for name, value in members(kind, ref, payload).items():
-        member = keyed.copy()
+    copy = keyed.copy
+    member = copy()
+    member.update(_EVENT_NAME)
+    digests = [sha256(member.digest() + dumps([EVENT_MEMBER, [kind, ref]])).digest()]
+    append = digests.append
+    for name, value in _content(kind, ref, payload).items():
+        if name.startswith("@"):
+            _check_name(name)
+        member = copy()
         member.update(name.encode())
-        digests.append(sha256(member.digest() + dumps([name, value], option=_SORTED)).digest())
+        append(sha256(member.digest() + dumps([name, value], option=_SORTED)).digest())
     digests.sort()
     return leaf_hash(LEAF_TAG + b"".join(digests))
 

@@ -5,22 +5,19 @@ from typing import Any, NamedTuple
 
 import orjson
 
-Payload = bytes | Mapping[str, Any]
-
 
 class LeafInput(NamedTuple):
-    """An event to log. ``payload`` is the event's canonical bytes, a JSON object; or that
-    object as the Python values it encodes (str keys, values orjson writes), for a caller that
-    builds it: the leaf commits to each member, so encoding the whole only for the leaf to read
-    it back would cost a pass of each way."""
+    """An event to log. ``payload`` is the event's canonical bytes (a JSON object), or that
+    object itself, whose members the leaf commits to without reading bytes back: an appender
+    encodes it only to keep it (``canonical``)."""
 
     kind: str
     ref: str
-    payload: Payload
+    payload: bytes | Mapping[str, Any]
 
 
-def encoded(payload: Payload) -> bytes:
-    """A payload's canonical bytes: UTF-8 JSON, keys sorted, no whitespace."""
+def canonical(payload: bytes | Mapping[str, Any]) -> bytes:
+    """A payload's canonical bytes: JSON with sorted keys and no whitespace."""
     if isinstance(payload, bytes):
         return payload
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)

@@ -153,6 +153,27 @@ class CompactRange:
         self.size = size
         return completed
 
+    def extend_every(self, leaf_hashes: Iterable[bytes], every: int) -> dict[int, list[bytes]]:
+        """Append leaves; returns the hashes of the subtrees they complete at the levels that
+        are multiples of ``every``, by ``level // every``, in the order they complete: what
+        ``extend`` returns of those levels, without a tuple for every subtree of the others."""
+        hashes = self._hashes
+        size = self.size
+        leaves: list[bytes] = []
+        completed = {0: leaves}
+        add_leaf, sha256 = leaves.append, hashlib.sha256
+        for digest in leaf_hashes:
+            add_leaf(digest)
+            if size & 1:  # as in ``extend``: one subtree closes per trailing 1-bit of size
+                for level in range(1, (~size & (size + 1)).bit_length()):
+                    digest = sha256(NODE_PREFIX + hashes.pop() + digest).digest()
+                    if not level % every:
+                        completed.setdefault(level // every, []).append(digest)
+            hashes.append(digest)
+            size += 1
+        self.size = size
+        return completed if leaves else {}
+
     def root(self) -> bytes:
         return fold(self._hashes)
 

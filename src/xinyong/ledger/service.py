@@ -16,8 +16,8 @@ from xinyong.clock import as_utc, utc_now
 from xinyong.ledger import tiles
 from xinyong.ledger.bare import HEAD_ID
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
-from xinyong.ledger.commitment import leaf_of, new_salt
-from xinyong.ledger.events import LeafInput, encoded
+from xinyong.ledger.commitment import leaf_of, new_salts
+from xinyong.ledger.events import LeafInput, canonical
 from xinyong.ledger.merkle import (
     CompactRange,
     Span,
@@ -105,13 +105,14 @@ def append(session: Session, leaves: Sequence[LeafInput]) -> list[int]:
     keeps_payload: dict[str, bool] = {}
     rows: list[tuple[object, ...]] = []
     hashes: list[bytes] = []
-    for index, (kind, ref, payload) in enumerate(leaves, start=size):
-        salt = new_salt()
+    for index, (kind, ref, payload), salt in zip(
+        range(size, size + len(leaves)), leaves, new_salts(len(leaves)), strict=True
+    ):
         hashes.append(leaf_of(salt, kind, ref, payload))
         keep = keeps_payload.get(kind)
         if keep is None:
             keep = keeps_payload[kind] = source_prefix(kind) is None
-        rows.append((index, kind, ref, encoded(payload) if keep else None, salt))
+        rows.append((index, kind, ref, canonical(payload) if keep else None, salt))
     entries = tiles.extend(tree, hashes)
     BulkTable(session.connection(), LEAVES).insert_values(rows)
     tiles.write(session, size, entries)

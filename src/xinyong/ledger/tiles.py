@@ -153,11 +153,7 @@ def hashes_in(
 def extend(tree: CompactRange, leaf_hashes: Iterable[bytes]) -> dict[int, list[bytes]]:
     """Append leaves to ``tree``; returns the new entries of each tile level, in order (the
     hashes of the stored subtrees the leaves complete)."""
-    entries: dict[int, list[bytes]] = defaultdict(list)
-    for level, _, digest in tree.extend(leaf_hashes):
-        if level % HEIGHT == 0:
-            entries[level // HEIGHT].append(digest)
-    return entries
+    return tree.extend_every(leaf_hashes, HEIGHT)
 
 
 def plan(

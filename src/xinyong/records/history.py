@@ -13,11 +13,11 @@ mask it) and each ``field.<name>`` are what the portal may show of a public reco
 submitted) are for the subject and for staff only. Few members keep the commitment cheap.
 """
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 
 import orjson
 from sqlalchemy import select
@@ -67,14 +67,15 @@ def public_members(fields: Collection[str]) -> frozenset[str]:
 
 def event_payload(event: Mapping[str, Any], record: Mapping[str, Any], subject_kind: str) -> bytes:
     """The canonical bytes of a record event: the event and the record version it concerns."""
-    return orjson.dumps(event_content(event, record, subject_kind), option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(event_members(event, record, subject_kind), option=orjson.OPT_SORT_KEYS)
 
 
-def event_content(
+def event_members(
     event: Mapping[str, Any], record: Mapping[str, Any], subject_kind: str
 ) -> dict[str, Any]:
-    """A record event's payload as values: what :func:`event_payload` encodes."""
-    return {
+    """The members of a record event, the object whose canonical bytes are ``event_payload``:
+    what the ledger commits to, without encoding the whole and reading it back."""
+    members = {
         "event": {
             "id": event["id"],
             "kind": event["kind"],
@@ -102,8 +103,10 @@ def event_content(
         },
         "subject": {"identifier": record["subject"], "name": record["subject_name"]},
         "subject_shown": shown_identifier(record["subject"], subject_kind),
-        **{FIELD_MEMBER + name: value for name, value in record["fields"].items()},
     }
+    for name, value in record["fields"].items():
+        members[FIELD_MEMBER + name] = value
+    return members
 
 
 def rebuild_record_events(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
@@ -149,20 +152,48 @@ def _subject_kinds(session: Session, subject_ids: Collection[int]) -> dict[int, 
     return kinds
 
 
+class _BatchLeaves(Sequence[LeafInput]):
+    """A batch's record events as leaves, each made as ``append`` reaches it: one event's
+    members are alive at a time, where a list of them all would hold a batch's worth of dicts
+    for the garbage collector to walk (in ingest, more than their encoding and reading back
+    saved)."""
+
+    def __init__(
+        self,
+        events: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+        kinds: Mapping[int, str],
+    ) -> None:
+        self._events, self._kinds = events, kinds
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    @overload
+    def __getitem__(self, index: int) -> LeafInput: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[LeafInput]: ...
+    def __getitem__(self, index: int | slice) -> LeafInput | list[LeafInput]:
+        if isinstance(index, slice):
+            return [self._leaf(event, record) for event, record in self._events[index]]
+        return self._leaf(*self._events[index])
+
+    def __iter__(self) -> Iterator[LeafInput]:
+        leaf = self._leaf
+        for event, record in self._events:
+            yield leaf(event, record)
+
+    def _leaf(self, event: Mapping[str, Any], record: Mapping[str, Any]) -> LeafInput:
+        return LeafInput(
+            f"{KIND_PREFIX}{event['kind']}",
+            str(event["id"]),
+            event_members(event, record, self._kinds[record["subject_id"]]),
+        )
+
+
 def record_batch_history(
     session: Session, events: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
 ) -> list[int]:
     """Append a batch's record events to the ledger, in the caller's transaction; returns
     each event's leaf index."""
     kinds = _subject_kinds(session, {record["subject_id"] for _, record in events})
-    return append(
-        session,
-        [
-            LeafInput(
-                f"{KIND_PREFIX}{event['kind']}",
-                str(event["id"]),
-                event_content(event, record, kinds[record["subject_id"]]),
-            )
-            for event, record in events
-        ],
-    )
+    return append(session, _BatchLeaves(events, kinds))
