@@ -5,9 +5,10 @@ and its leaves commit or roll back together.
 """
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -92,7 +93,15 @@ def _edge(session: Session, size: int) -> CompactRange:
     return CompactRange(size, [found[subtree] for subtree in edge])
 
 
-def append(session: Session, leaves: Sequence[LeafInput]) -> list[int]:
+class Leaves(Protocol):
+    """What ``append`` reads of the leaves it logs: how many, then each in order (a list, or
+    leaves made one at a time as they are reached)."""
+
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[LeafInput]: ...
+
+
+def append(session: Session, leaves: Leaves) -> list[int]:
     """Log ``leaves`` in order, in the caller's transaction; returns their 0-based leaf indices.
 
     Each event is committed under a fresh salt that only the store keeps. Payloads of kinds with

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, overload
+from typing import Any
 
 import orjson
 from sqlalchemy import select
@@ -152,7 +152,7 @@ def _subject_kinds(session: Session, subject_ids: Collection[int]) -> dict[int, 
     return kinds
 
 
-class _BatchLeaves(Sequence[LeafInput]):
+class _BatchLeaves:
     """A batch's record events as leaves, each made as ``append`` reaches it: one event's
     members are alive at a time, where a list of them all would hold a batch's worth of dicts
     for the garbage collector to walk (in ingest, more than their encoding and reading back
@@ -167,15 +167,6 @@ class _BatchLeaves(Sequence[LeafInput]):
 
     def __len__(self) -> int:
         return len(self._events)
-
-    @overload
-    def __getitem__(self, index: int) -> LeafInput: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[LeafInput]: ...
-    def __getitem__(self, index: int | slice) -> LeafInput | list[LeafInput]:
-        if isinstance(index, slice):
-            return [self._leaf(event, record) for event, record in self._events[index]]
-        return self._leaf(*self._events[index])
 
     def __iter__(self) -> Iterator[LeafInput]:
         leaf = self._leaf
