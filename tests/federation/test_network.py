@@ -347,8 +347,7 @@ def test_a_killed_city_resumes_and_a_replayed_batch_changes_nothing(
     # here would not be the next. Kill the city once its link to the province is idle.
     eventually(
         lambda: any(
-            found["name"] == "beijing" and found["waiting"] == 0
-            for found in city.status()["links"]
+            found["name"] == "beijing" and found["waiting"] == 0 for found in city.status()["links"]
         ),
         60,
         "the city's link to the province idle",
