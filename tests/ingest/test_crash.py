@@ -16,7 +16,7 @@ from xinyong.testing import samples
 from xinyong.testing.processes import launch, run
 from xinyong.testing.store import migrated_sqlite, snapshot
 
-ROWS = 30_000
+ROWS = 12_000
 
 
 def rows() -> list[dict[str, Any]]:
@@ -71,7 +71,7 @@ def environment(url: str, var: Path) -> dict[str, str]:
         **os.environ,
         "XINYONG_DATABASE_URL": url,
         "XINYONG_VAR_DIR": str(var),
-        "XINYONG_INGEST_BATCH_SIZE": "500",
+        "XINYONG_INGEST_BATCH_SIZE": "200",
     }
 
 
