@@ -185,8 +185,7 @@ def leaf_of_sealed(sealed: Sealed, kind: str, ref: str, rest: bytes | Mapping[st
 
 def salted_leaf(leaf: LeafInput, fresh_salt: bytes) -> tuple[bytes, bytes]:
     """An event to log as its leaf hash and the salt it is committed under: ``fresh_salt``, or
-    the salt its members were sealed under. A sealed event's payload is not whole: raises
-    EventError for a caller that would keep it."""
+    the salt its members were sealed under (then ``fresh_salt`` is left unused)."""
     kind, ref, payload, sealed = leaf
     if sealed is None:
         return leaf_of(fresh_salt, kind, ref, payload), fresh_salt

@@ -18,9 +18,9 @@ class LeafInput(NamedTuple):
     encodes it only to keep it (``canonical``).
 
     With ``sealed``, the payload's other members were hashed ahead under the salt it carries,
-    and ``payload`` holds only the rest: the event's salt is the one sealed with them, and its payload,
-    not whole here, cannot be kept (only a kind whose payloads verification rebuilds may be
-    logged so)."""
+    and ``payload`` holds only the rest: the event is committed under that salt, and its
+    payload, not whole here, cannot be kept (only a kind whose payloads verification rebuilds
+    may be logged so)."""
 
     kind: str
     ref: str
