@@ -78,7 +78,7 @@ def _append_rate(folder: Path, count: int) -> dict[str, object]:
 
     started = time.perf_counter()
     for event in events:
-        leaf_of(new_salt(), *event)
+        leaf_of(new_salt(), event.kind, event.ref, event.payload)
     floor = count / (time.perf_counter() - started)
     return {
         "name": "ledger.append",

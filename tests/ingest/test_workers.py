@@ -1,13 +1,17 @@
 """Validation in worker processes stores exactly what validation in the job's own process does,
-in files of every kind of row; a worker that dies stops the job with a clear error, and the
-batches committed before it stay for a rerun to complete exactly once."""
+in files of every kind of row, replayed and corrected; a worker that dies stops the job with a
+clear error, and the batches committed before it stay for a rerun to complete exactly once.
+
+Workers also seal each new version's content members for the ledger: the leaf the store
+finishes from a seal is the leaf of the whole event, and a seal made for what the store does not
+hold is never used."""
 
 import csv
 import multiprocessing
 import os
 import re
 import signal
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +23,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.ingest.models import LegacyLink, QuarantinedRow, Submission
-from xinyong.ingest.pool import ValidationFailed
+from xinyong.ingest.pool import BatchCheck, ValidationFailed, ValidationPool, seal_versions
 from xinyong.ingest.readers import parsed_row, read_rows
+from xinyong.ingest.rows import ValidRow
 from xinyong.ingest.service import IngestJob, IngestSummary, scan_file
+from xinyong.ingest.writer import BatchWriter, Source, record_content
 from xinyong.ledger.checkpoint import SigningKey
+from xinyong.ledger.commitment import leaf_of, leaf_of_sealed, sealed_salt
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.ledger.verification import verify
 from xinyong.policy import Pack
-from xinyong.records.models import Record, RecordEvent
+from xinyong.records.history import event_member, event_members
+from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing import samples
 from xinyong.testing.store import migrated_sqlite, snapshot
@@ -283,3 +291,159 @@ def test_a_worker_that_dies_stops_the_job_and_a_rerun_completes_it(
     assert rerun.accounted
     assert stored(factory) == calm
     engine.dispose()
+
+
+def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    return path
+
+
+def test_a_file_replayed_and_corrected_through_workers_stores_what_the_jobs_process_stores(
+    tmp_path: Path, national: Pack
+) -> None:
+    """A second file that repeats the first (duplicates), corrects some of its documents (new
+    versions of records the store holds), renames a subject and withdraws one document: through
+    workers, the same records, events and quarantine as validated here, and ledgers that
+    verify."""
+    first = [samples.defaulter_listing(samples.person(n % 9 + 1), n) for n in range(1, 41)]
+    second = [
+        *first[:20],
+        *(
+            samples.defaulter_listing(
+                samples.person(n % 9 + 1), n, op="correct", amount=float(n) + 0.5
+            )
+            for n in range(21, 31)
+        ),
+        samples.defaulter_listing(samples.person(5), 31, op="correct", subject_name="李四"),
+        samples.defaulter_listing(samples.person(6), 32, op="withdraw"),
+        samples.defaulter_listing(samples.person(7), 33, op="correct", amount="12.50"),
+    ]
+    files = (jsonl(tmp_path / "first.jsonl", first), jsonl(tmp_path / "second.jsonl", second))
+    results = []
+    for workers in (0, 1):
+        url = migrated_sqlite(tmp_path / f"w{workers}.db")
+        ingest(url, national, files[0], workers, batch_size=7)
+        results.append(ingest(url, national, files[1], workers, batch_size=7))
+    (here, here_state), (pooled, pooled_state) = results
+    assert here_state == pooled_state
+    assert counts(here) == counts(pooled)
+    assert (here.duplicates, here.corrected, here.withdrawn) == (20, 12, 1)
+
+
+def checked_rows(rows: list[dict[str, Any]], path: Path, national: Pack) -> list[ValidRow]:
+    """The rows as a worker hands them back: validated and sealed in a worker process."""
+    batch = list(read_rows(jsonl(path, rows), parsed=False))
+    with ValidationPool(1, national, TODAY, None, None) as pool:
+        ((_, verdicts),) = list(pool.checked([batch]))
+    assert all(isinstance(verdict, ValidRow) for verdict in verdicts)
+    return verdicts  # type: ignore[return-value]
+
+
+def test_a_workers_seal_finishes_into_the_leaf_of_the_whole_record_event(
+    tmp_path: Path, national: Pack
+) -> None:
+    """What a worker hashes of a new version is what the ledger commits to for it, whatever
+    event stores it; a withdrawal, which concerns a stored version, is sealed by nobody."""
+    rows = [
+        samples.defaulter_listing(samples.person(1), 1),
+        samples.defaulter_listing(samples.person(2), 2, amount="0", subject_name="王五"),
+        samples.defaulter_listing(samples.person(3), 3, op="correct", amount=1.5),
+        samples.registration(KNOWN, samples.person(1), 4),
+        samples.defaulter_listing(samples.person(1), 1, op="withdraw"),
+    ]
+    verdicts = checked_rows(rows, tmp_path / "rows.jsonl", national)
+    *versions, withdrawal = verdicts
+    assert withdrawal.sealed is None
+    salts = set()
+    for number, row in enumerate(versions, 1):
+        assert row.sealed is not None
+        salts.add(sealed_salt(row.sealed))
+        record = {
+            **record_content(row),
+            "id": 10 + number,
+            "version": number,
+            "subject_id": 1,
+            "content_hash": row.content_hash,
+            "submission_id": 3,
+            "row_no": row.row_no,
+            "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+        }
+        event = {
+            "id": 20 + number,
+            "kind": "submitted",
+            "occurred_at": record["received_at"],
+            "submission_id": 3,
+            "row_no": row.row_no,
+        }
+        whole = event_members(event, record, row.subject.kind)
+        finished = leaf_of_sealed(
+            row.sealed, "record.submitted", str(event["id"]), {"event": event_member(event, record)}
+        )
+        assert finished == leaf_of(
+            sealed_salt(row.sealed), "record.submitted", str(event["id"]), whole
+        )
+    assert len(salts) == len(versions)  # a salt of its own for every event
+    in_process = BatchCheck(national, TODAY, None, None).verdicts(
+        list(read_rows(tmp_path / "rows.jsonl"))
+    )
+    assert [verdict.sealed for verdict in in_process] == [None] * len(rows)  # type: ignore[union-attr]
+
+
+def test_the_writer_logs_a_seal_it_can_use_and_hashes_the_whole_event_elsewhere(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path
+) -> None:
+    """A version sealed for the subject the store holds is logged under the seal's salt; one
+    sealed for a subject the store holds as another kind (the masked identifier differs) and a
+    withdrawal are hashed whole, under fresh salts. The ledger verifies either way."""
+    stale = samples.person(2)  # held as an organisation: not masked as a person's number is
+    now = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    with factory.begin() as session:
+        session.add(
+            Subject(
+                identifier=stale,
+                kind="organisation",
+                name="王五",
+                confirmed=True,
+                suspect_identifier=False,
+                created_at=now,
+            )
+        )
+        submission = Submission(
+            channel="file",
+            source="sealed.jsonl",
+            source_digest="d" * 64,
+            status="running",
+            started_at=now,
+            rows_done=0,
+            accepted=0,
+            duplicates=0,
+            corrected=0,
+            withdrawn=0,
+            rejected=0,
+        )
+        session.add(submission)
+        session.flush()
+        source = Source(submission.id, "sealed.jsonl", "d" * 64)
+    rows = [
+        samples.defaulter_listing(samples.person(1), 1),
+        samples.defaulter_listing(stale, 2),
+        samples.defaulter_listing(samples.person(1), 1, op="withdraw"),
+    ]
+    verdicts = BatchCheck(national, TODAY, None, None).verdicts(
+        list(read_rows(jsonl(tmp_path / "sealed.jsonl", rows)))
+    )
+    seal_versions(verdicts)
+    valid = [verdict for verdict in verdicts if isinstance(verdict, ValidRow)]
+    assert len(valid) == 3 and valid[0].sealed is not None and valid[1].sealed is not None
+    with factory.begin() as session:
+        result = BatchWriter(session, source).apply(valid, [], now)
+    assert [event["kind"] for event, _ in result.events] == ["submitted", "submitted", "withdrawn"]
+    with factory() as session:
+        logged = [
+            session.get_one(LedgerLeaf, event["ledger_leaf"]).salt for event, _ in result.events
+        ]
+        report = verify(session, SigningKey.generate().verifier)
+    assert report.ok, report.divergences
+    assert logged[0] == sealed_salt(valid[0].sealed)
+    assert logged[1] != sealed_salt(valid[1].sealed)
+    assert len(set(logged)) == 3

@@ -18,11 +18,15 @@ from xinyong.ledger.commitment import (
     commit,
     leaf_of,
     leaf_of_digests,
+    leaf_of_sealed,
     member_salt,
     new_salts,
     read_opening,
+    salted_leaf,
+    seal,
+    sealed_salt,
 )
-from xinyong.ledger.events import EventError
+from xinyong.ledger.events import EventError, LeafInput
 
 SALTS = st.binary(min_size=SALT_SIZE, max_size=SALT_SIZE)
 NAMES = st.text(min_size=1, max_size=12).filter(lambda name: not name.startswith("@"))
@@ -112,6 +116,52 @@ def test_an_object_is_checked_as_its_bytes_are() -> None:
         leaf_of(salt, "k", "two\nlines", {})
     with pytest.raises(EventError, match="32 bytes"):
         leaf_of(b"short", "k", "r", {})
+
+
+@given(salt=SALTS, other=SALTS, kind=KINDS, ref=REFS, payload=OBJECTS, data=st.data())
+def test_members_sealed_ahead_finish_into_the_leaf_of_the_whole_event(
+    salt: bytes,
+    other: bytes,
+    kind: str,
+    ref: str,
+    payload: dict[str, Any],
+    data: st.DataObject,
+) -> None:
+    """Any members of an event hashed ahead (as a validation worker does), and the rest later,
+    make the leaf of the whole event under the salt they were sealed with: the documented
+    formula, whichever members are sealed, none or all."""
+    names = data.draw(st.sets(st.sampled_from(sorted(payload))) if payload else st.just(set()))
+    sealed = seal(salt, {name: value for name, value in payload.items() if name in names})
+    rest = {name: value for name, value in payload.items() if name not in names}
+    whole = leaf_of(salt, kind, ref, payload)
+    assert sealed_salt(sealed) == salt
+    assert leaf_of_sealed(sealed, kind, ref, rest) == whole
+    assert leaf_of_sealed(sealed, kind, ref, encoded(rest)) == whole
+    # What append logs: the seal's salt and leaf, whatever fresh salt it drew for the event.
+    assert salted_leaf(LeafInput(kind, ref, rest, sealed), other) == (whole, salt)
+    assert salted_leaf(LeafInput(kind, ref, payload), other) == (
+        leaf_of(other, kind, ref, payload),
+        other,
+    )
+    if rest and salt != other:
+        # The rest hashed under another salt than the sealed members' is another leaf.
+        resealed = seal(other, {name: payload[name] for name in names})
+        assert leaf_of_sealed(resealed, kind, ref, rest) != whole
+
+
+def test_a_seal_is_checked_as_an_event_is() -> None:
+    salt = b"\x00" * SALT_SIZE
+    sealed = seal(salt, {"a": 1})
+    with pytest.raises(EventError, match="may not start with '@'"):
+        seal(salt, {"@event": ["k", "r"]})
+    with pytest.raises(EventError, match="may not start with '@'"):
+        leaf_of_sealed(sealed, "k", "r", {"@x": 1})
+    with pytest.raises(EventError, match="line feed"):
+        leaf_of_sealed(sealed, "k", "two\nlines", {})
+    with pytest.raises(EventError, match="a seal is a 32-byte salt"):
+        leaf_of_sealed(sealed[:-1], "k", "r", {})
+    with pytest.raises(EventError, match="a seal is a 32-byte salt"):
+        leaf_of_sealed(b"short", "k", "r", {})
 
 
 @given(count=st.integers(min_value=0, max_value=50))

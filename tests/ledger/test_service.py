@@ -24,7 +24,7 @@ from xinyong.ledger import (
     tree_head,
     verification,
 )
-from xinyong.ledger.commitment import leaf_of
+from xinyong.ledger.commitment import SALT_SIZE, leaf_of, seal
 from xinyong.ledger.erasure import ERASED, erase
 from xinyong.ledger.events import EventError, canonical
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
@@ -88,7 +88,8 @@ def salts(engine: Engine) -> dict[int, bytes]:
 def leaf_hashes(engine: Engine, n: int = SIZE) -> list[bytes]:
     """What each event's leaf must be: its content committed under the salt the ledger drew."""
     drawn = salts(engine)
-    return [leaf_of(drawn[i], *event(i)) for i in range(n)]
+    events = [event(i) for i in range(n)]
+    return [leaf_of(drawn[i], e.kind, e.ref, e.payload) for i, e in enumerate(events)]
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +232,11 @@ def test_proofs_beyond_the_ledger_are_refused(ledger: Engine) -> None:
         (LeafInput("policy.published", "1", b'{"@event": 1}'), "may not start with '@'"),
         (LeafInput("policy.published", "1", {"a": 1, "@x": 2}), "may not start with '@'"),
         (LeafInput("policy.published", "two\nlines", {}), "line feed"),
+        # A kind whose payload the ledger keeps: sealed in part, it has no whole one to keep.
+        (
+            LeafInput("policy.published", "1", {"b": 2}, seal(b"\x01" * SALT_SIZE, {"a": 1})),
+            "no whole payload to keep",
+        ),
     ],
 )
 def test_a_bad_event_rolls_back_with_its_batch(
@@ -242,6 +248,30 @@ def test_a_bad_event_rolls_back_with_its_batch(
         assert tree_head(session).size == SIZE
     with Session(ledger) as session:
         assert append(session, []) == []
+
+
+def test_an_event_sealed_in_part_is_logged_under_its_seal_and_verifies(
+    ledger: Engine, key: SigningKey
+) -> None:
+    """A fine whose subject and amount were hashed ahead (as ingest's workers seal a record's
+    content) is logged under the seal's salt, as the leaf of the whole fine: verification,
+    which rebuilds the whole payload from the fines table, finds it as logged."""
+    salt = b"\x07" * SALT_SIZE
+    with Session(ledger) as session, session.begin():
+        session.execute(fines.insert().values(id=SIZE, subject="S9999", amount=12))
+        sealed = seal(salt, {"subject": "S9999", "amount": 12})
+        leaf = LeafInput("fine.imposed", str(SIZE), {"id": SIZE}, sealed)
+        assert append(session, [leaf]) == [SIZE]
+    with Session(ledger) as session:
+        row = session.get_one(LedgerLeaf, SIZE)
+        assert (row.salt, row.payload) == (salt, None)
+    assert stored_leaf_hashes(ledger, SIZE + 1)[SIZE] == leaf_of(
+        salt, "fine.imposed", str(SIZE), fine_payload(SIZE, "S9999", 12)
+    )
+    report = run_verify(ledger, key)
+    assert report.ok and report.tree_size == SIZE + 1, report.divergences
+    sql(ledger, f"UPDATE test_fines SET amount = 13 WHERE id = {SIZE}")
+    assert run_verify(ledger, key).first is not None
 
 
 def test_checkpoints_sign_the_head_once(ledger: Engine, key: SigningKey) -> None:

@@ -126,14 +126,20 @@ def _old_layout(
     command.upgrade(alembic_config(url), "0009")
     events = [policy_event(i) for i in range(size)]
     salts = [new_salt() for _ in events]
-    hashes = [leaf_of(salt, *event) for salt, event in zip(salts, events, strict=True)]
+    hashes = [
+        leaf_of(salt, event.kind, event.ref, event.payload)
+        for salt, event in zip(salts, events, strict=True)
+    ]
     tree = merkle.CompactRange()
     nodes = [(position, digest) for position, (_, _, digest) in enumerate(tree.extend(hashes))]
     engine = make_engine(url)
     with engine.begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO ledger_leaves (leaf_index, kind, ref, payload, salt) VALUES (?, ?, ?, ?, ?)",
-            [(i, *event, salt) for i, (event, salt) in enumerate(zip(events, salts, strict=True))],
+            [
+                (i, event.kind, event.ref, event.payload, salt)
+                for i, (event, salt) in enumerate(zip(events, salts, strict=True))
+            ],
         )
         connection.exec_driver_sql("INSERT INTO ledger_nodes (position, hash) VALUES (?, ?)", nodes)
         connection.exec_driver_sql("INSERT INTO ledger_head (id, tree_size) VALUES (1, ?)", (size,))

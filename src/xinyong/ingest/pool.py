@@ -3,8 +3,10 @@
 Validation needs no store (:class:`BatchCheck`), so a pool of processes can check the batches
 after the one being written: each worker holds one :class:`BatchCheck`, built once from the pack,
 the day, the authority and the profile, and the job takes the checked batches back in the order
-it read them. What needs the store (rows already quarantined for the source, legacy codes, the
-writer, the ledger) stays in the job's process, in the batch's transaction.
+it read them. A worker also hashes each new version's ledger members that the row alone decides
+(``seal_versions``). What needs the store (rows already quarantined for the source, legacy
+codes, the writer, the rest of the ledger) stays in the job's process, in the batch's
+transaction.
 
 Workers are started by a forkserver, never forked from the job's process (which holds database
 engines and threads), and leave when the job's process ends, however it ends. A worker that dies
@@ -32,7 +34,10 @@ from xinyong.ingest.readers import ReadItem, parsed_row
 from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.validate import RowValidator
 from xinyong.ingest.values import RowInvalid
+from xinyong.ingest.writer import record_content
+from xinyong.ledger.commitment import new_salts
 from xinyong.policy import Pack
+from xinyong.records.history import seal_content
 
 # What validation makes of a row: a record to store, a refusal, or a layout row whose subject
 # is named by a legacy code (linked through the store, then validated, by the job's process).
@@ -111,7 +116,19 @@ def _leave_with(parent: multiprocessing.process.BaseProcess) -> None:
 
 def _verdicts(batch: Shared) -> Shared:
     assert _check is not None, "the worker was not started"
-    return _shared(_check.verdicts(_taken(batch)))
+    verdicts = _check.verdicts(_taken(batch))
+    seal_versions(verdicts)
+    return _shared(verdicts)
+
+
+def seal_versions(verdicts: list[Verdict]) -> None:
+    """Hash the content members of each new version's ledger event here, under a salt drawn for
+    that event (``xinyong.records.history.seal_content``), so that the job's process hashes only
+    the member the store decides. A row that ends a duplicate or refused leaves its salt unused.
+    """
+    rows = [v for v in verdicts if isinstance(v, ValidRow) and v.op != "withdraw"]
+    for row, salt in zip(rows, new_salts(len(rows)), strict=True):
+        row.sealed = seal_content(record_content(row), row.subject.kind, salt)
 
 
 def _shared(value: object) -> Shared:

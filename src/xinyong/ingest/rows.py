@@ -87,6 +87,10 @@ class ValidRow:
     confirms_subject: bool
     legal_representative: SubjectFacts | None
     raw: str
+    # The content members of the event that stores this row as a new version, hashed ahead for
+    # a subject of ``subject.kind`` by the validation worker (``xinyong.ingest.pool``): a seal
+    # (``xinyong.ledger.commitment.seal``); None where the row was validated here.
+    sealed: bytes | None = None
 
 
 def document_key(authority: str, record_type: str, document_no: str) -> str:

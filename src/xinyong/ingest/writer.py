@@ -174,6 +174,12 @@ class BatchWriter:
             ],
         )
         event_ids = allocate_ids(connection, EVENTS, len(pending))
+        # A new version's record is ``record_content(row)``, which a worker may have sealed; a
+        # withdrawal's is the version it ends, sealed by nobody.
+        sealed = [
+            None if kind == "withdrawn" or row.sealed is None else (row.sealed, row.subject.kind)
+            for row, kind, _ in pending
+        ]
         for (row, kind, outcome), event_id in zip(pending, event_ids, strict=True):
             if outcome.record_id is None:
                 outcome.record_id = by_version[(row.document_key, outcome.version or 0)]["id"]
@@ -194,7 +200,7 @@ class BatchWriter:
                 event["via_node"] = provenance.via
             result.events.append((event, record))
         for (event, _), leaf in zip(
-            result.events, record_batch_history(self.session, result.events), strict=True
+            result.events, record_batch_history(self.session, result.events, sealed), strict=True
         ):
             event["ledger_leaf"] = leaf
         BulkTable(connection, EVENTS, omit=omitted).insert(event for event, _ in result.events)
@@ -394,25 +400,14 @@ class BatchWriter:
     def _record(
         self, row: ValidRow, subject_id: int, version: int, now: datetime
     ) -> dict[str, Any]:
-        return {
-            "document_key": row.document_key,
-            "version": version,
-            "record_type": row.record_type,
-            "authority": row.authority,
-            "document_no": row.document_no,
-            "subject_id": subject_id,
-            "subject": row.subject.identifier,
-            "subject_name": row.subject.name,
-            "decided_on": row.decided_on,
-            "effective_on": row.effective_on,
-            "severity": row.severity,
-            "amount": row.amount,
-            "fields": row.fields,
-            "content_hash": row.content_hash,
-            "submission_id": self.source.submission_id,
-            "row_no": row.row_no,
-            "received_at": now,
-        }
+        record = record_content(row)
+        record["version"] = version
+        record["subject_id"] = subject_id
+        record["content_hash"] = row.content_hash
+        record["submission_id"] = self.source.submission_id
+        record["row_no"] = row.row_no
+        record["received_at"] = now
+        return record
 
     def _load_records(
         self, connection: Connection, record_ids: list[int]
@@ -552,6 +547,24 @@ class BatchWriter:
                 for rejection in refused
             ],
         )
+
+
+def record_content(row: ValidRow) -> dict[str, Any]:
+    """The content of the record version ``row`` makes, as the writer stores it: what its
+    event's content members commit to (``xinyong.records.history.content_members``)."""
+    return {
+        "document_key": row.document_key,
+        "record_type": row.record_type,
+        "authority": row.authority,
+        "document_no": row.document_no,
+        "subject": row.subject.identifier,
+        "subject_name": row.subject.name,
+        "decided_on": row.decided_on,
+        "effective_on": row.effective_on,
+        "severity": row.severity,
+        "amount": row.amount,
+        "fields": row.fields,
+    }
 
 
 def _refuse(row: ValidRow, field_name: str, reason: str) -> Rejection:

@@ -19,6 +19,11 @@ Handing out an opening reveals that member and nothing else: its salt is a keyed
 event salt, from which neither the event salt nor another member's salt can be found. Sorting
 the digests hides which undisclosed digest belongs to which name. Verifying an opening needs
 SHA-256 and nothing from us.
+
+The digests of some members can be computed apart from the others, even in another process,
+once the event salt is drawn (``seal``); ``leaf_of_sealed`` then hashes the remaining members
+and the leaf. The leaf is the same as ``leaf_of`` gives for the whole event: one formula, in
+``_member_digests``.
 """
 
 import hashlib
@@ -29,7 +34,7 @@ from typing import Any, Final
 
 import orjson
 
-from xinyong.ledger.events import EventError, check_event
+from xinyong.ledger.events import EventError, LeafInput, Sealed, check_event
 from xinyong.ledger.merkle import HASH_SIZE, leaf_hash
 
 SALT_SIZE: Final = 32
@@ -110,29 +115,81 @@ def leaf_of_digests(digests: Iterable[bytes]) -> bytes:
     return leaf_hash(LEAF_TAG + b"".join(sorted(digests)))
 
 
-def leaf_of(salt: bytes, kind: str, ref: str, payload: bytes | Mapping[str, Any]) -> bytes:
-    """The leaf hash of an event under its event ``salt``: what ``append`` logs and ``verify``
-    recomputes. ``payload`` is the event's canonical bytes or the JSON object they encode (its
-    members, values as ``orjson`` encodes them): the same leaf, without encoding the object and
-    reading it back when the bytes are not kept.
+def _member_digests(
+    keyed: hashlib.blake2b, members: Iterable[tuple[str, Any]], digests: list[bytes]
+) -> None:
+    """Append the digest of each payload member ``(name, value)`` under the event salt ``keyed``
+    holds to ``digests``: the one place the formula is written.
 
-    Hot: once per event, so the openings are hashed in one loop here rather than drawn from
-    ``_openings``, and each member's opening is encoded on its own, as it is opened."""
-    keyed = _keyed(salt)
+    Hot: once per member of every event logged or verified, so each member's opening is encoded
+    on its own, as it is opened, in one loop."""
     sha256, dumps = hashlib.sha256, orjson.dumps
-    copy = keyed.copy
-    member = copy()
-    member.update(_EVENT_NAME)
-    digests = [sha256(member.digest() + dumps([EVENT_MEMBER, [kind, ref]])).digest()]
-    append = digests.append
-    for name, value in _content(kind, ref, payload).items():
+    copy, append = keyed.copy, digests.append
+    for name, value in members:
         if name.startswith("@"):
             _check_name(name)
         member = copy()
         member.update(name.encode())
         append(sha256(member.digest() + dumps([name, value], option=_SORTED)).digest())
+
+
+def _event_digest(keyed: hashlib.blake2b, kind: str, ref: str) -> bytes:
+    """The digest of the member that names the event, ``@event``."""
+    member = keyed.copy()
+    member.update(_EVENT_NAME)
+    return hashlib.sha256(member.digest() + orjson.dumps([EVENT_MEMBER, [kind, ref]])).digest()
+
+
+def leaf_of(salt: bytes, kind: str, ref: str, payload: bytes | Mapping[str, Any]) -> bytes:
+    """The leaf hash of an event under its event ``salt``: what ``append`` logs and ``verify``
+    recomputes. ``payload`` is the event's canonical bytes or the JSON object they encode (its
+    members, values as ``orjson`` encodes them): the same leaf, without encoding the object and
+    reading it back when the bytes are not kept."""
+    content = _content(kind, ref, payload)
+    keyed = _keyed(salt)
+    digests = [_event_digest(keyed, kind, ref)]
+    _member_digests(keyed, content.items(), digests)
+    return leaf_of_digests(digests)
+
+
+def seal(salt: bytes, members: Mapping[str, Any]) -> Sealed:
+    """``members`` of an event hashed under its event ``salt``, for ``leaf_of_sealed`` to finish."""
+    digests: list[bytes] = []
+    _member_digests(_keyed(salt), members.items(), digests)
     digests.sort()
-    return leaf_hash(LEAF_TAG + b"".join(digests))
+    return salt + b"".join(digests)
+
+
+def sealed_salt(sealed: Sealed) -> bytes:
+    """The event salt the members were sealed under."""
+    return sealed[:SALT_SIZE]
+
+
+def leaf_of_sealed(sealed: Sealed, kind: str, ref: str, rest: bytes | Mapping[str, Any]) -> bytes:
+    """The leaf of an event whose payload is the members ``sealed`` and the members ``rest``
+    (no name in both): ``leaf_of(sealed_salt(sealed), kind, ref, payload)``, hashing only
+    ``rest``."""
+    content = _content(kind, ref, rest)
+    if len(sealed) < SALT_SIZE or (len(sealed) - SALT_SIZE) % HASH_SIZE:
+        raise EventError(
+            f"a seal is a {SALT_SIZE}-byte salt and {HASH_SIZE}-byte digests, end to end"
+        )
+    keyed = _keyed(sealed[:SALT_SIZE])
+    digests = [
+        sealed[start : start + HASH_SIZE] for start in range(SALT_SIZE, len(sealed), HASH_SIZE)
+    ]
+    digests.append(_event_digest(keyed, kind, ref))
+    _member_digests(keyed, content.items(), digests)
+    return leaf_of_digests(digests)
+
+
+def salted_leaf(leaf: LeafInput, fresh_salt: bytes) -> tuple[bytes, bytes]:
+    """An event to log as its leaf hash and the salt it is committed under: ``fresh_salt``, or
+    the salt its members were sealed under (then ``fresh_salt`` is left unused)."""
+    kind, ref, payload, sealed = leaf
+    if sealed is None:
+        return leaf_of(fresh_salt, kind, ref, payload), fresh_salt
+    return leaf_of_sealed(sealed, kind, ref, payload), sealed_salt(sealed)
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,31 @@
 """What a leaf of the ledger is: one event, named by its kind and reference, with its content."""
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 import orjson
+
+Sealed: TypeAlias = bytes
+"""Some payload members of an event, hashed ahead of the others (in another process, say): the
+event's 32-byte salt, then the members' 32-byte digests in byte order, end to end. One bytes
+object, cheap to hand between processes by the thousand; ``xinyong.ledger.commitment.seal``
+makes it."""
 
 
 class LeafInput(NamedTuple):
     """An event to log. ``payload`` is the event's canonical bytes (a JSON object), or that
     object itself, whose members the leaf commits to without reading bytes back: an appender
-    encodes it only to keep it (``canonical``)."""
+    encodes it only to keep it (``canonical``).
+
+    With ``sealed``, the payload's other members were hashed ahead under the salt it carries,
+    and ``payload`` holds only the rest: the event is committed under that salt, and its
+    payload, not whole here, cannot be kept (only a kind whose payloads verification rebuilds
+    may be logged so)."""
 
     kind: str
     ref: str
     payload: bytes | Mapping[str, Any]
+    sealed: Sealed | None = None
 
 
 def canonical(payload: bytes | Mapping[str, Any]) -> bytes:

@@ -17,8 +17,8 @@ from xinyong.clock import as_utc, utc_now
 from xinyong.ledger import tiles
 from xinyong.ledger.bare import HEAD_ID
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
-from xinyong.ledger.commitment import leaf_of, new_salts
-from xinyong.ledger.events import LeafInput, canonical
+from xinyong.ledger.commitment import new_salts, salted_leaf
+from xinyong.ledger.events import EventError, LeafInput, canonical
 from xinyong.ledger.merkle import (
     CompactRange,
     Span,
@@ -114,19 +114,31 @@ def append(session: Session, leaves: Leaves) -> list[int]:
     keeps_payload: dict[str, bool] = {}
     rows: list[tuple[object, ...]] = []
     hashes: list[bytes] = []
-    for index, (kind, ref, payload), salt in zip(
+    for index, leaf, fresh_salt in zip(
         range(size, size + len(leaves)), leaves, new_salts(len(leaves)), strict=True
     ):
-        hashes.append(leaf_of(salt, kind, ref, payload))
+        kind = leaf.kind
+        hashed, salt = salted_leaf(leaf, fresh_salt)
+        hashes.append(hashed)
         keep = keeps_payload.get(kind)
         if keep is None:
             keep = keeps_payload[kind] = source_prefix(kind) is None
-        rows.append((index, kind, ref, canonical(payload) if keep else None, salt))
+        rows.append((index, kind, leaf.ref, _kept(leaf) if keep else None, salt))
     entries = tiles.extend(tree, hashes)
     BulkTable(session.connection(), LEAVES).insert_values(rows)
     tiles.write(session, size, entries)
     session.execute(update(LedgerHead).where(LedgerHead.id == HEAD_ID).values(tree_size=tree.size))
     return list(range(size, tree.size))
+
+
+def _kept(leaf: LeafInput) -> bytes:
+    """The payload an event's leaf row keeps: its canonical bytes, when it has them whole."""
+    if leaf.sealed is not None:
+        raise EventError(
+            f"{leaf.kind} {leaf.ref}: an event sealed in part has no whole payload to keep; "
+            "only kinds whose payloads verification rebuilds may be logged sealed"
+        )
+    return canonical(leaf.payload)
 
 
 def tree_head(session: Session) -> TreeHead:

@@ -11,6 +11,10 @@ every member separately): ``decision`` and ``subject_shown`` (the identifier as 
 mask it) and each ``field.<name>`` are what the portal may show of a public record; ``event``
 (with the record version's provenance) and ``subject`` (the full identifier and the name as
 submitted) are for the subject and for staff only. Few members keep the commitment cheap.
+
+Only ``event`` needs what the store assigns (ids, instants): the other members, a record
+version's content, can be hashed ahead under the event's salt wherever the version is decided
+(``seal_content``; ingest's validation workers do), and the leaf finished here from them.
 """
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -25,6 +29,9 @@ from sqlalchemy.orm import Session
 
 from xinyong.identifiers import IdentifierKind, mask
 from xinyong.ledger import LeafInput, append
+from xinyong.ledger.commitment import seal
+from xinyong.ledger.events import Sealed
+from xinyong.ledger.sources import source_prefix
 from xinyong.records.models import Record, RecordEvent, Subject
 from xinyong.store.bulk import among, chunked
 
@@ -75,22 +82,35 @@ def event_members(
 ) -> dict[str, Any]:
     """The members of a record event, the object whose canonical bytes are ``event_payload``:
     what the ledger commits to, without encoding the whole and reading it back."""
-    members = {
-        "event": {
-            "id": event["id"],
-            "kind": event["kind"],
-            "at": _instant(event["occurred_at"]),
-            "submission": event["submission_id"],
-            "row": event["row_no"],
-            "record": {
-                "id": record["id"],
-                "version": record["version"],
-                "submission": record["submission_id"],
-                "row": record["row_no"],
-                "received_at": _instant(record["received_at"]),
-                "content_hash": record["content_hash"],
-            },
+    return {"event": event_member(event, record), **content_members(record, subject_kind)}
+
+
+def event_member(event: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """The member ``event``: the event and the record version's provenance, what the store
+    assigns (ids, instants) and the version's content hash."""
+    return {
+        "id": event["id"],
+        "kind": event["kind"],
+        "at": _instant(event["occurred_at"]),
+        "submission": event["submission_id"],
+        "row": event["row_no"],
+        "record": {
+            "id": record["id"],
+            "version": record["version"],
+            "submission": record["submission_id"],
+            "row": record["row_no"],
+            "received_at": _instant(record["received_at"]),
+            "content_hash": record["content_hash"],
         },
+    }
+
+
+def content_members(record: Mapping[str, Any], subject_kind: str) -> dict[str, Any]:
+    """The members of a record event that the record version's content alone decides (the
+    decision, the subject, each field), whichever event concerns it: what a validation worker
+    can hash before the store has given the version an id (``seal_content``). Of ``record``,
+    only the version's content is read: none of its ids or instants."""
+    members = {
         "decision": {
             "document_key": record["document_key"],
             "record_type": record["record_type"],
@@ -107,6 +127,13 @@ def event_members(
     for name, value in record["fields"].items():
         members[FIELD_MEMBER + name] = value
     return members
+
+
+def seal_content(record: Mapping[str, Any], subject_kind: str, salt: bytes) -> Sealed:
+    """The content members of the event that will store ``record`` (a new version) about a
+    subject of ``subject_kind``, hashed under that event's ``salt``: the store then hashes only
+    the member ``event`` (``record_batch_history``)."""
+    return seal(salt, content_members(record, subject_kind))
 
 
 def rebuild_record_events(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
@@ -161,30 +188,50 @@ class _BatchLeaves:
     def __init__(
         self,
         events: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+        sealed: Sequence[tuple[Sealed, str] | None],
         kinds: Mapping[int, str],
     ) -> None:
-        self._events, self._kinds = events, kinds
+        self._events, self._sealed, self._kinds = events, sealed, kinds
+        # A sealed event's payload is not whole here: the ledger can log it only if it keeps
+        # no payload of record events, rebuilding them at verification (as once assembled).
+        self._rebuilt = source_prefix(KIND_PREFIX + "submitted") is not None
 
     def __len__(self) -> int:
         return len(self._events)
 
     def __iter__(self) -> Iterator[LeafInput]:
         leaf = self._leaf
-        for event, record in self._events:
-            yield leaf(event, record)
+        for (event, record), sealed in zip(self._events, self._sealed, strict=True):
+            yield leaf(event, record, sealed)
 
-    def _leaf(self, event: Mapping[str, Any], record: Mapping[str, Any]) -> LeafInput:
-        return LeafInput(
-            f"{KIND_PREFIX}{event['kind']}",
-            str(event["id"]),
-            event_members(event, record, self._kinds[record["subject_id"]]),
-        )
+    def _leaf(
+        self,
+        event: Mapping[str, Any],
+        record: Mapping[str, Any],
+        sealed: tuple[Sealed, str] | None,
+    ) -> LeafInput:
+        kind, ref = f"{KIND_PREFIX}{event['kind']}", str(event["id"])
+        subject_kind = self._kinds[record["subject_id"]]
+        # Sealed for a subject of another kind than the store holds, the masked identifier the
+        # seal holds is not the one verification rebuilds: the whole event is hashed here.
+        if sealed is not None and sealed[1] == subject_kind and self._rebuilt:
+            return LeafInput(kind, ref, {"event": event_member(event, record)}, sealed[0])
+        return LeafInput(kind, ref, event_members(event, record, subject_kind))
 
 
 def record_batch_history(
-    session: Session, events: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+    session: Session,
+    events: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    sealed: Sequence[tuple[Sealed, str] | None] | None = None,
 ) -> list[int]:
     """Append a batch's record events to the ledger, in the caller's transaction; returns
-    each event's leaf index."""
+    each event's leaf index.
+
+    ``sealed``: for each event, None to hash the whole event here, or its record version's
+    content members hashed ahead under the event's salt (``seal_content`` over that very
+    record) with the kind of subject they were hashed for.
+    """
     kinds = _subject_kinds(session, {record["subject_id"] for _, record in events})
-    return append(session, _BatchLeaves(events, kinds))
+    if sealed is None:
+        sealed = [None] * len(events)
+    return append(session, _BatchLeaves(events, sealed, kinds))
