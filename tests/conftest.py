@@ -140,6 +140,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("spark"))
         if grouping:
             _name_group(item)
+    # The long tests first. xdist hands out the groups, then the other tests in the order
+    # collected: a long test collected near the end (the public walk is in tests/web) ran on
+    # one worker while the other had nothing left to do. A stable sort: every worker collects
+    # the same order.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _name_group(item: pytest.Item) -> None:
