@@ -225,6 +225,7 @@ def record_batch_history(
     session: Session,
     events: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
     sealed: Sequence[tuple[Sealed, str] | None] | None = None,
+    kinds: Mapping[int, str] | None = None,
 ) -> list[int]:
     """Append a batch's record events to the ledger, in the caller's transaction; returns
     each event's leaf index.
@@ -232,8 +233,12 @@ def record_batch_history(
     ``sealed``: for each event, None to hash the whole event here, or its record version's
     content members hashed ahead under the event's salt (``seal_content`` over that very
     record) with the kind of subject they were hashed for.
+
+    ``kinds``: the kind the store holds of each subject of the events, if the caller read them
+    in this transaction (read here otherwise).
     """
-    kinds = _subject_kinds(session, {record["subject_id"] for _, record in events})
+    if kinds is None:
+        kinds = _subject_kinds(session, {record["subject_id"] for _, record in events})
     if sealed is None:
         sealed = [None] * len(events)
     return append(session, _BatchLeaves(events, sealed, kinds))
