@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -173,3 +175,32 @@ def _json_line(row: dict[str, Any]) -> str:
 
 def _columns(row: Any) -> dict[str, Any]:
     return {column.name: getattr(row, column.key) for column in row.__table__.columns}
+
+
+DAYS = st.one_of(
+    st.dates(min_value=date(1899, 12, 25), max_value=date(2026, 11, 8)).map(date.isoformat),
+    st.sampled_from(["2024-02-30", "2024-13-01", "24-01-01", ""]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(days=st.lists(st.tuples(DAYS, DAYS), min_size=1, max_size=8))
+def test_a_validator_decides_a_day_seen_before_as_it_did_the_first_time(
+    national: Pack, days: list[tuple[str, str]]
+) -> None:
+    """One validator remembers the days it has read (so that a batch's verdicts share one object
+    a day, which pickle writes once): every row gets the verdict a fresh validator gives it, a
+    day refused stays refused, and equal days are one object."""
+    rows = [listing(decided_on=decided, effective_on=effective) for decided, effective in days]
+    remembering = RowValidator(national, TODAY)
+    verdicts = [remembering.validate(n, dict(row), "") for n, row in enumerate(rows * 2)]
+    fresh = [
+        RowValidator(national, TODAY).validate(n, dict(row), "") for n, row in enumerate(rows * 2)
+    ]
+    assert verdicts == fresh
+    valid = [verdict for verdict in verdicts if isinstance(verdict, ValidRow)]
+    by_day: dict[date, date] = {}
+    for row in valid:
+        for day in (row.decided_on, row.effective_on, row.subject.birth_date):
+            assert day is not None
+            assert by_day.setdefault(day, day) is day

@@ -143,6 +143,12 @@ def test_members_sealed_ahead_finish_into_the_leaf_of_the_whole_event(
         leaf_of(other, kind, ref, payload),
         other,
     )
+    # Sealed with the rest's member salts derived ahead: the same leaf, in any order of names.
+    ahead = seal(salt, {name: payload[name] for name in names}, later=sorted(rest, reverse=True))
+    assert sealed_salt(ahead) == salt
+    assert leaf_of_sealed(ahead, kind, ref, rest) == whole
+    assert leaf_of_sealed(ahead, kind, ref, encoded(rest)) == whole
+    assert salted_leaf(LeafInput(kind, ref, rest, ahead), other) == (whole, salt)
     if rest and salt != other:
         # The rest hashed under another salt than the sealed members' is another leaf.
         resealed = seal(other, {name: payload[name] for name in names})
@@ -162,6 +168,13 @@ def test_a_seal_is_checked_as_an_event_is() -> None:
         leaf_of_sealed(sealed[:-1], "k", "r", {})
     with pytest.raises(EventError, match="a seal is a 32-byte salt"):
         leaf_of_sealed(b"short", "k", "r", {})
+    with pytest.raises(EventError, match="a seal is a 32-byte salt"):
+        leaf_of_sealed(salt + b"\x00" + sealed[SALT_SIZE + 1 :], "k", "r", {})
+    with pytest.raises(EventError, match="may not start with '@'"):
+        seal(salt, {"a": 1}, later=["@x"])
+    ahead = seal(salt, {"a": 1}, later=["b"])
+    with pytest.raises(EventError, match="made for 1 later members, not 2"):
+        leaf_of_sealed(ahead, "k", "r", {"b": 2, "c": 3})
 
 
 @given(count=st.integers(min_value=0, max_value=50))

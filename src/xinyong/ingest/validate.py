@@ -8,6 +8,7 @@ decided by :mod:`xinyong.ingest.writer`.
 import hashlib
 import math
 import re
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -69,6 +70,10 @@ class RowValidator:
         # The pack's private attributes cost a pydantic lookup each; these run on every row.
         self._may_submit: dict[tuple[str, str], bool] = {}
         self._field_validators: dict[str, FieldsValidator] = {}
+        # One object for each day and each catalogue code: a batch's verdicts are pickled to the
+        # job's process, and pickle writes an object it has seen as a reference to it, which the
+        # job reads back without building the value again (dates and codes recur across rows).
+        self._days: dict[object, date] = {}
 
     def _parse(self, raw_id: str, kind: IdentifierKind | None = None) -> ParsedIdentifier:
         """``parse`` for this validator's day, cached: the same subjects recur across rows."""
@@ -111,11 +116,13 @@ class RowValidator:
         op = _text(row, "op", required=False) or "submit"
         if op not in OPS:
             raise RowInvalid("op", f"op must be one of {', '.join(OPS)}, not '{shown(op)}'")
+        op = sys.intern(op)
 
         code = _text(row, "record_type")
         record_type = self.pack.record_types.get(code)
         if record_type is None:
             raise RowInvalid("record_type", f"record type '{shown(code)}' is not in the catalogue")
+        code = sys.intern(code)
         authority = _text(row, "authority", required=self.authority is None) or self.authority
         assert authority is not None
         if self.authority is not None and authority != self.authority:
@@ -125,6 +132,7 @@ class RowValidator:
             )
         if authority not in self.pack.authorities:
             raise RowInvalid("authority", f"authority '{authority}' is not known")
+        authority = sys.intern(authority)
         permitted = self._may_submit.get((authority, code))
         if permitted is None:
             permitted = self._may_submit[(authority, code)] = self.pack.may_submit(authority, code)
@@ -167,7 +175,7 @@ class RowValidator:
             raise RowInvalid(
                 "effective_on", f"effective_on {effective_on} is before decided_on {decided_on}"
             )
-        severity = self._severity(row, record_type.severities)
+        severity = sys.intern(self._severity(row, record_type.severities))
         amount = self._amount(row, record_type.amount)
         fields = self._fields(row, code)
         representative = self._representative(fields)
@@ -220,9 +228,9 @@ class RowValidator:
             identifier=parsed.code,
             kind=SUBJECT_OF_KIND[parsed.kind],
             name=name,
-            region=parsed.region_code,
-            org_type=parsed.code[:2] if parsed.kind is IdentifierKind.USCC else None,
-            birth_date=parsed.birth_date,
+            region=_shared(parsed.region_code),
+            org_type=sys.intern(parsed.code[:2]) if parsed.kind is IdentifierKind.USCC else None,
+            birth_date=self._day(parsed.birth_date),
             sex=parsed.sex,
             suspect=parsed.suspect,
         )
@@ -242,15 +250,29 @@ class RowValidator:
             identifier=parsed.code,
             kind="person",
             name=name if isinstance(name, str) else "",
-            region=parsed.region_code,
+            region=_shared(parsed.region_code),
             org_type=None,
-            birth_date=parsed.birth_date,
+            birth_date=self._day(parsed.birth_date),
             sex=parsed.sex,
             suspect=False,
         )
 
+    def _day(self, day: date | None) -> date | None:
+        """``day`` as the one object this validator hands out for it."""
+        return None if day is None else self._days.setdefault(day, day)
+
     def _date(self, row: dict[str, Any], column: str) -> date:
         value = row.get(column)
+        known = self._days.get(value) if type(value) is str else None
+        if known is not None:  # a day's text seen before, already checked
+            return known
+        parsed = self._checked_date(value, column)
+        shared = self._days.setdefault(parsed, parsed)
+        if type(value) is str:
+            self._days[value] = shared
+        return shared
+
+    def _checked_date(self, value: Any, column: str) -> date:
         if isinstance(value, str) and DAY_TEXT.fullmatch(value):  # the usual case first
             try:
                 parsed = date.fromisoformat(value)
@@ -346,6 +368,11 @@ class RowValidator:
             if isinstance(fields.get(name), str):
                 check_name(f"fields.{name}", fields[name])
         return fields
+
+
+def _shared(text: str | None) -> str | None:
+    """A code of a bounded set (a region) as one object, for pickle to write once a batch."""
+    return None if text is None else sys.intern(text)
 
 
 def _identifier_text(field: str, text: str) -> str:

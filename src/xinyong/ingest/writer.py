@@ -199,9 +199,13 @@ class BatchWriter:
                 event["origin_node"] = provenance.origins[row.row_no]
                 event["via_node"] = provenance.via
             result.events.append((event, record))
-        for (event, _), leaf in zip(
-            result.events, record_batch_history(self.session, result.events, sealed), strict=True
-        ):
+        # The store's kind of each subject, as read or created above: the ledger masks each
+        # event's identifier by it, and need not read it again.
+        kinds = {subject_id: kind for subject_id, _, _, kind in known.values()}
+        for row in stored:
+            kinds.setdefault(subject_ids[row.subject.identifier], row.subject.kind)
+        leaves = record_batch_history(self.session, result.events, sealed, kinds)
+        for (event, _), leaf in zip(result.events, leaves, strict=True):
             event["ledger_leaf"] = leaf
         BulkTable(connection, EVENTS, omit=omitted).insert(event for event, _ in result.events)
         self._write_heads(connection, heads)
@@ -282,30 +286,31 @@ class BatchWriter:
 
     def _known_subjects(
         self, connection: Connection, rows: Sequence[ValidRow]
-    ) -> dict[str, tuple[int, bool, bool]]:
+    ) -> dict[str, tuple[int, bool, bool, str]]:
         """The subjects of ``rows`` (and their representatives) the store already has:
-        identifier → (id, confirmed, suspect)."""
+        identifier → (id, confirmed, suspect, kind)."""
         identifiers = {row.subject.identifier for row in rows} | {
             row.legal_representative.identifier for row in rows if row.legal_representative
         }
-        known: dict[str, tuple[int, bool, bool]] = {}
+        known: dict[str, tuple[int, bool, bool, str]] = {}
         for chunk in chunked(sorted(identifiers)):
-            for subject_id, identifier, confirmed, suspect in connection.execute(
+            for subject_id, identifier, confirmed, suspect, kind in connection.execute(
                 select(
                     SUBJECTS.c.id,
                     SUBJECTS.c.identifier,
                     SUBJECTS.c.confirmed,
                     SUBJECTS.c.suspect_identifier,
+                    SUBJECTS.c.kind,
                 ).where(among(connection, SUBJECTS.c.identifier, chunk))
             ):
-                known[identifier] = (subject_id, confirmed, suspect)
+                known[identifier] = (subject_id, confirmed, suspect, kind)
         return known
 
     def _resolve_subjects(
         self,
         connection: Connection,
         rows: Sequence[ValidRow],
-        known: dict[str, tuple[int, bool, bool]],
+        known: dict[str, tuple[int, bool, bool, str]],
         now: datetime,
     ) -> dict[str, int]:
         """Create the subjects the stored ``rows`` name that the store lacks; confirm and flag."""
@@ -345,7 +350,12 @@ class BatchWriter:
                 for identifier, subject_id in zip(missing, new_ids, strict=True)
             )
             for identifier, subject_id in zip(missing, new_ids, strict=True):
-                known[identifier] = (subject_id, True, facts[identifier].suspect)
+                known[identifier] = (
+                    subject_id,
+                    True,
+                    facts[identifier].suspect,
+                    facts[identifier].kind,
+                )
         created = set(missing)
         updates = [
             {"b_id": known[identifier][0], "b_name": name}

@@ -21,15 +21,17 @@ the digests hides which undisclosed digest belongs to which name. Verifying an o
 SHA-256 and nothing from us.
 
 The digests of some members can be computed apart from the others, even in another process,
-once the event salt is drawn (``seal``); ``leaf_of_sealed`` then hashes the remaining members
-and the leaf. The leaf is the same as ``leaf_of`` gives for the whole event: one formula, in
+once the event salt is drawn (``seal``, which can derive the member salts of the members left
+for later too); ``leaf_of_sealed`` then hashes the remaining members and the leaf. The leaf is the same as ``leaf_of`` gives for the whole event: one formula, in
 ``_member_digests``.
 """
 
 import hashlib
 import secrets
-from collections.abc import Collection, Iterable, Iterator, Mapping
+import struct
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 import orjson
@@ -43,7 +45,7 @@ EVENT_MEMBER: Final = "@event"
 """The member that names the event: ``[kind, ref]``. Payload members may not start with ``@``."""
 _PERSON: Final = b"xinyong-member"
 _SORTED: Final = orjson.OPT_SORT_KEYS
-_EVENT_NAME: Final = EVENT_MEMBER.encode()
+_MAX_DERIVED: Final = 255  # member salts a seal carries at most: their count is one byte
 
 
 def new_salt() -> bytes:
@@ -103,11 +105,11 @@ def _content(kind: str, ref: str, payload: bytes | Mapping[str, Any]) -> Mapping
 
 
 def _openings(salt: bytes, kind: str, ref: str, payload: bytes) -> Iterator[tuple[str, bytes]]:
-    keyed = _keyed(salt)
-    for name, value in members(kind, ref, payload).items():
-        member = keyed.copy()
-        member.update(name.encode())
-        yield name, member.digest() + orjson.dumps([name, value], option=_SORTED)
+    content = members(kind, ref, payload)
+    for (name, value), member_salt in zip(
+        content.items(), _member_salts(_keyed(salt), content), strict=True
+    ):
+        yield name, member_salt + orjson.dumps([name, value], option=_SORTED)
 
 
 def leaf_of_digests(digests: Iterable[bytes]) -> bytes:
@@ -115,29 +117,34 @@ def leaf_of_digests(digests: Iterable[bytes]) -> bytes:
     return leaf_hash(LEAF_TAG + b"".join(sorted(digests)))
 
 
+def _member_salts(keyed: hashlib.blake2b, names: Iterable[str]) -> Iterator[bytes]:
+    """The salt of each member named in ``names`` under the event salt ``keyed`` holds: the
+    ``member_salt`` of each, without compressing the key block again for every member."""
+    copy = keyed.copy
+    for name in names:
+        member = copy()
+        member.update(name.encode())
+        yield member.digest()
+
+
 def _member_digests(
-    keyed: hashlib.blake2b, members: Iterable[tuple[str, Any]], digests: list[bytes]
+    salts: Iterable[bytes], members: Iterable[tuple[str, Any]], digests: list[bytes]
 ) -> None:
-    """Append the digest of each payload member ``(name, value)`` under the event salt ``keyed``
-    holds to ``digests``: the one place the formula is written.
+    """Append the digest of each payload member ``(name, value)`` under its member salt (from
+    ``salts``, in the same order) to ``digests``: the one place the formula is written.
 
     Hot: once per member of every event logged or verified, so each member's opening is encoded
     on its own, as it is opened, in one loop."""
-    sha256, dumps = hashlib.sha256, orjson.dumps
-    copy, append = keyed.copy, digests.append
-    for name, value in members:
+    sha256, dumps, append = hashlib.sha256, orjson.dumps, digests.append
+    for salt, (name, value) in zip(salts, members, strict=True):
         if name.startswith("@"):
             _check_name(name)
-        member = copy()
-        member.update(name.encode())
-        append(sha256(member.digest() + dumps([name, value], option=_SORTED)).digest())
+        append(sha256(salt + dumps([name, value], option=_SORTED)).digest())
 
 
-def _event_digest(keyed: hashlib.blake2b, kind: str, ref: str) -> bytes:
-    """The digest of the member that names the event, ``@event``."""
-    member = keyed.copy()
-    member.update(_EVENT_NAME)
-    return hashlib.sha256(member.digest() + orjson.dumps([EVENT_MEMBER, [kind, ref]])).digest()
+def _event_digest(salt: bytes, kind: str, ref: str) -> bytes:
+    """The digest of the member that names the event, ``@event``, under its member ``salt``."""
+    return hashlib.sha256(salt + orjson.dumps([EVENT_MEMBER, [kind, ref]])).digest()
 
 
 def leaf_of(salt: bytes, kind: str, ref: str, payload: bytes | Mapping[str, Any]) -> bytes:
@@ -147,17 +154,50 @@ def leaf_of(salt: bytes, kind: str, ref: str, payload: bytes | Mapping[str, Any]
     reading it back when the bytes are not kept."""
     content = _content(kind, ref, payload)
     keyed = _keyed(salt)
-    digests = [_event_digest(keyed, kind, ref)]
-    _member_digests(keyed, content.items(), digests)
+    (event_salt,) = _member_salts(keyed, (EVENT_MEMBER,))
+    digests = [_event_digest(event_salt, kind, ref)]
+    _member_digests(_member_salts(keyed, content), content.items(), digests)
     return leaf_of_digests(digests)
 
 
-def seal(salt: bytes, members: Mapping[str, Any]) -> Sealed:
-    """``members`` of an event hashed under its event ``salt``, for ``leaf_of_sealed`` to finish."""
+def seal(salt: bytes, members: Mapping[str, Any], later: Sequence[str] = ()) -> Sealed:
+    """``members`` of an event hashed under its event ``salt``, for ``leaf_of_sealed`` to finish
+    with the members named ``later``: their member salts (in the order of their names) and
+    ``@event``'s are derived here too, so that the finishing hashes each of them without
+    deriving a salt."""
+    for name in later:
+        _check_name(name)
+    if 1 + len(later) > _MAX_DERIVED:
+        raise EventError(f"a seal derives at most {_MAX_DERIVED - 1} later members' salts")
+    keyed = _keyed(salt)
+    derived = b"".join(_member_salts(keyed, [EVENT_MEMBER, *sorted(later)]))
     digests: list[bytes] = []
-    _member_digests(_keyed(salt), members.items(), digests)
+    _member_digests(_member_salts(keyed, members), members.items(), digests)
     digests.sort()
-    return salt + b"".join(digests)
+    return salt + bytes([1 + len(later)]) + derived + b"".join(digests)
+
+
+@lru_cache(maxsize=256)
+def _hashes(count: int) -> struct.Struct:
+    """The layout of ``count`` 32-byte hashes end to end, to cut them apart in one call."""
+    return struct.Struct(f"{count * f'{HASH_SIZE}s'}")
+
+
+def _opened(sealed: Sealed) -> tuple[bytes, tuple[bytes, ...], tuple[bytes, ...]]:
+    """A seal's event salt, derived member salts (``@event``'s first) and member digests."""
+    size = len(sealed)
+    derived = sealed[SALT_SIZE] if size > SALT_SIZE else 0
+    start = SALT_SIZE + 1 + derived * SALT_SIZE
+    if not derived or size < start or (size - start) % HASH_SIZE:
+        raise EventError(
+            f"a seal is a {SALT_SIZE}-byte salt, a count of member salts, those {SALT_SIZE}-byte "
+            f"salts and {HASH_SIZE}-byte digests, end to end"
+        )
+    return (
+        sealed[:SALT_SIZE],
+        _hashes(derived).unpack_from(sealed, SALT_SIZE + 1),
+        _hashes((size - start) // HASH_SIZE).unpack_from(sealed, start),
+    )
 
 
 def sealed_salt(sealed: Sealed) -> bytes:
@@ -168,18 +208,25 @@ def sealed_salt(sealed: Sealed) -> bytes:
 def leaf_of_sealed(sealed: Sealed, kind: str, ref: str, rest: bytes | Mapping[str, Any]) -> bytes:
     """The leaf of an event whose payload is the members ``sealed`` and the members ``rest``
     (no name in both): ``leaf_of(sealed_salt(sealed), kind, ref, payload)``, hashing only
-    ``rest``."""
+    ``rest``. Its members are those the seal was made to leave ``later`` (their salts derived
+    ahead), or, for a seal made with none, any."""
     content = _content(kind, ref, rest)
-    if len(sealed) < SALT_SIZE or (len(sealed) - SALT_SIZE) % HASH_SIZE:
+    salt, derived, sealed_digests = _opened(sealed)
+    salts: Iterable[bytes]
+    members: Iterable[tuple[str, Any]] = content.items()
+    if len(derived) == 1 + len(content):
+        salts = derived[1:]
+        if len(content) > 1:
+            members = sorted(members)
+    elif len(derived) == 1:
+        salts = _member_salts(_keyed(salt), content)
+    else:
         raise EventError(
-            f"a seal is a {SALT_SIZE}-byte salt and {HASH_SIZE}-byte digests, end to end"
+            f"{kind} {ref}: the seal was made for {len(derived) - 1} later members, "
+            f"not {len(content)}"
         )
-    keyed = _keyed(sealed[:SALT_SIZE])
-    digests = [
-        sealed[start : start + HASH_SIZE] for start in range(SALT_SIZE, len(sealed), HASH_SIZE)
-    ]
-    digests.append(_event_digest(keyed, kind, ref))
-    _member_digests(keyed, content.items(), digests)
+    digests = [*sealed_digests, _event_digest(derived[0], kind, ref)]
+    _member_digests(salts, members, digests)
     return leaf_of_digests(digests)
 
 

@@ -7,9 +7,10 @@ import orjson
 
 Sealed: TypeAlias = bytes
 """Some payload members of an event, hashed ahead of the others (in another process, say): the
-event's 32-byte salt, then the members' 32-byte digests in byte order, end to end. One bytes
-object, cheap to hand between processes by the thousand; ``xinyong.ledger.commitment.seal``
-makes it."""
+event's 32-byte salt, a byte counting the member salts that follow, the 32-byte member salts of
+``@event`` and of the members left for later (in the order of their names), then the members'
+32-byte digests in byte order, end to end. One bytes object, cheap to hand between processes by
+the thousand; ``xinyong.ledger.commitment.seal`` makes it."""
 
 
 class LeafInput(NamedTuple):

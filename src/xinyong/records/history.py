@@ -37,6 +37,8 @@ from xinyong.store.bulk import among, chunked
 
 KIND_PREFIX = "record."
 PUBLIC_MEMBERS = frozenset({"decision", "subject_shown"})
+# The member the store decides (``event_member``): a seal of the others leaves it for later.
+EVENT = "event"
 FIELD_MEMBER = "field."
 
 
@@ -82,7 +84,7 @@ def event_members(
 ) -> dict[str, Any]:
     """The members of a record event, the object whose canonical bytes are ``event_payload``:
     what the ledger commits to, without encoding the whole and reading it back."""
-    return {"event": event_member(event, record), **content_members(record, subject_kind)}
+    return {EVENT: event_member(event, record), **content_members(record, subject_kind)}
 
 
 def event_member(event: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,7 +135,7 @@ def seal_content(record: Mapping[str, Any], subject_kind: str, salt: bytes) -> S
     """The content members of the event that will store ``record`` (a new version) about a
     subject of ``subject_kind``, hashed under that event's ``salt``: the store then hashes only
     the member ``event`` (``record_batch_history``)."""
-    return seal(salt, content_members(record, subject_kind))
+    return seal(salt, content_members(record, subject_kind), later=(EVENT,))
 
 
 def rebuild_record_events(session: Session, refs: Sequence[str]) -> Mapping[str, bytes]:
@@ -215,7 +217,7 @@ class _BatchLeaves:
         # Sealed for a subject of another kind than the store holds, the masked identifier the
         # seal holds is not the one verification rebuilds: the whole event is hashed here.
         if sealed is not None and sealed[1] == subject_kind and self._rebuilt:
-            return LeafInput(kind, ref, {"event": event_member(event, record)}, sealed[0])
+            return LeafInput(kind, ref, {EVENT: event_member(event, record)}, sealed[0])
         return LeafInput(kind, ref, event_members(event, record, subject_kind))
 
 
@@ -223,6 +225,7 @@ def record_batch_history(
     session: Session,
     events: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
     sealed: Sequence[tuple[Sealed, str] | None] | None = None,
+    kinds: Mapping[int, str] | None = None,
 ) -> list[int]:
     """Append a batch's record events to the ledger, in the caller's transaction; returns
     each event's leaf index.
@@ -230,8 +233,12 @@ def record_batch_history(
     ``sealed``: for each event, None to hash the whole event here, or its record version's
     content members hashed ahead under the event's salt (``seal_content`` over that very
     record) with the kind of subject they were hashed for.
+
+    ``kinds``: the kind the store holds of each subject of the events, if the caller read them
+    in this transaction (read here otherwise).
     """
-    kinds = _subject_kinds(session, {record["subject_id"] for _, record in events})
+    if kinds is None:
+        kinds = _subject_kinds(session, {record["subject_id"] for _, record in events})
     if sealed is None:
         sealed = [None] * len(events)
     return append(session, _BatchLeaves(events, sealed, kinds))
