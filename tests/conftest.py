@@ -54,9 +54,11 @@ def assembled() -> None:
 # Tests assert behaviour, never time: an example slowed by a busy machine is not a failure.
 settings.register_profile("xinyong", deadline=None)
 # `make test-fast` (--hypothesis-profile=xinyong-fast) runs every property with at most this
-# many examples, a count a test sets itself included; `make test` runs the full counts. The
-# fixed cases and `@example`s beside the properties still run in full.
+# many examples; a property that sets a count of its own (one whose examples are costly: a
+# worker pool started, a policy compiled) runs a quarter of it, at least two. `make test` runs
+# the full counts. The fixed cases and `@example`s beside the properties still run in full.
 FAST_EXAMPLES = 10
+FAST_SHARE, FAST_LEAST = 4, 2
 settings.register_profile("xinyong-fast", deadline=None, max_examples=FAST_EXAMPLES)
 settings.load_profile("xinyong")
 
@@ -168,5 +170,7 @@ def _cap_examples(item: pytest.Item) -> None:
     """Hypothesis reads a test's settings from this attribute when the test runs."""
     test = getattr(item, "obj", None)
     chosen = getattr(test, "_hypothesis_internal_use_settings", None)
-    if isinstance(chosen, settings) and chosen.max_examples > FAST_EXAMPLES:
-        test._hypothesis_internal_use_settings = settings(chosen, max_examples=FAST_EXAMPLES)  # type: ignore[union-attr]
+    if isinstance(chosen, settings):
+        fast = min(FAST_EXAMPLES, max(chosen.max_examples // FAST_SHARE, FAST_LEAST))
+        if chosen.max_examples > fast:
+            test._hypothesis_internal_use_settings = settings(chosen, max_examples=fast)  # type: ignore[union-attr]
