@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from xinyong.clock import utc_now
 from xinyong.ledger import tiles
 from xinyong.ledger.commitment import new_salts, salted_leaf
-from xinyong.ledger.events import EventError, LeafInput, canonical
+from xinyong.ledger.events import LeafInput, kept_payload
 from xinyong.ledger.merkle import CompactRange, Span, span_subtrees
 from xinyong.ledger.tiles import LedgerDamaged, TileKey
 from xinyong.store.driver import BareStore
@@ -44,13 +44,9 @@ def append_bare(store: BareStore, leaves: Sequence[LeafInput], *, rebuilt: bool)
     for index, leaf, fresh_salt in zip(
         range(size, size + len(leaves)), leaves, new_salts(len(leaves)), strict=True
     ):
-        if leaf.sealed is not None and not rebuilt:
-            raise EventError(f"{leaf.kind} {leaf.ref}: a sealed event's payload cannot be kept")
         hashed, salt = salted_leaf(leaf, fresh_salt)
         hashes.append(hashed)
-        rows.append(
-            (index, leaf.kind, leaf.ref, None if rebuilt else canonical(leaf.payload), salt)
-        )
+        rows.append((index, leaf.kind, leaf.ref, None if rebuilt else kept_payload(leaf), salt))
     entries = tiles.extend(tree, hashes)
     connection.cursor().executemany(
         "INSERT INTO ledger_leaves (leaf_index, kind, ref, payload, salt) "

@@ -40,6 +40,18 @@ class EventError(ValueError):
     """An event that cannot be logged as given."""
 
 
+def kept_payload(leaf: LeafInput) -> bytes:
+    """The payload a leaf row keeps for ``leaf``: its canonical bytes, when it has them whole.
+    A sealed event's payload holds only the members left after the seal, so it cannot be kept:
+    only kinds whose payloads verification rebuilds may be logged sealed."""
+    if leaf.sealed is not None:
+        raise EventError(
+            f"{leaf.kind} {leaf.ref}: an event sealed in part has no whole payload to keep; "
+            "only kinds whose payloads verification rebuilds may be logged sealed"
+        )
+    return canonical(leaf.payload)
+
+
 def check_event(kind: str, ref: str) -> None:
     """Kind and reference name the event in proofs and reports: a kind is required, and neither
     may hold a line feed, so that they print on one line."""

@@ -18,7 +18,7 @@ from xinyong.ledger import tiles
 from xinyong.ledger.bare import HEAD_ID
 from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
 from xinyong.ledger.commitment import new_salts, salted_leaf
-from xinyong.ledger.events import EventError, LeafInput, canonical
+from xinyong.ledger.events import LeafInput, kept_payload
 from xinyong.ledger.merkle import (
     CompactRange,
     Span,
@@ -123,22 +123,12 @@ def append(session: Session, leaves: Leaves) -> list[int]:
         keep = keeps_payload.get(kind)
         if keep is None:
             keep = keeps_payload[kind] = source_prefix(kind) is None
-        rows.append((index, kind, leaf.ref, _kept(leaf) if keep else None, salt))
+        rows.append((index, kind, leaf.ref, kept_payload(leaf) if keep else None, salt))
     entries = tiles.extend(tree, hashes)
     BulkTable(session.connection(), LEAVES).insert_values(rows)
     tiles.write(session, size, entries)
     session.execute(update(LedgerHead).where(LedgerHead.id == HEAD_ID).values(tree_size=tree.size))
     return list(range(size, tree.size))
-
-
-def _kept(leaf: LeafInput) -> bytes:
-    """The payload an event's leaf row keeps: its canonical bytes, when it has them whole."""
-    if leaf.sealed is not None:
-        raise EventError(
-            f"{leaf.kind} {leaf.ref}: an event sealed in part has no whole payload to keep; "
-            "only kinds whose payloads verification rebuilds may be logged sealed"
-        )
-    return canonical(leaf.payload)
 
 
 def tree_head(session: Session) -> TreeHead:
