@@ -46,9 +46,9 @@ from xinyong.store.db import make_engine, make_sessionmaker
 from xinyong.testing.postgres import migrated_database
 from xinyong.testing.store import migrated_sqlite
 
-EXAMPLES = 12
+EXAMPLES = 8
 """Requests drawn per operation and mode: each run draws others (no example database), so runs
-add up; twelve of each, on both stores, are about a minute of the suite's processor time."""
+add up; eight of each, on both stores, are about forty seconds of the suite's processor time."""
 
 # A report is verified by uploading the PDF itself: any bytes, and bytes that start as a PDF does.
 schemathesis.openapi.media_type(

@@ -354,8 +354,9 @@ def _seed(city: City, app: FastAPI) -> Seeded:
 
 
 # Every public route of a demo city, walked end to end: `make test` runs it, the quick loop
-# does not.
-pytestmark = pytest.mark.slow
+# does not. One worker builds the walked city for both tests (under xdist each worker builds
+# its own module fixtures: two workers built it twice, half a minute each).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("public-walk")]
 
 
 @pytest.fixture(scope="module")
