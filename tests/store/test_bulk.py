@@ -51,6 +51,26 @@ def test_bulk_rows_read_back_through_the_orm(factory: sessionmaker[Session]) -> 
     assert stored["A3"].created_at.replace(tzinfo=UTC) == NOW
 
 
+def test_allocated_ids_are_fresh_ascending_and_never_handed_out_again(
+    factory: sessionmaker[Session],
+) -> None:
+    """Blocks of keys, each drawn after the transaction's last write (as the writers draw them),
+    follow each other in order, and a row the ORM adds afterwards takes none of them."""
+    with factory.begin() as session:
+        connection = session.connection()
+        bulk = BulkTable(connection, SUBJECTS)
+        first = list(allocate_ids(connection, SUBJECTS, 5))
+        bulk.insert(subject(subject_id, f"B{subject_id}") for subject_id in first)
+        second = list(allocate_ids(connection, SUBJECTS, 4))
+        bulk.insert(subject(subject_id, f"B{subject_id}") for subject_id in second)
+        session.add(Subject(**subject(None, "ORM")))  # type: ignore[arg-type]
+    with factory() as session:
+        orm_id = session.scalars(select(Subject.id).where(Subject.identifier == "ORM")).one()
+    assert first == sorted(first) and second == sorted(second)
+    assert len(set(first + second)) == 9 and max(first) < min(second)
+    assert orm_id not in first + second
+
+
 def test_among_finds_exactly_the_given_values(factory: sessionmaker[Session]) -> None:
     with factory.begin() as session:
         connection = session.connection()
