@@ -128,3 +128,35 @@ def test_rows_written_as_they_are_read_back_unchanged(
         ).all()
     engine.dispose()
     assert [tuple(row) for row in stored] == [(key, label, note) for key, label in rows]
+
+
+# A subject identifier holds at most 18 characters.
+identifiers = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=18
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(identifiers, min_size=1, max_size=12, unique=True), st.data())
+def test_among_matches_text_exactly_whatever_its_characters(
+    factory: sessionmaker[Session], stored: list[str], data: st.DataObject
+) -> None:
+    """The values travel as one JSON array: quotes, backslashes, braces, commas and any other
+    character (what an array literal or JSON escapes) still match only themselves."""
+    wanted = data.draw(st.lists(st.sampled_from(stored) | identifiers, max_size=12))
+    with factory.begin() as session:
+        connection = session.connection()
+        connection.execute(SUBJECTS.delete())
+        ids = allocate_ids(connection, SUBJECTS, len(stored))
+        BulkTable(connection, SUBJECTS).insert(
+            subject(subject_id, identifier)
+            for subject_id, identifier in zip(ids, stored, strict=True)
+        )
+        found = set(
+            session.scalars(
+                select(Subject.identifier).where(among(connection, Subject.identifier, wanted))
+            )
+        )
+    assert found == set(stored) & set(wanted)

@@ -22,13 +22,12 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
-    any_,
+    cast,
     func,
     literal,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.types import TypeDecorator
@@ -177,15 +176,17 @@ def among(
     """``column IN values`` as one bound parameter however many the values (strings or ints).
 
     An IN list of thousands of parameters costs more to compile and to send than the lookup
-    itself, and cannot be cached: PostgreSQL takes an array, SQLite a JSON array it unpacks.
+    itself, and cannot be cached: the values go as one JSON array the database unpacks. On
+    PostgreSQL too: psycopg formats an array parameter element by element in Python (10 ms
+    for 10,000 identifiers), orjson the JSON text in C (under 1 ms).
     """
     if isinstance(column, QueryableAttribute):  # a mapped attribute: its column
         column = column.expression
+    listed = literal(orjson.dumps(list(values)).decode(), String)
     if connection.dialect.name == "postgresql":
-        return column == any_(literal(list(values), ARRAY(column.type)))
-    unpacked = func.json_each(literal(orjson.dumps(list(values)).decode(), String)).table_valued(
-        "value"
-    )
+        elements = func.json_array_elements_text(cast(listed, JSON)).table_valued("value")
+        return column.in_(select(cast(elements.c.value, column.type)))
+    unpacked = func.json_each(listed).table_valued("value")
     return column.in_(select(unpacked.c.value))
 
 
