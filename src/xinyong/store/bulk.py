@@ -189,9 +189,12 @@ def among(
         # ``= ANY(ARRAY(...))`` rather than ``IN (SELECT ...)``: the server collects the values
         # into one array and walks the index once for all of them, a third less of its time
         # than a join with the unpacked values.
+        # Text is cast to no length: CAST AS VARCHAR(18) would cut a longer value to 18
+        # characters, which would then match a stored one it merely begins with.
+        value_type = String() if isinstance(column.type, String) else column.type
         elements = func.json_array_elements_text(cast(listed, JSON)).table_valued("value")
-        typed = select(cast(elements.c.value, column.type)).scalar_subquery()
-        return column == any_(func.array(typed, type_=ARRAY(column.type)))
+        typed = select(cast(elements.c.value, value_type)).scalar_subquery()
+        return column == any_(func.array(typed, type_=ARRAY(value_type)))
     unpacked = func.json_each(listed).table_valued("value")
     return column.in_(select(unpacked.c.value))
 
