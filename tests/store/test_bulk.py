@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
@@ -162,3 +163,29 @@ def test_among_matches_text_exactly_whatever_its_characters(
             )
         )
     assert found == set(stored) & set(wanted)
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [[], [""], ["", ""], ["a\x1fb"], ["a", "b"], ["a\x1fb", "a"], ["", "a"]],
+    ids=repr,
+)
+def test_among_matches_empty_text_and_the_separator_exactly(
+    factory: sessionmaker[Session], wanted: list[str]
+) -> None:
+    """The values PostgreSQL's lookup cannot join and split (none, one empty text, a text that
+    holds the separator) go another way, with the same answer."""
+    stored = ["", "a", "b", "a\x1fb"]
+    with factory.begin() as session:
+        connection = session.connection()
+        ids = allocate_ids(connection, SUBJECTS, len(stored))
+        BulkTable(connection, SUBJECTS).insert(
+            subject(subject_id, identifier)
+            for subject_id, identifier in zip(ids, stored, strict=True)
+        )
+        found = set(
+            session.scalars(
+                select(Subject.identifier).where(among(connection, Subject.identifier, wanted))
+            )
+        )
+    assert found == set(wanted)
