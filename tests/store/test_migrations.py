@@ -160,3 +160,50 @@ def test_record_heads_keep_their_rows_across_the_fewer_btrees_revision(
                 "SELECT sql FROM sqlite_master WHERE name = 'record_heads'"
             ).fetchone()
         assert sql.rstrip().endswith("WITHOUT ROWID")
+
+
+def test_registration_numbers_move_from_the_fields_index_to_a_column_and_back(
+    store_url: str, national: Pack, tmp_path: Path
+) -> None:
+    """0020 fills the records' registration number column from the fields as the writer does,
+    and indexes the column instead of the field; downgraded, the field's index is back."""
+    organisation, other = samples.organisation(2), samples.organisation(3)
+    registration = samples.registration(organisation, samples.person(1), 1)
+    registration["fields"]["registration_no"] = "110105000012345"
+    rows = [
+        registration,
+        samples.registration(other, samples.person(2), 2),
+        samples.defaulter_listing(samples.person(3), 1),
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    engine = make_engine(store_url)
+    job = IngestJob(make_sessionmaker(engine), national, today=date(2026, 11, 1))
+    job.run_file(path, digest=scan_file(path)[0], report_dir=tmp_path / "reports")
+    numbers = "SELECT document_no, registration_no FROM records ORDER BY id"
+
+    def stored() -> list[tuple[Any, ...]]:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(numbers))]
+
+    written = stored()
+    command.downgrade(alembic_config(store_url), "0019_ingest11")
+    index = (
+        "SELECT sql FROM sqlite_master WHERE name = :name"
+        if store_url.startswith("sqlite")
+        else "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+    )
+    with engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("records")}
+        (downgraded,) = connection.execute(
+            text(index), {"name": "ix_records_registration_no"}
+        ).one()
+    migrate(store_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), METADATA)
+    filled = stored()
+    engine.dispose()
+    assert [number for _, number in written] == ["110105000012345", None, None]
+    assert "registration_no" not in columns and "fields" in downgraded
+    assert filled == written
+    assert differences == []
