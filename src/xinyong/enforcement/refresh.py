@@ -6,8 +6,9 @@ reference rules), stores the difference, logs ``entry.started`` / ``entry.change
 own, and those of every person who represents or represented a touched organisation (the
 legal-representative extension). The entries that started or ended early are announced
 (``entries_changed``), so that whoever listens (subjects' rights) can tell the subjects. It
-listens itself to ``records_changed`` (``refresh_changed``). The index counter is bumped under a row lock, so readers
-that poll it see changes in commit order.
+listens itself to ``records_changed`` (``refresh_changed``), and leaves out the subjects whose
+new records no list reads and that hold no entry, since nothing of theirs can change. The
+index counter is bumped under a row lock, so readers that poll it see changes in commit order.
 """
 
 from __future__ import annotations
