@@ -12,6 +12,7 @@ from typing import Any
 AREAS = (
     "record_events",
     "record_heads",
+    "records",
     "subjects",
     "legal_representatives",
     "entries",
