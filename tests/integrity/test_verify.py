@@ -324,27 +324,3 @@ def test_values_no_writer_stores_are_reported_not_crashed_on(
         # The index reads the representations too.
         assert {item.area for item in unreadable} == {"legal_representatives", "measure_index"}
         assert all("last spring" in item.stored for item in unreadable)
-
-
-def test_a_registration_number_written_into_a_record_is_found(
-    factory: sessionmaker[Session], national: Pack, town: Town, ingest: Ingest
-) -> None:
-    """A registration number set by hand on a record whose fields carry none would link rows
-    that name it to that record's subject; the fields, which the ledger proves, say none. A
-    registration whose fields carry one verifies clean."""
-    registration = samples.registration(samples.organisation(77), samples.person(77), 77)
-    registration["fields"]["registration_no"] = "110105000077777"
-    ingest(registration)
-    with factory.begin() as session:
-        session.execute(
-            update(Record)
-            .where(Record.document_key == LISTED)
-            .values(registration_no="110105000012345")
-        )
-    with factory() as session:
-        report = verify(session, national)
-        records = session.scalar(select(func.count()).select_from(Record))
-    found = origin(report, "records", town.defaulter, "registration_no")
-    assert (found.stored, found.recomputed) == ("110105000012345", None)
-    assert report.by_area == {"records": 1}
-    assert report.checked["records"] == records

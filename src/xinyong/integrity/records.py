@@ -6,8 +6,7 @@ application's back, a ``withdrawn`` that no authority sent, is on no leaf), ever
 must have the event that created it, and ``record_heads`` must be what the events say: each
 document's newest version, its subject, and the status of the last event that changed it
 (``withdrawn``, ``repaired`` or ``expired``; ``active`` when none did). Each is one set-wise
-query that returns only the rows that differ. A record's ``registration_no`` must be the number
-its logged fields carry, as the writer fills it.
+query that returns only the rows that differ.
 """
 
 from __future__ import annotations
@@ -15,32 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    String,
-    Table,
-    Text,
-    and_,
-    cast,
-    exists,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import Connection, String, Table, and_, cast, exists, func, literal, or_, select
 
 from xinyong.integrity.report import Difference, Findings
 from xinyong.ledger.models import LedgerLeaf
 from xinyong.records.facts import ENDED_STATUSES
 from xinyong.records.history import KIND_PREFIX
-from xinyong.records.models import (
-    REGISTRATION_NUMBER,
-    Record,
-    RecordEvent,
-    RecordHead,
-    Subject,
-    registration_number_of,
-)
+from xinyong.records.models import Record, RecordEvent, RecordHead, Subject
 from xinyong.rights.expiry import EXPIRED
 from xinyong.store.bulk import among, chunked
 
@@ -143,43 +123,6 @@ def check_record_events(connection: Connection, findings: Findings) -> None:
             )
         )
     findings.checked["record_events"] += _count(connection, EVENTS)
-
-
-def check_registration_numbers(connection: Connection, findings: Findings) -> None:
-    """Every record's ``registration_no`` is the number its fields carry: a row that names its
-    subject by a legacy registration number finds the organisation by that column."""
-    # Only the records whose fields mention the name, or whose column is set, are read back.
-    mentioned = cast(RECORDS.c.fields, Text).contains(f'"{REGISTRATION_NUMBER}"')
-    rows = connection.execute(
-        select(
-            RECORDS.c.id,
-            RECORDS.c.document_key,
-            RECORDS.c.subject_id,
-            RECORDS.c.fields,
-            RECORDS.c.registration_no,
-        )
-        .where(or_(RECORDS.c.registration_no.is_not(None), mentioned))
-        .order_by(RECORDS.c.id)
-    )
-    differing = [
-        (row, carried)
-        for row in rows
-        if row.registration_no != (carried := registration_number_of(row.fields))
-    ]
-    identifiers = identifiers_of(connection, [row.subject_id for row, _ in differing])
-    for row, carried in differing:
-        findings.add(
-            Difference(
-                "records",
-                subject_label(identifiers, row.subject_id),
-                f"record {row.id} ({row.document_key})",
-                "registration_no",
-                row.registration_no,
-                carried,
-                "legacy registration numbers find their organisation by this column",
-            )
-        )
-    findings.checked["records"] += _count(connection, RECORDS)
 
 
 def _count(connection: Connection, table: Table) -> int:

@@ -12,7 +12,6 @@ from typing import Any
 AREAS = (
     "record_events",
     "record_heads",
-    "records",
     "subjects",
     "legal_representatives",
     "entries",

@@ -29,11 +29,7 @@ from xinyong.integrity.enforcement import (
     check_index,
     check_index_state,
 )
-from xinyong.integrity.records import (
-    check_record_events,
-    check_record_heads,
-    check_registration_numbers,
-)
+from xinyong.integrity.records import check_record_events, check_record_heads
 from xinyong.integrity.report import DerivedReport, Difference, Findings
 from xinyong.integrity.search import check_search_index
 from xinyong.integrity.subjects import (
@@ -114,8 +110,6 @@ def verify_derived(
     steps.advance(1)
     with _readable(findings, "record_heads", "every record head"):
         check_record_heads(connection, findings)
-    with _readable(findings, "records", "every record's registration number"):
-        check_registration_numbers(connection, findings)
     steps.advance(1)
     seq: int | None = None
     with _readable(findings, "measure_index_state", "the index counter"):
