@@ -26,6 +26,7 @@ from xinyong.records.models import (
     Subject,
     embedded_organisation_code,
     of_types,
+    registration_number,
 )
 from xinyong.store.bulk import among, chunked
 
@@ -52,11 +53,10 @@ def resolve(
         wanted[legacy.role].add(legacy.code.upper())
     matches: dict[tuple[IdentifierRole, str], set[str]] = defaultdict(set)
     connection = session.connection()
-    # Each read is served by a partial index (ix_subjects_organisation_code on an expression,
-    # ix_records_registration_no on the column the writer fills from the fields): a batch's
-    # few codes read a few rows, however large the store. The filters repeat the indexes'
-    # conditions word for word, so the planner may use them; the type is a filter no index
-    # serves, or SQLite would read every registration.
+    # Each read is served by an index on its expression (ix_subjects_organisation_code,
+    # ix_records_registration_no): a batch's few codes read a few rows, however large the
+    # store. The filters repeat the indexes' conditions word for word, so the planner may use
+    # them; the type is a filter no index serves, or SQLite would read every registration.
     embedded = embedded_organisation_code()
     for chunk in chunked(sorted(wanted[IdentifierRole.ORGANISATION_CODE])):
         rows = session.execute(
@@ -66,7 +66,7 @@ def resolve(
         )
         for code, identifier in rows:
             matches[(IdentifierRole.ORGANISATION_CODE, code)].add(identifier)
-    number = Record.registration_no
+    number = registration_number()
     for chunk in chunked(sorted(wanted[IdentifierRole.REGISTRATION_NUMBER])):
         rows = session.execute(
             select(number, Subject.identifier)

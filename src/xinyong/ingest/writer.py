@@ -19,14 +19,7 @@ from xinyong.ingest.models import QuarantinedRow
 from xinyong.ingest.rows import Rejection, SubjectFacts, ValidRow
 from xinyong.ingest.values import storable
 from xinyong.records.history import record_batch_history
-from xinyong.records.models import (
-    LegalRepresentative,
-    Record,
-    RecordEvent,
-    RecordHead,
-    Subject,
-    registration_number_of,
-)
+from xinyong.records.models import LegalRepresentative, Record, RecordEvent, RecordHead, Subject
 from xinyong.store.bulk import BulkTable, allocate_ids, among, chunked
 
 SUBJECTS: Table = Subject.__table__  # type: ignore[assignment]
@@ -424,7 +417,6 @@ class BatchWriter:
         record["submission_id"] = self.source.submission_id
         record["row_no"] = row.row_no
         record["received_at"] = now
-        record["registration_no"] = registration_number_of(row.fields)
         return record
 
     def _load_records(

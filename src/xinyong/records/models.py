@@ -8,12 +8,11 @@ Each record version and event names the submission it came in (``submissions``, 
 ``xinyong.ingest``), by key only: the records feature knows nothing of how ingest works.
 """
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -33,7 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
-from xinyong.store.filters import unindexed
+from xinyong.store.filters import JsonText, unindexed
 
 
 class AuthorityRow(Base):
@@ -122,10 +121,6 @@ class Record(Base):
     origin_record_id: Mapped[int | None] = mapped_column(BigInteger)
     origin_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     via_node: Mapped[str | None] = mapped_column(String(64))
-    # The registration number the fields carry (``registration_number_of``), as a column: an
-    # index on the JSON field would parse every record's fields as it is stored (twice on
-    # SQLite), for the few registrations that carry one.
-    registration_no: Mapped[str | None] = mapped_column(String)
 
 
 ORGANISATION = literal_column("'organisation'", String)
@@ -140,13 +135,9 @@ def embedded_organisation_code() -> ColumnElement[str]:
     return func.substr(Subject.identifier, literal_column("9"), literal_column("9"), type_=String)
 
 
-def registration_number_of(fields: Mapping[str, Any]) -> str | None:
-    """The registration number ``fields`` carry, as ``records.registration_no`` stores it: a
-    string as it is, another value as its JSON text (PostgreSQL's ``->>``)."""
-    value = fields.get(REGISTRATION_NUMBER)
-    if value is None or isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode()
+def registration_number() -> ColumnElement[str]:
+    """The registration number a record's fields carry, as the index on it is written."""
+    return JsonText(Record.fields, REGISTRATION_NUMBER)
 
 
 # Rows that carry only an old code find their subject by these (``xinyong.ingest.legacy``):
@@ -159,9 +150,9 @@ Index(
 )
 Index(
     "ix_records_registration_no",
-    Record.registration_no,
-    sqlite_where=Record.registration_no.is_not(None),
-    postgresql_where=Record.registration_no.is_not(None),
+    registration_number(),
+    sqlite_where=registration_number().is_not(None),
+    postgresql_where=registration_number().is_not(None),
 )
 
 
