@@ -6,8 +6,9 @@ reference rules), stores the difference, logs ``entry.started`` / ``entry.change
 own, and those of every person who represents or represented a touched organisation (the
 legal-representative extension). The entries that started or ended early are announced
 (``entries_changed``), so that whoever listens (subjects' rights) can tell the subjects. It
-listens itself to ``records_changed`` (``refresh_changed``). The index counter is bumped under a row lock, so readers
-that poll it see changes in commit order.
+listens itself to ``records_changed`` (``refresh_changed``), and leaves out the subjects whose
+new records no list reads and that hold no entry, since nothing of theirs can change. The
+index counter is bumped under a row lock, so readers that poll it see changes in commit order.
 """
 
 from __future__ import annotations
@@ -58,11 +59,15 @@ def refresh_subjects(
     *,
     today: date | None = None,
     derived: Mapping[int, Sequence[Entry]] | None = None,
+    events: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]] = (),
 ) -> RefreshSummary:
     """Bring the entries of ``subject_ids`` and every index row depending on them up to date.
 
     ``derived`` gives the subjects' entries when a batch engine has already computed them
     (``xinyong.evaluate``); by default the reference rules derive them from the store.
+    ``events`` are the record events that touched the subjects, as ``(event, record)`` rows,
+    when the caller has them: they spare the subjects none of whose entries can change
+    (``_unchanging``).
     """
     summary = RefreshSummary(subjects=len(subject_ids))
     if not subject_ids:
@@ -70,11 +75,11 @@ def refresh_subjects(
     connection = session.connection()
     day = today or china_today()
     now = utc_now()
-    ids = sorted(subject_ids)
+    stored = _stored_entries(connection, sorted(subject_ids))
+    ids = sorted(set(subject_ids) - _unchanging(pack, events, stored))
     identifiers = _identifiers(connection, ids)
     if derived is None:
         derived = derive_entries_of(connection, pack, ids)
-    stored = _stored_entries(connection, ids)
     leaves: list[LeafInput] = []
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -131,7 +136,9 @@ def refresh_subjects(
 def refresh_changed(change: RecordsChanged) -> None:
     """Bring entries and the index in step with records that changed (a listener of
     ``records_changed``)."""
-    refresh_subjects(change.session, change.pack, change.subject_ids, today=change.day)
+    refresh_subjects(
+        change.session, change.pack, change.subject_ids, today=change.day, events=change.events
+    )
 
 
 def rebuild_all(
@@ -169,12 +176,42 @@ def _identifiers(connection: Connection, ids: Sequence[int]) -> dict[int, str]:
     return found
 
 
-def _relevant_types(pack: Pack) -> list[str]:
-    types = {rule.record_type for credit_list in pack.lists.values() for rule in credit_list.entry}
-    for credit_list in pack.lists.values():
-        if credit_list.removal is not None:
-            types.update(credit_list.removal.record_types)
-    return sorted(types)
+_RELEVANT: dict[str, frozenset[str]] = {}
+
+
+def _relevant_types(pack: Pack) -> frozenset[str]:
+    """The record types a list's entry rule or removal reads, once per pack version (by digest)."""
+    found = _RELEVANT.get(pack.digest)
+    if found is None:
+        types = {
+            rule.record_type for credit_list in pack.lists.values() for rule in credit_list.entry
+        }
+        for credit_list in pack.lists.values():
+            if credit_list.removal is not None:
+                types.update(credit_list.removal.record_types)
+        found = _RELEVANT[pack.digest] = frozenset(types)
+    return found
+
+
+def _unchanging(
+    pack: Pack,
+    events: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    stored: Mapping[int, object],
+) -> set[int]:
+    """The subjects ``events`` touched only with records of types that no list's entry rule
+    or removal reads, and that hold no entry: the rules derive the same (no) entries from
+    their records as before, and no index row reads their entries, so neither theirs nor
+    their representatives' can change. (A new representative is named by its organisation's
+    record, which touches the organisation, not the person.) Most subjects of a batch are
+    such; a subject holding an entry is refreshed whatever touched it, as it always was."""
+    relevant = _relevant_types(pack)
+    touched: set[int] = set()
+    read: set[int] = set()
+    for _, record in events:
+        touched.add(record["subject_id"])
+        if record["record_type"] in relevant:
+            read.add(record["subject_id"])
+    return {subject_id for subject_id in touched - read if subject_id not in stored}
 
 
 def derive_entries_of(
