@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
@@ -49,6 +50,26 @@ def test_bulk_rows_read_back_through_the_orm(factory: sessionmaker[Session]) -> 
     assert (stored["A2"].region, stored["A2"].birth_date, stored["A2"].org_type) == (None,) * 3
     assert stored["A3"].created_by_submission == 7
     assert stored["A3"].created_at.replace(tzinfo=UTC) == NOW
+
+
+def test_allocated_ids_are_fresh_ascending_and_never_handed_out_again(
+    factory: sessionmaker[Session],
+) -> None:
+    """Blocks of keys, each drawn after the transaction's last write (as the writers draw them),
+    follow each other in order, and a row the ORM adds afterwards takes none of them."""
+    with factory.begin() as session:
+        connection = session.connection()
+        bulk = BulkTable(connection, SUBJECTS)
+        first = list(allocate_ids(connection, SUBJECTS, 5))
+        bulk.insert(subject(subject_id, f"B{subject_id}") for subject_id in first)
+        second = list(allocate_ids(connection, SUBJECTS, 4))
+        bulk.insert(subject(subject_id, f"B{subject_id}") for subject_id in second)
+        session.add(Subject(**subject(None, "ORM")))  # type: ignore[arg-type]
+    with factory() as session:
+        orm_id = session.scalars(select(Subject.id).where(Subject.identifier == "ORM")).one()
+    assert first == sorted(first) and second == sorted(second)
+    assert len(set(first + second)) == 9 and max(first) < min(second)
+    assert orm_id not in first + second
 
 
 def test_among_finds_exactly_the_given_values(factory: sessionmaker[Session]) -> None:
@@ -108,3 +129,63 @@ def test_rows_written_as_they_are_read_back_unchanged(
         ).all()
     engine.dispose()
     assert [tuple(row) for row in stored] == [(key, label, note) for key, label in rows]
+
+
+# A subject identifier holds at most 18 characters.
+identifiers = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=18
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(identifiers, min_size=1, max_size=12, unique=True), st.data())
+def test_among_matches_text_exactly_whatever_its_characters(
+    factory: sessionmaker[Session], stored: list[str], data: st.DataObject
+) -> None:
+    """The values travel as one JSON array: quotes, backslashes, braces, commas and any other
+    character (what an array literal or JSON escapes) still match only themselves, and a value
+    longer than the column holds is not cut to its length (it matches nothing)."""
+    longer = st.tuples(st.sampled_from(stored), texts.filter(bool)).map("".join)
+    wanted = data.draw(st.lists(st.sampled_from(stored) | identifiers | longer, max_size=12))
+    with factory.begin() as session:
+        connection = session.connection()
+        connection.execute(SUBJECTS.delete())
+        ids = allocate_ids(connection, SUBJECTS, len(stored))
+        BulkTable(connection, SUBJECTS).insert(
+            subject(subject_id, identifier)
+            for subject_id, identifier in zip(ids, stored, strict=True)
+        )
+        found = set(
+            session.scalars(
+                select(Subject.identifier).where(among(connection, Subject.identifier, wanted))
+            )
+        )
+    assert found == set(stored) & set(wanted)
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [[], [""], ["", ""], ["a\x1fb"], ["a", "b"], ["a\x1fb", "a"], ["", "a"]],
+    ids=repr,
+)
+def test_among_matches_empty_text_and_the_separator_exactly(
+    factory: sessionmaker[Session], wanted: list[str]
+) -> None:
+    """The values PostgreSQL's lookup cannot join and split (none, one empty text, a text that
+    holds the separator) go another way, with the same answer."""
+    stored = ["", "a", "b", "a\x1fb"]
+    with factory.begin() as session:
+        connection = session.connection()
+        ids = allocate_ids(connection, SUBJECTS, len(stored))
+        BulkTable(connection, SUBJECTS).insert(
+            subject(subject_id, identifier)
+            for subject_id, identifier in zip(ids, stored, strict=True)
+        )
+        found = set(
+            session.scalars(
+                select(Subject.identifier).where(among(connection, Subject.identifier, wanted))
+            )
+        )
+    assert found == set(wanted)

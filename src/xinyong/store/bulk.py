@@ -22,7 +22,9 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    Text,
     any_,
+    cast,
     func,
     literal,
     select,
@@ -169,6 +171,11 @@ def chunked(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterator[Sequenc
         yield values[start : start + size]
 
 
+# Joins a PostgreSQL lookup's values into one text: the unit separator, a control character
+# no stored text holds (validation refuses it), so a value that holds it is a rare lookup.
+SEPARATOR = "\x1f"
+
+
 def among(
     connection: Connection,
     column: ColumnElement[Any] | QueryableAttribute[Any],
@@ -177,12 +184,26 @@ def among(
     """``column IN values`` as one bound parameter however many the values (strings or ints).
 
     An IN list of thousands of parameters costs more to compile and to send than the lookup
-    itself, and cannot be cached: PostgreSQL takes an array, SQLite a JSON array it unpacks.
+    itself, and cannot be cached. SQLite takes a JSON array it unpacks. PostgreSQL takes the
+    values joined into one text and split by ``string_to_array``, which the planner folds into
+    a constant array: it sees how many values there are, as with an array parameter, and
+    chooses between the index and a hashed scan accordingly. An array parameter would cost the
+    job more: psycopg formats it element by element in Python (4 to 5 ms for 5,000
+    identifiers, where joining them takes a tenth of a millisecond).
     """
     if isinstance(column, QueryableAttribute):  # a mapped attribute: its column
         column = column.expression
     if connection.dialect.name == "postgresql":
-        return column == any_(literal(list(values), ARRAY(column.type)))
+        # Text is cast to no length: CAST AS VARCHAR(18) would cut a longer value to 18
+        # characters, which would then match a stored one it merely begins with.
+        value_type = String() if isinstance(column.type, String) else column.type
+        joined = SEPARATOR.join(map(str, values))
+        if joined and joined.count(SEPARATOR) == len(values) - 1:
+            split = func.string_to_array(literal(joined, Text), literal(SEPARATOR, Text))
+            return column == any_(cast(split, ARRAY(value_type)))
+        # No values, one empty value (an empty text splits into none), or a value that holds
+        # the separator.
+        return column == any_(literal(list(values), ARRAY(value_type)))
     unpacked = func.json_each(literal(orjson.dumps(list(values)).decode(), String)).table_valued(
         "value"
     )
@@ -198,13 +219,17 @@ def allocate_ids(connection: Connection, table: Table, count: int) -> Sequence[i
     if count == 0:
         return range(0)
     if connection.dialect.name == "postgresql":
-        rows = connection.execute(
+        # The sequence is looked up once (an InitPlan), not once per key, and the keys come
+        # back as one array rather than a row each: a fifth of the time for a batch's keys.
+        keys: list[int] = connection.execute(
             text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+                "SELECT array_agg(nextval("
+                "(SELECT pg_get_serial_sequence(:table, 'id')::regclass))) "
+                "FROM generate_series(1, :n)"
             ),
             {"table": table.name, "n": count},
-        )
-        return [row[0] for row in rows]
+        ).scalar_one()
+        return keys
     start = connection.execute(
         text(f'SELECT coalesce(max(id), 0) FROM "{table.name}"')
     ).scalar_one()
