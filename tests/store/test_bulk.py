@@ -144,9 +144,10 @@ identifiers = st.text(
 def test_among_matches_text_exactly_whatever_its_characters(
     factory: sessionmaker[Session], stored: list[str], data: st.DataObject
 ) -> None:
-    """The values travel as one JSON array: quotes, backslashes, braces, commas and any other
-    character (what an array literal or JSON escapes) still match only themselves, and a value
-    longer than the column holds is not cut to its length (it matches nothing)."""
+    """The values travel as one text (a JSON array on SQLite, values joined by a separator on
+    PostgreSQL): quotes, backslashes, braces, commas and any other character (what an array
+    literal or JSON escapes) still match only themselves, and a value longer than the column
+    holds is not cut to its length (it matches nothing)."""
     longer = st.tuples(st.sampled_from(stored), texts.filter(bool)).map("".join)
     wanted = data.draw(st.lists(st.sampled_from(stored) | identifiers | longer, max_size=12))
     with factory.begin() as session:
