@@ -140,7 +140,7 @@ identifiers = st.text(
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(identifiers, min_size=1, max_size=12, unique=True), st.data())
+@given(st.lists(identifiers | st.just("None"), min_size=1, max_size=12, unique=True), st.data())
 def test_among_matches_text_exactly_whatever_its_characters(
     factory: sessionmaker[Session], stored: list[str], data: st.DataObject
 ) -> None:
@@ -149,7 +149,32 @@ def test_among_matches_text_exactly_whatever_its_characters(
     literal or JSON escapes) still match only themselves, and a value longer than the column
     holds is not cut to its length (it matches nothing)."""
     longer = st.tuples(st.sampled_from(stored), texts.filter(bool)).map("".join)
-    wanted = data.draw(st.lists(st.sampled_from(stored) | identifiers | longer, max_size=12))
+    # A missing value (None) matches nothing; it must not match a stored text "None".
+    wanted = data.draw(
+        st.lists(st.sampled_from(stored) | identifiers | longer | st.none(), max_size=12)
+    )
+    assert found_among(factory, stored, wanted) == set(stored) & set(wanted)
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [[], [""], ["", ""], ["a\x1fb"], ["a", "b"], ["a\x1fb", "a"], ["", "a"], [None], ["a", None]],
+    ids=repr,
+)
+def test_among_matches_empty_text_and_the_separator_exactly(
+    factory: sessionmaker[Session], wanted: list[str | None]
+) -> None:
+    """The values PostgreSQL's lookup cannot join and split (none, one empty text, a text that
+    holds the separator, a missing value) go another way, with the same answer: a missing value
+    matches nothing, not the text "None"."""
+    stored = ["", "a", "b", "a\x1fb", "None"]
+    assert found_among(factory, stored, wanted) == set(wanted) - {None}
+
+
+def found_among(
+    factory: sessionmaker[Session], stored: list[str], wanted: list[str | None]
+) -> set[str]:
+    """The identifiers ``among`` finds of ``wanted`` in a store holding subjects ``stored``."""
     with factory.begin() as session:
         connection = session.connection()
         connection.execute(SUBJECTS.delete())
@@ -158,35 +183,8 @@ def test_among_matches_text_exactly_whatever_its_characters(
             subject(subject_id, identifier)
             for subject_id, identifier in zip(ids, stored, strict=True)
         )
-        found = set(
+        return set(
             session.scalars(
                 select(Subject.identifier).where(among(connection, Subject.identifier, wanted))
             )
         )
-    assert found == set(stored) & set(wanted)
-
-
-@pytest.mark.parametrize(
-    "wanted",
-    [[], [""], ["", ""], ["a\x1fb"], ["a", "b"], ["a\x1fb", "a"], ["", "a"]],
-    ids=repr,
-)
-def test_among_matches_empty_text_and_the_separator_exactly(
-    factory: sessionmaker[Session], wanted: list[str]
-) -> None:
-    """The values PostgreSQL's lookup cannot join and split (none, one empty text, a text that
-    holds the separator) go another way, with the same answer."""
-    stored = ["", "a", "b", "a\x1fb"]
-    with factory.begin() as session:
-        connection = session.connection()
-        ids = allocate_ids(connection, SUBJECTS, len(stored))
-        BulkTable(connection, SUBJECTS).insert(
-            subject(subject_id, identifier)
-            for subject_id, identifier in zip(ids, stored, strict=True)
-        )
-        found = set(
-            session.scalars(
-                select(Subject.identifier).where(among(connection, Subject.identifier, wanted))
-            )
-        )
-    assert found == set(wanted)

@@ -197,12 +197,13 @@ def among(
         # Text is cast to no length: CAST AS VARCHAR(18) would cut a longer value to 18
         # characters, which would then match a stored one it merely begins with.
         value_type = String() if isinstance(column.type, String) else column.type
-        joined = SEPARATOR.join(map(str, values))
+        joined = "" if None in values else SEPARATOR.join(map(str, values))
         if joined and joined.count(SEPARATOR) == len(values) - 1:
             split = func.string_to_array(literal(joined, Text), literal(SEPARATOR, Text))
             return column == any_(cast(split, ARRAY(value_type)))
-        # No values, one empty value (an empty text splits into none), or a value that holds
-        # the separator.
+        # No values, one empty value (an empty text splits into none), a value that holds the
+        # separator, or a missing value (a NULL, which matches nothing, where its text "None"
+        # would match a stored "None").
         return column == any_(literal(list(values), ARRAY(value_type)))
     unpacked = func.json_each(literal(orjson.dumps(list(values)).decode(), String)).table_valued(
         "value"
