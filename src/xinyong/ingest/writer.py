@@ -202,8 +202,6 @@ class BatchWriter:
         # The store's kind of each subject, as read or created above: the ledger masks each
         # event's identifier by it, and need not read it again.
         kinds = {subject_id: kind for subject_id, _, _, kind in known.values()}
-        for row in stored:
-            kinds.setdefault(subject_ids[row.subject.identifier], row.subject.kind)
         leaves = record_batch_history(self.session, result.events, sealed, kinds)
         for (event, _), leaf in zip(result.events, leaves, strict=True):
             event["ledger_leaf"] = leaf
@@ -313,7 +311,8 @@ class BatchWriter:
         known: dict[str, tuple[int, bool, bool, str]],
         now: datetime,
     ) -> dict[str, int]:
-        """Create the subjects the stored ``rows`` name that the store lacks; confirm and flag."""
+        """Create the subjects the stored ``rows`` name that the store lacks (adding them to
+        ``known``); confirm and flag."""
         facts: dict[str, SubjectFacts] = {}
         confirming: dict[str, str] = {}
         for row in rows:
@@ -325,7 +324,6 @@ class BatchWriter:
                 confirming[row.subject.identifier] = (
                     name if isinstance(name, str) else row.subject.name
                 )
-        known = dict(known)
         identifiers = sorted(facts)
         missing = [identifier for identifier in identifiers if identifier not in known]
         if missing:
