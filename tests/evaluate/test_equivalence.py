@@ -176,6 +176,7 @@ def test_duckdb_agrees_with_the_reference(
     check(duckdb_engine, policy.pack, stored, day)
 
 
+@pytest.mark.no_cover
 @pytest.mark.spark
 @settings(
     max_examples=2,

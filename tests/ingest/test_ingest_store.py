@@ -127,6 +127,8 @@ def test_correct_makes_a_new_version_and_withdraw_ends_the_document(
         },
         samples.defaulter_listing(subject, 3, op="correct"),
         samples.defaulter_listing(subject, 1, amount=1.0),
+        samples.defaulter_listing(subject, 2, op="correct", amount=1.0),
+        samples.defaulter_listing(subject, 2, amount=1.0),
     ]
     summary = ingest(
         factory, national, write_jsonl(tmp_path / "c.jsonl", rows), tmp_path, batch_size=2
@@ -135,7 +137,7 @@ def test_correct_makes_a_new_version_and_withdraw_ends_the_document(
         2,
         1,
         1,
-        2,
+        4,
     )
     with factory() as session:
         versions = session.execute(
@@ -150,6 +152,8 @@ def test_correct_makes_a_new_version_and_withdraw_ends_the_document(
     assert sorted(heads.values()) == ["active", "withdrawn"]
     assert "no such document to correct" in reasons[5]
     assert "op=correct" in reasons[6]
+    assert "a withdrawn document cannot be corrected" in reasons[7]
+    assert "was withdrawn and cannot be submitted again" in reasons[8]
     assert kinds == ["corrected", "submitted", "submitted", "withdrawn"]
 
 

@@ -17,7 +17,7 @@ from xinyong.ingest.models import QuarantinedRow
 from xinyong.ingest.rows import Rejection, ValidRow
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.ingest.validate import RowValidator
-from xinyong.ingest.values import MAX_DEPTH
+from xinyong.ingest.values import MAX_DEPTH, SHOWN_CHARS
 from xinyong.policy import Pack
 from xinyong.records.history import event_payload
 from xinyong.records.models import Record, RecordEvent, Subject
@@ -54,6 +54,9 @@ REFUSED = [
     (listing(subject_id="١" + PERSON[1:]), "subject_id", "U+0661"),
     (listing(subject_id=int(PERSON[:17])), "subject_id", "text"),
     (listing(subject_id=PERSON * 4), "subject_id", "longer than 64"),
+    (listing(document_no="号" * 101), "document_no", "longer than 100"),
+    (listing(op="replace"), "op", "one of submit"),
+    (listing(op="x" * 1000), "op", "x" * SHOWN_CHARS + "…'"),
     (listing(amount=10**30), "amount", "64 bits"),
     (listing(amount="１２０"), "amount", "number such as"),
     (listing(amount="1e5"), "amount", "number such as"),

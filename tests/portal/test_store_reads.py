@@ -66,5 +66,24 @@ def test_search_hits_and_a_public_file_read_no_table_or_record_type_whole(
     [shown] = [row for row in rows if row["hit"].ref == firm]
     assert shown["established_on"] == "2010-05-01" and shown["lists"]
     assert file is not None
-    print([(s, p) for s, p in plans.steps.items() if "fields" in s])
     assert plans.steps and plans.whole_store_reads() == {}
+
+
+def test_a_public_file_names_the_current_representative_or_none(
+    factory: sessionmaker[Session], national: Pack, tmp_path: Path
+) -> None:
+    firm, boss, unregistered = organisation(1), person(1), organisation(2)
+    _ingest(
+        factory,
+        national,
+        tmp_path / "rows.jsonl",
+        registration(firm, boss, 1),
+        defaulter_listing(unregistered, 2, decided_on="2026-06-01", effective_on="2026-06-01"),
+    )
+    with factory() as session:
+        registered = public_file(session, national, firm, DAY)
+        listed = public_file(session, national, unregistered, DAY)
+        name = session.scalar(select(Subject.name).where(Subject.identifier == boss))
+    assert registered is not None and listed is not None
+    assert registered["legal_representative"]["name"] == name
+    assert listed["legal_representative"] is None

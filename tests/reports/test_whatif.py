@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -67,6 +68,7 @@ def published_points(factory: sessionmaker[Session]) -> dict[int, int]:
         }
 
 
+@pytest.mark.no_cover
 @settings(
     max_examples=25,
     deadline=None,

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -20,7 +21,7 @@ from xinyong.records.models import RecordEvent, RecordHead, Subject
 from xinyong.rights.calendar import add_working_days
 from xinyong.rights.cases import CaseRefused, subject_requests
 from xinyong.rights.events import disputed_records
-from xinyong.rights.objections import file_objection
+from xinyong.rights.objections import MAX_GROUNDS, file_objection
 from xinyong.rights.repairs import apply_for_repair, eligibility
 from xinyong.rights.reviews import Decision, Reviewer, decide, overdue_cases
 from xinyong.testing import samples
@@ -118,6 +119,44 @@ def test_a_second_objection_to_an_open_case_is_refused(
     with factory.begin() as session, pytest.raises(CaseRefused) as refused:
         file_objection(session, national, **arguments)
     assert refused.value.status == 409
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"grounds": "  "}, "say why"),
+        ({"grounds": "x" * (MAX_GROUNDS + 1)}, f"at most {MAX_GROUNDS}"),
+        ({"record": None}, "either a record or an entry"),
+        ({"entry": 1}, "either a record or an entry"),
+    ],
+)
+def test_an_objection_without_grounds_or_one_thing_to_contest_is_refused(
+    factory: sessionmaker[Session],
+    national: Pack,
+    tmp_path: Path,
+    changes: dict[str, Any],
+    said: str,
+) -> None:
+    person = samples.person(3)
+    ingest(factory, national, samples.defaulter_listing(person, 1))
+    arguments: dict[str, Any] = {
+        "subject_id": subject_id(factory, person),
+        "account_id": 1,
+        "record": LISTING,
+        "entry": None,
+        "grounds": "x" * MAX_GROUNDS,
+        "evidence": [],
+        "var_dir": tmp_path,
+        "now": at(date(2026, 11, 2)),
+    }
+    with factory.begin() as session, pytest.raises(CaseRefused) as refused:
+        file_objection(session, national, **{**arguments, **changes})
+    assert (refused.value.status, said in refused.value.message) == (422, True)
+    with factory() as session:
+        disputes = select(func.count()).where(RecordEvent.kind == "disputed")
+        assert session.scalar(disputes) == 0
+    with factory.begin() as session:
+        assert file_objection(session, national, **arguments).kind == "objection"
 
 
 def repairable_court_lists(national: Pack) -> Pack:

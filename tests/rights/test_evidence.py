@@ -143,3 +143,12 @@ def test_a_pdf_decompression_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) ->
 )
 def test_a_pdf_in_name_only_is_refused(content: bytes) -> None:
     assert "not a readable PDF" in str(refusal("ruling.pdf", content))
+
+
+def test_more_files_than_an_objection_takes_are_refused_before_any_is_read() -> None:
+    files = [(f"receipt{n}.png", samples.png()) for n in range(evidence.MAX_FILES + 1)]
+    with pytest.raises(EvidenceRefused) as refused:
+        check_evidence(files)
+    assert refused.value.status == 422
+    assert f"at most {evidence.MAX_FILES}" in str(refused.value)
+    assert len(check_evidence(files[: evidence.MAX_FILES])) == evidence.MAX_FILES

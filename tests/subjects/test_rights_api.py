@@ -150,6 +150,9 @@ def test_a_staff_read_needs_a_purpose_and_shows_in_the_subjects_file(
         refused = city.client.get(link, headers=city.signed_in[other])
         assert refused.status_code in (403, 404), (other, refused.text)
     assert city.client.get(link).status_code == 401
+    beyond = f"/v1/me/proof/inclusion?event={2**40}"  # past the ledger's last event
+    missing = city.client.get(beyond, headers=city.signed_in["defaulter"])
+    assert (missing.status_code, "no event" in missing.json()["detail"]) == (404, True)
 
 
 def test_every_staff_role_reads_what_its_role_allows_and_every_read_is_logged(city: City) -> None:
