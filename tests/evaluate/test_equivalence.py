@@ -164,6 +164,7 @@ def _rows(table: pa.Table) -> list[dict[str, object]]:
 
 # Each drawn policy is new to the engine, so each example compiles its plans afresh (two thirds
 # of its second): sixteen a run, beside the fixed cases of every rule kind below.
+@pytest.mark.no_cover
 @settings(
     max_examples=16,
     deadline=None,
@@ -552,6 +553,24 @@ def test_every_rule_kind_agrees_with_the_reference(
     only when the random packs happen to draw it."""
     engine: Engine = request.getfixturevalue(f"{engine_name}_engine")
     check(engine, _every_kind(), EVERY_KIND_RECORDS, day)
+
+
+def test_lists_of_which_none_has_a_removal_rule_agree_with_the_reference(
+    duckdb_engine: Engine,
+) -> None:
+    """A pack whose lists end by their periods alone: the plan leaves out the removals' join."""
+    pack = _every_kind()
+    lists = {
+        code: credit_list.model_copy(update={"removal": None})
+        for code, credit_list in pack.lists.items()
+    }
+    assert any(credit_list.removal for credit_list in pack.lists.values())
+    check(
+        duckdb_engine,
+        pack.model_copy(update={"lists": lists}),
+        EVERY_KIND_RECORDS,
+        date(2027, 3, 1),
+    )
 
 
 def _without_grades(pack: Pack, kept: dict[str, Severity]) -> Pack:
