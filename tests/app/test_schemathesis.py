@@ -111,7 +111,6 @@ def described(failure: BaseException) -> str:
 
 
 # Minutes of requests, every operation of the API: `make test` runs it, the quick loop does not.
-@pytest.mark.no_cover
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_no_server_error_and_every_answer_as_documented(

@@ -398,7 +398,6 @@ def walked(small_city: City, small_app: FastAPI, national: Pack) -> tuple[Walk, 
         return walk(outsider, own_app, fill, hidden), hidden, events
 
 
-@pytest.mark.no_cover
 def test_an_outsider_finds_nothing_the_public_may_not_see(
     walked: tuple[Walk, Secrets, int], small_app: FastAPI
 ) -> None:
