@@ -68,6 +68,7 @@ def published_points(factory: sessionmaker[Session]) -> dict[int, int]:
         }
 
 
+# Volume, through code other tests reach line by line: untraced (docs/testing.md, Coverage).
 @pytest.mark.no_cover
 @settings(
     max_examples=25,

@@ -23,6 +23,7 @@ values = st.one_of(
 feature_values = st.fixed_dictionaries({}, optional=dict.fromkeys(FEATURE_NAMES, values))
 
 
+# Volume, through code other tests reach line by line: untraced (docs/testing.md, Coverage).
 @pytest.mark.no_cover
 @settings(max_examples=300, deadline=None)
 @given(features=feature_values)
