@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -74,6 +74,14 @@ class _Head:
     changed: bool = False
 
 
+class _Known(NamedTuple):
+    """A subject of the batch as the store holds it (or as the batch created it)."""
+
+    id: int
+    suspect: bool
+    kind: str
+
+
 @dataclass(slots=True)
 class _Decisions:
     """The state of one batch while its rows are decided in order."""
@@ -126,7 +134,7 @@ class BatchWriter:
 
         def subject_of(identifier: str) -> int:
             if identifier in known:
-                return known[identifier][0]
+                return known[identifier].id
             return provisional.setdefault(identifier, -1 - len(provisional))
 
         batch = _Decisions(heads, result, [], [], now)
@@ -201,7 +209,7 @@ class BatchWriter:
             result.events.append((event, record))
         # The store's kind of each subject, as read or created above: the ledger masks each
         # event's identifier by it, and need not read it again.
-        kinds = {subject_id: kind for subject_id, _, _, kind in known.values()}
+        kinds = {subject.id: subject.kind for subject in known.values()}
         leaves = record_batch_history(self.session, result.events, sealed, kinds)
         for (event, _), leaf in zip(result.events, leaves, strict=True):
             event["ledger_leaf"] = leaf
@@ -284,31 +292,29 @@ class BatchWriter:
 
     def _known_subjects(
         self, connection: Connection, rows: Sequence[ValidRow]
-    ) -> dict[str, tuple[int, bool, bool, str]]:
-        """The subjects of ``rows`` (and their representatives) the store already has:
-        identifier → (id, confirmed, suspect, kind)."""
+    ) -> dict[str, _Known]:
+        """The subjects of ``rows`` (and their representatives) the store already has."""
         identifiers = {row.subject.identifier for row in rows} | {
             row.legal_representative.identifier for row in rows if row.legal_representative
         }
-        known: dict[str, tuple[int, bool, bool, str]] = {}
+        known: dict[str, _Known] = {}
         for chunk in chunked(sorted(identifiers)):
-            for subject_id, identifier, confirmed, suspect, kind in connection.execute(
+            for subject_id, identifier, suspect, kind in connection.execute(
                 select(
                     SUBJECTS.c.id,
                     SUBJECTS.c.identifier,
-                    SUBJECTS.c.confirmed,
                     SUBJECTS.c.suspect_identifier,
                     SUBJECTS.c.kind,
                 ).where(among(connection, SUBJECTS.c.identifier, chunk))
             ):
-                known[identifier] = (subject_id, confirmed, suspect, kind)
+                known[identifier] = _Known(subject_id, suspect, kind)
         return known
 
     def _resolve_subjects(
         self,
         connection: Connection,
         rows: Sequence[ValidRow],
-        known: dict[str, tuple[int, bool, bool, str]],
+        known: dict[str, _Known],
         now: datetime,
     ) -> dict[str, int]:
         """Create the subjects the stored ``rows`` name that the store lacks (adding them to
@@ -348,15 +354,12 @@ class BatchWriter:
                 for identifier, subject_id in zip(missing, new_ids, strict=True)
             )
             for identifier, subject_id in zip(missing, new_ids, strict=True):
-                known[identifier] = (
-                    subject_id,
-                    True,
-                    facts[identifier].suspect,
-                    facts[identifier].kind,
+                known[identifier] = _Known(
+                    subject_id, facts[identifier].suspect, facts[identifier].kind
                 )
         created = set(missing)
         updates = [
-            {"b_id": known[identifier][0], "b_name": name}
+            {"b_id": known[identifier].id, "b_name": name}
             for identifier, name in confirming.items()
             if identifier not in created
         ]
@@ -368,9 +371,9 @@ class BatchWriter:
                 updates,
             )
         suspects = [
-            {"b_id": known[identifier][0]}
+            {"b_id": known[identifier].id}
             for identifier, fact in facts.items()
-            if fact.suspect and not known[identifier][2]
+            if fact.suspect and not known[identifier].suspect
         ]
         if suspects:
             connection.execute(
@@ -379,7 +382,7 @@ class BatchWriter:
                 .values(suspect_identifier=True),
                 suspects,
             )
-        return {identifier: known[identifier][0] for identifier in identifiers}
+        return {identifier: known[identifier].id for identifier in identifiers}
 
     def _load_heads(self, connection: Connection, keys: list[str]) -> dict[str, _Head]:
         heads: dict[str, _Head] = {}
