@@ -73,7 +73,6 @@ def pipeline(
         make_sessionmaker(engine),
         load_shipped("national"),
         today=AS_OF,
-        batch_size=5000,
         profile=profile,
     )
     digest, _ = scan_file(path)

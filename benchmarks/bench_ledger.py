@@ -22,7 +22,8 @@ from xinyong.ledger.commitment import leaf_of, new_salt
 from xinyong.store.base import Base
 from xinyong.store.db import make_engine
 
-BATCH = 5_000  # one ingest transaction's worth of events (Settings.ingest_batch_size)
+# Events a transaction (an ingest commits more rows at once: Settings.ingest_batch_size).
+BATCH = 5_000
 BUILD_BATCH = 100_000
 SAMPLES = 2_000
 

@@ -1,5 +1,8 @@
 """The ``xinyong`` command: every command has --help; init, keys and ingest work end to end."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +153,28 @@ def test_only_init_migrates_the_store(tmp_path: Path, monkeypatch: pytest.Monkey
         assert not fresh.exists()  # nothing was created or migrated behind the user's back
     assert runner.invoke(app, ["init"]).exit_code == 0
     assert runner.invoke(app, ["keys", "list"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "why"),
+    [
+        ("XINYONG_INGEST_BATCH_SIZE", "0", "greater than or equal to 1"),
+        ("XINYONG_INGEST_BATCH_SIZE", "9" * 20, "less than or equal to 1000000"),
+        ("XINYONG_SESSION_HOURS", "soon", "a valid number"),
+    ],
+)
+def test_a_setting_the_environment_gets_wrong_is_named_not_a_traceback(
+    store: Path, variable: str, value: str, why: str
+) -> None:
+    """Run as a user runs it: a process of its own, which has opened no store before."""
+    refused = subprocess.run(
+        [sys.executable, "-m", "xinyong", "keys", "list"],
+        env={**os.environ, variable: value},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert f"invalid setting: {variable} (it is '{value}'): " in refused.stderr
+    assert why in refused.stderr
+    assert "Traceback" not in refused.stderr and "pydantic" not in refused.stderr

@@ -147,7 +147,8 @@ def load_command(name: str) -> Any:
 
 
 class Commands(TyperGroup):
-    """Every command: a store that needs ``xinyong init`` is an error message, not a traceback."""
+    """Every command: a store that needs ``xinyong init``, or a setting the environment gets
+    wrong, is an error message, not a traceback."""
 
     listing = False
     """True while the help lists the commands: a feature's summary stands in for its module."""
@@ -184,9 +185,17 @@ class Commands(TyperGroup):
             )
             raise typer.Exit(2) from None
         except Exception as error:
-            # Only a command that opened a store can have raised it: no need to import the store.
-            driver = sys.modules.get("xinyong.store.driver")
-            if driver is None or not isinstance(error, driver.StoreNeedsInit):
+            # Only a command that read the settings or opened a store can have raised these: no
+            # need to import either to know.
+            refusals = tuple(
+                getattr(module, name)
+                for module, name in (
+                    (sys.modules.get("xinyong.config"), "SettingsError"),
+                    (sys.modules.get("xinyong.store.driver"), "StoreNeedsInit"),
+                )
+                if module is not None
+            )
+            if not isinstance(error, refusals):
                 raise
             typer.echo(str(error), err=True)
             raise typer.Exit(2) from None

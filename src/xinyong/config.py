@@ -4,10 +4,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from xinyong.environment import DEFAULT_PACK, DEFAULT_VAR_DIR, ledger_key_path, sqlite_url
+
+INGEST_BATCH_ROWS = 20_000
+"""Rows an ingest commits in one transaction unless told otherwise. A store of a million
+records writes each batch's index pages at commit, wherever its rows fall in the indexes
+keyed by subject and date; four times the 5,000 rows of old dirty barely more pages a commit,
+and the whole job ran 10 to 15% faster into SQLite and 10% into PostgreSQL (docs/ingest.md)."""
 
 NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 """A node's short name in the network: lower-case letters, digits, '.', '_' and '-'."""
@@ -53,7 +66,9 @@ class Settings(BaseSettings):
         DEFAULT_PACK,
         description="the policy pack in force: a shipped pack's name or a pack folder's path",
     )
-    ingest_batch_size: int = Field(5000, description="rows per committed batch of an ingest")
+    ingest_batch_size: int = Field(
+        INGEST_BATCH_ROWS, ge=1, le=1_000_000, description="rows per committed batch of an ingest"
+    )
     session_hours: float = Field(12.0, gt=0, description="how long a sign-in lasts")
     # A test suite hashes thousands of passwords; a service must never hash them cheaply, so
     # `xinyong serve` refuses the cheap value, and a sign-in rehashes a cheap hash safely.
@@ -216,6 +231,28 @@ class Settings(BaseSettings):
         return self.var_dir / "reports" / "signing.key"
 
 
+class SettingsError(ValueError):
+    """The environment sets a setting to a value it cannot take: each one named as it is set."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_described(error)) from None
+
+
+def _described(error: ValidationError) -> str:
+    """Each refused setting as the environment names it, with what it holds and why it is
+    refused (pydantic's own text points at its documentation and at model internals)."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        top, *inside = problem["loc"] or ("",)
+        where = f"XINYONG_{str(top).upper()}" if top else "the settings"
+        if inside:  # within a JSON value: a neighbour's field, by position and name
+            where += " at " + ".".join(str(part) for part in inside)
+        given = problem.get("input")
+        held = f" (it is {given!r})" if isinstance(given, str | int | float) else ""
+        lines.append(f"{where}{held}: {problem['msg']}")
+    return "invalid setting: " + "; ".join(lines)

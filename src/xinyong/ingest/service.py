@@ -28,6 +28,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from xinyong.clock import china_today, utc_now
+from xinyong.config import INGEST_BATCH_ROWS
 from xinyong.ingest.legacy import Unlinked, record_links, resolve
 from xinyong.ingest.models import QuarantinedRow, Submission
 from xinyong.ingest.pool import (
@@ -124,7 +125,7 @@ class IngestJob:
         *,
         today: date | None = None,
         authority: str | None = None,
-        batch_size: int = 5000,
+        batch_size: int = INGEST_BATCH_ROWS,
         profile: str | None = None,
         workers: int | None = None,
     ) -> None:
