@@ -161,6 +161,12 @@ def test_only_init_migrates_the_store(tmp_path: Path, monkeypatch: pytest.Monkey
         ("XINYONG_INGEST_BATCH_SIZE", "0", "greater than or equal to 1"),
         ("XINYONG_INGEST_BATCH_SIZE", "9" * 20, "less than or equal to 1000000"),
         ("XINYONG_SESSION_HOURS", "soon", "a valid number"),
+        ("XINYONG_NODE_CHILDREN", '[{"name": "east"', "is not valid JSON"),
+        (
+            "XINYONG_NODE_PARENT",
+            '{"name": "p", "url": "https://n.example", "key": "k", "token": 5}',
+            "at token: Input should be a valid string",
+        ),
     ],
 )
 def test_a_setting_the_environment_gets_wrong_is_named_not_a_traceback(
@@ -175,6 +181,9 @@ def test_a_setting_the_environment_gets_wrong_is_named_not_a_traceback(
         check=False,
     )
     assert refused.returncode == 2
-    assert f"invalid setting: {variable} (it is '{value}'): " in refused.stderr
+    # A credential's value is never shown, even a wrong one; nor is a whole JSON value.
+    shown = "" if variable.startswith("XINYONG_NODE_") else f" (it is '{value}'): "
+    assert f"invalid setting: {variable}{shown}" in refused.stderr
+    assert ("(it is" in refused.stderr) == bool(shown)
     assert why in refused.stderr
     assert "Traceback" not in refused.stderr and "pydantic" not in refused.stderr

@@ -1,5 +1,6 @@
 """Settings read from the environment (prefix ``XINYONG_``), with working defaults for one machine."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -13,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as UnreadSetting
 
 from xinyong.environment import DEFAULT_PACK, DEFAULT_VAR_DIR, ledger_key_path, sqlite_url
 
@@ -231,6 +233,11 @@ class Settings(BaseSettings):
         return self.var_dir / "reports" / "signing.key"
 
 
+SECRET_WORDS = ("secret", "password", "token", "url")
+"""A refused setting whose name holds one of these is named without its value: it may be a
+credential (a database URL may carry a password)."""
+
+
 class SettingsError(ValueError):
     """The environment sets a setting to a value it cannot take: each one named as it is set."""
 
@@ -241,6 +248,12 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         raise SettingsError(_described(error)) from None
+    except UnreadSetting as error:  # a JSON setting (a node's neighbours) that does not parse
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"XINYONG_{field[1].upper()}" if field else "a setting"
+        raise SettingsError(
+            f"invalid setting: {name} is not valid JSON: {error.__cause__}"
+        ) from None
 
 
 def _described(error: ValidationError) -> str:
@@ -253,6 +266,7 @@ def _described(error: ValidationError) -> str:
         if inside:  # within a JSON value: a neighbour's field, by position and name
             where += " at " + ".".join(str(part) for part in inside)
         given = problem.get("input")
-        held = f" (it is {given!r})" if isinstance(given, str | int | float) else ""
+        secret = any(word in where.lower() for word in SECRET_WORDS)
+        held = f" (it is {given!r})" if isinstance(given, str | int | float) and not secret else ""
         lines.append(f"{where}{held}: {problem['msg']}")
     return "invalid setting: " + "; ".join(lines)
