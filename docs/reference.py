@@ -15,7 +15,7 @@ from pydantic_core import PydanticUndefined
 from typer.core import TyperGroup
 
 from xinyong.cli import app
-from xinyong.config import Settings
+from xinyong.config import Settings, variable
 
 
 def _summary(command: Any) -> str:
@@ -54,7 +54,7 @@ def settings_table() -> str:
     for name, field in Settings.model_fields.items():
         default = field.default
         shown = "" if default is PydanticUndefined or default in ("", None) else f"`{default}`"
-        rows.append(f"| `XINYONG_{name.upper()}` | {shown} | {field.description or ''} |")
+        rows.append(f"| `{variable(name)}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)
 
 

@@ -24,6 +24,14 @@ records writes each batch's index pages at commit, wherever its rows fall in the
 keyed by subject and date; four times the 5,000 rows of old dirty barely more pages a commit,
 and the whole job ran 10 to 15% faster into SQLite and 10% into PostgreSQL (docs/ingest.md)."""
 
+ENV_PREFIX = "XINYONG_"
+
+
+def variable(setting: str) -> str:
+    """The environment variable that sets ``setting`` (a field of ``Settings``)."""
+    return f"{ENV_PREFIX}{setting.upper()}"
+
+
 NodeName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 """A node's short name in the network: lower-case letters, digits, '.', '_' and '-'."""
 
@@ -53,7 +61,7 @@ class NodeLink(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     var_dir: Path = Field(
         DEFAULT_VAR_DIR,
@@ -250,7 +258,7 @@ def get_settings() -> Settings:
         raise SettingsError(_described(error)) from None
     except UnreadSetting as error:  # a JSON setting (a node's neighbours) that does not parse
         field = re.search(r'field "(\w+)"', str(error))
-        name = f"XINYONG_{field[1].upper()}" if field else "a setting"
+        name = variable(field[1]) if field else "a setting"
         raise SettingsError(
             f"invalid setting: {name} is not valid JSON: {error.__cause__}"
         ) from None
@@ -262,7 +270,7 @@ def _described(error: ValidationError) -> str:
     lines = []
     for problem in error.errors(include_url=False):
         top, *inside = problem["loc"] or ("",)
-        where = f"XINYONG_{str(top).upper()}" if top else "the settings"
+        where = variable(str(top)) if top else "the settings"
         if inside:  # within a JSON value: a neighbour's field, by position and name
             where += " at " + ".".join(str(part) for part in inside)
         given = problem.get("input")
