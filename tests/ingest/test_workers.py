@@ -163,12 +163,15 @@ def counts(summary: IngestSummary) -> dict[str, Any]:
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(kinds=files, batch_size=st.integers(1, 9), workers=st.integers(1, 2))
+@given(
+    kinds=files, batch_size=st.integers(1, 9), first=st.integers(1, 9), workers=st.integers(1, 2)
+)
 def test_workers_store_what_the_jobs_own_process_stores(
     tmp_path_factory: pytest.TempPathFactory,
     national: Pack,
     kinds: list[str],
     batch_size: int,
+    first: int,
     workers: int,
 ) -> None:
     folder = tmp_path_factory.mktemp("workers")
@@ -181,11 +184,37 @@ def test_workers_store_what_the_jobs_own_process_stores(
     )
     here = ingest(migrated_sqlite(folder / "here.db"), national, path, 0, batch_size=batch_size)
     pooled = ingest(
-        migrated_sqlite(folder / "pool.db"), national, path, workers, batch_size=batch_size
+        migrated_sqlite(folder / "pool.db"),
+        national,
+        path,
+        workers,
+        batch_size=batch_size,
+        first_batch_size=first,
     )
     assert here[1] == pooled[1]
     assert counts(here[0]) == counts(pooled[0])
     assert here[0].accounted and here[0].rows == len(kinds) + 1
+
+
+@pytest.mark.parametrize(("workers", "sizes"), [(1, [1, 2, 4, 8, 8, 8, 8, 1]), (0, [8] * 5)])
+def test_with_workers_the_first_batches_grow_to_the_batch_size(
+    tmp_path: Path, national: Pack, workers: int, sizes: list[int]
+) -> None:
+    """The job's process writes nothing until a worker has checked a batch: with workers the
+    first batch is small and each next one twice the last, up to the batch size; in the job's
+    own process every batch has the batch size."""
+    path = tmp_path / "court.jsonl"
+    path.write_bytes(b"".join(kinds_of_row(number, "submit") + b"\n" for number in range(1, 41)))
+    committed: list[int] = []
+    factory = make_sessionmaker(make_engine(migrated_sqlite(tmp_path / "store.db")))
+    job = IngestJob(
+        factory, national, today=TODAY, workers=workers, batch_size=8, first_batch_size=1
+    )
+    summary = job.run_file(
+        path, digest=scan_file(path)[0], report_dir=tmp_path, progress=committed.append
+    )
+    assert committed == sizes
+    assert summary.accepted == 40
 
 
 def layout_file(path: Path, rows: int) -> Path:

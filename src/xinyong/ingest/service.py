@@ -53,6 +53,10 @@ COUNTS = ("accepted", "duplicates", "corrected", "withdrawn", "rejected")
 # each worker importing the pipeline and unpickling the pack: about a second, during which the
 # job waits) costs more than they would save.
 POOL_MIN_BYTES = 32 << 20
+# With workers, a file's first batches are smaller, each twice the last up to the batch size:
+# the job's process waits for the first batch's verdicts before it writes anything, and checking
+# a whole batch of 20,000 rows takes a worker about a second on top of its start.
+FIRST_BATCH_ROWS = 1_000
 STATUS_COUNTER = {
     "accepted": "accepted",
     "duplicate": "duplicates",
@@ -128,9 +132,12 @@ class IngestJob:
         batch_size: int = INGEST_BATCH_ROWS,
         profile: str | None = None,
         workers: int | None = None,
+        first_batch_size: int = FIRST_BATCH_ROWS,
     ) -> None:
         """``workers``: processes that validate a file's rows while this one writes them
         (0: validated here; ``None``: one a spare core for a large file, none for a small one).
+        With workers, a file's first batch has ``first_batch_size`` rows and each next one
+        twice as many, up to ``batch_size``.
         """
         self.factory = factory
         self.pack = pack
@@ -144,6 +151,7 @@ class IngestJob:
             code for code, record_type in pack.record_types.items() if record_type.confirms_subject
         ]
         self.batch_size = batch_size
+        self.first_batch_size = first_batch_size
         self.today = today or china_today()
         self.check = BatchCheck(pack, self.today, authority, profile)
         self.layout = self.check.layout
@@ -228,7 +236,11 @@ class IngestJob:
             for counter in COUNTS:
                 setattr(summary, counter, getattr(submission, counter))
         source = Source(summary.submission_id, path.name, digest)
-        batches = _batches(_skip(items, summary.resumed_after, progress), self.batch_size)
+        batches = _batches(
+            _skip(items, summary.resumed_after, progress),
+            self.batch_size,
+            first=self.first_batch_size if workers else self.batch_size,
+        )
         with _fewer_collections(), self._checked(batches, workers) as checked:
             for batch, verdicts in checked:
                 result = self._store(batch, verdicts, source)
@@ -542,12 +554,15 @@ def _skip(
             progress(1)
 
 
-def _batches(items: Iterable[ReadItem], size: int) -> Iterator[list[ReadItem]]:
+def _batches(items: Iterable[ReadItem], size: int, *, first: int) -> Iterator[list[ReadItem]]:
+    """``items`` in batches of ``size``, the first ones growing from ``first`` (doubling)."""
     batch: list[ReadItem] = []
+    limit = max(min(first, size), 1)
     for item in items:
         batch.append(item)
-        if len(batch) >= size:
+        if len(batch) >= limit:
             yield batch
             batch = []
+            limit = min(limit * 2, size)
     if batch:
         yield batch
