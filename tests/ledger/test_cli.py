@@ -3,6 +3,7 @@ environment."""
 
 import stat
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -132,6 +133,64 @@ def test_verify_names_the_first_divergent_event(store: Engine, tmp_path: Path) -
     reasons = [item["reason"] for item in orjson.loads(result.stdout)["divergences"]]
     assert any("no signature by the key" in reason for reason in reasons)
     assert runner.invoke(cli, ["verify", "--key", "not-a-key+00+AA=="]).exit_code == 2
+
+
+def test_a_rotated_key_vouches_for_what_it_signed_and_for_nothing_after(
+    store: Engine, tmp_path: Path
+) -> None:
+    assert runner.invoke(cli, ["keygen"]).exit_code == 0
+    old = read_signing_key(get_settings().ledger_key_path)
+    log_events(store, 20)
+    assert runner.invoke(cli, ["checkpoint"]).exit_code == 0
+    rotated = orjson.loads(runner.invoke(cli, ["keygen", "--force", "--json"]).stdout)
+    assert rotated["retired"] == {"key": old.verifier.encode(), "last_size": 21}
+    new = rotated["key"]
+    with Session(store) as session, session.begin():
+        append(session, [LeafInput("policy.published", f"v{n}", b"{}") for n in range(6)])
+    assert orjson.loads(runner.invoke(cli, ["checkpoint", "--json"]).stdout)["tree_size"] == 27
+
+    result = runner.invoke(cli, ["verify"])
+    assert result.exit_code == 0, result.output
+    assert "2 checkpoints signed: 1 by xinyong.local/ledger/2 (key" in result.output
+    assert "retired at 21 events), 1 by" in result.output
+    report = orjson.loads(runner.invoke(cli, ["verify", "--json"]).stdout)
+    assert report["ok"] and report["signed_by"] == {old.verifier.encode(): 1, new: 1}
+
+    # An auditor trusts the published keys: the new one alone leaves the old checkpoint
+    # unvouched for; with the retired keys' list it verifies.
+    alone = runner.invoke(cli, ["verify", "--key", new, "--json"])
+    assert alone.exit_code == 1
+    assert "no signature by the key" in orjson.loads(alone.stdout)["divergences"][0]["reason"]
+    listed = tmp_path / "published.keys"
+    listed.write_text((get_settings().ledger_key_path.parent / "retired.keys").read_text())
+    assert runner.invoke(cli, ["verify", "--key", new, "--retired", str(listed)]).exit_code == 0
+    listed.write_text("twenty-one " + old.verifier.encode())
+    refused = runner.invoke(cli, ["verify", "--key", new, "--retired", str(listed)])
+    assert refused.exit_code == 2 and "expected SIZE KEY" in refused.output
+
+    # Whoever holds the retired key (it leaked) cannot vouch for a later history with it.
+    with store.begin() as connection:
+        root = connection.scalar(
+            select(LedgerCheckpoint.root_hash).where(LedgerCheckpoint.tree_size == 27)
+        )
+    assert root is not None
+    forged = sign_checkpoint(TreeHead(27, root), old)
+    with Session(store) as session, session.begin():
+        session.add(
+            LedgerCheckpoint(
+                origin=forged.origin,
+                tree_size=27,
+                root_hash=root,
+                note=forged.note,
+                signed_at=datetime.now(UTC),
+            )
+        )
+    report = orjson.loads(runner.invoke(cli, ["verify", "--json"]).stdout)
+    assert not report["ok"]
+    assert [item["reason"] for item in report["divergences"]] == [
+        f"checkpoint #3 (size 27): signed by the key {old.verifier.encode()}, which was retired "
+        "when the ledger held 21 events: it vouches for nothing after"
+    ]
 
 
 def test_verify_on_a_store_without_a_ledger(

@@ -17,7 +17,13 @@ from xinyong.cli import app
 from xinyong.config import get_settings
 from xinyong.ingest.service import IngestJob, scan_file
 from xinyong.ledger import SigningKey, checkpoint
-from xinyong.ledger.checkpoint import read_signing_key, write_signing_key
+from xinyong.ledger.checkpoint import (
+    RetiredKey,
+    read_retired_keys,
+    read_signing_key,
+    retire_key,
+    write_signing_key,
+)
 from xinyong.policy import Pack
 from xinyong.records.models import Record
 from xinyong.store.db import make_engine, make_sessionmaker
@@ -77,11 +83,15 @@ def test_a_backup_under_write_load_restores_and_verifies(
     request: pytest.FixtureRequest,
 ) -> None:
     var = tmp_path / "var"
-    key = SigningKey.generate()
-    write_signing_key(var / "ledger" / "signing.key", key)
+    key_path = var / "ledger" / "signing.key"
+    # The first ingest is signed by a key since rotated: the retired key goes with the signing
+    # key, or the restored ledger's first checkpoint would vouch for nothing.
+    old, key = SigningKey.generate(), SigningKey.generate()
     ingest_file(factory, national, tmp_path / "first.jsonl", 0)
     with factory.begin() as session:
-        checkpoint(session, key)
+        retired = RetiredKey(old.verifier, checkpoint(session, old).tree_size)
+    retire_key(key_path, retired)
+    write_signing_key(key_path, key)
     # A second ingest writes while the backup runs; the backup holds the first for certain
     # and any whole batches of the second (each batch commits with its ledger leaves).
     writer = threading.Thread(
@@ -104,10 +114,12 @@ def test_a_backup_under_write_load_restores_and_verifies(
     assert restored.exit_code == 0, restored.output
     assert orjson.loads(restored.stdout)["ledger_leaves"] == manifest["ledger_leaves"]
     assert read_signing_key(restored_var / "ledger" / "signing.key").encode() == key.encode()
+    assert read_retired_keys(restored_var / "ledger" / "signing.key") == [retired]
     assert ROWS <= records(target) <= 2 * ROWS
     verified = runner.invoke(app, ["ledger", "verify", "--json"])
     assert verified.exit_code == 0, verified.output
-    assert orjson.loads(verified.stdout)["ok"] is True
+    report = orjson.loads(verified.stdout)
+    assert report["ok"] is True and report["signed_by"][old.verifier.encode()] == 1
 
 
 def test_a_restore_refuses_a_store_with_rows_unless_forced(

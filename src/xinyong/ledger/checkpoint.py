@@ -175,6 +175,48 @@ def signing_verifier(path: Path) -> VerifierKey | None:
         return None
 
 
+@dataclass(frozen=True)
+class RetiredKey:
+    """A key that signed the ledger's checkpoints before the current one replaced it: it
+    vouches only for checkpoints of at most ``last_size`` events, the size the ledger had when
+    it was retired (a key retired because it leaked must not vouch for what came after)."""
+
+    key: VerifierKey
+    last_size: int
+
+    def encode(self) -> str:
+        return f"{self.last_size} {self.key.encode()}"
+
+    @classmethod
+    def parse(cls, line: str) -> "RetiredKey":
+        size, _, key = line.strip().partition(" ")
+        if not size.isdigit() or not size.isascii():
+            raise CheckpointError(f"not a retired key: {line.strip()!r} (expected SIZE KEY)")
+        return cls(VerifierKey.parse(key), int(size))
+
+
+def retired_keys_path(key_path: Path) -> Path:
+    """Where the keys the signing key at ``key_path`` replaced are listed, beside it."""
+    return key_path.with_name("retired.keys")
+
+
+def read_retired_keys(key_path: Path) -> list[RetiredKey]:
+    """The keys retired beside the signing key at ``key_path``, oldest first (none: [])."""
+    try:
+        text = retired_keys_path(key_path).read_text()
+    except FileNotFoundError:
+        return []
+    return [RetiredKey.parse(line) for line in text.splitlines() if line.strip()]
+
+
+def retire_key(key_path: Path, retired: RetiredKey) -> None:
+    """Add ``retired`` to the keys retired beside the signing key at ``key_path``."""
+    path = retired_keys_path(key_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as file:
+        file.write(retired.encode() + "\n")
+
+
 def read_verifier_text(text_or_path: str) -> str:
     """A key's text given inline, or read from the file that holds it."""
     candidate = Path(text_or_path)

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,15 +21,20 @@ from xinyong.ledger.bundle import BundleError, parse_bundle, verify_bundle
 from xinyong.ledger.checkpoint import (
     DEFAULT_ORIGIN,
     CheckpointError,
+    RetiredKey,
     SigningKey,
     VerifierKey,
+    read_retired_keys,
     read_signing_key,
     read_verifier_key,
     read_verifier_text,
+    retire_key,
+    retired_keys_path,
     write_signing_key,
 )
 from xinyong.ledger.commitment import EVENT_MEMBER
 from xinyong.ledger.cosignature import CosignerKey
+from xinyong.ledger.models import LedgerCheckpoint
 from xinyong.ledger.recommit import RecommitError, first_scheme_events, recommit
 from xinyong.store.db import make_engine, make_sessionmaker
 
@@ -123,20 +129,30 @@ def keygen(
     origin: Annotated[
         str, typer.Option(help="the log's name: the first line of every checkpoint")
     ] = DEFAULT_ORIGIN,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing key")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="replace an existing key, retiring it (key rotation)"),
+    ] = False,
     json_output: JsonFlag = False,
 ) -> None:
-    """Create the Ed25519 signing key (under XINYONG_VAR_DIR/ledger/) and print its public key."""
+    """Create the Ed25519 signing key (under XINYONG_VAR_DIR/ledger/) and print its public key.
+
+    With --force, the key it replaces is retired: listed in ledger/retired.keys with the size of
+    the largest checkpoint in the store, so that `ledger verify` still trusts it for the
+    checkpoints it signed, and for none signed later."""
     path = get_settings().ledger_key_path
     if path.exists() and not force:
         raise _fail(
-            f"a signing key already exists at {path}; checkpoints signed with it would no longer "
-            "verify under a new one (pass --force to replace it anyway)"
+            f"a signing key already exists at {path}; pass --force to replace it (the old key "
+            "is retired: it still vouches for the checkpoints it signed, and for none after)"
         )
     try:
         key = SigningKey.generate(origin)
     except CheckpointError as error:
         raise _fail(f"--origin: {error}") from None
+    retired = _retiring(path)
+    if retired is not None:
+        retire_key(path, retired)
     write_signing_key(path, key)
     public = key.verifier
     if json_output:
@@ -146,6 +162,9 @@ def keygen(
                 "origin": public.name,
                 "key": public.encode(),
                 "key_id": public.key_id.hex(),
+                "retired": None
+                if retired is None
+                else {"key": retired.key.encode(), "last_size": retired.last_size},
             }
         )
         return
@@ -155,8 +174,43 @@ def keygen(
         highlight=False,
         soft_wrap=True,
     )
+    if retired is not None:
+        console.print(
+            f"the old key {retired.key.encode()} is retired: it vouches for checkpoints of up to "
+            f"{_count(retired.last_size, 'event')} (listed in {retired_keys_path(path)})",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print("publish this verifier key; relying parties pin it:", highlight=False)
     console.print(public.encode(), highlight=False, soft_wrap=True)
+
+
+def _retiring(path: Path) -> RetiredKey | None:
+    """The key at ``path`` as it is retired now (None: there is none, or it cannot be read,
+    and then its checkpoints verify only with ``verify --key``)."""
+    try:
+        old = read_signing_key(path).verifier
+    except FileNotFoundError:
+        return None
+    except (OSError, CheckpointError) as error:
+        Console(stderr=True).print(
+            f"[yellow]the old key at {path} cannot be read ({error}), so it is not retired: the "
+            "checkpoints it signed verify only with `ledger verify --key` and its verifier key[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return None
+    engine = make_engine(get_settings().resolved_database_url())
+    try:
+        if not inspect(engine).has_table(LedgerCheckpoint.__tablename__):
+            return RetiredKey(old, 0)  # a store never initialised holds no checkpoint
+        with engine.connect() as connection:
+            size = connection.scalar(select(func.max(LedgerCheckpoint.tree_size)))
+    except SQLAlchemyError as error:
+        raise _fail(f"cannot read the store's checkpoints to retire the old key: {error}") from None
+    finally:
+        engine.dispose()
+    return RetiredKey(old, size or 0)
 
 
 @app.command("checkpoint")
@@ -195,12 +249,22 @@ def verify(
             help="the verifier key to trust (inline or a file); default: from the signing key",
         ),
     ] = None,
+    retired: Annotated[
+        Path | None,
+        typer.Option(
+            "--retired",
+            help="the keys the trusted one replaced, a line `SIZE KEY` each: each vouches for "
+            "checkpoints of up to SIZE events; default: ledger/retired.keys beside the signing "
+            "key (none with --key)",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Recompute the tree from the store, check every checkpoint, then recompute from the logged
     records everything derived from them (heads, subjects, representatives, entries, the measures
     and search indexes); exit 1 on any divergence or difference."""
     trusted = _verifier(key)
+    before = _retired(retired, key is None)
     console = Console(stderr=True)
     store = _store()
     try:
@@ -214,7 +278,10 @@ def verify(
             with Progress(*columns, console=console, disable=json_output) as progress:
                 task = progress.add_task("verify", total=service.ledger_size(session))
                 report = verification.verify(
-                    session, trusted, progress=lambda done: progress.advance(task, done)
+                    session,
+                    trusted,
+                    retired=before,
+                    progress=lambda done: progress.advance(task, done),
                 )
         derived = [(item, item.check(store, console, quiet=json_output)) for item in _derived]
         derived_ok = all(found.ok for _, found in derived)
@@ -227,6 +294,10 @@ def verify(
                 "tree_size": report.tree_size,
                 "checkpoints": report.checkpoints,
                 "key": trusted.encode(),
+                "retired": [
+                    {"key": item.key.encode(), "last_size": item.last_size} for item in before
+                ],
+                "signed_by": report.signed_by,
                 "erased": report.erased,
                 "total_divergences": report.total_divergences,
                 "divergences": [
@@ -245,16 +316,48 @@ def verify(
             }
         )
     else:
-        _print_report(report, trusted)
+        _print_report(report, trusted, before)
         for item, found in derived:
             item.show(found, Console())
     if not (report.ok and derived_ok):
         raise typer.Exit(1)
 
 
-def _print_report(report: verification.VerifyReport, trusted: VerifierKey) -> None:
+def _retired(path: Path | None, beside_the_signing_key: bool) -> list[RetiredKey]:
+    """The retired keys to trust: those listed at ``path``, or beside the signing key."""
+    try:
+        if path is not None:
+            return [
+                RetiredKey.parse(line) for line in path.read_text().splitlines() if line.strip()
+            ]
+        if beside_the_signing_key:
+            return read_retired_keys(get_settings().ledger_key_path)
+    except (OSError, CheckpointError) as error:
+        raise _fail(f"cannot read the retired keys: {error}") from None
+    return []
+
+
+def _signers(
+    report: verification.VerifyReport, trusted: VerifierKey, retired: list[RetiredKey]
+) -> str:
+    """Who signed the checkpoints that held: the trusted key, or each key that signed some."""
+    described = {trusted.encode(): f"{trusted.name} (key {trusted.key_id.hex()})"}
+    for item in retired:
+        described[item.key.encode()] = (
+            f"{item.key.name} (key {item.key.key_id.hex()}, retired at "
+            f"{_count(item.last_size, 'event')})"
+        )
+    used = [(text, count) for text, count in report.signed_by.items() if count]
+    if len(used) <= 1:
+        return "signed by " + described[used[0][0] if used else trusted.encode()]
+    return "signed: " + ", ".join(f"{count} by {described[text]}" for text, count in used)
+
+
+def _print_report(
+    report: verification.VerifyReport, trusted: VerifierKey, retired: list[RetiredKey]
+) -> None:
     console = Console()
-    signer = f"{trusted.name} (key {trusted.key_id.hex()})"
+    signer = _signers(report, trusted, retired)
     erased = (
         f"; {_count(report.erased, 'event')} erased at the end of retention (unopened, their "
         "leaf hashes still hold the tree)"
@@ -264,13 +367,13 @@ def _print_report(report: verification.VerifyReport, trusted: VerifierKey) -> No
     if report.first is None:
         console.print(
             f"[green]ledger verified[/green]: {_count(report.tree_size, 'event')}, "
-            f"{_count(report.checkpoints, 'checkpoint')} signed by {signer}{erased}",
+            f"{_count(report.checkpoints, 'checkpoint')} {signer}{erased}",
             highlight=False,
             soft_wrap=True,
         )
         return
     console.print(
-        f"[red bold]the ledger diverges[/red bold] from what was logged and signed by {signer}",
+        f"[red bold]the ledger diverges[/red bold] from what was logged and {signer}",
         highlight=False,
         soft_wrap=True,
     )

@@ -27,7 +27,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.ledger import tiles
-from xinyong.ledger.checkpoint import CheckpointError, VerifierKey, open_checkpoint
+from xinyong.ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    RetiredKey,
+    VerifierKey,
+    open_checkpoint,
+)
 from xinyong.ledger.commitment import leaf_of
 from xinyong.ledger.erasure import erased_events
 from xinyong.ledger.events import EventError
@@ -66,6 +72,8 @@ class VerifyReport:
     divergences: list[Divergence]  # the earliest ones, at most the limit asked for
     total_divergences: int
     erased: int = 0  # events erased by a logged erasure: their leaf hashes hold, unopened
+    # How many of the checkpoints that held each key signed (by the key's text).
+    signed_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -105,9 +113,17 @@ class _Stop(Exception):
 
 
 class _Audit:
-    def __init__(self, session: Session, key: VerifierKey, findings: _Findings) -> None:
+    def __init__(
+        self,
+        session: Session,
+        key: VerifierKey,
+        retired: Sequence[RetiredKey],
+        findings: _Findings,
+    ) -> None:
         self.session = session
         self.key = key
+        self.retired = retired
+        self.signed_by: dict[str, int] = defaultdict(int)
         self.findings = findings
         self.erased = erased_events(session)
         self.erased_seen = 0
@@ -263,15 +279,15 @@ class _Audit:
 
     def open(self, row: LedgerCheckpoint) -> tuple[int, bytes, int] | None:
         self.checkpoints += 1
-        try:
-            opened = open_checkpoint(row.note, self.key)
-        except CheckpointError as error:
+        found = self._opened(row.note)
+        if isinstance(found, str):
             self.found(
                 row.tree_size,
-                f"checkpoint #{row.id} (size {row.tree_size}): {error}",
+                f"checkpoint #{row.id} (size {row.tree_size}): {found}",
                 checkpoint_id=row.id,
             )
             return None
+        opened, signer = found
         if (opened.origin, opened.tree_size, opened.root_hash) != (
             row.origin,
             row.tree_size,
@@ -283,7 +299,29 @@ class _Audit:
                 checkpoint_id=row.id,
             )
             return None
+        self.signed_by[signer] += 1
         return opened.tree_size, opened.root_hash, row.id
+
+    def _opened(self, note: str) -> tuple[Checkpoint, str] | str:
+        """The checkpoint ``note`` signs and the key that vouches for it: the current key, or
+        a retired one for a checkpoint no larger than the ledger was when it was retired; else
+        why not."""
+        try:
+            return open_checkpoint(note, self.key), self.key.encode()
+        except CheckpointError as error:
+            refusal = str(error)
+        for retired in self.retired:
+            try:
+                opened = open_checkpoint(note, retired.key)
+            except CheckpointError:
+                continue
+            if opened.tree_size <= retired.last_size:
+                return opened, retired.key.encode()
+            refusal = (
+                f"signed by the key {retired.key.encode()}, which was retired when the ledger "
+                f"held {retired.last_size} events: it vouches for nothing after"
+            )
+        return refusal
 
     def grow(self, leaf_hashes: list[bytes], stored: dict[Subtree, bytes]) -> None:
         for level, index, digest in self.tree.extend(leaf_hashes):
@@ -331,16 +369,18 @@ def verify(
     session: Session,
     key: VerifierKey,
     *,
+    retired: Sequence[RetiredKey] = (),
     progress: Callable[[int], None] | None = None,
     limit: int = 100,
 ) -> VerifyReport:
-    """Check the whole ledger against the store and against every checkpoint signed by ``key``.
+    """Check the whole ledger against the store and against every checkpoint signed by ``key``
+    or, up to the size it was retired at, by one of the ``retired`` keys it replaced.
 
     ``progress`` is told how many more leaves were checked after each chunk; the report keeps the
     ``limit`` earliest divergences and counts them all.
     """
     findings = _Findings(limit)
-    audit = _Audit(session, key, findings)
+    audit = _Audit(session, key, retired, findings)
     head = ledger_size(session)
     last_leaf = session.scalar(select(func.max(LedgerLeaf.leaf_index)))
     size = head if last_leaf is None else max(head, last_leaf + 1)
@@ -366,5 +406,10 @@ def verify(
     else:
         audit.beyond(size)
     return VerifyReport(
-        checked, audit.checkpoints, findings.earliest(), findings.total, audit.erased_seen
+        checked,
+        audit.checkpoints,
+        findings.earliest(),
+        findings.total,
+        audit.erased_seen,
+        dict(audit.signed_by),
     )

@@ -4,7 +4,8 @@ A backup is a folder: the store (``store.sqlite``, made with SQLite's online bac
 ``store.pgdump``, ``pg_dump`` in its custom format, both one consistent snapshot), and
 ``manifest.json`` (backend, schema revision, ledger size, the dump's SHA-256, whether the
 signing key is in it). The ledger's signing key is left out unless asked for: whoever holds it
-can sign checkpoints in the platform's name, so it is kept apart from the data by default.
+can sign checkpoints in the platform's name, so it is kept apart from the data by default. With
+it go the keys it replaced (``ledger/retired.keys``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from xinyong import __version__
 from xinyong.clock import utc_now
-from xinyong.ledger.checkpoint import read_signing_key, write_signing_key
+from xinyong.ledger.checkpoint import read_signing_key, retired_keys_path, write_signing_key
 from xinyong.ledger.models import LedgerCheckpoint
 from xinyong.ledger.service import ledger_size
 from xinyong.store.db import make_engine, stored_revisions
@@ -132,6 +133,16 @@ def _pg_dump(engine: Engine, url: str, dump: Path) -> tuple[list[str], int, int]
     return state
 
 
+def _copy_retired(key_path: Path, to_key_path: Path) -> None:
+    """The keys the signing key replaced go where it goes: without them the checkpoints they
+    signed no longer verify under the key's default trust (``ledger verify``)."""
+    retired = retired_keys_path(key_path)
+    if retired.is_file():
+        shutil.copyfile(retired, retired_keys_path(to_key_path))
+    else:
+        retired_keys_path(to_key_path).unlink(missing_ok=True)
+
+
 def backup(url: str, destination: Path, key_path: Path, *, with_signing_key: bool) -> Manifest:
     """Back up the store at ``url`` into the new folder ``destination``."""
     backend = _backend(url)
@@ -168,6 +179,7 @@ def backup(url: str, destination: Path, key_path: Path, *, with_signing_key: boo
         engine.dispose()
     if with_signing_key:
         write_signing_key(destination / KEY, read_signing_key(key_path))
+        _copy_retired(key_path, destination / KEY)
     manifest = Manifest(
         format=FORMAT,
         backend=backend,
@@ -276,4 +288,5 @@ def restore(
         engine.dispose()
     if with_signing_key:
         write_signing_key(key_path, read_signing_key(source / KEY))
+        _copy_retired(source / KEY, key_path)
     return Restored(manifest, revision, size, with_signing_key)
