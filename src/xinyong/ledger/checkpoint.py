@@ -200,13 +200,17 @@ def retired_keys_path(key_path: Path) -> Path:
     return key_path.with_name("retired.keys")
 
 
+def parse_retired_keys(text: str) -> list[RetiredKey]:
+    """The retired keys a list holds, a line ``SIZE KEY`` each (blank lines aside)."""
+    return [RetiredKey.parse(line) for line in text.splitlines() if line.strip()]
+
+
 def read_retired_keys(key_path: Path) -> list[RetiredKey]:
     """The keys retired beside the signing key at ``key_path``, oldest first (none: [])."""
     try:
-        text = retired_keys_path(key_path).read_text()
+        return parse_retired_keys(retired_keys_path(key_path).read_text())
     except FileNotFoundError:
         return []
-    return [RetiredKey.parse(line) for line in text.splitlines() if line.strip()]
 
 
 def retire_key(key_path: Path, retired: RetiredKey) -> None:

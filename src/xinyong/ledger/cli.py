@@ -24,6 +24,7 @@ from xinyong.ledger.checkpoint import (
     RetiredKey,
     SigningKey,
     VerifierKey,
+    parse_retired_keys,
     read_retired_keys,
     read_signing_key,
     read_verifier_key,
@@ -327,9 +328,7 @@ def _retired(path: Path | None, beside_the_signing_key: bool) -> list[RetiredKey
     """The retired keys to trust: those listed at ``path``, or beside the signing key."""
     try:
         if path is not None:
-            return [
-                RetiredKey.parse(line) for line in path.read_text().splitlines() if line.strip()
-            ]
+            return parse_retired_keys(path.read_text())
         if beside_the_signing_key:
             return read_retired_keys(get_settings().ledger_key_path)
     except (OSError, CheckpointError) as error:
