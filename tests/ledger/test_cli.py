@@ -15,7 +15,13 @@ from typer.testing import CliRunner
 
 from xinyong.config import get_settings
 from xinyong.ledger import LeafInput, SigningKey, TreeHead, append, merkle, register_source
-from xinyong.ledger.checkpoint import read_signing_key, sign_checkpoint, write_signing_key
+from xinyong.ledger.checkpoint import (
+    VerifierKey,
+    read_signing_key,
+    sign_checkpoint,
+    signed_by,
+    write_signing_key,
+)
 from xinyong.ledger.cli import app as cli
 from xinyong.ledger.models import LedgerCheckpoint, LedgerLeaf
 from xinyong.testing.store import migrated_sqlite
@@ -145,16 +151,23 @@ def test_a_rotated_key_vouches_for_what_it_signed_and_for_nothing_after(
     rotated = orjson.loads(runner.invoke(cli, ["keygen", "--force", "--json"]).stdout)
     assert rotated["retired"] == {"key": old.verifier.encode(), "last_size": 21}
     new = rotated["key"]
+    # The head is signed again by the new key, though the log did not grow: the latest
+    # checkpoint is the new key's as soon as anything signs.
+    handover = orjson.loads(runner.invoke(cli, ["checkpoint", "--json"]).stdout)
+    assert handover["tree_size"] == 21
+    assert signed_by(handover["note"], VerifierKey.parse(new))
+    assert not signed_by(handover["note"], old.verifier)
+    assert orjson.loads(runner.invoke(cli, ["checkpoint", "--json"]).stdout) == handover
     with Session(store) as session, session.begin():
         append(session, [LeafInput("policy.published", f"v{n}", b"{}") for n in range(6)])
     assert orjson.loads(runner.invoke(cli, ["checkpoint", "--json"]).stdout)["tree_size"] == 27
 
     result = runner.invoke(cli, ["verify"])
     assert result.exit_code == 0, result.output
-    assert "2 checkpoints signed: 1 by xinyong.local/ledger/2 (key" in result.output
-    assert "retired at 21 events), 1 by" in result.output
+    assert "3 checkpoints signed: 1 by xinyong.local/ledger/2 (key" in result.output
+    assert "retired at 21 events), 2 by" in result.output
     report = orjson.loads(runner.invoke(cli, ["verify", "--json"]).stdout)
-    assert report["ok"] and report["signed_by"] == {old.verifier.encode(): 1, new: 1}
+    assert report["ok"] and report["signed_by"] == {old.verifier.encode(): 1, new: 2}
 
     # An auditor trusts the published keys: the new one alone leaves the old checkpoint
     # unvouched for; with the retired keys' list it verifies.
@@ -188,7 +201,7 @@ def test_a_rotated_key_vouches_for_what_it_signed_and_for_nothing_after(
     report = orjson.loads(runner.invoke(cli, ["verify", "--json"]).stdout)
     assert not report["ok"]
     assert [item["reason"] for item in report["divergences"]] == [
-        f"checkpoint #3 (size 27): signed by the key {old.verifier.encode()}, which was retired "
+        f"checkpoint #4 (size 27): signed by the key {old.verifier.encode()}, which was retired "
         "when the ledger held 21 events: it vouches for nothing after"
     ]
 

@@ -297,6 +297,15 @@ def open_note(note: str, key: VerifierKey) -> str:
     return text
 
 
+def signed_by(note: str, key: VerifierKey) -> bool:
+    """Whether ``note`` carries a signature by ``key`` that holds."""
+    try:
+        open_note(note, key)
+    except CheckpointError:
+        return False
+    return True
+
+
 def sign_checkpoint(head: TreeHead, key: SigningKey) -> Checkpoint:
     note = sign_note(checkpoint_text(key.name, head), key)
     return Checkpoint(key.name, head.size, head.root_hash, note)

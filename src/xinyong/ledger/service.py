@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 from xinyong.clock import as_utc, utc_now
 from xinyong.ledger import tiles
 from xinyong.ledger.bare import HEAD_ID
-from xinyong.ledger.checkpoint import Checkpoint, SigningKey, TreeHead, sign_checkpoint
+from xinyong.ledger.checkpoint import (
+    Checkpoint,
+    SigningKey,
+    TreeHead,
+    sign_checkpoint,
+    signed_by,
+)
 from xinyong.ledger.commitment import new_salts, salted_leaf
 from xinyong.ledger.events import LeafInput, kept_payload
 from xinyong.ledger.merkle import (
@@ -174,15 +180,16 @@ def checkpoint_of_size(session: Session, size: int) -> Checkpoint | None:
 
 
 def checkpoint(session: Session, key: SigningKey) -> Checkpoint:
-    """Sign the current head with ``key``, unless the latest checkpoint already says the same."""
+    """Sign the current head with ``key``, unless the latest checkpoint already says the same,
+    signed by ``key`` (after a key is rotated, the head is signed again by the new one)."""
     lock_head(session)
     head = tree_head(session)
     latest = latest_checkpoint(session)
     if (
         latest is not None
-        and latest.origin == key.name
         and latest.tree_size == head.size
         and latest.root_hash == head.root_hash
+        and signed_by(latest.note, key.verifier)
     ):
         return latest
     signed = sign_checkpoint(head, key)
@@ -222,16 +229,16 @@ def checkpoint_due(session: Session, key: SigningKey, spacing: float) -> bool:
     of its own, so that a log that did not grow costs it no write (on SQLite, no wait for a
     batch being written, and none for the batch behind it)."""
     latest = session.execute(
-        select(LedgerCheckpoint.origin, LedgerCheckpoint.tree_size, LedgerCheckpoint.signed_at)
+        select(LedgerCheckpoint.note, LedgerCheckpoint.tree_size, LedgerCheckpoint.signed_at)
         .order_by(LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc())
         .limit(1)
     ).first()
     if latest is None:
         return True
-    origin, size, signed_at = latest
+    note, size, signed_at = latest
     if utc_now() - as_utc(signed_at) < timedelta(seconds=spacing):
         return False
-    return origin != key.name or size != ledger_size(session)
+    return size != ledger_size(session) or not signed_by(note, key.verifier)
 
 
 def latest_signed_at(session: Session) -> datetime | None:
