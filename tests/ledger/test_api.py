@@ -24,7 +24,13 @@ from xinyong.ledger.bundle import (
     parse_bundle,
     verify_bundle,
 )
-from xinyong.ledger.checkpoint import open_checkpoint, write_signing_key
+from xinyong.ledger.checkpoint import (
+    RetiredKey,
+    open_checkpoint,
+    retire_key,
+    retired_keys_path,
+    write_signing_key,
+)
 from xinyong.ledger.cli import app as cli
 from xinyong.testing.store import migrated_sqlite
 
@@ -102,14 +108,23 @@ def client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def test_the_public_key(client: TestClient, key: SigningKey) -> None:
+def test_the_public_key(client: TestClient, key: SigningKey, settings: Settings) -> None:
     body = client.get("/v1/ledger/key").json()
     assert body == {
         "origin": "credit.example/ledger",
         "key": key.verifier.encode(),
         "key_id": key.verifier.key_id.hex(),
         "algorithm": "Ed25519",
+        "retired": [],
     }
+    old = SigningKey.generate("credit.example/ledger").verifier
+    retire_key(settings.ledger_key_path, RetiredKey(old, 40))
+    assert client.get("/v1/ledger/key").json()["retired"] == [
+        {"key": old.encode(), "key_id": old.key_id.hex(), "last_size": 40}
+    ]
+    retired_keys_path(settings.ledger_key_path).write_text("forty " + old.encode())
+    response = client.get("/v1/ledger/key")
+    assert response.status_code == 503 and "retired keys" in response.json()["detail"]
 
 
 def test_the_latest_checkpoint(client: TestClient, engine: Engine, key: SigningKey) -> None:

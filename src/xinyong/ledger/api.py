@@ -22,7 +22,13 @@ from xinyong.ledger.bundle import (
     consistency_bundle,
     inclusion_bundle,
 )
-from xinyong.ledger.checkpoint import CheckpointError, VerifierKey, read_signing_key
+from xinyong.ledger.checkpoint import (
+    CheckpointError,
+    RetiredKey,
+    VerifierKey,
+    read_retired_keys,
+    read_signing_key,
+)
 from xinyong.ledger.merkle import ProofError
 from xinyong.ledger.service import LedgerDamaged, NotInLedger, latest_checkpoint
 
@@ -51,8 +57,25 @@ def ledger_key(request: Request) -> VerifierKey:
         raise HTTPException(503, "the ledger's signing key cannot be read") from None
 
 
+def retired_keys(request: Request) -> list[RetiredKey]:
+    try:
+        return read_retired_keys(request.app.state.settings.ledger_key_path)
+    except (OSError, CheckpointError):
+        raise HTTPException(503, "the ledger's list of retired keys cannot be read") from None
+
+
 SessionDep = Annotated[Session, Depends(ledger_session)]
 KeyDep = Annotated[VerifierKey, Depends(ledger_key)]
+RetiredDep = Annotated[list[RetiredKey], Depends(retired_keys)]
+
+
+class RetiredPublicKey(BaseModel):
+    key: str = Field(description="a verifier key the current one replaced, in signed-note form")
+    key_id: str = Field(description="its 4-byte key id, hex")
+    last_size: int = Field(
+        description="the ledger's size when the key was retired: it vouches for checkpoints of "
+        "at most this many events, and for none later"
+    )
 
 
 class PublicKey(BaseModel):
@@ -62,6 +85,10 @@ class PublicKey(BaseModel):
     )
     key_id: str = Field(description="the 4-byte key id, hex")
     algorithm: str = "Ed25519"
+    retired: list[RetiredPublicKey] = Field(
+        default_factory=list,
+        description="the keys that signed the ledger's earlier checkpoints, oldest first",
+    )
 
 
 class SignedCheckpoint(BaseModel):
@@ -109,9 +136,20 @@ def refuse(error: Exception) -> HTTPException:
 
 
 @router.get("/key", response_model=PublicKey)
-def public_key(key: KeyDep) -> PublicKey:
-    """The key every checkpoint is signed with: pin it, then check checkpoints offline."""
-    return PublicKey(origin=key.name, key=key.encode(), key_id=key.key_id.hex())
+def public_key(key: KeyDep, retired: RetiredDep) -> PublicKey:
+    """The key checkpoints are signed with: pin it, then check checkpoints offline; and the keys
+    it replaced, each with the size up to which it vouches."""
+    return PublicKey(
+        origin=key.name,
+        key=key.encode(),
+        key_id=key.key_id.hex(),
+        retired=[
+            RetiredPublicKey(
+                key=item.key.encode(), key_id=item.key.key_id.hex(), last_size=item.last_size
+            )
+            for item in retired
+        ],
+    )
 
 
 @router.get("/checkpoint", response_model=SignedCheckpoint)
