@@ -94,6 +94,17 @@ def write(results: list[dict[str, Any]], quick: bool, seconds: float) -> None:
     (DOCS / "performance.md").write_text("\n".join(lines))
 
 
+def with_previous(results: list[dict[str, Any]], previous: dict[str, Any]) -> list[dict[str, Any]]:
+    """A partial run's ``results`` among the ``previous`` document's: each benchmark's row where
+    it was, those not measured again with the time they were measured, new ones last."""
+    fresh = {result["name"]: result for result in results}
+    kept = [
+        fresh.pop(row["name"], {"measured": previous["generated"], **row})
+        for row in previous["results"]
+    ]
+    return kept + list(fresh.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -115,15 +126,7 @@ def main() -> None:
             )
             results.append({**result, "measured": measured_at})
     if args.only and (DOCS / "performance.json").exists():
-        # A partial run keeps the other benchmarks' last figures.
-        fresh = {result["name"] for result in results}
-        previous = orjson.loads((DOCS / "performance.json").read_bytes())
-        kept = [
-            {"measured": previous["generated"], **r}
-            for r in previous["results"]
-            if r["name"] not in fresh
-        ]
-        results = kept + results
+        results = with_previous(results, orjson.loads((DOCS / "performance.json").read_bytes()))
     write(results, args.quick, time.perf_counter() - started)
     print(f"wrote {DOCS / 'performance.md'} and {DOCS / 'performance.json'}")
 
