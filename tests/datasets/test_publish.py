@@ -70,6 +70,8 @@ def test_versions_chain_with_ordered_deltas_and_verify(platform: Platform, tmp_p
     assert "SHA-256" in str(verify_folder(copy, key).problem)
     shutil.rmtree(copy)
     shutil.copytree(shelf.folder(DEFAULTERS), copy)
+    (copy / "00000001" / "manifest.json.sig").write_bytes(b"\xff\xfe not a note")
+    assert "is not a signed note" in str(verify_folder(copy, key).problem)
     (copy / "00000001" / "manifest.json.sig").unlink()
     assert "unsigned" in str(verify_folder(copy, key).problem)
     # Another platform's key does not vouch for it.

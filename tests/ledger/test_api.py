@@ -122,9 +122,13 @@ def test_the_public_key(client: TestClient, key: SigningKey, settings: Settings)
     assert client.get("/v1/ledger/key").json()["retired"] == [
         {"key": old.encode(), "key_id": old.key_id.hex(), "last_size": 40}
     ]
-    retired_keys_path(settings.ledger_key_path).write_text("forty " + old.encode())
+    for unreadable in (b"forty " + old.encode().encode(), b"\xff\xfe not text"):
+        retired_keys_path(settings.ledger_key_path).write_bytes(unreadable)
+        response = client.get("/v1/ledger/key")
+        assert response.status_code == 503 and "retired keys" in response.json()["detail"]
+    settings.ledger_key_path.write_bytes(b"\xff\xfe not text")
     response = client.get("/v1/ledger/key")
-    assert response.status_code == 503 and "retired keys" in response.json()["detail"]
+    assert response.status_code == 503 and "cannot be read" in response.json()["detail"]
 
 
 def test_the_latest_checkpoint(client: TestClient, engine: Engine, key: SigningKey) -> None:

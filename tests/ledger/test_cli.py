@@ -206,6 +206,19 @@ def test_a_rotated_key_vouches_for_what_it_signed_and_for_nothing_after(
     ]
 
 
+def test_a_key_file_that_is_not_text_is_refused_by_name(store: Engine, tmp_path: Path) -> None:
+    assert runner.invoke(cli, ["keygen"]).exit_code == 0
+    binary = tmp_path / "key.bin"
+    binary.write_bytes(b"\xff\xfe\x00 not a key")
+    for command in (["verify", "--key", str(binary)], ["verify", "--retired", str(binary)]):
+        result = runner.invoke(cli, command)
+        assert result.exit_code == 2 and "key.bin is not a key file" in result.output
+    beside = get_settings().ledger_key_path.parent / "retired.keys"
+    beside.write_bytes(binary.read_bytes())
+    result = runner.invoke(cli, ["verify"])
+    assert result.exit_code == 2 and "retired.keys is not a key file" in result.output
+
+
 def test_verify_on_a_store_without_a_ledger(
     store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -81,11 +81,13 @@ def _version_folders(path: Path) -> list[Path]:
 def _check_version(folder: Path, key: VerifierKey) -> Manifest:
     data = (folder / MANIFEST).read_bytes()
     try:
-        note = (folder / SIGNATURE).read_text()
+        note = (folder / SIGNATURE).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidVersion(
             f"{folder.name}: {SIGNATURE} is missing: the version is unsigned"
         ) from None
+    except UnicodeDecodeError:
+        raise InvalidVersion(f"{folder.name}: {SIGNATURE} is not a signed note") from None
     manifest = open_manifest(data, note, key)
     for entry in manifest.files:
         try:

@@ -162,8 +162,17 @@ def write_signing_key(path: Path, key: SigningKey) -> None:
     path.chmod(0o600)
 
 
+def key_file_text(path: Path) -> str:
+    """The text of a key file; bytes that are not UTF-8 are a ``CheckpointError`` (no key is
+    written so), like any other malformed key, never a decoding traceback."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{path.name} is not a key file: it is not UTF-8 text") from None
+
+
 def read_signing_key(path: Path) -> SigningKey:
-    return SigningKey.parse(path.read_text())
+    return SigningKey.parse(key_file_text(path))
 
 
 def signing_verifier(path: Path) -> VerifierKey | None:
@@ -200,15 +209,15 @@ def retired_keys_path(key_path: Path) -> Path:
     return key_path.with_name("retired.keys")
 
 
-def parse_retired_keys(text: str) -> list[RetiredKey]:
-    """The retired keys a list holds, a line ``SIZE KEY`` each (blank lines aside)."""
-    return [RetiredKey.parse(line) for line in text.splitlines() if line.strip()]
+def read_retired_list(path: Path) -> list[RetiredKey]:
+    """The retired keys the file at ``path`` lists, a line ``SIZE KEY`` each (blank lines aside)."""
+    return [RetiredKey.parse(line) for line in key_file_text(path).splitlines() if line.strip()]
 
 
 def read_retired_keys(key_path: Path) -> list[RetiredKey]:
     """The keys retired beside the signing key at ``key_path``, oldest first (none: [])."""
     try:
-        return parse_retired_keys(retired_keys_path(key_path).read_text())
+        return read_retired_list(retired_keys_path(key_path))
     except FileNotFoundError:
         return []
 
@@ -226,7 +235,7 @@ def read_verifier_text(text_or_path: str) -> str:
     candidate = Path(text_or_path)
     if "+" not in text_or_path or candidate.is_file():
         try:
-            return candidate.read_text()
+            return key_file_text(candidate)
         except OSError as error:
             raise CheckpointError(
                 f"cannot read a verifier key from {text_or_path!r}: {error}"

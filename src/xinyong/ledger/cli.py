@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,8 +24,8 @@ from xinyong.ledger.checkpoint import (
     RetiredKey,
     SigningKey,
     VerifierKey,
-    parse_retired_keys,
     read_retired_keys,
+    read_retired_list,
     read_signing_key,
     read_verifier_key,
     read_verifier_text,
@@ -201,17 +201,15 @@ def _retiring(path: Path) -> RetiredKey | None:
             soft_wrap=True,
         )
         return None
-    engine = make_engine(get_settings().resolved_database_url())
     try:
-        if not inspect(engine).has_table(LedgerCheckpoint.__tablename__):
-            return RetiredKey(old, 0)  # a store never initialised holds no checkpoint
-        with engine.connect() as connection:
-            size = connection.scalar(select(func.max(LedgerCheckpoint.tree_size)))
+        with _store()() as session:
+            # A store never initialised holds no checkpoint.
+            if not inspect(session.connection()).has_table(LedgerCheckpoint.__tablename__):
+                return RetiredKey(old, 0)
+            latest = service.latest_checkpoint(session)
     except SQLAlchemyError as error:
         raise _fail(f"cannot read the store's checkpoints to retire the old key: {error}") from None
-    finally:
-        engine.dispose()
-    return RetiredKey(old, size or 0)
+    return RetiredKey(old, 0 if latest is None else latest.tree_size)
 
 
 @app.command("checkpoint")
@@ -328,7 +326,7 @@ def _retired(path: Path | None, beside_the_signing_key: bool) -> list[RetiredKey
     """The retired keys to trust: those listed at ``path``, or beside the signing key."""
     try:
         if path is not None:
-            return parse_retired_keys(path.read_text())
+            return read_retired_list(path)
         if beside_the_signing_key:
             return read_retired_keys(get_settings().ledger_key_path)
     except (OSError, CheckpointError) as error:
