@@ -122,8 +122,18 @@ PARALLEL := -n auto --dist loadgroup
 pytest test-fast: export PYTHONDONTWRITEBYTECODE :=
 
 # Everything, with the coverage of src/xinyong: the total and each file not fully covered.
+# SlipCover measures and coverage.py counts and reports (tests/report_coverage.py says why). The
+# run's temporary folder is made here rather than by tests/conftest.py: SlipCover gathers the
+# workers' lines from it after pytest has ended, and then it is deleted (in the background: the
+# run's PostgreSQL servers and stores leave gigabytes).
 pytest: $(VENV)/.installed-dev system-deps web-assets
-	$(BIN)/pytest $(PARALLEL) --cov --cov-report=term:skip-covered
+	@mkdir -p build && rm -f build/coverage.json; \
+	run=$$(mktemp -d -t xinyong-tests-XXXXXX) && chmod 711 $$run; \
+	XINYONG_TEST_TMPDIR=$$run TMPDIR=$$run $(BIN)/python -m slipcover \
+		--source $(CURDIR)/src/xinyong --json --out build/coverage.json -m pytest $(PARALLEL); \
+	status=$$?; (rm -rf -- $$run &); \
+	if [ -s build/coverage.json ]; then $(BIN)/python tests/report_coverage.py build/coverage.json; fi; \
+	exit $$status
 
 # ruff and import-linter first (seconds), then mypy beside the tests rather than before them: on
 # a fresh clone mypy has no cache and takes half a minute of one core.

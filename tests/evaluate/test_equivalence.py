@@ -164,8 +164,6 @@ def _rows(table: pa.Table) -> list[dict[str, object]]:
 
 # Each drawn policy is new to the engine, so each example compiles its plans afresh (two thirds
 # of its second): sixteen a run, beside the fixed cases of every rule kind below.
-# Volume, through code other tests reach line by line: untraced (docs/testing.md, Coverage).
-@pytest.mark.no_cover
 @settings(
     max_examples=16,
     deadline=None,
@@ -178,8 +176,6 @@ def test_duckdb_agrees_with_the_reference(
     check(duckdb_engine, policy.pack, stored, day)
 
 
-# Volume, through code other tests reach line by line: untraced (docs/testing.md, Coverage).
-@pytest.mark.no_cover
 @pytest.mark.spark
 @settings(
     max_examples=2,

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -68,8 +67,6 @@ def published_points(factory: sessionmaker[Session]) -> dict[int, int]:
         }
 
 
-# Volume, through code other tests reach line by line: untraced (docs/testing.md, Coverage).
-@pytest.mark.no_cover
 @settings(
     max_examples=25,
     deadline=None,

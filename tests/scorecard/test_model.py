@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +22,6 @@ values = st.one_of(
 feature_values = st.fixed_dictionaries({}, optional=dict.fromkeys(FEATURE_NAMES, values))
 
 
-# Volume, through code other tests reach line by line: untraced (docs/testing.md, Coverage).
-@pytest.mark.no_cover
 @settings(max_examples=300, deadline=None)
 @given(features=feature_values)
 def test_scores_lie_within_350_and_950_in_their_band(

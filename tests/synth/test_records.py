@@ -187,8 +187,6 @@ def test_the_stream_is_what_the_files_hold(
     assert list(iter_records(PERSONS, ORGS, SEED, AS_OF)) == [row.record for row in stream]
 
 
-# Volume, through code other tests reach line by line: untraced (docs/testing.md, Coverage).
-@pytest.mark.no_cover
 @pytest.mark.parametrize("size", CITIES)
 def test_every_good_row_passes_the_pack_rules(size: tuple[int, int, int], pack: Pack) -> None:
     stream = city_rows(*size)

@@ -3,7 +3,6 @@ any subject, no record of a non-public type and no unmasked resident identity nu
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.web.conftest import City
@@ -20,8 +19,6 @@ def _assert_discloses_nothing_private(text: str, person_ids: set[str], where: st
     assert not leaked, f"{where}: unmasked identity numbers {sorted(leaked)[:3]}"
 
 
-# Volume, through code other tests reach line by line: untraced (docs/testing.md, Coverage).
-@pytest.mark.no_cover
 def test_no_public_surface_shows_private_records_or_identity_numbers(
     client: TestClient, city: City, national: Pack, person_ids: list[str]
 ) -> None:
@@ -59,8 +56,6 @@ def test_no_public_surface_shows_private_records_or_identity_numbers(
         _assert_discloses_nothing_private(client.get(path).text, ids, path)
 
 
-# Volume, through code other tests reach line by line: untraced (docs/testing.md, Coverage).
-@pytest.mark.no_cover
 def test_search_never_returns_an_unmasked_identity_number(
     client: TestClient, city: City, person_ids: list[str]
 ) -> None:
