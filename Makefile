@@ -129,9 +129,10 @@ pytest test-fast: export PYTHONDONTWRITEBYTECODE :=
 pytest: $(VENV)/.installed-dev system-deps web-assets
 	@mkdir -p build && rm -f build/coverage.json; \
 	run=$$(mktemp -d -t xinyong-tests-XXXXXX) && chmod 711 $$run; \
+	trap '(rm -rf -- "$$run" &)' EXIT; \
 	XINYONG_TEST_TMPDIR=$$run TMPDIR=$$run $(BIN)/python -m slipcover \
 		--source $(CURDIR)/src/xinyong --json --out build/coverage.json -m pytest $(PARALLEL); \
-	status=$$?; (rm -rf -- $$run &); \
+	status=$$?; \
 	if [ -s build/coverage.json ]; then $(BIN)/python tests/report_coverage.py build/coverage.json; fi; \
 	exit $$status
 
