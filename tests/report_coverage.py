@@ -1,11 +1,12 @@
 """The coverage report of `make test`: the lines SlipCover saw run, counted as coverage.py counts.
 
 SlipCover measures (`python -m slipcover --json`): it puts a probe in the bytecode of each line
-and takes it out once the line has run, so a test pays for a line once, not each time it runs
-as under coverage.py's tracer, which on Python 3.11 slows every frame of the process. SlipCover
-counts lines, and a statement over several lines counts several times; coverage.py counts
-statements, applies the exclusions of ``[tool.coverage.report]`` and writes the report the docs
-quote. So the lines measured are handed to coverage.py, which maps each to its statement.
+and takes it out once the line has run some tens of times, so a line that runs a million times
+costs a few dozen probes, where coverage.py's tracer on Python 3.11 slows every frame of the
+process. SlipCover counts lines, and a statement over several lines counts several times;
+coverage.py counts statements, applies the exclusions of ``[tool.coverage.report]`` and writes
+the report the docs quote. So the lines measured are handed to coverage.py, which maps each to
+its statement.
 
     python tests/report_coverage.py build/coverage.json
 """

@@ -20,7 +20,8 @@ def f():
 def g():
     return f()
 """
-"""Three statements written over five lines, and two functions of one statement each."""
+"""Five statements: an assignment written over four lines, and two functions of one statement
+each."""
 
 
 def report(measured: Path) -> float:
