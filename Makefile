@@ -121,7 +121,8 @@ PARALLEL := -n auto --dist loadgroup
 # process of its own, would otherwise compile the sources and rewrite the tests' asserts again.
 pytest test-fast: export PYTHONDONTWRITEBYTECODE :=
 
-# Everything, with the coverage of src/xinyong: the total and each file not fully covered.
+# Everything, with the coverage of src/xinyong: the total and each file not fully covered. One
+# area: make pytest PARALLEL="-n 1 tests/ledger" COVERAGE_REPORT=--show-missing
 # SlipCover measures and coverage.py counts and reports (tests/report_coverage.py says why). The
 # run's temporary folder is made here rather than by tests/conftest.py: SlipCover gathers the
 # workers' lines from it after pytest has ended, and then it is deleted (in the background: the
@@ -133,7 +134,8 @@ pytest: $(VENV)/.installed-dev system-deps web-assets
 	XINYONG_TEST_TMPDIR=$$run TMPDIR=$$run $(BIN)/python -m slipcover \
 		--source $(CURDIR)/src/xinyong --json --out build/coverage.json -m pytest $(PARALLEL); \
 	status=$$?; \
-	if [ -s build/coverage.json ]; then $(BIN)/python tests/report_coverage.py build/coverage.json; fi; \
+	if [ -s build/coverage.json ]; then \
+		$(BIN)/python tests/report_coverage.py build/coverage.json $(COVERAGE_REPORT); fi; \
 	exit $$status
 
 # ruff and import-linter first (seconds), then mypy beside the tests rather than before them: on

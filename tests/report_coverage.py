@@ -8,7 +8,7 @@ coverage.py counts statements, applies the exclusions of ``[tool.coverage.report
 the report the docs quote. So the lines measured are handed to coverage.py, which maps each to
 its statement.
 
-    python tests/report_coverage.py build/coverage.json
+    python tests/report_coverage.py build/coverage.json [--show-missing]
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from pathlib import Path
 from coverage import Coverage
 
 
-def report(measured: Path) -> float:
-    """Print the total and every file not fully covered; return the percentage."""
+def report(measured: Path, show_missing: bool = False) -> float:
+    """Print the total and every file not fully covered (with the lines missed, if asked);
+    return the percentage."""
     files: dict[str, dict[str, list[int]]] = json.loads(measured.read_text())["files"]
     coverage = Coverage(data_file=None)  # reads pyproject.toml: the source and exclusions
     # Every file under the source is in SlipCover's list, those never imported with no line
@@ -29,8 +30,8 @@ def report(measured: Path) -> float:
     coverage.get_data().add_lines(
         {str(Path(name).resolve()): lines["executed_lines"] for name, lines in files.items()}
     )
-    return coverage.report(skip_covered=True, show_missing=False)
+    return coverage.report(skip_covered=True, show_missing=show_missing)
 
 
 if __name__ == "__main__":
-    report(Path(sys.argv[1]))
+    report(Path(sys.argv[1]), show_missing="--show-missing" in sys.argv[2:])
