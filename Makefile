@@ -123,16 +123,11 @@ pytest test-fast: export PYTHONDONTWRITEBYTECODE :=
 
 # Everything, with the coverage of src/xinyong: the total and each file not fully covered. One
 # area: make pytest PARALLEL="-n 1 tests/ledger" COVERAGE_REPORT=--show-missing
-# SlipCover measures and coverage.py counts and reports (tests/report_coverage.py says why). The
-# run's temporary folder is made here rather than by tests/conftest.py: SlipCover gathers the
-# workers' lines from it after pytest has ended, and then it is deleted (in the background: the
-# run's PostgreSQL servers and stores leave gigabytes).
+# SlipCover measures and coverage.py counts and reports (tests/report_coverage.py says why).
 pytest: $(VENV)/.installed-dev system-deps web-assets
 	@mkdir -p build && rm -f build/coverage.json; \
-	run=$$(mktemp -d -t xinyong-tests-XXXXXX) && chmod 711 $$run; \
-	trap '(rm -rf -- "$$run" &)' EXIT; \
-	XINYONG_TEST_TMPDIR=$$run TMPDIR=$$run $(BIN)/python -m slipcover \
-		--source $(CURDIR)/src/xinyong --json --out build/coverage.json -m pytest $(PARALLEL); \
+	$(BIN)/python -m slipcover --source $(CURDIR)/src/xinyong --json --out build/coverage.json \
+		-m pytest $(PARALLEL); \
 	status=$$?; \
 	if [ -s build/coverage.json ]; then \
 		$(BIN)/python tests/report_coverage.py build/coverage.json $(COVERAGE_REPORT); fi; \

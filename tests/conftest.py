@@ -19,9 +19,22 @@ if "XINYONG_TEST_TMPDIR" not in os.environ:
     _run_tmp = tempfile.mkdtemp(prefix="xinyong-tests-")
     os.chmod(_run_tmp, 0o711)  # the PostgreSQL server's user reaches its folder inside
     os.environ["XINYONG_TEST_TMPDIR"] = os.environ["TMPDIR"] = _run_tmp
-    # Deleted by a process of its own, not waited for: the run's PostgreSQL servers and stores
-    # leave gigabytes of files, which took seconds to delete after the run had ended.
-    atexit.register(os.spawnvp, os.P_NOWAIT, "rm", ["rm", "-rf", "--", _run_tmp])
+    # Deleted by a process of its own, not waited for (the run's PostgreSQL servers and stores
+    # leave gigabytes of files, which took seconds to delete after the run had ended), once this
+    # process has ended: what runs at its exit after this handler still finds the folder
+    # (SlipCover, under `make test`, gathers its workers' lines from here).
+    atexit.register(
+        os.spawnvp,
+        os.P_NOWAIT,
+        "sh",
+        [
+            "sh",
+            "-c",
+            'while kill -0 "$0" 2>/dev/null; do sleep 0.1; done; exec rm -rf -- "$1"',
+            str(os.getpid()),
+            _run_tmp,
+        ],
+    )
 tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 # argon2's cheapest parameters: a safe hash costs a fifth of a second, and the suite makes
 # hundreds. Tests that need the safe parameters (and `xinyong serve`'s refusal) set them.
