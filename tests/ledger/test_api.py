@@ -122,7 +122,11 @@ def test_the_public_key(client: TestClient, key: SigningKey, settings: Settings)
     assert client.get("/v1/ledger/key").json()["retired"] == [
         {"key": old.encode(), "key_id": old.key_id.hex(), "last_size": 40}
     ]
-    for unreadable in (b"forty " + old.encode().encode(), b"\xff\xfe not text"):
+    for unreadable in (
+        b"forty " + old.encode().encode(),
+        b"9" * 5000 + b" " + old.encode().encode(),
+        b"\xff\xfe not text",
+    ):
         retired_keys_path(settings.ledger_key_path).write_bytes(unreadable)
         response = client.get("/v1/ledger/key")
         assert response.status_code == 503 and "retired keys" in response.json()["detail"]

@@ -199,8 +199,10 @@ class RetiredKey:
     @classmethod
     def parse(cls, line: str) -> "RetiredKey":
         size, _, key = line.strip().partition(" ")
-        if not size.isdigit() or not size.isascii():
-            raise CheckpointError(f"not a retired key: {line.strip()!r} (expected SIZE KEY)")
+        # A size past a ledger position (a 64-bit integer) is no ledger's; checked on the digits,
+        # since Python refuses to read more than 4,300 of them with an error of its own.
+        if not (size.isdigit() and size.isascii() and len(size) <= 19 and int(size) < 2**63):
+            raise CheckpointError(f"not a retired key: {line.strip()[:60]!r} (expected SIZE KEY)")
         return cls(VerifierKey.parse(key), int(size))
 
 
@@ -226,7 +228,7 @@ def retire_key(key_path: Path, retired: RetiredKey) -> None:
     """Add ``retired`` to the keys retired beside the signing key at ``key_path``."""
     path = retired_keys_path(key_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as file:
+    with path.open("a", encoding="utf-8") as file:
         file.write(retired.encode() + "\n")
 
 
