@@ -11,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from xinyong.enforcement.models import subject_key
 from xinyong.ingest.service import IngestJob, scan_file
@@ -26,15 +26,23 @@ from xinyong.store.db import (
     stored_revisions,
 )
 from xinyong.store.driver import newest_revisions
+from xinyong.store.references import include_object
 from xinyong.testing import samples
 
 
 def test_migrated_schema_matches_the_models(store_url: str) -> None:
     engine = make_engine(store_url)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), METADATA)
+        differences = compare_metadata(_comparing(connection), METADATA)
     engine.dispose()
     assert differences == []
+
+
+def _comparing(connection: Connection) -> MigrationContext:
+    """How Alembic compares this store with the models (as ``migrations/env.py`` does)."""
+    return MigrationContext.configure(
+        connection, opts={"include_object": include_object(connection.dialect.name)}
+    )
 
 
 def test_migrating_twice_is_harmless(store_url: str) -> None:
@@ -54,7 +62,7 @@ def test_migrating_twice_is_harmless(store_url: str) -> None:
     with engine.connect() as connection:
         revisions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
         rows = connection.execute(text("SELECT key, failures FROM sign_in_throttle")).all()
-        differences = compare_metadata(MigrationContext.configure(connection), METADATA)
+        differences = compare_metadata(_comparing(connection), METADATA)
     engine.dispose()
     assert [tuple(row) for row in revisions] == [(head,)]
     assert [tuple(row) for row in rows] == [("account:zhang", 3)]
@@ -141,7 +149,7 @@ def test_record_heads_keep_their_rows_across_the_fewer_btrees_revision(
     downgraded = stored()
     migrate(store_url)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), METADATA)
+        differences = compare_metadata(_comparing(connection), METADATA)
         indexes = {
             table: {index["name"] for index in inspect(connection).get_indexes(table)}
             for table in ("record_heads", "records")

@@ -6,6 +6,8 @@ event. ``record_heads`` is the one mutable index, pointing each document at its 
 it is derivable from ``record_events`` and exists so that ingest and reads never scan history.
 Each record version and event names the submission it came in (``submissions``, a table of
 ``xinyong.ingest``), by key only: the records feature knows nothing of how ingest works.
+The references that ingest writes for every record are checked per statement on PostgreSQL
+(``xinyong.store.references``), not per row.
 """
 
 from collections.abc import Collection
@@ -33,6 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from xinyong.clock import UTCDateTime
 from xinyong.store.base import Base
 from xinyong.store.filters import JsonText, unindexed
+from xinyong.store.references import checked_per_statement
 
 
 class AuthorityRow(Base):
@@ -104,7 +107,7 @@ class Record(Base):
     record_type: Mapped[str] = mapped_column(String(80))
     authority: Mapped[str] = mapped_column(String(64))
     document_no: Mapped[str] = mapped_column(String(100))
-    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    subject_id: Mapped[int] = mapped_column(checked_per_statement("subjects.id"))
     subject_name: Mapped[str] = mapped_column(String(200))
     decided_on: Mapped[date] = mapped_column(Date)
     effective_on: Mapped[date] = mapped_column(Date)
@@ -112,7 +115,7 @@ class Record(Base):
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     fields: Mapped[dict[str, Any]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(32))
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    submission_id: Mapped[int] = mapped_column(checked_per_statement("submissions.id"))
     row_no: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Provenance of a version another node of the network accepted first (null when accepted
@@ -175,8 +178,8 @@ class RecordHead(Base):
     __table_args__ = (Index(None, "record_id", "status"), {"sqlite_with_rowid": False})
 
     document_key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
-    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    record_id: Mapped[int] = mapped_column(checked_per_statement("records.id"))
+    subject_id: Mapped[int] = mapped_column(checked_per_statement("subjects.id"))
     version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10))  # active | withdrawn
 
@@ -188,10 +191,10 @@ class RecordEvent(Base):
     __table_args__ = (Index(None, "record_id"), Index(None, "ledger_leaf"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    record_id: Mapped[int] = mapped_column(checked_per_statement("records.id"))
     kind: Mapped[str] = mapped_column(String(12))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    submission_id: Mapped[int | None] = mapped_column(checked_per_statement("submissions.id"))
     row_no: Mapped[int | None] = mapped_column(Integer)
     # The event's leaf in the ledger: a subject's file links every record to its inclusion proof.
     # Leaves are appended under the ledger head's lock, so their order is the commit order:

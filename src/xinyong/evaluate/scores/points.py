@@ -224,7 +224,7 @@ def _counting(pack: Pack, scheme: PointsScheme, inputs: Inputs) -> ir.Table:
             published.rule_end,
         ),
     )
-    # Every record's subject is a subject (a foreign key of the store): leaving out those of
+    # Every record's subject is a subject (a reference the store keeps): leaving out those of
     # the kinds the scheme does not rate keeps the rated ones, and hashes only the others,
     # where a join with the rated subjects would hash all of them.
     subjects = inputs.subjects

@@ -8,6 +8,7 @@ from alembic import context
 
 from xinyong.store.base import Base
 from xinyong.store.db import make_engine
+from xinyong.store.references import include_object
 
 config = context.config
 engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
@@ -16,6 +17,7 @@ with engine.connect() as connection:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

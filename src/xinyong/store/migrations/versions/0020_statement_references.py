@@ -1,0 +1,195 @@
+"""the references ingest writes for every record, checked per statement on PostgreSQL
+
+Revision ID: 0020_statement_references
+Revises: 0019_ingest11
+Create Date: 2026-12-08 00:00:00.000000
+
+A foreign key makes PostgreSQL query the referenced table, and lock the row it finds, for every
+row written. Records, record events and record heads hold two keys each, so every record
+stored cost six such queries: two fifths of the server's work during an ingest. Those six
+foreign keys become triggers that do what they did once per statement
+(``xinyong.store.references``):
+
+- after an insert or update of the referencing table, the distinct keys of the statement's new
+  rows are looked up in the referenced table at once; one that is missing fails the statement
+  with ``foreign_key_violation``;
+- after a delete from a referenced table, each referencing table is locked in SHARE mode (the
+  delete waits for the transactions writing it, and then sees their rows) and a deleted key
+  that is still named fails the delete the same way; a truncate is refused while a referencing
+  table has rows, and a referenced row's key cannot change.
+
+SQLite does not enforce foreign keys, so nothing changes there.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0020_statement_references"
+down_revision: str | None = "0019_ingest11"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# (referencing table, column, referenced table): each referenced by its ``id``.
+REFERENCES = (
+    ("records", "subject_id", "subjects"),
+    ("records", "submission_id", "submissions"),
+    ("record_events", "record_id", "records"),
+    ("record_events", "submission_id", "submissions"),
+    ("record_heads", "record_id", "records"),
+    ("record_heads", "subject_id", "subjects"),
+)
+
+# Arguments: (column, referenced table) pairs. The keys of the statement's new rows are read
+# once and looked up together by the referenced table's primary key.
+REFERENCED_EXIST = """
+CREATE FUNCTION xinyong_references_exist() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    keys bigint[];
+    missing bigint;
+BEGIN
+    FOR pair IN 0 .. TG_NARGS / 2 - 1 LOOP
+        EXECUTE format(
+            'SELECT array_agg(DISTINCT %1$I) FILTER (WHERE %1$I IS NOT NULL) FROM new_rows',
+            TG_ARGV[2 * pair]
+        ) INTO keys;
+        CONTINUE WHEN keys IS NULL;
+        EXECUTE format(
+            'SELECT k FROM unnest($1) AS k WHERE NOT EXISTS (SELECT 1 FROM %I AS p WHERE p.id = k) LIMIT 1',
+            TG_ARGV[2 * pair + 1]
+        ) INTO missing USING keys;
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'foreign_key_violation',
+                MESSAGE = format('insert or update on table "%s" violates its reference %s -> %s.id',
+                                 TG_TABLE_NAME, TG_ARGV[2 * pair], TG_ARGV[2 * pair + 1]),
+                DETAIL = format('Key (%s)=(%s) is not present in table "%s".',
+                                TG_ARGV[2 * pair], missing, TG_ARGV[2 * pair + 1]);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$
+"""
+
+# Arguments: (referencing table, column) pairs. The SHARE lock waits for every transaction
+# that is writing a referencing table; the queries after it run on a fresh snapshot (read
+# committed), so they see those transactions' rows.
+UNREFERENCED = """
+CREATE FUNCTION xinyong_deleted_unreferenced() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    keys bigint[];
+    named bigint;
+BEGIN
+    SELECT array_agg(id) INTO keys FROM old_rows;
+    IF keys IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR pair IN 0 .. TG_NARGS / 2 - 1 LOOP
+        EXECUTE format('LOCK TABLE %I IN SHARE MODE', TG_ARGV[2 * pair]);
+        EXECUTE format(
+            'SELECT %1$I FROM %2$I WHERE %1$I = ANY($1) LIMIT 1',
+            TG_ARGV[2 * pair + 1], TG_ARGV[2 * pair]
+        ) INTO named USING keys;
+        IF named IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'foreign_key_violation',
+                MESSAGE = format('delete on table "%s" violates the reference %s.%s -> %s.id',
+                                 TG_TABLE_NAME, TG_ARGV[2 * pair], TG_ARGV[2 * pair + 1],
+                                 TG_TABLE_NAME),
+                DETAIL = format('Key (id)=(%s) is still referenced from table "%s".',
+                                named, TG_ARGV[2 * pair]);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$
+"""
+
+# Arguments: the referencing tables.
+UNTRUNCATED = """
+CREATE FUNCTION xinyong_truncated_unreferenced() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    filled boolean;
+BEGIN
+    FOR table_no IN 0 .. TG_NARGS - 1 LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', TG_ARGV[table_no]) INTO filled;
+        IF filled THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'foreign_key_violation',
+                MESSAGE = format('cannot truncate table "%s": table "%s" references it',
+                                 TG_TABLE_NAME, TG_ARGV[table_no]);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$
+"""
+
+KEY_KEPT = """
+CREATE FUNCTION xinyong_key_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'foreign_key_violation',
+        MESSAGE = format('the key of a row of "%s" cannot change: other tables reference it',
+                         TG_TABLE_NAME),
+        DETAIL = format('Key (id)=(%s) would become (%s).', OLD.id, NEW.id);
+END $$
+"""
+
+FUNCTIONS = (
+    "xinyong_references_exist",
+    "xinyong_deleted_unreferenced",
+    "xinyong_truncated_unreferenced",
+    "xinyong_key_kept",
+)
+
+
+def _quoted(*names: str) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table, column, referenced in REFERENCES:
+        op.drop_constraint(f"fk_{table}_{column}_{referenced}", table, type_="foreignkey")
+    for function in (REFERENCED_EXIST, UNREFERENCED, UNTRUNCATED, KEY_KEPT):
+        op.execute(function)
+    for table in dict.fromkeys(table for table, _, _ in REFERENCES):
+        pairs = [(column, referenced) for t, column, referenced in REFERENCES if t == table]
+        arguments = _quoted(*(name for pair in pairs for name in pair))
+        # A trigger with a transition table has one event: one for inserts, one for updates.
+        for event in ("INSERT", "UPDATE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_references_{event.lower()} AFTER {event} ON {table} "
+                "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION xinyong_references_exist({arguments})"
+            )
+    for referenced in dict.fromkeys(referenced for _, _, referenced in REFERENCES):
+        pairs = [(table, column) for table, column, r in REFERENCES if r == referenced]
+        arguments = _quoted(*(name for pair in pairs for name in pair))
+        op.execute(
+            f"CREATE TRIGGER {referenced}_referenced_delete AFTER DELETE ON {referenced} "
+            "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION xinyong_deleted_unreferenced({arguments})"
+        )
+        op.execute(
+            f"CREATE TRIGGER {referenced}_referenced_truncate BEFORE TRUNCATE ON {referenced} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION "
+            f"xinyong_truncated_unreferenced({_quoted(*dict.fromkeys(t for t, _ in pairs))})"
+        )
+        op.execute(
+            f"CREATE TRIGGER {referenced}_referenced_key BEFORE UPDATE OF id ON {referenced} "
+            "FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) "
+            "EXECUTE FUNCTION xinyong_key_kept()"
+        )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for function in FUNCTIONS:
+        # CASCADE drops the triggers that call it.
+        op.execute(f"DROP FUNCTION {function}() CASCADE")
+    for table, column, referenced in REFERENCES:
+        op.create_foreign_key(
+            f"fk_{table}_{column}_{referenced}", table, referenced, [column], ["id"]
+        )

@@ -1,0 +1,244 @@
+"""The references PostgreSQL checks per statement (``xinyong.store.references``) refuse what the
+foreign keys they replace refused: a row naming a missing key, however many rows the statement
+writes; a delete, truncate or key change that would leave a row naming a missing key, even
+when the referencing row is written concurrently."""
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+from itertools import count
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import ForeignKeyConstraint
+
+from xinyong.ingest.service import IngestJob, scan_file
+from xinyong.policy import Pack
+from xinyong.schema import METADATA
+from xinyong.store.db import make_engine, make_sessionmaker
+from xinyong.store.references import is_checked_per_statement
+from xinyong.testing import samples
+from xinyong.testing.postgres import migrated_database
+
+pytestmark = pytest.mark.postgres
+_databases = count()
+
+
+@pytest.fixture(scope="module")
+def store(
+    postgres_admin_url: str, national: Pack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A PostgreSQL store holding two persons' records, as a psycopg connection string."""
+    url = migrated_database(postgres_admin_url, f"refs{next(_databases)}")
+    folder = tmp_path_factory.mktemp("references")
+    path = folder / "rows.jsonl"
+    rows = [samples.defaulter_listing(samples.person(n), n) for n in (1, 2)]
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    engine = make_engine(url)
+    job = IngestJob(make_sessionmaker(engine), national, today=date(2026, 11, 1))
+    job.run_file(path, digest=scan_file(path)[0], report_dir=folder / "reports")
+    engine.dispose()
+    yield url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture
+def connection(store: str) -> Iterator[psycopg.Connection[Any]]:
+    """A transaction on the store, rolled back after the test."""
+    with psycopg.connect(store) as connection:
+        yield connection
+        connection.rollback()
+
+
+def _one(connection: psycopg.Connection[Any], sql: str) -> Any:
+    row = connection.execute(sql).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _missing(connection: psycopg.Connection[Any], table: str) -> int:
+    return int(_one(connection, f"SELECT coalesce(max(id), 0) + 1000 FROM {table}"))
+
+
+def test_every_marked_reference_has_its_triggers_and_no_constraint(
+    connection: psycopg.Connection[Any],
+) -> None:
+    marked = {
+        (table.name, constraint.elements[0].parent.name, constraint.referred_table.name)
+        for table in METADATA.tables.values()
+        for constraint in table.constraints
+        if isinstance(constraint, ForeignKeyConstraint) and is_checked_per_statement(constraint)
+    }
+    triggers: dict[str, set[tuple[str, ...]]] = {}
+    for table, function, arguments in connection.execute(
+        "SELECT t.tgrelid::regclass::text, p.proname, t.tgargs FROM pg_trigger t "
+        "JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname LIKE 'xinyong_%'"
+    ):
+        names = bytes(arguments).decode().split("\x00")[:-1]
+        pairs = {tuple(names[i : i + 2]) for i in range(0, len(names), 2)}
+        if function == "xinyong_references_exist":
+            triggers.setdefault("writes", set()).update((table, *pair) for pair in pairs)
+        elif function == "xinyong_deleted_unreferenced":
+            triggers.setdefault("deletes", set()).update((t, c, table) for t, c in pairs)
+    constraints = {
+        row[0]
+        for row in connection.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text"
+            " IN ('records', 'record_events', 'record_heads')"
+        )
+    }
+    assert len(marked) == 6
+    assert triggers == {"writes": marked, "deletes": marked}
+    assert constraints == set()
+
+
+def test_a_record_naming_a_missing_subject_or_submission_is_refused(
+    connection: psycopg.Connection[Any],
+) -> None:
+    columns = (
+        "document_key, version, record_type, authority, document_no, subject_id, subject_name, "
+        "decided_on, effective_on, severity, amount, fields, content_hash, submission_id, "
+        "row_no, received_at"
+    )
+    missing_subject = _missing(connection, "subjects")
+    copied = (
+        f"INSERT INTO records ({columns}) SELECT document_key || '/copy', version, record_type, "
+        "authority, document_no, {subject}, subject_name, decided_on, effective_on, severity, "
+        "amount, fields, content_hash, {submission}, row_no, received_at FROM records"
+    )
+    connection.execute("SAVEPOINT fine")
+    connection.execute(copied.format(subject="subject_id", submission="submission_id"))
+    connection.execute("ROLLBACK TO SAVEPOINT fine")
+    # Of the two rows the statement writes, only the one of the larger id names a missing key.
+    wrong = (
+        f"CASE WHEN id = (SELECT max(id) FROM records) THEN {missing_subject} ELSE subject_id END"
+    )
+    with pytest.raises(psycopg.errors.ForeignKeyViolation) as refused:
+        connection.execute(copied.format(subject=wrong, submission="submission_id"))
+    assert refused.value.diag.message_detail == (
+        f'Key (subject_id)=({missing_subject}) is not present in table "subjects".'
+    )
+    connection.rollback()
+    missing_submission = _missing(connection, "submissions")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="submission_id -> submissions"):
+        connection.execute(copied.format(subject="subject_id", submission=missing_submission))
+
+
+def test_events_and_heads_naming_a_missing_record_are_refused(
+    connection: psycopg.Connection[Any],
+) -> None:
+    missing = _missing(connection, "records")
+    connection.execute("SAVEPOINT fine")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="record_id -> records"):
+        connection.execute(
+            "INSERT INTO record_events (record_id, kind, occurred_at) "
+            f"VALUES ({missing}, 'disputed', now())"
+        )
+    connection.execute("ROLLBACK TO SAVEPOINT fine")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="record_id -> records"):
+        connection.execute(f"UPDATE record_heads SET record_id = {missing}")
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(choices=st.lists(st.tuples(st.booleans(), st.integers(0, 1)), min_size=1, max_size=12))
+def test_a_statement_is_refused_exactly_when_one_of_its_rows_names_a_missing_key(
+    connection: psycopg.Connection[Any], choices: list[tuple[bool, int]]
+) -> None:
+    """Heads written in one statement, each naming an existing or a missing subject."""
+    subjects = [row[0] for row in connection.execute("SELECT id FROM subjects ORDER BY id")]
+    record = _one(connection, "SELECT min(id) FROM records")
+    missing = _missing(connection, "subjects")
+    named = [subjects[pick] if exists else missing + pick for exists, pick in choices]
+    values = ", ".join(
+        f"('probe|{n}', {record}, {subject}, 1, 'active')" for n, subject in enumerate(named)
+    )
+    connection.execute("SAVEPOINT probe")
+    try:
+        connection.execute(
+            "INSERT INTO record_heads (document_key, record_id, subject_id, version, status) "
+            f"VALUES {values}"
+        )
+    except psycopg.errors.ForeignKeyViolation as refused:
+        detail = refused.diag.message_detail or ""
+        assert not all(exists for exists, _ in choices)
+        assert any(f"=({subject})" in detail for subject in named if subject >= missing)
+    else:
+        assert all(exists for exists, _ in choices)
+    finally:
+        connection.execute("ROLLBACK TO SAVEPOINT probe")
+
+
+def test_deleting_truncating_or_renumbering_a_referenced_row_is_refused(
+    connection: psycopg.Connection[Any],
+) -> None:
+    subject = _one(connection, "SELECT min(subject_id) FROM records")
+    for statement, message in (
+        (f"DELETE FROM subjects WHERE id = {subject}", "still referenced from table"),
+        ("DELETE FROM submissions", "still referenced from table"),
+        ("DELETE FROM records", "still referenced from table"),
+        ("TRUNCATE subjects CASCADE", "cannot truncate table"),
+        (f"UPDATE subjects SET id = id + 1000 WHERE id = {subject}", "cannot change"),
+    ):
+        connection.execute("SAVEPOINT attempt")
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match=message):
+            connection.execute(statement)
+        connection.execute("ROLLBACK TO SAVEPOINT attempt")
+    unreferenced = _new_subject(connection, "A")
+    deleted = connection.execute(f"DELETE FROM subjects WHERE id = {unreferenced}").rowcount
+    renamed = connection.execute(f"UPDATE subjects SET name = 'x' WHERE id = {subject}").rowcount
+    assert (deleted, renamed) == (1, 1)
+
+
+def _new_subject(connection: psycopg.Connection[Any], tag: str) -> int:
+    """A subject that nothing references, its identifier the first one's with ``tag`` first."""
+    columns = "kind, name, region, org_type, birth_date, sex, confirmed, suspect_identifier"
+    return int(
+        _one(
+            connection,
+            f"INSERT INTO subjects (identifier, {columns}, created_at) "
+            f"SELECT '{tag}' || substr(identifier, 2), {columns}, created_at FROM subjects "
+            "ORDER BY id LIMIT 1 RETURNING id",
+        )
+    )
+
+
+def test_a_delete_waits_for_a_concurrent_writer_and_sees_its_row(store: str) -> None:
+    """A head naming a subject is written but not committed when another transaction deletes
+    the subject: the delete waits for it, then finds the head and is refused, where a check
+    that did not wait would have let both commit and left the head naming nothing."""
+    with psycopg.connect(store, autocommit=True) as setup:
+        subject = _new_subject(setup, "B")
+        record = _one(setup, "SELECT min(id) FROM records")
+    outcome: dict[str, BaseException | None] = {}
+    with psycopg.connect(store) as writer:
+        writer.execute(
+            "INSERT INTO record_heads (document_key, record_id, subject_id, version, status) "
+            f"VALUES ('concurrent|1', {record}, {subject}, 1, 'active')"
+        )
+
+        def delete() -> None:
+            try:
+                with psycopg.connect(store) as deleter:
+                    deleter.execute("SET lock_timeout = '20s'")
+                    deleter.execute(f"DELETE FROM subjects WHERE id = {subject}")
+                    deleter.commit()
+                outcome["error"] = None
+            except psycopg.Error as error:
+                outcome["error"] = error
+
+        deleting = threading.Thread(target=delete)
+        deleting.start()
+        deleting.join(timeout=1.0)
+        waited = deleting.is_alive()
+        writer.commit()
+        deleting.join(timeout=30)
+    with psycopg.connect(store, autocommit=True) as check:
+        left = _one(check, f"SELECT count(*) FROM subjects WHERE id = {subject}")
+        check.execute("DELETE FROM record_heads WHERE document_key = 'concurrent|1'")
+        check.execute(f"DELETE FROM subjects WHERE id = {subject}")
+    assert waited
+    assert isinstance(outcome["error"], psycopg.errors.ForeignKeyViolation)
+    assert left == 1
