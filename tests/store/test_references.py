@@ -87,10 +87,10 @@ def test_every_marked_reference_has_its_triggers_and_no_constraint(
         row[0]
         for row in connection.execute(
             "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text"
-            " IN ('records', 'record_events', 'record_heads')"
+            " IN ('records', 'record_events', 'record_heads', 'legal_representatives')"
         )
     }
-    assert len(marked) == 6
+    assert len(marked) == 9
     assert triggers == {"writes": marked, "deletes": marked}
     assert constraints == set()
 

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Date,
-    ForeignKey,
     Index,
     Integer,
     Numeric,
@@ -78,11 +77,11 @@ class LegalRepresentative(Base):
     __table_args__ = (Index(None, "organisation_id", "ended_on"), Index(None, "person_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    organisation_id: Mapped[int] = mapped_column(checked_per_statement("subjects.id"))
+    person_id: Mapped[int] = mapped_column(checked_per_statement("subjects.id"))
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
-    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    record_id: Mapped[int] = mapped_column(checked_per_statement("records.id"))
 
 
 class Record(Base):

@@ -2,8 +2,8 @@
 
 A foreign key makes PostgreSQL run a query of its own for every row written, which locks the
 referenced row: 4 to 6 µs a key and a row. Ingest writes a record, its event and its head for
-every record, two keys each, and those six checks were two fifths of the server's work. The
-references declared with :func:`checked_per_statement` are kept by triggers instead
+every record, two keys each, and those six checks were two fifths of the server's work (a
+registration's legal representative adds three more). The references declared with :func:`checked_per_statement` are kept by triggers instead
 (migration ``0020_statement_references``), with what a foreign key refuses:
 
 - a statement that writes rows naming a key the referenced table lacks fails with

@@ -1,4 +1,4 @@
-"""the references ingest writes for every record, checked per statement on PostgreSQL
+"""the references ingest writes with every record, checked per statement on PostgreSQL
 
 Revision ID: 0020_statement_references
 Revises: 0019_ingest11
@@ -7,8 +7,8 @@ Create Date: 2026-12-08 00:00:00.000000
 A foreign key makes PostgreSQL query the referenced table, and lock the row it finds, for every
 row written. Records, record events and record heads hold two keys each, so every record
 stored cost six such queries: two fifths of the server's work during an ingest. Those six
-foreign keys become triggers that do what they did once per statement
-(``xinyong.store.references``):
+foreign keys, and the three of the legal representatives that registrations name, become
+triggers that do what they did once per statement (``xinyong.store.references``):
 
 - after an insert or update of the referencing table, the distinct keys of the statement's new
   rows are looked up in the referenced table at once; one that is missing fails the statement
@@ -38,6 +38,9 @@ REFERENCES = (
     ("record_events", "submission_id", "submissions"),
     ("record_heads", "record_id", "records"),
     ("record_heads", "subject_id", "subjects"),
+    ("legal_representatives", "organisation_id", "subjects"),
+    ("legal_representatives", "person_id", "subjects"),
+    ("legal_representatives", "record_id", "records"),
 )
 
 # Arguments: (column, referenced table) pairs. The keys of the statement's new rows are read
