@@ -3,13 +3,15 @@
 A foreign key makes PostgreSQL run a query of its own for every row written, which locks the
 referenced row: 4 to 6 µs a key and a row. Ingest writes a record, its event and its head for
 every record, two keys each, and those six checks were two fifths of the server's work (a
-registration's legal representative adds three more). The references declared with :func:`checked_per_statement` are kept by triggers instead
-(migration ``0020_statement_references``), with what a foreign key refuses:
+registration's legal representative adds three more). The references declared with
+:func:`checked_per_statement` are kept by triggers instead (migration
+``0020_statement_references``), which refuse what a foreign key refuses:
 
 - a statement that writes rows naming a key the referenced table lacks fails with
   ``foreign_key_violation`` (SQLSTATE 23503, as a foreign key's), once for the statement: the
   distinct keys of its new rows (a transition table) are looked up together, by index;
-- deleting or truncating rows that such a reference names fails the same way, and the key of
+- deleting rows that such a reference names fails the same way; truncating the referenced
+  table is refused while a referencing table has rows (truncate those first), and the key of
   a referenced row cannot change. A delete first takes a SHARE lock on each referencing
   table, so it waits for the transactions writing them and then sees their rows: a row written
   concurrently cannot be left naming a deleted key.
@@ -24,11 +26,14 @@ comparing the models with a PostgreSQL store (``include_object``) expects a trig
 constraint would be.
 """
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from sqlalchemy import ForeignKey, ForeignKeyConstraint
 
 CHECKED_PER_STATEMENT: Final = "checked_per_statement"
+# Alembic's include_object(object, name, type_, reflected, compare_to) -> include it?
+IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
 
 
 def checked_per_statement(target: str) -> ForeignKey:
@@ -40,11 +45,13 @@ def is_checked_per_statement(constraint: ForeignKeyConstraint) -> bool:
     return any(key.info.get(CHECKED_PER_STATEMENT) for key in constraint.elements)
 
 
-def include_object(dialect: str) -> Any:
+def include_object(dialect: str) -> IncludeObject:
     """Alembic's ``include_object`` for a store of ``dialect``: on PostgreSQL the marked
     references are triggers, not constraints, and are left out of the comparison."""
 
-    def include(item: Any, _name: Any, type_: str, reflected: bool, _compare_to: Any) -> bool:
+    def include(
+        item: Any, _name: str | None, type_: str, reflected: bool, _compare_to: Any
+    ) -> bool:
         return not (
             dialect == "postgresql"
             and type_ == "foreign_key_constraint"
