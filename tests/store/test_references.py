@@ -36,7 +36,11 @@ def store(
     url = migrated_database(postgres_admin_url, f"refs{next(_databases)}")
     folder = tmp_path_factory.mktemp("references")
     path = folder / "rows.jsonl"
-    rows = [samples.defaulter_listing(samples.person(n), n) for n in (1, 2)]
+    organisation = samples.organisation(3)
+    rows = [
+        *(samples.defaulter_listing(samples.person(n), n) for n in (1, 2)),
+        samples.registration(organisation, samples.person(1), 3),
+    ]
     path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
     engine = make_engine(url)
     job = IngestJob(make_sessionmaker(engine), national, today=date(2026, 11, 1))
@@ -63,26 +67,31 @@ def _missing(connection: psycopg.Connection[Any], table: str) -> int:
     return int(_one(connection, f"SELECT coalesce(max(id), 0) + 1000 FROM {table}"))
 
 
-def test_every_marked_reference_has_its_triggers_and_no_constraint(
-    connection: psycopg.Connection[Any],
-) -> None:
-    marked = {
+def _marked() -> set[tuple[str, str, str]]:
+    """(referencing table, column, referenced table) of every reference checked per statement."""
+    return {
         (table.name, constraint.elements[0].parent.name, constraint.referred_table.name)
         for table in METADATA.tables.values()
         for constraint in table.constraints
         if isinstance(constraint, ForeignKeyConstraint) and is_checked_per_statement(constraint)
     }
-    triggers: dict[str, set[tuple[str, ...]]] = {}
-    for table, function, arguments in connection.execute(
-        "SELECT t.tgrelid::regclass::text, p.proname, t.tgargs FROM pg_trigger t "
+
+
+def test_every_marked_reference_has_its_triggers_and_no_constraint(
+    connection: psycopg.Connection[Any],
+) -> None:
+    marked = _marked()
+    writes: set[tuple[str, str]] = set()
+    deletes: set[tuple[str, str, str]] = set()
+    for table, trigger, function, arguments in connection.execute(
+        "SELECT t.tgrelid::regclass::text, t.tgname, p.proname, t.tgargs FROM pg_trigger t "
         "JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname LIKE 'xinyong_%'"
     ):
-        names = bytes(arguments).decode().split("\x00")[:-1]
-        pairs = {tuple(names[i : i + 2]) for i in range(0, len(names), 2)}
-        if function == "xinyong_references_exist":
-            triggers.setdefault("writes", set()).update((table, *pair) for pair in pairs)
+        if function == f"xinyong_references_of_{table}":
+            writes.add((table, trigger))
         elif function == "xinyong_deleted_unreferenced":
-            triggers.setdefault("deletes", set()).update((t, c, table) for t, c in pairs)
+            names = bytes(arguments).decode().split("\x00")[:-1]
+            deletes.update((*names[i : i + 2], table) for i in range(0, len(names), 2))
     constraints = {
         row[0]
         for row in connection.execute(
@@ -91,8 +100,49 @@ def test_every_marked_reference_has_its_triggers_and_no_constraint(
         )
     }
     assert len(marked) == 9
-    assert triggers == {"writes": marked, "deletes": marked}
+    assert writes == {
+        (table, f"{table}_references_{event}")
+        for table, _, _ in marked
+        for event in ("insert", "update")
+    }
+    assert deletes == marked
     assert constraints == set()
+
+
+def test_an_update_to_a_missing_key_is_refused_for_every_reference(
+    connection: psycopg.Connection[Any],
+) -> None:
+    """Each marked reference, on a row its table holds: the triggers check every one of them."""
+    for table, column, referenced in sorted(_marked()):
+        missing = _missing(connection, referenced)
+        connection.execute("SAVEPOINT attempt")
+        with pytest.raises(psycopg.errors.ForeignKeyViolation) as refused:
+            connection.execute(
+                f"UPDATE {table} SET {column} = {missing} "
+                f"WHERE ctid = (SELECT ctid FROM {table} LIMIT 1)"
+            )
+        connection.execute("ROLLBACK TO SAVEPOINT attempt")
+        assert refused.value.diag.message_detail == (
+            f'Key ({column})=({missing}) is not present in table "{referenced}".'
+        )
+
+
+def test_an_update_that_keeps_its_keys_looks_nothing_up(
+    connection: psycopg.Connection[Any],
+) -> None:
+    """As with a foreign key, an update that leaves a row's keys as they were (a change of
+    status) is not checked again: here it passes although the record its head names is gone,
+    deleted by a hand that switched every trigger off (only a superuser can)."""
+    connection.execute("SET session_replication_role = replica")
+    record = _one(connection, "SELECT min(record_id) FROM record_heads")
+    for table in ("record_events", "legal_representatives"):
+        connection.execute(f"DELETE FROM {table} WHERE record_id = {record}")
+    connection.execute(f"DELETE FROM records WHERE id = {record}")
+    connection.execute("SET session_replication_role = origin")
+    updated = connection.execute(
+        f"UPDATE record_heads SET status = 'withdrawn' WHERE record_id = {record}"
+    ).rowcount
+    assert updated == 1
 
 
 def test_a_record_naming_a_missing_subject_or_submission_is_refused(

@@ -9,7 +9,9 @@ registration's legal representative adds three more). The references declared wi
 
 - a statement that writes rows naming a key the referenced table lacks fails with
   ``foreign_key_violation`` (SQLSTATE 23503, as a foreign key's), once for the statement: the
-  distinct keys of its new rows (a transition table) are looked up together, by index;
+  distinct keys of its new rows (a transition table) are looked up together, by index (of an
+  update, only the keys it brings that its rows did not hold, so a change of status looks up
+  nothing);
 - deleting rows that such a reference names fails the same way; truncating the referenced
   table is refused while a referencing table has rows (truncate those first), and the key of
   a referenced row cannot change. A delete first takes a SHARE lock on each referencing

@@ -10,9 +10,10 @@ stored cost six such queries: two fifths of the server's work during an ingest. 
 foreign keys, and the three of the legal representatives that registrations name, become
 triggers that do what they did once per statement (``xinyong.store.references``):
 
-- after an insert or update of the referencing table, the distinct keys of the statement's new
-  rows are looked up in the referenced table at once; one that is missing fails the statement
-  with ``foreign_key_violation``;
+- after an insert into the referencing table, the distinct keys of the statement's new rows
+  are looked up in the referenced table at once (after an update, the keys it brings that its
+  rows did not hold before); one that is missing fails the statement with
+  ``foreign_key_violation``;
 - after a delete from a referenced table, each referencing table is locked in SHARE mode (the
   delete waits for the transactions writing it, and then sees their rows) and a deleted key
   that is still named fails the delete the same way; a truncate is refused while a referencing
@@ -43,36 +44,43 @@ REFERENCES = (
     ("legal_representatives", "record_id", "records"),
 )
 
-# Arguments: (column, referenced table) pairs. The keys of the statement's new rows are read
-# once and looked up together by the referenced table's primary key.
-REFERENCED_EXIST = """
-CREATE FUNCTION xinyong_references_exist() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    keys bigint[];
-    missing bigint;
-BEGIN
-    FOR pair IN 0 .. TG_NARGS / 2 - 1 LOOP
-        EXECUTE format(
-            'SELECT array_agg(DISTINCT %1$I) FILTER (WHERE %1$I IS NOT NULL) FROM new_rows',
-            TG_ARGV[2 * pair]
-        ) INTO keys;
-        CONTINUE WHEN keys IS NULL;
-        EXECUTE format(
-            'SELECT k FROM unnest($1) AS k WHERE NOT EXISTS (SELECT 1 FROM %I AS p WHERE p.id = k) LIMIT 1',
-            TG_ARGV[2 * pair + 1]
-        ) INTO missing USING keys;
-        IF missing IS NOT NULL THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'foreign_key_violation',
-                MESSAGE = format('insert or update on table "%s" violates its reference %s -> %s.id',
-                                 TG_TABLE_NAME, TG_ARGV[2 * pair], TG_ARGV[2 * pair + 1]),
-                DETAIL = format('Key (%s)=(%s) is not present in table "%s".',
-                                TG_ARGV[2 * pair], missing, TG_ARGV[2 * pair + 1]);
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END $$
-"""
+# The check of one referencing table, for its inserts and its updates: static statements, so
+# that PL/pgSQL plans each once per session (a statement of one row, as an update of one head
+# is, costs a few microseconds). An update checks only the keys it brings that the rows had not
+# (a change of status names no new key). The keys are looked up together, by primary key; the
+# one that is missing is searched for only when one is.
+CHECK = """
+    IF TG_OP = 'UPDATE' THEN
+        keys := ARRAY(SELECT {column} FROM new_rows WHERE {column} IS NOT NULL
+                      EXCEPT SELECT {column} FROM old_rows);
+    ELSE
+        keys := ARRAY(SELECT DISTINCT {column} FROM new_rows WHERE {column} IS NOT NULL);
+    END IF;
+    IF cardinality(keys) > 0
+       AND (SELECT count(*) FROM {referenced} WHERE id = ANY(keys)) < cardinality(keys) THEN
+        SELECT k INTO missing FROM unnest(keys) AS k
+        WHERE NOT EXISTS (SELECT 1 FROM {referenced} WHERE id = k) LIMIT 1;
+        RAISE EXCEPTION USING
+            ERRCODE = 'foreign_key_violation',
+            MESSAGE = 'insert or update on table "{table}" violates its reference '
+                      '{column} -> {referenced}.id',
+            DETAIL = format('Key ({column})=(%s) is not present in table "{referenced}".',
+                            missing);
+    END IF;"""
+
+
+def _references_of(table: str) -> str:
+    checks = "".join(
+        CHECK.format(table=table, column=column, referenced=referenced)
+        for t, column, referenced in REFERENCES
+        if t == table
+    )
+    return (
+        f"CREATE FUNCTION xinyong_references_of_{table}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"DECLARE\n    keys bigint[];\n    missing bigint;\nBEGIN{checks}\n"
+        "    RETURN NULL;\nEND $$"
+    )
+
 
 # Arguments: (referencing table, column) pairs. The SHARE lock waits for every transaction
 # that is writing a referencing table; the queries after it run on a fresh snapshot (read
@@ -137,8 +145,9 @@ BEGIN
 END $$
 """
 
+REFERENCING = tuple(dict.fromkeys(table for table, _, _ in REFERENCES))
 FUNCTIONS = (
-    "xinyong_references_exist",
+    *(f"xinyong_references_of_{table}" for table in REFERENCING),
     "xinyong_deleted_unreferenced",
     "xinyong_truncated_unreferenced",
     "xinyong_key_kept",
@@ -154,18 +163,21 @@ def upgrade() -> None:
         return
     for table, column, referenced in REFERENCES:
         op.drop_constraint(f"fk_{table}_{column}_{referenced}", table, type_="foreignkey")
-    for function in (REFERENCED_EXIST, UNREFERENCED, UNTRUNCATED, KEY_KEPT):
+    for function in (UNREFERENCED, UNTRUNCATED, KEY_KEPT):
         op.execute(function)
-    for table in dict.fromkeys(table for table, _, _ in REFERENCES):
-        pairs = [(column, referenced) for t, column, referenced in REFERENCES if t == table]
-        arguments = _quoted(*(name for pair in pairs for name in pair))
-        # A trigger with a transition table has one event: one for inserts, one for updates.
-        for event in ("INSERT", "UPDATE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_references_{event.lower()} AFTER {event} ON {table} "
-                "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION xinyong_references_exist({arguments})"
-            )
+    for table in REFERENCING:
+        op.execute(_references_of(table))
+        # A trigger with transition tables has one event: one for inserts, one for updates.
+        op.execute(
+            f"CREATE TRIGGER {table}_references_insert AFTER INSERT ON {table} "
+            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION xinyong_references_of_{table}()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_references_update AFTER UPDATE ON {table} "
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION xinyong_references_of_{table}()"
+        )
     for referenced in dict.fromkeys(referenced for _, _, referenced in REFERENCES):
         pairs = [(table, column) for table, column, r in REFERENCES if r == referenced]
         arguments = _quoted(*(name for pair in pairs for name in pair))
