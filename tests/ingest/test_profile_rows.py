@@ -104,6 +104,43 @@ def test_a_day_reads_the_same_as_an_excel_serial_a_datetime_or_any_text_format(
         assert row["decided_on"] == day.isoformat(), written
 
 
+def _strptime_day(text: str, formats: tuple[str, ...]) -> date | None:
+    """The reading the cached one must match: each format in turn, by ``strptime``."""
+    for pattern in formats:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+@given(
+    text=st.one_of(
+        st.dates(date(1900, 1, 1), date(2030, 12, 31)).map(lambda day: day.strftime("%Y/%m/%d")),
+        st.dates(date(1900, 1, 1), date(2030, 12, 31)).map(lambda day: day.strftime("%Y%m%d")),
+        st.text(alphabet="0123456789-/年月日 ", max_size=12),
+        st.text(max_size=40),
+        st.integers(0, 40).map(lambda pad: "2025-03-10" + " " * pad),
+    )
+)
+def test_a_date_cell_reads_as_strptime_reads_it_again_and_again(national: Pack, text: str) -> None:
+    """Dates are read through a cache (short texts) or directly (long ones): either way, the
+    first and any later reading are what ``strptime`` gives over the profile's formats, and a
+    text no format reads refuses the row naming the column."""
+    layout = Layout(national, national.profiles["double_publicity.penalty"])
+    formats = layout.profile.date_formats
+    stripped = text.strip()
+    expected = _strptime_day(stripped, formats) if stripped else None
+    end = ((expected or date(2025, 3, 10)) + timedelta(days=30)).isoformat()
+    for _ in range(2):
+        try:
+            read = layout.translate(penalty(处罚决定日期=text, 公示截止期=end)).row
+        except RowInvalid as refused:
+            assert (expected, refused.field) == (None, "处罚决定日期")
+        else:
+            assert expected is not None and read["decided_on"] == expected.isoformat()
+
+
 @pytest.mark.parametrize(
     ("end", "grade"),
     [

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from xinyong.identifiers import normalise
@@ -32,6 +33,29 @@ _SEPARATED = re.compile(f"[{re.escape(SEPARATORS)}]")
 def column_key(name: str) -> str:
     """A header text as it is matched: full-width forms folded (（万元） is (万元)), no spaces."""
     return "".join(unicodedata.normalize("NFKC", name).split())
+
+
+@lru_cache(maxsize=512)
+def _profile_key(column: str) -> str:
+    """The folded key of one of a profile's columns: read for every cell of every row, from a
+    few dozen names (cell values are folded with ``column_key``, never cached)."""
+    return column_key(column)
+
+
+# Longer text is no date in any format a profile can have; it is read without the cache.
+DATE_TEXT_CACHED = 32
+
+
+@lru_cache(maxsize=1 << 14)
+def _day_of(text: str, formats: tuple[str, ...]) -> date | None:
+    """``text`` read by the first of ``formats`` that reads it, or None. Cached: the dates of a
+    file repeat from row to row, and ``strptime`` costs several microseconds a call."""
+    for pattern in formats:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
 def folded(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,6 +91,8 @@ class Layout:
         self._authorities = {
             column_key(item.name.zh): code for code, item in pack.authorities.items()
         }
+        # A cell that spells the name exactly as the pack does is found without folding it.
+        self._authorities_as_named = {item.name.zh: code for code, item in pack.authorities.items()}
         grades = sorted(
             (period.max_months, str(grade))
             for grade, period in self.record_type.severities.items()
@@ -167,7 +193,7 @@ class Layout:
             if self.authority is None:
                 raise RowInvalid(self.profile.authority, f"{self.profile.authority} is required")
             return self.authority
-        code = self._authorities.get(column_key(name))
+        code = self._authorities_as_named.get(name) or self._authorities.get(column_key(name))
         if code is None:
             raise RowInvalid(
                 self.profile.authority, f"no authority of the pack is named '{shown(name)}'"
@@ -179,7 +205,7 @@ class Layout:
         return day.isoformat() if day else None
 
     def _date(self, row: Mapping[str, Any], column: str) -> date | None:
-        value = row.get(column_key(column))
+        value = row.get(_profile_key(column))
         if isinstance(value, datetime):
             return value.date()
         if isinstance(value, date):
@@ -191,20 +217,23 @@ class Layout:
         text = _text(row, column)
         if text is None:
             return None
-        for pattern in self.profile.date_formats:
-            try:
-                return datetime.strptime(text, pattern).date()
-            except ValueError:
-                continue
-        formats = ", ".join(self.profile.date_formats).replace("%", "")
-        raise RowInvalid(column, f"{column} '{shown(text)}' is not a date ({formats})")
+        formats = self.profile.date_formats
+        day = (
+            _day_of(text, formats)
+            if len(text) <= DATE_TEXT_CACHED
+            else _day_of.__wrapped__(text, formats)
+        )
+        if day is not None:
+            return day
+        shown_formats = ", ".join(formats).replace("%", "")
+        raise RowInvalid(column, f"{column} '{shown(text)}' is not a date ({shown_formats})")
 
     def _amount(self, row: Mapping[str, Any]) -> str | None:
         rule = self.profile.amount
         assert rule is not None
         total: Decimal | None = None
         for column in rule.columns:
-            value = row.get(column_key(column))
+            value = row.get(_profile_key(column))
             if value is None or value == "":
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -280,7 +309,7 @@ def _several(mapped: MappedColumn, cell: str) -> list[str]:
 
 def _text(row: Mapping[str, Any], column: str) -> str | None:
     """A cell as text: numbers written as the clerk typed them (12 not 12.0), blank as None."""
-    value = row.get(column_key(column))
+    value = row.get(_profile_key(column))
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
