@@ -81,17 +81,13 @@ def test_every_marked_reference_has_its_triggers_and_no_constraint(
     connection: psycopg.Connection[Any],
 ) -> None:
     marked = _marked()
-    writes: set[tuple[str, str]] = set()
-    deletes: set[tuple[str, str, str]] = set()
-    for table, trigger, function, arguments in connection.execute(
-        "SELECT t.tgrelid::regclass::text, t.tgname, p.proname, t.tgargs FROM pg_trigger t "
-        "JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname LIKE 'xinyong_%'"
-    ):
-        if function == f"xinyong_references_of_{table}":
-            writes.add((table, trigger))
-        elif function == "xinyong_deleted_unreferenced":
-            names = bytes(arguments).decode().split("\x00")[:-1]
-            deletes.update((*names[i : i + 2], table) for i in range(0, len(names), 2))
+    triggers = {
+        (table, trigger, function)
+        for table, trigger, function in connection.execute(
+            "SELECT t.tgrelid::regclass::text, t.tgname, p.proname FROM pg_trigger t "
+            "JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname LIKE 'xinyong_references_%'"
+        )
+    }
     constraints = {
         row[0]
         for row in connection.execute(
@@ -100,13 +96,60 @@ def test_every_marked_reference_has_its_triggers_and_no_constraint(
         )
     }
     assert len(marked) == 9
-    assert writes == {
-        (table, f"{table}_references_{event}")
+    assert triggers == {
+        (table, f"{table}_references_{event}", f"xinyong_references_of_{table}")
         for table, _, _ in marked
         for event in ("insert", "update")
     }
-    assert deletes == marked
     assert constraints == set()
+
+
+# How a copy of a referenced row is made unique (its id is the sequence's next).
+_UNIQUE = {
+    "subjects": ("identifier", "'Z' || substr(identifier, 2)"),
+    "records": ("document_key", "document_key || '/copy'"),
+}
+
+
+def _copy(connection: psycopg.Connection[Any], table: str, row_id: int) -> int:
+    """A new row of ``table`` like row ``row_id``, that nothing references."""
+    columns = [
+        name
+        for (name,) in connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE table_name = '{table}' AND column_name <> 'id'"
+        )
+    ]
+    unique, value = _UNIQUE.get(table, ("", ""))
+    chosen = ", ".join(value if name == unique else name for name in columns)
+    return int(
+        _one(
+            connection,
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {chosen} FROM {table} "
+            f"WHERE id = {row_id} RETURNING id",
+        )
+    )
+
+
+def test_deleting_a_row_any_reference_names_is_refused(
+    connection: psycopg.Connection[Any],
+) -> None:
+    """Each marked reference in turn: a new referenced row, named by one row of the
+    referencing table alone, cannot be deleted, and the refusal names that table."""
+    for table, column, referenced in sorted(_marked()):
+        connection.execute("SAVEPOINT attempt")
+        named = _one(connection, f"SELECT {column} FROM {table} LIMIT 1")
+        fresh = _copy(connection, referenced, named)
+        connection.execute(
+            f"UPDATE {table} SET {column} = {fresh} "
+            f"WHERE ctid = (SELECT ctid FROM {table} WHERE {column} = {named} LIMIT 1)"
+        )
+        with pytest.raises(psycopg.errors.ForeignKeyViolation) as refused:
+            connection.execute(f"DELETE FROM {referenced} WHERE id = {fresh}")
+        connection.execute("ROLLBACK TO SAVEPOINT attempt")
+        assert refused.value.diag.message_detail == (
+            f'Key (id)=({fresh}) is still referenced from table "{table}".'
+        ), (table, column)
 
 
 def test_an_update_to_a_missing_key_is_refused_for_every_reference(

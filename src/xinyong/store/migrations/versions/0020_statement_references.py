@@ -82,57 +82,45 @@ def _references_of(table: str) -> str:
     )
 
 
-# Arguments: (referencing table, column) pairs. The SHARE lock waits for every transaction
-# that is writing a referencing table; the queries after it run on a fresh snapshot (read
-# committed), so they see those transactions' rows.
-UNREFERENCED = """
-CREATE FUNCTION xinyong_deleted_unreferenced() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    keys bigint[];
-    named bigint;
-BEGIN
-    SELECT array_agg(id) INTO keys FROM old_rows;
-    IF keys IS NULL THEN
-        RETURN NULL;
-    END IF;
-    FOR pair IN 0 .. TG_NARGS / 2 - 1 LOOP
-        EXECUTE format('LOCK TABLE %I IN SHARE MODE', TG_ARGV[2 * pair]);
-        EXECUTE format(
-            'SELECT %1$I FROM %2$I WHERE %1$I = ANY($1) LIMIT 1',
-            TG_ARGV[2 * pair + 1], TG_ARGV[2 * pair]
-        ) INTO named USING keys;
-        IF named IS NOT NULL THEN
+# The guard of one referenced table, built like its referencing tables' checks: a truncate is
+# refused while a referencing table has rows; after a delete, each referencing table is locked
+# in SHARE mode, which waits for every transaction writing it, and the statement after the lock
+# runs on a fresh snapshot (read committed), so it sees those transactions' rows.
+TRUNCATE_GUARD = """
+        IF EXISTS (SELECT 1 FROM {table}) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'foreign_key_violation',
-                MESSAGE = format('delete on table "%s" violates the reference %s.%s -> %s.id',
-                                 TG_TABLE_NAME, TG_ARGV[2 * pair], TG_ARGV[2 * pair + 1],
-                                 TG_TABLE_NAME),
-                DETAIL = format('Key (id)=(%s) is still referenced from table "%s".',
-                                named, TG_ARGV[2 * pair]);
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END $$
-"""
+                MESSAGE = 'cannot truncate table "{referenced}": table "{table}" references it';
+        END IF;"""
+DELETE_GUARD = """
+    LOCK TABLE {table} IN SHARE MODE;
+    SELECT {column} INTO named FROM {table} WHERE {column} = ANY(keys) LIMIT 1;
+    IF named IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'foreign_key_violation',
+            MESSAGE = 'delete on table "{referenced}" violates the reference '
+                      '{table}.{column} -> {referenced}.id',
+            DETAIL = format('Key (id)=(%s) is still referenced from table "{table}".', named);
+    END IF;"""
 
-# Arguments: the referencing tables.
-UNTRUNCATED = """
-CREATE FUNCTION xinyong_truncated_unreferenced() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    filled boolean;
-BEGIN
-    FOR table_no IN 0 .. TG_NARGS - 1 LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', TG_ARGV[table_no]) INTO filled;
-        IF filled THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'foreign_key_violation',
-                MESSAGE = format('cannot truncate table "%s": table "%s" references it',
-                                 TG_TABLE_NAME, TG_ARGV[table_no]);
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END $$
-"""
+
+def _referenced(referenced: str) -> str:
+    pairs = [(table, column) for table, column, r in REFERENCES if r == referenced]
+    truncates = "".join(
+        TRUNCATE_GUARD.format(table=table, referenced=referenced)
+        for table in dict.fromkeys(table for table, _ in pairs)
+    )
+    deletes = "".join(
+        DELETE_GUARD.format(table=table, column=column, referenced=referenced)
+        for table, column in pairs
+    )
+    return (
+        f"CREATE FUNCTION xinyong_referenced_{referenced}() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$\nDECLARE\n    keys bigint[];\n    named bigint;\nBEGIN\n"
+        f"    IF TG_OP = 'TRUNCATE' THEN{truncates}\n        RETURN NULL;\n    END IF;\n"
+        f"    keys := ARRAY(SELECT id FROM old_rows);{deletes}\n    RETURN NULL;\nEND $$"
+    )
+
 
 KEY_KEPT = """
 CREATE FUNCTION xinyong_key_kept() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -146,16 +134,12 @@ END $$
 """
 
 REFERENCING = tuple(dict.fromkeys(table for table, _, _ in REFERENCES))
+REFERENCED = tuple(dict.fromkeys(referenced for _, _, referenced in REFERENCES))
 FUNCTIONS = (
     *(f"xinyong_references_of_{table}" for table in REFERENCING),
-    "xinyong_deleted_unreferenced",
-    "xinyong_truncated_unreferenced",
+    *(f"xinyong_referenced_{referenced}" for referenced in REFERENCED),
     "xinyong_key_kept",
 )
-
-
-def _quoted(*names: str) -> str:
-    return ", ".join(f"'{name}'" for name in names)
 
 
 def upgrade() -> None:
@@ -163,8 +147,7 @@ def upgrade() -> None:
         return
     for table, column, referenced in REFERENCES:
         op.drop_constraint(f"fk_{table}_{column}_{referenced}", table, type_="foreignkey")
-    for function in (UNREFERENCED, UNTRUNCATED, KEY_KEPT):
-        op.execute(function)
+    op.execute(KEY_KEPT)
     for table in REFERENCING:
         op.execute(_references_of(table))
         # A trigger with transition tables has one event: one for inserts, one for updates.
@@ -178,18 +161,16 @@ def upgrade() -> None:
             "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
             f"EXECUTE FUNCTION xinyong_references_of_{table}()"
         )
-    for referenced in dict.fromkeys(referenced for _, _, referenced in REFERENCES):
-        pairs = [(table, column) for table, column, r in REFERENCES if r == referenced]
-        arguments = _quoted(*(name for pair in pairs for name in pair))
+    for referenced in REFERENCED:
+        op.execute(_referenced(referenced))
         op.execute(
             f"CREATE TRIGGER {referenced}_referenced_delete AFTER DELETE ON {referenced} "
             "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION xinyong_deleted_unreferenced({arguments})"
+            f"EXECUTE FUNCTION xinyong_referenced_{referenced}()"
         )
         op.execute(
             f"CREATE TRIGGER {referenced}_referenced_truncate BEFORE TRUNCATE ON {referenced} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION "
-            f"xinyong_truncated_unreferenced({_quoted(*dict.fromkeys(t for t, _ in pairs))})"
+            f"FOR EACH STATEMENT EXECUTE FUNCTION xinyong_referenced_{referenced}()"
         )
         op.execute(
             f"CREATE TRIGGER {referenced}_referenced_key BEFORE UPDATE OF id ON {referenced} "
